@@ -1,0 +1,86 @@
+/**
+ * The errors this client throws. Every one extends `NsError`, so one `instanceof` check catches them
+ * all; the subclasses say what went wrong. None of them carries a token, a password or a client
+ * secret: `cause` is a scrubbed copy of the underlying error, never the HTTP library's own object
+ * (which holds the request's headers).
+ */
+
+/** What kind of request failed, for logs: no query string, no credentials. */
+export interface NsRequestInfo {
+  method: string;
+  /** The path requested, e.g. `/ns-api/v2/domains/example.com/users`. */
+  path: string;
+}
+
+export class NsError extends Error {
+  override name = 'NsError';
+}
+
+/** The client was called with options or arguments it cannot send; nothing reached NetSapiens. */
+export class NsUsageError extends NsError {
+  override name = 'NsUsageError';
+}
+
+/** NetSapiens answered with a status outside 2xx. */
+export class NsHttpError extends NsError {
+  override name = 'NsHttpError';
+  readonly status: number;
+  /** NetSapiens' own `code`, when its body had one (usually equal to `status`). */
+  readonly code: number | undefined;
+  /** NetSapiens' own `message`, when its body had one (e.g. `UID already exists.`). */
+  readonly nsMessage: string | undefined;
+  readonly method: string;
+  readonly path: string;
+  /** The parsed JSON body, or the text when it was not JSON (cut to 2 KB). */
+  readonly body: unknown;
+
+  constructor(request: NsRequestInfo, status: number, body: unknown, options?: ErrorOptions) {
+    const { code, message } = nsErrorFields(body);
+    super(`NetSapiens answered ${status} to ${request.method} ${request.path}${message ? `: ${message}` : ''}`, options);
+    this.status = status;
+    this.code = code;
+    this.nsMessage = message;
+    this.method = request.method;
+    this.path = request.path;
+    this.body = body;
+  }
+}
+
+/** No complete answer arrived within the client's timeout. The request may still have been acted on. */
+export class NsTimeoutError extends NsError {
+  override name = 'NsTimeoutError';
+  readonly method: string;
+  readonly path: string;
+  readonly timeoutMs: number;
+
+  constructor(request: NsRequestInfo, timeoutMs: number, options?: ErrorOptions) {
+    super(`NetSapiens did not answer ${request.method} ${request.path} within ${timeoutMs} ms`, options);
+    this.method = request.method;
+    this.path = request.path;
+    this.timeoutMs = timeoutMs;
+  }
+}
+
+/** The connection failed (refused, reset, DNS…). `code` is the system error code, e.g. `ECONNRESET`. */
+export class NsNetworkError extends NsError {
+  override name = 'NsNetworkError';
+  readonly method: string;
+  readonly path: string;
+  readonly code: string | undefined;
+
+  constructor(request: NsRequestInfo, code: string | undefined, options?: ErrorOptions) {
+    super(`Could not reach NetSapiens for ${request.method} ${request.path}${code ? ` (${code})` : ''}`, options);
+    this.method = request.method;
+    this.path = request.path;
+    this.code = code;
+  }
+}
+
+function nsErrorFields(body: unknown): { code: number | undefined; message: string | undefined } {
+  if (body === null || typeof body !== 'object') return { code: undefined, message: undefined };
+  const record = body as Record<string, unknown>;
+  return {
+    code: typeof record.code === 'number' ? record.code : undefined,
+    message: typeof record.message === 'string' ? record.message.slice(0, 500) : undefined,
+  };
+}

@@ -1,0 +1,27 @@
+export { createNsClient, DEFAULT_TIMEOUT_MS, type NsClient, type NsClientOptions } from './client.js';
+export type { NsAuth, NsApiKeyAuth, NsOAuthAuth } from './auth.js';
+export { NsError, NsHttpError, NsNetworkError, NsTimeoutError, NsUsageError, type NsRequestInfo } from './errors.js';
+export { nsPath } from './path.js';
+export { toE164, toDigits } from './numbers.js';
+export type { NsRequester } from './request.js';
+export type { HttpMethod, NsRequest, NsResponse } from './transport.js';
+export {
+  DEFAULT_WEB_APPLICATION,
+  type ProvisionResult,
+  type ProvisionWebresponderOptions,
+  type StepResult,
+  type StepStatus,
+} from './provision.js';
+export { qualifyQueue, type CreateQueuedCallOptions, type CreateQueuedCallV2Options, type QueuedCalls } from './resources/queued-calls.js';
+export { newSessionId, type Messages, type SendSmsOptions, type SentSms } from './resources/messages.js';
+export type { CreateUserOptions, UserScope, Users } from './resources/users.js';
+export type {
+  CreateDialRuleOptions,
+  DialRuleApplication,
+  DialRuleFields,
+  DialRuleLocation,
+  DialRules,
+  NsDialRule,
+  UpdateDialRuleOptions,
+} from './resources/dial-rules.js';
+export type { AnswerRuleFields, AnswerRuleOptions, AnswerRules, Forwarding } from './resources/answer-rules.js';

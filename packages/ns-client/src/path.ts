@@ -1,0 +1,57 @@
+import { NsUsageError } from './errors.js';
+
+/**
+ * Builds a request path with every interpolated value encoded as one path segment:
+ * `` nsPath`/ns-api/v2/domains/${domain}/users` ``. A value can never add a segment, a query or a
+ * fragment, and `.` / `..` are refused, so no argument can steer a request away from its route.
+ */
+export function nsPath(strings: TemplateStringsArray, ...segments: string[]): string {
+  let path = strings[0] ?? '';
+  segments.forEach((segment, index) => {
+    path += encodeSegment(segment) + (strings[index + 1] ?? '');
+  });
+  return path;
+}
+
+function encodeSegment(value: string): string {
+  if (typeof value !== 'string' || value === '' || value === '.' || value === '..') {
+    throw new NsUsageError(`Invalid path segment ${JSON.stringify(value)}: expected a non-empty name`);
+  }
+  // encodeURIComponent leaves `*` alone, which NetSapiens uses literally (the default answer-rule timeframe).
+  return encodeURIComponent(value);
+}
+
+/**
+ * Normalises the `baseUrl` option: an http(s) origin, optionally with a path prefix for a portal
+ * served below one. Credentials, queries and fragments are refused rather than silently dropped.
+ */
+export function parseBaseUrl(baseUrl: string): URL {
+  let url: URL;
+  try {
+    url = new URL(baseUrl);
+  } catch {
+    throw new NsUsageError('baseUrl must be an absolute URL such as https://ucportal.example.net');
+  }
+  if (url.protocol !== 'https:' && url.protocol !== 'http:') {
+    throw new NsUsageError('baseUrl must use http or https');
+  }
+  if (url.username || url.password) {
+    throw new NsUsageError('baseUrl must not contain credentials: pass them in `auth`');
+  }
+  if (url.search || url.hash) {
+    throw new NsUsageError('baseUrl must not contain a query or a fragment');
+  }
+  url.pathname = url.pathname.replace(/\/+$/, '');
+  return url;
+}
+
+/** Joins the base URL and a path built by `nsPath`, and checks the result is still below the base. */
+export function resolveUrl(base: URL, path: string, query?: Record<string, string>): URL {
+  const url = new URL(base.href);
+  url.pathname = base.pathname + path;
+  if (url.origin !== base.origin || !url.pathname.startsWith(base.pathname)) {
+    throw new NsUsageError(`Refusing a request outside ${base.origin}`);
+  }
+  for (const [name, value] of Object.entries(query ?? {})) url.searchParams.set(name, value);
+  return url;
+}

@@ -1,0 +1,58 @@
+import { randomBytes } from 'node:crypto';
+import { requireText } from '../args.js';
+import { NsUsageError } from '../errors.js';
+import { toDigits } from '../numbers.js';
+import { nsPath } from '../path.js';
+import type { NsRequester } from '../request.js';
+
+export interface SendSmsOptions {
+  domain: string;
+  /** The user who owns `fromNumber`. */
+  user: string;
+  /** An SMS number of `user`, with its country code (`+19294873999` or `19294873999`). */
+  fromNumber: string;
+  /** Who receives the text, with its country code. */
+  destination: string;
+  message: string;
+  /** A message-session id to reuse; by default each text gets a fresh one. */
+  sessionId?: string;
+}
+
+export interface SentSms {
+  /** The message-session id the text was sent in. */
+  sessionId: string;
+}
+
+export interface Messages {
+  /** Sends one SMS through the v2 message-session API. Never retried once sent. */
+  sendSms(options: SendSmsOptions): Promise<SentSms>;
+}
+
+const SESSION_ID = /^[A-Za-z0-9_]{32,}$/;
+
+/** NetSapiens wants a caller-generated session id of at least 32 characters from `[A-Za-z0-9_]`. */
+export function newSessionId(): string {
+  return randomBytes(20).toString('hex');
+}
+
+export function messagesResource(request: NsRequester): Messages {
+  return {
+    async sendSms(options) {
+      const sessionId = options.sessionId ?? newSessionId();
+      if (!SESSION_ID.test(sessionId)) throw new NsUsageError('sessionId must be at least 32 characters of [A-Za-z0-9_]');
+      const domain = requireText(options.domain, 'domain');
+      const user = requireText(options.user, 'user');
+      await request({
+        method: 'POST',
+        path: nsPath`/ns-api/v2/domains/${domain}/users/${user}/messagesessions/${sessionId}/messages`,
+        json: {
+          type: 'sms',
+          message: requireText(options.message, 'message'),
+          destination: toDigits(options.destination, 'destination'),
+          'from-number': toDigits(options.fromNumber, 'fromNumber'),
+        },
+      });
+      return { sessionId };
+    },
+  };
+}

@@ -1,0 +1,139 @@
+import { got, HTTPError, RequestError, TimeoutError, type Got, type RetryObject } from 'got';
+import { NsHttpError, NsNetworkError, NsTimeoutError, type NsError, type NsRequestInfo } from './errors.js';
+import { resolveUrl } from './path.js';
+
+export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'DELETE';
+
+/** One request to NetSapiens, described independently of the HTTP library. */
+export interface NsRequest {
+  method: HttpMethod;
+  /** A path built with `nsPath`, starting with `/ns-api`. */
+  path: string;
+  query?: Record<string, string>;
+  /** A JSON body (the v2 API). */
+  json?: unknown;
+  /** A multipart/form-data body (the legacy API). */
+  multipart?: Record<string, string>;
+  /** An application/x-www-form-urlencoded body (the legacy OAuth endpoint). */
+  form?: Record<string, string>;
+}
+
+export interface NsResponse<T = unknown> {
+  status: number;
+  /** Parsed JSON, the text when it is not JSON, or `undefined` for an empty body. */
+  body: T;
+}
+
+export interface TransportOptions {
+  baseUrl: URL;
+  timeoutMs: number;
+  /** How many times an idempotent request is retried after a network error, a timeout or a 5xx. */
+  retries: number;
+  userAgent: string;
+}
+
+/** Sends one request; `bearer` is the token to present, if any. Throws only `NsError`s. */
+export type Send = <T = unknown>(request: NsRequest, bearer?: string) => Promise<NsResponse<T>>;
+
+const IDEMPOTENT = new Set<string>(['GET', 'HEAD', 'PUT', 'DELETE', 'OPTIONS']);
+const RETRY_STATUSES = new Set([500, 502, 503, 504]);
+const RETRY_ERROR_CODES = new Set(['ECONNRESET', 'ECONNREFUSED', 'EPIPE', 'ENOTFOUND', 'ENETUNREACH', 'EAI_AGAIN', 'ETIMEDOUT']);
+/** Failures that happen before a single byte is sent: even a POST cannot have reached NetSapiens. */
+const NEVER_SENT_CODES = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'ENETUNREACH']);
+const BODY_EXCERPT = 2048;
+
+/**
+ * The retry policy, in one place. Idempotent requests are retried with jittered exponential backoff
+ * after network errors, timeouts and 5xx. A POST is retried only when the connection was never
+ * established: once NetSapiens may have seen it, a retry could ring a visitor twice.
+ */
+export function retryDelay({ attemptCount, retryOptions, error }: RetryObject): number {
+  if (attemptCount > retryOptions.limit) return 0;
+  const method = String(error.options.method).toUpperCase();
+  const idempotent = IDEMPOTENT.has(method);
+  const status = error.response?.statusCode;
+  let retry: boolean;
+  if (status !== undefined) retry = idempotent && RETRY_STATUSES.has(status);
+  else if (error instanceof TimeoutError) retry = idempotent;
+  else retry = (idempotent ? RETRY_ERROR_CODES : NEVER_SENT_CODES).has(error.code);
+  if (!retry) return 0;
+  const base = Math.min(100 * 2 ** (attemptCount - 1), 2000);
+  return base / 2 + Math.random() * (base / 2);
+}
+
+export function createTransport(options: TransportOptions): Send {
+  const http: Got = got.extend({
+    timeout: { request: options.timeoutMs },
+    retry: {
+      limit: options.retries,
+      methods: ['GET', 'HEAD', 'PUT', 'DELETE', 'OPTIONS', 'POST'],
+      calculateDelay: retryDelay,
+    },
+    // A redirect could take the request (and its bearer token) away from baseUrl.
+    followRedirect: false,
+    responseType: 'text',
+    headers: { 'user-agent': options.userAgent, accept: 'application/json' },
+  });
+
+  return async function send<T>(request: NsRequest, bearer?: string): Promise<NsResponse<T>> {
+    const url = resolveUrl(options.baseUrl, request.path, request.query);
+    const info: NsRequestInfo = { method: request.method, path: url.pathname };
+    const headers: Record<string, string> = bearer ? { authorization: `Bearer ${bearer}` } : {};
+    let status: number;
+    let text: string;
+    try {
+      const response = await http(url, {
+        method: request.method,
+        headers,
+        ...(request.json !== undefined ? { json: request.json } : {}),
+        ...(request.form ? { form: request.form } : {}),
+        ...(request.multipart ? { body: toFormData(request.multipart) } : {}),
+      });
+      status = response.statusCode;
+      text = response.body;
+    } catch (error) {
+      throw toNsError(error, info, options.timeoutMs);
+    }
+    const body = parseBody(text);
+    if (status < 200 || status > 299) throw new NsHttpError(info, status, body);
+    return { status, body: body as T };
+  };
+}
+
+function toFormData(fields: Record<string, string>): FormData {
+  const form = new FormData();
+  for (const [name, value] of Object.entries(fields)) form.append(name, value);
+  return form;
+}
+
+function parseBody(text: string): unknown {
+  if (text === '') return undefined;
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    return text.slice(0, BODY_EXCERPT);
+  }
+}
+
+/**
+ * Maps got's errors onto ours. The original is not kept as `cause`: got's errors hold the request
+ * options, headers included, and so the bearer token. `cause` is a plain copy of name, code and message.
+ */
+function toNsError(error: unknown, info: NsRequestInfo, timeoutMs: number): NsError {
+  const cause = scrubbed(error);
+  if (error instanceof HTTPError) {
+    return new NsHttpError(info, error.response.statusCode, parseBody(String(error.response.body ?? '')), { cause });
+  }
+  if (error instanceof TimeoutError) return new NsTimeoutError(info, timeoutMs, { cause });
+  const code = error instanceof RequestError ? error.code : undefined;
+  return new NsNetworkError(info, code, { cause });
+}
+
+function scrubbed(error: unknown): Error {
+  if (!(error instanceof Error)) return new Error(String(error));
+  const copy = new Error(error.message);
+  copy.name = error.name;
+  const code = (error as { code?: unknown }).code;
+  if (typeof code === 'string') Object.assign(copy, { code });
+  return copy;
+}
