@@ -1,0 +1,29 @@
+import Koa from 'koa';
+import type { AppState } from './context.js';
+import type { ServerDeps } from './deps.js';
+import { ApiError, errorEnvelope } from './middleware/errors.js';
+import { requestContext } from './middleware/request-context.js';
+import { createRouter } from './router.js';
+
+/**
+ * The Beckon server as a Koa app. It never listens: `main` does, or a test through
+ * `http.createServer(app.callback())`. Behind a reverse proxy, `config.trustProxy` hops of
+ * `X-Forwarded-For` are believed; otherwise the header is ignored and the socket's address is the client.
+ */
+export function createApp(deps: ServerDeps): Koa<AppState> {
+  const app = new Koa<AppState>({
+    proxy: deps.config.trustProxy > 0,
+    maxIpsCount: deps.config.trustProxy,
+  });
+  // Errors are answered and logged by the envelope; Koa's default printer would log them again.
+  app.silent = true;
+  const router = createRouter(deps);
+  app.use(requestContext(deps.logger));
+  app.use(errorEnvelope());
+  app.use(router.routes());
+  app.use(router.allowedMethods());
+  app.use(function notFound(ctx) {
+    throw new ApiError(404, `There is no ${ctx.method} ${ctx.path} here`);
+  });
+  return app;
+}

@@ -1,0 +1,103 @@
+import { randomBytes } from 'node:crypto';
+import { copyFile, mkdir } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { startNsSandbox, type NsSandbox } from '@beckon/ns-client/sandbox';
+import { ConfigError, loadConfig, type ServerConfig } from './config.js';
+import { start } from './main.js';
+
+const USAGE = `Usage: beckon-server [--demo] [--allow-remote]
+
+Serves Beckon's click-to-call, web-responder and config-form routes.
+Configuration comes from the environment (and ./.env when present); see the server README.
+
+  --demo          When no NetSapiens settings (NS_API_BASE, NS_TOKEN) are given, run against an
+                  embedded NetSapiens sandbox with a demo config in ./data and secrets made for the run.
+  --allow-remote  Let demo mode listen on a non-loopback HOST.
+  -h, --help      Show this help.
+`;
+
+const LOOPBACK = new Set(['127.0.0.1', '::1', 'localhost']);
+
+/** The `beckon-server` command: read the environment once, start, stop gracefully on SIGTERM/SIGINT. */
+export async function main(argv: string[]): Promise<void> {
+  const { values } = parseArgs({
+    args: argv,
+    options: { demo: { type: 'boolean' }, 'allow-remote': { type: 'boolean' }, help: { type: 'boolean', short: 'h' } },
+    strict: true,
+  });
+  if (values.help) {
+    process.stdout.write(USAGE);
+    return;
+  }
+  if (existsSync('.env')) process.loadEnvFile('.env');
+
+  const nsConfigured = Boolean(process.env.NS_API_BASE || process.env.NS_TOKEN);
+  let sandbox: NsSandbox | undefined;
+  let config: ServerConfig;
+  try {
+    if (values.demo && !nsConfigured) {
+      sandbox = await startNsSandbox();
+      config = await demoConfig(sandbox, values['allow-remote'] ?? false);
+    } else {
+      config = loadConfig(process.env);
+    }
+  } catch (error) {
+    await sandbox?.close();
+    if (error instanceof ConfigError) {
+      process.stderr.write(`beckon-server cannot start.\n${error.message}\n`);
+      process.exitCode = 1;
+      return;
+    }
+    throw error;
+  }
+
+  const running = await start({ config });
+  if (sandbox) printDemoBanner(running.url, sandbox, config);
+
+  const stop = async (signal: string) => {
+    running.deps.logger.info({ signal }, 'shutting down');
+    await running.close();
+    await sandbox?.close();
+    process.exit(0);
+  };
+  process.once('SIGTERM', () => void stop('SIGTERM'));
+  process.once('SIGINT', () => void stop('SIGINT'));
+}
+
+async function demoConfig(sandbox: NsSandbox, allowRemote: boolean): Promise<ServerConfig> {
+  const dataDir = resolve(process.env.BECKON_DATA_DIR || 'data');
+  const domainsFile = join(dataDir, 'domains.json');
+  if (!existsSync(domainsFile)) {
+    await mkdir(dataDir, { recursive: true });
+    await copyFile(new URL('../domains.example.json', import.meta.url), domainsFile);
+  }
+  const config = loadConfig({
+    ...process.env,
+    NS_API_BASE: sandbox.url,
+    NS_TOKEN: sandbox.token,
+    UPDATE_SECRET: process.env.UPDATE_SECRET || randomBytes(24).toString('base64url'),
+    DOMAINS_FILE: process.env.DOMAINS_FILE || domainsFile,
+  });
+  if (!LOOPBACK.has(config.host) && !allowRemote) {
+    throw new ConfigError([`demo mode listens on loopback only; HOST=${config.host} needs --allow-remote`]);
+  }
+  return config;
+}
+
+function printDemoBanner(url: string, sandbox: NsSandbox, config: ServerConfig): void {
+  process.stdout.write(`
+  Beckon demo — no NetSapiens account needed
+  ───────────────────────────────────────────
+  Server          ${url}
+  Script-tag embed ${config.publicUrl}/widget.js?id=example.com-sales
+  NS sandbox      ${sandbox.url}  (what it received: ${sandbox.url}/_sandbox/state)
+  Config file     ${config.domainsFile}
+  Forms secret    ${config.updateSecret}  (generated for this run)
+
+  To use a real NetSapiens cluster, set NS_API_BASE, NS_TOKEN and UPDATE_SECRET
+  (in the environment or ./.env) and run beckon-server without --demo.
+
+`);
+}

@@ -1,0 +1,126 @@
+import { z } from 'zod';
+
+/** The server's configuration, read once from the environment at start-up. Handlers never read `process.env`. */
+export interface ServerConfig {
+  /** The NetSapiens portal's origin, e.g. `https://ucportal.example.net`. */
+  nsApiBase: string;
+  nsToken: string;
+  /** How long one NetSapiens request may take. */
+  nsTimeoutMs: number;
+  /** The shared secret the config forms send (field `secret` or header `X-Update-Secret`). */
+  updateSecret: string;
+  /** Where the public reaches this server: used in the widget's endpoint and the webhook URL given to NetSapiens. */
+  publicUrl: string;
+  domainsFile: string;
+  port: number;
+  host: string;
+  /** How many reverse proxies in front add `X-Forwarded-For`; 0 means the header is never trusted. */
+  trustProxy: number;
+  limits: {
+    ipPerMinute: number;
+    idPerHour: number;
+    numberPerHour: number;
+  };
+  /** A caller is texted at most once per id within this window. */
+  textBackWindowSeconds: number;
+  /** The e-mail address given to the NetSapiens system users the SMS form provisions. */
+  provisionEmail: string | undefined;
+  logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+}
+
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+  constructor(readonly problems: string[]) {
+    super(`Invalid configuration:\n${problems.map((problem) => `  - ${problem}`).join('\n')}`);
+  }
+}
+
+const required = (name: string) =>
+  z.string({ error: `${name} is required` }).trim().min(1, { error: `${name} is required` });
+
+const httpUrl = (name: string) =>
+  z
+    .string()
+    .trim()
+    .refine((value) => /^https?:\/\/[^/?#\s]+/i.test(value) && URL.canParse(value), {
+      error: `${name} must be an http(s) URL such as https://beckon.example.net`,
+    })
+    .transform((value) => value.replace(/\/+$/, ''));
+
+const whole = (name: string, fallback: number, min = 1) =>
+  z
+    .string()
+    .trim()
+    .optional()
+    .transform((value, context) => {
+      if (value === undefined || value === '') return fallback;
+      const number = Number(value);
+      if (!Number.isInteger(number) || number < min) {
+        context.addIssue({ code: 'custom', message: `${name} must be a whole number ≥ ${min}, got ${JSON.stringify(value)}` });
+        return z.NEVER;
+      }
+      return number;
+    });
+
+const trustProxy = z
+  .string()
+  .trim()
+  .optional()
+  .transform((value, context) => {
+    if (value === undefined || value === '' || /^(0|false|no|off)$/i.test(value)) return 0;
+    if (/^(true|yes|on)$/i.test(value)) return 1;
+    const hops = Number(value);
+    if (Number.isInteger(hops) && hops > 0) return hops;
+    context.addIssue({ code: 'custom', message: `TRUST_PROXY must be true, false or the number of proxies in front, got ${JSON.stringify(value)}` });
+    return z.NEVER;
+  });
+
+const environment = z.object({
+  NS_API_BASE: required('NS_API_BASE').pipe(httpUrl('NS_API_BASE')),
+  NS_TOKEN: required('NS_TOKEN'),
+  NS_TIMEOUT_MS: whole('NS_TIMEOUT_MS', 10_000, 100),
+  UPDATE_SECRET: required('UPDATE_SECRET').refine((value) => value.length >= 16, {
+    error: 'UPDATE_SECRET must be at least 16 characters (use a long random value)',
+  }),
+  PUBLIC_URL: httpUrl('PUBLIC_URL').optional(),
+  DOMAINS_FILE: z.string().trim().optional(),
+  PORT: whole('PORT', 5100, 0),
+  HOST: z.string().trim().optional(),
+  TRUST_PROXY: trustProxy,
+  LIMIT_IP_PER_MINUTE: whole('LIMIT_IP_PER_MINUTE', 3),
+  LIMIT_ID_PER_HOUR: whole('LIMIT_ID_PER_HOUR', 30),
+  LIMIT_NUMBER_PER_HOUR: whole('LIMIT_NUMBER_PER_HOUR', 3),
+  TEXT_BACK_WINDOW_MINUTES: whole('TEXT_BACK_WINDOW_MINUTES', 10),
+  PROVISION_EMAIL: z.email({ error: 'PROVISION_EMAIL must be an e-mail address' }).optional(),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], {
+    error: 'LOG_LEVEL must be one of fatal, error, warn, info, debug, trace, silent',
+  }).optional(),
+});
+
+/** Validates the environment once; every problem is listed, each naming its variable. */
+export function loadConfig(env: Record<string, string | undefined>): ServerConfig {
+  const present = Object.fromEntries(Object.entries(env).filter(([, value]) => value !== undefined && value !== ''));
+  const parsed = environment.safeParse(present);
+  if (!parsed.success) throw new ConfigError(parsed.error.issues.map((issue) => issue.message));
+  const vars = parsed.data;
+  const host = vars.HOST || '127.0.0.1';
+  return {
+    nsApiBase: vars.NS_API_BASE,
+    nsToken: vars.NS_TOKEN,
+    nsTimeoutMs: vars.NS_TIMEOUT_MS,
+    updateSecret: vars.UPDATE_SECRET,
+    publicUrl: vars.PUBLIC_URL ?? `http://${host.includes(':') ? `[${host}]` : host}:${vars.PORT}`,
+    domainsFile: vars.DOMAINS_FILE || './domains.json',
+    port: vars.PORT,
+    host,
+    trustProxy: vars.TRUST_PROXY,
+    limits: {
+      ipPerMinute: vars.LIMIT_IP_PER_MINUTE,
+      idPerHour: vars.LIMIT_ID_PER_HOUR,
+      numberPerHour: vars.LIMIT_NUMBER_PER_HOUR,
+    },
+    textBackWindowSeconds: vars.TEXT_BACK_WINDOW_MINUTES * 60,
+    provisionEmail: vars.PROVISION_EMAIL,
+    logLevel: vars.LOG_LEVEL ?? 'info',
+  };
+}

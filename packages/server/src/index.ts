@@ -1,0 +1,15 @@
+export { createApp } from './app.js';
+export { createRouter } from './router.js';
+export { BackgroundTasks } from './background.js';
+export { ConfigError, loadConfig, type ServerConfig } from './config.js';
+export type { AppState } from './context.js';
+export type { ServerDeps } from './deps.js';
+export { consume, createMemoryLimits, type Limits } from './guards/limits.js';
+export { checkPhone, callerDigits, DEFAULT_COUNTRIES, type PhoneVerdict } from './guards/phone-policy.js';
+export { createLogger, maskPhone, type Logger } from './logging.js';
+export { ApiError } from './middleware/errors.js';
+export { escapeXml, nsResponse, type NsVerb } from './ns-xml.js';
+export { openFileTenantStore, type FileTenantStoreOptions } from './tenants/file-store.js';
+export { parseTenants, type Branding, type TenantConfig, type Tenants } from './tenants/schema.js';
+export { TenantStoreBusyError, type TenantChange, type TenantStore } from './tenants/store.js';
+export { start, type RunningServer, type StartOptions } from './main.js';

@@ -1,0 +1,31 @@
+import { randomUUID } from 'node:crypto';
+import type { Middleware } from 'koa';
+import type { Logger } from 'pino';
+import type { AppState } from '../context.js';
+
+const INCOMING_ID = /^[A-Za-z0-9._:-]{8,128}$/;
+
+/**
+ * Gives each request an id (a caller's `X-Request-Id` when well-formed) and a child logger, and logs
+ * one line when it ends. The line has the path only: queries can hold phone numbers (`NmsAni`).
+ */
+export function requestContext(logger: Logger): Middleware<AppState> {
+  return async function requestContext(ctx, next) {
+    // Already done by the app around a mounted router.
+    if (ctx.state.requestId) return next();
+    const incoming = ctx.get('X-Request-Id');
+    const requestId = INCOMING_ID.test(incoming) ? incoming : randomUUID();
+    ctx.state.requestId = requestId;
+    ctx.state.log = logger.child({ requestId });
+    ctx.set('X-Request-Id', requestId);
+    const started = performance.now();
+    try {
+      await next();
+    } finally {
+      ctx.state.log.info(
+        { method: ctx.method, path: ctx.path, status: ctx.status, ms: Math.round(performance.now() - started), ip: ctx.ip },
+        'request',
+      );
+    }
+  };
+}

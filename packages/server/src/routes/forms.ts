@@ -1,0 +1,171 @@
+import { createHash, timingSafeEqual } from 'node:crypto';
+import type { Middleware } from 'koa';
+import type { ServerDeps } from '../deps.js';
+import type { BodyState, Fields } from '../middleware/body.js';
+import { ApiError } from '../middleware/errors.js';
+import {
+  COLOR_PATTERN,
+  DOMAIN_PATTERN,
+  ID_PATTERN,
+  QUEUE_PATTERN,
+  USER_PATTERN,
+  type Branding,
+  type TenantConfig,
+} from '../tenants/schema.js';
+import { TenantStoreBusyError } from '../tenants/store.js';
+
+/** Compares digests, so neither the content nor the length of the secret leaks through timing. */
+export function secretMatches(given: string, expected: string): boolean {
+  const digest = (value: string) => createHash('sha256').update(value).digest();
+  return timingSafeEqual(digest(given), digest(expected));
+}
+
+/** The forms' shared secret, as field `secret` or header `X-Update-Secret`; checked before anything is read into config. */
+export function requireSecret(deps: ServerDeps): Middleware<BodyState> {
+  return async function requireSecret(ctx, next) {
+    const given = ctx.state.fields.secret ?? ctx.get('X-Update-Secret');
+    if (!given || !secretMatches(given, deps.config.updateSecret)) {
+      ctx.state.log.warn('form post with a missing or wrong secret');
+      throw new ApiError(401, 'A valid secret is required (field "secret" or header X-Update-Secret).');
+    }
+    return next();
+  };
+}
+
+type Check = (value: string) => string | undefined;
+
+const CONTROL = /[\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F]/;
+
+const checks = {
+  api_domain: (value) => (DOMAIN_PATTERN.test(value) ? undefined : 'must be a NetSapiens domain such as example.com'),
+  queue: (value) => (QUEUE_PATTERN.test(value) ? undefined : 'must be EXT@DOMAIN (e.g. 9002@example.com) or an extension'),
+  button_text: (value) => textProblem(value, 60),
+  button_color: (value) => (value === '' || COLOR_PATTERN.test(value) ? undefined : 'must be a colour as #rrggbb'),
+  company_name: (value) => textProblem(value, 100),
+  logo_url: (value) => (value === '' || isHttpUrl(value) ? undefined : 'must be an http(s) URL'),
+  user: (value) => (USER_PATTERN.test(value) ? undefined : 'must be a NetSapiens user such as 2000'),
+  ns_system_user: (value) => (USER_PATTERN.test(value) ? undefined : 'must be a NetSapiens user such as 8001'),
+  from_number: (value) => (/^\d{11,15}$/.test(value) ? undefined : 'must be a phone number in digits with its country code, e.g. 19294873999'),
+  message: (value) => (value.trim() === '' ? 'must not be empty' : textProblem(value.replace(/[\r\n\t]/g, ' '), 1000)),
+} satisfies Record<string, Check>;
+
+type FieldName = keyof typeof checks;
+
+function textProblem(value: string, max: number): string | undefined {
+  if (value.length > max) return `must be at most ${max} characters`;
+  if (CONTROL.test(value)) return 'must not contain control characters';
+  return undefined;
+}
+
+function isHttpUrl(value: string): boolean {
+  if (!URL.canParse(value)) return false;
+  const protocol = new URL(value).protocol;
+  return protocol === 'https:' || protocol === 'http:';
+}
+
+/** Forms send numbers the way people type them; keep digits, and give a ten-digit NANP number its 1. */
+function normaliseNumber(value: string): string {
+  const digits = value.replace(/[\s().+-]/g, '');
+  return /^\d{10}$/.test(digits) ? `1${digits}` : digits;
+}
+
+/** Reads the id and the named fields a form sent, trimmed; a field left out stays out (its stored value is kept). */
+function readForm(fields: Fields, names: FieldName[]): { id: string; values: Partial<Record<FieldName, string>> } {
+  const id = (fields.id ?? '').trim();
+  if (!id) throw new ApiError(400, 'id is required');
+  if (!ID_PATTERN.test(id)) throw new ApiError(400, 'id may hold only letters, digits, dots and hyphens (e.g. example.com-sales)');
+  const values: Partial<Record<FieldName, string>> = {};
+  for (const name of names) {
+    const raw = fields[name];
+    if (raw === undefined) continue;
+    const value = name === 'from_number' ? normaliseNumber(raw.trim()) : raw.trim();
+    const problem = checks[name](value);
+    if (problem) throw new ApiError(400, `${name} ${problem}`);
+    values[name] = value;
+  }
+  return { id, values };
+}
+
+function requireMerged<K extends keyof TenantConfig>(entry: TenantConfig, names: K[]): void {
+  for (const name of names) {
+    if (entry[name] === undefined || entry[name] === '') throw new ApiError(400, `${String(name)} is required`);
+  }
+}
+
+/** A bare extension would be sent to NetSapiens as is and fail silently: store it as EXT@api_domain. */
+function qualify(queue: string, apiDomain: string): string {
+  return queue.includes('@') ? queue : `${queue}@${apiDomain}`;
+}
+
+async function save(deps: ServerDeps, id: string, change: (current: TenantConfig | undefined) => TenantConfig): Promise<TenantConfig> {
+  try {
+    return await deps.tenants.update(id, change);
+  } catch (error) {
+    if (error instanceof TenantStoreBusyError) throw new ApiError(503, 'The configuration is busy; please submit again.', { 'Retry-After': '1' });
+    throw error;
+  }
+}
+
+/** `POST /update-domain`: the click-to-call form. Upserts queue and branding, keeping the id's SMS fields. */
+export function updateDomain(deps: ServerDeps): Middleware<BodyState> {
+  return async function updateDomain(ctx) {
+    const { id, values } = readForm(ctx.state.fields, ['api_domain', 'queue', 'button_text', 'button_color', 'company_name', 'logo_url']);
+    await save(deps, id, (current) => {
+      const entry: TenantConfig = { ...current, api_domain: values.api_domain ?? current?.api_domain ?? '' };
+      requireMerged(entry, ['api_domain']);
+      if (values.queue !== undefined) entry.queue = qualify(values.queue, entry.api_domain);
+      const branding: Branding = { ...current?.branding };
+      for (const name of ['button_text', 'button_color', 'company_name', 'logo_url'] as const) {
+        if (values[name] !== undefined) branding[name] = values[name];
+      }
+      if (Object.keys(branding).length > 0) entry.branding = branding;
+      return entry;
+    });
+    ctx.state.log.info({ id }, 'click-to-call config saved');
+    ctx.body = { status: 'ok', id };
+  };
+}
+
+/**
+ * `POST /update-sms`: the SMS form. Upserts the SMS fields (keeping click-to-call's), then provisions
+ * NetSapiens so calls to the system user reach `/webresponder?id=`. The config is saved first and
+ * stays saved whatever NetSapiens answers; the reply gives each provisioning step's outcome.
+ */
+export function updateSms(deps: ServerDeps): Middleware<BodyState> {
+  return async function updateSms(ctx) {
+    const { id, values } = readForm(ctx.state.fields, ['api_domain', 'user', 'ns_system_user', 'from_number', 'message']);
+    const entry = await save(deps, id, (current) => {
+      const next: TenantConfig = { ...current, api_domain: values.api_domain ?? current?.api_domain ?? '' };
+      for (const name of ['user', 'ns_system_user', 'from_number', 'message'] as const) {
+        if (values[name] !== undefined) next[name] = values[name];
+      }
+      requireMerged(next, ['api_domain', 'user', 'ns_system_user', 'from_number', 'message']);
+      return next;
+    });
+    ctx.state.log.info({ id }, 'SMS config saved');
+
+    const webhookUrl = `${deps.config.publicUrl}/webresponder?id=${encodeURIComponent(id)}`;
+    let provisioning: Record<'user' | 'dial_rule' | 'answer_rule', { status: string; error?: string }>;
+    try {
+      const result = await deps.ns.provisionWebresponder({
+        domain: entry.api_domain,
+        systemUser: entry.ns_system_user ?? '',
+        webhookUrl,
+        email: deps.config.provisionEmail ?? `webresponder@${entry.api_domain}`,
+      });
+      provisioning = { user: result.user, dial_rule: result.dialRule, answer_rule: result.answerRule };
+    } catch (error) {
+      ctx.state.log.error({ err: error, id }, 'provisioning failed');
+      const failed = { status: 'failed', error: 'provisioning could not run; see the server log' };
+      provisioning = { user: failed, dial_rule: failed, answer_rule: failed };
+    }
+    const failures = Object.entries(provisioning).filter(([, step]) => step.status === 'failed');
+    if (failures.length > 0) ctx.state.log.warn({ id, failures: Object.fromEntries(failures) }, 'provisioning incomplete');
+    ctx.body = {
+      status: 'ok',
+      id,
+      provisioning: Object.fromEntries(Object.entries(provisioning).map(([step, outcome]) => [step, outcome.status])),
+      ...(failures.length > 0 ? { provisioning_errors: Object.fromEntries(failures.map(([step, outcome]) => [step, outcome.error ?? ''])) } : {}),
+    };
+  };
+}

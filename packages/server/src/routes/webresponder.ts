@@ -1,0 +1,82 @@
+import type { Middleware } from 'koa';
+import type { AppState } from '../context.js';
+import type { ServerDeps } from '../deps.js';
+import { tryConsume } from '../guards/limits.js';
+import { callerDigits } from '../guards/phone-policy.js';
+import { maskPhone, type Logger } from '../logging.js';
+import { readFields, type Fields } from '../middleware/body.js';
+import { ApiError } from '../middleware/errors.js';
+import { nsResponse, type NsVerb } from '../ns-xml.js';
+import { ID_PATTERN, type TenantConfig } from '../tenants/schema.js';
+
+/**
+ * `GET|POST /webresponder?id=`: NetSapiens asks what to do with a call. It gets its XML at once — the
+ * caller hears silence while we think — and the text to the caller is sent afterwards, in the background.
+ * Every answer is XML, errors included, because NetSapiens is the only client.
+ */
+export function webresponder(deps: ServerDeps): Middleware<AppState> {
+  return async function webresponder(ctx) {
+    ctx.type = 'text/xml';
+    let params: Fields;
+    try {
+      // NetSapiens keeps the query of the configured URL (`?id=`) and adds its own parameters, by query or body.
+      params = { ...(await readFields(ctx, { accept: ['form', 'json', 'multipart'], limit: 16_384 })), ...firstValues(ctx.query) };
+    } catch (error) {
+      if (!(error instanceof ApiError)) throw error;
+      ctx.status = error.status;
+      ctx.body = nsResponse([{ verb: 'Hangup' }]);
+      return;
+    }
+    const id = params.id ?? '';
+    if (!ID_PATTERN.test(id)) {
+      ctx.status = 400;
+      ctx.body = nsResponse([{ verb: 'Hangup' }]);
+      return;
+    }
+    const tenant = deps.tenants.get(id);
+    const verbs: NsVerb[] = [];
+    if (typeof tenant?.voice_message === 'string' && tenant.voice_message) verbs.push({ verb: 'Say', text: tenant.voice_message });
+    verbs.push({ verb: 'Hangup' });
+    ctx.body = nsResponse(verbs);
+    if (!tenant) {
+      ctx.state.log.warn({ id }, 'webresponder for an unknown id');
+      return;
+    }
+    const log = ctx.state.log;
+    deps.background.run('text-back', () => textBack(deps, log, id, tenant, params.NmsAni));
+  };
+}
+
+async function textBack(deps: ServerDeps, log: Logger, id: string, tenant: TenantConfig, nmsAni: string | undefined): Promise<void> {
+  const { user, from_number: fromNumber, message } = tenant;
+  if (!user || !fromNumber || !message) {
+    log.info({ id }, 'no text sent: the id has no SMS settings');
+    return;
+  }
+  const caller = callerDigits(nmsAni);
+  if (!caller) {
+    log.info({ id }, 'no text sent: the caller is not a phone number');
+    return;
+  }
+  const to = maskPhone(`+${caller}`);
+  if (!(await tryConsume(deps.limits.textBack, `${id}:${caller}`))) {
+    log.info({ id, to }, 'no text sent: this caller was texted within the window');
+    return;
+  }
+  try {
+    await deps.ns.messages.sendSms({ domain: tenant.api_domain, user, fromNumber, destination: caller, message });
+    log.info({ id, to }, 'text sent');
+  } catch (error) {
+    // Not retried: the text may have gone out, and a caller texted twice is worse than one not texted.
+    log.error({ err: error, id, to }, 'text failed');
+  }
+}
+
+function firstValues(query: Record<string, string | string[] | undefined>): Fields {
+  const fields: Fields = Object.create(null) as Fields;
+  for (const [name, value] of Object.entries(query)) {
+    const first = Array.isArray(value) ? value[0] : value;
+    if (typeof first === 'string') fields[name] = first;
+  }
+  return fields;
+}

@@ -1,0 +1,107 @@
+import { z } from 'zod';
+
+/** The button's look, as the click-to-call form sets it. */
+export interface Branding {
+  button_text?: string;
+  /** `#rrggbb`. */
+  button_color?: string;
+  company_name?: string;
+  /** An http(s) URL, or empty for none. */
+  logo_url?: string;
+}
+
+/**
+ * One entry of `domains.json`, keyed by its `id` (`<api_domain>-<suffix>`). Field names are the running
+ * service's, so existing files keep working; fields Beckon does not know are kept as they are.
+ */
+export interface TenantConfig {
+  /** The NetSapiens domain. */
+  api_domain: string;
+  /** Click-to-call: the call queue, `EXT@DOMAIN`. */
+  queue?: string;
+  branding?: Branding;
+  /** SMS text-back: the owner of `from_number`. */
+  user?: string;
+  /** SMS text-back: the system user inbound calls route through (`webresponder{ns_system_user}`). */
+  ns_system_user?: string;
+  /** SMS text-back: the number texts come from, digits with country code. */
+  from_number?: string;
+  /** SMS text-back: what callers are texted. */
+  message?: string;
+  /** Pages allowed to use the widget (`https://www.example.com`); absent means any. */
+  allowed_origins?: string[];
+  /** ISO 3166 countries whose numbers may be called back; default: the US and its NANP territories, and Canada. */
+  allowed_countries?: string[];
+  [field: string]: unknown;
+}
+
+export type Tenants = Record<string, TenantConfig>;
+
+export const ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9.-]{0,127}$/;
+export const DOMAIN_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/;
+export const USER_PATTERN = /^[A-Za-z0-9_.-]{1,64}$/;
+export const QUEUE_PATTERN = /^[A-Za-z0-9_.-]{1,64}(@[A-Za-z0-9][A-Za-z0-9_.-]{0,127})?$/;
+export const COLOR_PATTERN = /^#[0-9A-Fa-f]{6}$/;
+export const DIGITS_PATTERN = /^[1-9]\d{7,14}$/;
+export const COUNTRY_PATTERN = /^[A-Z]{2}$/;
+
+/** No control characters in text that reaches a page or a phone (line breaks are allowed in messages). */
+const CONTROL = /[\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F]/;
+
+const text = (max: number) =>
+  z.string().max(max).refine((value) => !CONTROL.test(value), { error: 'must not contain control characters' });
+
+export const brandingSchema = z.looseObject({
+  button_text: text(60).optional(),
+  button_color: z.union([z.literal(''), z.string().regex(COLOR_PATTERN)]).optional(),
+  company_name: text(100).optional(),
+  logo_url: z.union([z.literal(''), z.url({ protocol: /^https?$/ })]).optional(),
+});
+
+const origin = z.string().refine((value) => {
+  if (!URL.canParse(value)) return false;
+  const url = new URL(value);
+  return (url.protocol === 'https:' || url.protocol === 'http:') && url.origin === value;
+}, { error: 'must be an origin such as https://www.example.com' });
+
+/** What an entry on disk must look like to be served. */
+export const tenantSchema = z.looseObject({
+  api_domain: z.string().regex(DOMAIN_PATTERN),
+  queue: z.string().regex(QUEUE_PATTERN).optional(),
+  branding: brandingSchema.optional(),
+  user: z.string().regex(USER_PATTERN).optional(),
+  ns_system_user: z.string().regex(USER_PATTERN).optional(),
+  from_number: z.string().regex(DIGITS_PATTERN).optional(),
+  message: text(1000).optional(),
+  allowed_origins: z.array(origin).optional(),
+  allowed_countries: z.array(z.string().regex(COUNTRY_PATTERN)).optional(),
+});
+
+export interface ParsedTenants {
+  tenants: Tenants;
+  /** Entries left out, each with the reason. */
+  rejected: { id: string; reason: string }[];
+}
+
+/**
+ * Reads the whole file's JSON. An entry that does not fit the schema is left out and reported (one
+ * mistyped entry must not take every other customer down); a file that is not a JSON object throws.
+ */
+export function parseTenants(json: string): ParsedTenants {
+  const data: unknown = JSON.parse(json);
+  if (data === null || typeof data !== 'object' || Array.isArray(data)) {
+    throw new Error('the file must hold a JSON object keyed by id');
+  }
+  const tenants: Tenants = Object.create(null) as Tenants;
+  const rejected: ParsedTenants['rejected'] = [];
+  for (const [id, entry] of Object.entries(data)) {
+    if (!ID_PATTERN.test(id)) {
+      rejected.push({ id, reason: 'the id may hold only letters, digits, dots and hyphens' });
+      continue;
+    }
+    const parsed = tenantSchema.safeParse(entry);
+    if (parsed.success) tenants[id] = parsed.data as TenantConfig;
+    else rejected.push({ id, reason: parsed.error.issues.map((issue) => `${issue.path.join('.') || 'entry'}: ${issue.message}`).join('; ') });
+  }
+  return { tenants, rejected };
+}

@@ -1,0 +1,199 @@
+import test from 'ava';
+import { startHarness, TENANTS, type Harness } from './helpers.js';
+
+const call = (harness: Harness, body: unknown, headers?: Record<string, string>) => harness.post('/click-to-call', body, headers);
+
+test('places a legacy queued call into the id\'s queue and answers ok', async (t) => {
+  const harness = await startHarness();
+  t.teardown(() => harness.close());
+  const response = await call(harness, { id: 'example.com-sales', phone_number: '(813) 555-1234' });
+  t.is(response.status, 200);
+  t.deepEqual(await response.json(), { status: 'ok' });
+  t.is(harness.sandbox.calls.length, 1);
+  t.like(harness.sandbox.calls[0], { api: 'v1', queue: '9002@example.com', destination: '+18135551234', status: 'queued' });
+});
+
+test('accepts the older "domain" key for the id', async (t) => {
+  const harness = await startHarness();
+  t.teardown(() => harness.close());
+  const response = await call(harness, { domain: 'example.com-sales', phone_number: '8135551234' });
+  t.is(response.status, 200);
+  t.is(harness.sandbox.calls.length, 1);
+});
+
+test('a bare extension in config is sent as EXT@api_domain, never bare', async (t) => {
+  const harness = await startHarness({ tenants: { 'shop.net-main': { api_domain: 'shop.net', queue: '500' } } });
+  t.teardown(() => harness.close());
+  t.is((await call(harness, { id: 'shop.net-main', phone_number: '8135551234' })).status, 200);
+  t.like(harness.sandbox.calls[0], { queue: '500@shop.net', status: 'queued' });
+});
+
+test('unknown id, malformed id and an id without a queue are 404', async (t) => {
+  const harness = await startHarness();
+  t.teardown(() => harness.close());
+  for (const id of ['nobody.net-sales', '../etc', '', 'example.com-sms']) {
+    const response = await call(harness, { id, phone_number: '8135551234' });
+    t.is(response.status, 404, id);
+    t.like(await response.json(), { status: 'error' });
+  }
+  t.is(harness.sandbox.calls.length, 0);
+});
+
+test('an invalid or missing number is 400 with a message', async (t) => {
+  const harness = await startHarness();
+  t.teardown(() => harness.close());
+  for (const phone_number of ['abc', '555-1234', '', '+1 813 555 12345678']) {
+    const response = await call(harness, { id: 'example.com-sales', phone_number });
+    t.is(response.status, 400, phone_number);
+    const body = (await response.json()) as { status: string; message: string };
+    t.is(body.status, 'error');
+    t.regex(body.message, /valid phone number/);
+  }
+  t.is((await call(harness, { id: 'example.com-sales' })).status, 400);
+  t.is(harness.sandbox.calls.length, 0);
+});
+
+test('premium NANP numbers and countries the id does not allow are refused', async (t) => {
+  const harness = await startHarness({
+    tenants: { ...TENANTS, 'example.com-uk': { api_domain: 'example.com', queue: '9002@example.com', allowed_countries: ['GB'] } },
+  });
+  t.teardown(() => harness.close());
+  t.is((await call(harness, { id: 'example.com-sales', phone_number: '900-555-1234' })).status, 400);
+  t.is((await call(harness, { id: 'example.com-sales', phone_number: '+44 20 7946 0958' })).status, 400);
+  t.is((await call(harness, { id: 'example.com-sales', phone_number: '+1 876 555 1234' })).status, 400, 'Jamaica is NANP but not domestic');
+  t.is((await call(harness, { id: 'example.com-uk', phone_number: '+44 20 7946 0958' })).status, 200);
+  t.is((await call(harness, { id: 'example.com-uk', phone_number: '8135551234' })).status, 400);
+  t.deepEqual(harness.sandbox.calls.map((c) => c.destination), ['+442079460958']);
+});
+
+test('per-IP limit: the 4th request in a minute is 429 with Retry-After', async (t) => {
+  const harness = await startHarness({ limits: { ipPerMinute: 3 } });
+  t.teardown(() => harness.close());
+  for (const number of ['8135551201', '8135551202', '8135551203']) {
+    t.is((await call(harness, { id: 'example.com-sales', phone_number: number })).status, 200);
+  }
+  const limited = await call(harness, { id: 'example.com-sales', phone_number: '8135551204' });
+  t.is(limited.status, 429);
+  const seconds = Number(limited.headers.get('retry-after'));
+  t.true(seconds >= 1 && seconds <= 60, `Retry-After ${seconds}`);
+  t.like(await limited.json(), { status: 'error' });
+  t.is(harness.sandbox.calls.length, 3);
+});
+
+test('a spoofed X-Forwarded-For does not reset the per-IP limit unless TRUST_PROXY is set', async (t) => {
+  const harness = await startHarness({ limits: { ipPerMinute: 1 } });
+  t.teardown(() => harness.close());
+  t.is((await call(harness, { id: 'example.com-sales', phone_number: '8135551201' }, { 'x-forwarded-for': '10.0.0.1' })).status, 200);
+  t.is((await call(harness, { id: 'example.com-sales', phone_number: '8135551202' }, { 'x-forwarded-for': '10.0.0.2' })).status, 429);
+
+  const proxied = await startHarness({ limits: { ipPerMinute: 1 }, trustProxy: 1 });
+  t.teardown(() => proxied.close());
+  t.is((await call(proxied, { id: 'example.com-sales', phone_number: '8135551201' }, { 'x-forwarded-for': '10.0.0.1' })).status, 200);
+  t.is((await call(proxied, { id: 'example.com-sales', phone_number: '8135551202' }, { 'x-forwarded-for': '10.0.0.2' })).status, 200);
+  t.is((await call(proxied, { id: 'example.com-sales', phone_number: '8135551203' }, { 'x-forwarded-for': '10.0.0.1' })).status, 429);
+});
+
+test('per-id limit caps one widget; per-number limit stops call bombing across ids and addresses', async (t) => {
+  const harness = await startHarness({
+    limits: { idPerHour: 2, numberPerHour: 2 },
+    trustProxy: 1,
+    tenants: { ...TENANTS, 'other.com-sales': { api_domain: 'other.com', queue: '100@other.com' } },
+  });
+  t.teardown(() => harness.close());
+  const from = (ip: string) => ({ 'x-forwarded-for': ip });
+  t.is((await call(harness, { id: 'example.com-sales', phone_number: '8135550001' }, from('10.0.0.1'))).status, 200);
+  t.is((await call(harness, { id: 'example.com-sales', phone_number: '8135550002' }, from('10.0.0.2'))).status, 200);
+  t.is((await call(harness, { id: 'example.com-sales', phone_number: '8135550003' }, from('10.0.0.3'))).status, 429, 'id limit');
+
+  t.is((await call(harness, { id: 'other.com-sales', phone_number: '8135559999' }, from('10.0.1.1'))).status, 200);
+  t.is((await call(harness, { id: 'other.com-sales', phone_number: '+1 813 555 9999' }, from('10.0.1.2'))).status, 200);
+  const bombed = await call(harness, { id: 'other.com-sales', phone_number: '813.555.9999' }, from('10.0.1.3'));
+  t.is(bombed.status, 429, 'number limit');
+  t.truthy(bombed.headers.get('retry-after'));
+  t.is(harness.sandbox.calls.length, 4);
+  const tripped = harness.logs.filter((line) => line.msg === 'rate limit reached');
+  t.deepEqual(tripped.map((line) => line.limit), ['id', 'number']);
+  t.false(harness.logText().includes('8135559999'), 'numbers are masked in logs');
+});
+
+test('NetSapiens failures are 502 and the call is not retried', async (t) => {
+  const harness = await startHarness();
+  t.teardown(() => harness.close());
+  harness.sandbox.inject({ route: 'queuedcall.create', status: 503 });
+  const failed = await call(harness, { id: 'example.com-sales', phone_number: '8135551234' });
+  t.is(failed.status, 502);
+  t.like(await failed.json(), { status: 'error', message: 'Could not place your call right now. Please try again.' });
+  t.is(harness.sandbox.requests.filter((r) => r.route === 'queuedcall.create').length, 1);
+
+  harness.sandbox.inject({ route: 'queuedcall.create', drop: true });
+  t.is((await call(harness, { id: 'example.com-sales', phone_number: '8135551234' })).status, 502);
+  t.is(harness.sandbox.requests.filter((r) => r.route === 'queuedcall.create').length, 2);
+});
+
+test('a NetSapiens slower than the timeout is a 502 within the timeout, and NS is asked once', async (t) => {
+  const harness = await startHarness({ nsTimeoutMs: 300 });
+  t.teardown(() => harness.close());
+  harness.sandbox.inject({ route: 'queuedcall.create', delayMs: 1_500 });
+  const started = Date.now();
+  const response = await call(harness, { id: 'example.com-sales', phone_number: '8135551234' });
+  t.is(response.status, 502);
+  t.true(Date.now() - started < 1_200, `answered in ${Date.now() - started} ms`);
+  t.is(harness.sandbox.requests.filter((r) => r.route === 'queuedcall.create').length, 1);
+});
+
+test('CORS: the preflight is answered for any origin and the POST echoes the origin', async (t) => {
+  const harness = await startHarness();
+  t.teardown(() => harness.close());
+  const preflight = await fetch(`${harness.url}/click-to-call`, {
+    method: 'OPTIONS',
+    headers: { origin: 'https://shop.example', 'access-control-request-method': 'POST', 'access-control-request-headers': 'content-type' },
+  });
+  t.is(preflight.status, 204);
+  t.is(preflight.headers.get('access-control-allow-origin'), 'https://shop.example');
+  t.regex(preflight.headers.get('access-control-allow-methods') ?? '', /POST/);
+  t.regex(preflight.headers.get('access-control-allow-headers') ?? '', /Content-Type/i);
+  const response = await call(harness, { id: 'example.com-sales', phone_number: '8135551234' }, { origin: 'https://shop.example' });
+  t.is(response.headers.get('access-control-allow-origin'), 'https://shop.example');
+});
+
+test('allowed_origins: other origins (and none) get 403 and no call', async (t) => {
+  const harness = await startHarness({
+    tenants: { 'example.com-sales': { api_domain: 'example.com', queue: '9002@example.com', allowed_origins: ['https://www.example.com'] } },
+  });
+  t.teardown(() => harness.close());
+  const body = { id: 'example.com-sales', phone_number: '8135551234' };
+  const foreign = await call(harness, body, { origin: 'https://evil.example' });
+  t.is(foreign.status, 403);
+  t.is(foreign.headers.get('access-control-allow-origin'), 'https://evil.example', 'the widget can read why');
+  t.is((await call(harness, body)).status, 403);
+  t.is(harness.sandbox.calls.length, 0);
+  t.is((await call(harness, body, { origin: 'https://www.example.com' })).status, 200);
+});
+
+test('malformed bodies get a 4xx with a message', async (t) => {
+  const harness = await startHarness();
+  t.teardown(() => harness.close());
+  const cases: [string, Record<string, string>, number][] = [
+    ['{"id": ', { 'content-type': 'application/json' }, 400],
+    ['[1,2]', { 'content-type': 'application/json' }, 400],
+    ['{"id": {"$ne": 1}, "phone_number": "8135551234"}', { 'content-type': 'application/json' }, 400],
+    ['id=example.com-sales&phone_number=8135551234', { 'content-type': 'application/x-www-form-urlencoded' }, 415],
+    [JSON.stringify({ id: 'example.com-sales', phone_number: 'x'.repeat(5_000) }), { 'content-type': 'application/json' }, 413],
+  ];
+  for (const [body, headers, status] of cases) {
+    const response = await fetch(`${harness.url}/click-to-call`, { method: 'POST', headers, body });
+    t.is(response.status, status, body.slice(0, 40));
+    const json = (await response.json()) as { status: string; message: string };
+    t.is(json.status, 'error');
+    t.true(json.message.length > 0);
+  }
+  t.is(harness.sandbox.calls.length, 0);
+});
+
+test('wrong method on a route is 405 with Allow', async (t) => {
+  const harness = await startHarness();
+  t.teardown(() => harness.close());
+  const response = await fetch(`${harness.url}/click-to-call`);
+  t.is(response.status, 405);
+  t.regex(response.headers.get('allow') ?? '', /POST/);
+});

@@ -1,0 +1,154 @@
+import { readFile } from 'node:fs/promises';
+import test from 'ava';
+import { SECRET, startHarness, TENANTS, type Harness } from './helpers.js';
+
+const onDisk = async (harness: Harness) => JSON.parse(await readFile(harness.domainsFile, 'utf8')) as Record<string, Record<string, unknown>>;
+
+const form = (fields: Record<string, string>) => new URLSearchParams(fields).toString();
+
+function postForm(harness: Harness, path: string, fields: Record<string, string>, headers: Record<string, string> = {}) {
+  return fetch(harness.url + path, {
+    method: 'POST',
+    headers: { 'content-type': 'application/x-www-form-urlencoded', ...headers },
+    body: form(fields),
+  });
+}
+
+test('update-domain (Zoho form-urlencoded) upserts a new id, completing a bare queue', async (t) => {
+  const harness = await startHarness();
+  t.teardown(() => harness.close());
+  const response = await postForm(harness, '/update-domain', {
+    secret: SECRET,
+    id: 'shop.net-sales',
+    api_domain: 'shop.net',
+    queue: '500',
+    button_text: 'Ring me',
+    button_color: '#112233',
+    company_name: 'Shop',
+    logo_url: 'https://shop.net/logo.png',
+  });
+  t.is(response.status, 200);
+  t.deepEqual(await response.json(), { status: 'ok', id: 'shop.net-sales' });
+  t.deepEqual((await onDisk(harness))['shop.net-sales'], {
+    api_domain: 'shop.net',
+    queue: '500@shop.net',
+    branding: { button_text: 'Ring me', button_color: '#112233', company_name: 'Shop', logo_url: 'https://shop.net/logo.png' },
+  });
+  const call = await harness.post('/click-to-call', { id: 'shop.net-sales', phone_number: '8135551234' });
+  t.is(call.status, 200, 'served at once, without a restart');
+  t.like(harness.sandbox.calls[0], { queue: '500@shop.net' });
+});
+
+test('update-domain keeps the id\'s SMS fields; update-sms keeps its click-to-call fields', async (t) => {
+  const harness = await startHarness();
+  t.teardown(() => harness.close());
+  t.is((await postForm(harness, '/update-domain', { secret: SECRET, id: 'example.com-sms', queue: '9100', button_text: 'Hi' })).status, 200);
+  t.is(
+    (await postForm(harness, '/update-sms', { secret: SECRET, id: 'example.com-sales', api_domain: 'example.com', user: '2001', ns_system_user: '8002', from_number: '19295550101', message: 'Hello' })).status,
+    200,
+  );
+  const saved = await onDisk(harness);
+  t.deepEqual(saved['example.com-sms'], { ...TENANTS['example.com-sms'], queue: '9100@example.com', branding: { button_text: 'Hi' } });
+  t.deepEqual(saved['example.com-sales'], { ...TENANTS['example.com-sales'], user: '2001', ns_system_user: '8002', from_number: '19295550101', message: 'Hello' });
+});
+
+test('multipart and JSON bodies, and the secret as a header, are accepted', async (t) => {
+  const harness = await startHarness();
+  t.teardown(() => harness.close());
+  const body = new FormData();
+  body.append('secret', SECRET);
+  body.append('id', 'example.com-sales');
+  body.append('button_color', '#abcdef');
+  t.is((await fetch(`${harness.url}/update-domain`, { method: 'POST', body })).status, 200);
+  t.is((await harness.post('/update-domain', { id: 'example.com-sales', company_name: 'JSON Co' }, { 'x-update-secret': SECRET })).status, 200);
+  t.like((await onDisk(harness))['example.com-sales']?.branding, { button_color: '#abcdef', company_name: 'JSON Co', button_text: 'Call us' });
+});
+
+test('a wrong or missing secret is 401 and writes nothing', async (t) => {
+  const harness = await startHarness();
+  t.teardown(() => harness.close());
+  const before = await readFile(harness.domainsFile, 'utf8');
+  for (const headers of [{}, { 'x-update-secret': 'wrong' }, { 'x-update-secret': `${SECRET}x` }]) {
+    const response = await postForm(harness, '/update-domain', { id: 'example.com-sales', company_name: 'Hacked' }, headers);
+    t.is(response.status, 401);
+    t.like(await response.json(), { status: 'error' });
+  }
+  t.is((await postForm(harness, '/update-sms', { secret: 'nope', id: 'x.com-sms' })).status, 401);
+  t.is(await readFile(harness.domainsFile, 'utf8'), before);
+  t.is(harness.sandbox.requests.length, 0, 'nothing provisioned');
+  t.false(harness.logText().includes(SECRET));
+});
+
+test('each invalid field is a 400 naming it, and nothing is written', async (t) => {
+  const harness = await startHarness();
+  t.teardown(() => harness.close());
+  const before = await readFile(harness.domainsFile, 'utf8');
+  const cases: [string, Record<string, string>, RegExp][] = [
+    ['/update-domain', { id: '' }, /^id is required/],
+    ['/update-domain', { id: 'bad id!' }, /^id may hold/],
+    ['/update-domain', { id: 'new.com-x', queue: '500' }, /^api_domain is required/],
+    ['/update-domain', { id: 'example.com-sales', queue: '9002@bad domain' }, /^queue /],
+    ['/update-domain', { id: 'example.com-sales', button_color: 'red' }, /^button_color /],
+    ['/update-domain', { id: 'example.com-sales', button_color: '#12345' }, /^button_color /],
+    ['/update-domain', { id: 'example.com-sales', logo_url: 'javascript:alert(1)' }, /^logo_url /],
+    ['/update-domain', { id: 'example.com-sales', button_text: 'x'.repeat(61) }, /^button_text /],
+    ['/update-domain', { id: 'example.com-sales', api_domain: 'a/b' }, /^api_domain /],
+    ['/update-sms', { id: 'example.com-sms', from_number: '555-CALL' }, /^from_number /],
+    ['/update-sms', { id: 'example.com-sms', user: 'a b' }, /^user /],
+    ['/update-sms', { id: 'example.com-sms', message: '   ' }, /^message /],
+    ['/update-sms', { id: 'new.com-sms', api_domain: 'new.com', user: '1', from_number: '19295550100', message: 'm' }, /^ns_system_user is required/],
+  ];
+  for (const [path, fields, message] of cases) {
+    const response = await postForm(harness, path, { secret: SECRET, ...fields });
+    t.is(response.status, 400, JSON.stringify(fields));
+    t.regex(((await response.json()) as { message: string }).message, message);
+  }
+  t.is(await readFile(harness.domainsFile, 'utf8'), before);
+});
+
+test('update-sms provisions NetSapiens and reports each step; a re-run never fails', async (t) => {
+  const harness = await startHarness();
+  t.teardown(() => harness.close());
+  const fields = { secret: SECRET, id: 'acme.com-sms', api_domain: 'acme.com', user: '2000', ns_system_user: '8001', from_number: '(929) 555-0100', message: 'We are at 1 Main St.' };
+  const first = await postForm(harness, '/update-sms', fields);
+  t.is(first.status, 200);
+  t.deepEqual(await first.json(), { status: 'ok', id: 'acme.com-sms', provisioning: { user: 'created', dial_rule: 'created', answer_rule: 'updated' } });
+  t.like((await onDisk(harness))['acme.com-sms'], { from_number: '19295550100' });
+  t.like(harness.sandbox.dialRules[0], { 'dial-rule-parameter': 'http://beckon.test/webresponder?id=acme.com-sms' });
+
+  const again = await postForm(harness, '/update-sms', { ...fields, message: 'New hours' });
+  t.deepEqual(await again.json(), { status: 'ok', id: 'acme.com-sms', provisioning: { user: 'exists', dial_rule: 'exists', answer_rule: 'updated' } });
+  t.is(harness.sandbox.users.length, 1);
+  t.is(harness.sandbox.dialRules.length, 1);
+  t.like((await onDisk(harness))['acme.com-sms'], { message: 'New hours' });
+});
+
+test('update-sms saves the config and answers 200 even when NetSapiens fails a step', async (t) => {
+  const harness = await startHarness();
+  t.teardown(() => harness.close());
+  harness.sandbox.inject({ route: 'dialrules.create', status: 403 });
+  const response = await postForm(harness, '/update-sms', {
+    secret: SECRET, id: 'acme.com-sms', api_domain: 'acme.com', user: '2000', ns_system_user: '8001', from_number: '19295550100', message: 'Hi',
+  });
+  t.is(response.status, 200);
+  const body = (await response.json()) as { provisioning: Record<string, string>; provisioning_errors: Record<string, string> };
+  t.deepEqual(body.provisioning, { user: 'created', dial_rule: 'failed', answer_rule: 'updated' });
+  t.regex(body.provisioning_errors.dial_rule ?? '', /403/);
+  t.like((await onDisk(harness))['acme.com-sms'], { message: 'Hi' });
+});
+
+test('concurrent form posts to one id lose no field', async (t) => {
+  const harness = await startHarness();
+  t.teardown(() => harness.close());
+  const posts = Array.from({ length: 40 }, (_, index) =>
+    harness.post('/update-domain', { id: `load.com-${index % 4}`, api_domain: 'load.com', [Math.floor(index / 4) % 2 ? 'button_text' : 'company_name']: `value ${index}` }, { 'x-update-secret': SECRET }),
+  );
+  const statuses = (await Promise.all(posts)).map((response) => response.status);
+  t.true(statuses.every((status) => status === 200));
+  const saved = await onDisk(harness);
+  for (let group = 0; group < 4; group++) {
+    const branding = saved[`load.com-${group}`]?.branding as Record<string, string>;
+    t.truthy(branding.button_text && branding.company_name, `both fields of load.com-${group} survive`);
+  }
+  t.truthy(saved['example.com-sms'], 'other ids untouched');
+});

@@ -1,0 +1,128 @@
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Writable } from 'node:stream';
+import { createNsClient } from '@beckon/ns-client';
+import { startNsSandbox, type NsSandbox, type NsSandboxOptions } from '@beckon/ns-client/sandbox';
+import {
+  BackgroundTasks,
+  createApp,
+  createLogger,
+  createMemoryLimits,
+  openFileTenantStore,
+  type ServerConfig,
+  type ServerDeps,
+  type Tenants,
+} from '../src/index.js';
+
+export const SECRET = 'test-update-secret-0123456789';
+
+export const TENANTS: Tenants = {
+  'example.com-sales': {
+    api_domain: 'example.com',
+    queue: '9002@example.com',
+    branding: { button_text: 'Call us', button_color: '#ff9900', company_name: 'Example Co', logo_url: '' },
+  },
+  'example.com-sms': {
+    api_domain: 'example.com',
+    user: '2000',
+    ns_system_user: '8001',
+    from_number: '19295550100',
+    message: 'Our hours are Mon-Fri 9am-5pm.',
+  },
+};
+
+export interface HarnessOptions {
+  tenants?: Tenants;
+  limits?: Partial<ServerConfig['limits']>;
+  trustProxy?: number;
+  nsTimeoutMs?: number;
+  textBackWindowSeconds?: number;
+  sandbox?: NsSandboxOptions;
+}
+
+export interface LogLine {
+  level: number;
+  msg: string;
+  [field: string]: unknown;
+}
+
+export interface Harness {
+  /** The Beckon server, e.g. `http://127.0.0.1:PORT`. */
+  url: string;
+  sandbox: NsSandbox;
+  deps: ServerDeps;
+  domainsFile: string;
+  /** Every log line the server wrote, parsed. */
+  logs: LogLine[];
+  /** All log output as one string, to look for what must never appear. */
+  logText(): string;
+  post(path: string, body: unknown, headers?: Record<string, string>): Promise<Response>;
+  close(): Promise<void>;
+}
+
+/** A real Beckon app on port 0, wired to a real NS sandbox and a temporary domains.json. */
+export async function startHarness(options: HarnessOptions = {}): Promise<Harness> {
+  const sandbox = await startNsSandbox(options.sandbox);
+  const dir = await mkdtemp(join(tmpdir(), 'beckon-test-'));
+  const domainsFile = join(dir, 'domains.json');
+  await writeFile(domainsFile, JSON.stringify(options.tenants ?? TENANTS, null, 2));
+
+  const logs: LogLine[] = [];
+  let raw = '';
+  const sink = new Writable({
+    write(chunk: Buffer, _encoding, done) {
+      raw += chunk.toString();
+      for (const line of chunk.toString().split('\n').filter(Boolean)) logs.push(JSON.parse(line) as LogLine);
+      done();
+    },
+  });
+  const logger = createLogger('debug', sink);
+  const config = {
+    publicUrl: 'http://beckon.test',
+    updateSecret: SECRET,
+    trustProxy: options.trustProxy ?? 0,
+    provisionEmail: 'ops@example.com',
+  };
+  const deps: ServerDeps = {
+    config,
+    ns: createNsClient({ baseUrl: sandbox.url, auth: { token: sandbox.token }, timeoutMs: options.nsTimeoutMs ?? 2_000 }),
+    tenants: await openFileTenantStore({ path: domainsFile, logger }),
+    limits: createMemoryLimits({
+      limits: { ipPerMinute: 100, idPerHour: 100, numberPerHour: 100, ...options.limits },
+      textBackWindowSeconds: options.textBackWindowSeconds ?? 600,
+    }),
+    logger,
+    background: new BackgroundTasks(logger),
+  };
+  const server: Server = createServer(createApp(deps).callback());
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+
+  return {
+    url,
+    sandbox,
+    deps,
+    domainsFile,
+    logs,
+    logText: () => raw,
+    post: (path, body, headers = {}) =>
+      fetch(url + path, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', ...headers },
+        body: typeof body === 'string' ? body : JSON.stringify(body),
+      }),
+    async close() {
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await deps.background.drain(5_000);
+      await deps.tenants.close();
+      await sandbox.close();
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+export { eventually } from './eventually.js';

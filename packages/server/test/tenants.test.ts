@@ -1,0 +1,99 @@
+import { execFile } from 'node:child_process';
+import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import test from 'ava';
+import { createLogger, openFileTenantStore, parseTenants } from '../src/index.js';
+import { eventually } from './eventually.js';
+
+const run = promisify(execFile);
+
+async function tempFile(t: { teardown(fn: () => Promise<void>): void }, content?: string): Promise<string> {
+  const dir = await mkdtemp(join(tmpdir(), 'beckon-store-'));
+  t.teardown(() => rm(dir, { recursive: true, force: true }));
+  const file = join(dir, 'domains.json');
+  if (content !== undefined) await writeFile(file, content);
+  return file;
+}
+
+const quiet = () => createLogger('silent');
+
+test('a missing file starts empty and the first update creates it', async (t) => {
+  const file = await tempFile(t);
+  const store = await openFileTenantStore({ path: file, logger: quiet() });
+  t.teardown(() => store.close());
+  t.is(store.size(), 0);
+  await store.update('a.com-x', () => ({ api_domain: 'a.com' }));
+  t.deepEqual(JSON.parse(await readFile(file, 'utf8')), { 'a.com-x': { api_domain: 'a.com' } });
+});
+
+test('a file that is not JSON stops start-up with the reason', async (t) => {
+  const file = await tempFile(t, '{ "a.com-x": ');
+  const error = await t.throwsAsync(openFileTenantStore({ path: file, logger: quiet() }));
+  t.regex(error?.message ?? '', /domains\.json cannot be used/);
+});
+
+test('an invalid entry is left out and reported; the others are served', (t) => {
+  const { tenants, rejected } = parseTenants(
+    JSON.stringify({ 'good.com-x': { api_domain: 'good.com', queue: '1@good.com' }, 'bad.com-x': { api_domain: 'bad domain' }, 'bad id': { api_domain: 'x.com' } }),
+  );
+  t.deepEqual(Object.keys(tenants), ['good.com-x']);
+  t.deepEqual(rejected.map((entry) => entry.id).sort(), ['bad id', 'bad.com-x']);
+  t.regex(rejected.find((entry) => entry.id === 'bad.com-x')?.reason ?? '', /api_domain/);
+});
+
+test('an edit on disk is picked up without a restart; a broken edit keeps the last good config', async (t) => {
+  const file = await tempFile(t, JSON.stringify({ 'a.com-x': { api_domain: 'a.com' } }));
+  const lines: string[] = [];
+  const logger = createLogger('info', { write: (line: string) => lines.push(line) } as unknown as NodeJS.WritableStream);
+  const store = await openFileTenantStore({ path: file, logger });
+  t.teardown(() => store.close());
+  await writeFile(file, JSON.stringify({ 'a.com-x': { api_domain: 'a.com', queue: '7@a.com' } }));
+  t.true(await eventually(() => store.get('a.com-x')?.queue === '7@a.com'));
+  await writeFile(file, '{ broken');
+  t.true(await eventually(() => lines.some((line) => line.includes('keeping the last good config'))));
+  t.is(store.get('a.com-x')?.queue, '7@a.com');
+});
+
+test('updates write atomically, leave no temp or lock files, and keep other ids', async (t) => {
+  const file = await tempFile(t, JSON.stringify({ 'keep.com-x': { api_domain: 'keep.com', custom: 'kept' } }));
+  const store = await openFileTenantStore({ path: file, logger: quiet() });
+  t.teardown(() => store.close());
+  await Promise.all(Array.from({ length: 20 }, (_, index) => store.update(`n.com-${index}`, () => ({ api_domain: 'n.com' }))));
+  const saved = JSON.parse(await readFile(file, 'utf8')) as Record<string, unknown>;
+  t.is(Object.keys(saved).length, 21);
+  t.deepEqual(saved['keep.com-x'], { api_domain: 'keep.com', custom: 'kept' }, 'fields Beckon does not know are kept');
+  t.deepEqual((await readdir(join(file, '..'))).sort(), ['domains.json']);
+});
+
+test('a lock left by a dead process is taken over', async (t) => {
+  const file = await tempFile(t, '{}');
+  await writeFile(`${file}.lock`, '999999');
+  const store = await openFileTenantStore({ path: file, logger: quiet(), lockTimeoutMs: 2_000 });
+  t.teardown(() => store.close());
+  await store.update('a.com-x', () => ({ api_domain: 'a.com' }));
+  t.truthy(JSON.parse(await readFile(file, 'utf8'))['a.com-x']);
+});
+
+test('a lock held by a live process makes an update wait, then fail with a busy error', async (t) => {
+  const file = await tempFile(t, '{}');
+  await writeFile(`${file}.lock`, String(process.pid));
+  const store = await openFileTenantStore({ path: file, logger: quiet(), lockTimeoutMs: 200 });
+  t.teardown(() => store.close());
+  const error = await t.throwsAsync(store.update('a.com-x', () => ({ api_domain: 'a.com' })));
+  t.is(error?.name, 'TenantStoreBusyError');
+  t.deepEqual(JSON.parse(await readFile(file, 'utf8')), {});
+});
+
+test('three processes updating one file concurrently lose nothing', async (t) => {
+  const file = await tempFile(t, JSON.stringify({ 'keep.com-x': { api_domain: 'keep.com' } }));
+  const writer = new URL('./fixtures/store-writer.ts', import.meta.url).pathname;
+  const node = ['--import=tsx', '--conditions=@beckon/source', writer, file];
+  await Promise.all(['a', 'b', 'c'].map((name) => run(process.execPath, [...node, name, '40'])));
+  const saved = JSON.parse(await readFile(file, 'utf8')) as Record<string, Record<string, string>>;
+  let fields = 0;
+  for (let group = 0; group < 5; group++) fields += Object.keys(saved[`shared.com-${group}`] ?? {}).length - 1;
+  t.is(fields, 120, 'every one of the 3 × 40 updates is on disk');
+  t.truthy(saved['keep.com-x']);
+});

@@ -1,0 +1,60 @@
+import { Script } from 'node:vm';
+import test from 'ava';
+import { startHarness } from './helpers.js';
+
+/** The embed ends with `})(<settings JSON>);`: the settings as the browser will see them. */
+function settingsOf(script: string): Record<string, string> {
+  const match = /\}\)\((\{.*\})\);\n$/s.exec(script);
+  if (!match?.[1]) throw new Error('no settings in the script');
+  return JSON.parse(match[1]) as Record<string, string>;
+}
+
+test('serves the branded embed as JavaScript, with the absolute endpoint', async (t) => {
+  const harness = await startHarness();
+  t.teardown(() => harness.close());
+  const response = await fetch(`${harness.url}/widget.js?id=example.com-sales`);
+  t.is(response.status, 200);
+  t.regex(response.headers.get('content-type') ?? '', /^application\/javascript/);
+  t.regex(response.headers.get('cache-control') ?? '', /max-age=\d+/);
+  const script = await response.text();
+  t.notThrows(() => new Script(script), 'the embed is valid JavaScript');
+  t.deepEqual(settingsOf(script), {
+    id: 'example.com-sales',
+    endpoint: 'http://beckon.test',
+    buttonText: 'Call us',
+    buttonColor: '#ff9900',
+    companyName: 'Example Co',
+    logoUrl: '',
+  });
+  t.true(script.includes("settings.endpoint + '/click-to-call'"));
+});
+
+test('?domain= works like ?id=; an unknown id is 404 with a JS comment', async (t) => {
+  const harness = await startHarness();
+  t.teardown(() => harness.close());
+  t.is((await fetch(`${harness.url}/widget.js?domain=example.com-sales`)).status, 200);
+  for (const query of ['?id=nobody.net-sales', '?id=%3C%2Fscript%3E', '']) {
+    const response = await fetch(`${harness.url}/widget.js${query}`);
+    t.is(response.status, 404);
+    t.regex(response.headers.get('content-type') ?? '', /^application\/javascript/);
+    t.regex(await response.text(), /^\/\/ /);
+  }
+});
+
+test('hostile branding reaches the script as data, never as markup or code', async (t) => {
+  const hostile = {
+    button_text: '</script><script>alert(1)</script>',
+    company_name: '"; alert(2); //\u2028\u2029 & <!--',
+    button_color: '#000000',
+    logo_url: 'https://example.com/logo.png?a=<b>',
+  };
+  const harness = await startHarness({ tenants: { 'evil.com-x': { api_domain: 'evil.com', queue: '1@evil.com', branding: hostile } } });
+  t.teardown(() => harness.close());
+  const script = await (await fetch(`${harness.url}/widget.js?id=evil.com-x`)).text();
+  t.false(script.includes('</script'), 'no closing script tag');
+  t.false(script.includes('<!--'));
+  t.false(/[\u2028\u2029]/.test(script));
+  t.notThrows(() => new Script(script));
+  t.like(settingsOf(script), { buttonText: hostile.button_text, companyName: hostile.company_name, logoUrl: hostile.logo_url });
+  t.false(script.includes('innerHTML'), 'branding is written with textContent');
+});
