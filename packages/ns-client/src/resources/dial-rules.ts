@@ -38,9 +38,11 @@ export interface CreateDialRuleOptions extends DialRuleLocation, DialRuleFields 
   synchronous?: boolean;
 }
 
-export interface UpdateDialRuleOptions extends DialRuleLocation, Partial<DialRuleFields> {
+/** A PUT cannot change what a rule matches (that is its id); NetSapiens requires the destination user. */
+export interface UpdateDialRuleOptions extends DialRuleLocation, Partial<Omit<DialRuleFields, 'match'>> {
   /** The rule's id (`dialrule` in what `list` returns). */
   dialRule: string;
+  destinationUser: string;
 }
 
 /** A dial rule as NetSapiens returns it (kebab-case fields). */
@@ -101,10 +103,12 @@ export function dialRulesResource(request: NsRequester): DialRules {
     async update(options) {
       const { domain, dialPlan } = base(options);
       const dialRule = requireText(options.dialRule, 'dialRule');
+      requireText(options.destinationUser, 'destinationUser');
       await request({
         method: 'PUT',
         path: nsPath`/ns-api/v2/domains/${domain}/dialplans/${dialPlan}/dialrules/${dialRule}`,
-        json: wireFields(options),
+        // The spec wants the id in the body as well as in the path; the match is the id, so never sent.
+        json: { dialrule: dialRule, ...wireFields({ ...options, match: undefined }) },
       });
     },
   };

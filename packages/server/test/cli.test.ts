@@ -1,0 +1,62 @@
+import { spawn } from 'node:child_process';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import test from 'ava';
+import { startNsSandbox } from '@beckon/ns-client/sandbox';
+
+const cli = new URL('./fixtures/cli.ts', import.meta.url).pathname;
+
+interface Run {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs `beckon-server` (from source) in a clean directory with only the given environment. */
+function runCli(env: Record<string, string>, cwd: string): Promise<Run> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, ['--import=tsx', '--conditions=@beckon/source', cli], {
+      cwd,
+      env: { PATH: process.env.PATH ?? '', ...env },
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    child.on('exit', (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+test('a missing required variable stops the server with a message naming it', async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), 'beckon-cli-'));
+  t.teardown(() => rm(dir, { recursive: true, force: true }));
+  const result = await runCli({ NS_API_BASE: 'https://ns.example.net', UPDATE_SECRET: 'a-long-enough-secret' }, dir);
+  t.is(result.code, 1);
+  t.regex(result.stderr, /NS_TOKEN is required/);
+  t.notRegex(result.stderr, /a-long-enough-secret/);
+});
+
+test('reads .env, listens, answers /health, and stops on SIGTERM', async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), 'beckon-cli-'));
+  const sandbox = await startNsSandbox();
+  t.teardown(async () => {
+    await sandbox.close();
+    await rm(dir, { recursive: true, force: true });
+  });
+  await writeFile(join(dir, '.env'), `NS_API_BASE=${sandbox.url}\nNS_TOKEN=${sandbox.token}\nUPDATE_SECRET=a-long-enough-secret\nPORT=0\n`);
+  const child = spawn(process.execPath, ['--import=tsx', '--conditions=@beckon/source', cli], { cwd: dir, env: { PATH: process.env.PATH ?? '' } });
+  const url = await new Promise<string>((resolve, reject) => {
+    let output = '';
+    child.stdout.on('data', (chunk: Buffer) => {
+      output += chunk.toString();
+      const match = /"url":"(http:\/\/[^"]+)"/.exec(output);
+      if (match?.[1]) resolve(match[1]);
+    });
+    child.on('exit', (code) => reject(new Error(`exited ${code}: ${output}`)));
+  });
+  t.deepEqual(await (await fetch(`${url}/health`)).json(), { status: 'ok' });
+  const exited = new Promise<number | null>((resolve) => child.on('exit', resolve));
+  child.kill('SIGTERM');
+  t.is(await exited, 0);
+});
