@@ -1,7 +1,7 @@
 import Koa from 'koa';
 import type { AppState } from './context.js';
 import type { ServerDeps } from './deps.js';
-import { ApiError, errorEnvelope } from './middleware/errors.js';
+import { errorEnvelope } from './middleware/errors.js';
 import { requestContext } from './middleware/request-context.js';
 import { createRouter } from './router.js';
 
@@ -22,8 +22,9 @@ export function createApp(deps: ServerDeps): Koa<AppState> {
   app.use(errorEnvelope());
   app.use(router.routes());
   app.use(router.allowedMethods());
+  // No route: a 404, which allowedMethods (above) turns into a 405 when the path exists for another method.
   app.use(function notFound(ctx) {
-    throw new ApiError(404, `There is no ${ctx.method} ${ctx.path} here`);
+    ctx.status = 404;
   });
   return app;
 }

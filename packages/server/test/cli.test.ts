@@ -6,6 +6,8 @@ import test from 'ava';
 import { startNsSandbox } from '@beckon/ns-client/sandbox';
 
 const cli = new URL('./fixtures/cli.ts', import.meta.url).pathname;
+// The child runs in a temporary directory, where a bare `tsx` would not resolve.
+const nodeArgs = [`--import=${import.meta.resolve('tsx')}`, '--conditions=@beckon/source', cli];
 
 interface Run {
   code: number | null;
@@ -16,7 +18,7 @@ interface Run {
 /** Runs `beckon-server` (from source) in a clean directory with only the given environment. */
 function runCli(env: Record<string, string>, cwd: string): Promise<Run> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, ['--import=tsx', '--conditions=@beckon/source', cli], {
+    const child = spawn(process.execPath, nodeArgs, {
       cwd,
       env: { PATH: process.env.PATH ?? '', ...env },
     });
@@ -45,7 +47,7 @@ test('reads .env, listens, answers /health, and stops on SIGTERM', async (t) => 
     await rm(dir, { recursive: true, force: true });
   });
   await writeFile(join(dir, '.env'), `NS_API_BASE=${sandbox.url}\nNS_TOKEN=${sandbox.token}\nUPDATE_SECRET=a-long-enough-secret\nPORT=0\n`);
-  const child = spawn(process.execPath, ['--import=tsx', '--conditions=@beckon/source', cli], { cwd: dir, env: { PATH: process.env.PATH ?? '' } });
+  const child = spawn(process.execPath, nodeArgs, { cwd: dir, env: { PATH: process.env.PATH ?? '' } });
   const url = await new Promise<string>((resolve, reject) => {
     let output = '';
     child.stdout.on('data', (chunk: Buffer) => {

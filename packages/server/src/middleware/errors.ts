@@ -31,14 +31,16 @@ export function errorEnvelope(): Middleware<AppState> {
       // Statuses set without a body (a 405 from the router's allowedMethods) get the envelope too.
       if (ctx.status >= 400 && ctx.body == null) {
         const allow = ctx.response.get('Allow');
-        ctx.body = { status: 'error', message: allow ? `${ctx.method} is not accepted here; use ${allow}` : `Request failed (${ctx.status})` };
+        const message = ctx.status === 404 ? `There is no ${ctx.method} ${ctx.path} here` : allow ? `${ctx.method} is not accepted here; use ${allow}` : `Request failed (${ctx.status})`;
+        ctx.body = { status: 'error', message };
       }
     } catch (error) {
       const { status, message, headers } = describe(error);
-      if (!(error instanceof ApiError)) ctx.state.log.error({ err: error }, 'request failed');
+      const unexpected = !(error instanceof ApiError);
+      if (unexpected) ctx.state.log.error({ err: error }, 'request failed');
       ctx.status = status;
       ctx.set(headers);
-      ctx.body = { status: 'error', message: status >= 500 ? `${message} (request ${ctx.state.requestId})` : message };
+      ctx.body = { status: 'error', message: unexpected && status >= 500 ? `${message} (request ${ctx.state.requestId})` : message };
     }
   };
 }
