@@ -1,0 +1,126 @@
+/** The routes a fault (and the request log) can name. */
+export const SANDBOX_ROUTE_NAMES = [
+  'tokens',
+  'queuedcall.create',
+  'queuedcall.createV2',
+  'messages.send',
+  'users.create',
+  'users.get',
+  'dialrules.list',
+  'dialrules.get',
+  'dialrules.create',
+  'dialrules.update',
+  'answerrules.list',
+  'answerrules.update',
+  'answerrules.create',
+] as const;
+
+export type SandboxRouteName = (typeof SANDBOX_ROUTE_NAMES)[number];
+
+export function isSandboxRouteName(value: unknown): value is SandboxRouteName {
+  return typeof value === 'string' && (SANDBOX_ROUTE_NAMES as readonly string[]).includes(value);
+}
+
+export interface SandboxFault {
+  /** A named route, or a RegExp tested against the request's pathname (as sent, still percent-encoded). */
+  route: SandboxRouteName | RegExp;
+  /** Only requests with this method (any case); default: any method. */
+  method?: string;
+  /** How many matching requests the fault applies to; default 1. `Infinity` keeps it until cleared. */
+  times?: number;
+  /** Answer this status instead of handling the request. */
+  status?: number;
+  /** The JSON body sent with `status`; default `{code: status, message: <reason phrase>}`. */
+  body?: unknown;
+  /** Wait this long first; without `status` or `drop` the request is then handled normally. */
+  delayMs?: number;
+  /** Destroy the connection without answering and without handling the request. */
+  drop?: boolean;
+}
+
+/** What the server does with a faulted request. */
+export interface FaultAction {
+  status?: number;
+  body?: unknown;
+  delayMs?: number;
+  drop?: boolean;
+}
+
+interface ArmedFault {
+  route: SandboxRouteName | RegExp;
+  method: string | undefined;
+  remaining: number;
+  action: FaultAction;
+}
+
+/** Checks a fault and copies what is needed, so that later changes to the caller's object have no effect. */
+function arm(fault: SandboxFault): ArmedFault {
+  if (typeof fault !== 'object' || fault === null) throw new TypeError('A fault must be an object');
+  const { route, method, times = 1, status, body, delayMs, drop } = fault;
+  if (!(route instanceof RegExp) && !isSandboxRouteName(route)) {
+    throw new TypeError(`fault.route must be a RegExp or one of: ${SANDBOX_ROUTE_NAMES.join(', ')}`);
+  }
+  if (method !== undefined && (typeof method !== 'string' || method === '')) throw new TypeError('fault.method must be a non-empty string');
+  if (typeof times !== 'number' || !(times >= 1) || (Number.isFinite(times) && !Number.isInteger(times))) {
+    throw new TypeError('fault.times must be a whole number of at least 1 (or Infinity)');
+  }
+  if (status !== undefined && (!Number.isInteger(status) || status < 200 || status > 599)) {
+    throw new TypeError('fault.status must be an HTTP status from 200 to 599');
+  }
+  if (delayMs !== undefined && (typeof delayMs !== 'number' || !Number.isFinite(delayMs) || delayMs < 0)) {
+    throw new TypeError('fault.delayMs must be a non-negative number of milliseconds');
+  }
+  if (drop !== undefined && typeof drop !== 'boolean') throw new TypeError('fault.drop must be a boolean');
+  if (status === undefined && delayMs === undefined && drop !== true) {
+    throw new TypeError('A fault needs status, delayMs or drop');
+  }
+  if (status !== undefined && drop === true) throw new TypeError('A fault cannot both answer a status and drop the connection');
+  if (body !== undefined && status === undefined) throw new TypeError('fault.body needs fault.status');
+  // A global or sticky RegExp keeps state between test() calls; a plain copy matches the same way each time.
+  const pattern = route instanceof RegExp ? new RegExp(route.source, route.flags.replace(/[gy]/g, '')) : route;
+  const action: FaultAction = {
+    ...(status !== undefined ? { status } : {}),
+    ...(body !== undefined ? { body: jsonCopy(body) } : {}),
+    ...(delayMs !== undefined ? { delayMs } : {}),
+    ...(drop ? { drop } : {}),
+  };
+  return { route: pattern, method: method?.toUpperCase(), remaining: times, action };
+}
+
+/** The body is copied as JSON now: it is sent as JSON later, and must not change in between. */
+function jsonCopy(body: unknown): unknown {
+  let text: string | undefined;
+  try {
+    text = JSON.stringify(body);
+  } catch {
+    text = undefined;
+  }
+  if (text === undefined) throw new TypeError('fault.body must be JSON-serialisable');
+  return JSON.parse(text) as unknown;
+}
+
+export class FaultList {
+  #faults: ArmedFault[] = [];
+
+  inject(fault: SandboxFault): void {
+    this.#faults.push(arm(fault));
+  }
+
+  clear(): void {
+    this.#faults = [];
+  }
+
+  /** The first armed fault matching this request, used up by one; undefined when none matches. */
+  take(method: string, pathname: string, route: SandboxRouteName | null): FaultAction | undefined {
+    const index = this.#faults.findIndex(
+      (fault) =>
+        (fault.method === undefined || fault.method === method.toUpperCase()) &&
+        (fault.route instanceof RegExp ? fault.route.test(pathname) : fault.route === route),
+    );
+    const fault = this.#faults[index];
+    if (!fault) return undefined;
+    fault.remaining -= 1;
+    if (fault.remaining <= 0) this.#faults.splice(index, 1);
+    return fault.action;
+  }
+}
