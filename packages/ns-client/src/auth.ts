@@ -123,12 +123,12 @@ class OAuthCredentials implements Credentials {
       if (this.#legacyEndpoint) throw new LegacyOnly();
       reply = (await this.#send<TokenReply>({ method: 'POST', path: V2_TOKENS, json: body })).body;
     } catch (error) {
-      if (!(error instanceof LegacyOnly) && !(error instanceof NsHttpError && error.status === 404)) throw withoutBody(error);
+      if (!(error instanceof LegacyOnly) && !(error instanceof NsHttpError && error.status === 404)) throw withoutBody(error, body);
       this.#legacyEndpoint = true;
       try {
         reply = (await this.#send<TokenReply>({ method: 'POST', path: LEGACY_TOKENS, form: body })).body;
       } catch (legacyError) {
-        throw withoutBody(legacyError);
+        throw withoutBody(legacyError, body);
       }
     }
     return this.#sessionFrom(reply);
@@ -152,13 +152,20 @@ class OAuthCredentials implements Credentials {
 
 class LegacyOnly extends Error {}
 
-/** A token endpoint's error body could echo what was posted; keep only NetSapiens' code and message. */
-function withoutBody(error: unknown): unknown {
+const POSTED_SECRETS = ['password', 'client_secret', 'refresh_token'];
+
+/**
+ * A token endpoint's error body could echo what was posted: keep only NetSapiens' code and message,
+ * and take the posted secrets out of the message too (before cutting it, so no prefix of one survives).
+ */
+function withoutBody(error: unknown, posted: Record<string, string>): unknown {
   if (!(error instanceof NsHttpError)) return error;
   const body = error.body as { code?: unknown; message?: unknown } | undefined;
+  const secrets = POSTED_SECRETS.map((field) => posted[field]).filter((value): value is string => typeof value === 'string' && value !== '');
+  const redact = (text: string) => secrets.reduce((scrubbed, secret) => scrubbed.split(secret).join('[redacted]'), text);
   const safe = {
     ...(typeof body?.code === 'number' ? { code: body.code } : {}),
-    ...(typeof body?.message === 'string' ? { message: body.message.slice(0, 200) } : {}),
+    ...(typeof body?.message === 'string' ? { message: redact(body.message).slice(0, 200) } : {}),
   };
   return new NsHttpError({ method: error.method, path: error.path }, error.status, safe, { cause: error.cause });
 }

@@ -47,9 +47,13 @@ export function parseBaseUrl(baseUrl: string): URL {
 
 /** Joins the base URL and a path built by `nsPath`, and checks the result is still below the base. */
 export function resolveUrl(base: URL, path: string, query?: Record<string, string>): URL {
+  // A URL's pathname is never empty: a bare origin's is `/`, which must not double the path's own slash.
+  const prefix = base.pathname.replace(/\/+$/, '');
   const url = new URL(base.href);
-  url.pathname = base.pathname + path;
-  if (url.origin !== base.origin || !url.pathname.startsWith(base.pathname)) {
+  url.pathname = prefix + path;
+  // Compared with a trailing slash: base `/portal` must not admit `/portal-other` (from `/../portal-other`).
+  const below = url.pathname === prefix || url.pathname.startsWith(`${prefix}/`);
+  if (url.origin !== base.origin || !below) {
     throw new NsUsageError(`Refusing a request outside ${base.origin}`);
   }
   for (const [name, value] of Object.entries(query ?? {})) url.searchParams.set(name, value);

@@ -1,5 +1,5 @@
 import { got, HTTPError, RequestError, TimeoutError, type Got, type RetryObject } from 'got';
-import { NsHttpError, NsNetworkError, NsTimeoutError, type NsError, type NsRequestInfo } from './errors.js';
+import { NsError, NsHttpError, NsNetworkError, NsTimeoutError, type NsRequestInfo } from './errors.js';
 import { resolveUrl } from './path.js';
 
 export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'DELETE';
@@ -79,6 +79,8 @@ export function createTransport(options: TransportOptions): Send {
     const url = resolveUrl(options.baseUrl, request.path, request.query);
     const info: NsRequestInfo = { method: request.method, path: url.pathname };
     const headers: Record<string, string> = bearer ? { authorization: `Bearer ${bearer}` } : {};
+    const multipart = request.multipart ? await encodeMultipart(request.multipart) : undefined;
+    if (multipart) headers['content-type'] = multipart.contentType;
     let status: number;
     let text: string;
     try {
@@ -87,7 +89,7 @@ export function createTransport(options: TransportOptions): Send {
         headers,
         ...(request.json !== undefined ? { json: request.json } : {}),
         ...(request.form ? { form: request.form } : {}),
-        ...(request.multipart ? { body: toFormData(request.multipart) } : {}),
+        ...(multipart ? { body: multipart.body } : {}),
       });
       status = response.statusCode;
       text = response.body;
@@ -100,10 +102,18 @@ export function createTransport(options: TransportOptions): Send {
   };
 }
 
-function toFormData(fields: Record<string, string>): FormData {
+/**
+ * Encodes the form up front. Handed a `FormData`, got streams it from a one-shot generator, so a retry
+ * (a POST refused before connecting) has no body left and fails with ERR_SOCKET_CLOSED_BEFORE_CONNECTION;
+ * a Buffer can be sent again.
+ */
+async function encodeMultipart(fields: Record<string, string>): Promise<{ body: Buffer; contentType: string }> {
   const form = new FormData();
   for (const [name, value] of Object.entries(fields)) form.append(name, value);
-  return form;
+  const encoded = new Response(form);
+  const contentType = encoded.headers.get('content-type');
+  if (!contentType) throw new NsError('FormData encoding produced no content-type');
+  return { body: Buffer.from(await encoded.arrayBuffer()), contentType };
 }
 
 function parseBody(text: string): unknown {
