@@ -13,3 +13,5 @@ export { openFileTenantStore, type FileTenantStoreOptions } from './tenants/file
 export { parseTenants, type Branding, type TenantConfig, type Tenants } from './tenants/schema.js';
 export { TenantStoreBusyError, type TenantChange, type TenantStore } from './tenants/store.js';
 export { start, type RunningServer, type StartOptions } from './main.js';
+export { loadWidgetBundle, type WidgetAsset, type WidgetBundle } from './widget-bundle.js';
+export { scriptSafeJson, widgetConfig, type WidgetConfig } from './routes/widget.js';

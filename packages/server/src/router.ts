@@ -9,13 +9,15 @@ import { clickToCall } from './routes/click-to-call.js';
 import { requireSecret, updateDomain, updateSms } from './routes/forms.js';
 import { health } from './routes/health.js';
 import { webresponder } from './routes/webresponder.js';
-import { widgetScript } from './routes/widget-script.js';
+import { widgetBundleRoute, widgetConfigRoute, widgetLoader } from './routes/widget.js';
+import { loadWidgetBundle, type WidgetBundle } from './widget-bundle.js';
 
 /**
  * Every Beckon route, with the middleware each one runs, in one screen. Mount it in any Koa app
- * (`app.use(router.routes()).use(router.allowedMethods())`); `createApp` does exactly that.
+ * (`app.use(router.routes()).use(router.allowedMethods())`); `createApp` does exactly that. The widget
+ * bundle is read once, here, from `@beckon/widget` unless given.
  */
-export function createRouter(deps: ServerDeps): Router<AppState> {
+export function createRouter(deps: ServerDeps, bundle: WidgetBundle | undefined = loadWidgetBundle()): Router<AppState> {
   const router = new Router<AppState>();
   router.use(requestContext(deps.logger), errorEnvelope());
 
@@ -30,7 +32,10 @@ export function createRouter(deps: ServerDeps): Router<AppState> {
   router.options('/click-to-call', widgetCors);
   router.post('/click-to-call', widgetCors, parseBody({ accept: ['json'], limit: 4_096 }), clickToCall(deps));
 
-  router.get('/widget.js', widgetScript(deps));
+  router.get('/widget.js', widgetLoader(deps, bundle));
+  router.get('/widget-config', widgetConfigRoute(deps));
+  router.get('/widget/call-us-button.js', widgetBundleRoute(bundle, (files) => files.esm));
+  router.get('/widget/call-us-button.iife.js', widgetBundleRoute(bundle, (files) => files.iife));
   router.get('/webresponder', webresponder(deps));
   router.post('/webresponder', webresponder(deps));
 

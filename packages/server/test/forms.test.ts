@@ -68,7 +68,8 @@ test('a wrong or missing secret is 401 and writes nothing', async (t) => {
   const harness = await startHarness();
   t.teardown(() => harness.close());
   const before = await readFile(harness.domainsFile, 'utf8');
-  for (const headers of [{}, { 'x-update-secret': 'wrong' }, { 'x-update-secret': `${SECRET}x` }]) {
+  const attempts: Record<string, string>[] = [{}, { 'x-update-secret': 'wrong' }, { 'x-update-secret': `${SECRET}x` }];
+  for (const headers of attempts) {
     const response = await postForm(harness, '/update-domain', { id: 'example.com-sales', company_name: 'Hacked' }, headers);
     t.is(response.status, 401);
     t.like(await response.json(), { status: 'error' });

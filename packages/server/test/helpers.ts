@@ -41,6 +41,8 @@ export interface HarnessOptions {
   nsTimeoutMs?: number;
   textBackWindowSeconds?: number;
   sandbox?: NsSandboxOptions;
+  /** PUBLIC_URL; `'self'` uses the address the server listens on (for browser tests). Default `http://beckon.test`. */
+  publicUrl?: string;
 }
 
 export interface LogLine {
@@ -80,8 +82,12 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     },
   });
   const logger = createLogger('debug', sink);
+  // Listen first, so that PUBLIC_URL can be the real address when a browser needs to reach it.
+  const server: Server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   const config = {
-    publicUrl: 'http://beckon.test',
+    publicUrl: options.publicUrl === 'self' ? url : (options.publicUrl ?? 'http://beckon.test'),
     updateSecret: SECRET,
     trustProxy: options.trustProxy ?? 0,
     provisionEmail: 'ops@example.com',
@@ -97,9 +103,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     logger,
     background: new BackgroundTasks(logger),
   };
-  const server: Server = createServer(createApp(deps).callback());
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  server.on('request', createApp(deps).callback());
 
   return {
     url,

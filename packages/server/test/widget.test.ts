@@ -2,46 +2,48 @@ import { Script } from 'node:vm';
 import test from 'ava';
 import { startHarness } from './helpers.js';
 
-/** The embed ends with `})(<settings JSON>);`: the settings as the browser will see them. */
+/** The loader ends with `})(<settings JSON>);`: the settings as the browser will see them. */
 function settingsOf(script: string): Record<string, string> {
   const match = /\}\)\((\{.*\})\);\n$/s.exec(script);
   if (!match?.[1]) throw new Error('no settings in the script');
   return JSON.parse(match[1]) as Record<string, string>;
 }
 
-test('serves the branded embed as JavaScript, with the absolute endpoint', async (t) => {
+test('/widget.js is a loader with the id\'s branding inlined and this server as endpoint', async (t) => {
   const harness = await startHarness();
   t.teardown(() => harness.close());
   const response = await fetch(`${harness.url}/widget.js?id=example.com-sales`);
   t.is(response.status, 200);
   t.regex(response.headers.get('content-type') ?? '', /^application\/javascript/);
-  t.regex(response.headers.get('cache-control') ?? '', /max-age=\d+/);
+  t.regex(response.headers.get('cache-control') ?? '', /max-age=300/);
   const script = await response.text();
-  t.notThrows(() => new Script(script), 'the embed is valid JavaScript');
-  t.deepEqual(settingsOf(script), {
+  t.notThrows(() => new Script(script), 'the loader is valid JavaScript');
+  const settings = settingsOf(script);
+  t.like(settings, {
     id: 'example.com-sales',
     endpoint: 'http://beckon.test',
     buttonText: 'Call us',
     buttonColor: '#ff9900',
     companyName: 'Example Co',
-    logoUrl: '',
   });
-  t.true(script.includes("settings.endpoint + '/click-to-call'"));
+  t.false('logoUrl' in settings, 'empty branding is left to the element\'s defaults');
+  t.regex(settings.bundle ?? '', /^http:\/\/beckon\.test\/widget\/call-us-button\.iife\.js\?v=[0-9a-f]{12}$/);
+  t.true(script.includes("document.createElement('call-us-button')"));
 });
 
 test('?domain= works like ?id=; an unknown id is 404 with a JS comment', async (t) => {
   const harness = await startHarness();
   t.teardown(() => harness.close());
   t.is((await fetch(`${harness.url}/widget.js?domain=example.com-sales`)).status, 200);
-  for (const query of ['?id=nobody.net-sales', '?id=%3C%2Fscript%3E', '']) {
+  for (const query of ['?id=nobody.net-sales', '?id=%3C%2Fscript%3E', '', '?id=a&id=b']) {
     const response = await fetch(`${harness.url}/widget.js${query}`);
-    t.is(response.status, 404);
+    t.is(response.status, 404, query);
     t.regex(response.headers.get('content-type') ?? '', /^application\/javascript/);
     t.regex(await response.text(), /^\/\/ /);
   }
 });
 
-test('hostile branding reaches the script as data, never as markup or code', async (t) => {
+test('hostile branding reaches the loader as data, never as markup or code', async (t) => {
   const hostile = {
     button_text: '</script><script>alert(1)</script>',
     company_name: '"; alert(2); //\u2028\u2029 & <!--',
@@ -56,5 +58,18 @@ test('hostile branding reaches the script as data, never as markup or code', asy
   t.false(/[\u2028\u2029]/.test(script));
   t.notThrows(() => new Script(script));
   t.like(settingsOf(script), { buttonText: hostile.button_text, companyName: hostile.company_name, logoUrl: hostile.logo_url });
-  t.false(script.includes('innerHTML'), 'branding is written with textContent');
+  t.false(script.includes('innerHTML'), 'branding is set with setAttribute');
+});
+
+test('/widget-config gives the branding to any origin, cacheable; unknown id 404', async (t) => {
+  const harness = await startHarness();
+  t.teardown(() => harness.close());
+  const response = await fetch(`${harness.url}/widget-config?id=example.com-sales`, { headers: { origin: 'https://shop.example' } });
+  t.is(response.status, 200);
+  t.is(response.headers.get('access-control-allow-origin'), '*');
+  t.regex(response.headers.get('cache-control') ?? '', /public, max-age=\d+/);
+  t.deepEqual(await response.json(), { id: 'example.com-sales', buttonText: 'Call us', buttonColor: '#ff9900', companyName: 'Example Co' });
+  const unknown = await fetch(`${harness.url}/widget-config?id=nobody.net-x`);
+  t.is(unknown.status, 404);
+  t.like(await unknown.json(), { status: 'error' });
 });

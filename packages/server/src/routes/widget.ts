@@ -1,0 +1,116 @@
+import type { Middleware } from 'koa';
+import type { AppState } from '../context.js';
+import type { ServerDeps } from '../deps.js';
+import { ApiError } from '../middleware/errors.js';
+import { ID_PATTERN, type TenantConfig } from '../tenants/schema.js';
+import type { WidgetAsset, WidgetBundle } from '../widget-bundle.js';
+
+/**
+ * JSON that is also safe inside a `<script>` element and in any JavaScript context: `<`, `>`, `&` and
+ * the two line separators JavaScript once refused in strings are written as escapes.
+ */
+export function scriptSafeJson(value: unknown): string {
+  return JSON.stringify(value).replace(/[<>&\u2028\u2029]/g, (char) => `\\u${char.charCodeAt(0).toString(16).padStart(4, '0')}`);
+}
+
+/** What a page may know of an id: its branding. Empty fields are left out so the element's own (translated) defaults apply. */
+export interface WidgetConfig {
+  id: string;
+  buttonText?: string;
+  buttonColor?: string;
+  companyName?: string;
+  logoUrl?: string;
+}
+
+export function widgetConfig(id: string, tenant: TenantConfig): WidgetConfig {
+  const branding = tenant.branding ?? {};
+  const config: WidgetConfig = { id };
+  if (branding.button_text) config.buttonText = branding.button_text;
+  if (branding.button_color) config.buttonColor = branding.button_color;
+  if (branding.company_name) config.companyName = branding.company_name;
+  if (branding.logo_url) config.logoUrl = branding.logo_url;
+  return config;
+}
+
+function lookup(deps: ServerDeps, query: Record<string, unknown>): { id: string; tenant: TenantConfig | undefined } {
+  const raw = query.id ?? query.domain;
+  const id = typeof raw === 'string' ? raw : '';
+  return { id, tenant: ID_PATTERN.test(id) ? deps.tenants.get(id) : undefined };
+}
+
+/** `GET /widget-config?id=`: the element's branding when it is used without branding attributes. */
+export function widgetConfigRoute(deps: ServerDeps): Middleware<AppState> {
+  return function widgetConfigRoute(ctx) {
+    // Branding is public (every embed shows it), so any page may read it.
+    ctx.set('Access-Control-Allow-Origin', '*');
+    const { id, tenant } = lookup(deps, ctx.query);
+    if (!tenant) throw new ApiError(404, 'This call button is not configured.');
+    ctx.set('Cache-Control', 'public, max-age=300');
+    ctx.body = widgetConfig(id, tenant);
+  };
+}
+
+/**
+ * `GET /widget.js?id=`: the script-tag embed. It puts `<call-us-button>` where the script tag stands,
+ * with the id's branding and this server's public URL as attributes (no second round trip), and loads
+ * the element's bundle once per page. Every existing `<script src=…/widget.js?id=…>` upgrades in place.
+ */
+export function widgetLoader(deps: ServerDeps, bundle: WidgetBundle | undefined): Middleware<AppState> {
+  const bundleUrl = `${deps.config.publicUrl}/widget/call-us-button.iife.js${bundle ? `?v=${bundle.version}` : ''}`;
+  return function widgetLoader(ctx) {
+    ctx.type = 'application/javascript';
+    ctx.set('X-Content-Type-Options', 'nosniff');
+    const { id, tenant } = lookup(deps, ctx.query);
+    if (!tenant) {
+      ctx.status = 404;
+      ctx.set('Cache-Control', 'no-store');
+      ctx.body = '// Beckon: no call button is configured for this id.\n';
+      return;
+    }
+    ctx.set('Cache-Control', 'public, max-age=300');
+    const settings = { ...widgetConfig(id, tenant), endpoint: deps.config.publicUrl, bundle: bundleUrl };
+    ctx.body = `(function (settings) {\n${LOADER}})(${scriptSafeJson(settings)});\n`;
+  };
+}
+
+/** The loader's body: ES5 DOM calls only; branding goes in through setAttribute, never as markup. */
+const LOADER = String.raw`  var script = document.currentScript;
+  var button = document.createElement('call-us-button');
+  var attributes = { 'config-id': settings.id, endpoint: settings.endpoint, 'button-text': settings.buttonText,
+    'button-color': settings.buttonColor, 'company-name': settings.companyName, 'logo-url': settings.logoUrl };
+  for (var name in attributes) if (attributes[name]) button.setAttribute(name, attributes[name]);
+  if (script && script.parentNode) script.parentNode.insertBefore(button, script.nextSibling);
+  else document.body.appendChild(button);
+  if (!window.customElements.get('call-us-button') && !document.querySelector('script[data-beckon-widget]')) {
+    var bundle = document.createElement('script');
+    bundle.src = settings.bundle;
+    bundle.async = true;
+    bundle.setAttribute('data-beckon-widget', '');
+    document.head.appendChild(bundle);
+  }
+`;
+
+/** `GET /widget/call-us-button.js` (ESM) and `/widget/call-us-button.iife.js`: the element, Lit included. */
+export function widgetBundleRoute(bundle: WidgetBundle | undefined, pick: (bundle: WidgetBundle) => WidgetAsset): Middleware<AppState> {
+  return function widgetBundleRoute(ctx) {
+    ctx.type = 'application/javascript';
+    ctx.set('X-Content-Type-Options', 'nosniff');
+    // Module scripts are fetched with CORS, and pages with COEP need an explicit resource policy.
+    ctx.set('Access-Control-Allow-Origin', '*');
+    ctx.set('Cross-Origin-Resource-Policy', 'cross-origin');
+    if (!bundle) {
+      ctx.status = 503;
+      ctx.set('Cache-Control', 'no-store');
+      ctx.body = '// Beckon: the widget bundle has not been built (npm run build).\n';
+      return;
+    }
+    const asset = pick(bundle);
+    ctx.set('ETag', asset.etag);
+    ctx.set('Cache-Control', ctx.query.v === bundle.version ? 'public, max-age=31536000, immutable' : 'public, max-age=300');
+    if (ctx.fresh) {
+      ctx.status = 304;
+      return;
+    }
+    ctx.body = asset.body;
+  };
+}
