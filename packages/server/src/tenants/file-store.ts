@@ -197,19 +197,22 @@ class FileTenantStore implements TenantStore {
     }
   }
 
-  /** Left by a process that died (a SIGKILL mid-write), or held far longer than any write takes. */
+  /**
+   * Left by a process that died (a SIGKILL mid-write), or held far longer than any write takes. A lock
+   * that vanished while we looked is not stale: it was released, and unlinking the path now would
+   * remove the next holder's lock.
+   */
   async #lockIsStale(): Promise<boolean> {
     try {
       const [info, owner] = await Promise.all([stat(this.#lockPath), readFile(this.#lockPath, 'utf8')]);
       if (Date.now() - info.mtimeMs > this.#staleLockMs) return true;
       const pid = Number(owner);
+      // Created but its pid not written yet: give the owner a moment.
       if (!Number.isInteger(pid) || pid <= 0) return Date.now() - info.mtimeMs > 1_000;
       process.kill(pid, 0);
       return false;
     } catch (error) {
-      const code = (error as NodeJS.ErrnoException).code;
-      // ESRCH: no such process. ENOENT: the lock went away meanwhile; try again at once.
-      return code === 'ESRCH' || code === 'ENOENT';
+      return (error as NodeJS.ErrnoException).code === 'ESRCH';
     }
   }
 }
