@@ -1,0 +1,66 @@
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import test from 'ava';
+import Koa from 'koa';
+import { createRouter, type TenantStore } from '../src/index.js';
+import { startHarness } from './helpers.js';
+
+test('createRouter() mounts into an existing Koa app beside its own routes', async (t) => {
+  const harness = await startHarness();
+  t.teardown(() => harness.close());
+  const host = new Koa();
+  host.use(async (ctx, next) => {
+    if (ctx.path === '/hello') ctx.body = 'hello from the host app';
+    else await next();
+  });
+  const router = createRouter(harness.deps);
+  host.use(router.routes()).use(router.allowedMethods());
+  const server = createServer(host.callback());
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  t.teardown(() => new Promise<void>((resolve) => server.close(() => resolve())));
+  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+
+  t.is(await (await fetch(`${url}/hello`)).text(), 'hello from the host app');
+  const call = await fetch(`${url}/click-to-call`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ id: 'example.com-sales', phone_number: '8135551234' }),
+  });
+  t.deepEqual(await call.json(), { status: 'ok' });
+  t.is(harness.sandbox.calls.length, 1);
+  const invalid = await fetch(`${url}/click-to-call`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{' });
+  t.is(invalid.status, 400);
+  t.like(await invalid.json(), { status: 'error' }, 'the envelope comes with the router');
+  t.truthy(invalid.headers.get('x-request-id'));
+});
+
+test('a store that cannot answer makes click-to-call a 500 with a plain message, and nothing is called', async (t) => {
+  const harness = await startHarness();
+  t.teardown(() => harness.close());
+  // A store whose backend is down (a later Redis store can be): every read throws.
+  const unavailable: TenantStore = {
+    get: () => {
+      throw new Error('store backend unreachable');
+    },
+    size: () => 0,
+    update: () => Promise.reject(new Error('store backend unreachable')),
+    close: () => Promise.resolve(),
+  };
+  const app = new Koa();
+  const router = createRouter({ ...harness.deps, tenants: unavailable });
+  app.use(router.routes());
+  const server = createServer(app.callback());
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  t.teardown(() => new Promise<void>((resolve) => server.close(() => resolve())));
+  const response = await fetch(`http://127.0.0.1:${(server.address() as AddressInfo).port}/click-to-call`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ id: 'example.com-sales', phone_number: '8135551234' }),
+  });
+  t.is(response.status, 500);
+  const body = (await response.json()) as { status: string; message: string };
+  t.is(body.status, 'error');
+  t.is(body.message, 'Service temporarily unavailable.');
+  t.false(JSON.stringify(body).includes('unreachable'), 'no internal detail in the body');
+  t.is(harness.sandbox.calls.length, 0);
+});
