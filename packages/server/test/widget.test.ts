@@ -27,7 +27,7 @@ test('/widget.js is a loader with the id\'s branding inlined and this server as 
     companyName: 'Example Co',
   });
   t.false('logoUrl' in settings, 'empty branding is left to the element\'s defaults');
-  t.regex(settings.bundle ?? '', /^http:\/\/beckon\.test\/widget\/call-us-button\.iife\.js/);
+  t.regex(settings.bundle ?? '', /^http:\/\/beckon\.test\/widget\/call-us-button\.iife\.js\?v=[0-9a-f]{12}$/);
   t.true(script.includes("document.createElement('call-us-button')"));
 });
 
@@ -72,4 +72,25 @@ test('/widget-config gives the branding to any origin, cacheable; unknown id 404
   const unknown = await fetch(`${harness.url}/widget-config?id=nobody.net-x`);
   t.is(unknown.status, 404);
   t.like(await unknown.json(), { status: 'error' });
+});
+
+test('the bundle is served cross-origin, immutable under its version, with ETag revalidation', async (t) => {
+  const harness = await startHarness();
+  t.teardown(() => harness.close());
+  const { bundle } = settingsOf(await (await fetch(`${harness.url}/widget.js?id=example.com-sales`)).text());
+  const versioned = new URL(bundle ?? '').pathname + new URL(bundle ?? '').search;
+  for (const path of [versioned, versioned.replace('.iife.js', '.js')]) {
+    const response = await fetch(harness.url + path);
+    t.is(response.status, 200, path);
+    t.regex(response.headers.get('content-type') ?? '', /^application\/javascript/);
+    t.is(response.headers.get('access-control-allow-origin'), '*');
+    t.is(response.headers.get('cache-control'), 'public, max-age=31536000, immutable');
+    t.true((await response.text()).includes('call-us-button'));
+    const etag = response.headers.get('etag') ?? '';
+    // As a browser revalidates (fetch() would add `Cache-Control: no-cache` to a conditional request).
+    const revalidated = await fetch(harness.url + path, { headers: { 'if-none-match': etag, 'cache-control': 'max-age=0' } });
+    t.is(revalidated.status, 304);
+  }
+  const unversioned = await fetch(`${harness.url}/widget/call-us-button.js`);
+  t.is(unversioned.headers.get('cache-control'), 'public, max-age=300');
 });

@@ -107,6 +107,8 @@ export function widgetBundleRoute(bundle: WidgetBundle | undefined, pick: (bundl
     const asset = pick(bundle);
     ctx.set('ETag', asset.etag);
     ctx.set('Cache-Control', ctx.query.v === bundle.version ? 'public, max-age=31536000, immutable' : 'public, max-age=300');
+    // Koa judges freshness only for a 2xx status, and the status is still the default 404 here.
+    ctx.status = 200;
     if (ctx.fresh) {
       ctx.status = 304;
       return;

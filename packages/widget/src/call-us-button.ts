@@ -1,0 +1,28 @@
+/** Defines `<call-us-button>`: the package's only module with a side effect. */
+import { CallUsButton } from './call-us-button.component.js';
+import type {
+  CallUsCloseEvent,
+  CallUsErrorEvent,
+  CallUsOpenEvent,
+  CallUsSubmitEvent,
+  CallUsSuccessEvent,
+} from './events.js';
+
+export { CallUsButton };
+export type { CallUsPhase } from './call-us-button.component.js';
+
+// Guarded: the npm build and the CDN bundle (or two copies of either) may both load on one page.
+if (!customElements.get('call-us-button')) customElements.define('call-us-button', CallUsButton);
+
+declare global {
+  interface HTMLElementTagNameMap {
+    'call-us-button': CallUsButton;
+  }
+  interface HTMLElementEventMap {
+    'call-us-open': CallUsOpenEvent;
+    'call-us-submit': CallUsSubmitEvent;
+    'call-us-success': CallUsSuccessEvent;
+    'call-us-error': CallUsErrorEvent;
+    'call-us-close': CallUsCloseEvent;
+  }
+}

@@ -1,0 +1,45 @@
+/**
+ * Every piece of text the element shows. English is the reference: other languages implement this
+ * interface, and the `strings` property overrides any key.
+ */
+export interface CallUsStrings {
+  /** Label of the button that opens the dialog (when no `button-text` is given). */
+  buttonText: string;
+  /** Dialog heading when no company name is known. */
+  heading: string;
+  /** One sentence under the heading saying what happens. */
+  description: string;
+  /** Label of the phone number field. */
+  phoneLabel: string;
+  /** Label of the button that sends the request. */
+  submit: string;
+  /** Label of the button that closes the dialog before a call was requested. */
+  cancel: string;
+  /** Label of that same button once the call was requested. */
+  close: string;
+  /** Status while the request is on its way. */
+  sending: string;
+  /** Status once the server accepted the request. */
+  success: string;
+  /** Inline error when the number does not look like a phone number. */
+  invalidPhone: string;
+  /** Status when the server answers 429. */
+  tooManyRequests: string;
+  /** Status when the server cannot be reached or answers without a usable message. */
+  genericError: string;
+}
+
+export const en: CallUsStrings = {
+  buttonText: 'Call us',
+  heading: 'Request a call',
+  description: "Enter your phone number and we'll call you right away.",
+  phoneLabel: 'Your phone number',
+  submit: 'Call me',
+  cancel: 'Cancel',
+  close: 'Close',
+  sending: 'Sending your request…',
+  success: "We're calling you now.",
+  invalidPhone: 'Please enter a valid phone number (at least 7 digits).',
+  tooManyRequests: 'Too many requests. Please try again in a few minutes.',
+  genericError: 'Something went wrong. Please try again later.',
+};

@@ -1,0 +1,161 @@
+import { css } from 'lit';
+
+/**
+ * Public tokens (`--call-us-*`) are read once, in `:host`, into private `--_*` variables; the rules
+ * below use only the private ones, so the styling surface stays those four properties plus the parts.
+ */
+export const styles = css`
+  :host {
+    --_color: var(--call-us-color, #0b57d0);
+    --_text: var(--call-us-text-color, #ffffff);
+    --_radius: var(--call-us-radius, 8px);
+    /* Left undefined when unset, so font-family falls back to inheriting the page's font. */
+    --_font: var(--call-us-font);
+    --_surface: #ffffff;
+    --_on-surface: #1f1f1f;
+    --_border: #6b6b6b;
+    --_error: #b3261e;
+    --_focus-outer: #1f1f1f;
+    --_focus-inner: #ffffff;
+    --_shadow: rgb(0 0 0 / 0.3);
+    --_backdrop: rgb(0 0 0 / 0.5);
+    display: inline-block;
+    font-family: var(--_font);
+  }
+
+  :host([hidden]) {
+    display: none;
+  }
+
+  button,
+  input {
+    font: inherit;
+    box-sizing: border-box;
+    /* WCAG 2.5.5/2.5.8: comfortable touch targets. */
+    min-height: 44px;
+    min-width: 44px;
+  }
+
+  button {
+    border-radius: var(--_radius);
+    padding: 0.5em 1.25em;
+    cursor: pointer;
+  }
+
+  [part~='button'],
+  [part~='submit'] {
+    background: var(--_color);
+    color: var(--_text);
+    /* Transparent, not none: forced-colours mode paints it, so the button keeps an outline there. */
+    border: 2px solid transparent;
+    font-weight: 600;
+  }
+
+  [part~='button']:hover,
+  [part~='submit']:hover {
+    box-shadow: 0 2px 8px var(--_shadow);
+  }
+
+  [part~='submit']:disabled {
+    cursor: progress;
+    opacity: 0.75;
+  }
+
+  [part~='cancel'] {
+    background: var(--_surface);
+    color: var(--_on-surface);
+    border: 1px solid var(--_border);
+  }
+
+  /* Two rings, dark outside and light inside, so focus shows on any page and any button colour. */
+  :focus-visible {
+    outline: 3px solid var(--_focus-outer);
+    outline-offset: 2px;
+    box-shadow: 0 0 0 2px var(--_focus-inner);
+  }
+
+  [part~='dialog'] {
+    box-sizing: border-box;
+    width: min(24rem, calc(100vw - 2rem));
+    padding: 1.5rem;
+    border: 1px solid var(--_border);
+    border-radius: var(--_radius);
+    background: var(--_surface);
+    color: var(--_on-surface);
+    box-shadow: 0 8px 32px var(--_shadow);
+  }
+
+  [part~='dialog']::backdrop {
+    background: var(--_backdrop);
+  }
+
+  @keyframes call-us-enter {
+    from {
+      opacity: 0;
+      transform: translateY(0.5rem);
+    }
+  }
+
+  .header {
+    display: flex;
+    align-items: center;
+    gap: 0.75rem;
+  }
+
+  [part~='logo'] {
+    max-height: 2.5rem;
+    max-width: 6rem;
+  }
+
+  h2 {
+    margin: 0;
+    font-size: 1.25em;
+  }
+
+  p {
+    margin: 0.75rem 0;
+  }
+
+  label {
+    display: block;
+    margin-top: 1rem;
+    font-weight: 600;
+  }
+
+  [part~='input'] {
+    display: block;
+    width: 100%;
+    margin-top: 0.25rem;
+    padding: 0.5em 0.75em;
+    border: 1px solid var(--_border);
+    border-radius: calc(var(--_radius) / 2);
+    background: var(--_surface);
+    color: var(--_on-surface);
+  }
+
+  [part~='input'][aria-invalid='true'] {
+    border: 2px solid var(--_error);
+  }
+
+  [part~='error'] {
+    color: var(--_error);
+  }
+
+  .actions {
+    display: flex;
+    flex-wrap: wrap;
+    gap: 0.75rem;
+    margin-top: 1rem;
+  }
+
+  /* Motion is opt-in: visitors who ask for reduced motion get none at all. */
+  @media (prefers-reduced-motion: no-preference) {
+    button {
+      transition: box-shadow 150ms ease-out;
+    }
+
+    [part~='dialog'][open] {
+      animation: call-us-enter 160ms ease-out;
+    }
+  }
+`;

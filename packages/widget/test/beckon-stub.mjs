@@ -1,0 +1,126 @@
+// Stand-in for the Beckon server's widget routes, served by the test runner's dev server under /stub/
+// so the element's `fetch` stays real. It answers like the real server: JSON bodies, the
+// {"status":"error","message"} envelope, CORS for cross-origin pages; the config id picks the case.
+// Every request is logged so tests can assert what actually went over the wire.
+
+const BRANDING = {
+  // Configured ids without branding: the element keeps its own (translated) defaults.
+  plain: {},
+  slow: {},
+  busy: {},
+  broken: {},
+  drop: {},
+  acme: { buttonText: 'Ring Acme', buttonColor: '#ffd60a', companyName: 'Acme Plumbing', logoUrl: '/stub/logo.svg' },
+  hostile: {
+    buttonText: '<img src=x onerror="window.__pwned=1">',
+    buttonColor: 'red; background-image: url(https://evil.example/x)',
+    companyName: '<script>window.__pwned=1</script>',
+    logoUrl: 'javascript:window.__pwned=1',
+  },
+};
+
+const NOT_CONFIGURED = 'This call button is not configured.';
+const LOGO = '<svg xmlns="http://www.w3.org/2000/svg" width="40" height="40"><rect width="40" height="40"/></svg>';
+
+function readBody(req) {
+  return new Promise((resolve, reject) => {
+    let data = '';
+    req.setEncoding('utf8');
+    req.on('data', (chunk) => (data += chunk));
+    req.on('end', () => resolve(data));
+    req.on('error', reject);
+  });
+}
+
+function json(ctx, status, body) {
+  ctx.status = status;
+  ctx.type = 'application/json';
+  ctx.body = JSON.stringify(body);
+}
+
+function error(ctx, status, message) {
+  json(ctx, status, { status: 'error', message });
+}
+
+export function beckonStub() {
+  const log = [];
+  return async function beckonStub(ctx, next) {
+    if (!ctx.path.startsWith('/stub/')) return next();
+    const route = ctx.path.slice('/stub'.length);
+    const origin = ctx.get('Origin');
+    if (origin) ctx.set('Access-Control-Allow-Origin', origin);
+
+    if (route === '/requests') {
+      if (ctx.method === 'DELETE') log.length = 0;
+      json(ctx, 200, log);
+      return;
+    }
+    if (route === '/logo.svg') {
+      ctx.type = 'image/svg+xml';
+      ctx.body = LOGO;
+      return;
+    }
+
+    const body = ctx.method === 'POST' ? await readBody(ctx.req) : '';
+    log.push({
+      method: ctx.method,
+      path: route,
+      query: ctx.querystring,
+      contentType: ctx.get('Content-Type'),
+      cookie: ctx.get('Cookie'),
+      origin,
+      body,
+    });
+
+    if (route === '/widget-config' && ctx.method === 'GET') {
+      const id = ctx.query.id;
+      const branding = typeof id === 'string' ? BRANDING[id] : undefined;
+      if (!branding) return error(ctx, 404, NOT_CONFIGURED);
+      return json(ctx, 200, { id, ...branding });
+    }
+
+    if (route === '/click-to-call' && ctx.method === 'OPTIONS') {
+      ctx.set('Access-Control-Allow-Methods', 'POST');
+      ctx.set('Access-Control-Allow-Headers', 'Content-Type');
+      ctx.status = 204;
+      return;
+    }
+
+    if (route === '/click-to-call' && ctx.method === 'POST') {
+      if (!ctx.is('application/json')) return error(ctx, 415, 'Send JSON.');
+      let fields;
+      try {
+        fields = JSON.parse(body);
+      } catch {
+        return error(ctx, 400, 'Malformed JSON.');
+      }
+      const id = fields?.id;
+      const phone = typeof fields?.phone_number === 'string' ? fields.phone_number : '';
+      switch (id) {
+        case 'acme':
+        case 'plain':
+          if (/^\D*1?\D*900/.test(phone)) return error(ctx, 400, 'Sorry, we cannot call that number.');
+          return json(ctx, 200, { status: 'ok' });
+        case 'slow':
+          await new Promise((resolve) => setTimeout(resolve, 400));
+          return json(ctx, 200, { status: 'ok' });
+        case 'busy':
+          ctx.set('Retry-After', '60');
+          return error(ctx, 429, 'Too many requests. Please try again in a minute.');
+        case 'broken':
+          ctx.status = 502;
+          ctx.type = 'text/html';
+          ctx.body = '<html><body>Bad gateway</body></html>';
+          return;
+        case 'drop':
+          // A connection that dies without an answer: the browser's fetch rejects (a network error).
+          ctx.respond = false;
+          ctx.req.socket.destroy();
+          return;
+        default:
+          return error(ctx, 404, NOT_CONFIGURED);
+      }
+    }
+    return error(ctx, 404, 'Not found.');
+  };
+}
