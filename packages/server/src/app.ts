@@ -1,3 +1,4 @@
+import type Router from '@koa/router';
 import Koa from 'koa';
 import type { AppState } from './context.js';
 import type { ServerDeps } from './deps.js';
@@ -10,7 +11,12 @@ import { createRouter } from './router.js';
  * `http.createServer(app.callback())`. Behind a reverse proxy, `config.trustProxy` hops of
  * `X-Forwarded-For` are believed; otherwise the header is ignored and the socket's address is the client.
  */
-export function createApp(deps: ServerDeps): Koa<AppState> {
+export interface AppOptions {
+  /** More routes, mounted before Beckon's (the demo page uses this). */
+  routers?: Router<AppState>[];
+}
+
+export function createApp(deps: ServerDeps, options: AppOptions = {}): Koa<AppState> {
   const app = new Koa<AppState>({
     proxy: deps.config.trustProxy > 0,
     maxIpsCount: deps.config.trustProxy,
@@ -20,6 +26,7 @@ export function createApp(deps: ServerDeps): Koa<AppState> {
   const router = createRouter(deps);
   app.use(requestContext(deps.logger));
   app.use(errorEnvelope());
+  for (const extra of options.routers ?? []) app.use(extra.routes());
   app.use(router.routes());
   app.use(router.allowedMethods());
   // No route: a 404, which allowedMethods (above) turns into a 405 when the path exists for another method.

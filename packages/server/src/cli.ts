@@ -5,6 +5,7 @@ import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { startNsSandbox, type NsSandbox } from '@beckon/ns-client/sandbox';
 import { ConfigError, loadConfig, type ServerConfig } from './config.js';
+import { demoRoutes, type DemoRoutes } from './demo/demo-routes.js';
 import { start } from './main.js';
 
 const USAGE = `Usage: beckon-server [--demo] [--allow-remote]
@@ -53,11 +54,13 @@ export async function main(argv: string[]): Promise<void> {
     throw error;
   }
 
-  const running = await start({ config });
-  if (sandbox) printDemoBanner(running.url, sandbox, config);
+  const demo: DemoRoutes | undefined = sandbox ? demoRoutes(sandbox, { updateSecret: config.updateSecret }) : undefined;
+  const running = await start({ config, routers: demo ? [demo.router] : [] });
+  if (sandbox) printDemoBanner(running.url, running.deps.config.publicUrl, sandbox, config);
 
   const stop = async (signal: string) => {
     running.deps.logger.info({ signal }, 'shutting down');
+    demo?.close();
     await running.close();
     await sandbox?.close();
     process.exit(0);
@@ -86,15 +89,15 @@ async function demoConfig(sandbox: NsSandbox, allowRemote: boolean): Promise<Ser
   return config;
 }
 
-function printDemoBanner(url: string, sandbox: NsSandbox, config: ServerConfig): void {
+function printDemoBanner(url: string, publicUrl: string, sandbox: NsSandbox, config: ServerConfig): void {
   process.stdout.write(`
   Beckon demo — no NetSapiens account needed
-  ───────────────────────────────────────────
-  Server          ${url}
-  Script-tag embed ${config.publicUrl}/widget.js?id=example.com-sales
-  NS sandbox      ${sandbox.url}  (what it received: ${sandbox.url}/_sandbox/state)
-  Config file     ${config.domainsFile}
-  Forms secret    ${config.updateSecret}  (generated for this run)
+  ──────────────────────────────────────────
+  Demo page         ${url}/
+  Script-tag embed  <script src="${publicUrl}/widget.js?id=example.com-sales"></script>
+  NS sandbox        ${sandbox.url}  (what it received: ${sandbox.url}/_sandbox/state)
+  Config file       ${config.domainsFile}
+  Forms secret      ${config.updateSecret}  (made for this run)
 
   To use a real NetSapiens cluster, set NS_API_BASE, NS_TOKEN and UPDATE_SECRET
   (in the environment or ./.env) and run beckon-server without --demo.

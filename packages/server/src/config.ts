@@ -9,8 +9,11 @@ export interface ServerConfig {
   nsTimeoutMs: number;
   /** The shared secret the config forms send (field `secret` or header `X-Update-Secret`). */
   updateSecret: string;
-  /** Where the public reaches this server: used in the widget's endpoint and the webhook URL given to NetSapiens. */
-  publicUrl: string;
+  /**
+   * Where the public reaches this server: the widget's endpoint and the webhook URL given to NetSapiens.
+   * Undefined when not set: the address the server listens on is used.
+   */
+  publicUrl: string | undefined;
   domainsFile: string;
   port: number;
   host: string;
@@ -109,7 +112,7 @@ export function loadConfig(env: Record<string, string | undefined>): ServerConfi
     nsToken: vars.NS_TOKEN,
     nsTimeoutMs: vars.NS_TIMEOUT_MS,
     updateSecret: vars.UPDATE_SECRET,
-    publicUrl: vars.PUBLIC_URL ?? `http://${host.includes(':') ? `[${host}]` : host}:${vars.PORT}`,
+    publicUrl: vars.PUBLIC_URL,
     domainsFile: vars.DOMAINS_FILE || './domains.json',
     port: vars.PORT,
     host,

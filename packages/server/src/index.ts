@@ -1,4 +1,4 @@
-export { createApp } from './app.js';
+export { createApp, type AppOptions } from './app.js';
 export { createRouter } from './router.js';
 export { BackgroundTasks } from './background.js';
 export { ConfigError, loadConfig, type ServerConfig } from './config.js';
@@ -12,6 +12,6 @@ export { escapeXml, nsResponse, type NsVerb } from './ns-xml.js';
 export { openFileTenantStore, type FileTenantStoreOptions } from './tenants/file-store.js';
 export { parseTenants, type Branding, type TenantConfig, type Tenants } from './tenants/schema.js';
 export { TenantStoreBusyError, type TenantChange, type TenantStore } from './tenants/store.js';
-export { start, type RunningServer, type StartOptions } from './main.js';
+export { closeDeps, createDeps, start, type RunningServer, type StartOptions } from './main.js';
 export { loadWidgetBundle, type WidgetAsset, type WidgetBundle } from './widget-bundle.js';
 export { scriptSafeJson, widgetConfig, type WidgetConfig } from './routes/widget.js';

@@ -1,7 +1,9 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createNsClient } from '@beckon/ns-client';
+import type Router from '@koa/router';
 import { createApp } from './app.js';
+import type { AppState } from './context.js';
 import { BackgroundTasks } from './background.js';
 import type { ServerConfig } from './config.js';
 import type { ServerDeps } from './deps.js';
@@ -12,6 +14,8 @@ import { openFileTenantStore } from './tenants/file-store.js';
 export interface StartOptions {
   config: ServerConfig;
   logger?: Logger;
+  /** More routes, mounted before Beckon's. */
+  routers?: Router<AppState>[];
 }
 
 export interface RunningServer {
@@ -19,22 +23,40 @@ export interface RunningServer {
   url: string;
   server: Server;
   deps: ServerDeps;
-  /** Stops accepting connections, lets requests in flight and background texts finish (up to `graceMs`), closes the store. */
+  /**
+   * Stops accepting connections, lets requests in flight and then background texts finish, and closes
+   * the store — all within `graceMs` (default 10 s, inside systemd's usual stop timeout).
+   */
   close(graceMs?: number): Promise<void>;
 }
 
-/** Wires the dependencies from a validated config and listens. */
-export async function start({ config, logger = createLogger(config.logLevel) }: StartOptions): Promise<RunningServer> {
-  const tenants = await openFileTenantStore({ path: config.domainsFile, logger });
-  const deps: ServerDeps = {
-    config,
+/**
+ * Wires Beckon's dependencies from a validated config: the NetSapiens client, the file store (opened,
+ * so this is async), in-memory limits, the background tasks. For host apps mounting `createRouter`;
+ * `start` uses it too. Close with `closeDeps`.
+ */
+export async function createDeps(config: ServerConfig, options: { publicUrl: string; logger?: Logger }): Promise<ServerDeps> {
+  const logger = options.logger ?? createLogger(config.logLevel);
+  return {
+    config: { ...config, publicUrl: config.publicUrl ?? options.publicUrl },
     ns: createNsClient({ baseUrl: config.nsApiBase, auth: { token: config.nsToken }, timeoutMs: config.nsTimeoutMs }),
-    tenants,
+    tenants: await openFileTenantStore({ path: config.domainsFile, logger }),
     limits: createMemoryLimits(config),
     logger,
     background: new BackgroundTasks(logger),
   };
-  const server = createServer(createApp(deps).callback());
+}
+
+/** Lets background texts finish (until `deadline`, a timestamp) and closes the store. */
+export async function closeDeps(deps: ServerDeps, deadline = Date.now() + 10_000): Promise<void> {
+  await deps.background.drain(Math.max(0, deadline - Date.now()));
+  await deps.tenants.close();
+}
+
+/** Wires the dependencies from a validated config and listens. */
+export async function start({ config, logger = createLogger(config.logLevel), routers }: StartOptions): Promise<RunningServer> {
+  // Listen before wiring the app: without PUBLIC_URL, the public URL is the address actually bound (PORT may be 0).
+  const server = createServer();
   // Slow-loris protection: a client gets this long to send its headers and its whole request.
   server.headersTimeout = 10_000;
   server.requestTimeout = 30_000;
@@ -48,19 +70,27 @@ export async function start({ config, logger = createLogger(config.logLevel) }: 
   const address = server.address() as AddressInfo;
   const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
   const url = `http://${host}:${address.port}`;
-  logger.info({ url, publicUrl: config.publicUrl, ids: tenants.size(), trustProxy: config.trustProxy }, 'beckon-server listening');
+  let deps: ServerDeps;
+  try {
+    deps = await createDeps(config, { publicUrl: url, logger });
+  } catch (error) {
+    server.close();
+    throw error;
+  }
+  server.on('request', createApp(deps, { routers }).callback());
+  logger.info({ url, publicUrl: deps.config.publicUrl, ids: deps.tenants.size(), trustProxy: config.trustProxy }, 'beckon-server listening');
 
   let closing: Promise<void> | undefined;
   const close = (graceMs = 10_000) =>
     (closing ??= (async () => {
+      const deadline = Date.now() + graceMs;
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeIdleConnections();
-      const deadline = setTimeout(() => server.closeAllConnections(), graceMs);
-      deadline.unref();
+      const cutOff = setTimeout(() => server.closeAllConnections(), graceMs);
+      cutOff.unref();
       await closed;
-      clearTimeout(deadline);
-      await deps.background.drain(graceMs);
-      await tenants.close();
+      clearTimeout(cutOff);
+      await closeDeps(deps, deadline);
       logger.info('beckon-server stopped');
     })());
   return { url, server, deps, close };

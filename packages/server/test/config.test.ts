@@ -9,13 +9,13 @@ test('defaults match the running service', (t) => {
     nsApiBase: 'https://ucportal.example.net',
     port: 5100,
     host: '127.0.0.1',
-    publicUrl: 'http://127.0.0.1:5100',
     domainsFile: './domains.json',
     trustProxy: 0,
     limits: { ipPerMinute: 3, idPerHour: 30, numberPerHour: 3 },
     textBackWindowSeconds: 600,
     logLevel: 'info',
   });
+  t.is(config.publicUrl, undefined, 'resolved to the listening address at start-up');
 });
 
 test('every missing required variable is named, all at once', (t) => {

@@ -1,0 +1,113 @@
+import { readFileSync } from 'node:fs';
+import { PassThrough } from 'node:stream';
+import Router, { type RouterContext } from '@koa/router';
+import type { NsSandbox, SandboxCall, SandboxMessage, SandboxProvisionEvent } from '@beckon/ns-client/sandbox';
+import type { AppState } from '../context.js';
+
+export interface DemoRoutes {
+  router: Router<AppState>;
+  /** Ends the live streams, so a shutdown does not wait for open browser tabs. */
+  close(): void;
+}
+
+/** One line of the page's live list: what the sandbox (standing in for NetSapiens) received. */
+export type DemoEvent =
+  | { kind: 'call'; at: string; queue: string; destination: string; status: string; reason?: string }
+  | { kind: 'text'; at: string; destination: string; from?: string; message: string }
+  | { kind: 'provision'; at: string; what: string; action: string; name: string };
+
+function fromCall(call: SandboxCall): DemoEvent {
+  return { kind: 'call', at: call.at, queue: call.queue, destination: call.destination, status: call.status, ...(call.reason ? { reason: call.reason } : {}) };
+}
+
+function fromMessage(message: SandboxMessage): DemoEvent {
+  const destination = Array.isArray(message.destination) ? message.destination.join(', ') : message.destination;
+  return { kind: 'text', at: message.at, destination, ...(message.fromNumber ? { from: message.fromNumber } : {}), message: message.message };
+}
+
+function fromProvision(event: SandboxProvisionEvent): DemoEvent {
+  const name =
+    event.kind === 'user' ? `user ${event.record.user}@${event.record.domain}`
+    : event.kind === 'dialRule' ? `dial rule ${String(event.record['dial-rule-matching-to-uri'])} → ${String(event.record['dial-rule-parameter'] ?? '')}`
+    : `answer rule ${event.record['time-frame']} of ${event.record.user}@${event.record.domain}`;
+  return { kind: 'provision', at: new Date().toISOString(), what: event.kind, action: event.action, name };
+}
+
+const asset = (name: string) => readFileSync(new URL(`../../demo/${name}`, import.meta.url));
+
+/**
+ * The demo page (`npm start`): the widget as a visitor sees it, buttons that play NetSapiens' part, and a
+ * live list of what the embedded sandbox received. Only mounted in demo mode, never in production.
+ */
+export function demoRoutes(sandbox: NsSandbox, options: { updateSecret: string }): DemoRoutes {
+  const page = asset('index.html');
+  const script = asset('demo.js');
+  const styles = asset('demo.css');
+  const streams = new Set<PassThrough>();
+  const router = new Router<AppState>();
+
+  const serve = (type: string, body: Buffer) => (ctx: RouterContext<AppState>) => {
+    ctx.type = type;
+    ctx.set('Cache-Control', 'no-store');
+    ctx.set('Content-Security-Policy', "default-src 'self'; img-src 'self' data: https:; frame-ancestors 'none'");
+    ctx.body = body;
+  };
+  router.get('/', serve('text/html; charset=utf-8', page));
+  router.get('/demo/demo.js', serve('application/javascript', script));
+  router.get('/demo/demo.css', serve('text/css', styles));
+  router.get('/favicon.ico', (ctx) => {
+    ctx.status = 204;
+  });
+
+  router.get('/demo/history', (ctx) => {
+    ctx.set('Cache-Control', 'no-store');
+    ctx.body = [...sandbox.calls.map(fromCall), ...sandbox.messages.map(fromMessage)].sort((a, b) => a.at.localeCompare(b.at));
+  });
+
+  // Server-sent events: one line per thing the sandbox receives, as it happens.
+  router.get('/demo/events', (ctx) => {
+    const stream = new PassThrough();
+    const send = (event: DemoEvent) => stream.write(`data: ${JSON.stringify(event)}\n\n`);
+    const onCall = (call: SandboxCall) => send(fromCall(call));
+    const onMessage = (message: SandboxMessage) => send(fromMessage(message));
+    const onProvision = (event: SandboxProvisionEvent) => send(fromProvision(event));
+    sandbox.events.on('call', onCall).on('message', onMessage).on('provision', onProvision);
+    const stop = () => {
+      sandbox.events.off('call', onCall).off('message', onMessage).off('provision', onProvision);
+      streams.delete(stream);
+      stream.end();
+    };
+    ctx.req.on('close', stop);
+    streams.add(stream);
+    ctx.type = 'text/event-stream';
+    ctx.set('Cache-Control', 'no-store');
+    ctx.body = stream;
+    stream.write(': connected\n\n');
+  });
+
+  // The SMS form as a Zoho form would post it; the secret stays on the server.
+  router.post('/demo/sms-form', async (ctx) => {
+    const response = await fetch(`${ctx.origin}/update-sms`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded', 'x-update-secret': options.updateSecret },
+      body: new URLSearchParams({
+        id: 'example.com-sms',
+        api_domain: 'example.com',
+        user: '2000',
+        ns_system_user: '8001',
+        from_number: '19295550100',
+        message: 'Our hours are Mon-Fri 9am-5pm. We are at 123 Main St, Tampa FL 33601.',
+      }),
+    });
+    ctx.status = response.status;
+    ctx.body = await response.json();
+  });
+
+  return {
+    router,
+    close() {
+      for (const stream of streams) stream.end();
+      streams.clear();
+    },
+  };
+}

@@ -1,0 +1,45 @@
+// Regenerates docs/images/demo.png from the real demo: starts `beckon-server --demo`, plays the three
+// flows in Chromium, and screenshots the page. Run after `npm run build`: node scripts/screenshot-demo.mjs
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { chromium } from 'playwright-core';
+
+const data = mkdtempSync(join(tmpdir(), 'beckon-shot-'));
+const server = spawn(process.execPath, ['packages/server/bin/beckon-server.js', '--demo'], {
+  env: { ...process.env, PORT: '0', BECKON_DATA_DIR: data, LOG_LEVEL: 'warn' },
+});
+const url = await new Promise((resolve, reject) => {
+  let output = '';
+  server.stdout.on('data', (chunk) => {
+    output += chunk;
+    const match = /Demo page\s+(http:\/\/\S+)/.exec(output);
+    if (match) resolve(match[1]);
+  });
+  server.once('exit', () => reject(new Error(output)));
+});
+const browser = await chromium.launch({
+  executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
+  args: ['--headless=new', '--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
+});
+try {
+  const page = await browser.newPage({ viewport: { width: 1000, height: 1100 } });
+  await page.goto(url);
+  const widget = page.locator('call-us-button');
+  await widget.locator('[part~="button"]').click();
+  await widget.getByRole('textbox').fill('(813) 555-1234');
+  await widget.getByRole('textbox').press('Enter');
+  await page.locator('#events li.call').waitFor();
+  await page.keyboard.press('Escape');
+  await page.getByRole('button', { name: 'Simulate a call' }).click();
+  await page.locator('#events li.text').waitFor();
+  await page.getByRole('button', { name: 'Submit the SMS form' }).click();
+  await page.locator('#events li.provision').first().waitFor();
+  await page.screenshot({ path: 'docs/images/demo.png', fullPage: true });
+  console.log('wrote docs/images/demo.png');
+} finally {
+  await browser.close();
+  server.kill('SIGTERM');
+  rmSync(data, { recursive: true, force: true });
+}
