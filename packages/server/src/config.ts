@@ -23,13 +23,22 @@ export interface ServerConfig {
     ipPerMinute: number;
     idPerHour: number;
     numberPerHour: number;
+    /** Distinct numbers one client address may submit per hour before it is blocked. */
+    numbersPerVisitorPerHour: number;
+    /** How long a client address that submitted too many distinct numbers is refused. */
+    visitorBlockSeconds: number;
   };
+  /** Cloudflare Turnstile, for ids with `require_turnstile`; undefined when no secret key is set. */
+  turnstile: { secretKey: string; verifyUrl: string } | undefined;
   /** A caller is texted at most once per id within this window. */
   textBackWindowSeconds: number;
   /** The e-mail address given to the NetSapiens system users the SMS form provisions. */
   provisionEmail: string | undefined;
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
 }
+
+/** Cloudflare's siteverify endpoint; `TURNSTILE_VERIFY_URL` replaces it (a stand-in in tests). */
+export const TURNSTILE_VERIFY_URL = 'https://challenges.cloudflare.com/turnstile/v0/siteverify';
 
 export class ConfigError extends Error {
   override name = 'ConfigError';
@@ -93,6 +102,10 @@ const environment = z.object({
   LIMIT_IP_PER_MINUTE: whole('LIMIT_IP_PER_MINUTE', 3),
   LIMIT_ID_PER_HOUR: whole('LIMIT_ID_PER_HOUR', 30),
   LIMIT_NUMBER_PER_HOUR: whole('LIMIT_NUMBER_PER_HOUR', 3),
+  LIMIT_NUMBERS_PER_VISITOR_PER_HOUR: whole('LIMIT_NUMBERS_PER_VISITOR_PER_HOUR', 3),
+  LIMIT_VISITOR_BLOCK_HOURS: whole('LIMIT_VISITOR_BLOCK_HOURS', 24),
+  TURNSTILE_SECRET_KEY: z.string().trim().optional(),
+  TURNSTILE_VERIFY_URL: httpUrl('TURNSTILE_VERIFY_URL').optional(),
   TEXT_BACK_WINDOW_MINUTES: whole('TEXT_BACK_WINDOW_MINUTES', 10),
   PROVISION_EMAIL: z.email({ error: 'PROVISION_EMAIL must be an e-mail address' }).optional(),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], {
@@ -121,7 +134,12 @@ export function loadConfig(env: Record<string, string | undefined>): ServerConfi
       ipPerMinute: vars.LIMIT_IP_PER_MINUTE,
       idPerHour: vars.LIMIT_ID_PER_HOUR,
       numberPerHour: vars.LIMIT_NUMBER_PER_HOUR,
+      numbersPerVisitorPerHour: vars.LIMIT_NUMBERS_PER_VISITOR_PER_HOUR,
+      visitorBlockSeconds: vars.LIMIT_VISITOR_BLOCK_HOURS * 3600,
     },
+    turnstile: vars.TURNSTILE_SECRET_KEY
+      ? { secretKey: vars.TURNSTILE_SECRET_KEY, verifyUrl: vars.TURNSTILE_VERIFY_URL ?? TURNSTILE_VERIFY_URL }
+      : undefined,
     textBackWindowSeconds: vars.TEXT_BACK_WINDOW_MINUTES * 60,
     provisionEmail: vars.PROVISION_EMAIL,
     logLevel: vars.LOG_LEVEL ?? 'info',

@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 import type { BackgroundTasks } from './background.js';
 import type { ServerConfig } from './config.js';
 import type { Limits } from './guards/limits.js';
+import type { BotCheck } from './guards/turnstile.js';
 import type { TenantStore } from './tenants/store.js';
 
 /** Everything the routes need, built once by `main` (or by a host app) and passed in: no globals. */
@@ -14,6 +15,8 @@ export interface ServerDeps {
   ns: Pick<NsClient, 'queuedCalls' | 'messages' | 'provisionWebresponder'>;
   tenants: TenantStore;
   limits: Limits;
+  /** Verifies Turnstile tokens for ids with `require_turnstile`; absent when `TURNSTILE_SECRET_KEY` is not set. */
+  botCheck?: BotCheck;
   logger: Logger;
   background: BackgroundTasks;
 }

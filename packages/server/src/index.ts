@@ -1,10 +1,11 @@
 export { createApp, type AppOptions } from './app.js';
 export { createRouter } from './router.js';
 export { BackgroundTasks } from './background.js';
-export { ConfigError, loadConfig, type ServerConfig } from './config.js';
+export { ConfigError, loadConfig, TURNSTILE_VERIFY_URL, type ServerConfig } from './config.js';
 export type { AppState } from './context.js';
 export type { ServerDeps } from './deps.js';
-export { consume, createMemoryLimits, type Limits } from './guards/limits.js';
+export { checkVisitorNumbers, consume, createMemoryLimits, limiterOptions, tryConsume, type Limits } from './guards/limits.js';
+export { createTurnstileCheck, type BotCheck, type BotCheckResult, type TurnstileOptions } from './guards/turnstile.js';
 export { checkPhone, callerDigits, DEFAULT_COUNTRIES, type PhoneVerdict } from './guards/phone-policy.js';
 export { createLogger, maskPhone, type Logger } from './logging.js';
 export { ApiError } from './middleware/errors.js';

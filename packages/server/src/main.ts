@@ -8,6 +8,7 @@ import { BackgroundTasks } from './background.js';
 import type { ServerConfig } from './config.js';
 import type { ServerDeps } from './deps.js';
 import { createMemoryLimits } from './guards/limits.js';
+import { createTurnstileCheck } from './guards/turnstile.js';
 import { createLogger, type Logger } from './logging.js';
 import { openFileTenantStore } from './tenants/file-store.js';
 
@@ -42,6 +43,7 @@ export async function createDeps(config: ServerConfig, options: { publicUrl: str
     ns: createNsClient({ baseUrl: config.nsApiBase, auth: { token: config.nsToken }, timeoutMs: config.nsTimeoutMs }),
     tenants: await openFileTenantStore({ path: config.domainsFile, logger }),
     limits: createMemoryLimits(config),
+    botCheck: config.turnstile && createTurnstileCheck({ ...config.turnstile, logger }),
     logger,
     background: new BackgroundTasks(logger),
   };

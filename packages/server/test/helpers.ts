@@ -41,6 +41,7 @@ export interface HarnessOptions {
   nsTimeoutMs?: number;
   textBackWindowSeconds?: number;
   sandbox?: NsSandboxOptions;
+  botCheck?: ServerDeps['botCheck'];
   /** PUBLIC_URL; `'self'` uses the address the server listens on (for browser tests). Default `http://beckon.test`. */
   publicUrl?: string;
 }
@@ -97,9 +98,17 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     ns: createNsClient({ baseUrl: sandbox.url, auth: { token: sandbox.token }, timeoutMs: options.nsTimeoutMs ?? 2_000 }),
     tenants: await openFileTenantStore({ path: domainsFile, logger }),
     limits: createMemoryLimits({
-      limits: { ipPerMinute: 100, idPerHour: 100, numberPerHour: 100, ...options.limits },
+      limits: {
+        ipPerMinute: 100,
+        idPerHour: 100,
+        numberPerHour: 100,
+        numbersPerVisitorPerHour: 100,
+        visitorBlockSeconds: 86_400,
+        ...options.limits,
+      },
       textBackWindowSeconds: options.textBackWindowSeconds ?? 600,
     }),
+    botCheck: options.botCheck,
     logger,
     background: new BackgroundTasks(logger),
   };

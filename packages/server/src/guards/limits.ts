@@ -13,17 +13,62 @@ export interface Limits {
   id: RateLimiterAbstract;
   /** Callbacks to one number per hour, across every id: stops call bombing. */
   number: RateLimiterAbstract;
+  /** Distinct numbers per client address per hour; going over blocks the address (`blockDuration`). */
+  visitorNumbers: RateLimiterAbstract;
+  /** Remembers which numbers a client address submitted this hour (key `address|number`, one point). */
+  visitorSeen: RateLimiterAbstract;
   /** One text per caller per id per window. */
   textBack: RateLimiterAbstract;
 }
 
-export function createMemoryLimits(config: Pick<ServerConfig, 'limits' | 'textBackWindowSeconds'>): Limits {
+type LimitSettings = Pick<ServerConfig, 'limits' | 'textBackWindowSeconds'>;
+
+/** Every limiter's options but its store: the one place the limits' shape is defined. */
+export function limiterOptions(config: LimitSettings) {
+  const { limits } = config;
   return {
-    ip: new RateLimiterMemory({ keyPrefix: 'ip', points: config.limits.ipPerMinute, duration: 60 }),
-    id: new RateLimiterMemory({ keyPrefix: 'id', points: config.limits.idPerHour, duration: 3600 }),
-    number: new RateLimiterMemory({ keyPrefix: 'number', points: config.limits.numberPerHour, duration: 3600 }),
-    textBack: new RateLimiterMemory({ keyPrefix: 'text-back', points: 1, duration: config.textBackWindowSeconds }),
+    ip: { keyPrefix: 'ip', points: limits.ipPerMinute, duration: 60 },
+    id: { keyPrefix: 'id', points: limits.idPerHour, duration: 3600 },
+    number: { keyPrefix: 'number', points: limits.numberPerHour, duration: 3600 },
+    visitorNumbers: {
+      keyPrefix: 'visitor-numbers',
+      points: limits.numbersPerVisitorPerHour,
+      duration: 3600,
+      blockDuration: limits.visitorBlockSeconds,
+    },
+    visitorSeen: { keyPrefix: 'visitor-seen', points: 1, duration: 3600 },
+    textBack: { keyPrefix: 'text-back', points: 1, duration: config.textBackWindowSeconds },
+  } satisfies Record<keyof Limits, object>;
+}
+
+/** The limits kept in this process's memory: right for one process, per-process with several. */
+export function createMemoryLimits(config: LimitSettings): Limits {
+  const options = limiterOptions(config);
+  return {
+    ip: new RateLimiterMemory(options.ip),
+    id: new RateLimiterMemory(options.id),
+    number: new RateLimiterMemory(options.number),
+    visitorNumbers: new RateLimiterMemory(options.visitorNumbers),
+    visitorSeen: new RateLimiterMemory(options.visitorSeen),
+    textBack: new RateLimiterMemory(options.textBack),
   };
+}
+
+/**
+ * Refuses a client address that submitted more distinct numbers this hour than allowed, for the block
+ * time, whichever number it sends next (someone cycling through other people's numbers). Repeating one
+ * number does not count against it; the per-number limit covers that.
+ */
+export async function checkVisitorNumbers(limits: Limits, visitor: string, e164: string, message: string): Promise<void> {
+  const blocked = await limits.visitorNumbers.get(visitor);
+  if (blocked && blocked.consumedPoints > limits.visitorNumbers.points) throw tooMany(blocked, message);
+  // The first submission of this number in the hour takes the one point; later ones are refused by it.
+  if (await tryConsume(limits.visitorSeen, `${visitor}|${e164}`)) await consume(limits.visitorNumbers, visitor, message);
+}
+
+function tooMany(result: RateLimiterRes, message: string): ApiError {
+  const seconds = Math.max(1, Math.ceil(result.msBeforeNext / 1000));
+  return new ApiError(429, message, { 'Retry-After': String(seconds) });
 }
 
 /** Takes one point, or throws a 429 with `Retry-After` (whole seconds) and the given message. */
@@ -33,8 +78,7 @@ export async function consume(limiter: RateLimiterAbstract, key: string, message
   } catch (rejection) {
     // The limiter rejects with a RateLimiterRes when the key is over its limit, and with an Error when its store fails.
     if (!(rejection instanceof RateLimiterRes)) throw rejection;
-    const seconds = Math.max(1, Math.ceil(rejection.msBeforeNext / 1000));
-    throw new ApiError(429, message, { 'Retry-After': String(seconds) });
+    throw tooMany(rejection, message);
   }
 }
 

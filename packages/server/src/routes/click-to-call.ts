@@ -1,6 +1,6 @@
 import type { Middleware } from 'koa';
 import type { ServerDeps } from '../deps.js';
-import { consume } from '../guards/limits.js';
+import { checkVisitorNumbers, consume } from '../guards/limits.js';
 import { originAllowed } from '../guards/origins.js';
 import { checkPhone } from '../guards/phone-policy.js';
 import { maskPhone } from '../logging.js';
@@ -40,10 +40,15 @@ export function clickToCall(deps: ServerDeps): Middleware<BodyState> {
       log.warn({ id, origin: ctx.get('Origin') }, 'click-to-call from an origin the id does not allow');
       throw new ApiError(403, 'This call button cannot be used on this site.');
     }
+    if (tenant.require_turnstile === true) await checkBot(deps, ctx.ip, fields, log, id);
     const phone = checkPhone(fields.phone_number ?? '', tenant);
     if (!phone.ok) throw new ApiError(400, PHONE_MESSAGES[phone.reason]);
 
     const to = maskPhone(phone.e164);
+    // Before the other limits, so it sees every number a visitor tries, even ones they would refuse.
+    await checkVisitorNumbers(deps.limits, ctx.ip, phone.e164, 'Too many different numbers. Please try again tomorrow.').catch(
+      tripped(log, { limit: 'visitor-numbers', id, to }),
+    );
     await consume(deps.limits.ip, ctx.ip, 'Too many requests. Please try again in a minute.').catch(tripped(log, { limit: 'ip', id }));
     await consume(deps.limits.id, id, 'Too many requests. Please try again later.').catch(tripped(log, { limit: 'id', id }));
     await consume(deps.limits.number, phone.e164, 'This number was called too often. Please try again later.').catch(
@@ -59,6 +64,27 @@ export function clickToCall(deps: ServerDeps): Middleware<BodyState> {
     log.info({ id, to }, 'queued call placed');
     ctx.body = { status: 'ok' };
   };
+}
+
+/** Turnstile tokens are at most 2048 characters. */
+const MAX_TOKEN_LENGTH = 2048;
+
+/**
+ * The id requires a Cloudflare Turnstile token: the page sends it as `turnstile_token` (or under the
+ * name Turnstile's own form field has, `cf-turnstile-response`), and it is verified before anything
+ * else costs a call or a limit point.
+ */
+async function checkBot(deps: ServerDeps, ip: string, fields: Record<string, string | undefined>, log: BodyState['log'], id: string) {
+  if (!deps.botCheck) {
+    log.error({ id }, 'this id requires Turnstile but TURNSTILE_SECRET_KEY is not set');
+    throw new ApiError(503, 'Service temporarily unavailable.');
+  }
+  const token = (fields.turnstile_token ?? fields['cf-turnstile-response'] ?? '').trim();
+  if (!token) throw new ApiError(403, 'Please complete the verification and try again.');
+  if (token.length > MAX_TOKEN_LENGTH) throw new ApiError(400, 'The verification token is malformed.');
+  const result = await deps.botCheck.verify(token, ip);
+  if (result === 'unavailable') throw new ApiError(502, 'Could not verify your request right now. Please try again.');
+  if (result === 'failed') throw new ApiError(403, 'The verification failed. Please try again.');
 }
 
 /** Logs which limit tripped (number masked) and passes the 429 on. */

@@ -32,6 +32,8 @@ export interface TenantConfig {
   allowed_origins?: string[];
   /** ISO 3166 countries whose numbers may be called back; default: the US and its NANP territories, and Canada. */
   allowed_countries?: string[];
+  /** Click-to-call requires a Cloudflare Turnstile token (`turnstile_token`), verified with `TURNSTILE_SECRET_KEY`. */
+  require_turnstile?: boolean;
   [field: string]: unknown;
 }
 
@@ -75,6 +77,7 @@ export const tenantSchema = z.looseObject({
   message: text(1000).optional(),
   allowed_origins: z.array(origin).optional(),
   allowed_countries: z.array(z.string().regex(COUNTRY_PATTERN)).optional(),
+  require_turnstile: z.boolean().optional(),
 });
 
 export interface ParsedTenants {

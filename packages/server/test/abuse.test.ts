@@ -1,0 +1,157 @@
+import { createServer, type IncomingMessage } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import test from 'ava';
+import { createLogger, createTurnstileCheck, loadConfig, TURNSTILE_VERIFY_URL } from '../src/index.js';
+import { TENANTS, startHarness, type Harness } from './helpers.js';
+
+const call = (harness: Harness, body: Record<string, unknown>, ip: string) =>
+  harness.post('/click-to-call', body, { 'x-forwarded-for': ip });
+
+test('a visitor who submits a 4th distinct number within the hour is refused for 24 hours, whatever the number', async (t) => {
+  // Every other limit is out of reach here: this one trips on its own.
+  const harness = await startHarness({ limits: { numbersPerVisitorPerHour: 3 }, trustProxy: 1 });
+  t.teardown(() => harness.close());
+  const id = 'example.com-sales';
+  for (const number of ['8135550001', '8135550002', '8135550003']) {
+    t.is((await call(harness, { id, phone_number: number }, '10.0.0.1')).status, 200, number);
+  }
+  // The same number again, in another spelling, is not a new number.
+  t.is((await call(harness, { id, phone_number: '+1 (813) 555-0002' }, '10.0.0.1')).status, 200);
+
+  const refused = await call(harness, { id, phone_number: '8135550004' }, '10.0.0.1');
+  t.is(refused.status, 429);
+  const retryAfter = Number(refused.headers.get('retry-after'));
+  t.true(retryAfter > 86_000 && retryAfter <= 86_400, `Retry-After ${retryAfter}`);
+  t.deepEqual(await refused.json(), { status: 'error', message: 'Too many different numbers. Please try again tomorrow.' });
+
+  // Blocked now even for a number it was allowed before, while another visitor is not affected.
+  const again = await call(harness, { id, phone_number: '8135550001' }, '10.0.0.1');
+  t.is(again.status, 429);
+  t.true(Number(again.headers.get('retry-after')) > 86_000);
+  t.is((await call(harness, { id, phone_number: '8135550009' }, '10.0.0.2')).status, 200);
+
+  t.deepEqual(
+    harness.sandbox.calls.map((placed) => placed.destination),
+    ['+18135550001', '+18135550002', '+18135550003', '+18135550002', '+18135550009'],
+  );
+  t.like(harness.logs.find((line) => line.msg === 'rate limit reached'), { limit: 'visitor-numbers', to: '+1813•••0004' });
+  t.false(harness.logText().includes('8135550004'), 'numbers are masked in logs');
+});
+
+test('the distinct-number limit and block time come from the environment', (t) => {
+  const base = { NS_API_BASE: 'https://ucportal.example.net', NS_TOKEN: 'x', UPDATE_SECRET: 'a-long-enough-secret' };
+  t.like(loadConfig(base).limits, { numbersPerVisitorPerHour: 3, visitorBlockSeconds: 86_400 });
+  t.like(loadConfig({ ...base, LIMIT_NUMBERS_PER_VISITOR_PER_HOUR: '5', LIMIT_VISITOR_BLOCK_HOURS: '2' }).limits, {
+    numbersPerVisitorPerHour: 5,
+    visitorBlockSeconds: 7_200,
+  });
+  t.is(loadConfig(base).turnstile, undefined);
+  t.deepEqual(loadConfig({ ...base, TURNSTILE_SECRET_KEY: 'ts-secret' }).turnstile, { secretKey: 'ts-secret', verifyUrl: TURNSTILE_VERIFY_URL });
+});
+
+/**
+ * A local stand-in for Cloudflare's siteverify: form-encoded `secret`, `response`, `remoteip`; answers
+ * `{success, error-codes}` as Cloudflare documents. Tokens it issued are good once.
+ */
+async function startSiteverify(secret: string) {
+  const issued = new Set(['token-1', 'token-2']);
+  const received: Record<string, string>[] = [];
+  let failWith: number | undefined;
+  const server = createServer(async (request: IncomingMessage, response) => {
+    let body = '';
+    for await (const chunk of request) body += chunk;
+    const form = Object.fromEntries(new URLSearchParams(body));
+    received.push(form);
+    if (failWith) {
+      response.writeHead(failWith).end();
+      return;
+    }
+    const answer = (success: boolean, codes: string[] = []) =>
+      response.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ success, 'error-codes': codes }));
+    if (request.headers['content-type'] !== 'application/x-www-form-urlencoded;charset=UTF-8') return answer(false, ['bad-request']);
+    if (form.secret !== secret) return answer(false, ['invalid-input-secret']);
+    if (!form.response || !issued.delete(form.response)) return answer(false, ['invalid-input-response']);
+    return answer(true);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/turnstile/v0/siteverify`,
+    received,
+    failNext(status: number | undefined) {
+      failWith = status;
+    },
+    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+  };
+}
+
+const GUARDED = { ...TENANTS, 'example.com-guarded': { api_domain: 'example.com', queue: '9002@example.com', require_turnstile: true } };
+
+test('an id that requires Turnstile: no call without a token that siteverify accepts, once', async (t) => {
+  const siteverify = await startSiteverify('ts-secret-0123');
+  t.teardown(() => siteverify.close());
+  const logger = createLogger('silent');
+  const harness = await startHarness({
+    tenants: GUARDED,
+    trustProxy: 1,
+    botCheck: createTurnstileCheck({ secretKey: 'ts-secret-0123', verifyUrl: siteverify.url, logger }),
+  });
+  t.teardown(() => harness.close());
+  const id = 'example.com-guarded';
+  const ip = '203.0.113.7';
+
+  const missing = await call(harness, { id, phone_number: '8135551234' }, ip);
+  t.is(missing.status, 403);
+  t.deepEqual(await missing.json(), { status: 'error', message: 'Please complete the verification and try again.' });
+  t.is(siteverify.received.length, 0, 'no token, nothing to verify');
+
+  const wrong = await call(harness, { id, phone_number: '8135551234', turnstile_token: 'forged' }, ip);
+  t.is(wrong.status, 403);
+  t.like(await wrong.json(), { message: 'The verification failed. Please try again.' });
+
+  t.is((await call(harness, { id, phone_number: '8135551234', turnstile_token: 'token-1' }, ip)).status, 200);
+  t.like(siteverify.received.at(-1), { secret: 'ts-secret-0123', response: 'token-1', remoteip: ip });
+  // Turnstile's own form field name works too; a token is good once.
+  t.is((await call(harness, { id, phone_number: '8135551235', 'cf-turnstile-response': 'token-2' }, ip)).status, 200);
+  t.is((await call(harness, { id, phone_number: '8135551236', turnstile_token: 'token-1' }, ip)).status, 403);
+
+  t.is((await call(harness, { id, phone_number: '8135551237', turnstile_token: 'x'.repeat(2049) }, ip)).status, 400);
+  // Ids that do not require it never reach siteverify.
+  const verified = siteverify.received.length;
+  t.is((await call(harness, { id: 'example.com-sales', phone_number: '8135551238' }, ip)).status, 200);
+  t.is(siteverify.received.length, verified);
+
+  t.deepEqual(harness.sandbox.calls.map((placed) => placed.destination), ['+18135551234', '+18135551235', '+18135551238']);
+  t.false(harness.logText().includes('ts-secret-0123'), 'the secret never reaches a log');
+});
+
+test('Turnstile unavailable or misconfigured is a 502 and no call; an id requiring it without a key is a 503', async (t) => {
+  const siteverify = await startSiteverify('ts-secret-0123');
+  t.teardown(() => siteverify.close());
+  const lines: string[] = [];
+  const { Writable } = await import('node:stream');
+  const logger = createLogger('info', new Writable({ write: (chunk, _encoding, done) => (lines.push(String(chunk)), done()) }));
+  const misconfigured = await startHarness({
+    tenants: GUARDED,
+    botCheck: createTurnstileCheck({ secretKey: 'not-the-secret', verifyUrl: siteverify.url, logger }),
+  });
+  t.teardown(() => misconfigured.close());
+  const body = { id: 'example.com-guarded', phone_number: '8135551234', turnstile_token: 'token-1' };
+  const refused = await misconfigured.post('/click-to-call', body);
+  t.is(refused.status, 502);
+  t.like(await refused.json(), { message: 'Could not verify your request right now. Please try again.' });
+  t.true(lines.some((line) => line.includes('check TURNSTILE_SECRET_KEY')));
+  t.false(lines.join('').includes('not-the-secret'));
+
+  siteverify.failNext(500);
+  t.is((await misconfigured.post('/click-to-call', body)).status, 502);
+  await siteverify.close();
+  t.is((await misconfigured.post('/click-to-call', body)).status, 502, 'siteverify unreachable');
+  t.is(misconfigured.sandbox.calls.length, 0);
+
+  const unconfigured = await startHarness({ tenants: GUARDED });
+  t.teardown(() => unconfigured.close());
+  const unavailable = await unconfigured.post('/click-to-call', body);
+  t.is(unavailable.status, 503);
+  t.true(unconfigured.logs.some((line) => line.msg.includes('TURNSTILE_SECRET_KEY is not set')));
+  t.is(unconfigured.sandbox.calls.length, 0);
+});
