@@ -6,12 +6,20 @@ import { parseArgs } from 'node:util';
 import { startNsSandbox, type NsSandbox } from '@beckon/ns-client/sandbox';
 import { ConfigError, loadConfig, type ServerConfig } from './config.js';
 import { demoRoutes, type DemoRoutes } from './demo/demo-routes.js';
+import { exportConfig, importConfig } from './config-transfer.js';
 import { start } from './main.js';
+import { RedisUnavailableError } from './redis.js';
 
 const USAGE = `Usage: beckon-server [--demo] [--allow-remote]
+       beckon-server import-config <file> [--replace]
+       beckon-server export-config [file]
 
 Serves Beckon's click-to-call, web-responder and config-form routes.
 Configuration comes from the environment (and ./.env when present); see the server README.
+
+  import-config   Copy a domains.json into Redis (REDIS_URL), all or nothing; running instances
+                  reload at once. --replace also removes ids the file does not have.
+  export-config   Write Redis's per-id configs as a domains.json to the file, or to stdout.
 
   --demo          When no NetSapiens settings (NS_API_BASE, NS_TOKEN) are given, run against an
                   embedded NetSapiens sandbox with a demo config in ./data and secrets made for the run.
@@ -23,9 +31,15 @@ const LOOPBACK = new Set(['127.0.0.1', '::1', 'localhost']);
 
 /** The `beckon-server` command: read the environment once, start, stop gracefully on SIGTERM/SIGINT. */
 export async function main(argv: string[]): Promise<void> {
-  const { values } = parseArgs({
+  const { values, positionals } = parseArgs({
     args: argv,
-    options: { demo: { type: 'boolean' }, 'allow-remote': { type: 'boolean' }, help: { type: 'boolean', short: 'h' } },
+    options: {
+      demo: { type: 'boolean' },
+      'allow-remote': { type: 'boolean' },
+      replace: { type: 'boolean' },
+      help: { type: 'boolean', short: 'h' },
+    },
+    allowPositionals: true,
     strict: true,
   });
   if (values.help) {
@@ -33,6 +47,11 @@ export async function main(argv: string[]): Promise<void> {
     return;
   }
   if (existsSync('.env')) process.loadEnvFile('.env');
+  const [command, ...rest] = positionals;
+  if (command !== undefined) {
+    await runCommand(command, rest, values.replace ?? false);
+    return;
+  }
 
   const nsConfigured = Boolean(process.env.NS_API_BASE || process.env.NS_TOKEN);
   let sandbox: NsSandbox | undefined;
@@ -46,16 +65,20 @@ export async function main(argv: string[]): Promise<void> {
     }
   } catch (error) {
     await sandbox?.close();
-    if (error instanceof ConfigError) {
-      process.stderr.write(`beckon-server cannot start.\n${error.message}\n`);
-      process.exitCode = 1;
-      return;
-    }
+    if (error instanceof ConfigError) return cannotStart(error.message);
     throw error;
   }
 
   const demo: DemoRoutes | undefined = sandbox ? demoRoutes(sandbox, { updateSecret: config.updateSecret }) : undefined;
-  const running = await start({ config, routers: demo ? [demo.router] : [] });
+  let running;
+  try {
+    running = await start({ config, routers: demo ? [demo.router] : [] });
+  } catch (error) {
+    demo?.close();
+    await sandbox?.close();
+    if (error instanceof RedisUnavailableError) return cannotStart(error.message);
+    throw error;
+  }
   if (sandbox) printDemoBanner(running.url, running.deps.config.publicUrl, sandbox, config);
 
   const stop = async (signal: string) => {
@@ -67,6 +90,29 @@ export async function main(argv: string[]): Promise<void> {
   };
   process.once('SIGTERM', () => void stop('SIGTERM'));
   process.once('SIGINT', () => void stop('SIGINT'));
+}
+
+function cannotStart(reason: string): void {
+  process.stderr.write(`beckon-server cannot start.\n${reason}\n`);
+  process.exitCode = 1;
+}
+
+async function runCommand(command: string, args: string[], replace: boolean): Promise<void> {
+  try {
+    if (command === 'import-config' && args.length === 1) {
+      const count = await importConfig(args[0]!, { replace });
+      process.stdout.write(`Imported ${count} ${count === 1 ? 'id' : 'ids'} into Redis${replace ? ' (other ids removed)' : ''}.\n`);
+    } else if (command === 'export-config' && args.length <= 1) {
+      const text = await exportConfig(args[0]);
+      if (args[0] === undefined) process.stdout.write(text);
+    } else {
+      process.stderr.write(USAGE);
+      process.exitCode = 2;
+    }
+  } catch (error) {
+    process.stderr.write(`beckon-server ${command} failed.\n${(error as Error).message}\n`);
+    process.exitCode = 1;
+  }
 }
 
 async function demoConfig(sandbox: NsSandbox, allowRemote: boolean): Promise<ServerConfig> {

@@ -34,6 +34,11 @@ export interface ServerConfig {
   textBackWindowSeconds: number;
   /** The e-mail address given to the NetSapiens system users the SMS form provisions. */
   provisionEmail: string | undefined;
+  /**
+   * Redis for state shared by several instances (limits, text-back dedupe, per-id config); undefined
+   * keeps everything in this process and the config in `domainsFile`.
+   */
+  redis: { url: string; prefix: string } | undefined;
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
 }
 
@@ -87,6 +92,14 @@ const trustProxy = z
     return z.NEVER;
   });
 
+const redisUrl = z
+  .string()
+  .trim()
+  .refine((value) => /^rediss?:\/\/\S*$/i.test(value) && URL.canParse(value), {
+    error: 'REDIS_URL must be a redis:// or rediss:// URL such as redis://127.0.0.1:6379',
+  });
+const redisPrefix = z.string().trim().regex(/^[\w:.-]{1,64}$/, { error: 'REDIS_PREFIX may hold letters, digits and _:.- (at most 64)' }).optional();
+
 const environment = z.object({
   NS_API_BASE: required('NS_API_BASE').pipe(httpUrl('NS_API_BASE')),
   NS_TOKEN: required('NS_TOKEN'),
@@ -108,6 +121,8 @@ const environment = z.object({
   TURNSTILE_VERIFY_URL: httpUrl('TURNSTILE_VERIFY_URL').optional(),
   TEXT_BACK_WINDOW_MINUTES: whole('TEXT_BACK_WINDOW_MINUTES', 10),
   PROVISION_EMAIL: z.email({ error: 'PROVISION_EMAIL must be an e-mail address' }).optional(),
+  REDIS_URL: redisUrl.optional(),
+  REDIS_PREFIX: redisPrefix,
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], {
     error: 'LOG_LEVEL must be one of fatal, error, warn, info, debug, trace, silent',
   }).optional(),
@@ -142,6 +157,16 @@ export function loadConfig(env: Record<string, string | undefined>): ServerConfi
       : undefined,
     textBackWindowSeconds: vars.TEXT_BACK_WINDOW_MINUTES * 60,
     provisionEmail: vars.PROVISION_EMAIL,
+    redis: vars.REDIS_URL ? { url: vars.REDIS_URL, prefix: vars.REDIS_PREFIX ?? 'beckon:' } : undefined,
     logLevel: vars.LOG_LEVEL ?? 'info',
   };
+}
+
+/** Just the Redis settings, required: for `import-config` and `export-config`, which need nothing else. */
+export function loadRedisConfig(env: Record<string, string | undefined>): { url: string; prefix: string } {
+  const parsed = z
+    .object({ REDIS_URL: z.string({ error: 'REDIS_URL is required' }).pipe(redisUrl), REDIS_PREFIX: redisPrefix })
+    .safeParse(Object.fromEntries(Object.entries(env).filter(([, value]) => value !== undefined && value !== '')));
+  if (!parsed.success) throw new ConfigError(parsed.error.issues.map((issue) => issue.message));
+  return { url: parsed.data.REDIS_URL, prefix: parsed.data.REDIS_PREFIX ?? 'beckon:' };
 }

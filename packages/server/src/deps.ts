@@ -17,6 +17,8 @@ export interface ServerDeps {
   limits: Limits;
   /** Verifies Turnstile tokens for ids with `require_turnstile`; absent when `TURNSTILE_SECRET_KEY` is not set. */
   botCheck?: BotCheck;
+  /** Redis, when `REDIS_URL` is set: its state for `/health`, and closing it. */
+  redis?: { ready(): boolean; close(): Promise<void> };
   logger: Logger;
   background: BackgroundTasks;
 }

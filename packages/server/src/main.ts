@@ -7,10 +7,12 @@ import type { AppState } from './context.js';
 import { BackgroundTasks } from './background.js';
 import type { ServerConfig } from './config.js';
 import type { ServerDeps } from './deps.js';
-import { createMemoryLimits } from './guards/limits.js';
+import { createMemoryLimits, createRedisLimits } from './guards/limits.js';
 import { createTurnstileCheck } from './guards/turnstile.js';
 import { createLogger, type Logger } from './logging.js';
+import { closeRedis, connectRedis, RedisUnavailableError } from './redis.js';
 import { openFileTenantStore } from './tenants/file-store.js';
+import { openRedisTenantStore } from './tenants/redis-store.js';
 
 export interface StartOptions {
   config: ServerConfig;
@@ -32,27 +34,43 @@ export interface RunningServer {
 }
 
 /**
- * Wires Beckon's dependencies from a validated config: the NetSapiens client, the file store (opened,
- * so this is async), in-memory limits, the background tasks. For host apps mounting `createRouter`;
+ * Wires Beckon's dependencies from a validated config: the NetSapiens client; the file store and
+ * in-memory limits, or with `REDIS_URL` both in Redis; the background tasks. For host apps mounting `createRouter`;
  * `start` uses it too. Close with `closeDeps`.
  */
 export async function createDeps(config: ServerConfig, options: { publicUrl: string; logger?: Logger }): Promise<ServerDeps> {
   const logger = options.logger ?? createLogger(config.logLevel);
-  return {
+  const common = {
     config: { ...config, publicUrl: config.publicUrl ?? options.publicUrl },
     ns: createNsClient({ baseUrl: config.nsApiBase, auth: { token: config.nsToken }, timeoutMs: config.nsTimeoutMs }),
-    tenants: await openFileTenantStore({ path: config.domainsFile, logger }),
-    limits: createMemoryLimits(config),
     botCheck: config.turnstile && createTurnstileCheck({ ...config.turnstile, logger }),
     logger,
     background: new BackgroundTasks(logger),
   };
+  if (!config.redis) {
+    return { ...common, tenants: await openFileTenantStore({ path: config.domainsFile, logger }), limits: createMemoryLimits(config) };
+  }
+  // Several instances: limits, text-back dedupe and per-id config shared through Redis.
+  const { prefix } = config.redis;
+  const redis = await connectRedis(config.redis.url, { logger });
+  try {
+    return {
+      ...common,
+      tenants: await openRedisTenantStore({ redis, logger, prefix }),
+      limits: createRedisLimits(config, redis, prefix),
+      redis: { ready: () => redis.status === 'ready', close: () => closeRedis(redis) },
+    };
+  } catch (error) {
+    await closeRedis(redis);
+    throw new RedisUnavailableError(`Redis (REDIS_URL) could not be used: ${(error as Error).message}`, { cause: error });
+  }
 }
 
-/** Lets background texts finish (until `deadline`, a timestamp) and closes the store. */
+/** Lets background texts finish (until `deadline`, a timestamp) and closes the store (and Redis). */
 export async function closeDeps(deps: ServerDeps, deadline = Date.now() + 10_000): Promise<void> {
   await deps.background.drain(Math.max(0, deadline - Date.now()));
   await deps.tenants.close();
+  await deps.redis?.close();
 }
 
 /** Wires the dependencies from a validated config and listens. */

@@ -43,6 +43,6 @@ export function createRouter(deps: ServerDeps, bundle: WidgetBundle | undefined 
   router.post('/update-domain', ...form, updateDomain(deps));
   router.post('/update-sms', ...form, updateSms(deps));
 
-  router.get('/health', health());
+  router.get('/health', health(deps));
   return router;
 }

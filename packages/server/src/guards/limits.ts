@@ -1,4 +1,5 @@
-import { RateLimiterMemory, RateLimiterRes, type RateLimiterAbstract } from 'rate-limiter-flexible';
+import type { Redis } from 'ioredis';
+import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes, type RateLimiterAbstract } from 'rate-limiter-flexible';
 import type { ServerConfig } from '../config.js';
 import { ApiError } from '../middleware/errors.js';
 
@@ -51,6 +52,31 @@ export function createMemoryLimits(config: LimitSettings): Limits {
     visitorNumbers: new RateLimiterMemory(options.visitorNumbers),
     visitorSeen: new RateLimiterMemory(options.visitorSeen),
     textBack: new RateLimiterMemory(options.textBack),
+  };
+}
+
+/**
+ * The limits kept in Redis, shared by every instance. Each has an in-memory insurance limiter with the
+ * same settings: while Redis is down, limits hold per process instead of failing requests.
+ */
+export function createRedisLimits(config: LimitSettings, redis: Redis, prefix = 'beckon:'): Limits {
+  const options = limiterOptions(config);
+  const shared = <K extends keyof Limits>(name: K) =>
+    new RateLimiterRedis({
+      ...options[name],
+      keyPrefix: `${prefix}limit:${options[name].keyPrefix}`,
+      storeClient: redis,
+      // Do not wait for a reconnect: go straight to the insurance limiter.
+      rejectIfRedisNotReady: true,
+      insuranceLimiter: new RateLimiterMemory(options[name]),
+    });
+  return {
+    ip: shared('ip'),
+    id: shared('id'),
+    number: shared('number'),
+    visitorNumbers: shared('visitorNumbers'),
+    visitorSeen: shared('visitorSeen'),
+    textBack: shared('textBack'),
   };
 }
 

@@ -95,6 +95,11 @@ export function parseTenants(json: string): ParsedTenants {
   if (data === null || typeof data !== 'object' || Array.isArray(data)) {
     throw new Error('the file must hold a JSON object keyed by id');
   }
+  return checkTenants(data as Record<string, unknown>);
+}
+
+/** Checks entries keyed by id, wherever they were read from: the valid ones, and why the others were left out. */
+export function checkTenants(data: Record<string, unknown>): ParsedTenants {
   const tenants: Tenants = Object.create(null) as Tenants;
   const rejected: ParsedTenants['rejected'] = [];
   for (const [id, entry] of Object.entries(data)) {
