@@ -355,13 +355,20 @@ test('loadConfig accepts the filled-in template, and refuses the template until 
   });
 });
 
+// Variables that only matter once another one is set: each is tried with that one filled in.
+const NEEDS = {
+  TURNSTILE_VERIFY_URL: { TURNSTILE_SECRET_KEY: 'turnstile-secret' },
+  REDIS_PREFIX: { REDIS_URL: 'redis://127.0.0.1:6379' },
+};
+
 test('loadConfig reads every variable in the template', (t) => {
-  const baseline = JSON.stringify(loadConfig(filledTemplate()));
-  const candidates = ['2', '7', '12345', '::1', 'debug', 'https://other.example.net', 'other@example.net', 'another-value-0123456789abcdef'];
+  const candidates = ['2', '7', '12345', '::1', 'debug', 'https://other.example.net', 'other@example.net', 'another-value-0123456789abcdef', 'redis://127.0.0.1:6380'];
   for (const { name } of TEMPLATE) {
+    const context = NEEDS[name] ?? {};
+    const baseline = JSON.stringify(loadConfig(filledTemplate(context)));
     const read = candidates.some((value) => {
       try {
-        return JSON.stringify(loadConfig(filledTemplate({ [name]: value }))) !== baseline;
+        return JSON.stringify(loadConfig(filledTemplate({ ...context, [name]: value }))) !== baseline;
       } catch (error) {
         if (error instanceof ConfigError) return false;
         throw error;
