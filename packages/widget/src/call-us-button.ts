@@ -18,11 +18,16 @@ declare global {
   interface HTMLElementTagNameMap {
     'call-us-button': CallUsButton;
   }
-  interface HTMLElementEventMap {
-    'call-us-open': CallUsOpenEvent;
-    'call-us-submit': CallUsSubmitEvent;
-    'call-us-success': CallUsSuccessEvent;
-    'call-us-error': CallUsErrorEvent;
-    'call-us-close': CallUsCloseEvent;
-  }
+  interface HTMLElementEventMap extends CallUsEvents {}
+  // The events bubble and are composed, so listeners on the document and the window hear them too.
+  interface DocumentEventMap extends CallUsEvents {}
+  interface WindowEventMap extends CallUsEvents {}
+}
+
+interface CallUsEvents {
+  'call-us-open': CallUsOpenEvent;
+  'call-us-submit': CallUsSubmitEvent;
+  'call-us-success': CallUsSuccessEvent;
+  'call-us-error': CallUsErrorEvent;
+  'call-us-close': CallUsCloseEvent;
 }
