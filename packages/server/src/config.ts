@@ -27,6 +27,8 @@ export interface ServerConfig {
     numbersPerVisitorPerHour: number;
     /** How long a client address that submitted too many distinct numbers is refused. */
     visitorBlockSeconds: number;
+    /** Texts one id may send per hour: caps what a flood of fake calls (SMS pumping) can cost. */
+    textsPerIdPerHour: number;
   };
   /** Cloudflare Turnstile, for ids with `require_turnstile`; undefined when no secret key is set. */
   turnstile: { secretKey: string; verifyUrl: string } | undefined;
@@ -117,6 +119,7 @@ const environment = z.object({
   LIMIT_NUMBER_PER_HOUR: whole('LIMIT_NUMBER_PER_HOUR', 3),
   LIMIT_NUMBERS_PER_VISITOR_PER_HOUR: whole('LIMIT_NUMBERS_PER_VISITOR_PER_HOUR', 3),
   LIMIT_VISITOR_BLOCK_HOURS: whole('LIMIT_VISITOR_BLOCK_HOURS', 24),
+  LIMIT_TEXTS_PER_ID_PER_HOUR: whole('LIMIT_TEXTS_PER_ID_PER_HOUR', 60),
   TURNSTILE_SECRET_KEY: z.string().trim().optional(),
   TURNSTILE_VERIFY_URL: httpUrl('TURNSTILE_VERIFY_URL').optional(),
   TEXT_BACK_WINDOW_MINUTES: whole('TEXT_BACK_WINDOW_MINUTES', 10),
@@ -151,6 +154,7 @@ export function loadConfig(env: Record<string, string | undefined>): ServerConfi
       numberPerHour: vars.LIMIT_NUMBER_PER_HOUR,
       numbersPerVisitorPerHour: vars.LIMIT_NUMBERS_PER_VISITOR_PER_HOUR,
       visitorBlockSeconds: vars.LIMIT_VISITOR_BLOCK_HOURS * 3600,
+      textsPerIdPerHour: vars.LIMIT_TEXTS_PER_ID_PER_HOUR,
     },
     turnstile: vars.TURNSTILE_SECRET_KEY
       ? { secretKey: vars.TURNSTILE_SECRET_KEY, verifyUrl: vars.TURNSTILE_VERIFY_URL ?? TURNSTILE_VERIFY_URL }

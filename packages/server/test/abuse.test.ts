@@ -155,3 +155,25 @@ test('Turnstile unavailable or misconfigured is a 502 and no call; an id requiri
   t.true(unconfigured.logs.some((line) => line.msg.includes('TURNSTILE_SECRET_KEY is not set')));
   t.is(unconfigured.sandbox.calls.length, 0);
 });
+
+test('SMS pumping: /webresponder texts only numbers the id may call, and at most LIMIT_TEXTS_PER_ID_PER_HOUR', async (t) => {
+  const harness = await startHarness({ limits: { textsPerIdPerHour: 2 } });
+  t.teardown(() => harness.close());
+  const ring = async (ani: string) => {
+    const response = await fetch(`${harness.url}/webresponder?id=example.com-sms&NmsAni=${encodeURIComponent(ani)}`);
+    t.is(response.status, 200, 'NetSapiens always gets its XML');
+    await response.text();
+  };
+  // A premium number and a costly international one, as a pump would send them: no text.
+  await ring('19005550123');
+  await ring('+8823456789012');
+  await ring('442079460958');
+  // Callers the id texts; the third distinct caller in the hour is over the cap.
+  await ring('18135550001');
+  await ring('18135550002');
+  await ring('18135550003');
+  await harness.deps.background.drain(2_000);
+  t.deepEqual(harness.sandbox.messages.map((message) => message.destination), ['18135550001', '18135550002']);
+  t.is(harness.logs.filter((line) => line.msg === 'no text sent: the caller number is not one this id may text').length, 3);
+  t.like(harness.logs.find((line) => line.msg.startsWith('no text sent: this id reached')), { id: 'example.com-sms', to: '+1813•••0003' });
+});

@@ -104,6 +104,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
         numberPerHour: 100,
         numbersPerVisitorPerHour: 100,
         visitorBlockSeconds: 86_400,
+        textsPerIdPerHour: 100,
         ...options.limits,
       },
       textBackWindowSeconds: options.textBackWindowSeconds ?? 600,

@@ -20,6 +20,8 @@ export interface Limits {
   visitorSeen: RateLimiterAbstract;
   /** One text per caller per id per window. */
   textBack: RateLimiterAbstract;
+  /** Texts per id per hour, whoever the callers are. */
+  idTexts: RateLimiterAbstract;
 }
 
 type LimitSettings = Pick<ServerConfig, 'limits' | 'textBackWindowSeconds'>;
@@ -39,6 +41,7 @@ export function limiterOptions(config: LimitSettings) {
     },
     visitorSeen: { keyPrefix: 'visitor-seen', points: 1, duration: 3600 },
     textBack: { keyPrefix: 'text-back', points: 1, duration: config.textBackWindowSeconds },
+    idTexts: { keyPrefix: 'id-texts', points: limits.textsPerIdPerHour, duration: 3600 },
   } satisfies Record<keyof Limits, object>;
 }
 
@@ -52,6 +55,7 @@ export function createMemoryLimits(config: LimitSettings): Limits {
     visitorNumbers: new RateLimiterMemory(options.visitorNumbers),
     visitorSeen: new RateLimiterMemory(options.visitorSeen),
     textBack: new RateLimiterMemory(options.textBack),
+    idTexts: new RateLimiterMemory(options.idTexts),
   };
 }
 
@@ -77,6 +81,7 @@ export function createRedisLimits(config: LimitSettings, redis: Redis, prefix = 
     visitorNumbers: shared('visitorNumbers'),
     visitorSeen: shared('visitorSeen'),
     textBack: shared('textBack'),
+    idTexts: shared('idTexts'),
   };
 }
 

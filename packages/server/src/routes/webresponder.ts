@@ -2,7 +2,7 @@ import type { Middleware } from 'koa';
 import type { AppState } from '../context.js';
 import type { ServerDeps } from '../deps.js';
 import { tryConsume } from '../guards/limits.js';
-import { callerDigits } from '../guards/phone-policy.js';
+import { callerDigits, checkPhone } from '../guards/phone-policy.js';
 import { maskPhone, type Logger } from '../logging.js';
 import { readFields, type Fields } from '../middleware/body.js';
 import { ApiError } from '../middleware/errors.js';
@@ -59,8 +59,19 @@ async function textBack(deps: ServerDeps, log: Logger, id: string, tenant: Tenan
     return;
   }
   const to = maskPhone(`+${caller}`);
+  // Anyone can call this URL with any NmsAni: text only numbers this id would call back (no premium
+  // numbers, only its countries), so the route cannot be turned into an SMS pump to costly destinations.
+  const policy = checkPhone(`+${caller}`, tenant);
+  if (!policy.ok) {
+    log.warn({ id, to, reason: policy.reason }, 'no text sent: the caller number is not one this id may text');
+    return;
+  }
   if (!(await tryConsume(deps.limits.textBack, `${id}:${caller}`))) {
     log.info({ id, to }, 'no text sent: this caller was texted within the window');
+    return;
+  }
+  if (!(await tryConsume(deps.limits.idTexts, id))) {
+    log.warn({ id, to }, 'no text sent: this id reached its texts per hour (LIMIT_TEXTS_PER_ID_PER_HOUR)');
     return;
   }
   try {
