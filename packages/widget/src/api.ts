@@ -51,13 +51,13 @@ export async function fetchBranding(endpoint: string, id: string): Promise<Widge
  * `POST {endpoint}/click-to-call {id, phone_number}`. Success is a 2xx answer `{"status":"ok"}`; an
  * error keeps the server's `message` from its `{"status":"error","message"}` envelope when there is one.
  */
-export async function requestCall(endpoint: string, id: string, phoneNumber: string): Promise<CallOutcome> {
+export async function requestCall(endpoint: string, id: string, phoneNumber: string, turnstileToken?: string): Promise<CallOutcome> {
   let response: Response;
   try {
     response = await fetch(url(endpoint, '/click-to-call'), {
       method: 'POST',
       headers: { 'Content-Type': 'application/json' },
-      body: JSON.stringify({ id, phone_number: phoneNumber }),
+      body: JSON.stringify(turnstileToken ? { id, phone_number: phoneNumber, turnstile_token: turnstileToken } : { id, phone_number: phoneNumber }),
       credentials: 'omit',
       signal: AbortSignal.timeout(CALL_TIMEOUT_MS),
     });

@@ -64,6 +64,13 @@ export class CallUsButton extends LitElement {
   /** Logo shown in the dialog heading; used only when it is an http(s) URL. */
   @property({ attribute: 'logo-url' }) logoUrl?: string;
 
+  /**
+   * For ids that require a bot check: returns a Cloudflare Turnstile token (rendered by the page, e.g.
+   * `() => turnstile.getResponse(widgetId)`), sent with the request as `turnstile_token`. Called once per
+   * submit, since tokens are single-use; a token that cannot be had is an error shown to the visitor.
+   */
+  @property({ attribute: false }) turnstileToken?: () => string | undefined | Promise<string | undefined>;
+
   /** Overrides for any built-in string, whatever the language. Assign a new object to change them. */
   @property({ attribute: false }) strings: Partial<CallUsStrings> = {};
 
@@ -275,7 +282,15 @@ export class CallUsButton extends LitElement {
     if (this.shadowRoot?.activeElement === this.submitButton) input.focus();
     this.phase = 'sending';
     this.dispatchEvent(callUsEvent('call-us-submit', { phoneNumber }));
-    const outcome = await requestCall(this.endpoint, this.configId, phoneNumber);
+    let token: string | undefined;
+    try {
+      token = (await this.turnstileToken?.()) || undefined;
+    } catch {
+      // The page's challenge failed; without a token the server refuses anyway, so say so now.
+      this.fail(text.genericError);
+      return;
+    }
+    const outcome = await requestCall(this.endpoint, this.configId, phoneNumber, token);
     if (outcome.ok) {
       this.phase = this.dialog?.open ? 'success' : 'idle';
       this.dispatchEvent(callUsEvent('call-us-success', { phoneNumber }));

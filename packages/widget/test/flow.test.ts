@@ -84,6 +84,29 @@ describe('the call request', () => {
     }
   });
 
+  it('sends a Turnstile token from the page when given one, asked for afresh on every submit', async () => {
+    const element = await fixture({ endpoint: ENDPOINT, 'config-id': 'plain' });
+    let issued = 0;
+    element.turnstileToken = async () => `token-${(issued += 1)}`;
+    await open(element);
+    const success = nextEvent(element, 'call-us-success');
+    await submit(element, '813 555 1234');
+    await success;
+    const [post] = (await requests()).filter((request) => request.method === 'POST');
+    expect(JSON.parse(post?.body ?? '')).to.deep.equal({ id: 'plain', phone_number: '813 555 1234', turnstile_token: 'token-1' });
+    expect(issued).to.equal(1);
+  });
+
+  it('shows the generic error and sends nothing when the page cannot give a token', async () => {
+    const element = await fixture({ endpoint: ENDPOINT, 'config-id': 'plain' });
+    element.turnstileToken = () => Promise.reject(new Error('challenge failed'));
+    await open(element);
+    const failure = nextEvent(element, 'call-us-error');
+    await submit(element, '813 555 1234');
+    expect((await failure).detail).to.deep.equal({ message: 'Something went wrong. Please try again later.' });
+    expect(await posts()).to.equal(0);
+  });
+
   it('works against a server on another origin (CORS, no credentials)', async () => {
     const crossOrigin = ENDPOINT.replace('//localhost:', '//127.0.0.1:');
     expect(crossOrigin).to.not.equal(ENDPOINT);
