@@ -11,12 +11,4 @@ export default {
     nodeResolve({ browser: true }),
     terser({ format: { comments: false } }),
   ],
-  onwarn(warning, warn) {
-    // @beckon/widget 0.1.0's build inlines TypeScript's decorator helper, which starts with
-    // `this && this.__decorate`; at the top of an ES module `this` is undefined, so rollup's rewrite
-    // changes nothing. Silence only that warning, only for that package (node_modules/@beckon/widget,
-    // or packages/widget when this runs inside the Beckon repository, where it is a workspace link).
-    if (warning.code === 'THIS_IS_UNDEFINED' && /[\\/](@beckon|packages)[\\/]widget[\\/]/.test(warning.id ?? '')) return;
-    warn(warning);
-  },
 };
