@@ -28,6 +28,12 @@ export function createApp(deps: ServerDeps, options: AppOptions = {}): Koa<AppSt
   app.use(errorEnvelope());
   for (const extra of options.routers ?? []) app.use(extra.routes());
   app.use(router.routes());
+  // The router answers 501 to a method it does not know (PROPFIND, PURGE…): a 5xx here means our failure,
+  // so such a request is a 405 (with Allow) on a path we serve, and a 404 elsewhere.
+  app.use(async function unknownMethod(ctx, next) {
+    await next();
+    if (ctx.status === 501 && ctx.body == null) ctx.status = ctx.response.get('Allow') ? 405 : 404;
+  });
   app.use(router.allowedMethods());
   // No route: a 404, which allowedMethods (above) turns into a 405 when the path exists for another method.
   app.use(function notFound(ctx) {

@@ -105,10 +105,14 @@ export async function start({ config, logger = createLogger(config.logLevel), ro
     (closing ??= (async () => {
       const deadline = Date.now() + graceMs;
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      // Not only the connections idle now: each one whose request finishes during the grace period too,
+      // or a client's keep-alive would hold the shutdown up to the cut-off.
       server.closeIdleConnections();
+      const idle = setInterval(() => server.closeIdleConnections(), 50);
       const cutOff = setTimeout(() => server.closeAllConnections(), graceMs);
       cutOff.unref();
       await closed;
+      clearInterval(idle);
       clearTimeout(cutOff);
       await closeDeps(deps, deadline);
       logger.info('beckon-server stopped');

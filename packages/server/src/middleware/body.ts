@@ -51,20 +51,37 @@ export async function readFields(ctx: ParameterizedContext<AppState>, options: B
 
 async function readLimited(ctx: ParameterizedContext<AppState>, limit: number): Promise<Buffer> {
   const tooLarge = () => new ApiError(413, `The request body is larger than ${limit} bytes`);
-  if (ctx.request.length !== undefined && ctx.request.length > limit) throw tooLarge();
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of ctx.req) {
-    const buffer = chunk as Buffer;
-    size += buffer.length;
-    if (size > limit) {
-      // Stop reading; the connection closes after the 413 instead of draining a huge upload.
-      ctx.set('Connection', 'close');
-      throw tooLarge();
-    }
-    chunks.push(buffer);
+  if (ctx.request.length !== undefined && ctx.request.length > limit) {
+    // Not read at all; the connection closes after the 413 instead of draining a huge upload.
+    ctx.set('Connection', 'close');
+    throw tooLarge();
   }
-  return Buffer.concat(chunks);
+  // Listeners, not `for await`: leaving an async iterator early destroys the request, and with it the
+  // socket the 413 has to go out on (Koa then answered a bare 500).
+  const req = ctx.req;
+  return new Promise<Buffer>((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    const settle = (error: ApiError | undefined) => {
+      req.off('data', onData).off('end', onEnd).off('error', onAbort).off('close', onAbort);
+      if (error) reject(error);
+      else resolve(Buffer.concat(chunks));
+    };
+    const onData = (chunk: Buffer) => {
+      size += chunk.length;
+      if (size <= limit) {
+        chunks.push(chunk);
+        return;
+      }
+      // Stop reading; the connection closes after the 413.
+      req.pause();
+      ctx.set('Connection', 'close');
+      settle(tooLarge());
+    };
+    const onEnd = () => settle(undefined);
+    const onAbort = () => settle(new ApiError(400, 'The request body was not received completely'));
+    req.on('data', onData).on('end', onEnd).on('error', onAbort).on('close', onAbort);
+  });
 }
 
 function jsonFields(raw: Buffer): Fields {
@@ -82,7 +99,7 @@ function jsonFields(raw: Buffer): Fields {
     if (value === null || value === undefined) continue;
     if (typeof value === 'string') fields[name] = value;
     else if (typeof value === 'number' || typeof value === 'boolean') fields[name] = String(value);
-    else throw new ApiError(400, `${name} must be a string`);
+    else throw new ApiError(400, `${label(name)} must be a string`);
   }
   return fields;
 }
@@ -96,9 +113,15 @@ async function formFields(raw: Buffer, contentType: string): Promise<Fields> {
   }
   const fields: Fields = Object.create(null) as Fields;
   for (const [name, value] of form) {
-    if (typeof value !== 'string') throw new ApiError(400, `${name} must be a text field, not a file`);
-    if (name in fields) throw new ApiError(400, `${name} is given more than once`);
+    if (typeof value !== 'string') throw new ApiError(400, `${label(name)} must be a text field, not a file`);
+    if (name in fields) throw new ApiError(400, `${label(name)} is given more than once`);
     fields[name] = value;
   }
   return fields;
+}
+
+/** A field's name as a message shows it: bare when it is an ordinary name, else quoted and cut short (it can be empty, or 60 KB of anything). */
+function label(name: string): string {
+  if (/^[\w.[\]-]{1,64}$/.test(name)) return name;
+  return `The field ${JSON.stringify(name.length > 40 ? `${name.slice(0, 40)}…` : name)}`;
 }

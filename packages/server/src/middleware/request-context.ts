@@ -19,11 +19,13 @@ export function requestContext(logger: Logger): Middleware<AppState> {
     ctx.state.log = logger.child({ requestId });
     ctx.set('X-Request-Id', requestId);
     const started = performance.now();
+    // Read now: once the client has gone, the request has no socket and `ctx.ip` would throw.
+    const ip = ctx.ip;
     try {
       await next();
     } finally {
       ctx.state.log.info(
-        { method: ctx.method, path: ctx.path, status: ctx.status, ms: Math.round(performance.now() - started), ip: ctx.ip },
+        { method: ctx.method, path: ctx.path, status: ctx.status, ms: Math.round(performance.now() - started), ip },
         'request',
       );
     }

@@ -1,9 +1,11 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { Middleware } from 'koa';
+import { ZodError } from 'zod';
 import type { ServerDeps } from '../deps.js';
 import type { BodyState, Fields } from '../middleware/body.js';
 import { ApiError } from '../middleware/errors.js';
 import {
+  brandingSchema,
   COLOR_PATTERN,
   DOMAIN_PATTERN,
   ID_PATTERN,
@@ -34,7 +36,8 @@ export function requireSecret(deps: ServerDeps): Middleware<BodyState> {
 
 type Check = (value: string) => string | undefined;
 
-const CONTROL = /[\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F]/;
+// C0 (tabs and line breaks included: only `message` may hold them, and it checks them apart), DEL and C1.
+const CONTROL = /[\u0000-\u001F\u007F-\u009F]/;
 
 const checks = {
   api_domain: (value) => (DOMAIN_PATTERN.test(value) ? undefined : 'must be a NetSapiens domain such as example.com'),
@@ -42,10 +45,11 @@ const checks = {
   button_text: (value) => textProblem(value, 60),
   button_color: (value) => (value === '' || COLOR_PATTERN.test(value) ? undefined : 'must be a colour as #rrggbb'),
   company_name: (value) => textProblem(value, 100),
-  logo_url: (value) => (value === '' || isHttpUrl(value) ? undefined : 'must be an http(s) URL'),
-  user: (value) => (USER_PATTERN.test(value) ? undefined : 'must be a NetSapiens user such as 2000'),
-  ns_system_user: (value) => (USER_PATTERN.test(value) ? undefined : 'must be a NetSapiens user such as 8001'),
-  from_number: (value) => (/^\d{11,15}$/.test(value) ? undefined : 'must be a phone number in digits with its country code, e.g. 19294873999'),
+  logo_url: (value) => (value === '' || (isHttpUrl(value) && !CONTROL.test(value)) ? undefined : 'must be an http(s) URL'),
+  user: (value) => (isUser(value) ? undefined : 'must be a NetSapiens user such as 2000'),
+  ns_system_user: (value) => (isUser(value) ? undefined : 'must be a NetSapiens user such as 8001'),
+  // A country code never starts with 0 (the stored config refuses it).
+  from_number: (value) => (/^[1-9]\d{10,14}$/.test(value) ? undefined : 'must be a phone number in digits with its country code, e.g. 19294873999'),
   message: (value) => (value.trim() === '' ? 'must not be empty' : textProblem(value.replace(/[\r\n\t]/g, ' '), 1000)),
 } satisfies Record<string, Check>;
 
@@ -60,7 +64,13 @@ function textProblem(value: string, max: number): string | undefined {
 function isHttpUrl(value: string): boolean {
   if (!URL.canParse(value)) return false;
   const protocol = new URL(value).protocol;
-  return protocol === 'https:' || protocol === 'http:';
+  // The stored config's own rule as well: it refuses some URLs the platform parses (`https:x`).
+  return (protocol === 'https:' || protocol === 'http:') && brandingSchema.shape.logo_url.safeParse(value).success;
+}
+
+/** `.` and `..` fit the pattern but are path segments NetSapiens URLs cannot name. */
+function isUser(value: string): boolean {
+  return USER_PATTERN.test(value) && value !== '.' && value !== '..';
 }
 
 /** Forms send numbers the way people type them; keep digits, and give a ten-digit NANP number its 1. */
@@ -102,6 +112,11 @@ async function save(deps: ServerDeps, id: string, change: (current: TenantConfig
     return await deps.tenants.update(id, change);
   } catch (error) {
     if (error instanceof TenantStoreBusyError) throw new ApiError(503, 'The configuration is busy; please submit again.', { 'Retry-After': '1' });
+    // The store refused the entry: a value the checks above let through (a 400 naming it, never a 500).
+    if (error instanceof ZodError) {
+      const issue = error.issues[0];
+      throw new ApiError(400, `${issue?.path.map(String).join('.') || 'the entry'} is not accepted: ${issue?.message ?? 'invalid'}`);
+    }
     throw error;
   }
 }

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { watch, type FSWatcher } from 'node:fs';
-import { open, readFile, rename, stat, unlink, writeFile } from 'node:fs/promises';
+import { open, readdir, readFile, rename, stat, unlink, writeFile } from 'node:fs/promises';
 import { basename, dirname, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from 'pino';
@@ -41,6 +41,8 @@ class FileTenantStore implements TenantStore {
   #lastText: string | undefined;
   #watcher: FSWatcher | undefined;
   #reloadTimer: NodeJS.Timeout | undefined;
+  /** Counts the texts put in service, so that a reload can tell its read was overtaken by a write. */
+  #generation = 0;
   /** In-process writes run one after another; the lock file orders them against other processes. */
   #writes: Promise<unknown> = Promise.resolve();
 
@@ -98,10 +100,17 @@ class FileTenantStore implements TenantStore {
   }
 
   async #reload(): Promise<void> {
-    const text = await this.#read().catch((error: unknown) => {
-      this.#logger.error({ err: error }, 'config file unreadable: keeping the last good config');
-      return undefined;
-    });
+    let text: string | undefined;
+    for (;;) {
+      const generation = this.#generation;
+      text = await this.#read().catch((error: unknown) => {
+        this.#logger.error({ err: error }, 'config file unreadable: keeping the last good config');
+        return undefined;
+      });
+      // A write of ours put a newer text in service while we read: ours may be older (the reload would
+      // bring a saved update's old value back, for good if the write's own reload had already run).
+      if (generation === this.#generation) break;
+    }
     if (text === undefined || text === this.#lastText) return;
     try {
       this.#accept(text);
@@ -117,6 +126,7 @@ class FileTenantStore implements TenantStore {
     for (const { id, reason } of rejected) this.#logger.error({ id, reason }, 'config entry left out');
     this.#tenants = tenants;
     this.#lastText = text;
+    this.#generation += 1;
   }
 
   async #read(): Promise<string | undefined> {
@@ -174,6 +184,7 @@ class FileTenantStore implements TenantStore {
 
   async #locked<T>(run: () => Promise<T>): Promise<T> {
     const deadline = Date.now() + this.#lockTimeoutMs;
+    let tookOver = false;
     for (;;) {
       try {
         const handle = await open(this.#lockPath, 'wx', 0o600);
@@ -185,15 +196,29 @@ class FileTenantStore implements TenantStore {
       }
       if (await this.#lockIsStale()) {
         await unlink(this.#lockPath).catch(() => undefined);
+        tookOver = true;
         continue;
       }
       if (Date.now() > deadline) throw new TenantStoreBusyError('the config file is locked by another process; try again');
       await sleep(5 + Math.random() * 20);
     }
     try {
+      if (tookOver) await this.#removeDeadTemps();
       return await run();
     } finally {
       await unlink(this.#lockPath).catch(() => undefined);
+    }
+  }
+
+  /** A writer that died mid-write left its temp file (`domains.json.<pid>.<hex>.tmp`): remove those of dead processes. */
+  async #removeDeadTemps(): Promise<void> {
+    const prefix = `${basename(this.#path)}.`;
+    const names = await readdir(dirname(this.#path)).catch(() => [] as string[]);
+    for (const name of names) {
+      const pid = name.startsWith(prefix) && name.endsWith('.tmp') ? Number(name.slice(prefix.length).split('.')[0]) : NaN;
+      if (!Number.isInteger(pid) || pid <= 0 || pid === process.pid || isAlive(pid)) continue;
+      await unlink(resolve(dirname(this.#path), name)).catch(() => undefined);
+      this.#logger.warn({ file: name }, 'removed a temp file left by a writer that died');
     }
   }
 
@@ -214,5 +239,14 @@ class FileTenantStore implements TenantStore {
     } catch (error) {
       return (error as NodeJS.ErrnoException).code === 'ESRCH';
     }
+  }
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code !== 'ESRCH';
   }
 }

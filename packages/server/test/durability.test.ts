@@ -1,0 +1,186 @@
+// domains.json under real processes: two servers sharing it under a burst of form posts, a writer killed
+// mid-write again and again, and a file broken by hand under a running server.
+import { spawn } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import test, { type ExecutionContext } from 'ava';
+import { startNsSandbox, type NsSandbox } from '@beckon/ns-client/sandbox';
+import { parseTenants } from '../src/index.js';
+import { eventually } from './eventually.js';
+import { SECRET } from './helpers.js';
+import { staleBuild, startServerProcess, type ServerProcess } from './server-process.js';
+
+async function workspace(t: ExecutionContext, tenants: unknown): Promise<{ dir: string; file: string; sandbox: NsSandbox }> {
+  const dir = await mkdtemp(join(tmpdir(), 'beckon-durability-'));
+  const sandbox = await startNsSandbox();
+  t.teardown(async () => {
+    await sandbox.close();
+    await rm(dir, { recursive: true, force: true });
+  });
+  const file = join(dir, 'domains.json');
+  await writeFile(file, JSON.stringify(tenants, null, 2));
+  return { dir, file, sandbox };
+}
+
+async function server(t: ExecutionContext, dir: string, file: string, sandbox: NsSandbox): Promise<ServerProcess> {
+  const running = await startServerProcess({ NS_API_BASE: sandbox.url, NS_TOKEN: sandbox.token, UPDATE_SECRET: SECRET, DOMAINS_FILE: file }, dir);
+  t.teardown(() => running.kill());
+  return running;
+}
+
+const widgetConfig = async (process: ServerProcess, id: string) => {
+  const response = await fetch(`${process.url}/widget-config?id=${encodeURIComponent(id)}`);
+  return response.status === 200 ? ((await response.json()) as Record<string, string>) : undefined;
+};
+
+test('two processes sharing domains.json take 144 concurrent form posts: every update is on disk and served by both', async (t) => {
+  const stale = staleBuild();
+  if (stale) return t.fail(stale);
+  const { dir, file, sandbox } = await workspace(t, { 'keep.com-x': { api_domain: 'keep.com', custom: 'kept' } });
+  const processes = [await server(t, dir, file, sandbox), await server(t, dir, file, sandbox)];
+
+  // 24 ids; each gets five click-to-call posts (one field each) and one SMS post, in a random order,
+  // split at random between the two processes, all at once. Every (id, field) is written exactly once.
+  const ids = Array.from({ length: 24 }, (_, index) => `load${index}.com-x`);
+  const expected = new Map<string, Record<string, unknown>>();
+  const posts: { path: string; fields: Record<string, string> }[] = [];
+  for (const [index, id] of ids.entries()) {
+    const branding = { button_text: `Call ${index}`, button_color: `#00${String(index).padStart(2, '0')}ff`, company_name: `Company ${index}`, logo_url: `https://load${index}.com/logo.png` };
+    const sms = { user: `20${index}`, ns_system_user: `80${index}`, from_number: `1929555${String(index).padStart(4, '0')}`, message: `Text ${index}` };
+    expected.set(id, { api_domain: `load${index}.com`, queue: `9${index}@load${index}.com`, branding, ...sms });
+    for (const [name, value] of [['queue', `9${index}`], ...Object.entries(branding)] as [string, string][]) {
+      posts.push({ path: '/update-domain', fields: { id, api_domain: `load${index}.com`, [name]: value } });
+    }
+    posts.push({ path: '/update-sms', fields: { id, api_domain: `load${index}.com`, ...sms } });
+  }
+  posts.sort(() => Math.random() - 0.5);
+  const started = performance.now();
+  const statuses = await Promise.all(
+    posts.map(async ({ path, fields }) => {
+      const target = processes[Math.random() < 0.5 ? 0 : 1]!;
+      const response = await fetch(target.url + path, {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded', 'x-update-secret': SECRET },
+        body: new URLSearchParams(fields).toString(),
+      });
+      await response.arrayBuffer();
+      return response.status;
+    }),
+  );
+  const elapsed = performance.now() - started;
+  t.deepEqual(
+    statuses.filter((status) => status !== 200),
+    [],
+    'every post was taken',
+  );
+
+  const saved = JSON.parse(await readFile(file, 'utf8')) as Record<string, Record<string, unknown>>;
+  for (const [id, entry] of expected) t.deepEqual(saved[id], entry, `${id}: every field of its six posts is on disk`);
+  t.deepEqual(saved['keep.com-x'], { api_domain: 'keep.com', custom: 'kept' }, 'an id nobody posted to is untouched');
+  t.deepEqual((await readdir(dir)).filter((name) => name.startsWith('domains.json')), ['domains.json'], 'no lock or temp file left behind');
+
+  // Each process serves what the other wrote, once its file watch has reloaded.
+  for (const [index, running] of processes.entries()) {
+    for (const [id, entry] of expected) {
+      const branding = entry.branding as Record<string, string>;
+      const want = { id, buttonText: branding.button_text, buttonColor: branding.button_color, companyName: branding.company_name, logoUrl: branding.logo_url };
+      let got: Record<string, string> | undefined;
+      const served = await eventually(async () => {
+        got = await widgetConfig(running, id);
+        return JSON.stringify(got) === JSON.stringify(want);
+      }, 5_000);
+      t.true(served, `process ${index + 1} serves ${id}: got ${JSON.stringify(got)}`);
+    }
+  }
+  t.false(processes.some((running) => running.logs.some((line) => line.level >= 50)), 'nothing logged at error level');
+  t.log(`${posts.length} posts across 2 processes in ${Math.round(elapsed)} ms; ${sandbox.requests.length} NS requests for provisioning`);
+});
+
+test('a writer SIGKILLed again and again mid-write never leaves a domains.json that fails to parse', async (t) => {
+  const { dir, file } = await workspace(t, { 'keep.com-x': { api_domain: 'keep.com' } });
+  const writer = new URL('./fixtures/store-writer.ts', import.meta.url).pathname;
+  const node = [`--import=${import.meta.resolve('tsx')}`, '--conditions=@beckon/source', writer, file];
+  const lock = `${file}.lock`;
+  const kills = 6;
+  let midWrite = 0;
+  let previous = await readFile(file, 'utf8');
+  let changed = 0;
+  for (let round = 0; round < kills; round++) {
+    const child = spawn(process.execPath, [...node, `w${round}`, '100000'], { cwd: dir, stdio: 'ignore' });
+    const exited = new Promise<NodeJS.Signals | null>((resolve) => child.on('exit', (_code, signal) => resolve(signal)));
+    t.teardown(() => {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    });
+    // Wait for the writer to hold the lock (it is writing), let it write for a while, then kill it
+    // somewhere in its read, write, fsync, rename, unlock cycle.
+    // (A lock left by the writer killed before holds that one's pid.)
+    const holds = () => readFileSync(lock, { encoding: 'utf8', flag: 'r' }) === String(child.pid);
+    const holding = () => {
+      try {
+        return holds();
+      } catch {
+        return false;
+      }
+    };
+    t.true(await eventually(holding, 10_000), `round ${round}: the writer started writing`);
+    await sleep(Math.random() * 250);
+    if (holding()) midWrite += 1;
+    child.kill('SIGKILL');
+    t.is(await exited, 'SIGKILL');
+    const text = await readFile(file, 'utf8');
+    let parsed: unknown;
+    t.notThrows(() => (parsed = JSON.parse(text)), `round ${round}: domains.json parses after the kill`);
+    const { rejected } = parseTenants(text);
+    t.deepEqual(rejected, [], `round ${round}: every entry is still valid`);
+    t.truthy((parsed as Record<string, unknown>)['keep.com-x'], `round ${round}: nothing was lost`);
+    if (text !== previous) changed += 1;
+    previous = text;
+  }
+  // A lock left by a killed writer does not stop the next one: a last, unkilled writer finishes.
+  const last = spawn(process.execPath, [...node, 'final', '25'], { cwd: dir, stdio: 'ignore' });
+  const code = await new Promise<number | null>((resolve) => last.on('exit', resolve));
+  t.is(code, 0);
+  const saved = JSON.parse(await readFile(file, 'utf8')) as Record<string, Record<string, string>>;
+  let fields = 0;
+  for (let group = 0; group < 5; group++) fields += Object.keys(saved[`shared.com-${group}`] ?? {}).filter((name) => name.startsWith('final_')).length;
+  t.is(fields, 25, 'every update of the last writer is on disk');
+  t.false(existsSync(lock), 'the lock is released');
+  t.log(`${kills} kills, ${midWrite} with the lock held, the file changed in ${changed} rounds`);
+  t.deepEqual((await readdir(dir)).filter((name) => name.endsWith('.tmp')), [], 'the temp files of killed writers are cleaned up by the next one');
+  t.true(midWrite >= kills / 2, 'most kills landed while a write was under way');
+  t.true(changed >= kills / 2, 'writes completed between the kills: the kills hit a file being rewritten');
+});
+
+test('a domains.json broken by hand leaves the running server on its last good config; a form post then writes from it', async (t) => {
+  const stale = staleBuild();
+  if (stale) return t.fail(stale);
+  const good = { 'good.com-x': { api_domain: 'good.com', queue: '1@good.com', branding: { button_text: 'Good' } } };
+  const { dir, file, sandbox } = await workspace(t, good);
+  const running = await server(t, dir, file, sandbox);
+  await writeFile(file, '{ "good.com-x": { "api_domain": ');
+  t.true(
+    await eventually(() => running.logs.some((line) => line.msg === 'config file is broken: keeping the last good config'), 5_000),
+    'the broken file is noticed and logged',
+  );
+  t.deepEqual(await widgetConfig(running, 'good.com-x'), { id: 'good.com-x', buttonText: 'Good' }, 'the last good config is still served');
+
+  const response = await fetch(`${running.url}/update-domain`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/x-www-form-urlencoded', 'x-update-secret': SECRET },
+    body: new URLSearchParams({ id: 'new.com-x', api_domain: 'new.com', button_text: 'New' }).toString(),
+  });
+  t.is(response.status, 200);
+  const saved = JSON.parse(await readFile(file, 'utf8')) as Record<string, unknown>;
+  t.deepEqual(Object.keys(saved).sort(), ['good.com-x', 'new.com-x'], 'written from the last good config plus the post');
+  const kept = (await readdir(dir)).filter((name) => name.startsWith('domains.json.broken-'));
+  t.is(kept.length, 1, 'the broken file is kept beside for the operator');
+  t.is(await readFile(join(dir, kept[0]!), 'utf8'), '{ "good.com-x": { "api_domain": ');
+  t.deepEqual(await widgetConfig(running, 'new.com-x'), { id: 'new.com-x', buttonText: 'New' });
+
+  // A good hand edit afterwards is served again, without a restart.
+  await writeFile(file, JSON.stringify({ ...saved, 'later.com-x': { api_domain: 'later.com' } }));
+  t.true(await eventually(async () => (await widgetConfig(running, 'later.com-x')) !== undefined, 5_000), 'a fixed file is picked up');
+});
