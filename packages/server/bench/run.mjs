@@ -1,0 +1,532 @@
+// The "prove it holds" benchmark: requests/s and latency of Beckon's public routes under autocannon on
+// loopback, against a bare Koa app as the reference, with the NS sandbox as NetSapiens; and what the
+// per-id config costs with 10 and with 10 000 ids. Prints a table and writes docs/benchmarks.md.
+//
+//   npm run bench                      (builds first; runs the BUILT @beckon/server and sandbox)
+//   npm run bench -- --duration 10 --connections 100 --no-write
+//
+// Layout: this process runs autocannon only. The NS sandbox, each Beckon server and the bare Koa app run
+// in child processes (service.mjs), so the load generator never shares an event loop with what it
+// measures and NetSapiens stands apart as it would in production. Every number is from real HTTP
+// servers on 127.0.0.1, port 0.
+
+import { execFileSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdir, writeFile } from 'node:fs/promises';
+import { dirname, relative, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import autocannon from 'autocannon';
+import { checkPhone } from '@beckon/server';
+import {
+  cycle,
+  format,
+  generateTenants,
+  machineCpu,
+  machineInfo,
+  markdownTable,
+  otherLoad,
+  phoneNumbers,
+  readSettings,
+  Samples,
+  serverRequire,
+  spawnService,
+  textTable,
+  USAGE,
+  watchProcesses,
+} from './lib.mjs';
+
+const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
+const versions = {
+  koa: serverRequire('koa/package.json').version,
+  autocannon: serverRequire('autocannon/package.json').version,
+};
+
+// Limits high enough never to trip: every request then does its full work (limiter calls included)
+// instead of stopping early at a cheap 429. The benchmark's callers all come from 127.0.0.1.
+const NEVER = '1000000000';
+const LIMITS = {
+  LIMIT_IP_PER_MINUTE: NEVER,
+  LIMIT_ID_PER_HOUR: NEVER,
+  LIMIT_NUMBER_PER_HOUR: NEVER,
+  LIMIT_NUMBERS_PER_VISITOR_PER_HOUR: NEVER,
+  LIMIT_TEXTS_PER_ID_PER_HOUR: NEVER,
+};
+
+let settings;
+try {
+  settings = readSettings(process.argv.slice(2), process.env);
+} catch (error) {
+  console.error(`${error.message}\n\n${USAGE}`);
+  process.exit(2);
+}
+if (settings.help) {
+  console.log(USAGE);
+  process.exit(0);
+}
+
+/** Every child still running, for CPU accounting and so that a failure never leaves one behind. */
+const live = new Set();
+let launched = 0;
+/** This run's child processes, to tell them from other work on the machine. */
+const ourPids = new Set();
+/** CPU time of children that have closed, so the run-wide figure still counts them. */
+let retiredMicros = 0;
+/** Checks that failed: the figures would not mean what the table says. */
+const problems = [];
+
+try {
+  await main();
+} catch (error) {
+  console.error(error);
+  process.exitCode = 1;
+} finally {
+  await Promise.all([...live].map(stop));
+}
+
+async function main() {
+  const machine = machineInfo();
+  const startedAt = new Date();
+  const runCpu = { machine: machineCpu(), ours: await ourMicros(), wall: performance.now() };
+  const others = watchProcesses();
+  console.log(
+    `Beckon benchmark: ${settings.duration} s per scenario (+${settings.warmup} s warm-up), ${settings.connections} connections\n` +
+      `${machine.cpu}, ${machine.cores} cores, Node ${machine.node}; load average ${machine.loadAverage.map((n) => n.toFixed(2)).join(' ')}\n`,
+  );
+
+  const token = randomBytes(16).toString('hex');
+  const sandbox = await launch('sandbox', { token });
+  const env = { NS_API_BASE: sandbox.url, NS_TOKEN: token, UPDATE_SECRET: randomBytes(24).toString('base64url'), LOG_LEVEL: 'info', ...LIMITS };
+  const nextNumber = phoneNumbers((number) => checkPhone(number, {}).ok);
+  const rows = [];
+
+  // The reference: what Koa alone answers on this machine, now.
+  const koa = await launch('koa');
+  const reference = await scenario({ name: 'bare Koa GET / (reference)', service: koa, request: () => ({ path: '/' }) });
+  rows.push(reference);
+  await stop(koa);
+
+  // Beckon with 10 ids: every route. Read-only routes first, so they see a fresh process.
+  const small = await launch('beckon', { tenantCount: 10, env });
+  const smallIds = cycle(Object.keys(generateTenants(10)));
+  rows.push(await scenario({ name: 'GET /health', service: small, request: () => ({ path: '/health' }) }));
+  rows.push(await scenario({ name: 'GET /widget.js?id=', service: small, request: () => ({ path: `/widget.js?id=${smallIds()}` }) }));
+  const config10 = await scenario({ name: 'GET /widget-config?id= (10 ids)', service: small, request: () => ({ path: `/widget-config?id=${smallIds()}` }) });
+  rows.push(config10);
+  rows.push(
+    await scenario({
+      name: 'POST /click-to-call',
+      service: small,
+      sandbox,
+      method: 'POST',
+      headers: { 'content-type': 'application/json', origin: 'https://www.example.net' },
+      // A new number each time: the per-number and per-visitor limits count numbers, and would refuse repeats.
+      request: () => ({ path: '/click-to-call', body: JSON.stringify({ id: smallIds(), phone_number: `+${nextNumber()}` }) }),
+      // Each 200 means NetSapiens accepted a queued call: the sandbox must have seen (at least) as many.
+      verify: ({ ok }, { calls }) => (calls < ok ? `only ${calls} queued calls reached NS for ${ok} answers` : undefined),
+      note: (_, { calls }) => `${format.thousands(calls)} calls queued in NS`,
+    }),
+  );
+  // A new caller each time, or the once-per-caller window would skip the text and the SMS API with it.
+  const webresponder = () => ({ path: `/webresponder?id=${smallIds()}&NmsAni=${nextNumber()}` });
+  const textsVerified = ({ ok }, { messages }) => (messages < ok ? `only ${messages} texts reached NS for ${ok} answers` : undefined);
+  const smsNormal = await scenario({
+    name: 'GET /webresponder (SMS API normal)',
+    service: small,
+    sandbox,
+    request: webresponder,
+    drainMs: 10_000,
+    verify: textsVerified,
+    note: (_, { messages }, stats) => `${format.thousands(messages)} texts sent; peak ${format.thousands(stats.peakBackground)} in flight`,
+  });
+  rows.push(smsNormal);
+  await sandbox.call('slowSms', { delayMs: settings.smsDelayMs });
+  const smsSlow = await scenario({
+    name: `GET /webresponder (SMS API +${settings.smsDelayMs / 1000} s)`,
+    service: small,
+    sandbox,
+    request: webresponder,
+    drainMs: settings.smsDelayMs + 10_000,
+    // The route must answer at once: an answer as slow as the SMS API waited for its text.
+    verify: (result, counts) =>
+      result.max >= settings.smsDelayMs ? `an answer took ${format.ms(result.max)} ms, as long as a text` : textsVerified(result, counts),
+    note: (_, { messages }, stats) =>
+      `${format.thousands(messages)} texts sent after the answers; peak ${format.thousands(stats.peakBackground)} in flight, RSS ${Math.round(stats.rssMb)} MB`,
+  });
+  rows.push(smsSlow);
+  await sandbox.call('reset');
+  await stop(small);
+
+  // The same do-nothing route without the per-request log line: how much of the overhead is logging.
+  const quiet = await launch('beckon', { tenantCount: 10, env: { ...env, LOG_LEVEL: 'silent' } });
+  rows.push(await scenario({ name: 'GET /health (LOG_LEVEL=silent)', service: quiet, request: () => ({ path: '/health' }) }));
+  await stop(quiet);
+
+  // Beckon with 10 000 ids: the same config route, to see whether the number of ids shows.
+  const large = await launch('beckon', { tenantCount: 10_000, env });
+  const largeIds = cycle(Object.keys(generateTenants(10_000)));
+  const config10k = await scenario({
+    name: 'GET /widget-config?id= (10 000 ids)',
+    service: large,
+    request: () => ({ path: `/widget-config?id=${largeIds()}` }),
+  });
+  rows.push(config10k);
+  await stop(large);
+  await stop(sandbox);
+
+  const lookups = [
+    { ids: small.info.ids, loadMs: small.info.loadMs, lookup: small.info.lookup, route: config10 },
+    { ids: large.info.ids, loadMs: large.info.loadMs, lookup: large.info.lookup, route: config10k },
+  ];
+  const endCpu = machineCpu();
+  const run = otherLoad(runCpu.machine, endCpu, (await ourMicros()) - runCpu.ours + retiredMicros, performance.now() - runCpu.wall);
+  if (run) run.busiest = others.busiest(ourPids);
+  const report = { machine, startedAt, rows, lookups, run, reference, smsNormal, smsSlow, tables: tables(rows, lookups) };
+
+  console.log(`\n${report.tables.text.routes}\n\n${report.tables.text.lookups}\n`);
+  console.log(`Other processes used ${format.percent(run?.other)} of the machine's CPU during the run${othersText(run)}.`);
+  for (const problem of problems) console.log(`CHECK FAILED: ${problem}`);
+  if (problems.length > 0 && !settings.logs) console.log('Rerun with --logs DIR to keep the servers\' logs.');
+  if (settings.out) {
+    const file = resolve(ROOT, settings.out);
+    await mkdir(dirname(file), { recursive: true });
+    await writeFile(file, markdown(report));
+    console.log(`Wrote ${relative(process.cwd(), file) || file}`);
+  }
+  if (problems.length > 0) process.exitCode = 1;
+}
+
+// ---------------------------------------------------------------------------------------------------
+
+async function launch(role, options) {
+  let logFile;
+  if (settings.logs) {
+    await mkdir(settings.logs, { recursive: true });
+    logFile = resolve(settings.logs, `${++launched}-${role}.log`);
+  }
+  const service = await spawnService(role, options, logFile);
+  live.add(service);
+  ourPids.add(service.pid);
+  return service;
+}
+
+async function stop(service) {
+  if (!live.has(service)) return;
+  retiredMicros += await service.call('cpu').catch(() => 0);
+  live.delete(service);
+  await service.close();
+}
+
+/** CPU time of this process and every live child, in µs. */
+async function ourMicros() {
+  return Object.values(await cpuByRole()).reduce((sum, micros) => sum + micros, 0);
+}
+
+/** CPU time so far (µs) of this process (`runner`) and of each live child, by role. */
+async function cpuByRole() {
+  const { user, system } = process.cpuUsage();
+  const byRole = { runner: user + system };
+  await Promise.all([...live].map(async (service) => (byRole[service.role] = await service.call('cpu'))));
+  return byRole;
+}
+
+/**
+ * One autocannon run. `request()` gives each request's path and/or body, so ids and callers vary.
+ * Response times are collected from autocannon's events at full precision.
+ */
+async function load(url, { method = 'GET', headers, request }, seconds) {
+  const samples = new Samples();
+  const instance = autocannon({
+    url,
+    connections: settings.connections,
+    duration: seconds,
+    timeout: 10,
+    requests: [{ method, headers, setupRequest: (raw) => Object.assign(raw, request()) }],
+  });
+  instance.on('response', (_client, _status, _bytes, responseTime) => samples.push(responseTime));
+  const result = await instance;
+  const [p50, p99, max] = samples.percentiles(50, 99, 100);
+  return {
+    rps: result.requests.average,
+    ok: result['2xx'],
+    non2xx: result.non2xx,
+    errors: result.errors,
+    timeouts: result.timeouts,
+    statuses: Object.fromEntries(Object.entries(result.statusCodeStats).map(([status, { count }]) => [status, count])),
+    p50,
+    p99,
+    max,
+  };
+}
+
+/**
+ * Warm-up (unmeasured), then the measured run. Afterwards, background texts are drained before the
+ * sandbox's counts are read, so `verify` and `note` see everything the run caused. Every scenario
+ * expects 200s only: anything else is reported as a failed check.
+ */
+async function scenario(definition) {
+  const { name, service, sandbox, drainMs = 0 } = definition;
+  process.stdout.write(`• ${name} … `);
+  const settle = () => (service.role === 'beckon' ? service.call('drain', { timeoutMs: drainMs }) : undefined);
+  if (settings.warmup > 0) {
+    await load(service.url, definition, settings.warmup);
+    await settle();
+  }
+  const countsBefore = sandbox ? await sandbox.call('counts') : undefined;
+  if (service.role === 'beckon') await service.call('stats');
+  const cpuBefore = { machine: machineCpu(), byRole: await cpuByRole(), wall: performance.now() };
+
+  const result = await load(service.url, definition, settings.duration);
+
+  // CPU per process as a share of one core (a Node server tops out near 100 %), and what others used.
+  const cpuAfter = { machine: machineCpu(), byRole: await cpuByRole(), wall: performance.now() };
+  const wallMs = cpuAfter.wall - cpuBefore.wall;
+  const cpu = Object.fromEntries(Object.keys(cpuAfter.byRole).map((role) => [role, (cpuAfter.byRole[role] - cpuBefore.byRole[role]) / 1_000 / wallMs]));
+  const ours = Object.keys(cpuAfter.byRole).reduce((sum, role) => sum + cpuAfter.byRole[role] - cpuBefore.byRole[role], 0);
+  const contention = otherLoad(cpuBefore.machine, cpuAfter.machine, ours, wallMs);
+  const stats = service.role === 'beckon' ? await service.call('stats') : undefined;
+  const leftBehind = await settle();
+  // Server CPU per answer (µs), counted until the texts the run started have been sent — a text still in
+  // flight when the load stops is work the run caused. Steadier than req/s on a shared machine, since
+  // time spent waiting for a core does not count.
+  const serverRole = service.role;
+  const serverMicros = (await service.call('cpu')) - cpuBefore.byRole[serverRole];
+  const microsPerRequest = serverMicros / (result.ok + result.non2xx);
+  let counts;
+  if (sandbox) {
+    const after = await sandbox.call('counts');
+    counts = { calls: after.calls - countsBefore.calls, messages: after.messages - countsBefore.messages };
+  }
+
+  const failed = [];
+  const unexpected = Object.entries(result.statuses).filter(([status]) => status !== '200');
+  if (unexpected.length > 0) failed.push(`answers other than 200: ${unexpected.map(([status, count]) => `${count} × ${status}`).join(', ')}`);
+  if (result.errors > 0) failed.push(`${result.errors} errors (${result.timeouts} timeouts)`);
+  if (leftBehind > 0) failed.push(`${leftBehind} background tasks still running ${drainMs} ms after the run`);
+  const verdict = definition.verify?.(result, counts);
+  if (verdict) failed.push(verdict);
+  for (const problem of failed) problems.push(`${name}: ${problem}`);
+
+  const row = { name, ...result, cpu, serverRole, microsPerRequest, contention, counts, stats, note: definition.note?.(result, counts, stats) ?? '', failed };
+  console.log(`${format.thousands(row.rps)} req/s, p50 ${format.ms(row.p50)} ms, p99 ${format.ms(row.p99)} ms${failed.length ? ' — CHECK FAILED' : ''}`);
+  return row;
+}
+
+// ---------------------------------------------------------------------------------------------------
+// The report
+
+function tables(rows, lookups) {
+  const routeHeader = ['scenario', 'req/s', 'p50 ms', 'p99 ms', '2xx', 'non-2xx', 'errors', 'server CPU', 'CPU µs/req', 'NS CPU', 'load-gen CPU', 'other load'];
+  const routeRows = rows.map((row) => [
+    row.failed.length ? `${row.name} ⚠` : row.name,
+    format.thousands(row.rps),
+    format.ms(row.p50),
+    format.ms(row.p99),
+    format.thousands(row.ok),
+    format.thousands(row.non2xx),
+    format.thousands(row.errors),
+    format.percent(serverCpu(row)),
+    format.thousands(row.microsPerRequest),
+    format.percent(row.cpu.sandbox),
+    format.percent(row.cpu.runner),
+    format.percent(row.contention?.other),
+  ]);
+  const lookupHeader = ['ids', 'load domains.json', 'tenants.get(id)', '/widget-config req/s', 'p50 ms', 'p99 ms', 'CPU µs/req'];
+  const lookupRows = lookups.map(({ ids, loadMs, lookup, route }) => [
+    format.thousands(ids),
+    `${format.ms(loadMs)} ms`,
+    `${lookup.nsPerOp.toFixed(1)} ns/op`,
+    format.thousands(route.rps),
+    format.ms(route.p50),
+    format.ms(route.p99),
+    format.thousands(route.microsPerRequest),
+  ]);
+  return {
+    text: { routes: textTable(routeHeader, routeRows), lookups: textTable(lookupHeader, lookupRows) },
+    markdown: {
+      routes: markdownTable([...routeHeader, 'notes'], ['l', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'l'], routeRows.map((cells, i) => [...cells, rows[i].note])),
+      lookups: markdownTable(lookupHeader, ['r', 'r', 'r', 'r', 'r', 'r', 'r'], lookupRows),
+    },
+  };
+}
+
+/** The server process's CPU while the load ran, as a share of one core. */
+function serverCpu(row) {
+  return row.cpu[row.serverRole];
+}
+
+function gitRevision() {
+  try {
+    const commit = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: ROOT, encoding: 'utf8' }).trim();
+    const dirty = execFileSync('git', ['status', '--porcelain', '--untracked-files=no'], { cwd: ROOT, encoding: 'utf8' }).trim() !== '';
+    return dirty ? `${commit} (with uncommitted changes in the working tree)` : commit;
+  } catch {
+    return 'unknown';
+  }
+}
+
+/** A paragraph per finding, worded from this run's figures rather than from expectations. */
+function reading({ machine, rows, lookups, reference, smsNormal, smsSlow, run }) {
+  const byName = (name) => rows.find((row) => row.name === name);
+  const health = byName('GET /health');
+  const silent = byName('GET /health (LOG_LEVEL=silent)');
+  const loader = byName('GET /widget.js?id=');
+  const config = byName('GET /widget-config?id= (10 ids)');
+  const click = byName('POST /click-to-call');
+  const us = (row) => `${format.thousands(row.microsPerRequest)} µs`;
+  // Rows that ran while other work took a good share of the machine: their comparison gets a warning.
+  const caveat = (...compared) => {
+    const loads = compared.map((row) => row.contention?.other ?? 0);
+    if (Math.max(...loads) < 0.25) return '';
+    return ` *(Other processes took ${format.percent(Math.min(...loads))}–${format.percent(Math.max(...loads))} of the machine during these rows: read this comparison with caution.)*`;
+  };
+  const lines = [];
+
+  const capped = reference.cpu.runner > 0.9;
+  lines.push(
+    `- **Beckon's own overhead.** \`GET /health\` does no work of its own: ${format.thousands(health.rps)} req/s and ${us(health)} of server CPU ` +
+      `per request, against bare Koa's ${format.thousands(reference.rps)} req/s and ${us(reference)}` +
+      (capped ? ` (bare Koa's req/s is capped by autocannon, whose process used ${format.percent(reference.cpu.runner)} of a core: compare CPU per request)` : '') +
+      `. The difference is what every Beckon request pays: a request id, a child logger and one pino line at \`info\`, the error ` +
+      `envelope, the router and the \`X-Request-Id\` header. With \`LOG_LEVEL=silent\` the same route costs ${us(silent)} ` +
+      `(${format.thousands(silent.rps)} req/s), so the log line accounts for ` +
+      `${format.thousands(health.microsPerRequest - silent.microsPerRequest)} of the ` +
+      `${format.thousands(health.microsPerRequest - reference.microsPerRequest)} µs. \`/widget.js\` (${us(loader)}) and ` +
+      `\`/widget-config\` (${us(config)}) add a config lookup and build their JavaScript or JSON answer on top.` +
+      caveat(reference, health, silent, loader, config),
+  );
+  lines.push(
+    `- **Click-to-call** answers ${format.thousands(click.rps)} req/s (p50 ${format.ms(click.p50)} ms, p99 ${format.ms(click.p99)} ms), every one a 200 ` +
+      `after NetSapiens (the sandbox) accepted the queued call, at ${us(click)} of server CPU per request — ` +
+      `${Math.round(click.microsPerRequest / health.microsPerRequest)} × \`/health\`. A CPU profile of this route (taken apart from this script) puts ` +
+      `most of it in the request to NS — got, and the multipart body built through \`new Response(FormData)\` — then libphonenumber ` +
+      `and the limiters. ` +
+      (serverCpu(click) >= 0.9
+        ? `The server's process used ${format.percent(serverCpu(click))} of a core, so its CPU, not the sandbox, set the rate. `
+        : `The server's process got only ${format.percent(serverCpu(click))} of a core, with other work taking ` +
+          `${format.percent(click.contention?.other)} of the machine: it waited for a core as much as it worked, and the rate says more ` +
+          `about the contention than about the route. `) +
+      `Production limits (3 per address per minute, 30 per id per hour by default) keep real traffic far below it either way.` +
+      caveat(click, health),
+  );
+  const slowMs = settings.smsDelayMs;
+  // Had any answer waited for its text, it would have taken at least the SMS API's delay.
+  const heldUp = smsSlow.max >= slowMs;
+  lines.push(
+    `- **Webresponder with a slow SMS API.** With every text taking ${slowMs / 1000} s, \`/webresponder\` answered ${format.thousands(smsSlow.rps)} ` +
+      `req/s, p50 ${format.ms(smsSlow.p50)} ms, p99 ${format.ms(smsSlow.p99)} ms; with the SMS API answering at once, ${format.thousands(smsNormal.rps)} ` +
+      `req/s, p50 ${format.ms(smsNormal.p50)} ms, p99 ${format.ms(smsNormal.p99)} ms. ` +
+      (heldUp
+        ? `**Some answers took as long as a text** (the slowest ${format.ms(smsSlow.max)} ms): check whether they waited for it.`
+        : `No answer waited for its text: not one of the ${format.thousands(smsSlow.ok)} took as long as the SMS API (the slowest ` +
+          `${format.ms(smsSlow.max)} ms). NetSapiens gets its XML at once, the text goes out ` +
+          `in the background, and every caller was still texted (${format.thousands(smsSlow.counts.messages)} texts, counted after the run). ` +
+          `Both rows cost far more than the other GET routes because each answer starts a text: ${us(smsNormal)} of server CPU per ` +
+          `request, the text included, so the event loop is busy and answers queue behind that work. The slow API is not free either: up to ` +
+          `${format.thousands(smsSlow.stats.peakBackground)} texts were in flight at once, each with its own connection to NS, timers and ` +
+          `memory (RSS ${Math.round(smsSlow.stats.rssMb)} MB at the end of the run), and server CPU per request was ${us(smsSlow)} ` +
+          `against ${us(smsNormal)} with the prompt API. Nothing caps how many texts may be in flight.`) +
+      caveat(smsNormal, smsSlow),
+  );
+  const [few, many] = lookups;
+  lines.push(
+    `- **10 vs 10 000 ids.** \`tenants.get(id)\` costs ${few.lookup.nsPerOp.toFixed(1)} ns with ${format.thousands(few.ids)} ids and ` +
+      `${many.lookup.nsPerOp.toFixed(1)} ns with ${format.thousands(many.ids)}: a property lookup on an object in memory, nanoseconds ` +
+      `against tens of microseconds per request. \`/widget-config\` ran at ${format.thousands(few.route.rps)} and ${format.thousands(many.route.rps)} ` +
+      `req/s, ${us(few.route)} and ${us(many.route)} of server CPU per request (other load ${format.percent(few.route.contention?.other)} ` +
+      `and ${format.percent(many.route.contention?.other)}): since the lookups differ by ${Math.abs(many.lookup.nsPerOp - few.lookup.nsPerOp).toFixed(1)} ns, ` +
+      `a gap between these rows does not come from the lookup. ` +
+      `Where the size does show is reading the file: loading and validating ${format.thousands(many.ids)} ids took ${format.ms(many.loadMs)} ms ` +
+      `(${format.ms(few.loadMs)} ms for ${format.thousands(few.ids)}), synchronously, at start-up and again after each change to the file.` +
+      caveat(few.route, many.route),
+  );
+  lines.push(
+    `- **Contention.** Other processes used ${format.percent(run?.other)} of the machine's CPU over the whole run${othersText(run)}; ` +
+      `per row in *other load*${run?.steal > 0.01 ? ` (the hypervisor also stole ${format.percent(run.steal)})` : ''}. The load generator, the server ` +
+      `and, for click-to-call and webresponder, the sandbox share the same ${machine.cores} cores as well, so req/s here is a floor for ` +
+      `a server with a machine of its own. *CPU µs/req* moves less than req/s from run to run, but heavy contention inflates it ` +
+      `too (the cores' caches are shared as well).`,
+  );
+  return lines.join('\n');
+}
+
+function markdown(report) {
+  const { machine, startedAt, tables: rendered } = report;
+  const command = `npm run bench${process.argv.length > 2 ? ` -- ${process.argv.slice(2).join(' ')}` : ''}`;
+  return `# Benchmarks
+
+Generated by \`packages/server/bench/run.mjs\`; rerun it to refresh this file:
+
+    ${command}
+
+Figures vary from run to run, and other work may run on the same machine (see *other load*): compare
+rows of one run with each other (rows with a high *other load* least of all), and prefer *CPU µs/req*
+to req/s when comparing runs.
+
+## Machine and settings
+
+| | |
+|:---|:---|
+| date | ${startedAt.toISOString().replace('T', ' ').replace(/\.\d+Z$/, ' UTC')} |
+| CPU | ${machine.cpu}, ${machine.cores} cores |
+| memory | ${machine.memoryGiB.toFixed(1)} GiB |
+| Node | ${machine.node} |
+| OS | ${machine.os} |
+| load average at start | ${machine.loadAverage.map((n) => n.toFixed(2)).join(', ')} (1, 5, 15 min) |
+| other processes' CPU during the run | ${format.percent(report.run?.other)} of the machine${othersText(report.run)}; per scenario in *other load* below |
+| code | commit ${gitRevision()}, built packages (\`dist/\`) |
+| command | \`${command}\` |
+| load | autocannon ${versions.autocannon}, ${settings.connections} connections, ${settings.duration} s per scenario after ${settings.warmup} s of warm-up, no pipelining, loopback |
+| reference | koa ${versions.koa}, \`ctx.body = {status:'ok'}\` |
+| server | \`start()\` from \`@beckon/server\` with \`LOG_LEVEL=info\` (one log line per request, to /dev/null), file store, in-memory limits raised to ${Number(NEVER).toExponential(0)} so none trips |
+| NetSapiens | \`@beckon/ns-client/sandbox\` in its own process; the slow case delays every SMS by ${settings.smsDelayMs} ms |
+
+## Routes
+
+${rendered.markdown.routes}
+
+${problemsText()}## Config lookups: 10 vs 10 000 ids
+
+${rendered.markdown.lookups}
+
+*load domains.json*: opening the file store (read, parse, validate every entry). *tenants.get(id)*: the
+median of 5 rounds of 2 000 000 lookups of known ids in a shuffled order, in the server's process before it
+serves, loop included. The route columns are the \`/widget-config\` rows above, ids cycled over the whole file.
+
+## Reading
+
+${reading(report)}
+
+## How it is measured
+
+- Everything runs in one command on 127.0.0.1: this process drives autocannon; the NS sandbox, each Beckon
+  server and the bare Koa app run in child processes (\`service.mjs\`) listening on port 0. One Beckon
+  process serves the 10-id rows in table order; the \`LOG_LEVEL=silent\` row, the 10 000-id row and the
+  bare Koa app each have a fresh process.
+- Requests vary like real traffic: ids are cycled over the whole config, and each click-to-call number and
+  each webresponder caller (\`NmsAni\`) is new, so no per-number limit or once-per-caller window shortcuts
+  the work. Every scenario must answer 200 only; the click-to-call row checks that NS received a queued
+  call per answer, the webresponder rows that NS received a text per answer (texts in flight are waited
+  for after the run, then counted).
+- *req/s* is autocannon's mean over the run's one-second samples; *p50* and *p99* are from every
+  response's time as autocannon measured it, at full precision. *errors* are connection errors and
+  timeouts (10 s).
+- *server CPU*, *NS CPU* and *load-gen CPU* are each process's CPU time over the run, as a share of one
+  core (a Node process tops out a little above 100 %, with garbage collection on other threads).
+  *CPU µs/req* is the server process's CPU time from the start of the run until the texts it started
+  have been sent, divided by the answers: it does not count time spent waiting for a core, so it moves
+  less than req/s from run to run (contention still inflates it: caches are shared too).
+- *other load* is the share of the machine's CPU (all cores) that processes outside this run used while
+  the row ran: the machine's busy time from \`/proc/stat\` less the CPU time of the runner and its servers.
+`;
+}
+
+/** `: node …/ava/lib/worker/base.js 35 %, …` — the busiest other processes, when there were any. */
+function othersText(run) {
+  if (!run?.busiest?.length) return '';
+  return ` (busiest: ${run.busiest.map(({ name, share }) => `\`${name}\` ${format.percent(share)}`).join(', ')})`;
+}
+
+function problemsText() {
+  if (problems.length === 0) return '';
+  return `**Checks that failed** (rows marked ⚠ do not measure what they say):\n\n${problems.map((problem) => `- ${problem}`).join('\n')}\n\n`;
+}

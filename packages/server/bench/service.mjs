@@ -1,0 +1,162 @@
+// One server under test, in a process of its own: `node service.mjs <role> [options as JSON]`, driven by
+// run.mjs over IPC. Each server gets its own process so that autocannon (in the parent) does not share an
+// event loop with what it measures, and the NS sandbox stands apart from Beckon as a real NetSapiens
+// would. Roles:
+//   sandbox  the NetSapiens stand-in (`@beckon/ns-client/sandbox`, built)
+//   beckon   `@beckon/server` (built) wired by `start()` from an environment, exactly as beckon-server is
+//   koa      a bare Koa app answering {status:'ok'}: the reference Beckon's overhead is read against
+//
+// Protocol: the child sends {type:'ready', url, ...} once listening; the parent sends {id, cmd, args} and
+// gets {id, result} or {id, error}. The child exits when told to `close`, or when the parent goes away,
+// so a crashed run never leaves a server listening.
+
+import { setMaxListeners } from 'node:events';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { createServer } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { createLogger, loadConfig, openFileTenantStore, start } from '@beckon/server';
+import { startNsSandbox } from '@beckon/ns-client/sandbox';
+import { generateTenants, measureLookups, serverRequire } from './lib.mjs';
+
+// The koa @beckon/server itself runs on, not whatever the repository root's node_modules holds (an old
+// koa 2 pulled in by the widget's test runner can sit there).
+const Koa = serverRequire('koa');
+
+const [role, rawOptions = '{}'] = process.argv.slice(2);
+const options = JSON.parse(rawOptions);
+
+/** Commands every role answers; the role adds its own. */
+const commands = {
+  // CPU time of this process (µs), so the parent can tell its own work from other load on the machine.
+  cpu: () => {
+    const { user, system } = process.cpuUsage();
+    return user + system;
+  },
+};
+
+/**
+ * The NetSapiens stand-in. It counts what it receives from events rather than reading `sandbox.calls`,
+ * which deep-copies every record on each read.
+ */
+async function sandboxRole() {
+  // The sandbox waits out each delayed request on one shared AbortSignal; thousands at once are expected
+  // here, so Node's "possible memory leak" warning past 10 listeners would only be noise.
+  setMaxListeners(0);
+  const sandbox = await startNsSandbox({ token: options.token });
+  let calls = 0;
+  let messages = 0;
+  sandbox.events.on('call', () => calls++);
+  sandbox.events.on('message', () => messages++);
+  Object.assign(commands, {
+    counts: () => ({ calls, messages }),
+    // A slow SMS API: every text is answered (and carried out) `delayMs` late, until cleared.
+    slowSms: ({ delayMs }) => sandbox.inject({ route: 'messages.send', delayMs, times: Infinity }),
+    // Also forgets the recorded calls and texts, so the sandbox's memory does not grow across scenarios.
+    reset: () => sandbox.reset(),
+    close: () => sandbox.close(),
+  });
+  return { url: sandbox.url };
+}
+
+/**
+ * Beckon as `beckon-server` runs it: `loadConfig` on an environment, then `start()`. Its logger writes to
+ * stdout at `info`, one line per request, as in production; the parent points stdout at /dev/null, so
+ * the cost of logging is in the figures but the output is not.
+ */
+async function beckonRole() {
+  const dir = await mkdtemp(join(tmpdir(), 'beckon-bench-'));
+  const domainsFile = join(dir, 'domains.json');
+  // Generated here from a count (the same ids run.mjs generates): 10 000 entries are too big for argv.
+  const tenants = generateTenants(options.tenantCount);
+  await writeFile(domainsFile, JSON.stringify(tenants, null, 2));
+  const ids = Object.keys(tenants);
+
+  // The in-process lookup cost, on a store of its own opened on the same file: no request traffic or
+  // server state in the way. Opening it also times the load (parse and validate every entry).
+  const quiet = createLogger('silent');
+  const opened = performance.now();
+  const store = await openFileTenantStore({ path: domainsFile, logger: quiet });
+  const loadMs = performance.now() - opened;
+  const lookup = measureLookups(store, ids);
+  await store.close();
+
+  const config = loadConfig({ ...options.env, DOMAINS_FILE: domainsFile, PORT: '0', HOST: '127.0.0.1' });
+  const running = await start({ config });
+
+  // Background texts in flight, sampled: how far a slow SMS API lets them pile up.
+  let peakBackground = 0;
+  const sampler = setInterval(() => {
+    peakBackground = Math.max(peakBackground, running.deps.background.size);
+  }, 10);
+  sampler.unref();
+
+  Object.assign(commands, {
+    // The peak is since the previous `stats`: the parent asks once before a run and once after it.
+    stats: () => {
+      const stats = { background: running.deps.background.size, peakBackground, rssMb: process.memoryUsage().rss / 2 ** 20 };
+      peakBackground = running.deps.background.size;
+      return stats;
+    },
+    // `background.drain()` waits only for the texts running when it is called, and a request the server
+    // was still handling when the load stopped can start one later: so drain until none is left twice
+    // in a row, or time runs out.
+    drain: async ({ timeoutMs }) => {
+      const deadline = Date.now() + timeoutMs;
+      for (let idleChecks = 0; idleChecks < 2 && Date.now() < deadline; ) {
+        await running.deps.background.drain(Math.max(0, deadline - Date.now()));
+        idleChecks = running.deps.background.size === 0 ? idleChecks + 1 : 0;
+        await sleep(50);
+      }
+      return running.deps.background.size;
+    },
+    close: async () => {
+      clearInterval(sampler);
+      await running.close(5_000);
+      await rm(dir, { recursive: true, force: true });
+    },
+  });
+  return { url: running.url, ids: running.deps.tenants.size(), loadMs, lookup };
+}
+
+/** The reference: Koa and nothing else, in the same kind of process, on the same kind of server. */
+async function koaRole() {
+  const app = new Koa();
+  app.use((ctx) => {
+    ctx.body = { status: 'ok' };
+  });
+  const server = createServer(app.callback());
+  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
+  Object.assign(commands, {
+    close: async () => {
+      server.closeAllConnections();
+      await new Promise((resolve) => server.close(resolve));
+    },
+  });
+  return { url: `http://127.0.0.1:${server.address().port}` };
+}
+
+const roles = { sandbox: sandboxRole, beckon: beckonRole, koa: koaRole };
+
+process.on('disconnect', () => process.exit(0));
+process.on('message', async ({ id, cmd, args }) => {
+  try {
+    const handler = commands[cmd];
+    if (!handler) throw new Error(`unknown command ${cmd} for ${role}`);
+    const result = await handler(args ?? {});
+    process.send({ id, result });
+    if (cmd === 'close') process.disconnect();
+  } catch (error) {
+    process.send({ id, error: error.stack ?? String(error) });
+  }
+});
+
+try {
+  if (!roles[role]) throw new Error(`unknown role ${role}`);
+  process.send({ type: 'ready', ...(await roles[role]()) });
+} catch (error) {
+  process.send({ type: 'failed', error: error.stack ?? String(error) });
+  process.disconnect();
+}
