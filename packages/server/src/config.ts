@@ -37,6 +37,11 @@ export interface ServerConfig {
   /** The e-mail address given to the NetSapiens system users the SMS form provisions. */
   provisionEmail: string | undefined;
   /**
+   * The application of the dial rules the SMS form provisions: the portal's "To Web" responder.
+   * Undefined: `@beckon/ns-client`'s default, `sip:0@Web-Main`.
+   */
+  provisionApplication: string | undefined;
+  /**
    * Redis for state shared by several instances (limits, text-back dedupe, per-id config); undefined
    * keeps everything in this process and the config in `domainsFile`.
    */
@@ -123,6 +128,7 @@ const environment = z.object({
   TURNSTILE_SECRET_KEY: z.string().trim().optional(),
   TURNSTILE_VERIFY_URL: httpUrl('TURNSTILE_VERIFY_URL').optional(),
   TEXT_BACK_WINDOW_MINUTES: whole('TEXT_BACK_WINDOW_MINUTES', 10),
+  PROVISION_DIAL_RULE_APPLICATION: z.string().trim().regex(/^[\x21-\x7e]{1,128}$/, { error: 'PROVISION_DIAL_RULE_APPLICATION must be a responder such as sip:0@Web-Main (no spaces)' }).optional(),
   PROVISION_EMAIL: z.email({ error: 'PROVISION_EMAIL must be an e-mail address' }).optional(),
   REDIS_URL: redisUrl.optional(),
   REDIS_PREFIX: redisPrefix,
@@ -161,6 +167,7 @@ export function loadConfig(env: Record<string, string | undefined>): ServerConfi
       : undefined,
     textBackWindowSeconds: vars.TEXT_BACK_WINDOW_MINUTES * 60,
     provisionEmail: vars.PROVISION_EMAIL,
+    provisionApplication: vars.PROVISION_DIAL_RULE_APPLICATION,
     redis: vars.REDIS_URL ? { url: vars.REDIS_URL, prefix: vars.REDIS_PREFIX ?? 'beckon:' } : undefined,
     logLevel: vars.LOG_LEVEL ?? 'info',
   };

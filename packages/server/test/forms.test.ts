@@ -124,6 +124,19 @@ test('update-sms provisions NetSapiens and reports each step; a re-run never fai
   t.like((await onDisk(harness))['acme.com-sms'], { message: 'New hours' });
 });
 
+test('update-sms gives the dial rule the configured application (default sip:0@Web-Main)', async (t) => {
+  const fields = { secret: SECRET, id: 'acme.com-sms', api_domain: 'acme.com', user: '2000', ns_system_user: '8001', from_number: '19295550100', message: 'Hi' };
+  const defaults = await startHarness();
+  t.teardown(() => defaults.close());
+  t.is((await postForm(defaults, '/update-sms', fields)).status, 200);
+  t.like(defaults.sandbox.dialRules[0], { 'dial-rule-application': 'sip:0@Web-Main' });
+
+  const configured = await startHarness({ provisionApplication: 'sip:0@To-Web' });
+  t.teardown(() => configured.close());
+  t.is((await postForm(configured, '/update-sms', fields)).status, 200);
+  t.like(configured.sandbox.dialRules[0], { 'dial-rule-application': 'sip:0@To-Web' });
+});
+
 test('update-sms saves the config and answers 200 even when NetSapiens fails a step', async (t) => {
   const harness = await startHarness();
   t.teardown(() => harness.close());

@@ -42,6 +42,8 @@ export interface HarnessOptions {
   textBackWindowSeconds?: number;
   sandbox?: NsSandboxOptions;
   botCheck?: ServerDeps['botCheck'];
+  /** PROVISION_DIAL_RULE_APPLICATION. */
+  provisionApplication?: string;
   /** PUBLIC_URL; `'self'` uses the address the server listens on (for browser tests). Default `http://beckon.test`. */
   publicUrl?: string;
 }
@@ -92,6 +94,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     updateSecret: SECRET,
     trustProxy: options.trustProxy ?? 0,
     provisionEmail: 'ops@example.com',
+    provisionApplication: options.provisionApplication,
   };
   const deps: ServerDeps = {
     config,

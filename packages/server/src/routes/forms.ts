@@ -167,6 +167,7 @@ export function updateSms(deps: ServerDeps): Middleware<BodyState> {
         systemUser: entry.ns_system_user ?? '',
         webhookUrl,
         email: deps.config.provisionEmail ?? `webresponder@${entry.api_domain}`,
+        application: deps.config.provisionApplication,
       });
       provisioning = { user: result.user, dial_rule: result.dialRule, answer_rule: result.answerRule };
     } catch (error) {
