@@ -10,7 +10,6 @@
 // gets {id, result} or {id, error}. The child exits when told to `close`, or when the parent goes away,
 // so a crashed run never leaves a server listening.
 
-import { setMaxListeners } from 'node:events';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:http';
 import { tmpdir } from 'node:os';
@@ -42,9 +41,6 @@ const commands = {
  * which deep-copies every record on each read.
  */
 async function sandboxRole() {
-  // The sandbox waits out each delayed request on one shared AbortSignal; thousands at once are expected
-  // here, so Node's "possible memory leak" warning past 10 listeners would only be noise.
-  setMaxListeners(0);
   const sandbox = await startNsSandbox({ token: options.token });
   let calls = 0;
   let messages = 0;

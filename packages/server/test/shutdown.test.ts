@@ -1,6 +1,5 @@
 // SIGTERM to a real `beckon-server` under load: what is in flight finishes with its normal answer, the
 // process exits 0, and nothing new gets in.
-import { EventEmitter } from 'node:events';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -28,9 +27,6 @@ test('SIGTERM under load: every request in flight gets its normal answer, backgr
   const stale = staleBuild();
   if (stale) return t.fail(stale);
   const dir = await mkdtemp(join(tmpdir(), 'beckon-shutdown-'));
-  // Each delayed sandbox request listens on the sandbox's close signal: 15 at once would print a
-  // MaxListenersExceededWarning (about the sandbox, not the server).
-  EventEmitter.defaultMaxListeners = 20;
   const sandbox = await startNsSandbox();
   t.teardown(async () => {
     await sandbox.close();

@@ -43,6 +43,21 @@ test('an invalid entry is left out and reported; the others are served', (t) => 
   t.regex(rejected.find((entry) => entry.id === 'bad.com-x')?.reason ?? '', /api_domain/);
 });
 
+test('hand edits with control characters in branding, or . and .. as users, are left out; a message may break lines', (t) => {
+  const base = { api_domain: 'example.com', queue: '9002@example.com' };
+  const { tenants, rejected } = parseTenants(
+    JSON.stringify({
+      'a.com-tab': { ...base, branding: { button_text: 'Call\tus' } },
+      'a.com-c1': { ...base, branding: { company_name: 'Acme\u0085Inc' } },
+      'a.com-dot': { ...base, user: '..' },
+      'a.com-system': { ...base, ns_system_user: '.' },
+      'a.com-ok': { ...base, message: 'Open 9-5.\r\nClosed Sundays.', user: '2000.1' },
+    }),
+  );
+  t.deepEqual(Object.keys(tenants), ['a.com-ok']);
+  t.deepEqual(rejected.map(({ id }) => id), ['a.com-tab', 'a.com-c1', 'a.com-dot', 'a.com-system']);
+});
+
 test('an edit on disk is picked up without a restart; a broken edit keeps the last good config', async (t) => {
   const file = await tempFile(t, JSON.stringify({ 'a.com-x': { api_domain: 'a.com' } }));
   const lines: string[] = [];

@@ -1,5 +1,6 @@
 import { createServer, STATUS_CODES, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
+import { setMaxListeners } from 'node:events';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { FaultAction, FaultList } from './faults.js';
 import { callRoutes } from './routes/calls.js';
@@ -118,6 +119,8 @@ export class SandboxServer {
   #closed: Promise<void> | undefined;
 
   constructor(options: ServerOptions) {
+    // Every delayed request listens on this one signal: many at once is normal here, not a leak.
+    setMaxListeners(0, this.#closing.signal);
     this.#options = options;
     this.#routes = [...tokenRoutes(options.settings.oauth), ...callRoutes, ...provisioningRoutes];
     const oauth = options.settings.oauth;

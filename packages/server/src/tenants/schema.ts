@@ -47,11 +47,15 @@ export const COLOR_PATTERN = /^#[0-9A-Fa-f]{6}$/;
 export const DIGITS_PATTERN = /^[1-9]\d{7,14}$/;
 export const COUNTRY_PATTERN = /^[A-Z]{2}$/;
 
-/** No control characters in text that reaches a page or a phone (line breaks are allowed in messages). */
-const CONTROL = /[\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F]/;
+/** No control characters (C0, DEL, C1) in text that reaches a page or a phone; a message may break lines. */
+const CONTROL = /[\u0000-\u001F\u007F-\u009F]/;
+const CONTROL_BUT_BREAKS = /[\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F-\u009F]/;
 
-const text = (max: number) =>
-  z.string().max(max).refine((value) => !CONTROL.test(value), { error: 'must not contain control characters' });
+const text = (max: number, control = CONTROL) =>
+  z.string().max(max).refine((value) => !control.test(value), { error: 'must not contain control characters' });
+
+/** `.` and `..` fit USER_PATTERN but are path segments: NetSapiens URLs cannot name such a user. */
+const user = z.string().regex(USER_PATTERN).refine((value) => value !== '.' && value !== '..', { error: 'must be a NetSapiens user such as 2000' });
 
 export const brandingSchema = z.looseObject({
   button_text: text(60).optional(),
@@ -71,10 +75,10 @@ export const tenantSchema = z.looseObject({
   api_domain: z.string().regex(DOMAIN_PATTERN),
   queue: z.string().regex(QUEUE_PATTERN).optional(),
   branding: brandingSchema.optional(),
-  user: z.string().regex(USER_PATTERN).optional(),
-  ns_system_user: z.string().regex(USER_PATTERN).optional(),
+  user: user.optional(),
+  ns_system_user: user.optional(),
   from_number: z.string().regex(DIGITS_PATTERN).optional(),
-  message: text(1000).optional(),
+  message: text(1000, CONTROL_BUT_BREAKS).optional(),
   allowed_origins: z.array(origin).optional(),
   allowed_countries: z.array(z.string().regex(COUNTRY_PATTERN)).optional(),
   require_turnstile: z.boolean().optional(),
