@@ -105,6 +105,11 @@ test('each invalid field is a 400 naming it, and nothing is written', async (t) 
     t.regex(((await response.json()) as { message: string }).message, message);
   }
   t.is(await readFile(harness.domainsFile, 'utf8'), before);
+  // Zoho's users never see the answer: the reason is in the request's log line.
+  const refused = harness.logs.filter((line) => line.msg === 'request' && line.status === 400);
+  t.is(refused.length, cases.length);
+  t.regex(String(refused[4]?.reason), /^button_color /);
+  t.false(harness.logText().includes(SECRET));
 });
 
 test('update-sms provisions NetSapiens and reports each step; a re-run never fails', async (t) => {

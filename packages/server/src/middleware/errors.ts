@@ -39,6 +39,7 @@ export function errorEnvelope(): Middleware<AppState> {
       const unexpected = !(error instanceof ApiError);
       if (unexpected) ctx.state.log.error({ err: error }, 'request failed');
       ctx.status = status;
+      if (status < 500) ctx.state.refusal = message;
       ctx.set(headers);
       ctx.body = { status: 'error', message: unexpected && status >= 500 ? `${message} (request ${ctx.state.requestId})` : message };
     }
