@@ -96,9 +96,9 @@ async function beckonRole() {
       peakBackground = running.deps.background.size;
       return stats;
     },
-    // `background.drain()` waits only for the texts running when it is called, and a request the server
-    // was still handling when the load stopped can start one later: so drain until none is left twice
-    // in a row, or time runs out.
+    // `background.drain()` returns as soon as nothing is running, and a request the server was still
+    // handling when the load stopped can start a text just after: so drain until none is left twice in
+    // a row, or time runs out.
     drain: async ({ timeoutMs }) => {
       const deadline = Date.now() + timeoutMs;
       for (let idleChecks = 0; idleChecks < 2 && Date.now() < deadline; ) {

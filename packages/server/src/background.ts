@@ -20,14 +20,26 @@ export class BackgroundTasks {
     return this.#running.size;
   }
 
-  /** Waits for what is running, up to `timeoutMs`. */
-  async drain(timeoutMs: number): Promise<void> {
+  /**
+   * Waits until nothing is running, up to `timeoutMs` — including tasks started while it waits (a
+   * request still being answered may start a text), so a host that drains before its HTTP server has
+   * stopped loses nothing either. Resolves to false when tasks were still running at the deadline.
+   */
+  async drain(timeoutMs: number): Promise<boolean> {
     let timer: NodeJS.Timeout | undefined;
+    let timedOut = false;
     const timeout = new Promise<void>((resolve) => {
-      timer = setTimeout(resolve, timeoutMs);
+      timer = setTimeout(() => {
+        timedOut = true;
+        resolve();
+      }, timeoutMs);
       timer.unref();
     });
-    await Promise.race([Promise.allSettled([...this.#running]).then(() => undefined), timeout]);
+    while (this.#running.size > 0 && !timedOut) {
+      await Promise.race([Promise.allSettled([...this.#running]), timeout]);
+    }
     clearTimeout(timer);
+    if (this.#running.size > 0) this.logger.warn({ running: this.#running.size }, 'background tasks still running at the shutdown deadline');
+    return this.#running.size === 0;
   }
 }
