@@ -36,6 +36,6 @@ document.getElementById('simulate-call').addEventListener('submit', async (event
 });
 
 document.getElementById('sms-form').addEventListener('click', async () => {
-  const response = await fetch('/demo/sms-form', { method: 'POST' });
+  const response = await fetch('/demo/sms-form', { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });
   document.getElementById('form-result').textContent = JSON.stringify(await response.json(), null, 2);
 });

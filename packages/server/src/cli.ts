@@ -69,7 +69,8 @@ export async function main(argv: string[]): Promise<void> {
     throw error;
   }
 
-  const demo: DemoRoutes | undefined = sandbox ? demoRoutes(sandbox, { updateSecret: config.updateSecret }) : undefined;
+  let listening: string | undefined;
+  const demo: DemoRoutes | undefined = sandbox ? demoRoutes(sandbox, { updateSecret: config.updateSecret, serverUrl: () => listening }) : undefined;
   let running;
   try {
     running = await start({ config, routers: demo ? [demo.router] : [] });
@@ -79,7 +80,8 @@ export async function main(argv: string[]): Promise<void> {
     if (error instanceof RedisUnavailableError) return cannotStart(error.message);
     throw error;
   }
-  if (sandbox) printDemoBanner(running.url, running.deps.config.publicUrl, sandbox, config);
+  listening = running.url;
+  if (sandbox) printDemoBanner(running.url, running.deps.config.publicUrl, sandbox, config, !process.env.UPDATE_SECRET);
 
   const stop = async (signal: string) => {
     running.deps.logger.info({ signal }, 'shutting down');
@@ -135,7 +137,9 @@ async function demoConfig(sandbox: NsSandbox, allowRemote: boolean): Promise<Ser
   return config;
 }
 
-function printDemoBanner(url: string, publicUrl: string, sandbox: NsSandbox, config: ServerConfig): void {
+function printDemoBanner(url: string, publicUrl: string, sandbox: NsSandbox, config: ServerConfig, secretMadeHere: boolean): void {
+  // A secret from the environment or .env may be a real one: it is not printed.
+  const secret = secretMadeHere ? `${config.updateSecret}  (made for this run)` : '(from UPDATE_SECRET)';
   process.stdout.write(`
   Beckon demo — no NetSapiens account needed
   ──────────────────────────────────────────
@@ -143,7 +147,7 @@ function printDemoBanner(url: string, publicUrl: string, sandbox: NsSandbox, con
   Script-tag embed  <script src="${publicUrl}/widget.js?id=example.com-sales"></script>
   NS sandbox        ${sandbox.url}  (what it received: ${sandbox.url}/_sandbox/state)
   Config file       ${config.domainsFile}
-  Forms secret      ${config.updateSecret}  (made for this run)
+  Forms secret      ${secret}
 
   To use a real NetSapiens cluster, set NS_API_BASE, NS_TOKEN and UPDATE_SECRET
   (in the environment or ./.env) and run beckon-server without --demo.

@@ -1,4 +1,6 @@
 import { spawn } from 'node:child_process';
+import { createServer, request } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -50,5 +52,38 @@ test('npm start\'s demo: the page\'s widget places a call that the page then lis
   await tab.getByRole('button', { name: 'Simulate a call' }).click();
   await tab.locator('#events li.text').waitFor();
   t.regex((await tab.locator('#events li.text').textContent()) ?? '', /text to 18135550199 from 19295550100/);
+
+  // The SMS form button: provisioning shows up in the list.
+  await tab.getByRole('button', { name: /SMS form/ }).click();
+  await tab.locator('#events li.provision').first().waitFor();
   t.deepEqual(problems, []);
+
+  // A client naming another host (Host, Origin) never gets the forms' secret sent to it.
+  const received: string[] = [];
+  const trap = createServer((request, response) => {
+    received.push(String(request.headers['x-update-secret']));
+    response.end('{}');
+  });
+  await new Promise<void>((resolve) => trap.listen(0, '127.0.0.1', resolve));
+  t.teardown(() => new Promise<void>((resolve) => trap.close(() => resolve())));
+  const trapUrl = `http://127.0.0.1:${(trap.address() as AddressInfo).port}`;
+  const origin = new URL(page).origin;
+  const spoofed = await httpPost(`${origin}/demo/sms-form`, { host: new URL(trapUrl).host, origin: trapUrl, 'content-type': 'application/json' });
+  t.is(spoofed, 200, 'posted to the server itself');
+  // A page on another site cannot send JSON without a preflight: a simple form post is refused.
+  t.is(await httpPost(`${origin}/demo/sms-form`, { origin: trapUrl, 'content-type': 'application/x-www-form-urlencoded' }), 415);
+  t.deepEqual(received, []);
 });
+
+/** A POST with exactly these headers (fetch() will not send a chosen Host). */
+function httpPost(url: string, headers: Record<string, string>): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const body = headers['content-type'] === 'application/json' ? '{}' : '';
+    const req = request(url, { method: 'POST', headers: { ...headers, 'content-length': String(body.length) } }, (res) => {
+      res.resume();
+      res.on('end', () => resolve(res.statusCode ?? 0));
+    });
+    req.on('error', reject);
+    req.end(body);
+  });
+}

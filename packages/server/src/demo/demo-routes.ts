@@ -39,7 +39,13 @@ const asset = (name: string) => readFileSync(new URL(`../../demo/${name}`, impor
  * The demo page (`npm start`): the widget as a visitor sees it, buttons that play NetSapiens' part, and a
  * live list of what the embedded sandbox received. Only mounted in demo mode, never in production.
  */
-export function demoRoutes(sandbox: NsSandbox, options: { updateSecret: string }): DemoRoutes {
+export interface DemoOptions {
+  updateSecret: string;
+  /** Where this server listens, known once it does: the demo posts the SMS form to itself there. */
+  serverUrl: () => string | undefined;
+}
+
+export function demoRoutes(sandbox: NsSandbox, options: DemoOptions): DemoRoutes {
   const page = asset('index.html');
   const script = asset('demo.js');
   const styles = asset('demo.css');
@@ -85,9 +91,17 @@ export function demoRoutes(sandbox: NsSandbox, options: { updateSecret: string }
     stream.write(': connected\n\n');
   });
 
-  // The SMS form as a Zoho form would post it; the secret stays on the server.
+  // The SMS form as a Zoho form would post it; the secret stays on the server. It goes to the address
+  // this server listens on, never one built from request headers (Host, Origin), which a client chooses.
+  // JSON only: a page on another site cannot send that without a CORS preflight, which is never allowed.
   router.post('/demo/sms-form', async (ctx) => {
-    const response = await fetch(`${ctx.origin}/update-sms`, {
+    const self = options.serverUrl();
+    if (!ctx.is('application/json') || !self) {
+      ctx.status = !self ? 503 : 415;
+      ctx.body = { status: 'error', message: !self ? 'The demo is starting.' : 'Send JSON.' };
+      return;
+    }
+    const response = await fetch(`${self}/update-sms`, {
       method: 'POST',
       headers: { 'content-type': 'application/x-www-form-urlencoded', 'x-update-secret': options.updateSecret },
       body: new URLSearchParams({
