@@ -123,8 +123,10 @@ test('three instances share one limit, and a form update on one is served by the
   const waited = await within(1_000, async () => (await branding(a, 'shop.example-sales'))?.buttonText === 'Ring us' && (await branding(c, 'shop.example-sales'))?.buttonText === 'Ring us');
   t.log(`update served by the other instances after ${waited} ms`);
 
-  // Concurrent updates to one id through different instances lose no field.
+  // Concurrent updates to one id through different instances lose no field — with click-to-call traffic
+  // at the same time, whose limiters run transactions of their own against Redis.
   const posts = [];
+  const calls = instances.flatMap((instance, index) => Array.from({ length: 20 }, (_, n) => clickToCall(instance, `813555${String(100 + index * 20 + n).padStart(4, '0')}`)));
   for (let index = 0; index < 30; index += 1) {
     const instance = instances[index % 3]!;
     posts.push(updateDomain(instance, { id: 'shop.example-sales', api_domain: 'shop.example', queue: '7001', company_name: `Shop ${index}` }));
@@ -137,6 +139,8 @@ test('three instances share one limit, and a form update on one is served by the
     );
   }
   t.deepEqual(new Set((await Promise.all(posts)).map((response) => response.status)), new Set([200]));
+  const callStatuses = (await Promise.all(calls)).map((response) => response.status);
+  t.deepEqual([...new Set(callStatuses)], [429], 'the client is still over its limit');
   const exported = JSON.parse(await exportConfig(undefined, { env })) as Record<string, Record<string, unknown>>;
   t.is(Object.keys(exported).length, 2 + 1 + 30);
   t.like(exported['shop.example-sales'], { queue: '7001@shop.example', branding: { button_text: 'Ring us' } });

@@ -6,7 +6,11 @@ import { checkTenants, tenantSchema, type TenantConfig, type Tenants } from './s
 import { TenantStoreBusyError, type TenantChange, type TenantStore } from './store.js';
 
 export interface RedisTenantStoreOptions {
-  /** A connection for commands; the store opens its own second one for pub/sub. Not closed by the store. */
+  /**
+   * A connection for reads; not closed by the store. The store opens two of its own: one for pub/sub, and
+   * one for its WATCH/MULTI updates — a transaction anyone else runs on a shared connection (the rate
+   * limiters do) would clear the WATCH and turn an update into a blind overwrite.
+   */
   redis: Redis;
   logger: Logger;
   /** Namespace of every key, so several deployments can share one Redis. Default `beckon:`. */
@@ -43,6 +47,7 @@ export async function openRedisTenantStore(options: RedisTenantStoreOptions): Pr
 class RedisTenantStore implements TenantStore {
   readonly #redis: Redis;
   readonly #subscriber: Redis;
+  readonly #writer: Redis;
   readonly #logger: Logger;
   readonly #keys: ReturnType<typeof redisKeys>;
   #tenants: Tenants = Object.create(null) as Tenants;
@@ -55,7 +60,9 @@ class RedisTenantStore implements TenantStore {
     this.#logger = options.logger.child({ store: 'redis' });
     this.#keys = redisKeys(options.prefix);
     this.#subscriber = this.#redis.duplicate({ lazyConnect: true });
+    this.#writer = this.#redis.duplicate({ lazyConnect: true });
     watchState(this.#subscriber, this.#logger);
+    watchState(this.#writer, this.#logger);
   }
 
   async open(): Promise<void> {
@@ -65,9 +72,14 @@ class RedisTenantStore implements TenantStore {
       if (this.#connectedOnce) void this.#refresh('*');
       this.#connectedOnce = true;
     });
-    await this.#subscriber.connect();
-    await this.#subscriber.subscribe(this.#keys.changes);
-    this.#tenants = await this.#readAll();
+    try {
+      await Promise.all([this.#subscriber.connect(), this.#writer.connect()]);
+      await this.#subscriber.subscribe(this.#keys.changes);
+      this.#tenants = await this.#readAll();
+    } catch (error) {
+      await Promise.all([closeRedis(this.#subscriber), closeRedis(this.#writer)]);
+      throw error;
+    }
     this.#logger.info({ ids: this.size() }, 'config loaded from Redis');
   }
 
@@ -87,7 +99,7 @@ class RedisTenantStore implements TenantStore {
 
   async close(): Promise<void> {
     await this.#writes;
-    await closeRedis(this.#subscriber);
+    await Promise.all([closeRedis(this.#subscriber), closeRedis(this.#writer)]);
   }
 
   async #write(id: string, change: TenantChange): Promise<TenantConfig> {
@@ -96,18 +108,19 @@ class RedisTenantStore implements TenantStore {
     let refused: unknown;
     try {
       for (let attempt = 1; attempt <= MAX_ATTEMPTS; attempt += 1) {
-        await this.#redis.watch(key);
-        const stored = await this.#redis.get(key);
-        const current = stored === null ? undefined : tenantSchema.safeParse(JSON.parse(stored));
+        await this.#writer.watch(key);
+        const stored = await this.#writer.get(key);
+        // A value that is not valid JSON (a hand edit gone wrong) is started afresh, like a new id.
+        const current = stored === null ? undefined : tenantSchema.safeParse(parseJson(stored));
         let next: TenantConfig;
         try {
           next = tenantSchema.parse(change(current?.success ? (current.data as TenantConfig) : undefined)) as TenantConfig;
         } catch (error) {
           refused = error;
-          await this.#redis.unwatch();
+          await this.#writer.unwatch();
           throw error;
         }
-        const committed = await this.#redis
+        const committed = await this.#writer
           .multi()
           .set(key, JSON.stringify(next))
           .sadd(this.#keys.ids, id)
@@ -143,7 +156,7 @@ class RedisTenantStore implements TenantStore {
         return;
       }
       const stored = await this.#redis.get(this.#keys.tenant(id));
-      const { tenants, rejected } = checkTenants(stored === null ? {} : { [id]: JSON.parse(stored) as unknown });
+      const { tenants, rejected } = checkTenants(stored === null ? {} : { [id]: parseJson(stored) });
       for (const { reason } of rejected) this.#logger.error({ id, reason }, 'config entry left out');
       if (tenants[id]) this.#tenants[id] = tenants[id];
       else delete this.#tenants[id];
@@ -168,7 +181,8 @@ export async function readRawTenants(redis: Redis, keys = redisKeys()): Promise<
   const raw: Record<string, unknown> = Object.create(null) as Record<string, unknown>;
   ids.forEach((id, index) => {
     const value = values[index];
-    if (value != null) raw[id] = JSON.parse(value) as unknown;
+    // Unparseable JSON is kept as its text: checking leaves that one id out (and says so), export shows it.
+    if (value != null) raw[id] = parseJson(value) ?? value;
   });
   return raw;
 }
@@ -186,4 +200,12 @@ export async function writeTenants(redis: Redis, tenants: Tenants, options: { pr
   for (const [id, config] of Object.entries(tenants)) transaction.set(keys.tenant(id), JSON.stringify(config)).sadd(keys.ids, id);
   transaction.publish(keys.changes, '*');
   await transaction.exec();
+}
+
+function parseJson(text: string): unknown {
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    return undefined;
+  }
 }
