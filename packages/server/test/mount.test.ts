@@ -64,3 +64,30 @@ test('a store that cannot answer makes click-to-call a 500 with a plain message,
   t.false(JSON.stringify(body).includes('unreachable'), 'no internal detail in the body');
   t.is(harness.sandbox.calls.length, 0);
 });
+
+test('a host app whose body parser read the body first gets a 500 that says so at once, not a hung request', async (t) => {
+  const harness = await startHarness();
+  t.teardown(() => harness.close());
+  const host = new Koa();
+  // What a global body parser does: read the whole stream and keep the result on ctx.request.body.
+  host.use(async (ctx, next) => {
+    let text = '';
+    for await (const chunk of ctx.req) text += String(chunk);
+    (ctx.request as { body?: unknown }).body = text;
+    await next();
+  });
+  const router = createRouter(harness.deps);
+  host.use(router.routes());
+  const server = createServer(host.callback());
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  t.teardown(() => new Promise<void>((resolve) => server.close(() => resolve())));
+  const response = await fetch(`http://127.0.0.1:${(server.address() as AddressInfo).port}/click-to-call`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ id: 'example.com-sales', phone_number: '8135551234' }),
+    signal: AbortSignal.timeout(3_000),
+  });
+  t.is(response.status, 500);
+  t.regex(harness.logText(), /mount your body parser after Beckon's router/);
+  t.is(harness.sandbox.calls.length, 0);
+});

@@ -318,7 +318,7 @@ const rows: Record<string, Row> = {
   'webresponder: POST multipart': { method: 'POST', path: '/webresponder?id=example.com-sms', status: 200, ...asMultipart({ NmsAni: '18135550003' }) },
   'webresponder: POST malformed JSON': { method: 'POST', path: '/webresponder?id=example.com-sms', status: 400, headers: { 'content-type': 'application/json' }, body: '{' },
   'webresponder: POST over 16 KB': { method: 'POST', path: '/webresponder?id=example.com-sms', status: 413, ...asJson({ NmsAni: 'x'.repeat(17_000) }) },
-  'webresponder: POST text/plain': { method: 'POST', path: '/webresponder?id=example.com-sms', status: 415, headers: { 'content-type': 'text/plain' }, body: 'NmsAni=1' },
+  'webresponder: POST text/plain (body ignored, the query decides)': { method: 'POST', path: '/webresponder?id=example.com-sms&NmsAni=18135550004', status: 200, headers: { 'content-type': 'text/plain' }, body: 'NmsAni=1' },
   'webresponder: POST with the store down': { method: 'POST', path: '/webresponder?id=example.com-sms', status: 500, store: 'unavailable', ...asJson({ NmsAni: '18135550002' }) },
   'webresponder: PUT': { method: 'PUT', path: '/webresponder', status: 405 },
 

@@ -106,3 +106,21 @@ test('a voice message is escaped into <Say>', async (t) => {
   const body = await (await fetch(`${harness.url}/webresponder?id=example.com-voice&NmsAni=8135551234`)).text();
   t.true(body.includes('<Response><Say>Tom &amp; Jerry&apos;s &lt;b&gt;&quot;shop&quot;&lt;/b&gt;</Say><Hangup/></Response>'));
 });
+
+test('a POST whose body cannot be read (empty, text/plain, compressed) still texts the caller from the query', async (t) => {
+  const harness = await startHarness();
+  t.teardown(() => harness.close());
+  const post = (headers: Record<string, string>, body: string, ani: string) =>
+    fetch(`${harness.url}/webresponder?id=example.com-sms&NmsAni=${ani}`, { method: 'POST', headers, body });
+  for (const [headers, body, ani] of [
+    [{}, '', '8135550101'],
+    [{ 'content-type': 'text/plain' }, 'hello', '8135550102'],
+    [{ 'content-type': 'application/x-www-form-urlencoded', 'content-encoding': 'gzip' }, 'x', '8135550103'],
+  ] as const) {
+    const response = await post(headers, body, ani);
+    t.is(response.status, 200, JSON.stringify(headers));
+    t.regex(await response.text(), XML_HANGUP);
+  }
+  t.true(await eventually(() => harness.sandbox.messages.length === 3));
+  t.deepEqual(harness.sandbox.messages.map((message) => message.destination).sort(), ['18135550101', '18135550102', '18135550103']);
+});

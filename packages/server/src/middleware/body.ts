@@ -39,6 +39,10 @@ export function parseBody(options: BodyOptions): Middleware<BodyState> {
 /** The parser itself, for routes that answer its errors in their own format. Throws `ApiError`s. */
 export async function readFields(ctx: ParameterizedContext<AppState>, options: BodyOptions): Promise<Fields> {
   if (ctx.request.length === undefined && !ctx.get('Transfer-Encoding')) return Object.create(null) as Fields;
+  if (ctx.req.readableEnded || (ctx.request as { body?: unknown }).body !== undefined) {
+    // A host app's body parser ran first and the stream is gone: reading it would wait forever.
+    throw new Error("The request body was already read by another middleware: mount your body parser after Beckon's router");
+  }
   const mediaType = (ctx.get('Content-Type').split(';')[0] ?? '').trim().toLowerCase();
   const type = options.accept.find((candidate) => MEDIA_TYPES[candidate] === mediaType);
   if (!type) throw new ApiError(415, `Send the body as ${options.accept.map((name) => MEDIA_TYPES[name]).join(', ')}`);

@@ -23,9 +23,16 @@ export function webresponder(deps: ServerDeps): Middleware<AppState> {
       params = { ...(await readFields(ctx, { accept: ['form', 'json', 'multipart'], limit: 16_384 })), ...firstValues(ctx.query) };
     } catch (error) {
       if (!(error instanceof ApiError)) throw error;
-      ctx.status = error.status;
-      ctx.body = nsResponse([{ verb: 'Hangup' }]);
-      return;
+      if (error.status === 415) {
+        // NetSapiens' POST encoding is not pinned down, and the old service read any: rather than hang
+        // up on a caller, ignore a body it cannot read and go on with the query (`?id=` and NmsAni).
+        ctx.state.log.warn({ contentType: ctx.get('Content-Type'), encoding: ctx.get('Content-Encoding') }, 'webresponder body ignored: unsupported type');
+        params = firstValues(ctx.query);
+      } else {
+        ctx.status = error.status;
+        ctx.body = nsResponse([{ verb: 'Hangup' }]);
+        return;
+      }
     }
     const id = params.id ?? '';
     if (!ID_PATTERN.test(id)) {
