@@ -177,3 +177,40 @@ test('SMS pumping: /webresponder texts only numbers the id may call, and at most
   t.is(harness.logs.filter((line) => line.msg === 'no text sent: the caller number is not one this id may text').length, 3);
   t.like(harness.logs.find((line) => line.msg.startsWith('no text sent: this id reached')), { id: 'example.com-sms', to: '+1813•••0003' });
 });
+
+test('IPv6 clients are limited per /64, and an IPv4-mapped address is its IPv4 address', async (t) => {
+  const { clientKey } = await import('../src/guards/limits.js');
+  t.is(clientKey('2001:db8:1:2:aaaa::1'), '2001:db8:1:2::/64');
+  t.is(clientKey('2001:0db8:0001:0002:ffff:ffff:ffff:fffe'), '2001:db8:1:2::/64');
+  t.is(clientKey('2001:db8::1'), '2001:db8:0:0::/64');
+  t.is(clientKey('::1'), '0:0:0:0::/64');
+  t.is(clientKey('fe80::1%eth0'), 'fe80:0:0:0::/64');
+  t.is(clientKey('::ffff:203.0.113.7'), '203.0.113.7');
+  t.is(clientKey('203.0.113.7'), '203.0.113.7');
+
+  const harness = await startHarness({ limits: { ipPerMinute: 2 }, trustProxy: 1 });
+  t.teardown(() => harness.close());
+  const id = 'example.com-sales';
+  const statuses = [];
+  for (const [index, ip] of ['2001:db8:1:2::10', '2001:db8:1:2::20', '2001:db8:1:2:ffff::30', '2001:db8:1:3::10'].entries()) {
+    statuses.push((await call(harness, { id, phone_number: `813555010${index}` }, ip)).status);
+  }
+  t.deepEqual(statuses, [200, 200, 429, 200], 'rotating inside one /64 does not escape the limit; another /64 is another client');
+});
+
+test('an id that requires Turnstile: the per-address limit applies before siteverify is asked', async (t) => {
+  const siteverify = await startSiteverify('ts-secret-0123');
+  t.teardown(() => siteverify.close());
+  const harness = await startHarness({
+    tenants: GUARDED,
+    limits: { ipPerMinute: 2 },
+    botCheck: createTurnstileCheck({ secretKey: 'ts-secret-0123', verifyUrl: siteverify.url, logger: createLogger('silent') }),
+  });
+  t.teardown(() => harness.close());
+  const statuses = [];
+  for (let index = 0; index < 5; index += 1) {
+    statuses.push((await harness.post('/click-to-call', { id: 'example.com-guarded', phone_number: '8135551234', turnstile_token: `junk-${index}` })).status);
+  }
+  t.deepEqual(statuses, [403, 403, 429, 429, 429]);
+  t.is(siteverify.received.length, 2, 'only the requests within the limit reached Cloudflare');
+});

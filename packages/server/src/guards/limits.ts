@@ -123,3 +123,20 @@ export async function tryConsume(limiter: RateLimiterAbstract, key: string): Pro
     throw rejection;
   }
 }
+
+/**
+ * The key a client address is limited under. An IPv6 host usually holds a whole /64 and can rotate
+ * through it at will, so IPv6 addresses count per /64; an IPv4-mapped address (`::ffff:1.2.3.4`) is
+ * its IPv4 address.
+ */
+export function clientKey(ip: string): string {
+  const address = ip.replace(/%.*$/, '').toLowerCase();
+  const mapped = /^::ffff:(\d{1,3}(?:\.\d{1,3}){3})$/.exec(address);
+  if (mapped?.[1]) return mapped[1];
+  if (!address.includes(':')) return address;
+  const [head = '', tail] = address.split('::');
+  const front = head ? head.split(':') : [];
+  const back = tail ? tail.split(':') : [];
+  const groups = tail === undefined ? front : [...front, ...Array<string>(Math.max(0, 8 - front.length - back.length)).fill('0'), ...back];
+  return `${groups.slice(0, 4).map((group) => Number.parseInt(group || '0', 16).toString(16)).join(':')}::/64`;
+}

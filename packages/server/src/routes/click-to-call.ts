@@ -1,6 +1,6 @@
 import type { Middleware } from 'koa';
 import type { ServerDeps } from '../deps.js';
-import { checkVisitorNumbers, consume } from '../guards/limits.js';
+import { checkVisitorNumbers, clientKey, consume } from '../guards/limits.js';
 import { originAllowed } from '../guards/origins.js';
 import { checkPhone } from '../guards/phone-policy.js';
 import { maskPhone } from '../logging.js';
@@ -40,16 +40,22 @@ export function clickToCall(deps: ServerDeps): Middleware<BodyState> {
       log.warn({ id, origin: ctx.get('Origin') }, 'click-to-call from an origin the id does not allow');
       throw new ApiError(403, 'This call button cannot be used on this site.');
     }
-    if (tenant.require_turnstile === true) await checkBot(deps, ctx.ip, fields, log, id);
+    const visitor = clientKey(ctx.ip);
+    const limitVisitor = () => consume(deps.limits.ip, visitor, 'Too many requests. Please try again in a minute.').catch(tripped(log, { limit: 'ip', id }));
+    if (tenant.require_turnstile === true) {
+      // Each check costs a request to Cloudflare: a client over its limit does not get to make one.
+      await limitVisitor();
+      await checkBot(deps, ctx.ip, fields, log, id);
+    }
     const phone = checkPhone(fields.phone_number ?? '', tenant);
     if (!phone.ok) throw new ApiError(400, PHONE_MESSAGES[phone.reason]);
 
     const to = maskPhone(phone.e164);
     // Before the other limits, so it sees every number a visitor tries, even ones they would refuse.
-    await checkVisitorNumbers(deps.limits, ctx.ip, phone.e164, 'Too many different numbers. Please try again tomorrow.').catch(
+    await checkVisitorNumbers(deps.limits, visitor, phone.e164, 'Too many different numbers. Please try again tomorrow.').catch(
       tripped(log, { limit: 'visitor-numbers', id, to }),
     );
-    await consume(deps.limits.ip, ctx.ip, 'Too many requests. Please try again in a minute.').catch(tripped(log, { limit: 'ip', id }));
+    if (tenant.require_turnstile !== true) await limitVisitor();
     await consume(deps.limits.id, id, 'Too many requests. Please try again later.').catch(tripped(log, { limit: 'id', id }));
     await consume(deps.limits.number, phone.e164, 'This number was called too often. Please try again later.').catch(
       tripped(log, { limit: 'number', id, to }),
@@ -71,8 +77,8 @@ const MAX_TOKEN_LENGTH = 2048;
 
 /**
  * The id requires a Cloudflare Turnstile token: the page sends it as `turnstile_token` (or under the
- * name Turnstile's own form field has, `cf-turnstile-response`), and it is verified before anything
- * else costs a call or a limit point.
+ * name Turnstile's own form field has, `cf-turnstile-response`), and it is verified after the per-address
+ * limit (each check is a request to Cloudflare) and before anything that costs a call.
  */
 async function checkBot(deps: ServerDeps, ip: string, fields: Record<string, string | undefined>, log: BodyState['log'], id: string) {
   if (!deps.botCheck) {
