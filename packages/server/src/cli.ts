@@ -8,7 +8,6 @@ import { ConfigError, loadConfig, type ServerConfig } from './config.js';
 import { demoRoutes, type DemoRoutes } from './demo/demo-routes.js';
 import { exportConfig, importConfig } from './config-transfer.js';
 import { start } from './main.js';
-import { RedisUnavailableError } from './redis.js';
 
 const USAGE = `Usage: beckon-server [--demo] [--allow-remote]
        beckon-server import-config <file> [--replace]
@@ -77,8 +76,8 @@ export async function main(argv: string[]): Promise<void> {
   } catch (error) {
     demo?.close();
     await sandbox?.close();
-    if (error instanceof RedisUnavailableError) return cannotStart(error.message);
-    throw error;
+    // Whatever stops start-up (Redis, the config folder, a setting the client refuses) is said plainly.
+    return cannotStart(error instanceof Error ? error.message : String(error));
   }
   listening = running.url;
   if (sandbox) printDemoBanner(running.url, running.deps.config.publicUrl, sandbox, config, !process.env.UPDATE_SECRET);

@@ -99,6 +99,11 @@ const trustProxy = z
     return z.NEVER;
   });
 
+/** Credentials belong in NS_TOKEN, never in a URL that ends up in logs; a query or fragment would be dropped. */
+function isBareOrigin(url: URL): boolean {
+  return !url.username && !url.password && !url.search && !url.hash;
+}
+
 const redisUrl = z
   .string()
   .trim()
@@ -108,7 +113,11 @@ const redisUrl = z
 const redisPrefix = z.string().trim().regex(/^[\w:.-]{1,64}$/, { error: 'REDIS_PREFIX may hold letters, digits and _:.- (at most 64)' }).optional();
 
 const environment = z.object({
-  NS_API_BASE: required('NS_API_BASE').pipe(httpUrl('NS_API_BASE')),
+  NS_API_BASE: required('NS_API_BASE')
+    .pipe(httpUrl('NS_API_BASE'))
+    .refine((value) => !URL.canParse(value) || isBareOrigin(new URL(value)), {
+      error: 'NS_API_BASE must be the portal origin, without credentials, query or fragment (https://ucportal.example.net)',
+    }),
   NS_TOKEN: required('NS_TOKEN'),
   NS_TIMEOUT_MS: whole('NS_TIMEOUT_MS', 10_000, 100),
   UPDATE_SECRET: required('UPDATE_SECRET').refine((value) => value.length >= 16, {
@@ -116,7 +125,7 @@ const environment = z.object({
   }),
   PUBLIC_URL: httpUrl('PUBLIC_URL').optional(),
   DOMAINS_FILE: z.string().trim().optional(),
-  PORT: whole('PORT', 5100, 0),
+  PORT: whole('PORT', 5100, 0).refine((port) => port <= 65_535, { error: 'PORT must be at most 65535' }),
   HOST: z.string().trim().optional(),
   TRUST_PROXY: trustProxy,
   LIMIT_IP_PER_MINUTE: whole('LIMIT_IP_PER_MINUTE', 3),

@@ -62,3 +62,17 @@ test('reads .env, listens, answers /health, and stops on SIGTERM', async (t) => 
   child.kill('SIGTERM');
   t.is(await exited, 0);
 });
+
+test('a DOMAINS_FILE in a folder that does not exist stops start-up, saying which folder', async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), 'beckon-cli-'));
+  const sandbox = await startNsSandbox();
+  t.teardown(async () => {
+    await sandbox.close();
+    await rm(dir, { recursive: true, force: true });
+  });
+  const missing = join(dir, 'no-such-folder');
+  const result = await runCli({ NS_API_BASE: sandbox.url, NS_TOKEN: sandbox.token, UPDATE_SECRET: 'a-long-enough-secret', PORT: '0', DOMAINS_FILE: join(missing, 'domains.json') }, dir);
+  t.is(result.code, 1);
+  t.regex(result.stderr, /^beckon-server cannot start\.\n/);
+  t.true(result.stderr.includes(`${missing} (the folder of DOMAINS_FILE) does not exist`));
+});

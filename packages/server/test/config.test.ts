@@ -32,6 +32,12 @@ test('invalid values are refused with a message naming the variable', (t) => {
     [{ TRUST_PROXY: 'maybe' }, /^TRUST_PROXY must be/],
     [{ LOG_LEVEL: 'loud' }, /^LOG_LEVEL must be one of/],
     [{ UPDATE_SECRET: 'short' }, /^UPDATE_SECRET must be at least 16/],
+    [{ PORT: '70000' }, /^PORT must be at most 65535/],
+    [{ NS_API_BASE: 'https://user:pass@ucportal.example.net' }, /^NS_API_BASE must be the portal origin, without credentials/],
+    [{ NS_API_BASE: 'https://ucportal.example.net/?x=1' }, /^NS_API_BASE must be the portal origin/],
+    [{ REDIS_URL: 'http://127.0.0.1:6379' }, /^REDIS_URL must be a redis:\/\/ or rediss:\/\/ URL/],
+    [{ TURNSTILE_VERIFY_URL: 'nope' }, /^TURNSTILE_VERIFY_URL must be/],
+    [{ PROVISION_DIAL_RULE_APPLICATION: 'sip:0@Web Main' }, /^PROVISION_DIAL_RULE_APPLICATION must be/],
   ];
   for (const [override, message] of cases) {
     const error = t.throws(() => loadConfig({ ...minimal, ...override }), { instanceOf: ConfigError });

@@ -64,6 +64,9 @@ class FileTenantStore implements TenantStore {
 
   /** The first read: a file that exists but cannot be parsed stops start-up, with the reason. */
   async load(): Promise<void> {
+    // The directory is watched and written to (lock, temp files): without it nothing could be saved.
+    const folder = await stat(dirname(this.#path)).catch(() => undefined);
+    if (!folder?.isDirectory()) throw new Error(`${dirname(this.#path)} (the folder of DOMAINS_FILE) does not exist`);
     const text = await this.#read();
     if (text === undefined) {
       this.#logger.warn('config file not found: starting with no ids (the first form post creates it)');
