@@ -190,3 +190,10 @@ export function loadRedisConfig(env: Record<string, string | undefined>): { url:
   if (!parsed.success) throw new ConfigError(parsed.error.issues.map((issue) => issue.message));
   return { url: parsed.data.REDIS_URL, prefix: parsed.data.REDIS_PREFIX ?? 'beckon:' };
 }
+
+/** True for a URL only this machine can reach (loopback or unspecified host): useless to NetSapiens. */
+export function isLocalOnly(url: string): boolean {
+  if (!URL.canParse(url)) return false;
+  const host = new URL(url).hostname.replace(/^\[|\]$/g, '');
+  return host === 'localhost' || host === '::1' || host === '::' || host === '0.0.0.0' || /^127\./.test(host);
+}

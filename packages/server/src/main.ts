@@ -5,7 +5,7 @@ import type Router from '@koa/router';
 import { createApp } from './app.js';
 import type { AppState } from './context.js';
 import { BackgroundTasks } from './background.js';
-import type { ServerConfig } from './config.js';
+import { isLocalOnly, type ServerConfig } from './config.js';
 import type { ServerDeps } from './deps.js';
 import { createMemoryLimits, createRedisLimits } from './guards/limits.js';
 import { createTurnstileCheck } from './guards/turnstile.js';
@@ -98,6 +98,9 @@ export async function start({ config, logger = createLogger(config.logLevel), ro
     throw error;
   }
   server.on('request', createApp(deps, { routers }).callback());
+  if (!config.publicUrl && isLocalOnly(url) && !isLocalOnly(config.nsApiBase)) {
+    logger.warn({ publicUrl: url }, 'PUBLIC_URL is not set: widgets and NetSapiens would be sent to an address only this machine can reach; /update-sms will not provision');
+  }
   logger.info({ url, publicUrl: deps.config.publicUrl, ids: deps.tenants.size(), trustProxy: config.trustProxy }, 'beckon-server listening');
 
   let closing: Promise<void> | undefined;

@@ -76,3 +76,25 @@ test('a DOMAINS_FILE in a folder that does not exist stops start-up, saying whic
   t.regex(result.stderr, /^beckon-server cannot start\.\n/);
   t.true(result.stderr.includes(`${missing} (the folder of DOMAINS_FILE) does not exist`));
 });
+
+test('without PUBLIC_URL, a server whose NetSapiens is elsewhere warns at start that its own address is unreachable', async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), 'beckon-cli-'));
+  t.teardown(() => rm(dir, { recursive: true, force: true }));
+  const child = spawn(process.execPath, nodeArgs, {
+    cwd: dir,
+    env: { PATH: process.env.PATH ?? '', NS_API_BASE: 'https://ucportal.example.net', NS_TOKEN: 'ns-token', UPDATE_SECRET: 'a-long-enough-secret', PORT: '0' },
+  });
+  const output = await new Promise<string>((resolve, reject) => {
+    let text = '';
+    child.stdout.on('data', (chunk: Buffer) => {
+      text += chunk.toString();
+      if (text.includes('beckon-server listening') && text.includes('\n', text.indexOf('PUBLIC_URL is not set'))) resolve(text);
+    });
+    child.on('exit', (code) => reject(new Error(`exited ${code}: ${text}`)));
+  });
+  const exited = new Promise((resolve) => child.on('exit', resolve));
+  child.kill('SIGTERM');
+  await exited;
+  const warning = output.split('\n').find((line) => line.includes('PUBLIC_URL is not set'));
+  t.like(JSON.parse(warning ?? '{}'), { level: 40 });
+});

@@ -142,6 +142,20 @@ test('update-sms gives the dial rule the configured application (default sip:0@W
   t.like(configured.sandbox.dialRules[0], { 'dial-rule-application': 'sip:0@To-Web' });
 });
 
+test('update-sms does not provision a PUBLIC_URL only this machine can reach when NetSapiens is elsewhere', async (t) => {
+  const harness = await startHarness({ publicUrl: 'http://127.0.0.1:5100', nsApiBase: 'https://ucportal.example.net' });
+  t.teardown(() => harness.close());
+  const response = await postForm(harness, '/update-sms', {
+    secret: SECRET, id: 'acme.com-sms', api_domain: 'acme.com', user: '2000', ns_system_user: '8001', from_number: '19295550100', message: 'Hi',
+  });
+  t.is(response.status, 200);
+  const body = (await response.json()) as { provisioning: Record<string, string>; provisioning_errors: Record<string, string> };
+  t.deepEqual(body.provisioning, { user: 'failed', dial_rule: 'failed', answer_rule: 'failed' });
+  t.regex(body.provisioning_errors.dial_rule ?? '', /NetSapiens cannot reach http:\/\/127\.0\.0\.1:5100; set PUBLIC_URL/);
+  t.is(harness.sandbox.requests.length, 0, 'nothing was sent to NetSapiens');
+  t.like((await onDisk(harness))['acme.com-sms'], { message: 'Hi' }, 'the config is saved all the same');
+});
+
 test('update-sms saves the config and answers 200 even when NetSapiens fails a step', async (t) => {
   const harness = await startHarness();
   t.teardown(() => harness.close());

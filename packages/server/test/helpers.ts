@@ -44,6 +44,8 @@ export interface HarnessOptions {
   botCheck?: ServerDeps['botCheck'];
   /** PROVISION_DIAL_RULE_APPLICATION. */
   provisionApplication?: string;
+  /** NS_API_BASE as configured (the client still talks to the sandbox). */
+  nsApiBase?: string;
   /** PUBLIC_URL; `'self'` uses the address the server listens on (for browser tests). Default `http://beckon.test`. */
   publicUrl?: string;
 }
@@ -95,6 +97,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     trustProxy: options.trustProxy ?? 0,
     provisionEmail: 'ops@example.com',
     provisionApplication: options.provisionApplication,
+    nsApiBase: options.nsApiBase,
   };
   const deps: ServerDeps = {
     config,

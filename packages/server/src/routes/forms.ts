@@ -4,6 +4,7 @@ import { ZodError } from 'zod';
 import type { ServerDeps } from '../deps.js';
 import type { BodyState, Fields } from '../middleware/body.js';
 import { ApiError } from '../middleware/errors.js';
+import { isLocalOnly } from '../config.js';
 import {
   brandingSchema,
   COLOR_PATTERN,
@@ -159,22 +160,7 @@ export function updateSms(deps: ServerDeps): Middleware<BodyState> {
     });
     ctx.state.log.info({ id }, 'SMS config saved');
 
-    const webhookUrl = `${deps.config.publicUrl}/webresponder?id=${encodeURIComponent(id)}`;
-    let provisioning: Record<'user' | 'dial_rule' | 'answer_rule', { status: string; error?: string }>;
-    try {
-      const result = await deps.ns.provisionWebresponder({
-        domain: entry.api_domain,
-        systemUser: entry.ns_system_user ?? '',
-        webhookUrl,
-        email: deps.config.provisionEmail ?? `webresponder@${entry.api_domain}`,
-        application: deps.config.provisionApplication,
-      });
-      provisioning = { user: result.user, dial_rule: result.dialRule, answer_rule: result.answerRule };
-    } catch (error) {
-      ctx.state.log.error({ err: error, id }, 'provisioning failed');
-      const failed = { status: 'failed', error: 'provisioning could not run; see the server log' };
-      provisioning = { user: failed, dial_rule: failed, answer_rule: failed };
-    }
+    const provisioning = await provision(deps, id, entry, ctx.state.log);
     const failures = Object.entries(provisioning).filter(([, step]) => step.status === 'failed');
     if (failures.length > 0) ctx.state.log.warn({ id, failures: Object.fromEntries(failures) }, 'provisioning incomplete');
     ctx.body = {
@@ -184,4 +170,30 @@ export function updateSms(deps: ServerDeps): Middleware<BodyState> {
       ...(failures.length > 0 ? { provisioning_errors: Object.fromEntries(failures.map(([step, outcome]) => [step, outcome.error ?? ''])) } : {}),
     };
   };
+}
+
+type Provisioning = Record<'user' | 'dial_rule' | 'answer_rule', { status: string; error?: string }>;
+
+/** The three NetSapiens steps for an id's SMS settings; a failure is reported per step, never thrown. */
+async function provision(deps: ServerDeps, id: string, entry: TenantConfig, log: BodyState['log']): Promise<Provisioning> {
+  const { publicUrl, nsApiBase } = deps.config;
+  if (isLocalOnly(publicUrl) && nsApiBase && !isLocalOnly(nsApiBase)) {
+    // A dial rule pointing at 127.0.0.1 would send every call of this id nowhere: do not provision.
+    const failed = { status: 'failed', error: `not attempted: NetSapiens cannot reach ${publicUrl}; set PUBLIC_URL to this server's public address` };
+    return { user: failed, dial_rule: failed, answer_rule: failed };
+  }
+  try {
+    const result = await deps.ns.provisionWebresponder({
+      domain: entry.api_domain,
+      systemUser: entry.ns_system_user ?? '',
+      webhookUrl: `${publicUrl}/webresponder?id=${encodeURIComponent(id)}`,
+      email: deps.config.provisionEmail ?? `webresponder@${entry.api_domain}`,
+      application: deps.config.provisionApplication,
+    });
+    return { user: result.user, dial_rule: result.dialRule, answer_rule: result.answerRule };
+  } catch (error) {
+    log.error({ err: error, id }, 'provisioning failed');
+    const failed = { status: 'failed', error: 'provisioning could not run; see the server log' };
+    return { user: failed, dial_rule: failed, answer_rule: failed };
+  }
 }
