@@ -1,21 +1,29 @@
+// The public API of @beckon/server: build the app or its router, wire its dependencies, run it.
+// Everything else is internal and may change between versions.
+
+// The app, and its routes for mounting in another Koa app.
 export { createApp, type AppOptions } from './app.js';
 export { createRouter } from './router.js';
-export { BackgroundTasks } from './background.js';
-export { ConfigError, loadConfig, loadRedisConfig, TURNSTILE_VERIFY_URL, type ServerConfig } from './config.js';
 export type { AppState } from './context.js';
+
+// Running it: configuration, wiring, start and stop.
+export { ConfigError, loadConfig, TURNSTILE_VERIFY_URL, type ServerConfig } from './config.js';
+export { closeDeps, createDeps, start, type RunningServer, type StartOptions } from './main.js';
 export type { ServerDeps } from './deps.js';
-export { checkVisitorNumbers, consume, createMemoryLimits, createRedisLimits, limiterOptions, tryConsume, type Limits } from './guards/limits.js';
-export { createTurnstileCheck, type BotCheck, type BotCheckResult, type TurnstileOptions } from './guards/turnstile.js';
-export { checkPhone, callerDigits, DEFAULT_COUNTRIES, type PhoneVerdict } from './guards/phone-policy.js';
+export { BackgroundTasks } from './background.js';
 export { createLogger, maskPhone, type Logger } from './logging.js';
 export { ApiError } from './middleware/errors.js';
-export { escapeXml, nsResponse, type NsVerb } from './ns-xml.js';
+
+// The parts of ServerDeps, for hosts that wire their own.
+export { createMemoryLimits, createRedisLimits, type Limits } from './guards/limits.js';
+export { createTurnstileCheck, type BotCheck, type BotCheckResult, type TurnstileOptions } from './guards/turnstile.js';
+export { checkPhone, DEFAULT_COUNTRIES, type PhoneVerdict } from './guards/phone-policy.js';
 export { openFileTenantStore, type FileTenantStoreOptions } from './tenants/file-store.js';
-export { checkTenants, parseTenants, type Branding, type TenantConfig, type Tenants } from './tenants/schema.js';
+export { openRedisTenantStore, type RedisTenantStoreOptions } from './tenants/redis-store.js';
+export { parseTenants, type Branding, type TenantConfig, type Tenants } from './tenants/schema.js';
 export { TenantStoreBusyError, type TenantChange, type TenantStore } from './tenants/store.js';
-export { closeDeps, createDeps, start, type RunningServer, type StartOptions } from './main.js';
+export { connectRedis, RedisUnavailableError } from './redis.js';
 export { loadWidgetBundle, type WidgetAsset, type WidgetBundle } from './widget-bundle.js';
-export { scriptSafeJson, widgetConfig, type WidgetConfig } from './routes/widget.js';
-export { closeRedis, connectRedis, redactRedisUrl, RedisUnavailableError } from './redis.js';
-export { openRedisTenantStore, readRawTenants, redisKeys, writeTenants, type RedisTenantStoreOptions } from './tenants/redis-store.js';
+
+// What `beckon-server import-config` / `export-config` do, for scripts.
 export { exportConfig, importConfig } from './config-transfer.js';

@@ -5,7 +5,7 @@ import type Router from '@koa/router';
 import { createApp } from './app.js';
 import type { AppState } from './context.js';
 import { BackgroundTasks } from './background.js';
-import { isLocalOnly, type ServerConfig } from './config.js';
+import { ConfigError, isLocalOnly, type ServerConfig } from './config.js';
 import type { ServerDeps } from './deps.js';
 import { createMemoryLimits, createRedisLimits } from './guards/limits.js';
 import { createTurnstileCheck } from './guards/turnstile.js';
@@ -38,10 +38,13 @@ export interface RunningServer {
  * in-memory limits, or with `REDIS_URL` both in Redis; the background tasks. For host apps mounting `createRouter`;
  * `start` uses it too. Close with `closeDeps`.
  */
-export async function createDeps(config: ServerConfig, options: { publicUrl: string; logger?: Logger }): Promise<ServerDeps> {
+export async function createDeps(config: ServerConfig, options: { publicUrl?: string; logger?: Logger } = {}): Promise<ServerDeps> {
   const logger = options.logger ?? createLogger(config.logLevel);
+  // PUBLIC_URL wins; `options.publicUrl` is the fallback a host that knows its address passes.
+  const publicUrl = config.publicUrl ?? options.publicUrl;
+  if (!publicUrl) throw new ConfigError(['PUBLIC_URL is required here: set it, or pass createDeps() a publicUrl']);
   const common = {
-    config: { ...config, publicUrl: config.publicUrl ?? options.publicUrl },
+    config: { ...config, publicUrl },
     ns: createNsClient({ baseUrl: config.nsApiBase, auth: { token: config.nsToken }, timeoutMs: config.nsTimeoutMs }),
     botCheck: config.turnstile && createTurnstileCheck({ ...config.turnstile, logger }),
     logger,

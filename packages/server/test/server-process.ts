@@ -10,15 +10,16 @@ export const BIN = join(packageDir, 'bin/beckon-server.js');
 /** The bin runs dist/: when a source file is newer than its build, the processes would run old code. */
 export function staleBuild(): string | undefined {
   const src = join(packageDir, 'src');
+  // tsc -b rewrites only outputs whose content changed, but always records its run in the build info.
+  const buildInfo = join(packageDir, 'tsconfig.tsbuildinfo');
+  let builtAt: number;
+  try {
+    builtAt = statSync(buildInfo).mtimeMs;
+  } catch {
+    return 'the server is not built: run `npx tsc -b` at the repository root first';
+  }
   const walk = (dir: string): string[] => readdirSync(dir, { withFileTypes: true }).flatMap((entry) => (entry.isDirectory() ? walk(join(dir, entry.name)) : [join(dir, entry.name)]));
   for (const file of walk(src).filter((name) => name.endsWith('.ts'))) {
-    const built = join(packageDir, 'dist', relative(src, file).replace(/\.ts$/, '.js'));
-    let builtAt: number;
-    try {
-      builtAt = statSync(built).mtimeMs;
-    } catch {
-      return `${relative(packageDir, built)} is missing: run \`npx tsc -b\` at the repository root first`;
-    }
     if (statSync(file).mtimeMs > builtAt + 1_000) return `${relative(packageDir, file)} is newer than its build: run \`npx tsc -b\` at the repository root first`;
   }
   return undefined;
