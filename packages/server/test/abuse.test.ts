@@ -22,7 +22,7 @@ test('a visitor who submits a 4th distinct number within the hour is refused for
   t.is(refused.status, 429);
   const retryAfter = Number(refused.headers.get('retry-after'));
   t.true(retryAfter > 86_000 && retryAfter <= 86_400, `Retry-After ${retryAfter}`);
-  t.deepEqual(await refused.json(), { status: 'error', message: 'Too many different numbers. Please try again tomorrow.' });
+  t.deepEqual(await refused.json(), { status: 'error', message: 'Too many different numbers. Please try again tomorrow.', code: 'rate_limited' });
 
   // Blocked now even for a number it was allowed before, while another visitor is not affected.
   const again = await call(harness, { id, phone_number: '8135550001' }, '10.0.0.1');
@@ -101,7 +101,7 @@ test('an id that requires Turnstile: no call without a token that siteverify acc
 
   const missing = await call(harness, { id, phone_number: '8135551234' }, ip);
   t.is(missing.status, 403);
-  t.deepEqual(await missing.json(), { status: 'error', message: 'Please complete the verification and try again.' });
+  t.deepEqual(await missing.json(), { status: 'error', message: 'Please complete the verification and try again.', code: 'verification_required' });
   t.is(siteverify.received.length, 0, 'no token, nothing to verify');
 
   const wrong = await call(harness, { id, phone_number: '8135551234', turnstile_token: 'forged' }, ip);

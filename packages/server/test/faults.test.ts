@@ -28,7 +28,7 @@ test('/click-to-call: NS answering 4xx/5xx or dropping the connection is a 502 a
     const phone = `813555${String(1000 + index)}`;
     const { value: response, ms } = await timed(() => call(harness, phone));
     t.is(response.status, 502, label);
-    t.deepEqual(await response.json(), { status: 'error', message: 'Could not place your call right now. Please try again.' }, label);
+    t.deepEqual(await response.json(), { status: 'error', message: 'Could not place your call right now. Please try again.', code: 'call_failed' }, label);
     t.true(ms < timeoutMs, `${label}: answered in ${Math.round(ms)} ms, within the ${timeoutMs} ms timeout`);
     t.log(`${label}: 502 in ${Math.round(ms)} ms`);
     t.is(attempts(harness, 'queuedcall.create') - before, 1, `${label}: NS asked exactly once`);

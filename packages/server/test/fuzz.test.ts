@@ -1,6 +1,7 @@
 // Property-based fuzzing of every route, over real HTTP against one harness (a real NS sandbox behind it).
 // fast-check picks a new seed each run and prints it, with the shrunk counterexample, when a property fails;
 // replay one with `FUZZ_SEED=<seed> npx ava test/fuzz.test.ts`.
+import { readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { isDeepStrictEqual } from 'node:util';
 import { Script } from 'node:vm';
@@ -63,6 +64,13 @@ function checkMessage(message: unknown, exchange: Exchange): void {
   check(!/\n\s+at |\[object |Something went wrong|Request failed \(|Internal Server Error/.test(message), 'the message is not one a person can act on', exchange);
 }
 
+/** The envelope's optional `code`: one of those the HTTP API document lists. */
+const ERROR_CODES = new Set<string>(
+  (JSON.parse(readFileSync(new URL('../../../docs/http-api.openapi.json', import.meta.url), 'utf8')) as {
+    components: { schemas: { ErrorEnvelope: { properties: { code: { enum: string[] } } } } };
+  }).components.schemas.ErrorEnvelope.properties.code.enum,
+);
+
 /** `{"status":"error","message"}` as JSON, nothing else. */
 function checkEnvelope(exchange: Exchange, method = 'POST'): void {
   check(/^application\/json/.test(exchange.type), 'an error that is not JSON', exchange);
@@ -74,7 +82,9 @@ function checkEnvelope(exchange: Exchange, method = 'POST'): void {
     check(false, 'an error body that is not JSON', exchange);
   }
   const envelope = body as Record<string, unknown>;
-  check(isDeepStrictEqual(Object.keys(envelope ?? {}).sort(), ['message', 'status']) && envelope.status === 'error', 'not the error envelope', exchange);
+  const keys = Object.keys(envelope ?? {}).sort();
+  const shape = isDeepStrictEqual(keys, ['message', 'status']) || (isDeepStrictEqual(keys, ['code', 'message', 'status']) && ERROR_CODES.has(String(envelope.code)));
+  check(shape && envelope.status === 'error', 'not the error envelope', exchange);
   checkMessage(envelope.message, exchange);
 }
 

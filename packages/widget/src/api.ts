@@ -12,7 +12,7 @@ export interface WidgetBranding {
  * How a click-to-call request ended. On failure `status` is missing when no HTTP answer arrived, and
  * `message` when the answer had none to show.
  */
-export type CallOutcome = { ok: true } | { ok: false; status?: number; message?: string };
+export type CallOutcome = { ok: true } | { ok: false; status?: number; message?: string; code?: string };
 
 /** Branding only decorates the button: give up soon and keep the defaults. */
 const BRANDING_TIMEOUT_MS = 8_000;
@@ -66,6 +66,8 @@ export async function requestCall(endpoint: string, id: string, phoneNumber: str
   }
   const body: unknown = await response.json().catch(() => undefined);
   if (response.ok && isRecord(body) && body.status === 'ok') return { ok: true };
-  const message = isRecord(body) && body.status === 'error' && typeof body.message === 'string' && body.message.trim() ? body.message : undefined;
-  return { ok: false, status: response.status, message };
+  const envelope = isRecord(body) && body.status === 'error' ? body : {};
+  const message = typeof envelope.message === 'string' && envelope.message.trim() ? envelope.message : undefined;
+  const code = typeof envelope.code === 'string' ? envelope.code : undefined;
+  return { ok: false, status: response.status, message, code };
 }

@@ -7,6 +7,21 @@ import { stringsFor, type CallUsLanguage, type CallUsStrings } from './strings/i
 import { styles } from './styles.js';
 import { httpUrl, isPlausiblePhoneNumber } from './validate.js';
 
+/** The server's error codes (`POST /click-to-call`), and the string each is shown as. */
+const ERROR_STRINGS: Partial<Record<string, keyof CallUsStrings>> = {
+  not_configured: 'notConfigured',
+  origin_not_allowed: 'notAllowedHere',
+  verification_required: 'verificationFailed',
+  verification_failed: 'verificationFailed',
+  verification_unavailable: 'callFailed',
+  invalid_number: 'invalidNumber',
+  country_not_allowed: 'countryNotAllowed',
+  number_not_allowed: 'numberNotAllowed',
+  rate_limited: 'tooManyRequests',
+  call_failed: 'callFailed',
+  unavailable: 'genericError',
+};
+
 /** Where the element is in its flow: closed, dialog open, request in flight, or how it ended. */
 export type CallUsPhase = 'idle' | 'open' | 'sending' | 'success' | 'error';
 
@@ -21,7 +36,7 @@ export type CallUsPhase = 'idle' | 'open' | 'sending' | 'success' | 'error';
  * @fires {CustomEvent<Record<PropertyKey, never>>} call-us-open - The dialog opened.
  * @fires {CustomEvent<{ phoneNumber: string }>} call-us-submit - A number passed the quick check and is being sent.
  * @fires {CustomEvent<{ phoneNumber: string }>} call-us-success - The server accepted the request: the visitor is being called.
- * @fires {CustomEvent<{ message: string, status?: number }>} call-us-error - The request failed; `message` is the text shown, `status` the HTTP status when the server answered.
+ * @fires {CustomEvent<{ message: string, status?: number, code?: string }>} call-us-error - The request failed; `message` is the text shown, `status` the HTTP status when the server answered, `code` the server's error code when it gave one.
  * @fires {CustomEvent<Record<PropertyKey, never>>} call-us-close - The dialog closed (Escape, the cancel button or `hide()`).
  *
  * @csspart button - The button that opens the dialog.
@@ -295,15 +310,18 @@ export class CallUsButton extends LitElement {
       this.phase = this.dialog?.open ? 'success' : 'idle';
       this.dispatchEvent(callUsEvent('call-us-success', { phoneNumber }));
     } else {
-      // A 429 gets the element's own (translated) words: the server's limits speak only English.
-      const message = outcome.status === 429 ? text.tooManyRequests : (outcome.message ?? text.genericError);
-      this.fail(message, outcome.status);
+      // The server speaks English: an error it names by code (and any 429) is shown in the visitor's
+      // language, from strings a page can override; an unknown code falls back to the server's message.
+      const { code } = outcome;
+      const known = outcome.status === 429 ? 'tooManyRequests' : code && Object.hasOwn(ERROR_STRINGS, code) ? ERROR_STRINGS[code] : undefined;
+      const message = known ? text[known] : (outcome.message ?? text.genericError);
+      this.fail(message, outcome.status, code);
     }
   }
 
-  private fail(message: string, status?: number): void {
+  private fail(message: string, status?: number, code?: string): void {
     this.errorMessage = message;
     this.phase = this.dialog?.open ? 'error' : 'idle';
-    this.dispatchEvent(callUsEvent('call-us-error', status === undefined ? { message } : { message, status }));
+    this.dispatchEvent(callUsEvent('call-us-error', { message, ...(status === undefined ? {} : { status }), ...(code ? { code } : {}) }));
   }
 }

@@ -12,6 +12,8 @@ export interface CallUsErrorDetail {
   message: string;
   /** The HTTP status, when the server answered at all. */
   status?: number;
+  /** The server's error code (`invalid_number`, `rate_limited`…), when it gave one. */
+  code?: string;
 }
 
 /** `call-us-open` and `call-us-close` carry no detail. */

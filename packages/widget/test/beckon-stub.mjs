@@ -6,6 +6,7 @@
 const BRANDING = {
   // Configured ids without branding: the element keeps its own (translated) defaults.
   plain: {},
+  newer: {},
   slow: {},
   busy: {},
   broken: {},
@@ -38,8 +39,9 @@ function json(ctx, status, body) {
   ctx.body = JSON.stringify(body);
 }
 
-function error(ctx, status, message) {
-  json(ctx, status, { status: 'error', message });
+/** The server's envelope; visitor-facing errors carry a `code` as the real server's do. */
+function error(ctx, status, message, code) {
+  json(ctx, status, code ? { status: 'error', message, code } : { status: 'error', message });
 }
 
 export function beckonStub() {
@@ -75,7 +77,7 @@ export function beckonStub() {
     if (route === '/widget-config' && ctx.method === 'GET') {
       const id = ctx.query.id;
       const branding = typeof id === 'string' ? BRANDING[id] : undefined;
-      if (!branding) return error(ctx, 404, NOT_CONFIGURED);
+      if (!branding) return error(ctx, 404, NOT_CONFIGURED, 'not_configured');
       return json(ctx, 200, { id, ...branding });
     }
 
@@ -99,14 +101,14 @@ export function beckonStub() {
       switch (id) {
         case 'acme':
         case 'plain':
-          if (/^\D*1?\D*900/.test(phone)) return error(ctx, 400, 'Sorry, we cannot call that number.');
+          if (/^\D*1?\D*900/.test(phone)) return error(ctx, 400, 'Sorry, we cannot call that number.', 'number_not_allowed');
           return json(ctx, 200, { status: 'ok' });
         case 'slow':
           await new Promise((resolve) => setTimeout(resolve, 400));
           return json(ctx, 200, { status: 'ok' });
         case 'busy':
           ctx.set('Retry-After', '60');
-          return error(ctx, 429, 'Too many requests. Please try again in a minute.');
+          return error(ctx, 429, 'Too many requests. Please try again in a minute.', 'rate_limited');
         case 'broken':
           ctx.status = 502;
           ctx.type = 'text/html';
@@ -117,8 +119,11 @@ export function beckonStub() {
           ctx.respond = false;
           ctx.req.socket.destroy();
           return;
+        case 'newer':
+          // A code this version of the element does not know yet: it shows the server's message.
+          return error(ctx, 400, 'A message from a newer server.', 'something_new');
         default:
-          return error(ctx, 404, NOT_CONFIGURED);
+          return error(ctx, 404, NOT_CONFIGURED, 'not_configured');
       }
     }
     return error(ctx, 404, 'Not found.');

@@ -120,14 +120,22 @@ describe('the call request', () => {
     expect(logged.find((request) => request.method === 'POST')?.origin).to.equal(location.origin);
   });
 
-  it("shows the server's message for an error envelope", async () => {
+  it("shows a server error by its code, and passes the code on in the event", async () => {
     const element = await fixture({ endpoint: ENDPOINT, 'config-id': 'plain' });
     await open(element);
     const failure = nextEvent(element, 'call-us-error');
     await submit(element, '1-900-555-0100');
-    expect((await failure).detail).to.deep.equal({ message: 'Sorry, we cannot call that number.', status: 400 });
+    expect((await failure).detail).to.deep.equal({ message: 'Sorry, we cannot call that number.', status: 400, code: 'number_not_allowed' });
     await element.updateComplete;
     expect(statusText(element)).to.equal('Sorry, we cannot call that number.');
+  });
+
+  it("shows the server's own message for a code it does not know", async () => {
+    const element = await fixture({ endpoint: ENDPOINT, 'config-id': 'newer' });
+    await open(element);
+    const failure = nextEvent(element, 'call-us-error');
+    await submit(element, '813 555 1234');
+    expect((await failure).detail).to.deep.equal({ message: 'A message from a newer server.', status: 400, code: 'something_new' });
   });
 
   it('shows the server message for an unknown id (404)', async () => {
@@ -135,7 +143,7 @@ describe('the call request', () => {
     await open(element);
     const failure = nextEvent(element, 'call-us-error');
     await submit(element, '813 555 1234');
-    expect((await failure).detail).to.deep.equal({ message: 'This call button is not configured.', status: 404 });
+    expect((await failure).detail).to.deep.equal({ message: 'This call button is not configured.', status: 404, code: 'not_configured' });
   });
 
   it('uses its own "too many requests" text for a 429', async () => {
@@ -144,7 +152,7 @@ describe('the call request', () => {
     const failure = nextEvent(element, 'call-us-error');
     await submit(element, '813 555 1234');
     const expected = 'Too many requests. Please try again in a few minutes.';
-    expect((await failure).detail).to.deep.equal({ message: expected, status: 429 });
+    expect((await failure).detail).to.deep.equal({ message: expected, status: 429, code: 'rate_limited' });
     await element.updateComplete;
     expect(statusText(element)).to.equal(expected);
   });
@@ -272,7 +280,7 @@ describe('events', () => {
       { phoneNumber: '813 555 1234' },
       { phoneNumber: '813 555 1234' },
       { phoneNumber: '813 555 1234' },
-      { message: 'Too many requests. Please try again in a few minutes.', status: 429 },
+      { message: 'Too many requests. Please try again in a few minutes.', status: 429, code: 'rate_limited' },
       {},
     ]);
   });

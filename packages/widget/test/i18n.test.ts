@@ -94,6 +94,17 @@ describe('languages and strings', () => {
     await waitFor(() => statusText(element) === stringsFor('es').strings.tooManyRequests, 'the Spanish 429 message');
   });
 
+  it("shows the server's coded errors in the visitor's language", async () => {
+    const element = await fixture({ lang: 'fr', endpoint: ENDPOINT, 'config-id': 'plain' });
+    await open(element);
+    await submit(element, '1-900-555-0100');
+    await waitFor(() => statusText(element) === stringsFor('fr').strings.numberNotAllowed, 'the French refusal');
+    const unknown = await fixture({ lang: 'es', endpoint: ENDPOINT, 'config-id': 'nobody' });
+    await open(unknown);
+    await submit(unknown, '813 555 1234');
+    await waitFor(() => statusText(unknown) === 'Este botón de llamada no está configurado.', 'the Spanish "not configured"');
+  });
+
   it('stringsFor matches by primary subtag and reports fallbacks', () => {
     expect(stringsFor('es-MX').language).to.equal('es');
     expect(stringsFor('FR_ca').language).to.equal('fr');

@@ -99,7 +99,7 @@ export async function checkVisitorNumbers(limits: Limits, visitor: string, e164:
 
 function tooMany(result: RateLimiterRes, message: string): ApiError {
   const seconds = Math.max(1, Math.ceil(result.msBeforeNext / 1000));
-  return new ApiError(429, message, { 'Retry-After': String(seconds) });
+  return new ApiError(429, message, { 'Retry-After': String(seconds) }, 'rate_limited');
 }
 
 /** Takes one point, or throws a 429 with `Retry-After` (whole seconds) and the given message. */

@@ -1,13 +1,18 @@
 import type { Middleware } from 'koa';
 import type { AppState } from '../context.js';
 
-/** An error whose message is meant for the caller (a person can act on it): status, message, headers such as `Retry-After`. */
+/**
+ * An error whose message is meant for the caller (a person can act on it): status, message, headers
+ * such as `Retry-After`, and for errors a visitor sees, a stable `code` the widget shows in the
+ * visitor's language (the message is English).
+ */
 export class ApiError extends Error {
   override name = 'ApiError';
   constructor(
     readonly status: number,
     message: string,
     readonly headers: Record<string, string> = {},
+    readonly code?: string,
   ) {
     super(message);
   }
@@ -36,12 +41,13 @@ export function errorEnvelope(): Middleware<AppState> {
       }
     } catch (error) {
       const { status, message, headers } = describe(error);
+      const code = error instanceof ApiError ? error.code : undefined;
       const unexpected = !(error instanceof ApiError);
       if (unexpected) ctx.state.log.error({ err: error }, 'request failed');
       ctx.status = status;
       if (status < 500) ctx.state.refusal = message;
       ctx.set(headers);
-      ctx.body = { status: 'error', message: unexpected && status >= 500 ? `${message} (request ${ctx.state.requestId})` : message };
+      ctx.body = { status: 'error', message: unexpected && status >= 500 ? `${message} (request ${ctx.state.requestId})` : message, ...(code ? { code } : {}) };
     }
   };
 }

@@ -27,6 +27,14 @@ export interface CallUsStrings {
   tooManyRequests: string;
   /** Status when the server cannot be reached or answers without a usable message. */
   genericError: string;
+  /** The server's errors, by their `code` (the server's own message is English). */
+  notConfigured: string;
+  notAllowedHere: string;
+  verificationFailed: string;
+  invalidNumber: string;
+  countryNotAllowed: string;
+  numberNotAllowed: string;
+  callFailed: string;
 }
 
 export const en: CallUsStrings = {
@@ -42,4 +50,11 @@ export const en: CallUsStrings = {
   invalidPhone: 'Please enter a valid phone number (at least 7 digits).',
   tooManyRequests: 'Too many requests. Please try again in a few minutes.',
   genericError: 'Something went wrong. Please try again later.',
+  notConfigured: 'This call button is not configured.',
+  notAllowedHere: 'This call button cannot be used on this site.',
+  verificationFailed: 'Please complete the verification and try again.',
+  invalidNumber: 'Please enter a valid phone number.',
+  countryNotAllowed: 'Sorry, we cannot call numbers in that country.',
+  numberNotAllowed: 'Sorry, we cannot call that number.',
+  callFailed: 'Could not place your call right now. Please try again.',
 };

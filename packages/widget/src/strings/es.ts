@@ -13,4 +13,11 @@ export const es: CallUsStrings = {
   invalidPhone: 'Introduzca un número de teléfono válido (al menos 7 dígitos).',
   tooManyRequests: 'Demasiadas solicitudes. Vuelva a intentarlo en unos minutos.',
   genericError: 'Algo salió mal. Vuelva a intentarlo más tarde.',
+  notConfigured: 'Este botón de llamada no está configurado.',
+  notAllowedHere: 'Este botón de llamada no se puede usar en este sitio.',
+  verificationFailed: 'Complete la verificación y vuelva a intentarlo.',
+  invalidNumber: 'Introduzca un número de teléfono válido.',
+  countryNotAllowed: 'Lo sentimos, no podemos llamar a números de ese país.',
+  numberNotAllowed: 'Lo sentimos, no podemos llamar a ese número.',
+  callFailed: 'No pudimos realizar su llamada en este momento. Vuelva a intentarlo.',
 };

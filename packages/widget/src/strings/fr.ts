@@ -13,4 +13,11 @@ export const fr: CallUsStrings = {
   invalidPhone: 'Veuillez saisir un numéro de téléphone valide (au moins 7 chiffres).',
   tooManyRequests: 'Trop de demandes. Veuillez réessayer dans quelques minutes.',
   genericError: 'Une erreur est survenue. Veuillez réessayer plus tard.',
+  notConfigured: "Ce bouton d'appel n'est pas configuré.",
+  notAllowedHere: "Ce bouton d'appel ne peut pas être utilisé sur ce site.",
+  verificationFailed: 'Veuillez terminer la vérification et réessayer.',
+  invalidNumber: 'Veuillez saisir un numéro de téléphone valide.',
+  countryNotAllowed: 'Désolé, nous ne pouvons pas appeler les numéros de ce pays.',
+  numberNotAllowed: 'Désolé, nous ne pouvons pas appeler ce numéro.',
+  callFailed: "Nous n'avons pas pu passer votre appel pour le moment. Veuillez réessayer.",
 };
