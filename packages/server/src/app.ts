@@ -6,16 +6,18 @@ import { errorEnvelope } from './middleware/errors.js';
 import { requestContext } from './middleware/request-context.js';
 import { createRouter } from './router.js';
 
-/**
- * The Beckon server as a Koa app. It never listens: `main` does, or a test through
- * `http.createServer(app.callback())`. Behind a reverse proxy, `config.trustProxy` hops of
- * `X-Forwarded-For` are believed; otherwise the header is ignored and the socket's address is the client.
- */
 export interface AppOptions {
   /** More routes, mounted before Beckon's (the demo page uses this). */
   routers?: Router<AppState>[];
 }
 
+/**
+ * The Beckon server as a Koa app. It never listens: `main` does, or a test through
+ * `http.createServer(app.callback())`. Behind a reverse proxy, `config.trustProxy` hops of
+ * `X-Forwarded-For` are believed; otherwise the header is ignored and the socket's address is the client.
+ * The whole middleware order is here; `createRouter` repeats the request context and the error envelope
+ * so that it also works mounted on its own (they run once either way).
+ */
 export function createApp(deps: ServerDeps, options: AppOptions = {}): Koa<AppState> {
   const app = new Koa<AppState>({
     proxy: deps.config.trustProxy > 0,

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { copyFile, mkdir } from 'node:fs/promises';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { startNsSandbox, type NsSandbox } from '@beckon/ns-client/sandbox';
@@ -24,25 +24,40 @@ Configuration comes from the environment (and ./.env when present); see the serv
                   embedded NetSapiens sandbox with a demo config in ./data and secrets made for the run.
   --allow-remote  Let demo mode listen on a non-loopback HOST.
   -h, --help      Show this help.
+  -v, --version   Show the version.
 `;
 
 const LOOPBACK = new Set(['127.0.0.1', '::1', 'localhost']);
 
 /** The `beckon-server` command: read the environment once, start, stop gracefully on SIGTERM/SIGINT. */
 export async function main(argv: string[]): Promise<void> {
-  const { values, positionals } = parseArgs({
-    args: argv,
-    options: {
-      demo: { type: 'boolean' },
-      'allow-remote': { type: 'boolean' },
-      replace: { type: 'boolean' },
-      help: { type: 'boolean', short: 'h' },
-    },
-    allowPositionals: true,
-    strict: true,
-  });
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: argv,
+      options: {
+        demo: { type: 'boolean' },
+        'allow-remote': { type: 'boolean' },
+        replace: { type: 'boolean' },
+        help: { type: 'boolean', short: 'h' },
+        version: { type: 'boolean', short: 'v' },
+      },
+      allowPositionals: true,
+      strict: true,
+    });
+  } catch (error) {
+    process.stderr.write(`${(error as Error).message}\n\n${USAGE}`);
+    process.exitCode = 2;
+    return;
+  }
+  const { values, positionals } = parsed;
   if (values.help) {
     process.stdout.write(USAGE);
+    return;
+  }
+  if (values.version) {
+    const { version } = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
+    process.stdout.write(`beckon-server ${version}\n`);
     return;
   }
   if (existsSync('.env')) process.loadEnvFile('.env');

@@ -3,8 +3,8 @@ import { pino, type Logger, type LoggerOptions } from 'pino';
 export type { Logger };
 
 /**
- * JSON logs. Fields that can hold a secret are censored wherever they appear, as a second line of
- * defence: the code never logs them on purpose.
+ * JSON logs. Fields named like secrets are censored at the top level and one level down, as a second
+ * line of defence: the code never logs secrets on purpose.
  */
 export function createLogger(level: LoggerOptions['level'] = 'info', destination?: NodeJS.WritableStream): Logger {
   const options: LoggerOptions = {

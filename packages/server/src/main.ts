@@ -1,4 +1,4 @@
-import { createServer, type Server } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createNsClient } from '@beckon/ns-client';
 import type Router from '@koa/router';
@@ -93,6 +93,12 @@ export async function start({ config, logger = createLogger(config.logLevel), ro
   const address = server.address() as AddressInfo;
   const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
   const url = `http://${host}:${address.port}`;
+  // Until wired (Redis may take a moment to connect), say so rather than leave requests hanging.
+  const starting = (_request: IncomingMessage, response: ServerResponse) => {
+    response.writeHead(503, { 'content-type': 'application/json; charset=utf-8', 'retry-after': '1' });
+    response.end(JSON.stringify({ status: 'error', message: 'Starting up; try again in a moment.' }));
+  };
+  server.on('request', starting);
   let deps: ServerDeps;
   try {
     deps = await createDeps(config, { publicUrl: url, logger });
@@ -100,6 +106,7 @@ export async function start({ config, logger = createLogger(config.logLevel), ro
     server.close();
     throw error;
   }
+  server.off('request', starting);
   server.on('request', createApp(deps, { routers }).callback());
   if (!config.publicUrl && isLocalOnly(url) && !isLocalOnly(config.nsApiBase)) {
     logger.warn({ publicUrl: url }, 'PUBLIC_URL is not set: widgets and NetSapiens would be sent to an address only this machine can reach; /update-sms will not provision');

@@ -14,10 +14,12 @@ import { loadWidgetBundle, type WidgetBundle } from './widget-bundle.js';
 
 /**
  * Every Beckon route, with the middleware each one runs, in one screen. Mount it in any Koa app
- * (`app.use(router.routes()).use(router.allowedMethods())`); `createApp` does exactly that. The widget
- * bundle is read once, here, from `@beckon/widget` unless given.
+ * (`app.use(router.routes()).use(router.allowedMethods())`); `createApp` does exactly that (and shows
+ * the whole middleware order). The widget bundle is read once, here, from `@beckon/widget` unless given.
  */
 export function createRouter(deps: ServerDeps, bundle: WidgetBundle | undefined = loadWidgetBundle()): Router<AppState> {
+  // Every embed would load a 503: say so once, at start, rather than let it pass unseen.
+  if (!bundle) deps.logger.warn('the widget bundle is missing (@beckon/widget/cdn): run `npm run build`; /widget.js embeds will not load');
   const router = new Router<AppState>();
   router.use(requestContext(deps.logger), errorEnvelope());
 

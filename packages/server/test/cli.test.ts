@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import test from 'ava';
@@ -16,9 +16,9 @@ interface Run {
 }
 
 /** Runs `beckon-server` (from source) in a clean directory with only the given environment. */
-function runCli(env: Record<string, string>, cwd: string): Promise<Run> {
+function runCli(env: Record<string, string>, cwd: string, args: string[] = []): Promise<Run> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, nodeArgs, {
+    const child = spawn(process.execPath, [...nodeArgs, ...args], {
       cwd,
       env: { PATH: process.env.PATH ?? '', ...env },
     });
@@ -97,4 +97,16 @@ test('without PUBLIC_URL, a server whose NetSapiens is elsewhere warns at start 
   await exited;
   const warning = output.split('\n').find((line) => line.includes('PUBLIC_URL is not set'));
   t.like(JSON.parse(warning ?? '{}'), { level: 40 });
+});
+
+test('--version prints the package version; an unknown option prints the usage and exits 2', async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), 'beckon-cli-'));
+  t.teardown(() => rm(dir, { recursive: true, force: true }));
+  const { version } = JSON.parse(await readFile(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
+  const shown = await runCli({}, dir, ['--version']);
+  t.is(shown.code, 0);
+  t.is(shown.stdout, `beckon-server ${version}\n`);
+  const unknown = await runCli({}, dir, ['--nope']);
+  t.is(unknown.code, 2);
+  t.regex(unknown.stderr, /Unknown option '--nope'[\s\S]*Usage: beckon-server/);
 });

@@ -12,7 +12,8 @@ import { ID_PATTERN, type TenantConfig } from '../tenants/schema.js';
 /**
  * `GET|POST /webresponder?id=`: NetSapiens asks what to do with a call. It gets its XML at once — the
  * caller hears silence while we think — and the text to the caller is sent afterwards, in the background.
- * Every answer is XML, errors included, because NetSapiens is the only client.
+ * Every answer it gives is XML, errors included, because NetSapiens is the only client (a wrong method
+ * or an unexpected failure is answered by the app, in JSON, before or after this route).
  */
 export function webresponder(deps: ServerDeps): Middleware<AppState> {
   return async function webresponder(ctx) {
