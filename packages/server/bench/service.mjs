@@ -84,6 +84,8 @@ async function beckonRole() {
 
   // Background texts in flight, sampled: how far a slow SMS API lets them pile up.
   let peakBackground = 0;
+  // Texts the server dropped at its cap on texts in flight, counted per run like the peak.
+  let droppedBefore = 0;
   const sampler = setInterval(() => {
     peakBackground = Math.max(peakBackground, running.deps.background.size);
   }, 10);
@@ -92,8 +94,10 @@ async function beckonRole() {
   Object.assign(commands, {
     // The peak is since the previous `stats`: the parent asks once before a run and once after it.
     stats: () => {
-      const stats = { background: running.deps.background.size, peakBackground, rssMb: process.memoryUsage().rss / 2 ** 20 };
-      peakBackground = running.deps.background.size;
+      const { size, dropped } = running.deps.background;
+      const stats = { background: size, peakBackground, dropped: dropped - droppedBefore, rssMb: process.memoryUsage().rss / 2 ** 20 };
+      peakBackground = size;
+      droppedBefore = dropped;
       return stats;
     },
     // `background.drain()` returns as soon as nothing is running, and a request the server was still

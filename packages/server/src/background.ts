@@ -6,18 +6,39 @@ import type { Logger } from 'pino';
  */
 export class BackgroundTasks {
   readonly #running = new Set<Promise<void>>();
+  #dropped = 0;
 
-  constructor(private readonly logger: Logger) {}
+  /**
+   * `maxRunning` bounds the memory a stalled dependency can cost: with the SMS API hanging, every call
+   * would otherwise add a pending text (thousands a minute under load). Past it, new tasks are dropped
+   * and logged — a caller not texted beats a server out of memory.
+   */
+  constructor(
+    private readonly logger: Logger,
+    private readonly maxRunning = 1_000,
+  ) {}
 
-  run(name: string, task: () => Promise<void>): void {
+  /** Starts `task` unless `maxRunning` tasks are already running; says whether it started. */
+  run(name: string, task: () => Promise<void>): boolean {
+    if (this.#running.size >= this.maxRunning) {
+      this.#dropped += 1;
+      this.logger.warn({ task: name, running: this.#running.size }, 'background task dropped: too many running');
+      return false;
+    }
     const promise = task()
       .catch((error: unknown) => this.logger.error({ err: error, task: name }, 'background task failed'))
       .finally(() => this.#running.delete(promise));
     this.#running.add(promise);
+    return true;
   }
 
   get size(): number {
     return this.#running.size;
+  }
+
+  /** How many tasks `run` has dropped since this was made. */
+  get dropped(): number {
+    return this.#dropped;
   }
 
   /**

@@ -32,3 +32,17 @@ test('a failed task is logged, never thrown', async (t) => {
   t.true(await tasks.drain(1_000));
   t.regex(lines.join(''), /"task":"text-back".*"msg":"background task failed"/);
 });
+
+test('past maxRunning, a task is dropped and logged instead of queued', async (t) => {
+  const lines: string[] = [];
+  const { Writable } = await import('node:stream');
+  const tasks = new BackgroundTasks(createLogger('info', new Writable({ write: (chunk, _encoding, next) => (lines.push(String(chunk)), next()) })), 2);
+  let ran = 0;
+  const slow = () => sleep(30).then(() => void (ran += 1));
+  t.deepEqual([tasks.run('text-back', slow), tasks.run('text-back', slow), tasks.run('text-back', slow)], [true, true, false]);
+  t.true(await tasks.drain(1_000));
+  t.is(ran, 2);
+  t.regex(lines.join(''), /"running":2.*"msg":"background task dropped: too many running"/);
+  t.true(tasks.run('text-back', slow), 'room again once they finished');
+  await tasks.drain(1_000);
+});
