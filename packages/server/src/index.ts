@@ -26,4 +26,4 @@ export { connectRedis, RedisUnavailableError } from './redis.js';
 export { loadWidgetBundle, type WidgetAsset, type WidgetBundle } from './widget-bundle.js';
 
 // What `beckon-server import-config` / `export-config` do, for scripts.
-export { exportConfig, importConfig } from './config-transfer.js';
+export { exportConfig, importConfig } from './cli/config-transfer.js';

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import test from 'ava';
 import { startNsSandbox } from '@beckon/ns-client/sandbox';
-import { exportConfig, importConfig } from '../src/config-transfer.js';
+import { exportConfig, importConfig } from '../src/cli/config-transfer.js';
 import { freePort, startRedis, type RedisServer } from './fixtures/redis.js';
 import { SECRET, TENANTS } from './helpers.js';
 

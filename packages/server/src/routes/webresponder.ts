@@ -6,7 +6,7 @@ import { callerDigits, checkPhone } from '../guards/phone-policy.js';
 import { maskPhone, type Logger } from '../logging.js';
 import { readFields, type Fields } from '../middleware/body.js';
 import { ApiError } from '../middleware/errors.js';
-import { nsResponse, type NsVerb } from '../ns-xml.js';
+import { nsResponse, type NsVerb } from './ns-xml.js';
 import { ID_PATTERN, type TenantConfig } from '../tenants/schema.js';
 
 /**

@@ -4,10 +4,10 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { startNsSandbox, type NsSandbox } from '@beckon/ns-client/sandbox';
-import { ConfigError, loadConfig, type ServerConfig } from './config.js';
+import { ConfigError, loadConfig, type ServerConfig } from '../config.js';
 import { demoRoutes, type DemoRoutes } from './demo/demo-routes.js';
 import { exportConfig, importConfig } from './config-transfer.js';
-import { start } from './main.js';
+import { start } from '../main.js';
 
 const USAGE = `Usage: beckon-server [--demo] [--allow-remote]
        beckon-server import-config <file> [--replace]
@@ -56,7 +56,7 @@ export async function main(argv: string[]): Promise<void> {
     return;
   }
   if (values.version) {
-    const { version } = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
+    const { version } = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
     process.stdout.write(`beckon-server ${version}\n`);
     return;
   }
@@ -136,7 +136,7 @@ async function demoConfig(sandbox: NsSandbox, allowRemote: boolean): Promise<Ser
   const domainsFile = join(dataDir, 'domains.json');
   if (!existsSync(domainsFile)) {
     await mkdir(dataDir, { recursive: true });
-    await copyFile(new URL('../domains.example.json', import.meta.url), domainsFile);
+    await copyFile(new URL('../../domains.example.json', import.meta.url), domainsFile);
   }
   const config = loadConfig({
     ...process.env,

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { PassThrough } from 'node:stream';
 import Router, { type RouterContext } from '@koa/router';
 import type { NsSandbox, SandboxCall, SandboxMessage, SandboxProvisionEvent } from '@beckon/ns-client/sandbox';
-import type { AppState } from '../context.js';
+import type { AppState } from '../../context.js';
 
 export interface DemoRoutes {
   router: Router<AppState>;
@@ -33,7 +33,7 @@ function fromProvision(event: SandboxProvisionEvent): DemoEvent {
   return { kind: 'provision', at: new Date().toISOString(), what: event.kind, action: event.action, name };
 }
 
-const asset = (name: string) => readFileSync(new URL(`../../demo/${name}`, import.meta.url));
+const asset = (name: string) => readFileSync(new URL(`../../../demo/${name}`, import.meta.url));
 
 /**
  * The demo page (`npm start`): the widget as a visitor sees it, buttons that play NetSapiens' part, and a

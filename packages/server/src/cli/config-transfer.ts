@@ -1,11 +1,11 @@
 import { randomBytes } from 'node:crypto';
 import { readFile, rename, writeFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
-import { loadRedisConfig } from './config.js';
-import { createLogger } from './logging.js';
-import { closeRedis, connectRedis } from './redis.js';
-import { readRawTenants, redisKeys, writeTenants } from './tenants/redis-store.js';
-import { parseTenants } from './tenants/schema.js';
+import { loadRedisConfig } from '../config.js';
+import { createLogger } from '../logging.js';
+import { closeRedis, connectRedis } from '../redis.js';
+import { readRawTenants, redisKeys, writeTenants } from '../tenants/redis-store.js';
+import { parseTenants } from '../tenants/schema.js';
 
 /**
  * `beckon-server import-config <file> [--replace]`: puts a `domains.json` into Redis, all or nothing.
