@@ -1,6 +1,6 @@
 import test from 'ava';
 import { serveExample } from '../serve.mjs';
-import { DOMAINS, CONFIG_ID, launchChromium, openPage, startBeckon } from '../../test-support/browser-harness.mjs';
+import { DOMAINS, CONFIG_ID, launchChromium, openPage, startBeckon } from '../../shared/browser-harness.mjs';
 
 // `npm test` runs `npm run build` (rollup) first, so dist/main.js is the bundle of src/main.js as it is now.
 test('the rollup-bundled element is themed by the page, places a call, and the page hears its events', async (t) => {

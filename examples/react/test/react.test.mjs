@@ -1,7 +1,7 @@
 import test from 'ava';
 import { serveExample } from '../serve.mjs';
 import { CALL_US_STRINGS } from '../src/strings.js';
-import { CONFIG_ID, DOMAINS, launchChromium, openPage, startBeckon } from '../../test-support/browser-harness.mjs';
+import { CONFIG_ID, DOMAINS, launchChromium, openPage, startBeckon } from '../../shared/browser-harness.mjs';
 
 // `npm test` runs `node build.mjs` first, so dist/main.js is the production bundle of src/ as it is now.
 test('React renders <call-us-button> with its props and strings, and its handlers hear the call succeed', async (t) => {

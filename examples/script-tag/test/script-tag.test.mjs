@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import test from 'ava';
 import { DEMO_BECKON_URL, serveExample } from '../serve.mjs';
-import { CONFIG_ID, DOMAINS, launchChromium, openPage, startBeckon } from '../../test-support/browser-harness.mjs';
+import { CONFIG_ID, DOMAINS, launchChromium, openPage, startBeckon } from '../../shared/browser-harness.mjs';
 
 const read = (name) => readFile(new URL(`../${name}`, import.meta.url), 'utf8');
 
