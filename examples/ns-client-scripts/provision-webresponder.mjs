@@ -2,8 +2,7 @@
 // Sets up a NetSapiens web responder, as Beckon's /update-sms form does: a system user, a To-Web dial rule
 // that calls --webhook-url, and an answer rule forwarding the user's calls to it. Safe to run again: what
 // exists is kept or updated. Credentials come from the environment only, never from a flag.
-import { parseArgs } from 'node:util';
-import { createNsClient, NsError } from '@beckon/ns-client';
+import { runCommand } from './command.mjs';
 
 const USAGE = `Usage: node provision-webresponder.mjs --domain DOMAIN --system-user USER --webhook-url URL --email ADDRESS
 
@@ -20,61 +19,27 @@ user, the dial rule matching webresponder{USER}, and USER's answer rule. Re-runn
 
 Environment: NS_API_BASE (the portal's origin, https://ucportal.example.net) and NS_TOKEN (an API key).`;
 
-/** Prints why, and returns the exit code for a usage error. */
-function usageError(message) {
-  console.error(`provision-webresponder: ${message}\nRun with --help for usage.`);
-  return 1;
-}
+const OPTIONS = {
+  domain: { type: 'string' },
+  'system-user': { type: 'string' },
+  'webhook-url': { type: 'string' },
+  email: { type: 'string' },
+  'dial-plan': { type: 'string' },
+  application: { type: 'string' },
+};
 
-async function main(args) {
-  let values;
-  try {
-    ({ values } = parseArgs({
-      args,
-      options: {
-        domain: { type: 'string' },
-        'system-user': { type: 'string' },
-        'webhook-url': { type: 'string' },
-        email: { type: 'string' },
-        'dial-plan': { type: 'string' },
-        application: { type: 'string' },
-        help: { type: 'boolean', short: 'h' },
-      },
-      strict: true,
-    }));
-  } catch (error) {
-    return usageError(error.message);
-  }
-  if (values.help) {
-    console.log(USAGE);
-    return 0;
-  }
-  const missing = ['domain', 'system-user', 'webhook-url', 'email'].filter((name) => !values[name]?.trim());
-  if (missing.length > 0) return usageError(`missing ${missing.map((name) => `--${name}`).join(', ')}`);
-
-  const { NS_API_BASE, NS_TOKEN } = process.env;
-  if (!NS_API_BASE || !NS_TOKEN) return usageError('set NS_API_BASE and NS_TOKEN in the environment');
-
-  let result;
-  try {
-    const ns = createNsClient({ baseUrl: NS_API_BASE, auth: { token: NS_TOKEN } });
-    // It does not throw for NetSapiens failures: each step reports `failed` with its error and the others
-    // still run. It throws NsUsageError for unusable options (a webhook URL that is not http(s), …)
-    // before sending anything.
-    result = await ns.provisionWebresponder({
-      domain: values.domain,
-      systemUser: values['system-user'],
-      webhookUrl: values['webhook-url'],
-      email: values.email,
-      dialPlan: values['dial-plan'],
-      application: values.application,
-    });
-  } catch (error) {
-    if (!(error instanceof NsError)) throw error;
-    console.error(`provision-webresponder: ${error.message}`);
-    return 1;
-  }
-
+await runCommand({ name: 'provision-webresponder', usage: USAGE, options: OPTIONS, required: ['domain', 'system-user', 'webhook-url', 'email'] }, async (values, ns) => {
+  // It does not throw for NetSapiens failures: each step reports `failed` with its error and the others
+  // still run. It throws NsUsageError for unusable options (a webhook URL that is not http(s), …)
+  // before sending anything.
+  const result = await ns.provisionWebresponder({
+    domain: values.domain,
+    systemUser: values['system-user'],
+    webhookUrl: values['webhook-url'],
+    email: values.email,
+    dialPlan: values['dial-plan'],
+    application: values.application,
+  });
   const steps = [
     ['user', result.user],
     ['dial rule', result.dialRule],
@@ -91,7 +56,4 @@ async function main(args) {
   }
   console.log(`Provisioned: calls to ${values['system-user']}@${values.domain} now reach ${values['webhook-url']}`);
   return 0;
-}
-
-// An exit code rather than process.exit(): the process ends once its output is written.
-process.exitCode = await main(process.argv.slice(2));
+});
