@@ -19,6 +19,20 @@ export interface ServerConfig {
   host: string;
   /** How many reverse proxies in front add `X-Forwarded-For`; 0 means the header is never trusted. */
   trustProxy: number;
+  /** What one client may hold of the listening server: connections, and time to send a request. */
+  http: {
+    /** Open connections at most; past it new ones are closed at once, so idle sockets cannot use up descriptors. */
+    maxConnections: number;
+    /** A client gets this long to send its request headers. */
+    headersTimeoutMs: number;
+    /** A client gets this long to send its whole request, body included. */
+    requestTimeoutMs: number;
+  };
+  /**
+   * The key `/webresponder?id=…&sig=…` URLs are signed with (HMAC-SHA256 of the id). Set from
+   * `WEBRESPONDER_SECRET`, or derived from `UPDATE_SECRET` when that is not set.
+   */
+  webresponderSecret: string | undefined;
   limits: {
     ipPerMinute: number;
     idPerHour: number;
@@ -29,6 +43,8 @@ export interface ServerConfig {
     visitorBlockSeconds: number;
     /** Texts one id may send per hour: caps what a flood of fake calls (SMS pumping) can cost. */
     textsPerIdPerHour: number;
+    /** `/webresponder` requests per client address per minute (NetSapiens sends from a few addresses). */
+    webresponderPerMinute: number;
   };
   /** Cloudflare Turnstile, for ids with `require_turnstile`; undefined when no secret key is set. */
   turnstile: { secretKey: string; verifyUrl: string } | undefined;
@@ -134,6 +150,11 @@ const environment = z.object({
   LIMIT_NUMBERS_PER_VISITOR_PER_HOUR: whole('LIMIT_NUMBERS_PER_VISITOR_PER_HOUR', 3),
   LIMIT_VISITOR_BLOCK_HOURS: whole('LIMIT_VISITOR_BLOCK_HOURS', 24),
   LIMIT_TEXTS_PER_ID_PER_HOUR: whole('LIMIT_TEXTS_PER_ID_PER_HOUR', 60),
+  LIMIT_WEBRESPONDER_PER_MINUTE: whole('LIMIT_WEBRESPONDER_PER_MINUTE', 600),
+  MAX_CONNECTIONS: whole('MAX_CONNECTIONS', 1_000),
+  HEADERS_TIMEOUT_MS: whole('HEADERS_TIMEOUT_MS', 10_000, 100),
+  REQUEST_TIMEOUT_MS: whole('REQUEST_TIMEOUT_MS', 30_000, 100),
+  WEBRESPONDER_SECRET: z.string().trim().min(16, { error: 'WEBRESPONDER_SECRET must be at least 16 characters (use a long random value)' }).optional(),
   TURNSTILE_SECRET_KEY: z.string().trim().optional(),
   TURNSTILE_VERIFY_URL: httpUrl('TURNSTILE_VERIFY_URL').optional(),
   TEXT_BACK_WINDOW_MINUTES: whole('TEXT_BACK_WINDOW_MINUTES', 10),
@@ -170,7 +191,15 @@ export function loadConfig(env: Record<string, string | undefined>): ServerConfi
       numbersPerVisitorPerHour: vars.LIMIT_NUMBERS_PER_VISITOR_PER_HOUR,
       visitorBlockSeconds: vars.LIMIT_VISITOR_BLOCK_HOURS * 3600,
       textsPerIdPerHour: vars.LIMIT_TEXTS_PER_ID_PER_HOUR,
+      webresponderPerMinute: vars.LIMIT_WEBRESPONDER_PER_MINUTE,
     },
+    http: {
+      maxConnections: vars.MAX_CONNECTIONS,
+      headersTimeoutMs: vars.HEADERS_TIMEOUT_MS,
+      // Node requires the whole-request timeout to be at least the headers timeout.
+      requestTimeoutMs: Math.max(vars.REQUEST_TIMEOUT_MS, vars.HEADERS_TIMEOUT_MS),
+    },
+    webresponderSecret: vars.WEBRESPONDER_SECRET,
     turnstile: vars.TURNSTILE_SECRET_KEY
       ? { secretKey: vars.TURNSTILE_SECRET_KEY, verifyUrl: vars.TURNSTILE_VERIFY_URL ?? TURNSTILE_VERIFY_URL }
       : undefined,

@@ -214,3 +214,74 @@ test('an id that requires Turnstile: the per-address limit applies before siteve
   t.deepEqual(statuses, [403, 403, 429, 429, 429]);
   t.is(siteverify.received.length, 2, 'only the requests within the limit reached Cloudflare');
 });
+
+test('a visitor refused by the per-number limit does not spend the id\'s hourly budget', async (t) => {
+  const harness = await startHarness({ limits: { numberPerHour: 1, idPerHour: 3 }, trustProxy: 1 });
+  t.teardown(() => harness.close());
+  const id = 'example.com-sales';
+  // One address hammers one number: placed once, then refused by the per-number limit, again and again.
+  const hammered = [];
+  for (let index = 0; index < 6; index += 1) hammered.push((await call(harness, { id, phone_number: '8135550001' }, '10.0.0.1')).status);
+  t.deepEqual(hammered, [200, 429, 429, 429, 429, 429]);
+  // The id's other visitors still get through: its budget held the one placed call only.
+  t.is((await call(harness, { id, phone_number: '8135550002' }, '10.0.0.2')).status, 200);
+  t.is((await call(harness, { id, phone_number: '8135550003' }, '10.0.0.3')).status, 200);
+  t.is((await call(harness, { id, phone_number: '8135550004' }, '10.0.0.4')).status, 429, 'the budget of 3 is spent by 3 placed calls');
+  t.is(harness.sandbox.calls.length, 3);
+  // Refused by the id's budget, a number keeps its own point: it can be called once the budget allows.
+  t.is((await harness.deps.limits.number.get('+18135550004'))?.consumedPoints ?? 0, 0);
+});
+
+test('once an id\'s texts per hour are used up, a flood of distinct callers creates no per-caller state', async (t) => {
+  const harness = await startHarness({ limits: { textsPerIdPerHour: 2 } });
+  t.teardown(() => harness.close());
+  const ring = (ani: string) => fetch(`${harness.url}/webresponder?id=example.com-sms&NmsAni=${ani}`).then((response) => response.text());
+  await ring('18135550001');
+  await ring('18135550002');
+  await harness.deps.background.drain(2_000);
+  for (let index = 1000; index < 1040; index += 1) await ring(`1813555${index}`);
+  await harness.deps.background.drain(2_000);
+  t.is(harness.sandbox.messages.length, 2);
+  t.is(harness.logs.filter((line) => line.msg.startsWith('no text sent: this id reached')).length, 40, 'every flood call met the cap');
+  const remembered = [];
+  for (let index = 1000; index < 1040; index += 1) {
+    if (await harness.deps.limits.textBack.get(`example.com-sms:1813555${index}`)) remembered.push(index);
+  }
+  t.deepEqual(remembered, [], 'no caller over the cap is remembered');
+});
+
+test('/webresponder is limited per client address (LIMIT_WEBRESPONDER_PER_MINUTE): over it NetSapiens gets a hang-up and nobody is texted', async (t) => {
+  const harness = await startHarness({ limits: { webresponderPerMinute: 3 }, trustProxy: 1 });
+  t.teardown(() => harness.close());
+  const ring = async (ani: string, ip: string) => {
+    const response = await fetch(`${harness.url}/webresponder?id=example.com-sms&NmsAni=${ani}`, { headers: { 'x-forwarded-for': ip } });
+    return { status: response.status, type: response.headers.get('content-type'), body: await response.text() };
+  };
+  const statuses = [];
+  for (let index = 0; index < 5; index += 1) statuses.push((await ring(`1813555000${index}`, '10.0.0.1')).status);
+  t.deepEqual(statuses, [200, 200, 200, 429, 429]);
+  const refused = await ring('18135550009', '10.0.0.1');
+  t.regex(refused.type ?? '', /^text\/xml/);
+  t.regex(refused.body, /<Response><Hangup\/><\/Response>/);
+  t.is((await ring('18135550008', '10.0.0.2')).status, 200, 'another address has its own limit');
+  await harness.deps.background.drain(2_000);
+  t.deepEqual(harness.sandbox.messages.map((message) => message.destination).sort(), ['18135550000', '18135550001', '18135550002', '18135550008']);
+});
+
+test('a trusted X-Forwarded-For entry with a port is keyed by its address, not address and port', async (t) => {
+  const { clientKey } = await import('../src/guards/limits.js');
+  t.is(clientKey('203.0.113.7:51234'), '203.0.113.7');
+  t.is(clientKey('[2001:db8:1:2::7]:443'), '2001:db8:1:2::/64');
+  t.is(clientKey('[2001:db8:1:2::7]'), '2001:db8:1:2::/64');
+  t.is(clientKey('[::ffff:203.0.113.7]:80'), '203.0.113.7');
+
+  const harness = await startHarness({ limits: { ipPerMinute: 2 }, trustProxy: 1 });
+  t.teardown(() => harness.close());
+  const id = 'example.com-sales';
+  const statuses = [];
+  for (const [index, ip] of ['203.0.113.7:1001', '203.0.113.7:1002', '203.0.113.7:1003', '[2001:db8::1]:1001', '[2001:db8::2]:1002', '[2001:db8::3]:1003'].entries()) {
+    statuses.push((await call(harness, { id, phone_number: `813555010${index}` }, ip)).status);
+  }
+  t.deepEqual(statuses, [200, 200, 429, 200, 200, 429]);
+  t.true(harness.logs.some((line) => line.msg === 'request' && line.ip === '203.0.113.7'), 'the request log shows the address without its port');
+});

@@ -1,5 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import test from 'ava';
+import { webresponderKey, webresponderSignature } from '../src/guards/secrets.js';
 import { SECRET, startHarness, TENANTS, type Harness } from './helpers.js';
 
 const onDisk = async (harness: Harness) => JSON.parse(await readFile(harness.domainsFile, 'utf8')) as Record<string, Record<string, unknown>>;
@@ -49,7 +50,14 @@ test('update-domain keeps the id\'s SMS fields; update-sms keeps its click-to-ca
   );
   const saved = await onDisk(harness);
   t.deepEqual(saved['example.com-sms'], { ...TENANTS['example.com-sms'], queue: '9100@example.com', branding: { button_text: 'Hi' } });
-  t.deepEqual(saved['example.com-sales'], { ...TENANTS['example.com-sales'], user: '2001', ns_system_user: '8002', from_number: '19295550101', message: 'Hello' });
+  t.deepEqual(saved['example.com-sales'], {
+    ...TENANTS['example.com-sales'],
+    user: '2001',
+    ns_system_user: '8002',
+    from_number: '19295550101',
+    message: 'Hello',
+    webresponder_signed: true,
+  });
 });
 
 test('multipart and JSON bodies, and the secret as a header, are accepted', async (t) => {
@@ -120,7 +128,8 @@ test('update-sms provisions NetSapiens and reports each step; a re-run never fai
   t.is(first.status, 200);
   t.deepEqual(await first.json(), { status: 'ok', id: 'acme.com-sms', provisioning: { user: 'created', dial_rule: 'created', answer_rule: 'updated' } });
   t.like((await onDisk(harness))['acme.com-sms'], { from_number: '19295550100' });
-  t.like(harness.sandbox.dialRules[0], { 'dial-rule-parameter': 'http://beckon.test/webresponder?id=acme.com-sms' });
+  const sig = webresponderSignature(webresponderKey(harness.deps.config), 'acme.com-sms');
+  t.like(harness.sandbox.dialRules[0], { 'dial-rule-parameter': `http://beckon.test/webresponder?id=acme.com-sms&sig=${sig}` });
 
   const again = await postForm(harness, '/update-sms', { ...fields, message: 'New hours' });
   t.deepEqual(await again.json(), { status: 'ok', id: 'acme.com-sms', provisioning: { user: 'exists', dial_rule: 'exists', answer_rule: 'updated' } });
@@ -184,4 +193,38 @@ test('concurrent form posts to one id lose no field', async (t) => {
     t.truthy(branding.button_text && branding.company_name, `both fields of load.com-${group} survive`);
   }
   t.truthy(saved['example.com-sms'], 'other ids untouched');
+});
+
+test('update-sms writes a signed web-responder URL, marks the id signed, and from then on unsigned requests are refused', async (t) => {
+  // An id provisioned before signing: its dial rule holds the bare URL, and the id is not marked.
+  const harness = await startHarness();
+  t.teardown(() => harness.close());
+  t.is((await fetch(`${harness.url}/webresponder?id=example.com-sms&NmsAni=18135550001`).then((response) => response.status)), 200);
+
+  const fields = { secret: SECRET, id: 'example.com-sms', message: 'Our hours are Mon-Fri 9am-5pm.' };
+  const response = await postForm(harness, '/update-sms', fields);
+  t.like(await response.json(), { status: 'ok', provisioning: { dial_rule: 'created' } });
+  const url = new URL(String(harness.sandbox.dialRules[0]?.['dial-rule-parameter']));
+  t.is(url.searchParams.get('id'), 'example.com-sms');
+  t.regex(url.searchParams.get('sig') ?? '', /^[\w-]{43}$/);
+  t.false(url.href.includes(SECRET), 'the forms\' secret never travels in a dial rule');
+  t.like((await onDisk(harness))['example.com-sms'], { webresponder_signed: true, message: 'Our hours are Mon-Fri 9am-5pm.' });
+
+  // NetSapiens calls the URL it was given; anyone else's unsigned request is refused.
+  const fromNs = await fetch(`${url.href.replace('http://beckon.test', harness.url)}&NmsAni=18135550002`);
+  t.is(fromNs.status, 200);
+  await fromNs.text();
+  t.is((await fetch(`${harness.url}/webresponder?id=example.com-sms&NmsAni=18135550003`).then((refused) => refused.status)), 403);
+  await harness.deps.background.drain(2_000);
+  t.deepEqual(harness.sandbox.messages.map((message) => message.destination), ['18135550001', '18135550002']);
+});
+
+test('update-sms does not mark an id signed when the dial rule could not be written', async (t) => {
+  const harness = await startHarness();
+  t.teardown(() => harness.close());
+  harness.sandbox.inject({ route: 'dialrules.create', status: 403 });
+  const response = await postForm(harness, '/update-sms', { secret: SECRET, id: 'example.com-sms', message: 'Hi' });
+  t.like(await response.json(), { provisioning: { dial_rule: 'failed' } });
+  t.is((await onDisk(harness))['example.com-sms']?.webresponder_signed, undefined);
+  t.is((await fetch(`${harness.url}/webresponder?id=example.com-sms&NmsAni=18135550001`).then((unsigned) => unsigned.status)), 200, 'the old unsigned rule keeps working');
 });

@@ -111,6 +111,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
         numbersPerVisitorPerHour: 100,
         visitorBlockSeconds: 86_400,
         textsPerIdPerHour: 100,
+        webresponderPerMinute: 1_000,
         ...options.limits,
       },
       textBackWindowSeconds: options.textBackWindowSeconds ?? 600,

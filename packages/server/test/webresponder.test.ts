@@ -124,3 +124,43 @@ test('a POST whose body cannot be read (empty, text/plain, compressed) still tex
   t.true(await eventually(() => harness.sandbox.messages.length === 3));
   t.deepEqual(harness.sandbox.messages.map((message) => message.destination).sort(), ['18135550101', '18135550102', '18135550103']);
 });
+
+test('an id whose URL is signed refuses unsigned or wrongly signed requests with a hang-up and no text', async (t) => {
+  const { webresponderKey, webresponderSignature } = await import('../src/guards/secrets.js');
+  const signed = { ...TENANTS['example.com-sms']!, webresponder_signed: true, voice_message: 'Thanks for calling' };
+  const harness = await startHarness({ tenants: { 'example.com-sms': signed } });
+  t.teardown(() => harness.close());
+  const sig = webresponderSignature(webresponderKey(harness.deps.config), 'example.com-sms');
+  const ring = async (query: string, init?: RequestInit) => {
+    const response = await fetch(`${harness.url}/webresponder?id=example.com-sms&${query}`, init);
+    return { status: response.status, body: await response.text() };
+  };
+  for (const query of ['NmsAni=18135550001', 'NmsAni=18135550002&sig=', `NmsAni=18135550003&sig=${sig.slice(0, -1)}A`, `NmsAni=18135550004&sig=${webresponderSignature(webresponderKey(harness.deps.config), 'example.com-sales')}`]) {
+    const refused = await ring(query);
+    t.is(refused.status, 403, query);
+    t.regex(refused.body, XML_HANGUP, 'a hang-up, without the voice message');
+  }
+  // A signature in the body is not the URL's: still refused.
+  const inBody = await ring('NmsAni=18135550005', { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: `sig=${sig}` });
+  t.is(inBody.status, 403);
+  const accepted = await ring(`NmsAni=18135550006&sig=${sig}`);
+  t.is(accepted.status, 200);
+  t.regex(accepted.body, /<Say>Thanks for calling<\/Say>/);
+  await harness.deps.background.drain(2_000);
+  t.deepEqual(harness.sandbox.messages.map((message) => message.destination), ['18135550006']);
+  t.is(harness.logs.filter((line) => line.msg === 'webresponder refused: unsigned or wrongly signed URL').length, 5);
+  t.false(harness.logText().includes(sig), 'the signature is not logged');
+});
+
+test('an id provisioned before signing keeps working unsigned, and the log says how to sign it', async (t) => {
+  const harness = await startHarness();
+  t.teardown(() => harness.close());
+  const response = await fetch(`${harness.url}/webresponder?id=example.com-sms&NmsAni=18135550001`);
+  t.is(response.status, 200);
+  await response.text();
+  t.true(await eventually(() => harness.sandbox.messages.length === 1));
+  t.true(harness.logs.some((line) => line.msg === 'webresponder URL is not signed: re-submit the SMS form to sign it'));
+  // A wrong signature is refused even for such an id: no real dial rule carries one.
+  const forged = await fetch(`${harness.url}/webresponder?id=example.com-sms&NmsAni=18135550002&sig=forged`);
+  t.is(forged.status, 403);
+});

@@ -22,6 +22,8 @@ export interface Limits {
   textBack: RateLimiterAbstract;
   /** Texts per id per hour, whoever the callers are. */
   idTexts: RateLimiterAbstract;
+  /** `/webresponder` requests per client address per minute: the route is public. */
+  webresponder: RateLimiterAbstract;
 }
 
 type LimitSettings = Pick<ServerConfig, 'limits' | 'textBackWindowSeconds'>;
@@ -42,6 +44,7 @@ export function limiterOptions(config: LimitSettings) {
     visitorSeen: { keyPrefix: 'visitor-seen', points: 1, duration: 3600 },
     textBack: { keyPrefix: 'text-back', points: 1, duration: config.textBackWindowSeconds },
     idTexts: { keyPrefix: 'id-texts', points: limits.textsPerIdPerHour, duration: 3600 },
+    webresponder: { keyPrefix: 'webresponder', points: limits.webresponderPerMinute, duration: 60 },
   } satisfies Record<keyof Limits, object>;
 }
 
@@ -56,6 +59,7 @@ export function createMemoryLimits(config: LimitSettings): Limits {
     visitorSeen: new RateLimiterMemory(options.visitorSeen),
     textBack: new RateLimiterMemory(options.textBack),
     idTexts: new RateLimiterMemory(options.idTexts),
+    webresponder: new RateLimiterMemory(options.webresponder),
   };
 }
 
@@ -82,6 +86,7 @@ export function createRedisLimits(config: LimitSettings, redis: Redis, prefix = 
     visitorSeen: shared('visitorSeen'),
     textBack: shared('textBack'),
     idTexts: shared('idTexts'),
+    webresponder: shared('webresponder'),
   };
 }
 
@@ -124,13 +129,32 @@ export async function tryConsume(limiter: RateLimiterAbstract, key: string): Pro
   }
 }
 
+/** True when the key has no point left this window; reads without taking one (and without creating state). */
+export async function usedUp(limiter: RateLimiterAbstract, key: string): Promise<boolean> {
+  const result = await limiter.get(key);
+  return result !== null && result.remainingPoints <= 0;
+}
+
+/**
+ * The address a client connected from, without the port a proxy may have written with it into
+ * `X-Forwarded-For` (`203.0.113.7:51234`, `[2001:db8::1]:443`): keyed with its port, one client would
+ * get a fresh limit for every connection.
+ */
+export function clientAddress(ip: string): string {
+  const v4 = /^(\d{1,3}(?:\.\d{1,3}){3}):\d{1,5}$/.exec(ip);
+  if (v4?.[1]) return v4[1];
+  const bracketed = /^\[([0-9A-Fa-f:.]+(?:%[\w.-]+)?)\](?::\d{1,5})?$/.exec(ip);
+  if (bracketed?.[1]) return bracketed[1];
+  return ip;
+}
+
 /**
  * The key a client address is limited under. An IPv6 host usually holds a whole /64 and can rotate
  * through it at will, so IPv6 addresses count per /64; an IPv4-mapped address (`::ffff:1.2.3.4`) is
  * its IPv4 address.
  */
 export function clientKey(ip: string): string {
-  const address = ip.replace(/%.*$/, '').toLowerCase();
+  const address = clientAddress(ip).replace(/%.*$/, '').toLowerCase();
   const mapped = /^::ffff:(\d{1,3}(?:\.\d{1,3}){3})$/.exec(address);
   if (mapped?.[1]) return mapped[1];
   if (!address.includes(':')) return address;

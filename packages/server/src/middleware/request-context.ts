@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { Middleware } from 'koa';
 import type { Logger } from 'pino';
 import type { AppState } from '../context.js';
+import { clientAddress } from '../guards/limits.js';
 
 const INCOMING_ID = /^[A-Za-z0-9._:-]{8,128}$/;
 
@@ -20,7 +21,7 @@ export function requestContext(logger: Logger): Middleware<AppState> {
     ctx.set('X-Request-Id', requestId);
     const started = performance.now();
     // Read now: once the client has gone, the request has no socket and `ctx.ip` would throw.
-    const ip = ctx.ip;
+    const ip = clientAddress(ctx.ip);
     try {
       await next();
     } finally {

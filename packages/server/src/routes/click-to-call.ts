@@ -1,6 +1,6 @@
 import type { Middleware } from 'koa';
 import type { ServerDeps } from '../deps.js';
-import { checkVisitorNumbers, clientKey, consume } from '../guards/limits.js';
+import { checkVisitorNumbers, clientAddress, clientKey, consume } from '../guards/limits.js';
 import { originAllowed } from '../guards/origins.js';
 import { checkPhone } from '../guards/phone-policy.js';
 import { maskPhone } from '../logging.js';
@@ -45,7 +45,7 @@ export function clickToCall(deps: ServerDeps): Middleware<BodyState> {
     if (tenant.require_turnstile === true) {
       // Each check costs a request to Cloudflare: a client over its limit does not get to make one.
       await limitVisitor();
-      await checkBot(deps, ctx.ip, fields, log, id);
+      await checkBot(deps, clientAddress(ctx.ip), fields, log, id);
     }
     const phone = checkPhone(fields.phone_number ?? '', tenant);
     if (!phone.ok) throw new ApiError(400, PHONE_ERRORS[phone.reason].message, {}, PHONE_ERRORS[phone.reason].code);
@@ -56,10 +56,18 @@ export function clickToCall(deps: ServerDeps): Middleware<BodyState> {
       tripped(log, { limit: 'visitor-numbers', id, to }),
     );
     if (tenant.require_turnstile !== true) await limitVisitor();
-    await consume(deps.limits.id, id, 'Too many requests. Please try again later.').catch(tripped(log, { limit: 'id', id }));
     await consume(deps.limits.number, phone.e164, 'This number was called too often. Please try again later.').catch(
       tripped(log, { limit: 'number', id, to }),
     );
+    // The id's budget comes last, so only a request that will be placed spends it: one visitor refused by
+    // the limits above cannot use up a customer's button for everyone else.
+    try {
+      await consume(deps.limits.id, id, 'Too many requests. Please try again later.');
+    } catch (error) {
+      // Not called after all: the number's point goes back to it.
+      await deps.limits.number.reward(phone.e164, 1).catch(() => undefined);
+      throw tripped(log, { limit: 'id', id })(error);
+    }
 
     try {
       await deps.ns.queuedCalls.create({ queue: tenant.queue, domain: tenant.api_domain, destination: phone.e164 });

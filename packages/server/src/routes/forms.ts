@@ -1,10 +1,10 @@
-import { createHash, timingSafeEqual } from 'node:crypto';
 import type { Middleware } from 'koa';
 import { ZodError } from 'zod';
 import type { ServerDeps } from '../deps.js';
 import type { BodyState, Fields } from '../middleware/body.js';
 import { ApiError } from '../middleware/errors.js';
 import { isLocalOnly } from '../config.js';
+import { secretMatches, webresponderKey, webresponderSignature } from '../guards/secrets.js';
 import {
   brandingSchema,
   COLOR_PATTERN,
@@ -16,12 +16,6 @@ import {
   type TenantConfig,
 } from '../tenants/schema.js';
 import { TenantStoreBusyError } from '../tenants/store.js';
-
-/** Compares digests, so neither the content nor the length of the secret leaks through timing. */
-export function secretMatches(given: string, expected: string): boolean {
-  const digest = (value: string) => createHash('sha256').update(value).digest();
-  return timingSafeEqual(digest(given), digest(expected));
-}
 
 /** The forms' shared secret, as field `secret` or header `X-Update-Secret`; checked before anything is read into config. */
 export function requireSecret(deps: ServerDeps): Middleware<BodyState> {
@@ -161,7 +155,11 @@ export function updateSms(deps: ServerDeps): Middleware<BodyState> {
     ctx.state.log.info({ id }, 'SMS config saved');
 
     const provisioning = await provision(deps, id, entry, ctx.state.log);
-    const failures = Object.entries(provisioning).filter(([, step]) => step.status === 'failed');
+    if (SIGNED_RULE.has(provisioning.dial_rule.status) && entry.webresponder_signed !== true) {
+      // NetSapiens now sends the signed URL: from here on, /webresponder refuses this id's unsigned requests.
+      await save(deps, id, (current) => ({ ...(current ?? entry), webresponder_signed: true }));
+    }
+    const failures = Object.entries(provisioning).filter(([, step]) => step.status === 'failed' || step.status === 'refused');
     if (failures.length > 0) ctx.state.log.warn({ id, failures: Object.fromEntries(failures) }, 'provisioning incomplete');
     ctx.body = {
       status: 'ok',
@@ -171,6 +169,9 @@ export function updateSms(deps: ServerDeps): Middleware<BodyState> {
     };
   };
 }
+
+/** Dial-rule outcomes after which NetSapiens holds the signed URL. */
+const SIGNED_RULE = new Set(['created', 'updated', 'exists']);
 
 type Provisioning = Record<'user' | 'dial_rule' | 'answer_rule', { status: string; error?: string }>;
 
@@ -186,7 +187,7 @@ async function provision(deps: ServerDeps, id: string, entry: TenantConfig, log:
     const result = await deps.ns.provisionWebresponder({
       domain: entry.api_domain,
       systemUser: entry.ns_system_user ?? '',
-      webhookUrl: `${publicUrl}/webresponder?id=${encodeURIComponent(id)}`,
+      webhookUrl: `${publicUrl}/webresponder?id=${encodeURIComponent(id)}&sig=${webresponderSignature(webresponderKey(deps.config), id)}`,
       email: deps.config.provisionEmail ?? `webresponder@${entry.api_domain}`,
       application: deps.config.provisionApplication,
     });

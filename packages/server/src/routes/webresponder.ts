@@ -1,7 +1,8 @@
 import type { Middleware } from 'koa';
 import type { AppState } from '../context.js';
 import type { ServerDeps } from '../deps.js';
-import { tryConsume } from '../guards/limits.js';
+import { clientKey, tryConsume, usedUp } from '../guards/limits.js';
+import { secretMatches, webresponderKey, webresponderSignature } from '../guards/secrets.js';
 import { callerDigits, checkPhone } from '../guards/phone-policy.js';
 import { maskPhone, type Logger } from '../logging.js';
 import { readFields, type Fields } from '../middleware/body.js';
@@ -16,8 +17,16 @@ import { ID_PATTERN, type TenantConfig } from '../tenants/schema.js';
  * or an unexpected failure is answered by the app, in JSON, before or after this route).
  */
 export function webresponder(deps: ServerDeps): Middleware<AppState> {
+  const key = webresponderKey(deps.config);
   return async function webresponder(ctx) {
     ctx.type = 'text/xml';
+    // Before anything else: the route is public, and each request may start a text.
+    if (!(await tryConsume(deps.limits.webresponder, clientKey(ctx.ip)))) {
+      ctx.state.refusal = 'too many requests from this address (LIMIT_WEBRESPONDER_PER_MINUTE)';
+      ctx.status = 429;
+      ctx.body = nsResponse([{ verb: 'Hangup' }]);
+      return;
+    }
     let params: Fields;
     try {
       // NetSapiens keeps the query of the configured URL (`?id=`) and adds its own parameters, by query or body.
@@ -42,6 +51,19 @@ export function webresponder(deps: ServerDeps): Middleware<AppState> {
       return;
     }
     const tenant = deps.tenants.get(id);
+    // `sig` comes from the URL Beckon wrote into the dial rule, never from a body.
+    const signature = firstValues(ctx.query).sig;
+    if (signature !== undefined || tenant?.webresponder_signed === true) {
+      if (!signature || !secretMatches(signature, webresponderSignature(key, id))) {
+        ctx.state.log.warn({ id }, 'webresponder refused: unsigned or wrongly signed URL');
+        ctx.state.refusal = 'unsigned or wrongly signed URL';
+        ctx.status = 403;
+        ctx.body = nsResponse([{ verb: 'Hangup' }]);
+        return;
+      }
+    } else if (tenant) {
+      ctx.state.log.warn({ id }, 'webresponder URL is not signed: re-submit the SMS form to sign it');
+    }
     const verbs: NsVerb[] = [];
     if (typeof tenant?.voice_message === 'string' && tenant.voice_message) verbs.push({ verb: 'Say', text: tenant.voice_message });
     verbs.push({ verb: 'Hangup' });
@@ -72,6 +94,11 @@ async function textBack(deps: ServerDeps, log: Logger, id: string, tenant: Tenan
   const policy = checkPhone(`+${caller}`, tenant);
   if (!policy.ok) {
     log.warn({ id, to, reason: policy.reason }, 'no text sent: the caller number is not one this id may text');
+    return;
+  }
+  // The id's cap is looked at first: once it is used up, a flood of distinct callers creates no per-caller state.
+  if (await usedUp(deps.limits.idTexts, id)) {
+    log.warn({ id, to }, 'no text sent: this id reached its texts per hour (LIMIT_TEXTS_PER_ID_PER_HOUR)');
     return;
   }
   if (!(await tryConsume(deps.limits.textBack, `${id}:${caller}`))) {

@@ -34,6 +34,11 @@ export interface TenantConfig {
   allowed_countries?: string[];
   /** Click-to-call requires a Cloudflare Turnstile token (`turnstile_token`), verified with `TURNSTILE_SECRET_KEY`. */
   require_turnstile?: boolean;
+  /**
+   * Set by `/update-sms` once NetSapiens holds this id's signed web-responder URL: from then on
+   * `/webresponder` refuses requests for the id without a valid `sig`.
+   */
+  webresponder_signed?: boolean;
   [field: string]: unknown;
 }
 
@@ -82,6 +87,7 @@ export const tenantSchema = z.looseObject({
   allowed_origins: z.array(origin).optional(),
   allowed_countries: z.array(z.string().regex(COUNTRY_PATTERN)).optional(),
   require_turnstile: z.boolean().optional(),
+  webresponder_signed: z.boolean().optional(),
 });
 
 export interface ParsedTenants {
