@@ -79,10 +79,17 @@ export async function closeDeps(deps: ServerDeps, deadline = Date.now() + 10_000
 /** Wires the dependencies from a validated config and listens. */
 export async function start({ config, logger = createLogger(config.logLevel), routers }: StartOptions): Promise<RunningServer> {
   // Listen before wiring the app: without PUBLIC_URL, the public URL is the address actually bound (PORT may be 0).
-  const server = createServer();
-  // Slow-loris protection: a client gets this long to send its headers and its whole request.
-  server.headersTimeout = 10_000;
-  server.requestTimeout = 30_000;
+  const { maxConnections, headersTimeoutMs, requestTimeoutMs } = config.http;
+  const server = createServer({
+    // Slow-loris protection: a client gets this long to send its headers and its whole request. Node
+    // enforces both only when it checks its connections (every 30 s by default, so a slow client held a
+    // socket for up to a minute): check every second instead.
+    headersTimeout: headersTimeoutMs,
+    requestTimeout: requestTimeoutMs,
+    connectionsCheckingInterval: 1_000,
+  });
+  // Past this, new connections are closed at once: idle sockets cannot use up the process's descriptors.
+  server.maxConnections = maxConnections;
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(config.port, config.host, () => {
