@@ -1,4 +1,7 @@
-import { parsePhoneNumberFromString, type CountryCode } from 'libphonenumber-js';
+// The full metadata: the default (min) set has type patterns only where several countries share a calling
+// code (NANP, +44, +61…), so elsewhere it can neither tell a premium number from an ordinary one nor check
+// more than a number's length.
+import { parsePhoneNumberFromString, type CountryCode, type NumberType } from 'libphonenumber-js/max';
 import type { TenantConfig } from '../tenants/schema.js';
 
 /**
@@ -12,15 +15,31 @@ export type PhoneVerdict =
   | { ok: true; e164: string }
   | { ok: false; reason: 'invalid' | 'country' | 'premium' };
 
-/** NANP premium and special services: 900 and 976 numbers bill the caller (here: the site owner). */
-const NANP_PREMIUM = /^\+1(900|976)\d{7}$|^\+1\d{3}976\d{4}$/;
+/**
+ * The kinds of number a visitor's own phone can be. Every other type is refused as `premium`: premium-rate
+ * and shared-cost numbers bill the caller (here: the site owner) above ordinary rates, and personal
+ * (follow-me), UAN, voicemail and pager numbers are someone's service, not a phone, and several countries
+ * bill them above ordinary rates too. Toll-free numbers pass: they cost the site owner nothing extra, and a
+ * visitor at work may give their office's. An allowlist, so that what is not known to be ordinary is refused.
+ */
+const CALLABLE_TYPES: ReadonlySet<NonNullable<NumberType>> = new Set<NonNullable<NumberType>>(['FIXED_LINE', 'MOBILE', 'FIXED_LINE_OR_MOBILE', 'VOIP', 'TOLL_FREE']);
+
+/**
+ * NANP services libphonenumber types as ordinary: the 976 exchange in any area code (pay-per-call
+ * information lines) and 600 (Canadian non-geographic tariffed services, typed VoIP).
+ */
+const NANP_SPECIAL = /^\+1(?:600\d{7}|\d{3}976\d{4})$/;
 
 /** Parses what a visitor typed (national NANP format by default, or international with `+`) and decides. */
 export function checkPhone(input: string, tenant: Pick<TenantConfig, 'allowed_countries'>): PhoneVerdict {
   const number = parsePhoneNumberFromString(input.trim().slice(0, 40), 'US');
-  if (!number || !number.isValid()) return { ok: false, reason: 'invalid' };
+  // With the full metadata a number is valid exactly when it has a type (isValid() is that test), so
+  // one call both validates and classifies.
+  const type = number?.getType();
+  if (!number || !type) return { ok: false, reason: 'invalid' };
   const e164 = number.number;
-  if (NANP_PREMIUM.test(e164)) return { ok: false, reason: 'premium' };
+  // Before the country, so a pump trying premium numbers is logged as such whatever country it picks.
+  if (!CALLABLE_TYPES.has(type) || NANP_SPECIAL.test(e164)) return { ok: false, reason: 'premium' };
   const allowed = tenant.allowed_countries ?? DEFAULT_COUNTRIES;
   if (!number.country || !allowed.includes(number.country as CountryCode)) return { ok: false, reason: 'country' };
   return { ok: true, e164 };
