@@ -19,7 +19,7 @@ export const serverRequire = createRequire(import.meta.resolve('@beckon/server')
 // ---------------------------------------------------------------------------------------------------
 // Settings
 
-export const DEFAULTS = { duration: 5, connections: 50, warmup: 1, smsDelayMs: 2_000 };
+export const DEFAULTS = { duration: 5, connections: 50, warmup: 1, smsDelayMs: 2_000, floodSeconds: 60 };
 
 export const USAGE = `npm run bench [-- options]      (or: node packages/server/bench/run.mjs [options])
 
@@ -27,6 +27,7 @@ export const USAGE = `npm run bench [-- options]      (or: node packages/server/
   --connections N  concurrent connections                default ${DEFAULTS.connections}    env BENCH_CONNECTIONS
   --warmup S       unmeasured seconds before each one    default ${DEFAULTS.warmup}     env BENCH_WARMUP
   --sms-delay MS   the slow SMS API's delay              default ${DEFAULTS.smsDelayMs}  env BENCH_SMS_DELAY_MS
+  --flood S        the /webresponder flood's length      default ${DEFAULTS.floodSeconds}    env BENCH_FLOOD_SECONDS (0: skip it)
   --logs DIR       keep each server's log there          (discarded)   env BENCH_LOGS
   --out FILE       the report, from the repository root  default docs/benchmarks.md
   --no-write       print the tables only`;
@@ -40,6 +41,7 @@ export function readSettings(argv, env) {
       connections: { type: 'string' },
       warmup: { type: 'string' },
       'sms-delay': { type: 'string' },
+      flood: { type: 'string' },
       out: { type: 'string' },
       'no-write': { type: 'boolean' },
       logs: { type: 'string' },
@@ -59,6 +61,7 @@ export function readSettings(argv, env) {
     connections: Math.round(number('connections', 'BENCH_CONNECTIONS', DEFAULTS.connections, 1)),
     warmup: number('warmup', 'BENCH_WARMUP', DEFAULTS.warmup, 0),
     smsDelayMs: number('sms-delay', 'BENCH_SMS_DELAY_MS', DEFAULTS.smsDelayMs, 0),
+    floodSeconds: number('flood', 'BENCH_FLOOD_SECONDS', DEFAULTS.floodSeconds, 0),
     out: values['no-write'] ? undefined : (values.out ?? 'docs/benchmarks.md'),
     logs: values.logs ?? env.BENCH_LOGS ?? undefined,
   };
@@ -168,7 +171,8 @@ const SERVICE = fileURLToPath(new URL('./service.mjs', import.meta.url));
  */
 export function spawnService(role, options = {}, logFile = undefined) {
   const stdout = logFile ? openSync(logFile, 'w') : 'ignore';
-  const child = fork(SERVICE, [role, JSON.stringify(options)], { stdio: ['ignore', stdout, 'inherit', 'ipc'] });
+  // --expose-gc: the memory figures are read after a full collection, so they show what is kept, not garbage.
+  const child = fork(SERVICE, [role, JSON.stringify(options)], { stdio: ['ignore', stdout, 'inherit', 'ipc'], execArgv: ['--expose-gc'] });
   // The child has its own copy of the descriptor.
   if (logFile) closeSync(stdout);
   const pending = new Map();

@@ -50,6 +50,7 @@ const LIMITS = {
   LIMIT_NUMBER_PER_HOUR: NEVER,
   LIMIT_NUMBERS_PER_VISITOR_PER_HOUR: NEVER,
   LIMIT_TEXTS_PER_ID_PER_HOUR: NEVER,
+  LIMIT_WEBRESPONDER_PER_MINUTE: NEVER,
 };
 
 let settings;
@@ -158,6 +159,8 @@ async function main() {
   await sandbox.call('reset');
   await stop(small);
 
+  const flood = settings.floodSeconds > 0 ? await webresponderFlood(env, sandbox, nextNumber) : undefined;
+
   // The same do-nothing route without the per-request log line: how much of the overhead is logging.
   const quiet = await launch('beckon', { tenantCount: 10, env: { ...env, LOG_LEVEL: 'silent' } });
   rows.push(await scenario({ name: 'GET /health (LOG_LEVEL=silent)', service: quiet, request: () => ({ path: '/health' }) }));
@@ -182,9 +185,10 @@ async function main() {
   const endCpu = machineCpu();
   const run = otherLoad(runCpu.machine, endCpu, (await ourMicros()) - runCpu.ours + retiredMicros, performance.now() - runCpu.wall);
   if (run) run.busiest = others.busiest(ourPids);
-  const report = { machine, startedAt, rows, lookups, run, reference, smsNormal, smsSlow, tables: tables(rows, lookups) };
+  const report = { machine, startedAt, rows, lookups, run, reference, smsNormal, smsSlow, flood, tables: tables(rows, lookups) };
 
   console.log(`\n${report.tables.text.routes}\n\n${report.tables.text.lookups}\n`);
+  if (flood) console.log(`${floodText(flood)}\n`);
   console.log(`Other processes used ${format.percent(run?.other)} of the machine's CPU during the run${othersText(run)}.`);
   for (const problem of problems) console.log(`CHECK FAILED: ${problem}`);
   if (problems.length > 0 && !settings.logs) console.log('Rerun with --logs DIR to keep the servers\' logs.');
@@ -195,6 +199,47 @@ async function main() {
     console.log(`Wrote ${relative(process.cwd(), file) || file}`);
   }
   if (problems.length > 0) process.exitCode = 1;
+}
+
+/**
+ * `/webresponder` is public: a flood of calls from distinct numbers, as an SMS pump would send them, once
+ * the id's texts per hour are used up (the default cap, 60), must not make the server remember each caller.
+ * A fresh server with the production text cap (the per-address limit raised: the flood comes from one
+ * address), RSS read before and after, every id's cap used up in the first seconds.
+ */
+async function webresponderFlood(env, sandbox, nextNumber) {
+  const seconds = settings.floodSeconds;
+  const { LIMIT_TEXTS_PER_ID_PER_HOUR: _uncapped, ...capped } = env;
+  const service = await launch('beckon', { tenantCount: 10, env: capped });
+  const ids = cycle(Object.keys(generateTenants(10)));
+  process.stdout.write(`• GET /webresponder, ${seconds} s flood of distinct callers … `);
+  // Settled first, so that "before" holds the code and pools any request needs and the growth is the flood's.
+  await load(service.url, { request: () => ({ path: '/health' }) }, 2);
+  await service.call('drain', { timeoutMs: 5_000 });
+  const before = await service.call('memory');
+  const countsBefore = await sandbox.call('counts');
+  const result = await load(service.url, { request: () => ({ path: `/webresponder?id=${ids()}&NmsAni=${nextNumber()}` }) }, seconds);
+  await service.call('drain', { timeoutMs: 10_000 });
+  const after = await service.call('memory');
+  const texts = (await sandbox.call('counts')).messages - countsBefore.messages;
+  await stop(service);
+  const statuses = Object.entries(result.statuses).filter(([status]) => status !== '200');
+  if (statuses.length > 0) problems.push(`flood: answers other than 200: ${statuses.map(([status, count]) => `${count} × ${status}`).join(', ')}`);
+  if (texts > 10 * 60) problems.push(`flood: ${texts} texts sent, over 10 ids × 60 per hour`);
+  const flood = { seconds, requests: result.ok + result.non2xx, rps: result.rps, texts, before, after };
+  console.log(`${format.thousands(flood.requests)} calls, ${texts} texts, RSS ${Math.round(before.rssMb)} → ${Math.round(after.rssMb)} MB`);
+  return flood;
+}
+
+function floodText(flood) {
+  const { before, after } = flood;
+  const change = (from, to) => `${to >= from ? '+' : ''}${(to - from).toFixed(1)} MB`;
+  return (
+    `/webresponder flood: ${format.thousands(flood.requests)} calls from distinct numbers in ${flood.seconds} s ` +
+    `(${format.thousands(flood.rps)} req/s) to 10 ids capped at 60 texts per hour each; ${flood.texts} texts sent. ` +
+    `After a full collection: RSS ${before.rssMb.toFixed(1)} MB before, ${after.rssMb.toFixed(1)} MB after (${change(before.rssMb, after.rssMb)}); ` +
+    `JavaScript heap in use ${before.heapUsedMb.toFixed(1)} MB before, ${after.heapUsedMb.toFixed(1)} MB after (${change(before.heapUsedMb, after.heapUsedMb)}).`
+  );
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -496,7 +541,13 @@ ${rendered.markdown.lookups}
 median of 5 rounds of 2 000 000 lookups of known ids in a shuffled order, in the server's process before it
 serves, loop included. The route columns are the \`/widget-config\` rows above, ids cycled over the whole file.
 
-## Reading
+${report.flood ? `## A flood of distinct callers on \`/webresponder\`
+
+${floodText(report.flood)} Once an id's cap is used up, a call costs the XML answer and one counter read: no
+caller is remembered (the once-per-caller window starts only for a caller who will be texted), so memory
+stays flat however many numbers a pump cycles through.
+
+` : ''}## Reading
 
 ${reading(report)}
 

@@ -34,6 +34,12 @@ const commands = {
     const { user, system } = process.cpuUsage();
     return user + system;
   },
+  // What the process keeps, after a full collection: resident memory and the JavaScript heap in use (MiB).
+  memory: () => {
+    globalThis.gc?.();
+    const { rss, heapUsed } = process.memoryUsage();
+    return { rssMb: rss / 2 ** 20, heapUsedMb: heapUsed / 2 ** 20 };
+  },
 };
 
 /**
