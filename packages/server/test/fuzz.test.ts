@@ -742,6 +742,19 @@ function lookupId(path: string): string {
   return values.length === 1 ? values[0]! : '';
 }
 
+/** Ids a body may name, whatever its declared type (the route reads form, JSON and multipart). */
+function idsInBody(body: Case['body']): string[] {
+  if (body?.kind !== 'text') return [];
+  const ids = new URLSearchParams(body.text).getAll('id');
+  try {
+    const parsed: unknown = JSON.parse(body.text);
+    if (parsed !== null && typeof parsed === 'object' && typeof (parsed as { id?: unknown }).id === 'string') ids.push((parsed as { id: string }).id);
+  } catch {
+    // Not JSON: the form reading above is all there is.
+  }
+  return ids;
+}
+
 const anyRequest: fc.Arbitrary<Case> = fc
   .record({ method: fc.constantFrom(...METHODS), path: pathArb, query: fc.option(rawQuery, { nil: undefined }), headers: anyHeaders, body: fc.option(fc.tuple(anyString, otherType), { nil: undefined }) })
   .map(({ method, path, query, headers, body }) => {
@@ -797,7 +810,13 @@ async function checkAnyRequest(request: Case, exchange: Exchange): Promise<void>
       return;
     case '/webresponder':
       checkXml(exchange, method);
-      check([200, 400, 413].includes(exchange.status), 'an unexpected /webresponder status', exchange);
+      {
+        // 403 only where a signature decides: a `sig` in the query, or an id the fuzzed SMS form has signed.
+        const query = new URL(harness.url + request.path).searchParams;
+        const named = [...query.getAll('id'), ...idsInBody(request.body)];
+        const signed = query.has('sig') || named.some((candidate) => harness.deps.tenants.get(candidate)?.webresponder_signed === true);
+        check([200, 400, 413, ...(signed ? [403] : [])].includes(exchange.status), 'an unexpected /webresponder status', exchange);
+      }
       return;
     case '/click-to-call':
       if (method === 'OPTIONS') {

@@ -147,6 +147,7 @@ const tenants: Tenants = {
   ...TENANTS,
   'example.com-locked': { api_domain: 'example.com', queue: '9002@example.com', allowed_origins: ['https://www.example.com'] },
   'example.com-voice': { ...TENANTS['example.com-sms']!, voice_message: 'We are open <9 to 5> & closed on Sundays.' },
+  'example.com-signed': { ...TENANTS['example.com-sms']!, webresponder_signed: true },
   'example.com-guarded': { api_domain: 'example.com', queue: '9002@example.com', require_turnstile: true },
 };
 
@@ -320,6 +321,16 @@ const rows: Record<string, Row> = {
   'webresponder: POST over 16 KB': { method: 'POST', path: '/webresponder?id=example.com-sms', status: 413, ...asJson({ NmsAni: 'x'.repeat(17_000) }) },
   'webresponder: POST text/plain (body ignored, the query decides)': { method: 'POST', path: '/webresponder?id=example.com-sms&NmsAni=18135550004', status: 200, headers: { 'content-type': 'text/plain' }, body: 'NmsAni=1' },
   'webresponder: POST with the store down': { method: 'POST', path: '/webresponder?id=example.com-sms', status: 500, store: 'unavailable', ...asJson({ NmsAni: '18135550002' }) },
+  'webresponder: a signed id without its sig': { method: 'GET', path: '/webresponder?id=example.com-signed&NmsAni=8135551234', status: 403 },
+  'webresponder: POST for a signed id with a wrong sig': { method: 'POST', path: '/webresponder?id=example.com-signed&sig=forged', status: 403, ...asForm({ NmsAni: '8135551234' }) },
+  'webresponder: the per-address limit': {
+    method: 'GET', path: '/webresponder?id=example.com-sms&NmsAni=8135551234', status: 429, harness: { limits: { webresponderPerMinute: 1 } },
+    before: async ({ url }) => void (await fetch(`${url}/webresponder?id=example.com-sms&NmsAni=8135550001`).then((response) => response.text())),
+  },
+  'webresponder: POST over the per-address limit': {
+    method: 'POST', path: '/webresponder?id=example.com-sms', status: 429, harness: { limits: { webresponderPerMinute: 1 } }, ...asForm({ NmsAni: '8135551234' }),
+    before: async ({ url }) => void (await fetch(`${url}/webresponder?id=example.com-sms&NmsAni=8135550001`).then((response) => response.text())),
+  },
   'webresponder: PUT': { method: 'PUT', path: '/webresponder', status: 405 },
 
   // The forms
