@@ -285,3 +285,35 @@ test('a trusted X-Forwarded-For entry with a port is keyed by its address, not a
   t.deepEqual(statuses, [200, 200, 429, 200, 200, 429]);
   t.true(harness.logs.some((line) => line.msg === 'request' && line.ip === '203.0.113.7'), 'the request log shows the address without its port');
 });
+
+test('a siteverify answer that is not Cloudflare\'s (null, an HTML page, an endless body) is a 502, never a 500 or a pass', async (t) => {
+  const answers: Record<string, (response: import('node:http').ServerResponse) => void> = {
+    null: (response) => response.end('null'),
+    html: (response) => response.setHeader('content-type', 'text/html').end('<html><body>Welcome</body></html>'),
+    endless: (response) => {
+      // Far more than any siteverify answer, without a length: the reader must stop on its own.
+      const chunk = Buffer.alloc(64 * 1024, 0x20);
+      const pump = () => {
+        while (response.write(chunk)) if (response.writableLength > 8 * 1024 * 1024) return;
+        response.once('drain', pump);
+      };
+      pump();
+    },
+  };
+  let kind = 'null';
+  const server = createServer((_request, response) => answers[kind]!(response));
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  t.teardown(() => {
+    server.closeAllConnections();
+    return new Promise<void>((resolve) => server.close(() => resolve()));
+  });
+  const verifyUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}/siteverify`;
+  const harness = await startHarness({ tenants: GUARDED, botCheck: createTurnstileCheck({ secretKey: 'ts-secret-0123', verifyUrl, logger: createLogger('silent') }) });
+  t.teardown(() => harness.close());
+  for (kind of Object.keys(answers)) {
+    const response = await harness.post('/click-to-call', { id: 'example.com-guarded', phone_number: '8135551234', turnstile_token: `token-${kind}` });
+    t.is(response.status, 502, kind);
+    t.like(await response.json(), { code: 'verification_unavailable' }, kind);
+  }
+  t.is(harness.sandbox.calls.length, 0);
+});

@@ -17,6 +17,26 @@ export interface TurnstileOptions {
   timeoutMs?: number;
 }
 
+/** Siteverify answers a few hundred bytes: anything far larger is not Cloudflare, and is not buffered whole. */
+const MAX_ANSWER_BYTES = 65_536;
+
+/** The body as text, refusing (and cancelling) one longer than `limit` bytes. */
+async function readCapped(response: Response, limit: number): Promise<string> {
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  if (response.body) {
+    for await (const chunk of response.body) {
+      size += chunk.byteLength;
+      if (size > limit) {
+        await response.body.cancel();
+        throw new Error(`the answer is larger than ${limit} bytes`);
+      }
+      chunks.push(chunk);
+    }
+  }
+  return Buffer.concat(chunks).toString('utf8');
+}
+
 /** Answers that mean our configuration is wrong, not the visitor: they must not read as "you failed". */
 const OUR_FAULT = new Set(['missing-input-secret', 'invalid-input-secret', 'bad-request', 'internal-error']);
 
@@ -40,9 +60,13 @@ export function createTurnstileCheck(options: TurnstileOptions): BotCheck {
           logger.error({ status: response.status }, 'Turnstile verification answered an error status');
           return 'unavailable';
         }
-        body = await response.json();
+        body = JSON.parse(await readCapped(response, MAX_ANSWER_BYTES)) as unknown;
       } catch (error) {
         logger.error({ err: { name: (error as Error).name, message: (error as Error).message } }, 'Turnstile verification failed');
+        return 'unavailable';
+      }
+      if (body === null || typeof body !== 'object') {
+        logger.error('Turnstile verification answered something other than a JSON object');
         return 'unavailable';
       }
       const result = body as { success?: unknown; 'error-codes'?: unknown };
