@@ -31,8 +31,10 @@ fetch('/demo/history')
 document.getElementById('simulate-call').addEventListener('submit', async (event) => {
   event.preventDefault();
   const caller = new FormData(event.target).get('caller').replace(/\D/g, '');
-  const response = await fetch(`/webresponder?id=example.com-sms&NmsAni=${encodeURIComponent(caller)}`);
-  document.getElementById('call-result').textContent = `Beckon answered NetSapiens (${response.status}):\n${await response.text()}`;
+  // The server plays NetSapiens: it calls the URL of the dial rule (signed once the SMS form was posted).
+  const response = await fetch(`/demo/call?caller=${encodeURIComponent(caller)}`, { method: 'POST' });
+  const answer = await response.json();
+  document.getElementById('call-result').textContent = `Beckon answered NetSapiens (${answer.status}):\n${answer.xml ?? answer.message}`;
 });
 
 document.getElementById('sms-form').addEventListener('click', async () => {

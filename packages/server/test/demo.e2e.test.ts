@@ -56,6 +56,12 @@ test('npm start\'s demo: the page\'s widget places a call that the page then lis
   // The SMS form button: provisioning shows up in the list.
   await tab.getByRole('button', { name: /SMS form/ }).click();
   await tab.locator('#events li.provision').first().waitFor();
+  await tab.locator('#form-result').getByText('"dial_rule": "created"').waitFor();
+  // NetSapiens now calls the signed URL of the dial rule: the next caller is texted through it.
+  await tab.locator('#simulate-call input[name="caller"]').fill('(813) 555-0198');
+  await tab.getByRole('button', { name: 'Simulate a call' }).click();
+  await tab.locator('#events li.text', { hasText: 'text to 18135550198' }).waitFor();
+  t.regex((await tab.locator('#call-result').textContent()) ?? '', /answered NetSapiens \(200\)/);
   t.deepEqual(problems, []);
 
   // A client naming another host (Host, Origin) never gets the forms' secret sent to it.

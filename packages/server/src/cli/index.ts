@@ -5,6 +5,7 @@ import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { startNsSandbox, type NsSandbox } from '@beckon/ns-client/sandbox';
 import { ConfigError, loadConfig, type ServerConfig } from '../config.js';
+import { webresponderKey, webresponderSignature } from '../guards/secrets.js';
 import { demoRoutes, type DemoRoutes } from './demo/demo-routes.js';
 import { exportConfig, importConfig } from './config-transfer.js';
 import { start } from '../main.js';
@@ -84,7 +85,8 @@ export async function main(argv: string[]): Promise<void> {
   }
 
   let listening: string | undefined;
-  const demo: DemoRoutes | undefined = sandbox ? demoRoutes(sandbox, { updateSecret: config.updateSecret, serverUrl: () => listening }) : undefined;
+  const signature = (id: string) => webresponderSignature(webresponderKey(config), id);
+  const demo: DemoRoutes | undefined = sandbox ? demoRoutes(sandbox, { updateSecret: config.updateSecret, serverUrl: () => listening, signature }) : undefined;
   let running;
   try {
     running = await start({ config, routers: demo ? [demo.router] : [] });

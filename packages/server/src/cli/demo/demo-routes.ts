@@ -43,6 +43,8 @@ export interface DemoOptions {
   updateSecret: string;
   /** Where this server listens, known once it does: the demo posts the SMS form to itself there. */
   serverUrl: () => string | undefined;
+  /** The `sig` `/update-sms` writes into an id's dial rule. */
+  signature: (id: string) => string;
 }
 
 export function demoRoutes(sandbox: NsSandbox, options: DemoOptions): DemoRoutes {
@@ -115,6 +117,25 @@ export function demoRoutes(sandbox: NsSandbox, options: DemoOptions): DemoRoutes
     });
     ctx.status = response.status;
     ctx.body = await response.json();
+  });
+
+  // A call to the system user, as NetSapiens would route it: to the URL in the dial rule `/update-sms`
+  // wrote, or, while this run's sandbox has none (the SMS form not posted since the demo started), to the
+  // URL that form would write. Always on this server's own address: only the path and query are taken.
+  router.post('/demo/call', async (ctx) => {
+    const self = options.serverUrl();
+    const caller = typeof ctx.query.caller === 'string' ? ctx.query.caller.replace(/\D/g, '').slice(0, 15) : '';
+    if (!self || !caller) {
+      ctx.status = !self ? 503 : 400;
+      ctx.body = { status: 'error', message: !self ? 'The demo is starting.' : 'Give the caller\'s number as ?caller=.' };
+      return;
+    }
+    const rule = sandbox.dialRules.find((candidate) => String(candidate['dial-rule-matching-to-uri']).includes('webresponder8001'));
+    const configured = URL.canParse(String(rule?.['dial-rule-parameter'])) ? new URL(String(rule?.['dial-rule-parameter'])) : undefined;
+    const target = new URL(configured ? `${configured.pathname}${configured.search}` : `/webresponder?id=example.com-sms&sig=${options.signature('example.com-sms')}`, self);
+    target.searchParams.set('NmsAni', caller);
+    const response = await fetch(target);
+    ctx.body = { status: response.status, xml: await response.text() };
   });
 
   return {
