@@ -46,6 +46,24 @@ export class NsHttpError extends NsError {
   }
 }
 
+/**
+ * The answer was longer than `maxResponseBytes`: the client stopped reading it and closed the
+ * connection. The request may have been acted on. Neither the body nor a part of it is kept.
+ */
+export class NsResponseTooLargeError extends NsError {
+  override name = 'NsResponseTooLargeError';
+  readonly method: string;
+  readonly path: string;
+  readonly maxBytes: number;
+
+  constructor(request: NsRequestInfo, maxBytes: number, options?: ErrorOptions) {
+    super(`NetSapiens answered ${request.method} ${request.path} with more than ${maxBytes} bytes (maxResponseBytes): it was not read further`, options);
+    this.method = request.method;
+    this.path = request.path;
+    this.maxBytes = maxBytes;
+  }
+}
+
 /** No complete answer arrived within the client's timeout. The request may still have been acted on. */
 export class NsTimeoutError extends NsError {
   override name = 'NsTimeoutError';

@@ -1,6 +1,14 @@
-export { createNsClient, DEFAULT_TIMEOUT_MS, type NsClient, type NsClientOptions } from './client.js';
+export { createNsClient, DEFAULT_MAX_RESPONSE_BYTES, DEFAULT_TIMEOUT_MS, type NsClient, type NsClientOptions } from './client.js';
 export type { NsAuth, NsApiKeyAuth, NsOAuthAuth } from './auth.js';
-export { NsError, NsHttpError, NsNetworkError, NsTimeoutError, NsUsageError, type NsRequestInfo } from './errors.js';
+export {
+  NsError,
+  NsHttpError,
+  NsNetworkError,
+  NsResponseTooLargeError,
+  NsTimeoutError,
+  NsUsageError,
+  type NsRequestInfo,
+} from './errors.js';
 export { nsPath } from './path.js';
 export { toE164, toDigits } from './numbers.js';
 export type { NsRequester } from './request.js';

@@ -1,5 +1,5 @@
-import { got, HTTPError, RequestError, TimeoutError, type Got, type RetryObject } from 'got';
-import { NsError, NsHttpError, NsNetworkError, NsTimeoutError, type NsRequestInfo } from './errors.js';
+import { got, HTTPError, RequestError, TimeoutError, type Got, type Progress, type RetryObject } from 'got';
+import { NsError, NsHttpError, NsNetworkError, NsResponseTooLargeError, NsTimeoutError, type NsRequestInfo } from './errors.js';
 import { resolveUrl } from './path.js';
 
 export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'DELETE';
@@ -30,6 +30,8 @@ export interface TransportOptions {
   /** How many times an idempotent request is retried after a network error, a timeout or a 5xx. */
   retries: number;
   userAgent: string;
+  /** The most an answer may hold, counted as it arrives (decompressed), error answers included. */
+  maxResponseBytes: number;
 }
 
 /** Sends one request; `bearer` is the token to present, if any. Throws only `NsError`s. */
@@ -84,16 +86,28 @@ export function createTransport(options: TransportOptions): Send {
     let status: number;
     let text: string;
     try {
-      const response = await http(url, {
+      const pending = http(url, {
         method: request.method,
         headers,
         ...(request.json !== undefined ? { json: request.json } : {}),
         ...(request.form ? { form: request.form } : {}),
         ...(multipart ? { body: multipart.body } : {}),
       });
+      // Counted while the answer streams in: got reports each chunk (after decompression) and the
+      // announced length up front, so an answer too long is cut off before it is held in memory.
+      let tooLarge = false;
+      pending.on('downloadProgress', ({ transferred, total }: Progress) => {
+        if (transferred <= options.maxResponseBytes && (total ?? 0) <= options.maxResponseBytes) return;
+        tooLarge = true;
+        pending.cancel();
+      });
+      const response = await pending.catch((error: unknown) => {
+        throw tooLarge ? new NsResponseTooLargeError(info, options.maxResponseBytes) : error;
+      });
       status = response.statusCode;
       text = response.body;
     } catch (error) {
+      if (error instanceof NsError) throw error;
       throw toNsError(error, info, options.timeoutMs);
     }
     const body = parseBody(text);

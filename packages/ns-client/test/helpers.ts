@@ -1,4 +1,4 @@
-import { createServer, request as httpRequest, type IncomingHttpHeaders } from 'node:http';
+import { createServer, request as httpRequest, type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { inspect } from 'node:util';
@@ -74,6 +74,43 @@ export async function closedUrl(): Promise<string> {
     await sandbox.close();
     return sandbox.url;
   }
+}
+
+export interface PlainServer {
+  url: string;
+  /** `METHOD path` of every request received, in order. */
+  requests: string[];
+}
+
+/**
+ * A bare HTTP server on an ephemeral port, for answers NetSapiens would never send (an HTML page, a
+ * body without end), which the sandbox cannot be made to give. It goes away when the test ends.
+ */
+export async function withPlainServer(
+  t: ExecutionContext,
+  handle: (request: IncomingMessage, response: ServerResponse) => void,
+): Promise<PlainServer> {
+  const requests: string[] = [];
+  const sockets = new Set<Socket>();
+  const server = createServer((request, response) => {
+    requests.push(`${request.method ?? ''} ${new URL(request.url ?? '/', 'http://plain.invalid').pathname}`);
+    // The body is read and dropped, so that the client's upload never waits on this server.
+    request.resume();
+    handle(request, response);
+  });
+  server.on('connection', (socket) => {
+    sockets.add(socket);
+    socket.on('close', () => sockets.delete(socket));
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  t.teardown(
+    () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        for (const socket of sockets) socket.destroy();
+      }),
+  );
+  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, requests };
 }
 
 export function isTokenPath(path: string): boolean {
