@@ -1,4 +1,5 @@
-import { NsError, NsHttpError, NsUsageError } from './errors.js';
+import { recordReply } from './answers.js';
+import { NsHttpError, NsUsageError } from './errors.js';
 import type { Send } from './transport.js';
 
 /** An API key, sent as the bearer token as it is. */
@@ -40,10 +41,19 @@ export function createCredentials(auth: NsAuth, send: Send): Credentials {
   throw new NsUsageError('auth must be { token } or { clientId, clientSecret, username, password }');
 }
 
+/** A token endpoint's answer, once `tokenReply` has accepted it. */
 interface TokenReply {
-  access_token?: unknown;
+  access_token: string;
   refresh_token?: unknown;
   expires_in?: unknown;
+}
+
+/** A token endpoint's 2xx is JSON with an access token; anything else (an HTML page, `{}`) is an NsResponseError. */
+function tokenReply(body: unknown): string | undefined {
+  const problem = recordReply(body);
+  if (problem !== undefined) return problem;
+  const token = typeof body === 'object' && body !== null && 'access_token' in body ? body.access_token : undefined;
+  return typeof token === 'string' && token !== '' ? undefined : 'JSON without an access_token';
 }
 
 interface Session {
@@ -121,12 +131,12 @@ class OAuthCredentials implements Credentials {
     let reply: TokenReply;
     try {
       if (this.#legacyEndpoint) throw new LegacyOnly();
-      reply = (await this.#send<TokenReply>({ method: 'POST', path: V2_TOKENS, json: body })).body;
+      reply = (await this.#send<TokenReply>({ method: 'POST', path: V2_TOKENS, json: body, expect: tokenReply })).body;
     } catch (error) {
       if (!(error instanceof LegacyOnly) && !(error instanceof NsHttpError && error.status === 404)) throw withoutBody(error, body);
       this.#legacyEndpoint = true;
       try {
-        reply = (await this.#send<TokenReply>({ method: 'POST', path: LEGACY_TOKENS, form: body })).body;
+        reply = (await this.#send<TokenReply>({ method: 'POST', path: LEGACY_TOKENS, form: body, expect: tokenReply })).body;
       } catch (legacyError) {
         throw withoutBody(legacyError, body);
       }
@@ -135,9 +145,6 @@ class OAuthCredentials implements Credentials {
   }
 
   #sessionFrom(reply: TokenReply): Session {
-    if (typeof reply?.access_token !== 'string' || reply.access_token === '') {
-      throw new NsError('The NetSapiens token endpoint answered without an access_token');
-    }
     const lifetimeMs = (typeof reply.expires_in === 'number' ? reply.expires_in : Number(reply.expires_in) || 3600) * 1000;
     const ahead = Math.min(this.#auth.refreshAheadMs ?? 60_000, lifetimeMs / 2);
     const now = Date.now();

@@ -47,6 +47,28 @@ export class NsHttpError extends NsError {
 }
 
 /**
+ * A 2xx answer that is not NetSapiens': an HTML page, a body that is not JSON, or JSON of the wrong
+ * shape. Usually `baseUrl` points at another web server. The request may still have been acted on,
+ * if it did reach NetSapiens; it is never retried. The body is not kept.
+ */
+export class NsResponseError extends NsError {
+  override name = 'NsResponseError';
+  readonly status: number;
+  readonly method: string;
+  readonly path: string;
+  /** What was wrong, e.g. `an HTML page, not NetSapiens' JSON: is baseUrl right?` */
+  readonly problem: string;
+
+  constructor(request: NsRequestInfo, status: number, problem: string, options?: ErrorOptions) {
+    super(`NetSapiens answered ${status} to ${request.method} ${request.path} with ${problem}`, options);
+    this.status = status;
+    this.method = request.method;
+    this.path = request.path;
+    this.problem = problem;
+  }
+}
+
+/**
  * The answer was longer than `maxResponseBytes`: the client stopped reading it and closed the
  * connection. The request may have been acted on. Neither the body nor a part of it is kept.
  */

@@ -4,6 +4,7 @@ export {
   NsError,
   NsHttpError,
   NsNetworkError,
+  NsResponseError,
   NsResponseTooLargeError,
   NsTimeoutError,
   NsUsageError,

@@ -1,5 +1,5 @@
 import { got, HTTPError, RequestError, TimeoutError, type Got, type Progress, type RetryObject } from 'got';
-import { NsError, NsHttpError, NsNetworkError, NsResponseTooLargeError, NsTimeoutError, type NsRequestInfo } from './errors.js';
+import { NsError, NsHttpError, NsNetworkError, NsResponseError, NsResponseTooLargeError, NsTimeoutError, type NsRequestInfo } from './errors.js';
 import { resolveUrl } from './path.js';
 
 export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'DELETE';
@@ -16,11 +16,17 @@ export interface NsRequest {
   multipart?: Record<string, string>;
   /** An application/x-www-form-urlencoded body (the legacy OAuth endpoint). */
   form?: Record<string, string>;
+  /**
+   * Checks the parsed body of a 2xx answer (`undefined` when empty) and returns what is wrong with it,
+   * e.g. `JSON that is not a list`, or `undefined` when it is what the endpoint answers. Whatever it
+   * says, a 2xx body must be empty or JSON. What is refused is an `NsResponseError`.
+   */
+  expect?: (body: unknown) => string | undefined;
 }
 
 export interface NsResponse<T = unknown> {
   status: number;
-  /** Parsed JSON, the text when it is not JSON, or `undefined` for an empty body. */
+  /** The parsed JSON, or `undefined` for an empty body. */
   body: T;
 }
 
@@ -43,6 +49,11 @@ const RETRY_ERROR_CODES = new Set(['ECONNRESET', 'ECONNREFUSED', 'EPIPE', 'ENOTF
 /** Failures that happen before a single byte is sent: even a POST cannot have reached NetSapiens. */
 const NEVER_SENT_CODES = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'ENETUNREACH']);
 const BODY_EXCERPT = 2048;
+/** Media types worth naming in an error; anything else in the header is not repeated. */
+const MEDIA_TYPE = /^[a-z0-9.+-]{1,40}\/[a-z0-9.+-]{1,60}$/;
+/** A page that declares itself HTML, whatever its Content-Type says. */
+const HTML_START = /^\s*<(?:!doctype\s+html|html|head|body)\b/i;
+const WRONG_BASE = 'is baseUrl right?';
 
 /**
  * The retry policy, in one place. Idempotent requests are retried with jittered exponential backoff
@@ -85,6 +96,7 @@ export function createTransport(options: TransportOptions): Send {
     if (multipart) headers['content-type'] = multipart.contentType;
     let status: number;
     let text: string;
+    let contentType: string | undefined;
     try {
       const pending = http(url, {
         method: request.method,
@@ -106,13 +118,18 @@ export function createTransport(options: TransportOptions): Send {
       });
       status = response.statusCode;
       text = response.body;
+      contentType = response.headers['content-type'];
     } catch (error) {
       if (error instanceof NsError) throw error;
       throw toNsError(error, info, options.timeoutMs);
     }
-    const body = parseBody(text);
-    if (status < 200 || status > 299) throw new NsHttpError(info, status, body);
-    return { status, body: body as T };
+    // Redirects are not followed, so got hands a 3xx over as it is: not success either.
+    if (status < 200 || status > 299) throw new NsHttpError(info, status, errorBody(text));
+    const answer = parseAnswer(text, contentType);
+    if ('problem' in answer) throw new NsResponseError(info, status, answer.problem);
+    const problem = request.expect?.(answer.body);
+    if (problem !== undefined) throw new NsResponseError(info, status, problem);
+    return { status, body: answer.body as T };
   };
 }
 
@@ -130,7 +147,29 @@ async function encodeMultipart(fields: Record<string, string>): Promise<{ body: 
   return { body: Buffer.from(await encoded.arrayBuffer()), contentType };
 }
 
-function parseBody(text: string): unknown {
+/**
+ * A 2xx answer: empty, or JSON. NetSapiens sends nothing else, so anything else — an HTML page from
+ * another web server, a body cut short by a proxy — is not success. The Content-Type alone decides
+ * nothing: the legacy API is PHP, which labels even an empty 202 text/html unless told otherwise.
+ */
+function parseAnswer(text: string, contentType: string | undefined): { body: unknown } | { problem: string } {
+  if (text.trim() === '') return { body: undefined };
+  try {
+    return { body: JSON.parse(text) as unknown };
+  } catch {
+    return { problem: notJson(text, contentType) };
+  }
+}
+
+function notJson(text: string, contentType: string | undefined): string {
+  const type = (contentType ?? '').split(';')[0]?.trim().toLowerCase() ?? '';
+  if (type.includes('html') || HTML_START.test(text)) return `an HTML page, not NetSapiens' JSON: ${WRONG_BASE}`;
+  if (type.includes('json') || /^\s*[[{]/.test(text)) return 'JSON that is cut off or malformed';
+  return MEDIA_TYPE.test(type) ? `a body of type ${type}, not NetSapiens' JSON: ${WRONG_BASE}` : `a body that is not JSON: ${WRONG_BASE}`;
+}
+
+/** An error answer's body: JSON when it parses, else the start of the text. */
+function errorBody(text: string): unknown {
   if (text === '') return undefined;
   try {
     return JSON.parse(text) as unknown;
@@ -146,7 +185,7 @@ function parseBody(text: string): unknown {
 function toNsError(error: unknown, info: NsRequestInfo, timeoutMs: number): NsError {
   const cause = scrubbed(error);
   if (error instanceof HTTPError) {
-    return new NsHttpError(info, error.response.statusCode, parseBody(String(error.response.body ?? '')), { cause });
+    return new NsHttpError(info, error.response.statusCode, errorBody(String(error.response.body ?? '')), { cause });
   }
   if (error instanceof TimeoutError) return new NsTimeoutError(info, timeoutMs, { cause });
   const code = error instanceof RequestError ? error.code : undefined;

@@ -1,5 +1,5 @@
 import test from 'ava';
-import { createNsClient, NsHttpError, NsNetworkError, NsTimeoutError, NsUsageError } from '@beckon/ns-client';
+import { createNsClient, NsHttpError, NsNetworkError, NsResponseError, NsTimeoutError, NsUsageError } from '@beckon/ns-client';
 import {
   API_KEY,
   apiRequests,
@@ -186,12 +186,13 @@ test('OAuth: refused credentials are an NsHttpError from the token endpoint, and
   t.deepEqual(error?.body, { code: 401, message: 'Invalid credentials' });
 });
 
-test('OAuth: a token endpoint without access_token is an NsError', async (t) => {
+test('OAuth: a token endpoint without access_token is an NsResponseError', async (t) => {
   const { sandbox, client } = await withSandbox(t, { sandbox: { oauth: oauthSandbox() } });
   sandbox.inject({ route: 'tokens', status: 200, body: { token_type: 'Bearer' } });
   const error = await rejection(client.dialRules.list(list));
-  t.is((error as Error).name, 'NsError');
-  t.regex((error as Error).message, /without an access_token/);
+  t.true(error instanceof NsResponseError);
+  t.like(error, { status: 200, method: 'POST', path: '/ns-api/v2/tokens' });
+  t.is((error as Error).message, 'NetSapiens answered 200 to POST /ns-api/v2/tokens with JSON without an access_token');
   t.is(apiRequests(sandbox).length, 0);
 });
 

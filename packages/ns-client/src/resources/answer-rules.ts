@@ -1,3 +1,4 @@
+import { writeReply } from '../answers.js';
 import { requireText, yesNo } from '../args.js';
 import { nsPath } from '../path.js';
 import type { NsRequester } from '../request.js';
@@ -58,6 +59,7 @@ export function answerRulesResource(request: NsRequester): AnswerRules {
         method: 'PUT',
         path: nsPath`/ns-api/v2/domains/${domain}/users/${user}/answerrules/${timeFrame}`,
         json: wireFields(options),
+        expect: writeReply,
       });
     },
 
@@ -72,6 +74,7 @@ export function answerRulesResource(request: NsRequester): AnswerRules {
           'time-frame': options.timeFrame ?? '*',
           ...wireFields(options),
         },
+        expect: writeReply,
       });
     },
   };

@@ -1,3 +1,4 @@
+import { listReply, writeReply } from '../answers.js';
 import { requireText, yesNo } from '../args.js';
 import { nsPath } from '../path.js';
 import type { NsRequester } from '../request.js';
@@ -91,13 +92,18 @@ export function dialRulesResource(request: NsRequester): DialRules {
         method: 'POST',
         path: nsPath`/ns-api/v2/domains/${domain}/dialplans/${dialPlan}/dialrules`,
         json: { synchronous: options.synchronous === false ? 'no' : 'yes', ...wireFields(options) },
+        expect: writeReply,
       });
     },
 
     async list(options) {
       const { domain, dialPlan } = base(options);
-      const { body } = await request<unknown>({ method: 'GET', path: nsPath`/ns-api/v2/domains/${domain}/dialplans/${dialPlan}/dialrules` });
-      return Array.isArray(body) ? (body as NsDialRule[]) : [];
+      const { body } = await request<NsDialRule[]>({
+        method: 'GET',
+        path: nsPath`/ns-api/v2/domains/${domain}/dialplans/${dialPlan}/dialrules`,
+        expect: listReply,
+      });
+      return body;
     },
 
     async update(options) {
@@ -109,6 +115,7 @@ export function dialRulesResource(request: NsRequester): DialRules {
         path: nsPath`/ns-api/v2/domains/${domain}/dialplans/${dialPlan}/dialrules/${dialRule}`,
         // The spec wants the id in the body as well as in the path; the match is the id, so never sent.
         json: { dialrule: dialRule, ...wireFields({ ...options, match: undefined }) },
+        expect: writeReply,
       });
     },
   };

@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { writeReply } from '../answers.js';
 import { requireText } from '../args.js';
 import { NsUsageError } from '../errors.js';
 import { toDigits } from '../numbers.js';
@@ -51,6 +52,7 @@ export function messagesResource(request: NsRequester): Messages {
           destination: toDigits(options.destination, 'destination'),
           'from-number': toDigits(options.fromNumber, 'fromNumber'),
         },
+        expect: writeReply,
       });
       return { sessionId };
     },

@@ -1,3 +1,4 @@
+import { writeReply } from '../answers.js';
 import { requireText } from '../args.js';
 import { nsPath } from '../path.js';
 import type { NsRequester } from '../request.js';
@@ -52,6 +53,7 @@ export function usersResource(request: NsRequester): Users {
           'user-scope': options.scope ?? 'Basic User',
           ...(options.serviceCode ? { 'service-code': options.serviceCode } : {}),
         },
+        expect: writeReply,
       });
     },
   };
