@@ -50,7 +50,8 @@ test('two processes sharing domains.json take 144 concurrent form posts: every u
   for (const [index, id] of ids.entries()) {
     const branding = { button_text: `Call ${index}`, button_color: `#00${String(index).padStart(2, '0')}ff`, company_name: `Company ${index}`, logo_url: `https://load${index}.com/logo.png` };
     const sms = { user: `20${index}`, ns_system_user: `80${index}`, from_number: `1929555${String(index).padStart(4, '0')}`, message: `Text ${index}` };
-    expected.set(id, { api_domain: `load${index}.com`, queue: `9${index}@load${index}.com`, branding, ...sms });
+    // The SMS post's provisioning gives NetSapiens the signed /webresponder URL, and the id is marked so.
+    expected.set(id, { api_domain: `load${index}.com`, queue: `9${index}@load${index}.com`, branding, ...sms, webresponder_signed: true });
     for (const [name, value] of [['queue', `9${index}`], ...Object.entries(branding)] as [string, string][]) {
       posts.push({ path: '/update-domain', fields: { id, api_domain: `load${index}.com`, [name]: value } });
     }
