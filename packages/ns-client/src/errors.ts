@@ -1,8 +1,11 @@
+import { redactJson, redactSecrets } from './redact.js';
+
 /**
  * The errors this client throws. Every one extends `NsError`, so one `instanceof` check catches them
  * all; the subclasses say what went wrong. None of them carries a token, a password or a client
  * secret: `cause` is a scrubbed copy of the underlying error, never the HTTP library's own object
- * (which holds the request's headers).
+ * (which holds the request's headers), and what NetSapiens sent back is scrubbed of anything that
+ * looks like a credential.
  */
 
 /** What kind of request failed, for logs: no query string, no credentials. */
@@ -21,28 +24,35 @@ export class NsUsageError extends NsError {
   override name = 'NsUsageError';
 }
 
+/** How much of NetSapiens' `message` is kept: it ends up in logs and in form replies. */
+const NS_MESSAGE_CHARS = 200;
+/** How much of a body that is not JSON (a proxy's error page, say) is kept. */
+const BODY_EXCERPT_CHARS = 2048;
+
 /** NetSapiens answered with a status outside 2xx. */
 export class NsHttpError extends NsError {
   override name = 'NsHttpError';
   readonly status: number;
   /** NetSapiens' own `code`, when its body had one (usually equal to `status`). */
   readonly code: number | undefined;
-  /** NetSapiens' own `message`, when its body had one (e.g. `UID already exists.`). */
+  /** NetSapiens' own `message`, when its body had one (e.g. `UID already exists.`): scrubbed, at most 200 characters. */
   readonly nsMessage: string | undefined;
   readonly method: string;
   readonly path: string;
-  /** The parsed JSON body, or the text when it was not JSON (cut to 2 KB). */
+  /** The parsed JSON body, or the text when it was not JSON (cut to 2 KB); scrubbed of credentials. */
   readonly body: unknown;
 
   constructor(request: NsRequestInfo, status: number, body: unknown, options?: ErrorOptions) {
-    const { code, message } = nsErrorFields(body);
+    // Scrubbed before being cut, so that no prefix of a credential survives at the cut.
+    const safeBody = typeof body === 'string' ? redactSecrets(body).slice(0, BODY_EXCERPT_CHARS) : redactJson(body);
+    const { code, message } = nsErrorFields(safeBody);
     super(`NetSapiens answered ${status} to ${request.method} ${request.path}${message ? `: ${message}` : ''}`, options);
     this.status = status;
     this.code = code;
     this.nsMessage = message;
     this.method = request.method;
     this.path = request.path;
-    this.body = body;
+    this.body = safeBody;
   }
 }
 
@@ -121,6 +131,6 @@ function nsErrorFields(body: unknown): { code: number | undefined; message: stri
   const record = body as Record<string, unknown>;
   return {
     code: typeof record.code === 'number' ? record.code : undefined,
-    message: typeof record.message === 'string' ? record.message.slice(0, 500) : undefined,
+    message: typeof record.message === 'string' ? record.message.slice(0, NS_MESSAGE_CHARS) : undefined,
   };
 }

@@ -1,6 +1,7 @@
 import { got, HTTPError, RequestError, TimeoutError, type Got, type Progress, type RetryObject } from 'got';
 import { NsError, NsHttpError, NsNetworkError, NsResponseError, NsResponseTooLargeError, NsTimeoutError, type NsRequestInfo } from './errors.js';
 import { resolveUrl } from './path.js';
+import { REDACTED } from './redact.js';
 
 export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'DELETE';
 
@@ -48,7 +49,6 @@ const RETRY_STATUSES = new Set([500, 502, 503, 504]);
 const RETRY_ERROR_CODES = new Set(['ECONNRESET', 'ECONNREFUSED', 'EPIPE', 'ENOTFOUND', 'ENETUNREACH', 'EAI_AGAIN', 'ETIMEDOUT']);
 /** Failures that happen before a single byte is sent: even a POST cannot have reached NetSapiens. */
 const NEVER_SENT_CODES = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'ENETUNREACH']);
-const BODY_EXCERPT = 2048;
 /** Media types worth naming in an error; anything else in the header is not repeated. */
 const MEDIA_TYPE = /^[a-z0-9.+-]{1,40}\/[a-z0-9.+-]{1,60}$/;
 /** A page that declares itself HTML, whatever its Content-Type says. */
@@ -121,10 +121,10 @@ export function createTransport(options: TransportOptions): Send {
       contentType = response.headers['content-type'];
     } catch (error) {
       if (error instanceof NsError) throw error;
-      throw toNsError(error, info, options.timeoutMs);
+      throw toNsError(error, info, options.timeoutMs, bearer);
     }
     // Redirects are not followed, so got hands a 3xx over as it is: not success either.
-    if (status < 200 || status > 299) throw new NsHttpError(info, status, errorBody(text));
+    if (status < 200 || status > 299) throw new NsHttpError(info, status, errorBody(text, bearer));
     const answer = parseAnswer(text, contentType);
     if ('problem' in answer) throw new NsResponseError(info, status, answer.problem);
     const problem = request.expect?.(answer.body);
@@ -168,13 +168,17 @@ function notJson(text: string, contentType: string | undefined): string {
   return MEDIA_TYPE.test(type) ? `a body of type ${type}, not NetSapiens' JSON: ${WRONG_BASE}` : `a body that is not JSON: ${WRONG_BASE}`;
 }
 
-/** An error answer's body: JSON when it parses, else the start of the text. */
-function errorBody(text: string): unknown {
-  if (text === '') return undefined;
+/**
+ * An error answer's body: JSON when it parses, else the text (which NsHttpError scrubs and cuts). An
+ * error page may echo the request: the token presented goes first, whatever it looks like.
+ */
+function errorBody(text: string, bearer: string | undefined): unknown {
+  const safe = bearer ? text.split(bearer).join(REDACTED) : text;
+  if (safe === '') return undefined;
   try {
-    return JSON.parse(text) as unknown;
+    return JSON.parse(safe) as unknown;
   } catch {
-    return text.slice(0, BODY_EXCERPT);
+    return safe;
   }
 }
 
@@ -182,10 +186,10 @@ function errorBody(text: string): unknown {
  * Maps got's errors onto ours. The original is not kept as `cause`: got's errors hold the request
  * options, headers included, and so the bearer token. `cause` is a plain copy of name, code and message.
  */
-function toNsError(error: unknown, info: NsRequestInfo, timeoutMs: number): NsError {
+function toNsError(error: unknown, info: NsRequestInfo, timeoutMs: number, bearer: string | undefined): NsError {
   const cause = scrubbed(error);
   if (error instanceof HTTPError) {
-    return new NsHttpError(info, error.response.statusCode, errorBody(String(error.response.body ?? '')), { cause });
+    return new NsHttpError(info, error.response.statusCode, errorBody(String(error.response.body ?? ''), bearer), { cause });
   }
   if (error instanceof TimeoutError) return new NsTimeoutError(info, timeoutMs, { cause });
   const code = error instanceof RequestError ? error.code : undefined;

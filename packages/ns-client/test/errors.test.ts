@@ -1,7 +1,7 @@
 import test from 'ava';
 import { startNsSandbox } from '@beckon/ns-client/sandbox';
 import { createNsClient, NsError, NsHttpError, NsNetworkError, NsTimeoutError, NsUsageError, type NsClient } from '@beckon/ns-client';
-import { API_KEY, assertNoSecrets, closedUrl, rejection, sleep, waitFor, withSandbox } from './helpers.js';
+import { API_KEY, assertNoSecrets, closedUrl, rejection, sleep, waitFor, withPlainServer, withSandbox } from './helpers.js';
 
 const DOMAIN = 'example.com';
 const SMS = { domain: DOMAIN, user: '1001', fromNumber: '19294873999', destination: '18135551234', message: 'hello' };
@@ -234,4 +234,65 @@ test('usage errors are NsError too, and name the problem', async (t) => {
   const error = await t.throwsAsync(client.messages.sendSms({ ...SMS, destination: '555-1234' }), { instanceOf: NsUsageError });
   t.true(error instanceof NsError);
   t.is(error?.message, 'destination must be a phone number with its country code, e.g. +18135551234');
+});
+
+// Credentials as NetSapiens (or a proxy in front of it) might echo them back in an error.
+const ECHOED = {
+  jwt: 'eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiIxMDAwQGV4YW1wbGUuY29tIn0.c2lnbmF0dXJlLW9mLXRoZS10b2tlbg',
+  refreshToken: 'Zr8QmT2vXk9LpW4nB7yC1dF6gH3jK5sA',
+  password: 'correct-horse-battery-staple',
+  clientSecret: 'cs_live_horse_battery',
+  opaque: 'A1b2C3d4E5f6G7h8I9j0K1l2M3n4O5p6Q7r8',
+  hex: '9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08',
+} as const;
+
+const ECHO_MESSAGE =
+  `Invalid request. Authorization: Bearer ${API_KEY}; access_token=${ECHOED.jwt}&refresh_token=${ECHOED.refreshToken} ` +
+  `{"password":"${ECHOED.password}","client_secret": "${ECHOED.clientSecret}"} apikey: ${ECHOED.opaque} session ${ECHOED.hex} ` +
+  `Basic dXNlcjpjb3JyZWN0LWhvcnNlLWJhdHRlcnktc3RhcGxl. ${'Please check the request and try again. '.repeat(12)}`;
+
+test('regression: NetSapiens error text is capped and scrubbed: a JSON body that echoes a token', async (t) => {
+  const { sandbox, client } = await withSandbox(t);
+  sandbox.inject({ route: 'messages.send', status: 400, body: { code: 400, message: ECHO_MESSAGE, request: { password: ECHOED.password, token: API_KEY } } });
+  const error = await t.throwsAsync(client.messages.sendSms(SMS), { instanceOf: NsHttpError });
+  const secrets = [API_KEY, ...Object.values(ECHOED), 'dXNlcjpjb3JyZWN0LWhvcnNlLWJhdHRlcnktc3RhcGxl'];
+  assertNoSecrets(t, error, secrets);
+  for (const secret of secrets) t.false(JSON.stringify(error?.body).includes(secret), 'body');
+  t.true((error?.nsMessage ?? '').length <= 200, `nsMessage has ${error?.nsMessage?.length} characters`);
+  t.true(
+    error?.nsMessage?.startsWith('Invalid request. Authorization: Bearer [redacted]; access_token=[redacted]&refresh_token=[redacted] {"password":"[redacted]"'),
+    error?.nsMessage,
+  );
+  t.is(error?.message, `NetSapiens answered 400 to POST ${error?.path}: ${error?.nsMessage}`);
+  t.like(error?.body, { code: 400, request: { password: '[redacted]', token: '[redacted]' } });
+});
+
+test('regression: NetSapiens error text is capped and scrubbed: a non-JSON body that echoes a token', async (t) => {
+  const server = await withPlainServer(t, (_request, response) => {
+    response.writeHead(502, { 'content-type': 'text/html' });
+    response.end(`<html><body><h1>502 Bad Gateway</h1><pre>${ECHO_MESSAGE}</pre>${'<p>padding</p>'.repeat(300)}</body></html>`);
+  });
+  const client = createNsClient({ baseUrl: server.url, auth: { token: API_KEY }, retries: 0 });
+  const error = await t.throwsAsync(client.dialRules.list({ domain: DOMAIN }), { instanceOf: NsHttpError });
+  assertNoSecrets(t, error, [API_KEY, ...Object.values(ECHOED)]);
+  t.is(typeof error?.body, 'string');
+  t.true((error?.body as string).length <= 2048);
+  t.regex(error?.body as string, /Authorization: Bearer \[redacted\]; access_token=\[redacted\]/);
+  t.is(error?.nsMessage, undefined);
+});
+
+test('scrubbing leaves ordinary NetSapiens messages alone', async (t) => {
+  const { sandbox, client } = await withSandbox(t);
+  const messages = [
+    'UID already exists.',
+    'dial-rule-translation-destination-user is required',
+    'Invalid token',
+    'User 8001 not found in domain example.com',
+    'messagesession must be at least 32 characters of [A-Za-z0-9_]',
+  ];
+  for (const message of messages) {
+    sandbox.inject({ route: 'messages.send', status: 400, body: { code: 400, message } });
+    const error = await t.throwsAsync(client.messages.sendSms(SMS), { instanceOf: NsHttpError });
+    t.is(error?.nsMessage, message);
+  }
 });
