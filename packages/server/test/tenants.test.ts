@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -18,6 +18,16 @@ async function tempFile(t: { teardown(fn: () => Promise<void>): void }, content?
 }
 
 const quiet = () => createLogger('silent');
+
+/** A logger whose lines the test can read. */
+function recorded(): { logger: ReturnType<typeof createLogger>; messages: () => string[] } {
+  const lines: string[] = [];
+  const logger = createLogger('info', { write: (line: string) => lines.push(line) } as unknown as NodeJS.WritableStream);
+  return { logger, messages: () => lines.map((line) => (JSON.parse(line) as { msg: string }).msg) };
+}
+
+/** Two good ids and one that does not fit the schema (left out of service, but part of the file). */
+const withLeftOut = { 'a.com-x': { api_domain: 'a.com', queue: '1@a.com' }, 'b.com-x': { api_domain: 'b.com', custom: 'kept' }, 'bad.com-x': { api_domain: 'bad domain', queue: '2@bad.com' } };
 
 test('a missing file starts empty and the first update creates it', async (t) => {
   const file = await tempFile(t);
@@ -69,6 +79,73 @@ test('an edit on disk is picked up without a restart; a broken edit keeps the la
   await writeFile(file, '{ broken');
   t.true(await eventually(() => lines.some((line) => line.includes('keeping the last good config'))));
   t.is(store.get('a.com-x')?.queue, '7@a.com');
+});
+
+test('a form post while domains.json is missing (moved away mid-edit) writes from the last good config, not from empty', async (t) => {
+  const file = await tempFile(t, JSON.stringify(withLeftOut));
+  const { logger, messages } = recorded();
+  const store = await openFileTenantStore({ path: file, logger });
+  t.teardown(() => store.close());
+  await rename(file, `${file}.editing`);
+  await store.update('c.com-x', () => ({ api_domain: 'c.com' }));
+  t.deepEqual(JSON.parse(await readFile(file, 'utf8')), { ...withLeftOut, 'c.com-x': { api_domain: 'c.com' } }, 'every id of the last good file, the left-out one too, plus the post');
+  t.true(messages().includes('config file is missing: writing from the last good config'));
+  t.is(store.get('a.com-x')?.queue, '1@a.com');
+});
+
+test('while domains.json is missing, reads keep serving the last good config', async (t) => {
+  const file = await tempFile(t, JSON.stringify(withLeftOut));
+  const { logger, messages } = recorded();
+  const store = await openFileTenantStore({ path: file, logger });
+  t.teardown(() => store.close());
+  await rename(file, `${file}.editing`);
+  t.true(await eventually(() => messages().includes('config file is missing: keeping the last good config')), 'the missing file is noticed and logged');
+  t.is(store.get('a.com-x')?.queue, '1@a.com');
+  t.is(store.size(), 2);
+  // The edited file put back is served as usual.
+  await writeFile(`${file}.editing`, JSON.stringify({ 'a.com-x': { api_domain: 'a.com', queue: '3@a.com' } }));
+  await rename(`${file}.editing`, file);
+  t.true(await eventually(() => store.get('a.com-x')?.queue === '3@a.com'));
+});
+
+test('a form post while domains.json is broken keeps the entries that were left out of service', async (t) => {
+  const file = await tempFile(t, JSON.stringify(withLeftOut));
+  const store = await openFileTenantStore({ path: file, logger: quiet() });
+  t.teardown(() => store.close());
+  await writeFile(file, '{ "a.com-x": ');
+  await store.update('c.com-x', () => ({ api_domain: 'c.com' }));
+  t.deepEqual(JSON.parse(await readFile(file, 'utf8')), { ...withLeftOut, 'c.com-x': { api_domain: 'c.com' } });
+});
+
+test('the copy of a broken domains.json kept aside on a form post has mode 0600, and the exact bytes', async (t) => {
+  const previous = process.umask(0o022);
+  t.teardown(() => void process.umask(previous));
+  const file = await tempFile(t, JSON.stringify(withLeftOut));
+  const store = await openFileTenantStore({ path: file, logger: quiet() });
+  t.teardown(() => store.close());
+  const broken = Buffer.from([...Buffer.from('{ "a.com-x": "caf'), 0xe9, ...Buffer.from('" ')]);
+  await writeFile(file, broken);
+  await store.update('c.com-x', () => ({ api_domain: 'c.com' }));
+  const kept = (await readdir(join(file, '..'))).filter((name) => name.startsWith('domains.json.broken-'));
+  t.is(kept.length, 1);
+  const copy = join(file, '..', kept[0]!);
+  t.is((await stat(copy)).mode & 0o777, 0o600);
+  t.deepEqual(await readFile(copy), broken, 'byte for byte, even bytes that are not UTF-8');
+});
+
+test('a domains.json emptied or cut short by an editor writing in place keeps the last good config in service', async (t) => {
+  const good = JSON.stringify(withLeftOut, null, 2);
+  const file = await tempFile(t, good);
+  const { logger, messages } = recorded();
+  const store = await openFileTenantStore({ path: file, logger });
+  t.teardown(() => store.close());
+  const broken = () => messages().filter((message) => message === 'config file is broken: keeping the last good config').length;
+  await writeFile(file, '');
+  t.true(await eventually(() => broken() === 1), 'an empty file is not taken as "no ids"');
+  await writeFile(file, good.slice(0, good.length / 2));
+  t.true(await eventually(() => broken() === 2), 'nor is half a file');
+  t.is(store.size(), 2);
+  t.is(store.get('b.com-x')?.custom, 'kept');
 });
 
 test('updates write atomically, leave no temp or lock files, and keep other ids', async (t) => {

@@ -18,11 +18,11 @@ export interface FileTenantStoreOptions {
 }
 
 /**
- * `domains.json` as a store. The file is read once and again only when it changes on disk; a broken
- * file keeps the last good copy in service. Updates take a lock file shared with any other process
- * using the same file, re-read it, and replace it atomically (temp file, fsync, rename), so concurrent
- * form posts — in this process or another — never lose each other's fields, and a crash mid-write never
- * leaves a half-written file.
+ * `domains.json` as a store. The file is read once and again only when it changes on disk; a broken or
+ * missing file keeps the last good copy in service, and a form post then writes from that copy. Updates
+ * take a lock file shared with any other process using the same file, re-read it, and replace it
+ * atomically (temp file, fsync, rename), so concurrent form posts — in this process or another — never
+ * lose each other's fields, and a crash mid-write never leaves a half-written file.
  */
 export async function openFileTenantStore(options: FileTenantStoreOptions): Promise<TenantStore> {
   const store = new FileTenantStore(options);
@@ -67,13 +67,13 @@ class FileTenantStore implements TenantStore {
     // The directory is watched and written to (lock, temp files): without it nothing could be saved.
     const folder = await stat(dirname(this.#path)).catch(() => undefined);
     if (!folder?.isDirectory()) throw new Error(`${dirname(this.#path)} (the folder of DOMAINS_FILE) does not exist`);
-    const text = await this.#read();
-    if (text === undefined) {
+    const bytes = await this.#read();
+    if (bytes === undefined) {
       this.#logger.warn('config file not found: starting with no ids (the first form post creates it)');
       return;
     }
     try {
-      this.#accept(text);
+      this.#accept(bytes.toString('utf8'));
     } catch (error) {
       throw new Error(`${this.#path} cannot be used: ${(error as Error).message}`, { cause: error });
     }
@@ -103,18 +103,26 @@ class FileTenantStore implements TenantStore {
   }
 
   async #reload(): Promise<void> {
-    let text: string | undefined;
+    let bytes: Buffer | undefined;
     for (;;) {
       const generation = this.#generation;
-      text = await this.#read().catch((error: unknown) => {
+      try {
+        bytes = await this.#read();
+      } catch (error) {
         this.#logger.error({ err: error }, 'config file unreadable: keeping the last good config');
-        return undefined;
-      });
+        return;
+      }
       // A write of ours put a newer text in service while we read: ours may be older (the reload would
       // bring a saved update's old value back, for good if the write's own reload had already run).
       if (generation === this.#generation) break;
     }
-    if (text === undefined || text === this.#lastText) return;
+    if (bytes === undefined) {
+      // Moved away, as some editors do while saving: its next version is picked up when it appears.
+      if (this.#lastText !== undefined) this.#logger.warn('config file is missing: keeping the last good config');
+      return;
+    }
+    const text = bytes.toString('utf8');
+    if (text === this.#lastText) return;
     try {
       this.#accept(text);
       this.#logger.info({ ids: this.size() }, 'config reloaded');
@@ -132,9 +140,9 @@ class FileTenantStore implements TenantStore {
     this.#generation += 1;
   }
 
-  async #read(): Promise<string | undefined> {
+  async #read(): Promise<Buffer | undefined> {
     try {
-      return await readFile(this.#path, 'utf8');
+      return await readFile(this.#path);
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
       throw error;
@@ -144,18 +152,22 @@ class FileTenantStore implements TenantStore {
   async #write(id: string, change: TenantChange): Promise<TenantConfig> {
     // Another process may have written since our last read: start from what is on disk now.
     const onDisk = await this.#read();
-    let all: Record<string, unknown> = {};
-    if (onDisk !== undefined) {
+    let all: Record<string, unknown>;
+    if (onDisk === undefined) {
+      // Gone after it was read (moved away mid-edit, deleted by mistake): starting from empty would drop
+      // every other id. Never read: a fresh deployment, and this post creates the file.
+      if (this.#lastText !== undefined) this.#logger.error('config file is missing: writing from the last good config');
+      all = this.#lastGood();
+    } else {
       try {
-        const parsed: unknown = JSON.parse(onDisk);
-        if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) throw new Error('not a JSON object');
-        all = parsed as Record<string, unknown>;
+        all = jsonObject(onDisk.toString('utf8'));
       } catch (error) {
-        // A hand edit broke the file. Keep it beside for the operator, and write from the last good copy.
+        // A hand edit broke the file. Keep it beside for the operator (byte for byte, as private as the
+        // file, never over an earlier copy), and write from the last good copy.
         const kept = `${this.#path}.broken-${Date.now()}`;
-        await writeFile(kept, onDisk);
+        await writeFile(kept, onDisk, { flag: 'wx', mode: 0o600 });
         this.#logger.error({ reason: (error as Error).message, kept }, 'config file was broken: writing from the last good config');
-        all = { ...this.#tenants };
+        all = this.#lastGood();
       }
     }
     const current = Object.hasOwn(all, id) ? tenantSchema.safeParse(all[id]) : undefined;
@@ -165,6 +177,11 @@ class FileTenantStore implements TenantStore {
     await this.#replace(text);
     this.#accept(text);
     return next;
+  }
+
+  /** The last text put in service, whole: entries left out of service too, which may be in no other copy. */
+  #lastGood(): Record<string, unknown> {
+    return this.#lastText === undefined ? {} : jsonObject(this.#lastText);
   }
 
   /** Writes the whole file beside the old one and renames it over: readers see the old or the new, never half. */
@@ -243,6 +260,13 @@ class FileTenantStore implements TenantStore {
       return (error as NodeJS.ErrnoException).code === 'ESRCH';
     }
   }
+}
+
+/** The file's JSON, which must be an object keyed by id. */
+function jsonObject(text: string): Record<string, unknown> {
+  const parsed: unknown = JSON.parse(text);
+  if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) throw new Error('not a JSON object');
+  return parsed as Record<string, unknown>;
 }
 
 function isAlive(pid: number): boolean {
