@@ -23,7 +23,7 @@ export {
 } from './provision.js';
 export { qualifyQueue, type CreateQueuedCallOptions, type CreateQueuedCallV2Options, type QueuedCalls } from './resources/queued-calls.js';
 export { newSessionId, type Messages, type SendSmsOptions, type SentSms } from './resources/messages.js';
-export type { CreateUserOptions, UserScope, Users } from './resources/users.js';
+export type { CreateUserOptions, GetUserOptions, NsUser, UserScope, Users } from './resources/users.js';
 export type {
   CreateDialRuleOptions,
   DialRuleApplication,

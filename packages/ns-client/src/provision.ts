@@ -2,7 +2,7 @@ import { requireText } from './args.js';
 import { NsError, NsHttpError, NsUsageError } from './errors.js';
 import type { AnswerRules } from './resources/answer-rules.js';
 import type { DialRules, NsDialRule } from './resources/dial-rules.js';
-import type { Users } from './resources/users.js';
+import type { NsUser, Users } from './resources/users.js';
 
 export interface ProvisionWebresponderOptions {
   /** The NetSapiens domain (`api_domain` in Beckon's config). */
@@ -23,11 +23,12 @@ export interface ProvisionWebresponderOptions {
   application?: string;
 }
 
-export type StepStatus = 'created' | 'exists' | 'updated' | 'failed';
+/** `refused`: left alone on purpose, because `systemUser` is an existing user that is not a web responder. */
+export type StepStatus = 'created' | 'exists' | 'updated' | 'refused' | 'failed';
 
 export interface StepResult {
   status: StepStatus;
-  /** Why a step failed, fit for logs and form replies (never a credential). */
+  /** Why a step failed or was refused, fit for logs and form replies (never a credential). */
   error?: string;
 }
 
@@ -38,6 +39,8 @@ export interface ProvisionResult {
 }
 
 export const DEFAULT_WEB_APPLICATION = 'sip:0@Web-Main';
+/** What provisioning creates its system user with, and so what marks a user it may change. */
+const WEB_RESPONDER_SERVICE_CODE = 'system-webresponder';
 
 interface Resources {
   users: Users;
@@ -46,11 +49,19 @@ interface Resources {
 }
 
 /**
+ * Whether provisioning may change `systemUser`'s answer rule: only when it is a web-responder system
+ * user (created by this run, or carrying the service code). Forwarding a person's extension to the
+ * web responder would stop their phone ringing.
+ */
+type Owner = { kind: 'mine' } | { kind: 'refused'; why: string } | { kind: 'unknown'; why: string };
+
+/**
  * Routes calls to `systemUser` to a web responder at `webhookUrl`, in the three steps NetSapiens needs:
  * the user, a To-Web dial rule matching `webresponder{systemUser}`, and the user's default answer rule
  * forwarding always to that match. Every step is idempotent (what exists is reported as such, or
  * updated when it differs), so running it again to change a URL never fails. A step's NetSapiens
- * failure is reported in its result, never thrown; the other steps still run.
+ * failure is reported in its result, never thrown; the other steps still run. An existing user that
+ * is not a web-responder system user is refused: none of the three steps changes anything.
  */
 export async function provisionWebresponder(ns: Resources, options: ProvisionWebresponderOptions): Promise<ProvisionResult> {
   const domain = requireText(options.domain, 'domain');
@@ -61,23 +72,11 @@ export async function provisionWebresponder(ns: Resources, options: ProvisionWeb
   const match = `webresponder${systemUser}`;
   const dialPlan = options.dialPlan ?? domain;
 
-  const user = await step(async () => {
-    try {
-      await ns.users.create({
-        domain,
-        user: systemUser,
-        firstName: 'Web',
-        lastName: 'Responder',
-        email,
-        scope: 'Simple User',
-        serviceCode: 'system-webresponder',
-      });
-      return 'created';
-    } catch (error) {
-      if (error instanceof NsHttpError && error.status === 409) return 'exists';
-      throw error;
-    }
-  });
+  const { user, owner } = await systemUserStep(ns, domain, systemUser, email);
+  if (owner.kind === 'refused') {
+    const refused = (): StepResult => ({ status: 'refused', error: owner.why });
+    return { user, dialRule: refused(), answerRule: refused() };
+  }
 
   const dialRule = await step(async () => {
     const wanted = {
@@ -102,23 +101,82 @@ export async function provisionWebresponder(ns: Resources, options: ProvisionWeb
     }
   });
 
-  const answerRule = await step(async () => {
-    const rule = { domain, user: systemUser, timeFrame: '*', enabled: true, forwardAlways: { enabled: true, to: [match] } };
-    try {
-      await ns.answerRules.update(rule);
-      return 'updated';
-    } catch (error) {
-      // A brand-new user may have no default rule yet: create it instead.
-      if (!(error instanceof NsHttpError && error.status === 404)) throw error;
-      await ns.answerRules.create(rule);
-      return 'created';
-    }
-  });
+  const answerRule: StepResult =
+    owner.kind === 'unknown'
+      ? { status: 'failed', error: `not attempted: ${owner.why}` }
+      : await step(async () => {
+          const rule = { domain, user: systemUser, timeFrame: '*', enabled: true, forwardAlways: { enabled: true, to: [match] } };
+          try {
+            await ns.answerRules.update(rule);
+            return 'updated';
+          } catch (error) {
+            // A brand-new user may have no default rule yet: create it instead.
+            if (!(error instanceof NsHttpError && error.status === 404)) throw error;
+            await ns.answerRules.create(rule);
+            return 'created';
+          }
+        });
 
   return { user, dialRule, answerRule };
 }
 
-async function step(run: () => Promise<Exclude<StepStatus, 'failed'>>): Promise<StepResult> {
+/**
+ * Creates the system user, and when that does not succeed (409, or a failure that may or may not have
+ * created it) reads it: only NetSapiens' record says whether it is a web-responder user or a person's.
+ */
+async function systemUserStep(ns: Resources, domain: string, systemUser: string, email: string): Promise<{ user: StepResult; owner: Owner }> {
+  let createError: NsError;
+  try {
+    await ns.users.create({
+      domain,
+      user: systemUser,
+      firstName: 'Web',
+      lastName: 'Responder',
+      email,
+      scope: 'Simple User',
+      serviceCode: WEB_RESPONDER_SERVICE_CODE,
+    });
+    return { user: { status: 'created' }, owner: { kind: 'mine' } };
+  } catch (error) {
+    if (!(error instanceof NsError)) throw error;
+    createError = error;
+  }
+  const exists = createError instanceof NsHttpError && createError.status === 409;
+  let existing: NsUser;
+  try {
+    existing = await ns.users.get({ domain, user: systemUser });
+  } catch (error) {
+    if (!(error instanceof NsError)) throw error;
+    const missing = !exists && error instanceof NsHttpError && error.status === 404;
+    return {
+      user: {
+        status: 'failed',
+        error: exists ? `user ${systemUser} exists, but reading it to check its service code failed: ${error.message}` : createError.message,
+      },
+      owner: {
+        kind: 'unknown',
+        why: missing
+          ? `user ${systemUser} does not exist`
+          : `user ${systemUser} could not be checked to be a web-responder system user, so its answer rule was left alone`,
+      },
+    };
+  }
+  const serviceCode = existing['service-code'];
+  if (serviceCode === WEB_RESPONDER_SERVICE_CODE) {
+    return { user: exists ? { status: 'exists' } : { status: 'failed', error: createError.message }, owner: { kind: 'mine' } };
+  }
+  const why =
+    `user ${systemUser} exists and is not a web-responder system user (service code: ${describeServiceCode(serviceCode)}): ` +
+    'its answer rule was left alone; choose another systemUser';
+  return { user: { status: 'refused', error: why }, owner: { kind: 'refused', why } };
+}
+
+/** NetSapiens' value, quoted and cut short: it ends up in form replies. */
+function describeServiceCode(serviceCode: unknown): string {
+  return typeof serviceCode === 'string' && serviceCode.trim() !== '' ? JSON.stringify(serviceCode.slice(0, 40)) : 'none';
+}
+
+async function step(run: () => Promise<Exclude<StepStatus, 'failed' | 'refused'>>): Promise<StepResult> {
   try {
     return { status: await run() };
   } catch (error) {

@@ -148,6 +148,22 @@ test('users.create sends the v2 fields and a duplicate is a 409 NsHttpError', as
   t.like(sandbox.requests[2], { status: 202, body: { synchronous: 'no', user: '8002' } });
 });
 
+test('users.get reads one user with its service code; a missing one is a 404 NsHttpError', async (t) => {
+  const { sandbox, client } = await withSandbox(t);
+  await client.users.create({ domain: DOMAIN, user: '8001', firstName: 'Web', lastName: 'Responder', email: 'ops@example.com', serviceCode: 'system-webresponder' });
+  await client.users.create({ domain: DOMAIN, user: '2000', firstName: 'Dana', lastName: 'Reyes', email: 'dana@example.com' });
+
+  t.like(await client.users.get({ domain: DOMAIN, user: '8001' }), { domain: DOMAIN, user: '8001', 'service-code': 'system-webresponder' });
+  const person = await client.users.get({ domain: DOMAIN, user: '2000' });
+  t.like(person, { user: '2000', 'user-scope': 'Basic User' });
+  t.is(person['service-code'], undefined);
+  t.like(sandbox.requests.at(-1), { method: 'GET', path: '/ns-api/v2/domains/example.com/users/2000', route: 'users.get', status: 200 });
+
+  const error = await t.throwsAsync(client.users.get({ domain: DOMAIN, user: '9999' }), { instanceOf: NsHttpError });
+  t.like(error, { status: 404, nsMessage: 'User not found', method: 'GET', path: '/ns-api/v2/domains/example.com/users/9999' });
+  await t.throwsAsync(client.users.get({ domain: DOMAIN, user: '' }), { instanceOf: NsUsageError });
+});
+
 test('users.create: a 400 from NetSapiens carries its code and message', async (t) => {
   const { client } = await withSandbox(t);
   const error = await t.throwsAsync(

@@ -1,7 +1,7 @@
 import test from 'ava';
 import { DEFAULT_WEB_APPLICATION, NsUsageError, type ProvisionWebresponderOptions } from '@beckon/ns-client';
 import type { NsSandbox, SandboxRequest } from '@beckon/ns-client/sandbox';
-import { withSandbox } from './helpers.js';
+import { withSandbox, type Setup } from './helpers.js';
 
 const DOMAIN = 'example.com';
 const OPTIONS: ProvisionWebresponderOptions = {
@@ -64,7 +64,7 @@ test('second run: everything exists, the answer rule is re-applied, no duplicate
   const before = sandbox.requests.length;
   const result = await client.provisionWebresponder(OPTIONS);
   t.deepEqual(result, { user: { status: 'exists' }, dialRule: { status: 'exists' }, answerRule: { status: 'updated' } });
-  t.deepEqual(routes(sandbox, before), ['users.create 409', 'dialrules.list 200', 'answerrules.update 202']);
+  t.deepEqual(routes(sandbox, before), ['users.create 409', 'users.get 200', 'dialrules.list 200', 'answerrules.update 202']);
   t.is(sandbox.users.length, 1);
   t.is(sandbox.dialRules.length, 1);
   t.is(sandbox.answerRules.length, 1);
@@ -77,7 +77,7 @@ test('a changed webhook URL updates the dial rule in place', async (t) => {
   const webhookUrl = 'https://beckon.example.net/webresponder?id=xyz';
   const result = await client.provisionWebresponder({ ...OPTIONS, webhookUrl });
   t.deepEqual(result, { user: { status: 'exists' }, dialRule: { status: 'updated' }, answerRule: { status: 'updated' } });
-  t.deepEqual(routes(sandbox, before), ['users.create 409', 'dialrules.list 200', 'dialrules.update 202', 'answerrules.update 202']);
+  t.deepEqual(routes(sandbox, before), ['users.create 409', 'users.get 200', 'dialrules.list 200', 'dialrules.update 202', 'answerrules.update 202']);
   t.is(sandbox.dialRules.length, 1);
   t.like(sandbox.dialRules[0], { 'dial-rule-matching-to-uri': 'webresponder8001', 'dial-rule-parameter': webhookUrl });
   // The PUT addressed the rule NetSapiens listed, by its id.
@@ -114,9 +114,9 @@ test('a user step failing on the first run still lets the dial rule be created',
   t.is(result.user.status, 'failed');
   t.regex(result.user.error ?? '', /500/);
   t.deepEqual(result.dialRule, { status: 'created' });
-  // Without the user NetSapiens has no rule to update nor a user to give one: reported as failed.
-  t.is(result.answerRule.status, 'failed');
-  t.deepEqual(routes(sandbox), ['users.create 500', 'dialrules.list 200', 'dialrules.create 200', 'answerrules.update 404', 'answerrules.create 404']);
+  // The read after the failed create finds no user, so there is no answer rule to set: not attempted.
+  t.deepEqual(result.answerRule, { status: 'failed', error: 'not attempted: user 8001 does not exist' });
+  t.deepEqual(routes(sandbox), ['users.create 500', 'users.get 404', 'dialrules.list 200', 'dialrules.create 200']);
   // Run again once NetSapiens is well: it completes.
   t.deepEqual(await client.provisionWebresponder(OPTIONS), { user: { status: 'created' }, dialRule: { status: 'exists' }, answerRule: { status: 'updated' } });
 });
@@ -144,8 +144,7 @@ test('a network failure in a step is reported, not thrown', async (t) => {
   t.is(result.dialRule.status, 'failed');
   t.regex(result.dialRule.error ?? '', /503/);
   // No user, so no rule to update or create: reported, not thrown.
-  t.is(result.answerRule.status, 'failed');
-  t.regex(result.answerRule.error ?? '', /404 .*User not found/);
+  t.deepEqual(result.answerRule, { status: 'failed', error: 'not attempted: user 8001 does not exist' });
 });
 
 test('a dial plan NetSapiens does not know (list 404) still gets its rule; a 409 on create means it exists', async (t) => {
@@ -240,4 +239,73 @@ test('schema conformance: every v2 body sent has the fields NetSapiens requires'
   const sms = checked.find((request) => request.route === 'messages.send')?.body as Record<string, unknown> | undefined;
   t.is(sms?.destination, '18135551234');
   t.is(sms?.['from-number'], '19294873999');
+});
+
+/** A person's extension, as a portal creates it: no service code, a default answer rule that rings the phone. */
+async function person(client: Setup['client'], extra: { serviceCode?: string } = {}): Promise<void> {
+  await client.users.create({ domain: DOMAIN, user: '2000', firstName: 'Dana', lastName: 'Reyes', email: 'dana@example.com', ...extra });
+}
+
+const PERSON_OPTIONS = { ...OPTIONS, systemUser: '2000' };
+
+test("regression: provisioning never takes over a person's phone: an existing user without the web-responder service code is refused", async (t) => {
+  const { sandbox, client } = await withSandbox(t);
+  await person(client);
+  const ruleBefore = defaultRule(sandbox, '2000');
+  const before = sandbox.requests.length;
+
+  const result = await client.provisionWebresponder(PERSON_OPTIONS);
+  const error =
+    "user 2000 exists and is not a web-responder system user (service code: none): its answer rule was left alone; choose another systemUser";
+  t.deepEqual(result, {
+    user: { status: 'refused', error },
+    dialRule: { status: 'refused', error },
+    answerRule: { status: 'refused', error },
+  });
+  t.deepEqual(defaultRule(sandbox, '2000'), ruleBefore, 'the answer rule is untouched');
+  t.is(sandbox.dialRules.length, 0, 'no dial rule was created');
+  t.deepEqual(routes(sandbox, before), ['users.create 409', 'users.get 200']);
+});
+
+test("regression: provisioning never takes over a person's phone: another service code is refused and named", async (t) => {
+  const { sandbox, client } = await withSandbox(t);
+  await person(client, { serviceCode: 'hosted-pbx-seat' });
+  // A rule for the same match that someone else made must not be rewritten either.
+  await client.dialRules.create({ domain: DOMAIN, match: 'webresponder2000', destinationUser: '2001' });
+  const before = sandbox.requests.length;
+  const result = await client.provisionWebresponder(PERSON_OPTIONS);
+  t.is(result.answerRule.status, 'refused');
+  t.is(result.dialRule.status, 'refused');
+  t.regex(result.answerRule.error ?? '', /^user 2000 exists and is not a web-responder system user \(service code: "hosted-pbx-seat"\)/);
+  t.like(sandbox.dialRules[0], { 'dial-rule-translation-destination-user': '2001' });
+  t.like(defaultRule(sandbox, '2000'), { 'forward-always': { enabled: 'no', parameters: [] } });
+  t.deepEqual(routes(sandbox, before), ['users.create 409', 'users.get 200']);
+});
+
+test("regression: provisioning never takes over a person's phone: when the existing user cannot be read, its answer rule is left alone", async (t) => {
+  const { sandbox, client } = await withSandbox(t);
+  await person(client);
+  sandbox.inject({ route: 'users.get', status: 500, times: Infinity });
+  const before = sandbox.requests.length;
+  const result = await client.provisionWebresponder(PERSON_OPTIONS);
+  t.is(result.user.status, 'failed');
+  t.regex(result.user.error ?? '', /^user 2000 exists, but reading it to check its service code failed: NetSapiens answered 500 to GET \/ns-api\/v2\/domains\/example\.com\/users\/2000/);
+  t.deepEqual(result.answerRule, {
+    status: 'failed',
+    error: 'not attempted: user 2000 could not be checked to be a web-responder system user, so its answer rule was left alone',
+  });
+  t.like(defaultRule(sandbox, '2000'), { 'forward-always': { enabled: 'no', parameters: [] } });
+  t.false(routes(sandbox, before).some((route) => route.startsWith('answerrules.')));
+});
+
+test('a failed create followed by a read showing a web-responder user still applies the answer rule', async (t) => {
+  const { sandbox, client } = await withSandbox(t);
+  await client.provisionWebresponder(OPTIONS);
+  // The create's connection drops: the read decides.
+  sandbox.inject({ route: 'users.create', drop: true });
+  const before = sandbox.requests.length;
+  const result = await client.provisionWebresponder(OPTIONS);
+  t.is(result.user.status, 'failed');
+  t.deepEqual(result.answerRule, { status: 'updated' });
+  t.deepEqual(routes(sandbox, before), ['users.create null', 'users.get 200', 'dialrules.list 200', 'answerrules.update 202']);
 });

@@ -1,4 +1,4 @@
-import { writeReply } from '../answers.js';
+import { recordReply, writeReply } from '../answers.js';
 import { requireText } from '../args.js';
 import { nsPath } from '../path.js';
 import type { NsRequester } from '../request.js';
@@ -32,9 +32,29 @@ export interface CreateUserOptions {
   synchronous?: boolean;
 }
 
+export interface GetUserOptions {
+  domain: string;
+  user: string;
+}
+
+/** A user as NetSapiens returns it: kebab-case fields, a few typed, the rest `unknown`. */
+export interface NsUser {
+  domain?: string;
+  user?: string;
+  'name-first-name'?: string;
+  'name-last-name'?: string;
+  'email-address'?: string;
+  'user-scope'?: string;
+  /** A tag such as `system-webresponder`; absent or empty for most users. */
+  'service-code'?: string;
+  [field: string]: unknown;
+}
+
 export interface Users {
   /** Creates a user. A user that already exists is a 409 `NsHttpError` (`UID already exists.`). */
   create(options: CreateUserOptions): Promise<void>;
+  /** Reads one user. One that does not exist is a 404 `NsHttpError`. */
+  get(options: GetUserOptions): Promise<NsUser>;
 }
 
 export function usersResource(request: NsRequester): Users {
@@ -55,6 +75,13 @@ export function usersResource(request: NsRequester): Users {
         },
         expect: writeReply,
       });
+    },
+
+    async get(options) {
+      const domain = requireText(options.domain, 'domain');
+      const user = requireText(options.user, 'user');
+      const { body } = await request<NsUser>({ method: 'GET', path: nsPath`/ns-api/v2/domains/${domain}/users/${user}`, expect: recordReply });
+      return body;
     },
   };
 }
