@@ -1,10 +1,12 @@
 // domains.json under real processes: two servers sharing it under a burst of form posts, a writer killed
-// mid-write again and again, and a file broken by hand under a running server.
+// mid-write again and again, writers racing to take over a stale lock, and a file broken by hand under a
+// running server.
 import { spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
-import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { createInterface } from 'node:readline';
 import { setTimeout as sleep } from 'node:timers/promises';
 import test, { type ExecutionContext } from 'ava';
 import { startNsSandbox, type NsSandbox } from '@beckon/ns-client/sandbox';
@@ -117,8 +119,8 @@ test('a writer SIGKILLed again and again mid-write never leaves a domains.json t
     });
     // Wait for the writer to hold the lock (it is writing), let it write for a while, then kill it
     // somewhere in its read, write, fsync, rename, unlock cycle.
-    // (A lock left by the writer killed before holds that one's pid.)
-    const holds = () => readFileSync(lock, { encoding: 'utf8', flag: 'r' }) === String(child.pid);
+    // (A lock left by the writer killed before holds that one's pid.) The pid is the lock's first line.
+    const holds = () => readFileSync(lock, { encoding: 'utf8', flag: 'r' }).split('\n')[0] === String(child.pid);
     const holding = () => {
       try {
         return holds();
@@ -150,9 +152,75 @@ test('a writer SIGKILLed again and again mid-write never leaves a domains.json t
   t.is(fields, 25, 'every update of the last writer is on disk');
   t.false(existsSync(lock), 'the lock is released');
   t.log(`${kills} kills, ${midWrite} with the lock held, the file changed in ${changed} rounds`);
-  t.deepEqual((await readdir(dir)).filter((name) => name.endsWith('.tmp')), [], 'the temp files of killed writers are cleaned up by the next one');
+  t.deepEqual((await readdir(dir)).filter((name) => name.endsWith('.tmp') || name.includes('.takeover-')), [], 'the temp files (and any lock takeover claims) of killed writers are cleaned up by the next one');
   t.true(midWrite >= kills / 2, 'most kills landed while a write was under way');
   t.true(changed >= kills / 2, 'writes completed between the kills: the kills hit a file being rewritten');
+});
+
+/** A store-writer process in `--stdin` mode: `ask` sends it one `<id> <field>` line and resolves with its answer. */
+async function stdinWriter(t: ExecutionContext, file: string, name: string): Promise<(line: string) => Promise<string>> {
+  const writer = new URL('./fixtures/store-writer.ts', import.meta.url).pathname;
+  const child = spawn(process.execPath, [`--import=${import.meta.resolve('tsx')}`, '--conditions=@beckon/source', writer, file, name, '--stdin'], { stdio: ['pipe', 'pipe', 'inherit'] });
+  t.teardown(() => {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+  });
+  const waiting: ((line: string) => void)[] = [];
+  createInterface({ input: child.stdout }).on('line', (line) => waiting.shift()?.(line));
+  const next = () =>
+    new Promise<string>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`writer ${name} did not answer within 10 s`)), 10_000);
+      waiting.push((line) => {
+        clearTimeout(timer);
+        resolve(line);
+      });
+    });
+  if ((await next()) !== 'ready') throw new Error(`writer ${name} did not start`);
+  return (line) => {
+    const answer = next();
+    child.stdin.write(`${line}\n`);
+    return answer;
+  };
+}
+
+/** The pid of a process that has exited: a lock holding it is one left by a crash. */
+async function deadPid(): Promise<number> {
+  const child = spawn(process.execPath, ['-e', ''], { stdio: 'ignore' });
+  await new Promise((resolve) => child.on('exit', resolve));
+  return child.pid!;
+}
+
+test('writers that find the same stale lock at the same moment take it over one at a time: no field is lost', async (t) => {
+  const { dir, file } = await workspace(t, { 'keep.com-x': { api_domain: 'keep.com' } });
+  const lock = `${file}.lock`;
+  const names = ['a', 'b', 'c', 'd', 'e', 'f'];
+  const writers = await Promise.all(names.map((name) => stdinWriter(t, file, name)));
+  const dead = await deadPid();
+  const rounds = 20;
+  const expected: [id: string, field: string, name: string][] = [];
+  const roundsWithLoss: number[] = [];
+  for (let round = 0; round < rounds; round++) {
+    // Each round starts from a lock left by a crash: a dead owner (the fast takeover), or every other round
+    // an owner that is alive but whose lock is a minute old (held past the 10 s stale time).
+    if (round % 2 === 0) await writeFile(lock, `${dead}\n`);
+    else {
+      await writeFile(lock, `${process.pid}\n`);
+      const minuteAgo = new Date(Date.now() - 60_000);
+      await utimes(lock, minuteAgo, minuteAgo);
+    }
+    // Half the writers set a field each of one shared id, the others each their own id; all at once.
+    const lines = names.map((name, index) => (index % 2 === 0 ? ['race.com-shared', `${name}${round}`] : [`race${index}.com-x`, `r${round}`]) as [string, string]);
+    const answers = await Promise.all(writers.map((ask, index) => ask(lines[index]!.join(' '))));
+    t.deepEqual(answers, names.map(() => 'ok'), `round ${round}: every update was taken`);
+    const saved = JSON.parse(await readFile(file, 'utf8')) as Record<string, Record<string, string>>;
+    if (lines.some(([id, field], index) => saved[id]?.[field] !== names[index])) roundsWithLoss.push(round);
+    for (const [index, [id, field]] of lines.entries()) expected.push([id, field, names[index]!]);
+  }
+  const saved = JSON.parse(await readFile(file, 'utf8')) as Record<string, Record<string, string>>;
+  const lost = expected.filter(([id, field, name]) => saved[id]?.[field] !== name).map(([id, field]) => `${id}.${field}`);
+  t.deepEqual(lost, [], `every field of the ${expected.length} updates is on disk (fields were lost in rounds ${roundsWithLoss.join(', ')})`);
+  t.truthy(saved['keep.com-x'], 'an id nobody posted to is kept');
+  t.deepEqual((await readdir(dir)).filter((name) => name !== 'domains.json'), [], 'no lock, takeover or temp file left behind');
+  t.log(`${rounds} rounds of ${names.length} writers racing for a stale lock; fields lost in ${roundsWithLoss.length} rounds`);
 });
 
 test('a domains.json broken by hand leaves the running server on its last good config; a form post then writes from it', async (t) => {

@@ -1,10 +1,12 @@
 import { execFile } from 'node:child_process';
-import { mkdtemp, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { mkdtemp, open, readdir, readFile, rename, rm, stat, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import test from 'ava';
 import { createLogger, openFileTenantStore, parseTenants } from '../src/index.js';
+import { lockKey } from '../src/tenants/file-store.js';
 import { eventually } from './eventually.js';
 
 const run = promisify(execFile);
@@ -166,6 +168,54 @@ test('a lock left by a dead process is taken over', async (t) => {
   t.teardown(() => store.close());
   await store.update('a.com-x', () => ({ api_domain: 'a.com' }));
   t.truthy(JSON.parse(await readFile(file, 'utf8'))['a.com-x']);
+});
+
+test('a lock older than the stale time is taken over even when its process is alive', async (t) => {
+  const file = await tempFile(t, '{}');
+  await writeFile(`${file}.lock`, String(process.pid));
+  const old = new Date(Date.now() - 60_000);
+  await utimes(`${file}.lock`, old, old);
+  const store = await openFileTenantStore({ path: file, logger: quiet(), lockTimeoutMs: 2_000 });
+  t.teardown(() => store.close());
+  await store.update('a.com-x', () => ({ api_domain: 'a.com' }));
+  t.truthy(JSON.parse(await readFile(file, 'utf8'))['a.com-x']);
+  t.deepEqual((await readdir(join(file, '..'))).sort(), ['domains.json']);
+});
+
+test('a write whose lock was taken over while it ran (held past the stale time) is refused, not saved over the new holder’s', async (t) => {
+  const file = await tempFile(t, JSON.stringify({ 'a.com-x': { api_domain: 'a.com' } }));
+  const lock = `${file}.lock`;
+  const taker = `${process.ppid}\nanother-process\n`;
+  const store = await openFileTenantStore({ path: file, logger: quiet() });
+  t.teardown(() => store.close());
+  const error = await t.throwsAsync(
+    store.update('a.com-x', (current) => {
+      // While this write runs (frozen past the stale time, say), another process takes the lock over and saves its post.
+      writeFileSync(lock, taker);
+      writeFileSync(file, JSON.stringify({ 'a.com-x': { api_domain: 'a.com' }, 'b.com-x': { api_domain: 'b.com' } }));
+      return { ...current!, queue: '1@a.com' };
+    }),
+  );
+  t.is(error?.name, 'TenantStoreBusyError');
+  t.deepEqual(JSON.parse(await readFile(file, 'utf8')), { 'a.com-x': { api_domain: 'a.com' }, 'b.com-x': { api_domain: 'b.com' } }, 'the other process’s write stands');
+  t.is(readFileSync(lock, 'utf8'), taker, 'the other process’s lock is left in place');
+});
+
+test('a lock takeover left half-done by a process that died (its claim on the stale lock left behind) does not block writes', async (t) => {
+  const file = await tempFile(t, '{}');
+  const lock = `${file}.lock`;
+  const { stdout: dead } = await run(process.execPath, ['-e', 'process.stdout.write(String(process.pid))']);
+  await writeFile(lock, `${dead}\n`);
+  const handle = await open(lock);
+  const key = lockKey(await handle.stat({ bigint: true }), await handle.readFile('utf8'));
+  await handle.close();
+  // A taker claims a stale lock by creating `domains.json.lock.takeover-<key of that lock>`; this one died holding it.
+  await writeFile(`${lock}.takeover-${key}`, `${dead}\n`);
+  const store = await openFileTenantStore({ path: file, logger: quiet(), lockTimeoutMs: 2_000 });
+  t.teardown(() => store.close());
+  await store.update('a.com-x', () => ({ api_domain: 'a.com' }));
+  t.truthy(JSON.parse(await readFile(file, 'utf8'))['a.com-x']);
+  t.deepEqual((await readdir(join(file, '..'))).sort(), ['domains.json'], 'the lock and the dead claim are gone');
 });
 
 test('a lock held by a live process makes an update wait, then fail with a busy error', async (t) => {

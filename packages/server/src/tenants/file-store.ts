@@ -1,6 +1,6 @@
-import { randomBytes } from 'node:crypto';
-import { watch, type FSWatcher } from 'node:fs';
-import { open, readdir, readFile, rename, stat, unlink, writeFile } from 'node:fs/promises';
+import { createHash, randomBytes } from 'node:crypto';
+import { watch, type BigIntStats, type FSWatcher } from 'node:fs';
+import { open, readdir, readFile, rename, stat, unlink, writeFile, type FileHandle } from 'node:fs/promises';
 import { basename, dirname, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from 'pino';
@@ -45,6 +45,8 @@ class FileTenantStore implements TenantStore {
   #generation = 0;
   /** In-process writes run one after another; the lock file orders them against other processes. */
   #writes: Promise<unknown> = Promise.resolve();
+  /** What this store wrote into the lock file while it holds it: tells its lock from another process's. */
+  #held: string | undefined;
 
   constructor(options: FileTenantStoreOptions) {
     this.#path = resolve(options.path);
@@ -186,7 +188,7 @@ class FileTenantStore implements TenantStore {
 
   /** Writes the whole file beside the old one and renames it over: readers see the old or the new, never half. */
   async #replace(text: string): Promise<void> {
-    const temp = `${this.#path}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
+    const temp = this.#tempPath();
     const handle = await open(temp, 'w', 0o600);
     try {
       await handle.writeFile(text);
@@ -195,6 +197,12 @@ class FileTenantStore implements TenantStore {
       await handle.close();
     }
     try {
+      // Held past the stale time (a frozen process, a hung fsync), our lock may have been taken over:
+      // renaming now could undo the new holder's write.
+      if (!(await this.#holdsLock())) {
+        this.#logger.error('the config file lock was taken over while this write ran: the write was dropped');
+        throw new TenantStoreBusyError('the config file lock was taken over by another process; try again');
+      }
       await rename(temp, this.#path);
     } catch (error) {
       await unlink(temp).catch(() => undefined);
@@ -202,64 +210,183 @@ class FileTenantStore implements TenantStore {
     }
   }
 
+  /** `domains.json.<pid>.<hex>.tmp`: the pid tells whether a writer that left one behind is still running. */
+  #tempPath(): string {
+    return `${this.#path}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
+  }
+
+  /**
+   * Runs `run` holding `domains.json.lock`, which orders writes between processes: a file created
+   * exclusively (O_EXCL), holding its owner's pid and a random token. A lock whose owner died, or older
+   * than staleLockMs, is taken over (see #takeOver).
+   */
   async #locked<T>(run: () => Promise<T>): Promise<T> {
     const deadline = Date.now() + this.#lockTimeoutMs;
-    let tookOver = false;
+    let tookOverFrom: Holder | undefined;
     for (;;) {
-      try {
-        const handle = await open(this.#lockPath, 'wx', 0o600);
-        await handle.writeFile(String(process.pid));
-        await handle.close();
-        break;
-      } catch (error) {
-        if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
-      }
-      if (await this.#lockIsStale()) {
-        await unlink(this.#lockPath).catch(() => undefined);
-        tookOver = true;
-        continue;
+      this.#held = await this.#create(this.#lockPath);
+      if (this.#held !== undefined) break;
+      const holder = await this.#inspect(this.#lockPath);
+      if (holder?.stale) {
+        this.#held = await this.#takeOver(this.#lockPath, holder);
+        if (this.#held !== undefined) {
+          tookOverFrom = holder;
+          break;
+        }
       }
       if (Date.now() > deadline) throw new TenantStoreBusyError('the config file is locked by another process; try again');
       await sleep(5 + Math.random() * 20);
     }
     try {
-      if (tookOver) await this.#removeDeadTemps();
+      if (tookOverFrom !== undefined) {
+        this.#logger.warn({ owner: tookOverFrom.pid }, 'took over the config file lock of a process that died or held it past the stale time');
+        await this.#removeLeftovers();
+      }
       return await run();
     } finally {
-      await unlink(this.#lockPath).catch(() => undefined);
-    }
-  }
-
-  /** A writer that died mid-write left its temp file (`domains.json.<pid>.<hex>.tmp`): remove those of dead processes. */
-  async #removeDeadTemps(): Promise<void> {
-    const prefix = `${basename(this.#path)}.`;
-    const names = await readdir(dirname(this.#path)).catch(() => [] as string[]);
-    for (const name of names) {
-      const pid = name.startsWith(prefix) && name.endsWith('.tmp') ? Number(name.slice(prefix.length).split('.')[0]) : NaN;
-      if (!Number.isInteger(pid) || pid <= 0 || pid === process.pid || isAlive(pid)) continue;
-      await unlink(resolve(dirname(this.#path), name)).catch(() => undefined);
-      this.#logger.warn({ file: name }, 'removed a temp file left by a writer that died');
+      await this.#removeIfOurs(this.#lockPath, this.#held);
+      this.#held = undefined;
     }
   }
 
   /**
-   * Left by a process that died (a SIGKILL mid-write), or held far longer than any write takes. A lock
-   * that vanished while we looked is not stale: it was released, and unlinking the path now would
-   * remove the next holder's lock.
+   * Replaces `file` — the lock, or a claim left by a taker that died — with a file of ours, if it is still
+   * the very file judged stale. Returns what we wrote into it, or undefined when it is not ours to take.
+   *
+   * Why two takers cannot both win, nor one remove the fresh lock of another ("is it stale? then unlink
+   * it" can: a slow taker unlinks the lock a faster one just created, and two writers run at once):
+   * - A taker first creates, exclusively, a claim named after the key of the file it judged stale (its
+   *   inode, modification time and content, which holds a random token: a file created later never has the
+   *   same key). One process at a time holds a given claim.
+   * - Holding it, the taker checks the file still has that key and renames a file of its own over it. A file
+   *   with that key changes only by its owner (dead) or by the claim's holder, so the check still holds at
+   *   the rename: the rename replaces the stale file and nothing else, and never leaves the path free for a
+   *   third process in between.
+   * - A loser finds the claim taken (and waits), or gets it once the winner is done and finds the key
+   *   changed (and waits).
+   * - A taker killed while holding a claim leaves it with a dead pid: the claim is taken over the same way.
+   * No lock file can tell an owner frozen past staleLockMs from a dead one: such an owner finds before its
+   * rename that the lock is no longer its own, and drops its write (#replace).
    */
-  async #lockIsStale(): Promise<boolean> {
+  async #takeOver(file: string, judged: Holder): Promise<string | undefined> {
+    const claim = `${this.#lockPath}.takeover-${judged.key}`;
+    let claimed = await this.#create(claim);
+    if (claimed === undefined) {
+      const claimant = await this.#inspect(claim);
+      if (!claimant?.stale) return undefined;
+      claimed = await this.#takeOver(claim, claimant);
+      if (claimed === undefined) return undefined;
+    }
     try {
-      const [info, owner] = await Promise.all([stat(this.#lockPath), readFile(this.#lockPath, 'utf8')]);
-      if (Date.now() - info.mtimeMs > this.#staleLockMs) return true;
-      const pid = Number(owner);
-      // Created but its pid not written yet: give the owner a moment.
-      if (!Number.isInteger(pid) || pid <= 0) return Date.now() - info.mtimeMs > 1_000;
-      process.kill(pid, 0);
-      return false;
-    } catch (error) {
-      return (error as NodeJS.ErrnoException).code === 'ESRCH';
+      if ((await this.#inspect(file))?.key !== judged.key) return undefined;
+      const ours = ownerText();
+      const temp = this.#tempPath();
+      await writeFile(temp, ours, { flag: 'wx', mode: 0o600 });
+      try {
+        await rename(temp, file);
+      } catch (error) {
+        await unlink(temp).catch(() => undefined);
+        throw error;
+      }
+      return ours;
+    } finally {
+      await this.#removeIfOurs(claim, claimed);
     }
   }
+
+  /** Creates `file` exclusively, holding our pid and a fresh token; returns that text, or undefined when the file exists. */
+  async #create(file: string): Promise<string | undefined> {
+    const text = ownerText();
+    try {
+      await writeFile(file, text, { flag: 'wx', mode: 0o600 });
+      return text;
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'EEXIST') return undefined;
+      throw error;
+    }
+  }
+
+  /**
+   * A lock or claim file as it is now, or undefined when it is gone. Stale: left by a process that died
+   * (a SIGKILL mid-write), or held far longer than any write takes. Read through one handle, so that the
+   * key and the content belong to the same file.
+   */
+  async #inspect(file: string): Promise<Holder | undefined> {
+    let handle: FileHandle;
+    try {
+      handle = await open(file, 'r');
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+      throw error;
+    }
+    try {
+      const info = await handle.stat({ bigint: true });
+      const content = await handle.readFile('utf8');
+      const age = Date.now() - Number(info.mtimeMs);
+      const pid = Number(content.split('\n', 1)[0]);
+      const known = Number.isInteger(pid) && pid > 0;
+      // Created but its pid not written yet: give the owner a moment.
+      const stale = age > this.#staleLockMs || (known ? !isAlive(pid) : age > 1_000);
+      return { key: lockKey(info, content), pid: known ? pid : undefined, stale };
+    } finally {
+      await handle.close();
+    }
+  }
+
+  async #holdsLock(): Promise<boolean> {
+    return this.#held !== undefined && (await readFile(this.#lockPath, 'utf8').catch(() => undefined)) === this.#held;
+  }
+
+  /** Removes `file` if it still holds what we wrote into it: one taken over from us is another's now. */
+  async #removeIfOurs(file: string, text: string | undefined): Promise<void> {
+    if (text === undefined || (await readFile(file, 'utf8').catch(() => undefined)) !== text) return;
+    await unlink(file).catch(() => undefined);
+  }
+
+  /**
+   * After a takeover: the temp files of writers that died mid-write, and claims left by takers that died.
+   * A claim names one lock file; now that we hold the lock, all but claims on ours are obsolete (a taker
+   * still holding one finds the key changed and gives up).
+   */
+  async #removeLeftovers(): Promise<void> {
+    const dir = dirname(this.#path);
+    const temps = `${basename(this.#path)}.`;
+    const claims = `${basename(this.#lockPath)}.takeover-`;
+    const ours = (await this.#inspect(this.#lockPath))?.key;
+    for (const name of await readdir(dir).catch(() => [] as string[])) {
+      if (name.startsWith(claims)) {
+        if (name === `${claims}${ours}`) continue;
+        await unlink(resolve(dir, name)).catch(() => undefined);
+        this.#logger.warn({ file: name }, 'removed an obsolete lock takeover claim');
+        continue;
+      }
+      const pid = name.startsWith(temps) && name.endsWith('.tmp') ? Number(name.slice(temps.length).split('.')[0]) : NaN;
+      if (!Number.isInteger(pid) || pid <= 0 || pid === process.pid || isAlive(pid)) continue;
+      await unlink(resolve(dir, name)).catch(() => undefined);
+      this.#logger.warn({ file: name }, 'removed a temp file left by a writer that died');
+    }
+  }
+}
+
+/** A lock or takeover claim file, as read by #inspect. */
+interface Holder {
+  key: string;
+  /** The owner's pid, when the file holds one. */
+  pid: number | undefined;
+  stale: boolean;
+}
+
+/**
+ * Names one lock or claim file as it is now: its inode, modification time and content (ours hold a random
+ * token), so that no file created later has the same key. Takeover claims are named after it.
+ */
+export function lockKey(info: BigIntStats, content: string): string {
+  return createHash('sha256').update(`${info.ino}:${info.mtimeNs}:${content}`).digest('hex').slice(0, 32);
+}
+
+/** What a lock or claim of this process holds: the pid first (as an operator's `echo $$ > domains.json.lock` does), then a token no other file has. */
+function ownerText(): string {
+  return `${process.pid}\n${randomBytes(16).toString('hex')}\n`;
 }
 
 /** The file's JSON, which must be an object keyed by id. */
