@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import test from 'ava';
 import { startNsSandbox } from '@beckon/ns-client/sandbox';
+import { Redis } from 'ioredis';
 import { exportConfig, importConfig } from '../src/cli/config-transfer.js';
 import { freePort, startRedis, type RedisServer } from './fixtures/redis.js';
 import { SECRET, TENANTS } from './helpers.js';
@@ -82,8 +83,18 @@ const branding = async (instance: Instance, id: string) => {
   return response.ok ? ((await response.json()) as Record<string, string>) : undefined;
 };
 
-/** One Redis, one NS sandbox, the config imported, three instances started. */
-async function cluster(t: import('ava').ExecutionContext, limits: Record<string, string> = {}) {
+/** How many times the instance has logged `message`. */
+const logged = (instance: Instance, message: string) => instance.output().split(`"msg":"${message}"`).length - 1;
+
+interface ClusterOptions {
+  /** More environment, e.g. limits. */
+  env?: Record<string, string>;
+  /** How many instances. Default 3. */
+  instances?: number;
+}
+
+/** One Redis, one NS sandbox, the config imported, the instances started. */
+async function cluster(t: import('ava').ExecutionContext, options: ClusterOptions = {}) {
   const redis = await startRedis();
   const sandbox = await startNsSandbox();
   const dir = await mkdtemp(join(tmpdir(), 'beckon-redis-'));
@@ -94,11 +105,11 @@ async function cluster(t: import('ava').ExecutionContext, limits: Record<string,
     UPDATE_SECRET: SECRET,
     // A file store would be a second truth: these instances must not read it.
     DOMAINS_FILE: join(dir, 'unused.json'),
-    ...limits,
+    ...options.env,
   };
   await writeFile(join(dir, 'domains.json'), JSON.stringify(TENANTS));
   t.is(await importConfig(join(dir, 'domains.json'), { env }), 2);
-  const instances = await Promise.all([1, 2, 3].map(() => startInstance(env, dir)));
+  const instances = await Promise.all(Array.from({ length: options.instances ?? 3 }, () => startInstance(env, dir)));
   t.teardown(async () => {
     await Promise.all(instances.map(stopInstance));
     await redis.kill();
@@ -109,7 +120,7 @@ async function cluster(t: import('ava').ExecutionContext, limits: Record<string,
 }
 
 test('three instances share one limit, and a form update on one is served by the others within a second', async (t) => {
-  const { sandbox, instances, env, dir } = await cluster(t, { LIMIT_IP_PER_MINUTE: '3' });
+  const { sandbox, instances, env, dir } = await cluster(t, { env: { LIMIT_IP_PER_MINUTE: '3' } });
   const [a, b, c] = instances as [Instance, Instance, Instance];
 
   // One client, its requests spread over the instances: the 4th in the minute is refused wherever it lands.
@@ -181,6 +192,33 @@ test('Redis killed mid-run: every instance keeps answering from memory, and reco
   t.is((await updateDomain(a, { id: 'example.com-sales', api_domain: 'example.com', queue: '9003', button_text: 'Back' })).status, 200);
   await within(1_000, async () => (await branding(b, 'example.com-sales'))?.buttonText === 'Back');
   t.false(a.output().includes(SECRET));
+});
+
+test("after Redis restarts empty, a form post and a reconnect shrink no instance's config", async (t) => {
+  const { redis, env, instances } = await cluster(t, { instances: 2, env: { LIMIT_IP_PER_MINUTE: '100' } });
+  const [a, b] = instances as [Instance, Instance];
+  await redis.kill();
+  await redis.restart();
+
+  // Refused (503, nothing saved) until A is connected again; then it must apply to the entry A holds, not to nothing.
+  await within(5_000, async () => (await updateDomain(a, { id: 'example.com-sales', api_domain: 'example.com', button_text: 'After the restart' })).status === 200);
+  // A reconnect makes every instance reload everything from Redis: what Redis holds by then must be whole.
+  const before = instances.map((instance) => logged(instance, 'config reloaded from Redis'));
+  const client = new Redis(redis.url);
+  t.teardown(() => client.disconnect());
+  await client.client('KILL', 'TYPE', 'PUBSUB');
+  await within(5_000, async () => instances.every((instance, index) => logged(instance, 'config reloaded from Redis') > before[index]!));
+
+  const exported = JSON.parse(await exportConfig(undefined, { env })) as Record<string, Record<string, unknown>>;
+  t.deepEqual(Object.keys(exported), ['example.com-sales', 'example.com-sms']);
+  t.like(exported['example.com-sales'], { queue: '9002@example.com', branding: { button_text: 'After the restart', company_name: 'Example Co' } });
+  for (const [index, instance] of instances.entries()) {
+    t.like(await branding(instance, 'example.com-sales'), { buttonText: 'After the restart', companyName: 'Example Co' });
+    t.truthy(await branding(instance, 'example.com-sms'), 'the id the post did not name is still served');
+    t.is((await clickToCall(instance, `813555140${index}`)).status, 200, 'the queue is still there');
+  }
+  const reseeded = "Redis lost its config: re-seeded it from this instance's memory";
+  t.is(logged(a, reseeded) + logged(b, reseeded), 1, 'one instance re-seeds it');
 });
 
 test('an unreachable Redis stops start-up with a message naming it, password hidden', async (t) => {

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
@@ -19,24 +20,31 @@ export interface RedisTenantStoreOptions {
 
 /**
  * The keys: one string per id holding its JSON (so concurrent updates to different ids never conflict),
- * a set of the ids, and a channel announcing each change (an id, or `*` for "reload everything").
+ * a set of the ids, a channel announcing each change (an id, or `*` for "reload everything"), and a
+ * marker saying "this Redis holds Beckon's config" (a random value, new with every bulk write). Without
+ * the marker, a Redis facing instances that hold ids has lost its data: restarted without persistence,
+ * or flushed. With it, Redis is the truth: an id absent there was removed on purpose.
  */
 export function redisKeys(prefix = 'beckon:') {
   return {
     ids: `${prefix}tenant-ids`,
     tenant: (id: string) => `${prefix}tenant:${id}`,
     changes: `${prefix}tenant-changes`,
+    marker: `${prefix}config-epoch`,
   };
 }
 
 /** How often an update is retried when another instance changed the same id between read and write. */
 const MAX_ATTEMPTS = 20;
 
+const newMarker = () => randomUUID();
+
 /**
  * Per-id config in Redis, for several instances. Every instance serves from an in-memory copy, loaded
  * at start and refreshed by pub/sub on every change (and in full after a reconnect, for changes it
  * missed), so requests never wait on Redis and keep being served through an outage. Updates are
- * optimistic transactions (WATCH/MULTI) on the id's key, so concurrent form posts never lose a field.
+ * optimistic transactions (WATCH/MULTI) on the id's key, so concurrent form posts never lose a field. A Redis that lost its data is re-seeded from the memory of the first instance to
+ * notice, so neither an update nor a reload shrinks anyone's config to what Redis happens to hold.
  */
 export async function openRedisTenantStore(options: RedisTenantStoreOptions): Promise<TenantStore> {
   const store = new RedisTenantStore(options);
@@ -66,16 +74,19 @@ class RedisTenantStore implements TenantStore {
   }
 
   async open(): Promise<void> {
-    this.#subscriber.on('message', (_channel: string, id: string) => void this.#refresh(id));
+    this.#subscriber.on('message', (_channel: string, id: string) => (id === '*' ? this.#reload() : void this.#refresh(id)));
     // After a reconnect, changes published while this instance was away were missed: reload them all.
     this.#subscriber.on('ready', () => {
-      if (this.#connectedOnce) void this.#refresh('*');
+      if (this.#connectedOnce) this.#reload();
       this.#connectedOnce = true;
     });
     try {
       await Promise.all([this.#subscriber.connect(), this.#writer.connect()]);
       await this.#subscriber.subscribe(this.#keys.changes);
-      this.#tenants = await this.#readAll();
+      const { marker, tenants } = await this.#readAll();
+      // Written by a version without the marker: adopted, so that a loss of it later is noticed.
+      if (marker == null && Object.keys(tenants).length > 0) await this.#writer.set(this.#keys.marker, newMarker(), 'NX');
+      this.#tenants = tenants;
     } catch (error) {
       await Promise.all([closeRedis(this.#subscriber), closeRedis(this.#writer)]);
       throw error;
@@ -92,14 +103,19 @@ class RedisTenantStore implements TenantStore {
   }
 
   update(id: string, change: TenantChange): Promise<TenantConfig> {
-    const write = this.#writes.then(() => this.#write(id, change));
-    this.#writes = write.catch(() => undefined);
-    return write;
+    return this.#serialized(() => this.#write(id, change));
   }
 
   async close(): Promise<void> {
     await this.#writes;
     await Promise.all([closeRedis(this.#subscriber), closeRedis(this.#writer)]);
+  }
+
+  /** Runs `task` on the writer connection after everything queued there before it. */
+  #serialized<T>(task: () => Promise<T>): Promise<T> {
+    const run = this.#writes.then(task);
+    this.#writes = run.catch(() => undefined);
+    return run;
   }
 
   async #write(id: string, change: TenantChange): Promise<TenantConfig> {
@@ -108,10 +124,18 @@ class RedisTenantStore implements TenantStore {
     let refused: unknown;
     try {
       for (let attempt = 1; attempt <= MAX_ATTEMPTS; attempt += 1) {
-        await this.#writer.watch(key);
-        const stored = await this.#writer.get(key);
+        // The marker too: Redis losing its data between this read and the write aborts the write, which
+        // would otherwise be the only entry in an empty Redis.
+        await this.#writer.watch(key, this.#keys.marker);
+        const [stored, marker] = await this.#writer.mget(key, this.#keys.marker);
+        if (marker == null && this.size() > 0) {
+          // Redis lost its data: this copy goes back first, so the change applies to the entry as it was.
+          await this.#writer.unwatch();
+          await this.#reseed();
+          continue;
+        }
         // A value that is not valid JSON (a hand edit gone wrong) is started afresh, like a new id.
-        const current = stored === null ? undefined : tenantSchema.safeParse(parseJson(stored));
+        const current = stored == null ? undefined : tenantSchema.safeParse(parseJson(stored));
         let next: TenantConfig;
         try {
           next = tenantSchema.parse(change(current?.success ? (current.data as TenantConfig) : undefined)) as TenantConfig;
@@ -120,12 +144,10 @@ class RedisTenantStore implements TenantStore {
           await this.#writer.unwatch();
           throw error;
         }
-        const committed = await this.#writer
-          .multi()
-          .set(key, JSON.stringify(next))
-          .sadd(this.#keys.ids, id)
-          .publish(this.#keys.changes, id)
-          .exec();
+        const transaction = this.#writer.multi().set(key, JSON.stringify(next)).sadd(this.#keys.ids, id);
+        // Nothing in Redis and nothing here: a new deployment, whose first write marks Redis as the holder.
+        if (marker == null) transaction.set(this.#keys.marker, newMarker());
+        const committed = await transaction.publish(this.#keys.changes, id).exec();
         // null: another instance wrote this id after our WATCH; read it again and re-apply the change.
         if (committed !== null) {
           this.#tenants[id] = next;
@@ -141,22 +163,37 @@ class RedisTenantStore implements TenantStore {
     }
   }
 
-  /** Applies one announced change (or `*`: everything). A failure keeps the copy in service as it is. */
+  /**
+   * Redis lost its data (restarted without persistence, or flushed) while this instance holds ids: puts
+   * them back, unless another instance did first (the marker is back). Entries written since are kept.
+   * Runs on the writer connection, inside the update queue.
+   */
+  async #reseed(): Promise<void> {
+    await this.#writer.watch(this.#keys.marker);
+    if ((await this.#writer.exists(this.#keys.marker)) === 1 || this.size() === 0) {
+      await this.#writer.unwatch();
+      return;
+    }
+    const transaction = this.#writer.multi();
+    for (const [id, config] of Object.entries(this.#tenants)) transaction.set(this.#keys.tenant(id), JSON.stringify(config), 'NX').sadd(this.#keys.ids, id);
+    const results = await transaction.set(this.#keys.marker, newMarker()).publish(this.#keys.changes, '*').exec();
+    // null: another instance set the marker first; what it put back is Redis's config now.
+    if (results === null) return;
+    const failed = results.find(([error]) => error);
+    if (failed) throw failed[0];
+    this.#logger.error({ ids: this.size() }, "Redis lost its config: re-seeded it from this instance's memory");
+  }
+
+  /** Applies one announced change. A failure keeps the copy in service as it is. */
   async #refresh(id: string): Promise<void> {
     try {
-      if (id === '*') {
-        const tenants = await this.#readAll();
-        if (Object.keys(tenants).length === 0 && this.size() > 0) {
-          // A Redis restarted without persistence comes back empty: wiping every customer would be worse.
-          this.#logger.error({ ids: this.size() }, 'Redis holds no config: keeping the copy in memory (run beckon-server import-config)');
-          return;
-        }
-        this.#tenants = tenants;
-        this.#logger.info({ ids: this.size() }, 'config reloaded from Redis');
+      const [stored, marker] = await this.#redis.mget(this.#keys.tenant(id), this.#keys.marker);
+      // Redis lost its data since this copy was loaded: the full reload puts it back first.
+      if (marker == null && this.size() > 0) {
+        this.#reload();
         return;
       }
-      const stored = await this.#redis.get(this.#keys.tenant(id));
-      const { tenants, rejected } = checkTenants(stored === null ? {} : { [id]: parseJson(stored) });
+      const { tenants, rejected } = checkTenants(stored == null ? {} : { [id]: parseJson(stored) });
       for (const { reason } of rejected) this.#logger.error({ id, reason }, 'config entry left out');
       if (tenants[id]) this.#tenants[id] = tenants[id];
       else delete this.#tenants[id];
@@ -165,11 +202,38 @@ class RedisTenantStore implements TenantStore {
     }
   }
 
-  async #readAll(): Promise<Tenants> {
-    const raw = await readRawTenants(this.#redis, this.#keys);
-    const { tenants, rejected } = checkTenants(raw);
-    for (const { id, reason } of rejected) this.#logger.error({ id, reason }, 'config entry left out');
-    return tenants;
+  /** Reloads everything. A failure keeps the copy in service as it is. */
+  #reload(): void {
+    this.#reloadOnce().catch((error: unknown) => this.#logger.error({ reason: (error as Error).message, id: '*' }, 'config refresh failed: keeping the copy in memory'));
+  }
+
+  /** Replaces the copy with what Redis holds, after putting the copy back if Redis lost its data. */
+  async #reloadOnce(): Promise<void> {
+    let { marker, tenants } = await this.#readAll();
+    if (marker == null && this.size() > 0) {
+      await this.#serialized(() => this.#reseed());
+      ({ marker, tenants } = await this.#readAll());
+      if (marker == null) throw new Error('Redis lost its config again while it was being re-seeded');
+    }
+    this.#tenants = tenants;
+    this.#logger.info({ ids: this.size() }, 'config reloaded from Redis');
+  }
+
+  /**
+   * Every valid entry, and the marker. Read between two readings of the marker, which every bulk write
+   * (an import, a re-seed) changes: data caught half-flushed or half-imported is read again, never taken
+   * for the truth.
+   */
+  async #readAll(): Promise<{ marker: string | null; tenants: Tenants }> {
+    for (let attempt = 1; attempt <= MAX_ATTEMPTS; attempt += 1) {
+      const marker = await this.#redis.get(this.#keys.marker);
+      const raw = await readRawTenants(this.#redis, this.#keys);
+      if ((await this.#redis.get(this.#keys.marker)) !== marker) continue;
+      const { tenants, rejected } = checkTenants(raw);
+      for (const { id, reason } of rejected) this.#logger.error({ id, reason }, 'config entry left out');
+      return { marker, tenants };
+    }
+    throw new Error('the config in Redis kept being replaced while it was read');
   }
 }
 
@@ -189,7 +253,8 @@ export async function readRawTenants(redis: Redis, keys = redisKeys()): Promise<
 
 /**
  * Writes entries to Redis in one transaction and tells every instance to reload. `replace` also removes
- * ids that are not in `tenants`; without it, other ids are kept.
+ * ids that are not in `tenants`; without it, other ids are kept. Either way it sets a new marker: what
+ * Redis holds afterwards is the config, and instances take it as it is (they re-seed only a Redis without one).
  */
 export async function writeTenants(redis: Redis, tenants: Tenants, options: { prefix?: string; replace?: boolean } = {}): Promise<void> {
   const keys = redisKeys(options.prefix);
@@ -198,7 +263,7 @@ export async function writeTenants(redis: Redis, tenants: Tenants, options: { pr
     for (const id of await redis.smembers(keys.ids)) if (!Object.hasOwn(tenants, id)) transaction.del(keys.tenant(id)).srem(keys.ids, id);
   }
   for (const [id, config] of Object.entries(tenants)) transaction.set(keys.tenant(id), JSON.stringify(config)).sadd(keys.ids, id);
-  transaction.publish(keys.changes, '*');
+  transaction.set(keys.marker, newMarker()).publish(keys.changes, '*');
   await transaction.exec();
 }
 
