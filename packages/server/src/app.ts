@@ -2,9 +2,10 @@ import type Router from '@koa/router';
 import Koa from 'koa';
 import type { AppState } from './context.js';
 import type { ServerDeps } from './deps.js';
+import { HttpError } from './http-error.js';
 import { errorEnvelope } from './middleware/errors.js';
 import { requestContext } from './middleware/request-context.js';
-import { createRouter } from './router.js';
+import { addRoutes, newRouter } from './router.js';
 
 export interface AppOptions {
   /** More routes, mounted before Beckon's (the demo page uses this). */
@@ -15,8 +16,10 @@ export interface AppOptions {
  * The Beckon server as a Koa app. It never listens: `main` does, or a test through
  * `http.createServer(app.callback())`. Behind a reverse proxy, `config.trustProxy` hops of
  * `X-Forwarded-For` are believed; otherwise the header is ignored and the socket's address is the client.
- * The whole middleware order is here; `createRouter` repeats the request context and the error envelope
- * so that it also works mounted on its own (they run once either way).
+ *
+ * The whole middleware order, once: the request context outermost (its log line reports the status the
+ * envelope chose), the error envelope, the routes (each with its own CORS, body parser and secret check,
+ * see `router.ts`), and last what answers a request no route took.
  */
 export function createApp(deps: ServerDeps, options: AppOptions = {}): Koa<AppState> {
   const app = new Koa<AppState>({
@@ -25,21 +28,32 @@ export function createApp(deps: ServerDeps, options: AppOptions = {}): Koa<AppSt
   });
   // Errors are answered and logged by the envelope; Koa's default printer would log them again.
   app.silent = true;
-  const router = createRouter(deps);
+  const router = addRoutes(newRouter(), deps);
   app.use(requestContext(deps.logger));
   app.use(errorEnvelope());
   for (const extra of options.routers ?? []) app.use(extra.routes());
   app.use(router.routes());
-  // The router answers 501 to a method it does not know (PROPFIND, PURGE…): a 5xx here means our failure,
-  // so such a request is a 405 (with Allow) on a path we serve, and a 404 elsewhere.
-  app.use(async function unknownMethod(ctx, next) {
-    await next();
-    if (ctx.status === 501 && ctx.body == null) ctx.status = ctx.response.get('Allow') ? 405 : 404;
-  });
-  app.use(router.allowedMethods());
-  // No route: a 404, which allowedMethods (above) turns into a 405 when the path exists for another method.
-  app.use(function notFound(ctx) {
-    ctx.status = 404;
-  });
+  app.use(unrouted(router));
   return app;
+}
+
+/**
+ * A request no route answered: on a path Beckon serves, another method is a 405 naming the ones it takes
+ * (OPTIONS lists them), and an unknown method too (a 5xx would mean our failure); elsewhere a 404. Both
+ * are thrown to the envelope, like every other refusal. (`allowedMethods({ throw: true })` would do the
+ * same, but its error factories are not told which methods the path takes, and `Allow` must say.)
+ */
+function unrouted(router: Router<AppState>): Koa.Middleware<AppState> {
+  return function unrouted(ctx) {
+    const allowed = [...new Set(router.match(ctx.path, ctx.method).path.flatMap((layer) => layer.methods))];
+    if (allowed.length === 0) throw new HttpError(404, `There is no ${ctx.method} ${ctx.path} here`);
+    const allow = allowed.join(', ');
+    ctx.set('Allow', allow);
+    if (ctx.method === 'OPTIONS') {
+      ctx.status = 200;
+      ctx.body = '';
+      return;
+    }
+    throw new HttpError(405, `${ctx.method} is not accepted here; use ${allow}`, { headers: { Allow: allow } });
+  };
 }

@@ -12,7 +12,7 @@ export { closeDeps, createDeps, start, type RunningServer, type StartOptions } f
 export type { ServerDeps } from './deps.js';
 export { BackgroundTasks } from './background.js';
 export { createLogger, maskPhone, type Logger } from './logging.js';
-export { ApiError } from './middleware/errors.js';
+export { HttpError, type HttpErrorOptions } from './http-error.js';
 
 // The parts of ServerDeps, for hosts that wire their own.
 export { createMemoryLimits, createRedisLimits, type Limits } from './guards/limits.js';

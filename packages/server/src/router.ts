@@ -12,16 +12,29 @@ import { webresponder } from './routes/webresponder.js';
 import { widgetBundleRoute, widgetConfigRoute, widgetLoader } from './routes/widget.js';
 import { loadWidgetBundle, type WidgetBundle } from './widget-bundle.js';
 
+/** A router for Beckon's routes (typed state, so no route needs a cast). */
+export function newRouter(): Router<AppState> {
+  return new Router<AppState>();
+}
+
 /**
- * Every Beckon route, with the middleware each one runs, in one screen. Mount it in any Koa app
- * (`app.use(router.routes()).use(router.allowedMethods())`); `createApp` does exactly that (and shows
- * the whole middleware order). The widget bundle is read once, here, from `@beckon/widget` unless given.
+ * Beckon's routes, to mount in another Koa app (`app.use(router.routes()).use(router.allowedMethods())`):
+ * each request they answer gets Beckon's request id, log line and JSON error envelope; requests for
+ * other paths are left to the host. The widget bundle is read once, here, from `@beckon/widget` unless given.
  */
-export function createRouter(deps: ServerDeps, bundle: WidgetBundle | undefined = loadWidgetBundle()): Router<AppState> {
+export function createRouter(deps: ServerDeps, bundle?: WidgetBundle): Router<AppState> {
+  const router = newRouter();
+  router.use(requestContext(deps.logger), errorEnvelope());
+  return addRoutes(router, deps, bundle);
+}
+
+/**
+ * Every Beckon route, with the middleware each one runs, in one screen. `createApp` mounts them under its
+ * own request context and envelope; `createRouter` under the router's.
+ */
+export function addRoutes(router: Router<AppState>, deps: ServerDeps, bundle: WidgetBundle | undefined = loadWidgetBundle()): Router<AppState> {
   // Every embed would load a 503: say so once, at start, rather than let it pass unseen.
   if (!bundle) deps.logger.warn('the widget bundle is missing (@beckon/widget/cdn): run `npm run build`; /widget.js embeds will not load');
-  const router = new Router<AppState>();
-  router.use(requestContext(deps.logger), errorEnvelope());
 
   // The widget posts from customers' pages. Any origin may ask (the preflight carries no id to check);
   // the route itself refuses origins an id does not list.

@@ -1,7 +1,7 @@
 import type { Redis } from 'ioredis';
 import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes, type RateLimiterAbstract } from 'rate-limiter-flexible';
 import type { ServerConfig } from '../config.js';
-import { ApiError } from '../middleware/errors.js';
+import { HttpError } from '../http-error.js';
 
 /**
  * The counters that stand between a public form and a phone system. Each is a rate-limiter-flexible
@@ -102,9 +102,9 @@ export async function checkVisitorNumbers(limits: Limits, visitor: string, e164:
   if (await tryConsume(limits.visitorSeen, `${visitor}|${e164}`)) await consume(limits.visitorNumbers, visitor, message);
 }
 
-function tooMany(result: RateLimiterRes, message: string): ApiError {
+function tooMany(result: RateLimiterRes, message: string): HttpError {
   const seconds = Math.max(1, Math.ceil(result.msBeforeNext / 1000));
-  return new ApiError(429, message, { 'Retry-After': String(seconds) }, 'rate_limited');
+  return new HttpError(429, message, { headers: { 'Retry-After': String(seconds) }, code: 'rate_limited' });
 }
 
 /** Takes one point, or throws a 429 with `Retry-After` (whole seconds) and the given message. */

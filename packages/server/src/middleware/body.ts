@@ -1,6 +1,6 @@
 import type { Middleware, ParameterizedContext } from 'koa';
 import type { AppState } from '../context.js';
-import { ApiError } from './errors.js';
+import { HttpError } from '../http-error.js';
 
 export type BodyType = 'json' | 'form' | 'multipart';
 
@@ -36,7 +36,7 @@ export function parseBody(options: BodyOptions): Middleware<BodyState> {
   };
 }
 
-/** The parser itself, for routes that answer its errors in their own format. Throws `ApiError`s. */
+/** The parser itself, for routes that answer its errors in their own format. Throws `HttpError`s. */
 export async function readFields(ctx: ParameterizedContext<AppState>, options: BodyOptions): Promise<Fields> {
   if (ctx.request.length === undefined && !ctx.get('Transfer-Encoding')) return Object.create(null) as Fields;
   if (ctx.req.readableEnded || (ctx.request as { body?: unknown }).body !== undefined) {
@@ -45,16 +45,16 @@ export async function readFields(ctx: ParameterizedContext<AppState>, options: B
   }
   const mediaType = (ctx.get('Content-Type').split(';')[0] ?? '').trim().toLowerCase();
   const type = options.accept.find((candidate) => MEDIA_TYPES[candidate] === mediaType);
-  if (!type) throw new ApiError(415, `Send the body as ${options.accept.map((name) => MEDIA_TYPES[name]).join(', ')}`);
+  if (!type) throw new HttpError(415, `Send the body as ${options.accept.map((name) => MEDIA_TYPES[name]).join(', ')}`);
   if (ctx.get('Content-Encoding') && ctx.get('Content-Encoding') !== 'identity') {
-    throw new ApiError(415, 'Compressed request bodies are not accepted');
+    throw new HttpError(415, 'Compressed request bodies are not accepted');
   }
   const raw = await readLimited(ctx, options.limit);
   return type === 'json' ? jsonFields(raw) : formFields(raw, ctx.get('Content-Type'));
 }
 
 async function readLimited(ctx: ParameterizedContext<AppState>, limit: number): Promise<Buffer> {
-  const tooLarge = () => new ApiError(413, `The request body is larger than ${limit} bytes`);
+  const tooLarge = () => new HttpError(413, `The request body is larger than ${limit} bytes`);
   if (ctx.request.length !== undefined && ctx.request.length > limit) {
     // Not read at all; the connection closes after the 413 instead of draining a huge upload.
     ctx.set('Connection', 'close');
@@ -66,7 +66,7 @@ async function readLimited(ctx: ParameterizedContext<AppState>, limit: number): 
   return new Promise<Buffer>((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
-    const settle = (error: ApiError | undefined) => {
+    const settle = (error: HttpError | undefined) => {
       req.off('data', onData).off('end', onEnd).off('error', onAbort).off('close', onAbort);
       if (error) reject(error);
       else resolve(Buffer.concat(chunks));
@@ -83,7 +83,7 @@ async function readLimited(ctx: ParameterizedContext<AppState>, limit: number): 
       settle(tooLarge());
     };
     const onEnd = () => settle(undefined);
-    const onAbort = () => settle(new ApiError(400, 'The request body was not received completely'));
+    const onAbort = () => settle(new HttpError(400, 'The request body was not received completely'));
     req.on('data', onData).on('end', onEnd).on('error', onAbort).on('close', onAbort);
   });
 }
@@ -93,17 +93,17 @@ function jsonFields(raw: Buffer): Fields {
   try {
     data = JSON.parse(raw.toString('utf8'));
   } catch {
-    throw new ApiError(400, 'The body is not valid JSON');
+    throw new HttpError(400, 'The body is not valid JSON');
   }
   if (data === null || typeof data !== 'object' || Array.isArray(data)) {
-    throw new ApiError(400, 'The body must be a JSON object');
+    throw new HttpError(400, 'The body must be a JSON object');
   }
   const fields: Fields = Object.create(null) as Fields;
   for (const [name, value] of Object.entries(data)) {
     if (value === null || value === undefined) continue;
     if (typeof value === 'string') fields[name] = value;
     else if (typeof value === 'number' || typeof value === 'boolean') fields[name] = String(value);
-    else throw new ApiError(400, `${label(name)} must be a string`);
+    else throw new HttpError(400, `${label(name)} must be a string`);
   }
   return fields;
 }
@@ -113,12 +113,12 @@ async function formFields(raw: Buffer, contentType: string): Promise<Fields> {
   try {
     form = await new Request('http://body.invalid/', { method: 'POST', headers: { 'content-type': contentType }, body: raw }).formData();
   } catch {
-    throw new ApiError(400, 'The form body could not be parsed');
+    throw new HttpError(400, 'The form body could not be parsed');
   }
   const fields: Fields = Object.create(null) as Fields;
   for (const [name, value] of form) {
-    if (typeof value !== 'string') throw new ApiError(400, `${label(name)} must be a text field, not a file`);
-    if (name in fields) throw new ApiError(400, `${label(name)} is given more than once`);
+    if (typeof value !== 'string') throw new HttpError(400, `${label(name)} must be a text field, not a file`);
+    if (name in fields) throw new HttpError(400, `${label(name)} is given more than once`);
     fields[name] = value;
   }
   return fields;

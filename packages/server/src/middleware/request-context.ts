@@ -12,8 +12,6 @@ const INCOMING_ID = /^[A-Za-z0-9._:-]{8,128}$/;
  */
 export function requestContext(logger: Logger): Middleware<AppState> {
   return async function requestContext(ctx, next) {
-    // Already done by the app around a mounted router.
-    if (ctx.state.requestId) return next();
     const incoming = ctx.get('X-Request-Id');
     const requestId = INCOMING_ID.test(incoming) ? incoming : randomUUID();
     ctx.state.requestId = requestId;

@@ -5,7 +5,7 @@ import { originAllowed } from '../guards/origins.js';
 import { checkPhone } from '../guards/phone-policy.js';
 import { maskPhone } from '../logging.js';
 import type { BodyState } from '../middleware/body.js';
-import { ApiError } from '../middleware/errors.js';
+import { HttpError } from '../http-error.js';
 import { ID_PATTERN } from '../tenants/schema.js';
 
 const PHONE_ERRORS = {
@@ -24,21 +24,21 @@ export function clickToCall(deps: ServerDeps): Middleware<BodyState> {
     const { fields, log } = ctx.state;
     // `domain` is what widgets from before the id refactor still send.
     const id = (fields.id ?? fields.domain ?? '').trim();
-    if (!ID_PATTERN.test(id)) throw new ApiError(404, 'This call button is not configured.', {}, 'not_configured');
+    if (!ID_PATTERN.test(id)) throw new HttpError(404, 'This call button is not configured.', { code: 'not_configured' });
     let tenant;
     try {
       tenant = deps.tenants.get(id);
     } catch (error) {
       log.error({ err: error, id }, 'config unavailable');
-      throw new ApiError(500, 'Service temporarily unavailable.', {}, 'unavailable');
+      throw new HttpError(500, 'Service temporarily unavailable.', { code: 'unavailable' });
     }
     if (!tenant?.queue) {
       log.warn({ id }, 'click-to-call for an id without a queue');
-      throw new ApiError(404, 'This call button is not configured.', {}, 'not_configured');
+      throw new HttpError(404, 'This call button is not configured.', { code: 'not_configured' });
     }
     if (!originAllowed(tenant, ctx.get('Origin') || undefined)) {
       log.warn({ id, origin: ctx.get('Origin') }, 'click-to-call from an origin the id does not allow');
-      throw new ApiError(403, 'This call button cannot be used on this site.', {}, 'origin_not_allowed');
+      throw new HttpError(403, 'This call button cannot be used on this site.', { code: 'origin_not_allowed' });
     }
     const visitor = clientKey(ctx.ip);
     const limitVisitor = () => consume(deps.limits.ip, visitor, 'Too many requests. Please try again in a minute.').catch(tripped(log, { limit: 'ip', id }));
@@ -48,7 +48,7 @@ export function clickToCall(deps: ServerDeps): Middleware<BodyState> {
       await checkBot(deps, clientAddress(ctx.ip), fields, log, id);
     }
     const phone = checkPhone(fields.phone_number ?? '', tenant);
-    if (!phone.ok) throw new ApiError(400, PHONE_ERRORS[phone.reason].message, {}, PHONE_ERRORS[phone.reason].code);
+    if (!phone.ok) throw new HttpError(400, PHONE_ERRORS[phone.reason].message, { code: PHONE_ERRORS[phone.reason].code });
 
     const to = maskPhone(phone.e164);
     // Before the other limits, so it sees every number a visitor tries, even ones they would refuse.
@@ -73,7 +73,7 @@ export function clickToCall(deps: ServerDeps): Middleware<BodyState> {
       await deps.ns.queuedCalls.create({ queue: tenant.queue, domain: tenant.api_domain, destination: phone.e164 });
     } catch (error) {
       log.error({ err: error, id, to }, 'queued call failed');
-      throw new ApiError(502, 'Could not place your call right now. Please try again.', {}, 'call_failed');
+      throw new HttpError(502, 'Could not place your call right now. Please try again.', { code: 'call_failed' });
     }
     log.info({ id, to }, 'queued call placed');
     ctx.body = { status: 'ok' };
@@ -91,20 +91,20 @@ const MAX_TOKEN_LENGTH = 2048;
 async function checkBot(deps: ServerDeps, ip: string, fields: Record<string, string | undefined>, log: BodyState['log'], id: string) {
   if (!deps.botCheck) {
     log.error({ id }, 'this id requires Turnstile but TURNSTILE_SECRET_KEY is not set');
-    throw new ApiError(503, 'Service temporarily unavailable.', {}, 'unavailable');
+    throw new HttpError(503, 'Service temporarily unavailable.', { code: 'unavailable' });
   }
   const token = (fields.turnstile_token ?? fields['cf-turnstile-response'] ?? '').trim();
-  if (!token) throw new ApiError(403, 'Please complete the verification and try again.', {}, 'verification_required');
-  if (token.length > MAX_TOKEN_LENGTH) throw new ApiError(400, 'The verification token is malformed.', {}, 'verification_failed');
+  if (!token) throw new HttpError(403, 'Please complete the verification and try again.', { code: 'verification_required' });
+  if (token.length > MAX_TOKEN_LENGTH) throw new HttpError(400, 'The verification token is malformed.', { code: 'verification_failed' });
   const result = await deps.botCheck.verify(token, ip);
-  if (result === 'unavailable') throw new ApiError(502, 'Could not verify your request right now. Please try again.', {}, 'verification_unavailable');
-  if (result === 'failed') throw new ApiError(403, 'The verification failed. Please try again.', {}, 'verification_failed');
+  if (result === 'unavailable') throw new HttpError(502, 'Could not verify your request right now. Please try again.', { code: 'verification_unavailable' });
+  if (result === 'failed') throw new HttpError(403, 'The verification failed. Please try again.', { code: 'verification_failed' });
 }
 
 /** Logs which limit tripped (number masked) and passes the 429 on. */
 function tripped(log: BodyState['log'], details: Record<string, string>) {
   return (error: unknown): never => {
-    if (error instanceof ApiError) log.warn(details, 'rate limit reached');
+    if (error instanceof HttpError) log.warn(details, 'rate limit reached');
     throw error;
   };
 }

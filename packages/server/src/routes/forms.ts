@@ -2,7 +2,7 @@ import type { Middleware } from 'koa';
 import { ZodError } from 'zod';
 import type { ServerDeps } from '../deps.js';
 import type { BodyState, Fields } from '../middleware/body.js';
-import { ApiError } from '../middleware/errors.js';
+import { HttpError } from '../http-error.js';
 import { isLocalOnly } from '../config.js';
 import { secretMatches, webresponderKey, webresponderSignature } from '../guards/secrets.js';
 import {
@@ -23,7 +23,7 @@ export function requireSecret(deps: ServerDeps): Middleware<BodyState> {
     const given = ctx.state.fields.secret ?? ctx.get('X-Update-Secret');
     if (!given || !secretMatches(given, deps.config.updateSecret)) {
       ctx.state.log.warn('form post with a missing or wrong secret');
-      throw new ApiError(401, 'A valid secret is required (field "secret" or header X-Update-Secret).');
+      throw new HttpError(401, 'A valid secret is required (field "secret" or header X-Update-Secret).');
     }
     return next();
   };
@@ -77,15 +77,15 @@ function normaliseNumber(value: string): string {
 /** Reads the id and the named fields a form sent, trimmed; a field left out stays out (its stored value is kept). */
 function readForm(fields: Fields, names: FieldName[]): { id: string; values: Partial<Record<FieldName, string>> } {
   const id = (fields.id ?? '').trim();
-  if (!id) throw new ApiError(400, 'id is required');
-  if (!ID_PATTERN.test(id)) throw new ApiError(400, 'id may hold only letters, digits, dots and hyphens (e.g. example.com-sales)');
+  if (!id) throw new HttpError(400, 'id is required');
+  if (!ID_PATTERN.test(id)) throw new HttpError(400, 'id may hold only letters, digits, dots and hyphens (e.g. example.com-sales)');
   const values: Partial<Record<FieldName, string>> = {};
   for (const name of names) {
     const raw = fields[name];
     if (raw === undefined) continue;
     const value = name === 'from_number' ? normaliseNumber(raw.trim()) : raw.trim();
     const problem = checks[name](value);
-    if (problem) throw new ApiError(400, `${name} ${problem}`);
+    if (problem) throw new HttpError(400, `${name} ${problem}`);
     values[name] = value;
   }
   return { id, values };
@@ -93,7 +93,7 @@ function readForm(fields: Fields, names: FieldName[]): { id: string; values: Par
 
 function requireMerged<K extends keyof TenantConfig>(entry: TenantConfig, names: K[]): void {
   for (const name of names) {
-    if (entry[name] === undefined || entry[name] === '') throw new ApiError(400, `${String(name)} is required`);
+    if (entry[name] === undefined || entry[name] === '') throw new HttpError(400, `${String(name)} is required`);
   }
 }
 
@@ -106,11 +106,11 @@ async function save(deps: ServerDeps, id: string, change: (current: TenantConfig
   try {
     return await deps.tenants.update(id, change);
   } catch (error) {
-    if (error instanceof TenantStoreBusyError) throw new ApiError(503, 'The configuration is busy; please submit again.', { 'Retry-After': '1' });
+    if (error instanceof TenantStoreBusyError) throw new HttpError(503, 'The configuration is busy; please submit again.', { headers: { 'Retry-After': '1' } });
     // The store refused the entry: a value the checks above let through (a 400 naming it, never a 500).
     if (error instanceof ZodError) {
       const issue = error.issues[0];
-      throw new ApiError(400, `${issue?.path.map(String).join('.') || 'the entry'} is not accepted: ${issue?.message ?? 'invalid'}`);
+      throw new HttpError(400, `${issue?.path.map(String).join('.') || 'the entry'} is not accepted: ${issue?.message ?? 'invalid'}`);
     }
     throw error;
   }

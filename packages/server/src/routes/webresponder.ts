@@ -6,7 +6,7 @@ import { secretMatches, webresponderKey, webresponderSignature } from '../guards
 import { callerDigits, checkPhone } from '../guards/phone-policy.js';
 import { maskPhone, type Logger } from '../logging.js';
 import { readFields, type Fields } from '../middleware/body.js';
-import { ApiError } from '../middleware/errors.js';
+import { HttpError } from '../http-error.js';
 import { nsResponse, type NsVerb } from './ns-xml.js';
 import { ID_PATTERN, type TenantConfig } from '../tenants/schema.js';
 
@@ -32,7 +32,7 @@ export function webresponder(deps: ServerDeps): Middleware<AppState> {
       // NetSapiens keeps the query of the configured URL (`?id=`) and adds its own parameters, by query or body.
       params = { ...(await readFields(ctx, { accept: ['form', 'json', 'multipart'], limit: 16_384 })), ...firstValues(ctx.query) };
     } catch (error) {
-      if (!(error instanceof ApiError)) throw error;
+      if (!(error instanceof HttpError)) throw error;
       if (error.status === 415) {
         // NetSapiens' POST encoding is not pinned down, and the old service read any: rather than hang
         // up on a caller, ignore a body it cannot read and go on with the query (`?id=` and NmsAni).

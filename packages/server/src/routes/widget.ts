@@ -1,7 +1,7 @@
 import type { Middleware } from 'koa';
 import type { AppState } from '../context.js';
 import type { ServerDeps } from '../deps.js';
-import { ApiError } from '../middleware/errors.js';
+import { HttpError } from '../http-error.js';
 import { ID_PATTERN, type TenantConfig } from '../tenants/schema.js';
 import type { WidgetAsset, WidgetBundle } from '../widget-bundle.js';
 
@@ -44,7 +44,7 @@ export function widgetConfigRoute(deps: ServerDeps): Middleware<AppState> {
     // Branding is public (every embed shows it), so any page may read it.
     ctx.set('Access-Control-Allow-Origin', '*');
     const { id, tenant } = lookup(deps, ctx.query);
-    if (!tenant) throw new ApiError(404, 'This call button is not configured.');
+    if (!tenant) throw new HttpError(404, 'This call button is not configured.');
     ctx.set('Cache-Control', 'public, max-age=300');
     ctx.body = widgetConfig(id, tenant);
   };
