@@ -4,6 +4,7 @@ import type { BackgroundTasks } from './background.js';
 import type { ServerConfig } from './config.js';
 import type { Limits } from './guards/limits.js';
 import type { BotCheck } from './guards/turnstile.js';
+import type { ConfigState } from './tenants/redis-store.js';
 import type { TenantStore } from './tenants/store.js';
 
 /** Everything the routes need, built once by `main` (or by a host app) and passed in: no globals. */
@@ -13,7 +14,8 @@ export interface ServerDeps {
     publicUrl: string;
   };
   ns: Pick<NsClient, 'queuedCalls' | 'messages' | 'provisionWebresponder'>;
-  tenants: TenantStore;
+  /** Per-id config. The Redis store also says whether its copy may lack changes made elsewhere, for `/health`. */
+  tenants: TenantStore & { state?(): ConfigState };
   limits: Limits;
   /** Verifies Turnstile tokens for ids with `require_turnstile`; absent when `TURNSTILE_SECRET_KEY` is not set. */
   botCheck?: BotCheck;

@@ -65,6 +65,27 @@ export function watchState(client: Redis, logger: Logger): void {
   client.on('close', () => down('connection closed'));
 }
 
+/**
+ * Resolves once the client is ready (at once if it is), or rejects with the signal's reason. A client
+ * without an offline queue refuses commands until then, and each connection reconnects on its own schedule.
+ */
+export function untilReady(client: Redis, signal: AbortSignal): Promise<void> {
+  if (client.status === 'ready') return Promise.resolve();
+  if (signal.aborted) return Promise.reject(signal.reason as Error);
+  return new Promise((resolve, reject) => {
+    const ready = () => {
+      signal.removeEventListener('abort', abort);
+      resolve();
+    };
+    const abort = () => {
+      client.off('ready', ready);
+      reject(signal.reason as Error);
+    };
+    client.once('ready', ready);
+    signal.addEventListener('abort', abort, { once: true });
+  });
+}
+
 /** Closes without logging the closing as an outage; a Redis that is already gone is simply dropped. */
 export async function closeRedis(client: Redis): Promise<void> {
   client.removeAllListeners('close');

@@ -151,3 +151,18 @@ test('a Redis holding the marker is the truth: ids import-config --replace remov
   t.deepEqual(Object.keys(await readRawTenants(admin)), ['example.com-sales']);
   t.deepEqual(lost(logs), []);
 });
+
+test("closing the store ends a reload's retries at once", async (t) => {
+  const { admin, logs, open } = await setup(t);
+  const store = await open();
+  // A reload that keeps failing (SMEMBERS answers WRONGTYPE), started by the subscription's return.
+  const { ids } = redisKeys();
+  await admin.multi().del(ids).set(ids, 'not a set').exec();
+  await admin.client('KILL', 'TYPE', 'PUBSUB');
+  t.true(await eventually(() => logs.some((line) => line.msg === 'config reload failed: serving the copy in memory and retrying')));
+  t.is(store.state(), 'stale');
+
+  const started = Date.now();
+  await store.close();
+  t.true(Date.now() - started < 500, `closed after ${Date.now() - started} ms`);
+});

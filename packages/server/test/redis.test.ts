@@ -7,6 +7,7 @@ import test from 'ava';
 import { startNsSandbox } from '@beckon/ns-client/sandbox';
 import { Redis } from 'ioredis';
 import { exportConfig, importConfig } from '../src/cli/config-transfer.js';
+import { redisKeys, writeTenants } from '../src/tenants/redis-store.js';
 import { freePort, startRedis, type RedisServer } from './fixtures/redis.js';
 import { SECRET, TENANTS } from './helpers.js';
 
@@ -83,6 +84,8 @@ const branding = async (instance: Instance, id: string) => {
   return response.ok ? ((await response.json()) as Record<string, string>) : undefined;
 };
 
+const health = async (instance: Instance) => (await (await fetch(`${instance.url}/health`)).json()) as Record<string, string>;
+
 /** How many times the instance has logged `message`. */
 const logged = (instance: Instance, message: string) => instance.output().split(`"msg":"${message}"`).length - 1;
 
@@ -93,11 +96,11 @@ interface ClusterOptions {
   instances?: number;
 }
 
-/** One Redis, one NS sandbox, the config imported, the instances started. */
+/** One Redis (working in the cluster's folder), one NS sandbox, the config imported, the instances started. */
 async function cluster(t: import('ava').ExecutionContext, options: ClusterOptions = {}) {
-  const redis = await startRedis();
-  const sandbox = await startNsSandbox();
   const dir = await mkdtemp(join(tmpdir(), 'beckon-redis-'));
+  const redis = await startRedis({ dir });
+  const sandbox = await startNsSandbox();
   const env = {
     REDIS_URL: redis.url,
     NS_API_BASE: sandbox.url,
@@ -165,15 +168,16 @@ test('three instances share one limit, and a form update on one is served by the
 });
 
 test('Redis killed mid-run: every instance keeps answering from memory, and recovers when it returns', async (t) => {
-  const { redis, instances } = await cluster(t);
+  const { redis, env, instances } = await cluster(t);
   const [a, b] = instances as [Instance, Instance, Instance];
-  t.deepEqual(await (await fetch(`${a.url}/health`)).json(), { status: 'ok', redis: 'ok' });
+  t.deepEqual(await health(a), { status: 'ok', redis: 'ok' });
 
   await redis.kill();
-  await within(3_000, async () => ((await (await fetch(`${a.url}/health`)).json()) as { redis: string }).redis === 'unavailable');
-  const health = await fetch(`${b.url}/health`);
-  t.is(health.status, 200, 'still serving: a load balancer must keep it');
-  t.deepEqual(await health.json(), { status: 'degraded', redis: 'unavailable' });
+  await within(3_000, async () => (await health(a)).redis === 'unavailable' && (await health(b)).config === 'stale');
+  const outage = await fetch(`${b.url}/health`);
+  t.is(outage.status, 200, 'still serving: a load balancer must keep it');
+  // The subscription is down too: a change made elsewhere now would be missed until a full reload.
+  t.deepEqual(await outage.json(), { status: 'degraded', redis: 'unavailable', config: 'stale' });
 
   t.is((await clickToCall(a, '8135551301')).status, 200, 'limits fall back to per-process insurance');
   t.like(await branding(b, 'example.com-sales'), { buttonText: 'Call us' });
@@ -186,8 +190,9 @@ test('Redis killed mid-run: every instance keeps answering from memory, and reco
   t.like(await refused.json(), { status: 'error' });
 
   await redis.restart();
-  await within(5_000, async () => ((await (await fetch(`${a.url}/health`)).json()) as { redis: string }).redis === 'ok');
-  // Redis came back empty (no persistence here): the instances keep their config rather than lose every id.
+  await within(5_000, async () => (await Promise.all(instances.map(health))).every((state) => state.status === 'ok'));
+  // Redis came back empty (no persistence here): an instance put its copy back rather than every id be lost.
+  t.deepEqual(Object.keys(JSON.parse(await exportConfig(undefined, { env })) as object), ['example.com-sales', 'example.com-sms']);
   t.like(await branding(a, 'example.com-sales'), { buttonText: 'Call us' });
   t.is((await updateDomain(a, { id: 'example.com-sales', api_domain: 'example.com', queue: '9003', button_text: 'Back' })).status, 200);
   await within(1_000, async () => (await branding(b, 'example.com-sales'))?.buttonText === 'Back');
@@ -219,6 +224,52 @@ test("after Redis restarts empty, a form post and a reconnect shrink no instance
   }
   const reseeded = "Redis lost its config: re-seeded it from this instance's memory";
   t.is(logged(a, reseeded) + logged(b, reseeded), 1, 'one instance re-seeds it');
+});
+
+test('after Redis restarts, the full reload happens: a change made while the instance was away is served within seconds', async (t) => {
+  const { redis, dir, instances } = await cluster(t, { instances: 1 });
+  const [a] = instances as [Instance];
+  const sales = TENANTS['example.com-sales']!;
+  // Whether the read connection is back before the subscription (whose return starts the reload) is a
+  // race: several restarts, each with its own change, so that a reload tried only once shows.
+  for (const round of [1, 2, 3, 4]) {
+    await redis.kill();
+    // Another writer changes the config meanwhile: on a Redis of its own, saved where the real one restarts from.
+    const away = await startRedis({ dir });
+    const writer = new Redis(away.url);
+    const text = `Changed while away ${round}`;
+    await writeTenants(writer, { ...TENANTS, 'example.com-sales': { ...sales, branding: { ...sales.branding, button_text: text } } });
+    await writer.save();
+    await writer.quit();
+    await away.kill();
+
+    await redis.restart();
+    const waited = await within(5_000, async () => (await branding(a, 'example.com-sales'))?.buttonText === text);
+    t.log(`round ${round}: the change served ${waited} ms after Redis was back`);
+  }
+  t.deepEqual(await health(a), { status: 'ok', redis: 'ok' });
+});
+
+test('/health says the config is stale while it cannot be reloaded after a reconnect', async (t) => {
+  const { redis, instances } = await cluster(t, { instances: 1 });
+  const [a] = instances as [Instance];
+  const client = new Redis(redis.url);
+  t.teardown(() => client.disconnect());
+  const ids = redisKeys().ids;
+
+  // A reload that keeps failing: the set of ids replaced by a string (SMEMBERS answers WRONGTYPE).
+  await client.multi().del(ids).set(ids, 'not a set').exec();
+  await client.client('KILL', 'TYPE', 'PUBSUB');
+  await within(5_000, async () => (await health(a)).config === 'stale');
+  const stale = await fetch(`${a.url}/health`);
+  t.is(stale.status, 200, 'still serving: a load balancer must keep it');
+  t.deepEqual(await stale.json(), { status: 'degraded', redis: 'ok', config: 'stale' });
+  t.like(await branding(a, 'example.com-sales'), { buttonText: 'Call us' }, 'from the copy in memory');
+
+  // Repaired: the reload's retries pick it up.
+  await client.multi().del(ids).sadd(ids, 'example.com-sales', 'example.com-sms').exec();
+  await within(5_000, async () => (await health(a)).status === 'ok');
+  t.deepEqual(await health(a), { status: 'ok', redis: 'ok' });
 });
 
 test('an unreachable Redis stops start-up with a message naming it, password hidden', async (t) => {

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
-import { closeRedis, watchState } from '../redis.js';
+import { closeRedis, untilReady, watchState } from '../redis.js';
 import { checkTenants, tenantSchema, type TenantConfig, type Tenants } from './schema.js';
 import { TenantStoreBusyError, type TenantChange, type TenantStore } from './store.js';
 
@@ -34,19 +34,30 @@ export function redisKeys(prefix = 'beckon:') {
   };
 }
 
+/**
+ * `stale` from the moment this instance may have missed a change (its subscription dropped, or reading a
+ * change failed) until a full reload started afterwards succeeds; `fresh` otherwise.
+ */
+export type ConfigState = 'fresh' | 'stale';
+
 /** How often an update is retried when another instance changed the same id between read and write. */
 const MAX_ATTEMPTS = 20;
+
+/** A failed full reload is retried after this long, doubling up to `RELOAD_RETRY_MAX_MS`. */
+const RELOAD_RETRY_FIRST_MS = 100;
+const RELOAD_RETRY_MAX_MS = 2_000;
 
 const newMarker = () => randomUUID();
 
 /**
  * Per-id config in Redis, for several instances. Every instance serves from an in-memory copy, loaded
  * at start and refreshed by pub/sub on every change (and in full after a reconnect, for changes it
- * missed), so requests never wait on Redis and keep being served through an outage. Updates are
- * optimistic transactions (WATCH/MULTI) on the id's key, so concurrent form posts never lose a field. A Redis that lost its data is re-seeded from the memory of the first instance to
+ * missed, retried until it succeeds), so requests never wait on Redis and keep being served through an
+ * outage. Updates are optimistic transactions (WATCH/MULTI) on the id's key, so concurrent form posts
+ * never lose a field. A Redis that lost its data is re-seeded from the memory of the first instance to
  * notice, so neither an update nor a reload shrinks anyone's config to what Redis happens to hold.
  */
-export async function openRedisTenantStore(options: RedisTenantStoreOptions): Promise<TenantStore> {
+export async function openRedisTenantStore(options: RedisTenantStoreOptions): Promise<TenantStore & { state(): ConfigState }> {
   const store = new RedisTenantStore(options);
   await store.open();
   return store;
@@ -62,6 +73,15 @@ class RedisTenantStore implements TenantStore {
   /** In-process updates run one after another: WATCH belongs to the connection, not to a call. */
   #writes: Promise<unknown> = Promise.resolve();
   #connectedOnce = false;
+  /** Aborted by `close`: ends the reload's retries. */
+  readonly #closing = new AbortController();
+  /** The full reload in progress, with its retries. */
+  #reloading: Promise<void> | undefined;
+  /** A reload was asked for: the one in progress reads once more, since it may have read before the change. */
+  #reloadAgain = false;
+  /** How many times this copy may have missed a change; a reload clears `stale` only if none happened meanwhile. */
+  #misses = 0;
+  #stale = false;
 
   constructor(options: RedisTenantStoreOptions) {
     this.#redis = options.redis;
@@ -75,7 +95,10 @@ class RedisTenantStore implements TenantStore {
 
   async open(): Promise<void> {
     this.#subscriber.on('message', (_channel: string, id: string) => (id === '*' ? this.#reload() : void this.#refresh(id)));
-    // After a reconnect, changes published while this instance was away were missed: reload them all.
+    // Changes published while the subscription is down are missed: reload them all once it is back.
+    this.#subscriber.on('close', () => {
+      if (this.#connectedOnce) this.#missed();
+    });
     this.#subscriber.on('ready', () => {
       if (this.#connectedOnce) this.#reload();
       this.#connectedOnce = true;
@@ -102,11 +125,17 @@ class RedisTenantStore implements TenantStore {
     return Object.keys(this.#tenants).length;
   }
 
+  state(): ConfigState {
+    return this.#stale ? 'stale' : 'fresh';
+  }
+
   update(id: string, change: TenantChange): Promise<TenantConfig> {
     return this.#serialized(() => this.#write(id, change));
   }
 
   async close(): Promise<void> {
+    this.#closing.abort();
+    await this.#reloading;
     await this.#writes;
     await Promise.all([closeRedis(this.#subscriber), closeRedis(this.#writer)]);
   }
@@ -184,7 +213,7 @@ class RedisTenantStore implements TenantStore {
     this.#logger.error({ ids: this.size() }, "Redis lost its config: re-seeded it from this instance's memory");
   }
 
-  /** Applies one announced change. A failure keeps the copy in service as it is. */
+  /** Applies one announced change. A failure keeps the copy in service and reloads it all as soon as Redis answers. */
   async #refresh(id: string): Promise<void> {
     try {
       const [stored, marker] = await this.#redis.mget(this.#keys.tenant(id), this.#keys.marker);
@@ -198,13 +227,55 @@ class RedisTenantStore implements TenantStore {
       if (tenants[id]) this.#tenants[id] = tenants[id];
       else delete this.#tenants[id];
     } catch (error) {
-      this.#logger.error({ reason: (error as Error).message, id }, 'config refresh failed: keeping the copy in memory');
+      this.#logger.error({ reason: (error as Error).message, id }, 'config refresh failed: keeping the copy in memory until a full reload');
+      this.#missed();
+      this.#reload();
     }
   }
 
-  /** Reloads everything. A failure keeps the copy in service as it is. */
+  /** This copy may lack a change from now on. */
+  #missed(): void {
+    this.#misses += 1;
+    this.#stale = true;
+  }
+
+  /** Reloads everything: now, or once more after the reload in progress. */
   #reload(): void {
-    this.#reloadOnce().catch((error: unknown) => this.#logger.error({ reason: (error as Error).message, id: '*' }, 'config refresh failed: keeping the copy in memory'));
+    this.#reloadAgain = true;
+    this.#reloading ??= this.#reloadUntilDone().finally(() => {
+      this.#reloading = undefined;
+    });
+  }
+
+  /**
+   * Tries until a reload succeeds or the store closes. After a reconnect the read connection may not be
+   * back yet (each connection reconnects on its own schedule, and it refuses commands until then): each
+   * try waits for it, and a failure is tried again after a pause that doubles up to 2 s.
+   */
+  async #reloadUntilDone(): Promise<void> {
+    const signal = this.#closing.signal;
+    let pause = RELOAD_RETRY_FIRST_MS;
+    let failures = 0;
+    while (this.#reloadAgain && !signal.aborted) {
+      this.#reloadAgain = false;
+      const misses = this.#misses;
+      try {
+        await untilReady(this.#redis, signal);
+        await this.#reloadOnce();
+        if (this.#misses === misses) this.#stale = false;
+        pause = RELOAD_RETRY_FIRST_MS;
+        failures = 0;
+      } catch (error) {
+        if (signal.aborted) return;
+        // Once per run of failures: Redis answering nothing but errors must not flood the journal.
+        if (failures === 0) this.#logger.error({ reason: (error as Error).message }, 'config reload failed: serving the copy in memory and retrying');
+        failures += 1;
+        this.#missed();
+        this.#reloadAgain = true;
+        await sleep(pause, undefined, { signal }).catch(() => undefined);
+        pause = Math.min(pause * 2, RELOAD_RETRY_MAX_MS);
+      }
+    }
   }
 
   /** Replaces the copy with what Redis holds, after putting the copy back if Redis lost its data. */
