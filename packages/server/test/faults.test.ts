@@ -2,7 +2,10 @@
 // already covered elsewhere (click-to-call.test.ts: one 503, one drop, one slow call; webresponder.test.ts:
 // an SMS 500; forms.test.ts: a dial-rule 403) is not repeated here.
 import { readFile } from 'node:fs/promises';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import test from 'ava';
+import { createNsClient } from '@beckon/ns-client';
 import type { SandboxFault } from '@beckon/ns-client/sandbox';
 import { SECRET, startHarness, type Harness } from './helpers.js';
 
@@ -148,4 +151,33 @@ test('/update-sms: each provisioning step that fails is reported by name with it
     t.log(`${name}: ${JSON.stringify(body.provisioning)}`);
   }
   t.false(harness.logText().includes(harness.sandbox.token), 'the NS token is never logged');
+});
+
+test('a NS_API_BASE that answers 200 with an HTML page is a failure everywhere: click-to-call 502, no text, provisioning failed', async (t) => {
+  // An ordinary web server where NetSapiens should be: every request gets its home page.
+  const site = createServer((_request, response) => response.writeHead(200, { 'content-type': 'text/html' }).end('<!doctype html><title>Welcome</title>'));
+  await new Promise<void>((resolve) => site.listen(0, '127.0.0.1', resolve));
+  t.teardown(() => new Promise<void>((resolve) => site.close(() => resolve())));
+  const harness = await startHarness();
+  t.teardown(() => harness.close());
+  harness.deps.ns = createNsClient({ baseUrl: `http://127.0.0.1:${(site.address() as AddressInfo).port}`, auth: { token: 'token' } });
+
+  const clicked = await call(harness, '8135551234');
+  t.is(clicked.status, 502);
+  t.like(await clicked.json(), { code: 'call_failed' });
+  t.like(harness.logs.find((line) => line.msg === 'queued call failed'), { err: { type: 'NsResponseError' } });
+
+  await (await fetch(`${harness.url}/webresponder?id=example.com-sms&NmsAni=8135551234`)).text();
+  await harness.deps.background.drain(2_000);
+  t.true(harness.logs.some((line) => line.msg === 'text failed'), 'the text is a failure, not "text sent"');
+  t.false(harness.logs.some((line) => line.msg === 'text sent'));
+
+  const form = await fetch(`${harness.url}/update-sms`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    body: new URLSearchParams({ secret: SECRET, id: 'example.com-sms', message: 'Hi' }),
+  });
+  const body = (await form.json()) as { provisioning: Record<string, string>; provisioning_errors: Record<string, string> };
+  t.deepEqual(body.provisioning, { user: 'failed', dial_rule: 'failed', answer_rule: 'failed' });
+  t.regex(body.provisioning_errors.user ?? '', /HTML page/);
 });

@@ -1,5 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import test from 'ava';
+import { createNsClient } from '@beckon/ns-client';
 import { webresponderKey, webresponderSignature } from '../src/guards/secrets.js';
 import { SECRET, startHarness, TENANTS, type Harness } from './helpers.js';
 
@@ -227,4 +228,25 @@ test('update-sms does not mark an id signed when the dial rule could not be writ
   t.like(await response.json(), { provisioning: { dial_rule: 'failed' } });
   t.is((await onDisk(harness))['example.com-sms']?.webresponder_signed, undefined);
   t.is((await fetch(`${harness.url}/webresponder?id=example.com-sms&NmsAni=18135550001`).then((unsigned) => unsigned.status)), 200, 'the old unsigned rule keeps working');
+});
+
+test('update-sms with an ns_system_user that is somebody\'s phone changes nothing in NetSapiens and says why', async (t) => {
+  const harness = await startHarness();
+  t.teardown(() => harness.close());
+  // A person's extension, as the portal makes it: no web-responder service code.
+  const ns = createNsClient({ baseUrl: harness.sandbox.url, auth: { token: harness.sandbox.token } });
+  await ns.users.create({ domain: 'acme.com', user: '2001', firstName: 'Ada', lastName: 'Person', email: 'ada@acme.com' });
+  const before = harness.sandbox.requests.length;
+  const response = await postForm(harness, '/update-sms', {
+    secret: SECRET, id: 'acme.com-sms', api_domain: 'acme.com', user: '2000', ns_system_user: '2001', from_number: '19295550100', message: 'Hi',
+  });
+  t.is(response.status, 200);
+  const body = (await response.json()) as { provisioning: Record<string, string>; provisioning_errors: Record<string, string> };
+  t.deepEqual(body.provisioning, { user: 'refused', dial_rule: 'refused', answer_rule: 'refused' });
+  t.regex(body.provisioning_errors.answer_rule ?? '', /2001.*not a web-responder system user/);
+  const sent = harness.sandbox.requests.slice(before).map((request) => `${request.method} ${request.path}`);
+  t.false(sent.some((line) => /answerrules|dialrules/.test(line) && !line.startsWith('GET')), `nothing written: ${sent.join(', ')}`);
+  t.like((await onDisk(harness))['acme.com-sms'], { ns_system_user: '2001' }, 'the config is saved all the same');
+  t.is((await onDisk(harness))['acme.com-sms']?.webresponder_signed, undefined, 'not marked signed: no rule holds the URL');
+  t.like(harness.logs.find((line) => line.msg === 'provisioning incomplete'), { id: 'acme.com-sms' });
 });

@@ -451,12 +451,15 @@ test('the document is OpenAPI 3.1, its references resolve and its schemas compil
   }
 });
 
-test('UpdateSmsResponse: provisioning_errors appears exactly for the failed steps', (t) => {
+test('UpdateSmsResponse: provisioning_errors appears exactly for the failed and refused steps', (t) => {
   const validate = validatorAt(pointer('components', 'schemas', 'UpdateSmsResponse'));
   const base = { status: 'ok', id: 'acme.com-sms' };
   t.true(validate({ ...base, provisioning: { user: 'exists', dial_rule: 'updated', answer_rule: 'created' } }));
   t.true(validate({ ...base, provisioning: { user: 'exists', dial_rule: 'failed', answer_rule: 'updated' }, provisioning_errors: { dial_rule: 'why' } }));
   t.false(validate({ ...base, provisioning: { user: 'exists', dial_rule: 'failed', answer_rule: 'updated' } }), 'a failure without its reason');
+  const refused = { user: 'refused', dial_rule: 'refused', answer_rule: 'refused' };
+  t.true(validate({ ...base, provisioning: refused, provisioning_errors: { user: 'why', dial_rule: 'why', answer_rule: 'why' } }));
+  t.false(validate({ ...base, provisioning: refused }), 'a refusal without its reason');
   t.false(validate({ ...base, provisioning: { user: 'exists', dial_rule: 'exists', answer_rule: 'updated' }, provisioning_errors: { dial_rule: 'why' } }), 'a reason without a failure');
   t.false(validate({ ...base, provisioning: { user: 'exists', dial_rule: 'exists', answer_rule: 'updated' }, extra: 1 }), 'no other fields');
 });
