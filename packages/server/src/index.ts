@@ -8,7 +8,7 @@ export type { AppState } from './context.js';
 
 // Running it: configuration, wiring, start and stop.
 export { ConfigError, loadConfig, TURNSTILE_VERIFY_URL, type ServerConfig } from './config.js';
-export { closeDeps, createDeps, start, type RunningServer, type StartOptions } from './main.js';
+export { closeDeps, createDeps, start, type RunningServer, type StartOptions } from './start.js';
 export type { ServerDeps } from './deps.js';
 export { BackgroundTasks } from './background.js';
 export { createLogger, maskPhone, type Logger } from './logging.js';

@@ -1,6 +1,7 @@
 import type { Middleware } from 'koa';
 import { ZodError } from 'zod';
 import type { ServerDeps } from '../deps.js';
+import type { Logger } from '../logging.js';
 import type { BodyState, Fields } from '../middleware/body.js';
 import { HttpError } from '../http-error.js';
 import { isLocalOnly } from '../config.js';
@@ -136,47 +137,62 @@ export function updateDomain(deps: ServerDeps): Middleware<BodyState> {
   };
 }
 
+/** What `/update-sms` answers: each provisioning step's outcome, and why for those that did not succeed. */
+export interface SmsFormReply {
+  status: 'ok';
+  id: string;
+  provisioning: Record<ProvisioningStep, string>;
+  provisioning_errors?: Partial<Record<ProvisioningStep, string>>;
+}
+
 /**
  * `POST /update-sms`: the SMS form. Upserts the SMS fields (keeping click-to-call's), then provisions
- * NetSapiens so calls to the system user reach `/webresponder?id=`. The config is saved first and
+ * NetSapiens so calls to the system user reach `/webresponder?id=…&sig=…`. The config is saved first and
  * stays saved whatever NetSapiens answers; the reply gives each provisioning step's outcome.
  */
 export function updateSms(deps: ServerDeps): Middleware<BodyState> {
   return async function updateSms(ctx) {
-    const { id, values } = readForm(ctx.state.fields, ['api_domain', 'user', 'ns_system_user', 'from_number', 'message']);
-    const entry = await save(deps, id, (current) => {
-      const next: TenantConfig = { ...current, api_domain: values.api_domain ?? current?.api_domain ?? '' };
-      for (const name of ['user', 'ns_system_user', 'from_number', 'message'] as const) {
-        if (values[name] !== undefined) next[name] = values[name];
-      }
-      requireMerged(next, ['api_domain', 'user', 'ns_system_user', 'from_number', 'message']);
-      return next;
-    });
-    ctx.state.log.info({ id }, 'SMS config saved');
+    ctx.body = await submitSmsForm(deps, ctx.state.fields, ctx.state.log);
+  };
+}
 
-    const provisioning = await provision(deps, id, entry, ctx.state.log);
-    if (SIGNED_RULE.has(provisioning.dial_rule.status) && entry.webresponder_signed !== true) {
-      // NetSapiens now sends the signed URL: from here on, /webresponder refuses this id's unsigned requests.
-      await save(deps, id, (current) => ({ ...(current ?? entry), webresponder_signed: true }));
+/** The SMS form's work, for the route and for callers in this process (the demo page's button). */
+export async function submitSmsForm(deps: ServerDeps, fields: Fields, log: Logger): Promise<SmsFormReply> {
+  const { id, values } = readForm(fields, ['api_domain', 'user', 'ns_system_user', 'from_number', 'message']);
+  const entry = await save(deps, id, (current) => {
+    const next: TenantConfig = { ...current, api_domain: values.api_domain ?? current?.api_domain ?? '' };
+    for (const name of ['user', 'ns_system_user', 'from_number', 'message'] as const) {
+      if (values[name] !== undefined) next[name] = values[name];
     }
-    const failures = Object.entries(provisioning).filter(([, step]) => step.status === 'failed' || step.status === 'refused');
-    if (failures.length > 0) ctx.state.log.warn({ id, failures: Object.fromEntries(failures) }, 'provisioning incomplete');
-    ctx.body = {
-      status: 'ok',
-      id,
-      provisioning: Object.fromEntries(Object.entries(provisioning).map(([step, outcome]) => [step, outcome.status])),
-      ...(failures.length > 0 ? { provisioning_errors: Object.fromEntries(failures.map(([step, outcome]) => [step, outcome.error ?? ''])) } : {}),
-    };
+    requireMerged(next, ['api_domain', 'user', 'ns_system_user', 'from_number', 'message']);
+    return next;
+  });
+  log.info({ id }, 'SMS config saved');
+
+  const provisioning = await provision(deps, id, entry, log);
+  if (SIGNED_RULE.has(provisioning.dial_rule.status) && entry.webresponder_signed !== true) {
+    // NetSapiens now sends the signed URL: from here on, /webresponder refuses this id's unsigned requests.
+    await save(deps, id, (current) => ({ ...(current ?? entry), webresponder_signed: true }));
+  }
+  const failures = Object.entries(provisioning).filter(([, step]) => step.status === 'failed' || step.status === 'refused');
+  if (failures.length > 0) log.warn({ id, failures: Object.fromEntries(failures) }, 'provisioning incomplete');
+  return {
+    status: 'ok',
+    id,
+    provisioning: { user: provisioning.user.status, dial_rule: provisioning.dial_rule.status, answer_rule: provisioning.answer_rule.status },
+    ...(failures.length > 0 ? { provisioning_errors: Object.fromEntries(failures.map(([step, outcome]) => [step, outcome.error ?? ''])) } : {}),
   };
 }
 
 /** Dial-rule outcomes after which NetSapiens holds the signed URL. */
 const SIGNED_RULE = new Set(['created', 'updated', 'exists']);
 
-type Provisioning = Record<'user' | 'dial_rule' | 'answer_rule', { status: string; error?: string }>;
+type ProvisioningStep = 'user' | 'dial_rule' | 'answer_rule';
+
+type Provisioning = Record<ProvisioningStep, { status: string; error?: string }>;
 
 /** The three NetSapiens steps for an id's SMS settings; a failure is reported per step, never thrown. */
-async function provision(deps: ServerDeps, id: string, entry: TenantConfig, log: BodyState['log']): Promise<Provisioning> {
+async function provision(deps: ServerDeps, id: string, entry: TenantConfig, log: Logger): Promise<Provisioning> {
   const { publicUrl, nsApiBase } = deps.config;
   if (isLocalOnly(publicUrl) && nsApiBase && !isLocalOnly(nsApiBase)) {
     // A dial rule pointing at 127.0.0.1 would send every call of this id nowhere: do not provision.

@@ -3,6 +3,8 @@ import { PassThrough } from 'node:stream';
 import Router, { type RouterContext } from '@koa/router';
 import type { NsSandbox, SandboxCall, SandboxMessage, SandboxProvisionEvent } from '@beckon/ns-client/sandbox';
 import type { AppState } from '../../context.js';
+import type { ServerDeps } from '../../deps.js';
+import { submitSmsForm } from '../../routes/forms.js';
 
 export interface DemoRoutes {
   router: Router<AppState>;
@@ -33,6 +35,16 @@ function fromProvision(event: SandboxProvisionEvent): DemoEvent {
   return { kind: 'provision', at: new Date().toISOString(), what: event.kind, action: event.action, name };
 }
 
+/** What the demo's SMS form button submits. */
+const DEMO_SMS_FORM = {
+  id: 'example.com-sms',
+  api_domain: 'example.com',
+  user: '2000',
+  ns_system_user: '8001',
+  from_number: '19295550100',
+  message: 'Our hours are Mon-Fri 9am-5pm. We are at 123 Main St, Tampa FL 33601.',
+};
+
 const asset = (name: string) => readFileSync(new URL(`../../../demo/${name}`, import.meta.url));
 
 /**
@@ -40,8 +52,9 @@ const asset = (name: string) => readFileSync(new URL(`../../../demo/${name}`, im
  * live list of what the embedded sandbox received. Only mounted in demo mode, never in production.
  */
 export interface DemoOptions {
-  updateSecret: string;
-  /** Where this server listens, known once it does: the demo posts the SMS form to itself there. */
+  /** The server's dependencies, once wired: the SMS form button runs the form's handler with them. */
+  deps: () => ServerDeps | undefined;
+  /** Where this server listens, known once it does: the simulated call reaches it there, as NetSapiens would. */
   serverUrl: () => string | undefined;
   /** The `sig` `/update-sms` writes into an id's dial rule. */
   signature: (id: string) => string;
@@ -93,30 +106,17 @@ export function demoRoutes(sandbox: NsSandbox, options: DemoOptions): DemoRoutes
     stream.write(': connected\n\n');
   });
 
-  // The SMS form as a Zoho form would post it; the secret stays on the server. It goes to the address
-  // this server listens on, never one built from request headers (Host, Origin), which a client chooses.
-  // JSON only: a page on another site cannot send that without a CORS preflight, which is never allowed.
+  // The SMS form as a Zoho form would fill it, run by the form's own handler (its secret is not needed
+  // in this process). JSON only: a page on another site cannot send that without a CORS preflight, which is
+  // never allowed, so no other site can make the demo write its config.
   router.post('/demo/sms-form', async (ctx) => {
-    const self = options.serverUrl();
-    if (!ctx.is('application/json') || !self) {
-      ctx.status = !self ? 503 : 415;
-      ctx.body = { status: 'error', message: !self ? 'The demo is starting.' : 'Send JSON.' };
+    const deps = options.deps();
+    if (!ctx.is('application/json') || !deps) {
+      ctx.status = !deps ? 503 : 415;
+      ctx.body = { status: 'error', message: !deps ? 'The demo is starting.' : 'Send JSON.' };
       return;
     }
-    const response = await fetch(`${self}/update-sms`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/x-www-form-urlencoded', 'x-update-secret': options.updateSecret },
-      body: new URLSearchParams({
-        id: 'example.com-sms',
-        api_domain: 'example.com',
-        user: '2000',
-        ns_system_user: '8001',
-        from_number: '19295550100',
-        message: 'Our hours are Mon-Fri 9am-5pm. We are at 123 Main St, Tampa FL 33601.',
-      }),
-    });
-    ctx.status = response.status;
-    ctx.body = await response.json();
+    ctx.body = await submitSmsForm(deps, DEMO_SMS_FORM, ctx.state.log);
   });
 
   // A call to the system user, as NetSapiens would route it: to the URL in the dial rule `/update-sms`

@@ -1,0 +1,81 @@
+import { randomBytes } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { copyFile, mkdir } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { startNsSandbox, type NsSandbox } from '@beckon/ns-client/sandbox';
+import { ConfigError, loadConfig, type ServerConfig } from '../../config.js';
+import { webresponderKey, webresponderSignature } from '../../guards/secrets.js';
+import { start, type RunningServer } from '../../start.js';
+import { cannotStart, stopOnSignals } from '../serve.js';
+import { demoRoutes } from './demo-routes.js';
+
+const LOOPBACK = new Set(['127.0.0.1', '::1', 'localhost']);
+
+/**
+ * `beckon-server --demo` with no NetSapiens configured (`npm start`): an embedded NS sandbox, a demo
+ * config copied into `BECKON_DATA_DIR`, secrets made for the run, and the demo page.
+ */
+export async function demo(options: { allowRemote: boolean }): Promise<void> {
+  const sandbox = await startNsSandbox();
+  let config: ServerConfig;
+  try {
+    config = await demoConfig(sandbox, options.allowRemote);
+  } catch (error) {
+    await sandbox.close();
+    if (error instanceof ConfigError) return cannotStart(error.message);
+    throw error;
+  }
+  let running: RunningServer | undefined;
+  const signature = (id: string) => webresponderSignature(webresponderKey(config), id);
+  const routes = demoRoutes(sandbox, { deps: () => running?.deps, serverUrl: () => running?.url, signature });
+  try {
+    running = await start({ config, routers: [routes.router] });
+  } catch (error) {
+    routes.close();
+    await sandbox.close();
+    return cannotStart(error instanceof Error ? error.message : String(error));
+  }
+  printBanner(running, sandbox, config, !process.env.UPDATE_SECRET);
+  stopOnSignals(running, async () => {
+    routes.close();
+    await sandbox.close();
+  });
+}
+
+async function demoConfig(sandbox: NsSandbox, allowRemote: boolean): Promise<ServerConfig> {
+  const dataDir = resolve(process.env.BECKON_DATA_DIR || 'data');
+  const domainsFile = join(dataDir, 'domains.json');
+  if (!existsSync(domainsFile)) {
+    await mkdir(dataDir, { recursive: true });
+    await copyFile(new URL('../../../domains.example.json', import.meta.url), domainsFile);
+  }
+  const config = loadConfig({
+    ...process.env,
+    NS_API_BASE: sandbox.url,
+    NS_TOKEN: sandbox.token,
+    UPDATE_SECRET: process.env.UPDATE_SECRET || randomBytes(24).toString('base64url'),
+    DOMAINS_FILE: process.env.DOMAINS_FILE || domainsFile,
+  });
+  if (!LOOPBACK.has(config.host) && !allowRemote) {
+    throw new ConfigError([`demo mode listens on loopback only; HOST=${config.host} needs --allow-remote`]);
+  }
+  return config;
+}
+
+function printBanner(running: RunningServer, sandbox: NsSandbox, config: ServerConfig, secretMadeHere: boolean): void {
+  // A secret from the environment or .env may be a real one: it is not printed.
+  const secret = secretMadeHere ? `${config.updateSecret}  (made for this run)` : '(from UPDATE_SECRET)';
+  process.stdout.write(`
+  Beckon demo — no NetSapiens account needed
+  ──────────────────────────────────────────
+  Demo page         ${running.url}/
+  Script-tag embed  <script src="${running.deps.config.publicUrl}/widget.js?id=example.com-sales"></script>
+  NS sandbox        ${sandbox.url}  (what it received: ${sandbox.url}/_sandbox/state)
+  Config file       ${config.domainsFile}
+  Forms secret      ${secret}
+
+  To use a real NetSapiens cluster, set NS_API_BASE, NS_TOKEN and UPDATE_SECRET
+  (in the environment or ./.env) and run beckon-server without --demo.
+
+`);
+}

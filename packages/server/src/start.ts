@@ -1,0 +1,141 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { createNsClient } from '@beckon/ns-client';
+import type Router from '@koa/router';
+import { createApp } from './app.js';
+import type { AppState } from './context.js';
+import { BackgroundTasks } from './background.js';
+import { ConfigError, isLocalOnly, type ServerConfig } from './config.js';
+import type { ServerDeps } from './deps.js';
+import { createMemoryLimits, createRedisLimits } from './guards/limits.js';
+import { createTurnstileCheck } from './guards/turnstile.js';
+import { createLogger, type Logger } from './logging.js';
+import { closeRedis, connectRedis, RedisUnavailableError } from './redis.js';
+import { openFileTenantStore } from './tenants/file-store.js';
+import { openRedisTenantStore } from './tenants/redis-store.js';
+
+export interface StartOptions {
+  config: ServerConfig;
+  logger?: Logger;
+  /** More routes, mounted before Beckon's. */
+  routers?: Router<AppState>[];
+}
+
+export interface RunningServer {
+  /** Where it listens, e.g. `http://127.0.0.1:5100`. */
+  url: string;
+  server: Server;
+  deps: ServerDeps;
+  /**
+   * Stops accepting connections, lets requests in flight and then background texts finish, and closes
+   * the store — all within `graceMs` (default 10 s, inside systemd's usual stop timeout).
+   */
+  close(graceMs?: number): Promise<void>;
+}
+
+/**
+ * Wires Beckon's dependencies from a validated config: the NetSapiens client; the file store and
+ * in-memory limits, or with `REDIS_URL` both in Redis; the background tasks. For host apps mounting `createRouter`;
+ * `start` uses it too. Close with `closeDeps`.
+ */
+export async function createDeps(config: ServerConfig, options: { publicUrl?: string; logger?: Logger } = {}): Promise<ServerDeps> {
+  const logger = options.logger ?? createLogger(config.logLevel);
+  // PUBLIC_URL wins; `options.publicUrl` is the fallback a host that knows its address passes.
+  const publicUrl = config.publicUrl ?? options.publicUrl;
+  if (!publicUrl) throw new ConfigError(['PUBLIC_URL is required here: set it, or pass createDeps() a publicUrl']);
+  const common = {
+    config: { ...config, publicUrl },
+    ns: createNsClient({ baseUrl: config.nsApiBase, auth: { token: config.nsToken }, timeoutMs: config.nsTimeoutMs }),
+    botCheck: config.turnstile && createTurnstileCheck({ ...config.turnstile, logger }),
+    logger,
+    background: new BackgroundTasks(logger),
+  };
+  if (!config.redis) {
+    return { ...common, tenants: await openFileTenantStore({ path: config.domainsFile, logger }), limits: createMemoryLimits(config) };
+  }
+  // Several instances: limits, text-back dedupe and per-id config shared through Redis.
+  const { prefix } = config.redis;
+  const redis = await connectRedis(config.redis.url, { logger });
+  try {
+    return {
+      ...common,
+      tenants: await openRedisTenantStore({ redis, logger, prefix }),
+      limits: createRedisLimits(config, redis, prefix),
+      redis: { ready: () => redis.status === 'ready', close: () => closeRedis(redis) },
+    };
+  } catch (error) {
+    await closeRedis(redis);
+    throw new RedisUnavailableError(`Redis (REDIS_URL) could not be used: ${(error as Error).message}`, { cause: error });
+  }
+}
+
+/** Lets background texts finish (until `deadline`, a timestamp) and closes the store (and Redis). */
+export async function closeDeps(deps: ServerDeps, deadline = Date.now() + 10_000): Promise<void> {
+  await deps.background.drain(Math.max(0, deadline - Date.now()));
+  await deps.tenants.close();
+  await deps.redis?.close();
+}
+
+/** Wires the dependencies from a validated config and listens. */
+export async function start({ config, logger = createLogger(config.logLevel), routers }: StartOptions): Promise<RunningServer> {
+  // Listen before wiring the app: without PUBLIC_URL, the public URL is the address actually bound (PORT may be 0).
+  const { maxConnections, headersTimeoutMs, requestTimeoutMs } = config.http;
+  const server = createServer({
+    // Slow-loris protection: a client gets this long to send its headers and its whole request. Node
+    // enforces both only when it checks its connections (every 30 s by default, so a slow client held a
+    // socket for up to a minute): check every second instead.
+    headersTimeout: headersTimeoutMs,
+    requestTimeout: requestTimeoutMs,
+    connectionsCheckingInterval: 1_000,
+  });
+  // Past this, new connections are closed at once: idle sockets cannot use up the process's descriptors.
+  server.maxConnections = maxConnections;
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(config.port, config.host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const address = server.address() as AddressInfo;
+  const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+  const url = `http://${host}:${address.port}`;
+  // Until wired (Redis may take a moment to connect), say so rather than leave requests hanging.
+  const starting = (_request: IncomingMessage, response: ServerResponse) => {
+    response.writeHead(503, { 'content-type': 'application/json; charset=utf-8', 'retry-after': '1' });
+    response.end(JSON.stringify({ status: 'error', message: 'Starting up; try again in a moment.' }));
+  };
+  server.on('request', starting);
+  let deps: ServerDeps;
+  try {
+    deps = await createDeps(config, { publicUrl: url, logger });
+  } catch (error) {
+    server.close();
+    throw error;
+  }
+  server.off('request', starting);
+  server.on('request', createApp(deps, { routers }).callback());
+  if (!config.publicUrl && isLocalOnly(url) && !isLocalOnly(config.nsApiBase)) {
+    logger.warn({ publicUrl: url }, 'PUBLIC_URL is not set: widgets and NetSapiens would be sent to an address only this machine can reach; /update-sms will not provision');
+  }
+  logger.info({ url, publicUrl: deps.config.publicUrl, ids: deps.tenants.size(), trustProxy: config.trustProxy }, 'beckon-server listening');
+
+  let closing: Promise<void> | undefined;
+  const close = (graceMs = 10_000) =>
+    (closing ??= (async () => {
+      const deadline = Date.now() + graceMs;
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      // Not only the connections idle now: each one whose request finishes during the grace period too,
+      // or a client's keep-alive would hold the shutdown up to the cut-off.
+      server.closeIdleConnections();
+      const idle = setInterval(() => server.closeIdleConnections(), 50);
+      const cutOff = setTimeout(() => server.closeAllConnections(), graceMs);
+      cutOff.unref();
+      await closed;
+      clearInterval(idle);
+      clearTimeout(cutOff);
+      await closeDeps(deps, deadline);
+      logger.info('beckon-server stopped');
+    })());
+  return { url, server, deps, close };
+}
