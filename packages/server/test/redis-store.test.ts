@@ -25,6 +25,12 @@ interface Setup {
 async function setup(t: ExecutionContext, tenants = TENANTS): Promise<Setup> {
   const redis = await startRedis();
   const admin = new Redis(redis.url);
+  const closing: (() => Promise<unknown>)[] = [];
+  t.teardown(async () => {
+    for (const close of closing.reverse()) await close();
+    admin.disconnect();
+    await redis.kill();
+  });
   if (Object.keys(tenants).length > 0) await writeTenants(admin, tenants);
   const logs: LogLine[] = [];
   const logger = createLogger(
@@ -36,12 +42,6 @@ async function setup(t: ExecutionContext, tenants = TENANTS): Promise<Setup> {
       },
     }),
   );
-  const closing: (() => Promise<unknown>)[] = [];
-  t.teardown(async () => {
-    for (const close of closing.reverse()) await close();
-    admin.disconnect();
-    await redis.kill();
-  });
   const open = async () => {
     const connection = await connectRedis(redis.url, { logger });
     closing.push(() => connection.quit());

@@ -101,6 +101,14 @@ async function cluster(t: import('ava').ExecutionContext, options: ClusterOption
   const dir = await mkdtemp(join(tmpdir(), 'beckon-redis-'));
   const redis = await startRedis({ dir });
   const sandbox = await startNsSandbox();
+  const instances: Instance[] = [];
+  // Registered before anything can fail: an instance that does not start must not leave Redis running.
+  t.teardown(async () => {
+    await Promise.all(instances.map(stopInstance));
+    await redis.kill();
+    await sandbox.close();
+    await rm(dir, { recursive: true, force: true });
+  });
   const env = {
     REDIS_URL: redis.url,
     NS_API_BASE: sandbox.url,
@@ -112,13 +120,7 @@ async function cluster(t: import('ava').ExecutionContext, options: ClusterOption
   };
   await writeFile(join(dir, 'domains.json'), JSON.stringify(TENANTS));
   t.is(await importConfig(join(dir, 'domains.json'), { env }), 2);
-  const instances = await Promise.all(Array.from({ length: options.instances ?? 3 }, () => startInstance(env, dir)));
-  t.teardown(async () => {
-    await Promise.all(instances.map(stopInstance));
-    await redis.kill();
-    await sandbox.close();
-    await rm(dir, { recursive: true, force: true });
-  });
+  await Promise.all(Array.from({ length: options.instances ?? 3 }, async () => instances.push(await startInstance(env, dir))));
   return { redis, sandbox, dir, env, instances };
 }
 
