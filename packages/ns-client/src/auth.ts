@@ -1,5 +1,5 @@
 import { recordReply } from './answers.js';
-import { NsHttpError, NsUsageError } from './errors.js';
+import { httpErrorFor, NsHttpError, NsNotFoundError, NsUsageError } from './errors.js';
 import type { Send } from './transport.js';
 
 /** An API key, sent as the bearer token as it is. */
@@ -133,7 +133,7 @@ class OAuthCredentials implements Credentials {
       if (this.#legacyEndpoint) throw new LegacyOnly();
       reply = (await this.#send<TokenReply>({ method: 'POST', path: V2_TOKENS, json: body, expect: tokenReply })).body;
     } catch (error) {
-      if (!(error instanceof LegacyOnly) && !(error instanceof NsHttpError && error.status === 404)) throw withoutBody(error, body);
+      if (!(error instanceof LegacyOnly) && !(error instanceof NsNotFoundError)) throw withoutBody(error, body);
       this.#legacyEndpoint = true;
       try {
         reply = (await this.#send<TokenReply>({ method: 'POST', path: LEGACY_TOKENS, form: body, expect: tokenReply })).body;
@@ -174,5 +174,5 @@ function withoutBody(error: unknown, posted: Record<string, string>): unknown {
     ...(typeof body?.code === 'number' ? { code: body.code } : {}),
     ...(typeof body?.message === 'string' ? { message: redact(body.message).slice(0, 200) } : {}),
   };
-  return new NsHttpError({ method: error.method, path: error.path }, error.status, safe, { cause: error.cause });
+  return httpErrorFor({ method: error.method, path: error.path }, error.status, safe, { cause: error.cause });
 }

@@ -1,11 +1,17 @@
 export { createNsClient, DEFAULT_MAX_RESPONSE_BYTES, DEFAULT_TIMEOUT_MS, type NsClient, type NsClientOptions } from './client.js';
 export type { NsAuth, NsApiKeyAuth, NsOAuthAuth } from './auth.js';
 export {
+  NsAuthError,
+  NsConflictError,
   NsError,
   NsHttpError,
   NsNetworkError,
+  NsNotFoundError,
+  NsRateLimitError,
+  NsRequestError,
   NsResponseError,
   NsResponseTooLargeError,
+  NsServerError,
   NsTimeoutError,
   NsUsageError,
   type NsRequestInfo,

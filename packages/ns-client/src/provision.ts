@@ -1,5 +1,5 @@
 import { requireText } from './args.js';
-import { NsError, NsHttpError, NsUsageError } from './errors.js';
+import { NsError, NsConflictError, NsHttpError, NsNotFoundError, NsUsageError } from './errors.js';
 import type { AnswerRules } from './resources/answer-rules.js';
 import type { DialRules, NsDialRule } from './resources/dial-rules.js';
 import type { NsUser, Users } from './resources/users.js';
@@ -96,7 +96,7 @@ export async function provisionWebresponder(ns: Resources, options: ProvisionWeb
       await ns.dialRules.create({ domain, dialPlan, match, ...wanted });
       return 'created';
     } catch (error) {
-      if (error instanceof NsHttpError && (error.status === 409 || /already exists/i.test(error.nsMessage ?? ''))) return 'exists';
+      if (error instanceof NsConflictError || (error instanceof NsHttpError && /already exists/i.test(error.nsMessage ?? ''))) return 'exists';
       throw error;
     }
   });
@@ -111,7 +111,7 @@ export async function provisionWebresponder(ns: Resources, options: ProvisionWeb
             return 'updated';
           } catch (error) {
             // A brand-new user may have no default rule yet: create it instead.
-            if (!(error instanceof NsHttpError && error.status === 404)) throw error;
+            if (!(error instanceof NsNotFoundError)) throw error;
             await ns.answerRules.create(rule);
             return 'created';
           }
@@ -141,13 +141,13 @@ async function systemUserStep(ns: Resources, domain: string, systemUser: string,
     if (!(error instanceof NsError)) throw error;
     createError = error;
   }
-  const exists = createError instanceof NsHttpError && createError.status === 409;
+  const exists = createError instanceof NsConflictError;
   let existing: NsUser;
   try {
     existing = await ns.users.get({ domain, user: systemUser });
   } catch (error) {
     if (!(error instanceof NsError)) throw error;
-    const missing = !exists && error instanceof NsHttpError && error.status === 404;
+    const missing = !exists && error instanceof NsNotFoundError;
     return {
       user: {
         status: 'failed',
@@ -186,7 +186,7 @@ async function step(run: () => Promise<Exclude<StepStatus, 'failed' | 'refused'>
 }
 
 function ignoreNotFound(error: unknown): NsDialRule[] {
-  if (error instanceof NsHttpError && error.status === 404) return [];
+  if (error instanceof NsNotFoundError) return [];
   throw error;
 }
 

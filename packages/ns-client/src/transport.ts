@@ -1,5 +1,5 @@
 import { got, HTTPError, RequestError, TimeoutError, type Got, type Progress, type RetryObject } from 'got';
-import { NsError, NsHttpError, NsNetworkError, NsResponseError, NsResponseTooLargeError, NsTimeoutError, type NsRequestInfo } from './errors.js';
+import { httpErrorFor, NsError, NsNetworkError, NsResponseError, NsResponseTooLargeError, NsTimeoutError, type NsRequestInfo } from './errors.js';
 import { resolveUrl } from './path.js';
 import { REDACTED } from './redact.js';
 
@@ -124,7 +124,7 @@ export function createTransport(options: TransportOptions): Send {
       throw toNsError(error, info, options.timeoutMs, bearer);
     }
     // Redirects are not followed, so got hands a 3xx over as it is: not success either.
-    if (status < 200 || status > 299) throw new NsHttpError(info, status, errorBody(text, bearer));
+    if (status < 200 || status > 299) throw httpErrorFor(info, status, errorBody(text, bearer));
     const answer = parseAnswer(text, contentType);
     if ('problem' in answer) throw new NsResponseError(info, status, answer.problem);
     const problem = request.expect?.(answer.body);
@@ -189,7 +189,7 @@ function errorBody(text: string, bearer: string | undefined): unknown {
 function toNsError(error: unknown, info: NsRequestInfo, timeoutMs: number, bearer: string | undefined): NsError {
   const cause = scrubbed(error);
   if (error instanceof HTTPError) {
-    return new NsHttpError(info, error.response.statusCode, errorBody(String(error.response.body ?? ''), bearer), { cause });
+    return httpErrorFor(info, error.response.statusCode, errorBody(String(error.response.body ?? ''), bearer), { cause });
   }
   if (error instanceof TimeoutError) return new NsTimeoutError(info, timeoutMs, { cause });
   const code = error instanceof RequestError ? error.code : undefined;

@@ -177,7 +177,7 @@ test('OAuth: refused credentials are an NsHttpError from the token endpoint, and
   const { sandbox, newClient } = await withSandbox(t, { sandbox: { oauth: oauthSandbox() } });
   const client = newClient({ auth: { ...OAUTH, password: 'wrong-password-3b8e1f6a2c9d' } });
   const error = await t.throwsAsync(client.messages.sendSms(SMS), { instanceOf: NsHttpError });
-  t.like(error, { status: 401, code: 401, nsMessage: 'Invalid credentials', method: 'POST', path: '/ns-api/v2/tokens' });
+  t.like(error, { status: 401, nsCode: 401, nsMessage: 'Invalid credentials', method: 'POST', path: '/ns-api/v2/tokens' });
   t.deepEqual(
     sandbox.requests.map((request) => request.route),
     ['tokens'],
@@ -248,12 +248,12 @@ test('no OAuth secret in any error', async (t) => {
     errors.map((error) => (error as Error).name),
     [
       'NsHttpError',
-      'NsHttpError',
+      'NsAuthError',
       'NsNetworkError',
       'NsTimeoutError',
       'NsUsageError',
       'NsHttpError',
-      'NsHttpError',
+      'NsAuthError',
       'NsNetworkError',
       'NsTimeoutError',
       'NsNetworkError',

@@ -141,7 +141,7 @@ test('users.create sends the v2 fields and a duplicate is a 409 NsHttpError', as
   t.like(sandbox.users[0], { domain: DOMAIN, user: '8001', 'user-scope': 'Simple User', 'service-code': 'system-webresponder' });
 
   const error = await t.throwsAsync(client.users.create(user), { instanceOf: NsHttpError });
-  t.like(error, { status: 409, code: 409, nsMessage: 'UID already exists.', method: 'POST', path: '/ns-api/v2/domains/example.com/users' });
+  t.like(error, { status: 409, nsCode: 409, nsMessage: 'UID already exists.', method: 'POST', path: '/ns-api/v2/domains/example.com/users' });
   // The default scope and asynchronous mode reach the wire as NetSapiens spells them.
   t.like(sandbox.requests[1]?.body, { 'user-scope': 'Basic User', synchronous: 'yes' });
   await client.users.create({ ...user, user: '8002', synchronous: false });
@@ -172,7 +172,7 @@ test('users.create: a 400 from NetSapiens carries its code and message', async (
     { instanceOf: NsHttpError },
   );
   t.is(error?.status, 400);
-  t.is(error?.code, 400);
+  t.is(error?.nsCode, 400);
   t.regex(error?.nsMessage ?? '', /user-scope must be one of/);
   t.is(error?.method, 'POST');
   t.is(error?.path, '/ns-api/v2/domains/example.com/users');
@@ -248,7 +248,7 @@ test('dialRules.update of an unknown rule is a 404 NsHttpError', async (t) => {
   const error = await t.throwsAsync(client.dialRules.update({ domain: DOMAIN, dialRule: 'nope', destinationUser: '[*]' }), { instanceOf: NsHttpError });
   t.like(error, {
     status: 404,
-    code: 404,
+    nsCode: 404,
     nsMessage: 'Dial rule not found',
     method: 'PUT',
     path: '/ns-api/v2/domains/example.com/dialplans/example.com/dialrules/nope',

@@ -1,20 +1,34 @@
 import test from 'ava';
 import { startNsSandbox } from '@beckon/ns-client/sandbox';
-import { createNsClient, NsError, NsHttpError, NsNetworkError, NsTimeoutError, NsUsageError, type NsClient } from '@beckon/ns-client';
+import {
+  createNsClient,
+  NsAuthError,
+  NsConflictError,
+  NsError,
+  NsHttpError,
+  NsNetworkError,
+  NsNotFoundError,
+  NsRateLimitError,
+  NsRequestError,
+  NsServerError,
+  NsTimeoutError,
+  NsUsageError,
+  type NsClient,
+} from '@beckon/ns-client';
 import { API_KEY, assertNoSecrets, closedUrl, rejection, sleep, waitFor, withPlainServer, withSandbox } from './helpers.js';
 
 const DOMAIN = 'example.com';
 const SMS = { domain: DOMAIN, user: '1001', fromNumber: '19294873999', destination: '18135551234', message: 'hello' };
 const CALL = { queue: '9002@example.com', destination: '+18135551234' };
 
-test('every error is an NsError, and NsHttpError carries status, code, nsMessage, method and path', async (t) => {
+test('every error is an NsError, and NsHttpError carries status, nsCode, nsMessage, method and path', async (t) => {
   const { sandbox, client } = await withSandbox(t);
   sandbox.inject({ route: 'messages.send', status: 400, body: { code: 400, message: 'destination is not an SMS number' } });
   const error = await t.throwsAsync(client.messages.sendSms(SMS), { instanceOf: NsHttpError });
   t.true(error instanceof NsError);
   t.is(error?.name, 'NsHttpError');
   t.is(error?.status, 400);
-  t.is(error?.code, 400);
+  t.is(error?.nsCode, 400);
   t.is(error?.nsMessage, 'destination is not an SMS number');
   t.is(error?.method, 'POST');
   t.regex(error?.path ?? '', /^\/ns-api\/v2\/domains\/example\.com\/users\/1001\/messagesessions\/[A-Za-z0-9_]{32,}\/messages$/);
@@ -27,14 +41,40 @@ test('an NsHttpError without NetSapiens fields keeps the status and the text bod
   const error = await t.throwsAsync(client.users.create({ domain: DOMAIN, user: '8001', firstName: 'A', lastName: 'B', email: 'a@b.c' }), {
     instanceOf: NsHttpError,
   });
-  t.like(error, { status: 409, code: undefined, nsMessage: undefined, body: 'conflict, in plain words' });
+  t.like(error, { status: 409, nsCode: undefined, nsMessage: undefined, body: 'conflict, in plain words' });
+  t.true(error instanceof NsConflictError);
   t.is(error?.message, 'NetSapiens answered 409 to POST /ns-api/v2/domains/example.com/users');
 });
 
 test('a 404 "No Route Found" is an NsHttpError like any other', async (t) => {
   const { client } = await withSandbox(t);
   const error = await t.throwsAsync(client.request({ method: 'DELETE', path: '/ns-api/v2/nowhere' }), { instanceOf: NsHttpError });
-  t.like(error, { status: 404, code: 404, nsMessage: 'No Route Found', method: 'DELETE', path: '/ns-api/v2/nowhere' });
+  t.like(error, { status: 404, nsCode: 404, nsMessage: 'No Route Found', method: 'DELETE', path: '/ns-api/v2/nowhere' });
+  t.true(error instanceof NsNotFoundError);
+});
+
+test('each status a caller handles differently has its class, all NsHttpErrors with the request they answer', async (t) => {
+  const { sandbox, client } = await withSandbox(t);
+  const cases = [
+    [401, NsAuthError],
+    [403, NsAuthError],
+    [404, NsNotFoundError],
+    [409, NsConflictError],
+    [429, NsRateLimitError],
+    [500, NsServerError],
+    [503, NsServerError],
+    [400, NsHttpError],
+    [422, NsHttpError],
+  ] as const;
+  for (const [status, Class] of cases) {
+    sandbox.inject({ route: 'messages.send', status, body: { code: status, message: `status ${status}` } });
+    const error = await t.throwsAsync(client.messages.sendSms(SMS), { instanceOf: Class }, String(status));
+    t.is(error?.constructor, Class, String(status));
+    t.true(error instanceof NsHttpError && error instanceof NsRequestError, String(status));
+    t.like(error, { status, nsCode: status, method: 'POST' }, String(status));
+  }
+  const usage = await t.throwsAsync(client.messages.sendSms({ ...SMS, user: '' }), { instanceOf: NsUsageError });
+  t.false(usage instanceof NsRequestError, 'nothing was requested: no method or path');
 });
 
 test('the query string stays out of error paths', async (t) => {
@@ -224,7 +264,7 @@ test('no API key in any error', async (t) => {
 
   t.deepEqual(
     errors.map((error) => (error as Error).name),
-    ['NsHttpError', 'NsHttpError', 'NsNetworkError', 'NsTimeoutError', 'NsUsageError', 'NsNetworkError', 'NsHttpError'],
+    ['NsHttpError', 'NsServerError', 'NsNetworkError', 'NsTimeoutError', 'NsUsageError', 'NsNetworkError', 'NsAuthError'],
   );
   for (const error of errors) assertNoSecrets(t, error, [...secrets, wrongKey]);
 });
