@@ -23,7 +23,7 @@ const ERROR_STRINGS: Partial<Record<string, keyof CallUsStrings>> = {
 };
 
 /** Where the element is in its flow: closed, dialog open, request in flight, or how it ended. */
-export type CallUsPhase = 'idle' | 'open' | 'sending' | 'success' | 'error';
+type Phase = 'idle' | 'open' | 'sending' | 'success' | 'error';
 
 /**
  * A button that opens a dialog where a visitor types their phone number; the Beckon server then asks
@@ -89,7 +89,7 @@ export class CallUsButton extends LitElement {
   /** Overrides for any built-in string, whatever the language. Assign a new object to change them. */
   @property({ attribute: false }) strings: Partial<CallUsStrings> = {};
 
-  @state() private phase: CallUsPhase = 'idle';
+  @state() private phase: Phase = 'idle';
   @state() private errorMessage = '';
   @state() private invalid = false;
   /** Branding from `GET /widget-config`, used only where no attribute gives a value. */

@@ -1,15 +1,8 @@
 /** Defines `<call-us-button>`: the package's only module with a side effect. */
 import { CallUsButton } from './call-us-button.component.js';
-import type {
-  CallUsCloseEvent,
-  CallUsErrorEvent,
-  CallUsOpenEvent,
-  CallUsSubmitEvent,
-  CallUsSuccessEvent,
-} from './events.js';
+import type { CallUsEventMap } from './events.js';
 
 export { CallUsButton };
-export type { CallUsPhase } from './call-us-button.component.js';
 
 // Guarded: the npm build and the CDN bundle (or two copies of either) may both load on one page.
 if (!customElements.get('call-us-button')) customElements.define('call-us-button', CallUsButton);
@@ -18,16 +11,8 @@ declare global {
   interface HTMLElementTagNameMap {
     'call-us-button': CallUsButton;
   }
-  interface HTMLElementEventMap extends CallUsEvents {}
+  interface HTMLElementEventMap extends CallUsEventMap {}
   // The events bubble and are composed, so listeners on the document and the window hear them too.
-  interface DocumentEventMap extends CallUsEvents {}
-  interface WindowEventMap extends CallUsEvents {}
-}
-
-interface CallUsEvents {
-  'call-us-open': CallUsOpenEvent;
-  'call-us-submit': CallUsSubmitEvent;
-  'call-us-success': CallUsSuccessEvent;
-  'call-us-error': CallUsErrorEvent;
-  'call-us-close': CallUsCloseEvent;
+  interface DocumentEventMap extends CallUsEventMap {}
+  interface WindowEventMap extends CallUsEventMap {}
 }

@@ -25,7 +25,11 @@ export type CallUsSubmitEvent = CustomEvent<CallUsPhoneDetail>;
 export type CallUsSuccessEvent = CustomEvent<CallUsPhoneDetail>;
 export type CallUsErrorEvent = CustomEvent<CallUsErrorDetail>;
 
-/** Every event `<call-us-button>` dispatches, by name (merged into `HTMLElementEventMap`). */
+/**
+ * Every event `<call-us-button>` dispatches, by name: the one list. `HTMLElementEventMap`,
+ * `DocumentEventMap` and `WindowEventMap` extend it (in `call-us-button.ts`), and `callUsEvent` takes
+ * its names and detail types from it.
+ */
 export interface CallUsEventMap {
   'call-us-open': CallUsOpenEvent;
   'call-us-submit': CallUsSubmitEvent;

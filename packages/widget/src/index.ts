@@ -1,4 +1,5 @@
-export * from './call-us-button.js';
+// Named exports, not `export *`: each name here is public API, and only these are.
+export { CallUsButton } from './call-us-button.js';
 export type {
   CallUsCloseEvent,
   CallUsErrorDetail,
