@@ -9,10 +9,18 @@ export interface WidgetBranding {
 }
 
 /**
- * How a click-to-call request ended. On failure `status` is missing when no HTTP answer arrived, and
- * `message` when the answer had none to show.
+ * How a failed click-to-call request ended: `status` is missing when no HTTP answer arrived, `message`
+ * when the answer had none to show, and `code` when the server gave none.
  */
-export type CallOutcome = { ok: true } | { ok: false; status?: number; message?: string; code?: string };
+export interface CallFailure {
+  ok: false;
+  status?: number;
+  message?: string;
+  code?: string;
+}
+
+/** How a click-to-call request ended. */
+export type CallOutcome = { ok: true } | CallFailure;
 
 /** Branding only decorates the button: give up soon and keep the defaults. */
 const BRANDING_TIMEOUT_MS = 8_000;

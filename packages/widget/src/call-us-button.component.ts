@@ -1,6 +1,6 @@
 import { LitElement, html, nothing, type PropertyValues, type TemplateResult } from 'lit';
 import { property, query, state } from 'lit/decorators.js';
-import { fetchBranding, requestCall, type WidgetBranding } from './api.js';
+import { fetchBranding, requestCall, type CallFailure, type CallOutcome, type WidgetBranding } from './api.js';
 import { parseHexColor, readableTextColor } from './contrast.js';
 import { callUsEvent } from './events.js';
 import { stringsFor, type CallUsLanguage, type CallUsStrings } from './strings/index.js';
@@ -21,6 +21,17 @@ const ERROR_STRINGS: Partial<Record<string, keyof CallUsStrings>> = {
   call_failed: 'callFailed',
   unavailable: 'genericError',
 };
+
+/**
+ * The text a failed request shows. The server speaks English: an error it names by code (and any 429)
+ * is shown in the visitor's language, from strings a page can override; an unknown code falls back to
+ * the server's message, and no message to the generic text.
+ */
+function failureMessage(failure: CallFailure, text: CallUsStrings): string {
+  const { status, code } = failure;
+  const known = status === 429 ? 'tooManyRequests' : code && Object.hasOwn(ERROR_STRINGS, code) ? ERROR_STRINGS[code] : undefined;
+  return known ? text[known] : (failure.message ?? text.genericError);
+}
 
 /** Where the element is in its flow: closed, dialog open, request in flight, or how it ended. */
 type Phase = 'idle' | 'open' | 'sending' | 'success' | 'error';
@@ -162,11 +173,7 @@ export class CallUsButton extends LitElement {
   }
 
   protected override render(): TemplateResult {
-    const { language, strings, matched } = stringsFor(this.requestedLanguage());
-    const text: CallUsStrings = { ...strings, ...this.strings };
-    // WCAG 3.1.2: English standing in for an unsupported page language is marked as English, unless
-    // the page supplied its own strings (then their language is unknown and inheriting is right).
-    const fallbackLang: CallUsLanguage | undefined = !matched && Object.keys(this.strings).length === 0 ? language : undefined;
+    const { text, fallbackLang } = this.localized();
     const brandedLabel = this.buttonText || this.branding.buttonText;
     const company = this.companyName || this.branding.companyName;
     const logo = httpUrl(this.logoUrl || this.branding.logoUrl);
@@ -241,6 +248,18 @@ export class CallUsButton extends LitElement {
     }
   }
 
+  /**
+   * The strings to show: the built-in ones for the requested language, then the page's overrides. With
+   * `fallbackLang`, the language to mark them with because English stands in for an unsupported one.
+   */
+  private localized(): { text: CallUsStrings; fallbackLang: CallUsLanguage | undefined } {
+    const { language, strings, matched } = stringsFor(this.requestedLanguage());
+    // WCAG 3.1.2: English standing in for an unsupported page language is marked as English, unless
+    // the page supplied its own strings (then their language is unknown and inheriting is right).
+    const fallbackLang = !matched && Object.keys(this.strings).length === 0 ? language : undefined;
+    return { text: { ...strings, ...this.strings }, fallbackLang };
+  }
+
   /** The element's own `lang`, else the closest one up the tree (across shadow roots), else the document's. */
   private requestedLanguage(): string {
     let node: Element | null = this;
@@ -276,47 +295,64 @@ export class CallUsButton extends LitElement {
     this.dispatchEvent(callUsEvent('call-us-close', {}));
   }
 
+  /** Check the number, announce it, get a Turnstile token if the page gives one, request the call, show how it ended. */
   private async onSubmit(event: SubmitEvent): Promise<void> {
     event.preventDefault();
-    const { input } = this;
-    if (this.phase === 'sending' || !input) return;
-    const phoneNumber = input.value.trim();
-    if (!isPlausiblePhoneNumber(phoneNumber)) {
-      this.invalid = true;
-      input.focus();
-      return;
-    }
-    this.invalid = false;
-    const text: CallUsStrings = { ...stringsFor(this.requestedLanguage()).strings, ...this.strings };
+    if (this.phase === 'sending') return;
+    const phoneNumber = this.input?.value.trim();
+    if (phoneNumber === undefined || !this.checkPhoneNumber(phoneNumber)) return;
+    const { text } = this.localized();
     if (!this.endpoint || !this.configId) {
       // Misconfigured embed: nothing is sent anywhere, and the visitor gets the generic message.
       this.fail(text.genericError);
       return;
     }
-    // The submit button is about to be disabled; focus on it would fall out of the dialog.
-    if (this.shadowRoot?.activeElement === this.submitButton) input.focus();
-    this.phase = 'sending';
-    this.dispatchEvent(callUsEvent('call-us-submit', { phoneNumber }));
-    let token: string | undefined;
-    try {
-      token = (await this.turnstileToken?.()) || undefined;
-    } catch {
+    this.startSending(phoneNumber);
+    const token = await this.turnstileTokenForRequest();
+    if (token === false) {
       // The page's challenge failed; without a token the server refuses anyway, so say so now.
       this.fail(text.genericError);
       return;
     }
-    const outcome = await requestCall(this.endpoint, this.configId, phoneNumber, token);
-    if (outcome.ok) {
-      this.phase = this.dialog?.open ? 'success' : 'idle';
-      this.dispatchEvent(callUsEvent('call-us-success', { phoneNumber }));
-    } else {
-      // The server speaks English: an error it names by code (and any 429) is shown in the visitor's
-      // language, from strings a page can override; an unknown code falls back to the server's message.
-      const { code } = outcome;
-      const known = outcome.status === 429 ? 'tooManyRequests' : code && Object.hasOwn(ERROR_STRINGS, code) ? ERROR_STRINGS[code] : undefined;
-      const message = known ? text[known] : (outcome.message ?? text.genericError);
-      this.fail(message, outcome.status, code);
+    this.showOutcome(await requestCall(this.endpoint, this.configId, phoneNumber, token), phoneNumber, text);
+  }
+
+  /** The quick check. A refused number gets the inline message and keeps focus, so the visitor can fix it. */
+  private checkPhoneNumber(phoneNumber: string): boolean {
+    this.invalid = !isPlausiblePhoneNumber(phoneNumber);
+    if (this.invalid) this.input?.focus();
+    return !this.invalid;
+  }
+
+  /** Disables the submit button (through the `sending` phase) and fires `call-us-submit`. */
+  private startSending(phoneNumber: string): void {
+    // The submit button is about to be disabled; focus on it would fall out of the dialog.
+    if (this.shadowRoot?.activeElement === this.submitButton) this.input?.focus();
+    this.phase = 'sending';
+    this.dispatchEvent(callUsEvent('call-us-submit', { phoneNumber }));
+  }
+
+  /**
+   * A fresh token from `turnstileToken` (tokens are single-use): undefined when the page has no hook or
+   * its hook gave none, false when the page's challenge failed.
+   */
+  private async turnstileTokenForRequest(): Promise<string | undefined | false> {
+    try {
+      return (await this.turnstileToken?.()) || undefined;
+    } catch {
+      return false;
     }
+  }
+
+  private showOutcome(outcome: CallOutcome, phoneNumber: string, text: CallUsStrings): void {
+    if (outcome.ok) this.succeed(phoneNumber);
+    else this.fail(failureMessage(outcome, text), outcome.status, outcome.code);
+  }
+
+  private succeed(phoneNumber: string): void {
+    // A request that ends after the dialog closed leaves the element idle, so reopening starts afresh.
+    this.phase = this.dialog?.open ? 'success' : 'idle';
+    this.dispatchEvent(callUsEvent('call-us-success', { phoneNumber }));
   }
 
   private fail(message: string, status?: number, code?: string): void {
