@@ -1,5 +1,6 @@
 import { expect } from '@esm-bundle/chai';
 import type { CallUsButton } from '../src/call-us-button.js';
+import type { CallUsErrorDetail } from '../src/events.js';
 import '../src/call-us-button.js';
 import { isPlausiblePhoneNumber } from '../src/validate.js';
 import {
@@ -20,6 +21,15 @@ import {
 } from './helpers.js';
 
 const posts = async (): Promise<number> => (await requests()).filter((request) => request.method === 'POST').length;
+
+/** Opens an element for the stub's `configId`, submits `phone`, and waits for the `call-us-error` that follows. */
+async function failedSubmit(configId: string, phone = '813 555 1234'): Promise<{ element: CallUsButton; detail: CallUsErrorDetail }> {
+  const element = await fixture({ endpoint: ENDPOINT, 'config-id': configId });
+  await open(element);
+  const failure = nextEvent(element, 'call-us-error');
+  await submit(element, phone);
+  return { element, detail: (await failure).detail };
+}
 
 describe('the call request', () => {
   beforeEach(clearRequests);
@@ -121,56 +131,37 @@ describe('the call request', () => {
   });
 
   it("shows a server error by its code, and passes the code on in the event", async () => {
-    const element = await fixture({ endpoint: ENDPOINT, 'config-id': 'plain' });
-    await open(element);
-    const failure = nextEvent(element, 'call-us-error');
-    await submit(element, '1-900-555-0100');
-    expect((await failure).detail).to.deep.equal({ message: 'Sorry, we cannot call that number.', status: 400, code: 'number_not_allowed' });
+    const { element, detail } = await failedSubmit('plain', '1-900-555-0100');
+    expect(detail).to.deep.equal({ message: 'Sorry, we cannot call that number.', status: 400, code: 'number_not_allowed' });
     await element.updateComplete;
     expect(statusText(element)).to.equal('Sorry, we cannot call that number.');
   });
 
   it("shows the server's own message for a code it does not know", async () => {
-    const element = await fixture({ endpoint: ENDPOINT, 'config-id': 'newer' });
-    await open(element);
-    const failure = nextEvent(element, 'call-us-error');
-    await submit(element, '813 555 1234');
-    expect((await failure).detail).to.deep.equal({ message: 'A message from a newer server.', status: 400, code: 'something_new' });
+    const { detail } = await failedSubmit('newer');
+    expect(detail).to.deep.equal({ message: 'A message from a newer server.', status: 400, code: 'something_new' });
   });
 
   it('shows the server message for an unknown id (404)', async () => {
-    const element = await fixture({ endpoint: ENDPOINT, 'config-id': 'nobody' });
-    await open(element);
-    const failure = nextEvent(element, 'call-us-error');
-    await submit(element, '813 555 1234');
-    expect((await failure).detail).to.deep.equal({ message: 'This call button is not configured.', status: 404, code: 'not_configured' });
+    const { detail } = await failedSubmit('nobody');
+    expect(detail).to.deep.equal({ message: 'This call button is not configured.', status: 404, code: 'not_configured' });
   });
 
   it('uses its own "too many requests" text for a 429', async () => {
-    const element = await fixture({ endpoint: ENDPOINT, 'config-id': 'busy' });
-    await open(element);
-    const failure = nextEvent(element, 'call-us-error');
-    await submit(element, '813 555 1234');
+    const { element, detail } = await failedSubmit('busy');
     const expected = 'Too many requests. Please try again in a few minutes.';
-    expect((await failure).detail).to.deep.equal({ message: expected, status: 429, code: 'rate_limited' });
+    expect(detail).to.deep.equal({ message: expected, status: 429, code: 'rate_limited' });
     await element.updateComplete;
     expect(statusText(element)).to.equal(expected);
   });
 
   it('uses the generic text for a non-JSON answer', async () => {
-    const element = await fixture({ endpoint: ENDPOINT, 'config-id': 'broken' });
-    await open(element);
-    const failure = nextEvent(element, 'call-us-error');
-    await submit(element, '813 555 1234');
-    expect((await failure).detail).to.deep.equal({ message: 'Something went wrong. Please try again later.', status: 502 });
+    const { detail } = await failedSubmit('broken');
+    expect(detail).to.deep.equal({ message: 'Something went wrong. Please try again later.', status: 502 });
   });
 
   it('uses the generic text, without a status, for a network error', async () => {
-    const element = await fixture({ endpoint: ENDPOINT, 'config-id': 'drop' });
-    await open(element);
-    const failure = nextEvent(element, 'call-us-error');
-    await submit(element, '813 555 1234');
-    const { detail } = await failure;
+    const { element, detail } = await failedSubmit('drop');
     expect(detail.message).to.equal('Something went wrong. Please try again later.');
     expect('status' in detail).to.equal(false);
     await element.updateComplete;
