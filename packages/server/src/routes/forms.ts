@@ -1,3 +1,4 @@
+import { qualifyQueue } from '@beckon/ns-client';
 import type { Middleware } from 'koa';
 import { ZodError } from 'zod';
 import type { ServerDeps } from '../deps.js';
@@ -98,11 +99,6 @@ function requireMerged<K extends keyof TenantConfig>(entry: TenantConfig, names:
   }
 }
 
-/** A bare extension would be sent to NetSapiens as is and fail silently: store it as EXT@api_domain. */
-function qualify(queue: string, apiDomain: string): string {
-  return queue.includes('@') ? queue : `${queue}@${apiDomain}`;
-}
-
 async function save(deps: ServerDeps, id: string, change: (current: TenantConfig | undefined) => TenantConfig): Promise<TenantConfig> {
   try {
     return await deps.tenants.update(id, change);
@@ -124,7 +120,8 @@ export function updateDomain(deps: ServerDeps): Middleware<BodyState> {
     await save(deps, id, (current) => {
       const entry: TenantConfig = { ...current, api_domain: values.api_domain ?? current?.api_domain ?? '' };
       requireMerged(entry, ['api_domain']);
-      if (values.queue !== undefined) entry.queue = qualify(values.queue, entry.api_domain);
+      // Stored as EXT@api_domain: NetSapiens accepts a bare extension and then fails the call silently.
+      if (values.queue !== undefined) entry.queue = qualifyQueue(values.queue, entry.api_domain);
       const branding: Branding = { ...current?.branding };
       for (const name of ['button_text', 'button_color', 'company_name', 'logo_url'] as const) {
         if (values[name] !== undefined) branding[name] = values[name];
