@@ -17,7 +17,7 @@ export const SANDBOX_ROUTE_NAMES = [
 
 export type SandboxRouteName = (typeof SANDBOX_ROUTE_NAMES)[number];
 
-export function isSandboxRouteName(value: unknown): value is SandboxRouteName {
+function isSandboxRouteName(value: unknown): value is SandboxRouteName {
   return typeof value === 'string' && (SANDBOX_ROUTE_NAMES as readonly string[]).includes(value);
 }
 
@@ -39,12 +39,7 @@ export interface SandboxFault {
 }
 
 /** What the server does with a faulted request. */
-export interface FaultAction {
-  status?: number;
-  body?: unknown;
-  delayMs?: number;
-  drop?: boolean;
-}
+export type FaultAction = Pick<SandboxFault, 'status' | 'body' | 'delayMs' | 'drop'>;
 
 interface ArmedFault {
   route: SandboxRouteName | RegExp;

@@ -214,34 +214,22 @@ function isMissing(value: unknown): boolean {
   return Array.isArray(value) && value.length === 0;
 }
 
-function isRecord(value: unknown): value is Record<string, unknown> {
+/** A JSON object: not null, not an array. The sandbox's one check for it. */
+export function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
-function hasType(value: unknown, type: FieldType): boolean {
-  switch (type) {
-    case 'string':
-      return typeof value === 'string';
-    case 'number':
-      return typeof value === 'number' && Number.isFinite(value);
-    case 'boolean':
-      return typeof value === 'boolean';
-    case 'object':
-      return isRecord(value);
-    case 'array':
-      return Array.isArray(value);
-    case 'string|string[]':
-      return typeof value === 'string' || (Array.isArray(value) && value.every((item) => typeof item === 'string'));
-  }
-}
-
-const TYPE_NAMES: Record<FieldType, string> = {
-  string: 'a string',
-  number: 'a number',
-  boolean: 'a boolean',
-  object: 'an object',
-  array: 'an array',
-  'string|string[]': 'a string or an array of strings',
+/** Each field type: how a 400 names it, and the test a value must pass. */
+const TYPES: Record<FieldType, readonly [name: string, test: (value: unknown) => boolean]> = {
+  string: ['a string', (value) => typeof value === 'string'],
+  number: ['a number', (value) => typeof value === 'number' && Number.isFinite(value)],
+  boolean: ['a boolean', (value) => typeof value === 'boolean'],
+  object: ['an object', isRecord],
+  array: ['an array', Array.isArray],
+  'string|string[]': [
+    'a string or an array of strings',
+    (value) => typeof value === 'string' || (Array.isArray(value) && value.every((item) => typeof item === 'string')),
+  ],
 };
 
 function checkFields(
@@ -257,7 +245,8 @@ function checkFields(
     const value = body[field];
     if (value === undefined) continue;
     const name = prefix + field;
-    if (!hasType(value, rule.type)) return `${name} must be ${TYPE_NAMES[rule.type]}`;
+    const [typeName, hasType] = TYPES[rule.type];
+    if (!hasType(value)) return `${name} must be ${typeName}`;
     const strings = typeof value === 'string' ? [value] : rule.type === 'string|string[]' ? (value as string[]) : [];
     for (const text of strings) {
       if (rule.enum && !rule.enum.includes(text)) return `${name} must be one of: ${rule.enum.join(', ')}`;

@@ -207,7 +207,7 @@ export class SandboxState {
   createUser(record: SandboxUser, withDefaultAnswerRule: boolean): SandboxUser {
     const user = structuredClone(record);
     this.#users.set(key(user.domain, user.user), user);
-    this.events.emit('provision', { kind: 'user', action: 'create', record: structuredClone(user) });
+    const created = this.#announce({ kind: 'user', action: 'create', record: user });
     if (withDefaultAnswerRule) {
       // What NS v2 creates for a new user: the default time frame, enabled, nothing forwarded.
       const off = () => ({ enabled: 'no', parameters: [] });
@@ -223,7 +223,7 @@ export class SandboxState {
         'forward-when-unregistered': off(),
       });
     }
-    return structuredClone(user);
+    return created;
   }
 
   listDialRules(domain: string, dialplan: string): SandboxDialRule[] {
@@ -238,8 +238,7 @@ export class SandboxState {
   createDialRule(record: SandboxDialRule): SandboxDialRule {
     const rule = structuredClone(record);
     this.#dialRules.set(key(rule.domain, rule.dialplan, rule.dialrule), rule);
-    this.events.emit('provision', { kind: 'dialRule', action: 'create', record: structuredClone(rule) });
-    return structuredClone(rule);
+    return this.#announce({ kind: 'dialRule', action: 'create', record: rule });
   }
 
   /** Merges `changes` into an existing rule; undefined when there is no such rule. */
@@ -247,8 +246,7 @@ export class SandboxState {
     const rule = this.#dialRules.get(key(domain, dialplan, dialrule));
     if (!rule) return undefined;
     Object.assign(rule, structuredClone(changes));
-    this.events.emit('provision', { kind: 'dialRule', action: 'update', record: structuredClone(rule) });
-    return structuredClone(rule);
+    return this.#announce({ kind: 'dialRule', action: 'update', record: rule });
   }
 
   listAnswerRules(domain: string, user: string): SandboxAnswerRule[] {
@@ -272,16 +270,20 @@ export class SandboxState {
     }
     const rule: SandboxAnswerRule = { ...structuredClone(fields), order };
     this.#answerRules.set(key(rule.domain, rule.user, rule['time-frame']), rule);
-    this.events.emit('provision', { kind: 'answerRule', action: 'create', record: structuredClone(rule) });
-    return structuredClone(rule);
+    return this.#announce({ kind: 'answerRule', action: 'create', record: rule });
   }
 
   updateAnswerRule(domain: string, user: string, timeFrame: string, changes: Record<string, unknown>): SandboxAnswerRule | undefined {
     const rule = this.#answerRules.get(key(domain, user, timeFrame));
     if (!rule) return undefined;
     Object.assign(rule, structuredClone(changes));
-    this.events.emit('provision', { kind: 'answerRule', action: 'update', record: structuredClone(rule) });
-    return structuredClone(rule);
+    return this.#announce({ kind: 'answerRule', action: 'update', record: rule });
+  }
+
+  /** Tells listeners about a provisioning change; they and the caller each get their own copy of the record. */
+  #announce<E extends SandboxProvisionEvent>(event: E): E['record'] {
+    this.events.emit('provision', structuredClone(event));
+    return structuredClone(event.record);
   }
 
   /**
