@@ -17,7 +17,7 @@ import {
 
 export { SANDBOX_ROUTE_NAMES, type SandboxFault, type SandboxRouteName } from './faults.js';
 export { BODY_SCHEMAS, USER_SCOPES, validateBody, type BodySchema, type FieldRule, type FieldType, type SchemaName } from './schemas.js';
-export { MAX_BODY_BYTES } from './server.js';
+export { MAX_BODY_BYTES } from './body.js';
 export {
   dialRuleId,
   MAX_RECORDED_REQUESTS,
@@ -124,7 +124,7 @@ export async function startNsSandbox(options: NsSandboxOptions = {}): Promise<Ns
     state.reset();
     faults.clear();
   };
-  const server = new SandboxServer({ state, faults, settings, apiToken: token, reset });
+  const server = new SandboxServer({ state, faults, settings, reset }, token);
   const address = await server.listen(port, host);
   const url = `http://${isIP(host) === 6 ? `[${host}]` : host}:${address.port}`;
 

@@ -2,95 +2,20 @@ import { createServer, STATUS_CODES, type IncomingMessage, type Server, type Ser
 import type { AddressInfo, Socket } from 'node:net';
 import { setMaxListeners } from 'node:events';
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { FaultAction, FaultList } from './faults.js';
+import { readBody, type Body } from './body.js';
+import type { FaultAction } from './faults.js';
 import { callRoutes } from './routes/calls.js';
-import { CONTROL_PREFIX, handleControl } from './routes/control.js';
+import { controlRoutes, isControlPath } from './routes/control.js';
 import { sameSecret, tokenRoutes } from './routes/oauth.js';
 import { provisioningRoutes } from './routes/provisioning.js';
-import { error, matchRoute, NO_ROUTE, pathSegments, type BodyMode, type Reply, type Route, type RouteMatch, type SandboxSettings } from './routes/shared.js';
-import type { SandboxRequest, SandboxState } from './state.js';
-
-/** Bodies above this answer 413. */
-export const MAX_BODY_BYTES = 1024 * 1024;
-/** An oversized body is read to its end (so the client sees the 413) up to this much, then the connection is cut. */
-const MAX_DRAIN_BYTES = 32 * 1024 * 1024;
+import { error, matchRoute, NO_ROUTE, pathSegments, type Reply, type Route, type RouteMatch, type SandboxParts } from './routes/shared.js';
+import { isRecord } from './schemas.js';
 
 const UNAUTHORIZED: Reply = { ...error(401, 'Unauthorized'), headers: { 'www-authenticate': 'Bearer' } };
 const REDACTED = '[redacted]';
 // Field and parameter names whose values never reach the request log.
 const SECRET_NAME = /token|secret|passw|passcode|pin$|^authorization$|api[-_]?key/i;
 const BEARER = /^Bearer +(\S+) *$/i;
-
-export interface ServerOptions {
-  state: SandboxState;
-  faults: FaultList;
-  settings: SandboxSettings;
-  apiToken: string;
-  /** Forgets everything (the control endpoint's reset). */
-  reset(): void;
-}
-
-type BodyRead = { kind: 'ok'; data: Buffer } | { kind: 'too-large' } | { kind: 'aborted' };
-type Parsed = { ok: true; value: unknown } | { ok: false; reply: Reply };
-
-function readBody(request: IncomingMessage): Promise<BodyRead> {
-  return new Promise((resolve) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    let done = false;
-    const finish = (result: BodyRead) => {
-      if (done) return;
-      done = true;
-      resolve(result);
-    };
-    request.on('data', (chunk: Buffer) => {
-      size += chunk.length;
-      if (size <= MAX_BODY_BYTES) chunks.push(chunk);
-      else if (size > MAX_DRAIN_BYTES) {
-        request.socket.destroy();
-        finish({ kind: 'aborted' });
-      }
-    });
-    request.on('end', () => finish(size > MAX_BODY_BYTES ? { kind: 'too-large' } : { kind: 'ok', data: Buffer.concat(chunks) }));
-    request.on('error', () => finish({ kind: 'aborted' }));
-    request.on('close', () => finish({ kind: 'aborted' }));
-  });
-}
-
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
-
-async function parseForm(data: Buffer, contentType: string): Promise<Parsed> {
-  try {
-    // The global Response parses both multipart and url-encoded bodies, as a fetch client would.
-    const form = await new Response(data, { headers: { 'content-type': contentType } }).formData();
-    const fields: Record<string, string> = {};
-    // Files are not fields of any route; a repeated name keeps its last value, as PHP does.
-    for (const [name, value] of form) if (typeof value === 'string') fields[name] = value;
-    return { ok: true, value: fields };
-  } catch {
-    return { ok: false, reply: error(400, 'Invalid form body') };
-  }
-}
-
-async function parseBody(mode: BodyMode, data: Buffer, contentType: string): Promise<Parsed> {
-  if (mode === 'none' || data.length === 0) return { ok: true, value: undefined };
-  const type = (contentType.split(';')[0] ?? '').trim().toLowerCase();
-  const isForm = type === 'multipart/form-data' || type === 'application/x-www-form-urlencoded';
-  const text = data.toString('utf8');
-  if (mode === 'form') {
-    // Like PHP's $_POST: a body in any other encoding yields no fields.
-    return isForm ? parseForm(data, contentType) : { ok: true, value: {} };
-  }
-  const json = mode === 'json' || type.includes('json') || (!isForm && /^\s*[[{]/.test(text));
-  if (!json) return parseForm(data, contentType || 'application/x-www-form-urlencoded');
-  try {
-    return { ok: true, value: JSON.parse(text) as unknown };
-  } catch {
-    return { ok: false, reply: error(400, 'Invalid JSON in request body') };
-  }
-}
 
 function send(response: ServerResponse, reply: Reply): void {
   if (response.headersSent || response.destroyed) return;
@@ -108,7 +33,9 @@ function faultReply(fault: FaultAction, status: number): Reply {
 }
 
 export class SandboxServer {
-  readonly #options: ServerOptions;
+  readonly #parts: SandboxParts;
+  /** The API key accepted as a bearer token. */
+  readonly #apiToken: string;
   readonly #routes: readonly Route[];
   readonly #server: Server;
   readonly #sockets = new Set<Socket>();
@@ -118,13 +45,14 @@ export class SandboxServer {
   readonly #secrets: string[];
   #closed: Promise<void> | undefined;
 
-  constructor(options: ServerOptions) {
+  constructor(parts: SandboxParts, apiToken: string) {
     // Every delayed request listens on this one signal: many at once is normal here, not a leak.
     setMaxListeners(0, this.#closing.signal);
-    this.#options = options;
-    this.#routes = [...tokenRoutes(options.settings.oauth), ...callRoutes, ...provisioningRoutes];
-    const oauth = options.settings.oauth;
-    this.#secrets = [options.apiToken, oauth?.clientSecret, oauth?.password].filter((secret): secret is string => (secret?.length ?? 0) >= 8);
+    this.#parts = parts;
+    this.#apiToken = apiToken;
+    const oauth = parts.settings.oauth;
+    this.#routes = [...tokenRoutes(oauth), ...callRoutes, ...provisioningRoutes];
+    this.#secrets = [apiToken, oauth?.clientSecret, oauth?.password].filter((secret): secret is string => (secret?.length ?? 0) >= 8);
     this.#server = createServer((request, response) => {
       this.#handle(request, response).catch((problem: unknown) => this.#fail(response, problem));
     });
@@ -165,7 +93,7 @@ export class SandboxServer {
   #isAuthorized(header: string | undefined): boolean {
     const token = header === undefined ? undefined : BEARER.exec(header)?.[1];
     if (token === undefined) return false;
-    return sameSecret(token, this.#options.apiToken) || this.#options.state.isLiveAccessToken(token);
+    return sameSecret(token, this.#apiToken) || this.#parts.state.isLiveAccessToken(token);
   }
 
   #scrubText(text: string): string {
@@ -202,42 +130,38 @@ export class SandboxServer {
       send(response, error(400, 'Malformed URL'));
       return;
     }
-    if (url.pathname === CONTROL_PREFIX || url.pathname.startsWith(`${CONTROL_PREFIX}/`)) {
-      await this.#handleControl(request, response, method, url.pathname);
-      return;
-    }
-
+    // The control endpoints are the harness's own: they are routed and read alike, but never faulted or logged.
+    const logged = !isControlPath(url.pathname);
     const segments = pathSegments(url.pathname);
-    const match = segments && matchRoute(this.#routes, method, segments, url.searchParams);
-    const route = match?.route;
-    const log: Omit<SandboxRequest, 'id' | 'status' | 'fault'> = {
-      at,
-      method,
-      path: this.#scrubText(url.pathname),
-      query: Object.fromEntries(
-        [...url.searchParams].map(([name, value]) => [this.#scrubText(name), SECRET_NAME.test(name) ? REDACTED : this.#scrubText(value)]),
-      ),
-      route: route?.name ?? null,
-      authorized: this.#isAuthorized(request.headers.authorization),
-    };
-    const read = await readBody(request);
-    let body: unknown;
-    let parsed: Parsed = { ok: true, value: undefined };
-    if (read.kind === 'ok') {
-      // An unknown route's body is still parsed, leniently, so that the log shows what was sent.
-      parsed = await parseBody(route?.body ?? 'json-or-form', read.data, request.headers['content-type'] ?? '');
-      if (parsed.ok && !route?.secretBody) body = this.#scrub(parsed.value);
+    const match = segments && matchRoute(logged ? this.#routes : controlRoutes, method, segments, url.searchParams);
+    const name = match?.route.name ?? null;
+    const authorized = this.#isAuthorized(request.headers.authorization);
+    // An unknown route's body is still parsed, leniently, so that the log shows what was sent.
+    const body = await readBody(request, match?.route.body ?? 'json-or-form');
+    const arrived = body.kind === 'parsed' || body.kind === 'invalid';
+    const fault = logged && arrived ? this.#parts.faults.take(method, url.pathname, name) : undefined;
+    let id: number | undefined;
+    if (logged) {
+      id = this.#parts.state.recordRequest({
+        at,
+        method,
+        path: this.#scrubText(url.pathname),
+        query: Object.fromEntries(
+          [...url.searchParams].map(([key, value]) => [this.#scrubText(key), SECRET_NAME.test(key) ? REDACTED : this.#scrubText(value)]),
+        ),
+        route: name,
+        authorized,
+        fault: fault !== undefined,
+        ...(body.kind === 'parsed' && body.value !== undefined && !match?.route.secretBody ? { body: this.#scrub(body.value) } : {}),
+      });
     }
-    const fault = read.kind === 'ok' ? this.#options.faults.take(method, url.pathname, route?.name ?? null) : undefined;
-    const id = this.#options.state.recordRequest({ ...log, fault: fault !== undefined, ...(body === undefined ? {} : { body }) });
     const finish = (reply: Reply | null) => {
       if (reply) send(response, reply);
       else request.socket.destroy();
-      this.#options.state.answerRequest(id, reply?.status ?? null);
+      if (id !== undefined) this.#parts.state.answerRequest(id, reply?.status ?? null);
     };
 
-    if (read.kind === 'aborted') return finish(null);
-    if (read.kind === 'too-large') return finish(error(413, 'Request body too large'));
+    if (!arrived) return finish(body.kind === 'too-large' ? error(413, 'Request body too large') : null);
     if (fault) {
       if (fault.delayMs !== undefined && !(await this.#delay(fault.delayMs))) return finish(null);
       if (fault.drop) return finish(null);
@@ -245,7 +169,7 @@ export class SandboxServer {
     }
     let reply: Reply;
     try {
-      reply = await this.#dispatch(segments, match, log.authorized, parsed, url.searchParams);
+      reply = await this.#dispatch(segments, match, authorized, body, url.searchParams);
     } catch (problem) {
       console.error('[ns-sandbox] handler failed:', problem instanceof Error ? problem.stack : String(problem));
       reply = error(500, 'Internal Server Error');
@@ -257,26 +181,16 @@ export class SandboxServer {
     segments: string[] | undefined,
     match: RouteMatch | undefined,
     authorized: boolean,
-    parsed: Parsed,
+    body: Extract<Body, { kind: 'parsed' | 'invalid' }>,
     query: URLSearchParams,
   ): Promise<Reply> {
     if (!segments) return error(400, 'Malformed URL');
     if (!match) return NO_ROUTE;
     const { route, params } = match;
     if (route.auth && !authorized) return UNAUTHORIZED;
-    if (!parsed.ok) return parsed.reply;
-    const value = parsed.value ?? {};
+    if (body.kind === 'invalid') return body.reply;
+    const value = body.value ?? {};
     if (!isRecord(value)) return error(400, 'Request body must be a JSON object');
-    return route.handle({ state: this.#options.state, settings: this.#options.settings, params, query, body: value });
-  }
-
-  async #handleControl(request: IncomingMessage, response: ServerResponse, method: string, pathname: string): Promise<void> {
-    const read = await readBody(request);
-    if (read.kind === 'aborted') return;
-    if (read.kind === 'too-large') return send(response, error(413, 'Request body too large'));
-    const parsed = await parseBody(method === 'POST' ? 'json' : 'none', read.data, request.headers['content-type'] ?? '');
-    if (!parsed.ok) return send(response, parsed.reply);
-    const { state, faults, reset } = this.#options;
-    send(response, handleControl({ state, faults, reset }, method, pathname, parsed.value));
+    return route.handle({ ...this.#parts, params, query, body: value });
   }
 }

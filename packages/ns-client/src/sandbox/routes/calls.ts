@@ -1,12 +1,8 @@
-import { ACCEPTED, error, invalid, param, type Route, type RouteContext, type Reply } from './shared.js';
+import { ACCEPTED, error, invalid, param, text, type Route, type RouteContext, type Reply } from './shared.js';
 
 const QUALIFIED_QUEUE = /^[^@]+@[^@]+$/;
 const SESSION_ID = /^[A-Za-z0-9_]{32,}$/;
 const QUEUE_NOT_FOUND = 'Call Queue not found';
-
-function text(value: unknown): string {
-  return typeof value === 'string' ? value : '';
-}
 
 function createLegacyQueuedCall(context: RouteContext): Reply {
   // The legacy API reads its fields like PHP's $_REQUEST: the query string, then the body over it.

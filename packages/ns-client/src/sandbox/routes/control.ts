@@ -1,23 +1,17 @@
-import type { FaultList, SandboxFault } from '../faults.js';
-import type { SandboxState } from '../state.js';
-import { error, NO_ROUTE, type Reply } from './shared.js';
+import type { SandboxFault } from '../faults.js';
+import { isRecord } from '../schemas.js';
+import { error, type Reply, type Route, type RouteContext } from './shared.js';
 
-export const CONTROL_PREFIX = '/_sandbox';
+const CONTROL_PREFIX = '/_sandbox';
+const NO_CONTENT: Reply = { status: 204 };
 
-export interface ControlContext {
-  state: SandboxState;
-  faults: FaultList;
-  /** Forgets everything, as `NsSandbox.reset()` does. */
-  reset(): void;
-}
-
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
+/** Whether a pathname is the harness's own: such requests are neither faulted nor logged. */
+export function isControlPath(pathname: string): boolean {
+  return pathname === CONTROL_PREFIX || pathname.startsWith(`${CONTROL_PREFIX}/`);
 }
 
 /** A fault as JSON can carry it: `route` is a route name or `{pattern, flags?}` (a RegExp's source). */
-function faultFromJson(json: unknown): SandboxFault {
-  if (!isRecord(json)) throw new TypeError('A fault must be a JSON object');
+function faultFromJson(json: Record<string, unknown>): SandboxFault {
   const { route, ...rest } = json;
   let parsedRoute: unknown = route;
   if (isRecord(route)) {
@@ -34,27 +28,31 @@ function faultFromJson(json: unknown): SandboxFault {
   return { ...rest, route: parsedRoute } as SandboxFault;
 }
 
-/** The harness's own endpoints, for tests and demos in other processes. `body` is the parsed JSON body. */
-export function handleControl(context: ControlContext, method: string, pathname: string, body: unknown): Reply {
-  const path = pathname.replace(/\/+$/, '');
-  if (method === 'GET' && path === `${CONTROL_PREFIX}/state`) return { status: 200, body: context.state.snapshot() };
-  if (method === 'GET' && path === `${CONTROL_PREFIX}/requests`) return { status: 200, body: context.state.requests };
-  if (method === 'POST' && path === `${CONTROL_PREFIX}/faults`) {
-    try {
-      context.faults.inject(faultFromJson(body));
-    } catch (problem) {
-      if (problem instanceof TypeError) return error(400, problem.message);
-      throw problem;
-    }
-    return { status: 204 };
+function injectFault(context: RouteContext): Reply {
+  try {
+    context.faults.inject(faultFromJson(context.body));
+  } catch (problem) {
+    if (problem instanceof TypeError) return error(400, problem.message);
+    throw problem;
   }
-  if (method === 'DELETE' && path === `${CONTROL_PREFIX}/faults`) {
-    context.faults.clear();
-    return { status: 204 };
-  }
-  if (method === 'POST' && path === `${CONTROL_PREFIX}/reset`) {
-    context.reset();
-    return { status: 204 };
-  }
-  return NO_ROUTE;
+  return NO_CONTENT;
 }
+
+function clearFaults({ faults }: RouteContext): Reply {
+  faults.clear();
+  return NO_CONTENT;
+}
+
+function reset(context: RouteContext): Reply {
+  context.reset();
+  return NO_CONTENT;
+}
+
+/** The harness's own endpoints, for tests and demos in other processes; anything else under the prefix is 404. */
+export const controlRoutes: readonly Route[] = [
+  { method: 'GET', path: `${CONTROL_PREFIX}/state`, body: 'none', auth: false, handle: ({ state }) => ({ status: 200, body: state.snapshot() }) },
+  { method: 'GET', path: `${CONTROL_PREFIX}/requests`, body: 'none', auth: false, handle: ({ state }) => ({ status: 200, body: state.requests }) },
+  { method: 'POST', path: `${CONTROL_PREFIX}/faults`, body: 'json', auth: false, handle: injectFault },
+  { method: 'DELETE', path: `${CONTROL_PREFIX}/faults`, body: 'none', auth: false, handle: clearFaults },
+  { method: 'POST', path: `${CONTROL_PREFIX}/reset`, body: 'none', auth: false, handle: reset },
+];

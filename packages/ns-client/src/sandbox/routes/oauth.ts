@@ -1,14 +1,10 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
-import { error, invalid, type OAuthSettings, type Reply, type Route, type RouteContext } from './shared.js';
+import { error, invalid, text, type OAuthSettings, type Reply, type Route, type RouteContext } from './shared.js';
 
 /** Compares secrets in constant time (digests first, so lengths do not leak either). */
 export function sameSecret(presented: string, expected: string): boolean {
   const digest = (value: string) => createHash('sha256').update(value, 'utf8').digest();
   return timingSafeEqual(digest(presented), digest(expected));
-}
-
-function text(value: unknown): string {
-  return typeof value === 'string' ? value : '';
 }
 
 // One message for every credential mistake: which part was wrong is not for the caller to learn.

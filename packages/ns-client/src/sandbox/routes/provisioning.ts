@@ -1,9 +1,5 @@
 import { dialRuleId, type SandboxDialRule, type SandboxUser } from '../state.js';
-import { ACCEPTED, error, invalid, isSynchronous, param, without, type Reply, type Route, type RouteContext } from './shared.js';
-
-function text(value: unknown): string {
-  return typeof value === 'string' ? value : '';
-}
+import { ACCEPTED, error, invalid, isSynchronous, param, text, without, type Reply, type Route, type RouteContext } from './shared.js';
 
 const USER_NOT_FOUND = error(404, 'User not found');
 

@@ -1,16 +1,10 @@
-import type { SandboxRouteName } from '../faults.js';
+import type { FaultList, SandboxRouteName } from '../faults.js';
+import type { NsSandboxOAuthOptions } from '../index.js';
 import { validateBody, type SchemaName } from '../schemas.js';
 import type { SandboxState } from '../state.js';
 
 /** The OAuth settings in force, defaults applied. */
-export interface OAuthSettings {
-  clientId: string;
-  clientSecret: string;
-  username: string;
-  password: string;
-  expiresInSeconds: number;
-  legacyEndpointOnly: boolean;
-}
+export type OAuthSettings = Required<NsSandboxOAuthOptions>;
 
 export interface SandboxSettings {
   oauth: OAuthSettings | undefined;
@@ -31,9 +25,16 @@ export interface Reply {
  */
 export type BodyMode = 'json' | 'form' | 'json-or-form' | 'none';
 
-export interface RouteContext {
+/** The running sandbox's parts, which the server hands every route. */
+export interface SandboxParts {
   state: SandboxState;
   settings: SandboxSettings;
+  faults: FaultList;
+  /** Forgets everything, as `NsSandbox.reset()` does. */
+  reset(): void;
+}
+
+export interface RouteContext extends SandboxParts {
   /** Path parameters, percent-decoded. */
   params: Readonly<Record<string, string>>;
   query: URLSearchParams;
@@ -42,8 +43,9 @@ export interface RouteContext {
 }
 
 export interface Route {
-  name: SandboxRouteName;
-  method: 'GET' | 'POST' | 'PUT';
+  /** What faults and the request log call it; the control endpoints, neither faulted nor logged, have none. */
+  name?: SandboxRouteName;
+  method: 'GET' | 'POST' | 'PUT' | 'DELETE';
   /** Segments such as `/ns-api/v2/domains/:domain/users`; `:name` captures one segment. */
   path: string;
   /** Query parameters the route needs with these exact values (the legacy API routes by query). */
@@ -69,6 +71,11 @@ export const ACCEPTED: Reply = { status: 202, body: { code: 202, message: 'Accep
 export function invalid(schema: SchemaName, body: Record<string, unknown>): Reply | undefined {
   const problem = validateBody(schema, body);
   return problem === undefined ? undefined : error(400, problem);
+}
+
+/** A field's value when it is a string, else `''`. */
+export function text(value: unknown): string {
+  return typeof value === 'string' ? value : '';
 }
 
 export function isSynchronous(body: Record<string, unknown>): boolean {
