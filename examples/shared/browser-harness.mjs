@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { startNsSandbox } from '@beckon/ns-client/sandbox';
 import { loadConfig, start } from '@beckon/server';
 import { chromium } from 'playwright-core';
+import { chromiumLaunchOptions } from './chromium.mjs';
 
 /** The demo's id (packages/server/domains.example.json), so index.html works unchanged against `npm start`. */
 export const CONFIG_ID = 'example.com-sales';
@@ -45,21 +46,9 @@ export async function startBeckon(t) {
   return { url: server.url, sandbox };
 }
 
-/** Debian's Chromium, headless, without the background traffic that makes it slow on a closed network. */
+/** Debian's Chromium, launched as every browser test in the repository launches it, closed with `t`. */
 export async function launchChromium(t) {
-  const browser = await chromium.launch({
-    executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
-    args: [
-      '--headless=new',
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-dev-shm-usage',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-      '--no-first-run',
-    ],
-  });
+  const browser = await chromium.launch(chromiumLaunchOptions());
   t.teardown(() => browser.close());
   return browser;
 }
