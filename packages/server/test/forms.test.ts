@@ -250,3 +250,19 @@ test('update-sms with an ns_system_user that is somebody\'s phone changes nothin
   t.is((await onDisk(harness))['acme.com-sms']?.webresponder_signed, undefined, 'not marked signed: no rule holds the URL');
   t.like(harness.logs.find((line) => line.msg === 'provisioning incomplete'), { id: 'acme.com-sms' });
 });
+
+test('update-sms keeps a country code typed with +: a ten-digit international number is not made a NANP one', async (t) => {
+  const harness = await startHarness();
+  t.teardown(() => harness.close());
+  const post = (from_number: string) => postForm(harness, '/update-sms', { secret: SECRET, id: 'example.com-sms', from_number });
+  t.is((await post('+45 33 12 34 56')).status, 200);
+  t.is((await onDisk(harness))['example.com-sms']?.from_number, '4533123456');
+  t.is((await post('(929) 555-0100')).status, 200);
+  t.is((await onDisk(harness))['example.com-sms']?.from_number, '19295550100', 'ten digits without + are NANP');
+  // The form and domains.json take the same numbers: 8 to 15 digits, no leading 0.
+  t.is((await post('+358 9 123 45')).status, 200);
+  t.is((await onDisk(harness))['example.com-sms']?.from_number, '358912345');
+  const refused = await post('+1 234');
+  t.is(refused.status, 400);
+  t.like(await refused.json(), { message: 'from_number must be a phone number in digits with its country code, e.g. 19294873999' });
+});

@@ -511,7 +511,7 @@ const BRANDING = ['button_text', 'button_color', 'company_name', 'logo_url'];
 /** The README's rules for each field, applied to the value after trimming. */
 const normaliseNumber = (value: string) => {
   const digits = value.replace(/[\s().+-]/g, '');
-  return /^\d{10}$/.test(digits) ? `1${digits}` : digits;
+  return /^\d{10}$/.test(digits) && !value.startsWith('+') ? `1${digits}` : digits;
 };
 const isUser = (value: string) => /^[A-Za-z0-9_.-]{1,64}$/.test(value) && value !== '.' && value !== '..';
 const RULES: Record<string, (value: string) => boolean> = {
@@ -523,7 +523,7 @@ const RULES: Record<string, (value: string) => boolean> = {
   logo_url: (value) => value === '' || (/^https?:\/\//i.test(value) && URL.canParse(value) && !CONTROL.test(value)),
   user: isUser,
   ns_system_user: isUser,
-  from_number: (value) => /^[1-9]\d{10,14}$/.test(normaliseNumber(value)),
+  from_number: (value) => /^[1-9]\d{7,14}$/.test(normaliseNumber(value)),
   message: (value) => value.trim() !== '' && value.length <= 1000 && !CONTROL.test(value.replace(/[\t\r\n]/g, ' ')),
 };
 /** What a valid value is stored as. */

@@ -7,16 +7,7 @@ import type { BodyState, Fields } from '../middleware/body.js';
 import { HttpError } from '../http-error.js';
 import { isLocalOnly } from '../config.js';
 import { secretMatches, webresponderKey, webresponderSignature } from '../guards/secrets.js';
-import {
-  brandingSchema,
-  COLOR_PATTERN,
-  DOMAIN_PATTERN,
-  ID_PATTERN,
-  QUEUE_PATTERN,
-  USER_PATTERN,
-  type Branding,
-  type TenantConfig,
-} from '../tenants/schema.js';
+import { fieldRules, ID_PATTERN, type Branding, type FormField, type TenantConfig } from '../tenants/schema.js';
 import { TenantStoreBusyError } from '../tenants/store.js';
 
 /** The forms' shared secret, as field `secret` or header `X-Update-Secret`; checked before anything is read into config. */
@@ -31,63 +22,27 @@ export function requireSecret(deps: ServerDeps): Middleware<BodyState> {
   };
 }
 
-type Check = (value: string) => string | undefined;
-
-// C0 (tabs and line breaks included: only `message` may hold them, and it checks them apart), DEL and C1.
-const CONTROL = /[\u0000-\u001F\u007F-\u009F]/;
-
-const checks = {
-  api_domain: (value) => (DOMAIN_PATTERN.test(value) ? undefined : 'must be a NetSapiens domain such as example.com'),
-  queue: (value) => (QUEUE_PATTERN.test(value) ? undefined : 'must be EXT@DOMAIN (e.g. 9002@example.com) or an extension'),
-  button_text: (value) => textProblem(value, 60),
-  button_color: (value) => (value === '' || COLOR_PATTERN.test(value) ? undefined : 'must be a colour as #rrggbb'),
-  company_name: (value) => textProblem(value, 100),
-  logo_url: (value) => (value === '' || (isHttpUrl(value) && !CONTROL.test(value)) ? undefined : 'must be an http(s) URL'),
-  user: (value) => (isUser(value) ? undefined : 'must be a NetSapiens user such as 2000'),
-  ns_system_user: (value) => (isUser(value) ? undefined : 'must be a NetSapiens user such as 8001'),
-  // A country code never starts with 0 (the stored config refuses it).
-  from_number: (value) => (/^[1-9]\d{10,14}$/.test(value) ? undefined : 'must be a phone number in digits with its country code, e.g. 19294873999'),
-  message: (value) => (value.trim() === '' ? 'must not be empty' : textProblem(value.replace(/[\r\n\t]/g, ' '), 1000)),
-} satisfies Record<string, Check>;
-
-type FieldName = keyof typeof checks;
-
-function textProblem(value: string, max: number): string | undefined {
-  if (value.length > max) return `must be at most ${max} characters`;
-  if (CONTROL.test(value)) return 'must not contain control characters';
-  return undefined;
-}
-
-function isHttpUrl(value: string): boolean {
-  if (!URL.canParse(value)) return false;
-  const protocol = new URL(value).protocol;
-  // The stored config's own rule as well: it refuses some URLs the platform parses (`https:x`).
-  return (protocol === 'https:' || protocol === 'http:') && brandingSchema.shape.logo_url.safeParse(value).success;
-}
-
-/** `.` and `..` fit the pattern but are path segments NetSapiens URLs cannot name. */
-function isUser(value: string): boolean {
-  return USER_PATTERN.test(value) && value !== '.' && value !== '..';
-}
-
-/** Forms send numbers the way people type them; keep digits, and give a ten-digit NANP number its 1. */
+/**
+ * Forms send numbers the way people type them: keep the digits. Ten digits without a `+` are a NANP
+ * number written without its 1; with a `+`, the country code is already there (`+45 33 12 34 56`).
+ */
 function normaliseNumber(value: string): string {
   const digits = value.replace(/[\s().+-]/g, '');
-  return /^\d{10}$/.test(digits) ? `1${digits}` : digits;
+  return /^\d{10}$/.test(digits) && !value.startsWith('+') ? `1${digits}` : digits;
 }
 
 /** Reads the id and the named fields a form sent, trimmed; a field left out stays out (its stored value is kept). */
-function readForm(fields: Fields, names: FieldName[]): { id: string; values: Partial<Record<FieldName, string>> } {
+function readForm(fields: Fields, names: FormField[]): { id: string; values: Partial<Record<FormField, string>> } {
   const id = (fields.id ?? '').trim();
   if (!id) throw new HttpError(400, 'id is required');
   if (!ID_PATTERN.test(id)) throw new HttpError(400, 'id may hold only letters, digits, dots and hyphens (e.g. example.com-sales)');
-  const values: Partial<Record<FieldName, string>> = {};
+  const values: Partial<Record<FormField, string>> = {};
   for (const name of names) {
     const raw = fields[name];
     if (raw === undefined) continue;
     const value = name === 'from_number' ? normaliseNumber(raw.trim()) : raw.trim();
-    const problem = checks[name](value);
-    if (problem) throw new HttpError(400, `${name} ${problem}`);
+    const checked = fieldRules[name].safeParse(value);
+    if (!checked.success) throw new HttpError(400, `${name} ${checked.error.issues[0]?.message ?? 'is not accepted'}`);
     values[name] = value;
   }
   return { id, values };

@@ -45,28 +45,56 @@ export interface TenantConfig {
 export type Tenants = Record<string, TenantConfig>;
 
 export const ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9.-]{0,127}$/;
-export const DOMAIN_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/;
-export const USER_PATTERN = /^[A-Za-z0-9_.-]{1,64}$/;
-export const QUEUE_PATTERN = /^[A-Za-z0-9_.-]{1,64}(@[A-Za-z0-9][A-Za-z0-9_.-]{0,127})?$/;
-export const COLOR_PATTERN = /^#[0-9A-Fa-f]{6}$/;
-export const DIGITS_PATTERN = /^[1-9]\d{7,14}$/;
-export const COUNTRY_PATTERN = /^[A-Z]{2}$/;
+const DOMAIN_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/;
+const USER_PATTERN = /^[A-Za-z0-9_.-]{1,64}$/;
+const QUEUE_PATTERN = /^[A-Za-z0-9_.-]{1,64}(@[A-Za-z0-9][A-Za-z0-9_.-]{0,127})?$/;
+const COLOR_PATTERN = /^#[0-9A-Fa-f]{6}$/;
+/** E.164 digits: a country code (never 0) and at most 15 digits in all. */
+const DIGITS_PATTERN = /^[1-9]\d{7,14}$/;
+const COUNTRY_PATTERN = /^[A-Z]{2}$/;
 
 /** No control characters (C0, DEL, C1) in text that reaches a page or a phone; a message may break lines. */
 const CONTROL = /[\u0000-\u001F\u007F-\u009F]/;
 const CONTROL_BUT_BREAKS = /[\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F-\u009F]/;
 
 const text = (max: number, control = CONTROL) =>
-  z.string().max(max).refine((value) => !control.test(value), { error: 'must not contain control characters' });
+  z
+    .string()
+    .max(max, { error: `must be at most ${max} characters` })
+    .refine((value) => !control.test(value), { error: 'must not contain control characters' });
 
-/** `.` and `..` fit USER_PATTERN but are path segments: NetSapiens URLs cannot name such a user. */
-const user = z.string().regex(USER_PATTERN).refine((value) => value !== '.' && value !== '..', { error: 'must be a NetSapiens user such as 2000' });
+const httpUrl = z.url({ protocol: /^https?$/ });
+
+/**
+ * Each field a config form can set, with the rule it must meet and, as the rule's message, what to tell
+ * the person who filled the form in (`<field> <message>`). The stored config's schema is built from the
+ * same rules, so a form and `domains.json` can never disagree on what a field may hold.
+ */
+export const fieldRules = {
+  api_domain: z.string().regex(DOMAIN_PATTERN, { error: 'must be a NetSapiens domain such as example.com' }),
+  queue: z.string().regex(QUEUE_PATTERN, { error: 'must be EXT@DOMAIN (e.g. 9002@example.com) or an extension' }),
+  button_text: text(60),
+  button_color: z.string().refine((value) => value === '' || COLOR_PATTERN.test(value), { error: 'must be a colour as #rrggbb' }),
+  company_name: text(100),
+  logo_url: z
+    .string()
+    .refine((value) => value === '' || (!CONTROL.test(value) && httpUrl.safeParse(value).success), { error: 'must be an http(s) URL' }),
+  // `.` and `..` fit the pattern but are path segments NetSapiens URLs cannot name.
+  user: z.string().refine((value) => USER_PATTERN.test(value) && value !== '.' && value !== '..', { error: 'must be a NetSapiens user such as 2000' }),
+  ns_system_user: z
+    .string()
+    .refine((value) => USER_PATTERN.test(value) && value !== '.' && value !== '..', { error: 'must be a NetSapiens user such as 8001' }),
+  from_number: z.string().regex(DIGITS_PATTERN, { error: 'must be a phone number in digits with its country code, e.g. 19294873999' }),
+  message: text(1000, CONTROL_BUT_BREAKS),
+} as const;
+
+export type FormField = keyof typeof fieldRules;
 
 export const brandingSchema = z.looseObject({
-  button_text: text(60).optional(),
-  button_color: z.union([z.literal(''), z.string().regex(COLOR_PATTERN)]).optional(),
-  company_name: text(100).optional(),
-  logo_url: z.union([z.literal(''), z.url({ protocol: /^https?$/ })]).optional(),
+  button_text: fieldRules.button_text.optional(),
+  button_color: fieldRules.button_color.optional(),
+  company_name: fieldRules.company_name.optional(),
+  logo_url: fieldRules.logo_url.optional(),
 });
 
 const origin = z.string().refine((value) => {
@@ -77,15 +105,15 @@ const origin = z.string().refine((value) => {
 
 /** What an entry on disk must look like to be served. */
 export const tenantSchema = z.looseObject({
-  api_domain: z.string().regex(DOMAIN_PATTERN),
-  queue: z.string().regex(QUEUE_PATTERN).optional(),
+  api_domain: fieldRules.api_domain,
+  queue: fieldRules.queue.optional(),
   branding: brandingSchema.optional(),
-  user: user.optional(),
-  ns_system_user: user.optional(),
-  from_number: z.string().regex(DIGITS_PATTERN).optional(),
-  message: text(1000, CONTROL_BUT_BREAKS).optional(),
+  user: fieldRules.user.optional(),
+  ns_system_user: fieldRules.ns_system_user.optional(),
+  from_number: fieldRules.from_number.optional(),
+  message: fieldRules.message.optional(),
   allowed_origins: z.array(origin).optional(),
-  allowed_countries: z.array(z.string().regex(COUNTRY_PATTERN)).optional(),
+  allowed_countries: z.array(z.string().regex(COUNTRY_PATTERN, { error: 'must be an ISO 3166 country code such as US' })).optional(),
   require_turnstile: z.boolean().optional(),
   webresponder_signed: z.boolean().optional(),
 });
