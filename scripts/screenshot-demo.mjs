@@ -5,6 +5,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium } from 'playwright-core';
+import { chromiumLaunchOptions } from '../examples/shared/chromium.mjs';
 
 const data = mkdtempSync(join(tmpdir(), 'beckon-shot-'));
 const server = spawn(process.execPath, ['packages/server/bin/beckon-server.js', '--demo'], {
@@ -19,10 +20,7 @@ const url = await new Promise((resolve, reject) => {
   });
   server.once('exit', () => reject(new Error(output)));
 });
-const browser = await chromium.launch({
-  executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
-  args: ['--headless=new', '--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
-});
+const browser = await chromium.launch(chromiumLaunchOptions());
 try {
   const page = await browser.newPage({ viewport: { width: 1000, height: 1100 } });
   await page.goto(url);
