@@ -2,21 +2,35 @@ import { recordReply } from './answers.js';
 import { httpErrorFor, NsHttpError, NsNotFoundError, NsUsageError } from './errors.js';
 import type { Send } from './transport.js';
 
-/** An API key, sent as the bearer token as it is. */
+/**
+ * An API key, sent as the bearer token as it is. There is nothing to renew, so a 401 is thrown (as
+ * `NsAuthError`). Beckon's server uses one (`NS_TOKEN`).
+ */
 export interface NsApiKeyAuth {
+  /** The API key; a blank one is an `NsUsageError`. */
   token: string;
 }
 
-/** OAuth 2 password grant: the client logs in, refreshes ahead of expiry and logs in again if a refresh fails. */
+/**
+ * OAuth 2 password grant: the client logs in on first use, refreshes the access token ahead of expiry,
+ * logs in again when a refresh fails and renews the token once after a 401 (see "Authentication" in
+ * docs/ns-client.md). The four strings are required (else `NsUsageError`); they are posted to the
+ * token endpoint only, and no error or log line carries them.
+ */
 export interface NsOAuthAuth {
+  /** Sent as `client_id`. */
   clientId: string;
+  /** Sent as `client_secret`. */
   clientSecret: string;
+  /** The portal user to log in as, e.g. `1000@example.com`. */
   username: string;
+  /** That user's password. */
   password: string;
-  /** Refresh this long before the access token expires (default 60 000 ms, at most half its lifetime). */
+  /** Refresh this long before the access token expires, in ms: default 60 000, never more than half the token's lifetime. */
   refreshAheadMs?: number;
 }
 
+/** How the client authenticates. Either way every request carries `Authorization: Bearer …`. */
 export type NsAuth = NsApiKeyAuth | NsOAuthAuth;
 
 /** Hands out the bearer token to present, and a new one when NetSapiens refused the last. */

@@ -1,9 +1,19 @@
 import { NsUsageError } from './errors.js';
 
 /**
- * Builds a request path with every interpolated value encoded as one path segment:
- * `` nsPath`/ns-api/v2/domains/${domain}/users` ``. A value can never add a segment, a query or a
- * fragment, and `.` / `..` are refused, so no argument can steer a request away from its route.
+ * A tagged template for request paths: each interpolated value is percent-encoded as exactly one path
+ * segment (`a/b` → `a%2Fb`, `?` and `#` encoded), so a value can never add a segment, a query or a
+ * fragment. `*` stays literal (the default answer-rule time frame).
+ *
+ * Independently of this, the client refuses any resolved URL that is not below `baseUrl` (`/../x`
+ * from a base with a path prefix is an `NsUsageError`), and redirects are not followed, so a request,
+ * and its bearer token, cannot be steered to another path prefix or host.
+ *
+ * @throws `NsUsageError` for an empty value, `.` or `..`.
+ * @example
+ * ```ts
+ * const { body } = await ns.request({ method: 'GET', path: nsPath`/ns-api/v2/domains/${domain}/users/${user}/answerrules` });
+ * ```
  */
 export function nsPath(strings: TemplateStringsArray, ...segments: string[]): string {
   let path = strings[0] ?? '';

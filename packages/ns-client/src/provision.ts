@@ -4,40 +4,54 @@ import type { AnswerRules } from './resources/answer-rules.js';
 import type { DialRules, NsDialRule } from './resources/dial-rules.js';
 import type { NsUser, Users } from './resources/users.js';
 
+/** What `provisionWebresponder` takes. */
 export interface ProvisionWebresponderOptions {
   /** The NetSapiens domain (`api_domain` in Beckon's config). */
   domain: string;
   /** The system user calls are routed through, e.g. `8001`. */
   systemUser: string;
-  /** What NetSapiens requests when such a call arrives, e.g. `https://beckon.example.net/webresponder?id=…`. */
+  /** What NetSapiens requests when such a call arrives: an http(s) URL, e.g. `https://beckon.example.net/webresponder?id=example.com-sms`. */
   webhookUrl: string;
   /** The system user's e-mail address (NetSapiens requires one). */
   email: string;
-  /** The dial plan for the rule; default: the one named after `domain`. */
+  /** The dial plan the rule goes in; default: `domain`, the name of the domain's default dial plan. */
   dialPlan?: string;
-  /**
-   * The dial rule's application. The portal calls it "To Web"; NetSapiens' v2 schema has no friendly
-   * name for it, so the raw responder is sent. Default `sip:0@Web-Main`, which tools running against
-   * v44/v45 clusters use; change it if your cluster names the responder differently.
-   */
+  /** The dial rule's application; default `DEFAULT_WEB_APPLICATION` (`sip:0@Web-Main`). */
   application?: string;
 }
 
-/** `refused`: left alone on purpose, because `systemUser` is an existing user that is not a web responder. */
+/**
+ * What a provisioning step did: `created`, `exists` (already as wanted, left alone), `updated`,
+ * `refused` (left alone on purpose, because `systemUser` is an existing user that is not a web
+ * responder) or `failed` (NetSapiens' error, or `not attempted: …`, in `error`).
+ */
 export type StepStatus = 'created' | 'exists' | 'updated' | 'refused' | 'failed';
 
+/** One step of `provisionWebresponder`. */
 export interface StepResult {
   status: StepStatus;
   /** Why a step failed or was refused, fit for logs and form replies (never a credential). */
   error?: string;
 }
 
+/** What `provisionWebresponder` resolves to: one result per step. */
 export interface ProvisionResult {
+  /** The system user. */
   user: StepResult;
+  /** The dial rule matching `webresponder{systemUser}`. */
   dialRule: StepResult;
+  /** The user's default (`*`) answer rule. */
   answerRule: StepResult;
 }
 
+/**
+ * The default dial-rule application of `provisionWebresponder`. The portal calls this application
+ * "To Web", but NetSapiens' v2 schema has no name for it, so the raw responder is sent: `sip:0@Web-Main`
+ * is what tools running against v44/v45 clusters write. It has not been confirmed on every cluster, so
+ * it is an option: if yours names the web responder differently, pass `application` (a rule written
+ * with another application is updated on the next run). List the rule after a first run to check (see
+ * "Checking what was provisioned" in docs/operations.md).
+ */
 export const DEFAULT_WEB_APPLICATION = 'sip:0@Web-Main';
 /** What provisioning creates its system user with, and so what marks a user it may change. */
 const WEB_RESPONDER_SERVICE_CODE = 'system-webresponder';
@@ -56,12 +70,9 @@ interface Resources {
 type Owner = { kind: 'mine' } | { kind: 'refused'; why: string } | { kind: 'unknown'; why: string };
 
 /**
- * Routes calls to `systemUser` to a web responder at `webhookUrl`, in the three steps NetSapiens needs:
- * the user, a To-Web dial rule matching `webresponder{systemUser}`, and the user's default answer rule
- * forwarding always to that match. Every step is idempotent (what exists is reported as such, or
- * updated when it differs), so running it again to change a URL never fails. A step's NetSapiens
- * failure is reported in its result, never thrown; the other steps still run. An existing user that
- * is not a web-responder system user is refused: none of the three steps changes anything.
+ * `NsClient.provisionWebresponder`, documented there: the user, a To-Web dial rule matching
+ * `webresponder{systemUser}`, and the user's default answer rule forwarding always to that match. Every
+ * step is idempotent, so running it again to change a URL never fails.
  */
 export async function provisionWebresponder(ns: Resources, options: ProvisionWebresponderOptions): Promise<ProvisionResult> {
   const domain = requireText(options.domain, 'domain');

@@ -2,7 +2,21 @@ import { NsHttpError } from './errors.js';
 import type { Credentials } from './auth.js';
 import type { NsRequest, NsResponse, Send } from './transport.js';
 
-/** Sends an authenticated request; what every resource calls. */
+/**
+ * `ns.request`: any other NetSapiens endpoint, with the same authentication (an OAuth token is renewed
+ * once after a 401), errors and retry policy as the methods; what every resource method calls. It
+ * resolves to an `NsResponse` for a 2xx answer. Any other status, a 3xx included (redirects are not
+ * followed), is an `NsHttpError`; a 2xx whose body is not JSON is an `NsResponseError` whatever
+ * `expect` says.
+ *
+ * @example
+ * ```ts
+ * const { status, body } = await ns.request<{ total: number }>({
+ *   method: 'GET',
+ *   path: nsPath`/ns-api/v2/domains/${domain}/users/count`,
+ * });
+ * ```
+ */
 export type NsRequester = <T = unknown>(request: NsRequest) => Promise<NsResponse<T>>;
 
 export function createRequester(send: Send, credentials: Credentials): NsRequester {

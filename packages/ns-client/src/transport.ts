@@ -3,29 +3,34 @@ import { httpErrorFor, NsError, NsNetworkError, NsResponseError, NsResponseTooLa
 import { resolveUrl } from './path.js';
 import { REDACTED } from './redact.js';
 
+/** The methods `request` sends. Only POST has effects that forbid a retry once it may have arrived. */
 export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'DELETE';
 
-/** One request to NetSapiens, described independently of the HTTP library. */
+/** One request to NetSapiens, described independently of the HTTP library: what `request` takes. */
 export interface NsRequest {
   method: HttpMethod;
-  /** A path built with `nsPath`, starting with `/ns-api`. */
+  /** A path built with `nsPath`, starting with `/ns-api`; it is appended to `baseUrl`. */
   path: string;
+  /** Query parameters. */
   query?: Record<string, string>;
   /** A JSON body (the v2 API). */
   json?: unknown;
-  /** A multipart/form-data body (the legacy API). */
+  /** A `multipart/form-data` body (the legacy API), encoded before sending so that it can be sent again. */
   multipart?: Record<string, string>;
-  /** An application/x-www-form-urlencoded body (the legacy OAuth endpoint). */
+  /** An `application/x-www-form-urlencoded` body (the legacy OAuth endpoint). */
   form?: Record<string, string>;
   /**
    * Checks the parsed body of a 2xx answer (`undefined` when empty) and returns what is wrong with it,
-   * e.g. `JSON that is not a list`, or `undefined` when it is what the endpoint answers. Whatever it
-   * says, a 2xx body must be empty or JSON. What is refused is an `NsResponseError`.
+   * e.g. `'JSON that is not a list'`, which becomes an `NsResponseError` (`…with JSON that is not a
+   * list`), or `undefined` when it is what the endpoint answers. Whatever it says, a 2xx body must be
+   * empty or JSON.
    */
   expect?: (body: unknown) => string | undefined;
 }
 
+/** A 2xx answer, as `request` resolves. */
 export interface NsResponse<T = unknown> {
+  /** The 2xx status. */
   status: number;
   /** The parsed JSON, or `undefined` for an empty body. */
   body: T;

@@ -6,9 +6,10 @@ import test from 'ava';
 
 /**
  * The documentation kept honest: docs/widget.md is what scripts/widget-docs.mjs generates from the
- * built custom-elements.json, every relative link in docs/*.md and the root README leads to a file
- * (and heading) that exists, docs/README.md indexes every page, and docs/ns-client.md names every
- * export of @beckon/ns-client.
+ * built custom-elements.json, the API parts of docs/ns-client.md are what scripts/ns-client-docs.mjs
+ * generates from the TSDoc in packages/ns-client/src/, every relative link in docs/*.md and the root
+ * README leads to a file (and heading) that exists, docs/README.md indexes every page, and
+ * docs/ns-client.md names every export of @beckon/ns-client.
  */
 
 const root = fileURLToPath(new URL('../../../', import.meta.url));
@@ -18,8 +19,14 @@ interface WidgetDocsScript {
   OUTPUT_PATH: string;
 }
 
-// A plain .mjs script outside this TypeScript project: imported by URL, so the compiler leaves it alone.
+interface NsClientDocsScript {
+  renderNsClientDocs(page?: string): string;
+  OUTPUT_PATH: string;
+}
+
+// Plain .mjs scripts outside this TypeScript project: imported by URL, so the compiler leaves them alone.
 const widgetDocsScript = new URL('../../../scripts/widget-docs.mjs', import.meta.url);
+const nsClientDocsScript = new URL('../../../scripts/ns-client-docs.mjs', import.meta.url);
 
 /** Where two texts first differ, for a message that points at the stale line. */
 function firstDifference(expected: string, actual: string): string {
@@ -43,6 +50,22 @@ test('docs/widget.md is up to date with packages/widget/custom-elements.json', a
   t.true(
     actual === expected,
     `docs/widget.md is out of date: run \`node scripts/widget-docs.mjs\` at the repository root (after \`npm run build\`) and commit the result (${firstDifference(expected, actual)})`,
+  );
+});
+
+test('the API parts of docs/ns-client.md are up to date with the TSDoc in packages/ns-client/src', async (t) => {
+  const script = (await import(nsClientDocsScript.href)) as NsClientDocsScript;
+  const actual = await readFile(script.OUTPUT_PATH, 'utf8').catch(() => '');
+  let expected: string;
+  try {
+    expected = script.renderNsClientDocs(actual);
+  } catch (error) {
+    t.fail(`scripts/ns-client-docs.mjs could not render docs/ns-client.md: ${error instanceof Error ? error.message : String(error)}`);
+    return;
+  }
+  t.true(
+    actual === expected,
+    `docs/ns-client.md is out of date: run \`node scripts/ns-client-docs.mjs\` at the repository root and commit the result (${firstDifference(expected, actual)})`,
   );
 });
 

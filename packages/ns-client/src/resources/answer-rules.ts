@@ -3,21 +3,34 @@ import { requireText, yesNo } from '../args.js';
 import { nsPath } from '../path.js';
 import type { NsRequester } from '../request.js';
 
-/** A forwarding feature of an answer rule: on or off, and where to. */
+/**
+ * A forwarding feature of an answer rule: on or off, and where to. Sent as
+ * `{ enabled: 'yes' | 'no', parameters: to ?? [] }`.
+ */
 export interface Forwarding {
   enabled: boolean;
   /** Destinations: users, numbers, or dial-rule matches such as `webresponder8001`. */
   to?: string[];
 }
 
+/**
+ * An answer rule's fields; each one's wire name is given beside it. The read-only `is-active`, which the
+ * spec lists as required, is never sent.
+ */
 export interface AnswerRuleFields {
+  /** `enabled: 'yes' | 'no'`; default `true`. */
   enabled?: boolean;
+  /** `forward-always`. */
   forwardAlways?: Forwarding;
+  /** `forward-on-busy`. */
   forwardOnBusy?: Forwarding;
+  /** `forward-no-answer`. */
   forwardNoAnswer?: Forwarding;
+  /** `forward-when-unregistered`. */
   forwardWhenUnregistered?: Forwarding;
 }
 
+/** What `answerRules.update` and `answerRules.create` take: whose rule, for which time frame, and its fields. */
 export interface AnswerRuleOptions extends AnswerRuleFields {
   domain: string;
   user: string;
@@ -25,10 +38,26 @@ export interface AnswerRuleOptions extends AnswerRuleFields {
   timeFrame?: string;
 }
 
+/** `ns.answerRules`: a user's answer rule for one time frame. */
 export interface AnswerRules {
-  /** Updates the user's rule for a time frame. A user without one answers 404 (`NsHttpError`). */
+  /**
+   * Updates the user's rule for a time frame: `PUT /ns-api/v2/domains/{domain}/users/{user}/answerrules/{timeFrame}`.
+   * A user without a rule for that time frame answers 404 (`NsNotFoundError`).
+   *
+   * @example
+   * ```ts
+   * await ns.answerRules.update({
+   *   domain: 'example.com',
+   *   user: '8001',
+   *   forwardAlways: { enabled: true, to: ['webresponder8001'] },
+   * });
+   * ```
+   */
   update(options: AnswerRuleOptions): Promise<void>;
-  /** Creates the user's rule for a time frame. */
+  /**
+   * Creates the user's rule for a time frame: `POST …/users/{user}/answerrules` with `synchronous`
+   * (`'yes'` unless `synchronous: false`), `time-frame` and the fields.
+   */
   create(options: AnswerRuleOptions & { synchronous?: boolean }): Promise<void>;
 }
 

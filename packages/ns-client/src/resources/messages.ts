@@ -6,7 +6,9 @@ import { toDigits } from '../numbers.js';
 import { nsPath } from '../path.js';
 import type { NsRequester } from '../request.js';
 
+/** What `messages.sendSms` takes. */
 export interface SendSmsOptions {
+  /** The NetSapiens domain. */
   domain: string;
   /** The user who owns `fromNumber`. */
   user: string;
@@ -14,24 +16,43 @@ export interface SendSmsOptions {
   fromNumber: string;
   /** Who receives the text, with its country code. */
   destination: string;
+  /** The text; must not be blank. */
   message: string;
-  /** A message-session id to reuse; by default each text gets a fresh one. */
+  /** A message-session id to reuse (at least 32 characters of `[A-Za-z0-9_]`); by default each text gets a fresh one from `newSessionId`. */
   sessionId?: string;
 }
 
+/** What `messages.sendSms` resolves to. */
 export interface SentSms {
   /** The message-session id the text was sent in. */
   sessionId: string;
 }
 
+/** `ns.messages`: SMS. */
 export interface Messages {
-  /** Sends one SMS through the v2 message-session API. Never retried once sent. */
+  /**
+   * Sends one SMS through the v2 message-session API:
+   * `POST /ns-api/v2/domains/{domain}/users/{user}/messagesessions/{sessionId}/messages`, JSON
+   * `{ type: 'sms', message, destination, 'from-number' }` with both numbers as digits without `+`.
+   * Never retried once it may have reached NetSapiens.
+   *
+   * @example
+   * ```ts
+   * const { sessionId } = await ns.messages.sendSms({
+   *   domain: 'example.com',
+   *   user: '1001',               // the user who owns fromNumber
+   *   fromNumber: '+19294873999', // an SMS number of that user
+   *   destination: '+18135551234',
+   *   message: 'Our address: 1 Main St.',
+   * });
+   * ```
+   */
   sendSms(options: SendSmsOptions): Promise<SentSms>;
 }
 
 const SESSION_ID = /^[A-Za-z0-9_]{32,}$/;
 
-/** NetSapiens wants a caller-generated session id of at least 32 characters from `[A-Za-z0-9_]`. */
+/** A fresh random message-session id: 40 hex characters (NetSapiens wants a caller-generated one of at least 32 characters from `[A-Za-z0-9_]`). */
 export function newSessionId(): string {
   return randomBytes(20).toString('hex');
 }

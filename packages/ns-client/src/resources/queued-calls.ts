@@ -5,19 +5,23 @@ import { toDigits, toE164 } from '../numbers.js';
 import { nsPath } from '../path.js';
 import type { NsRequester } from '../request.js';
 
+/** What `queuedCalls.create` takes. */
 export interface CreateQueuedCallOptions {
-  /** The call queue as `EXT@DOMAIN` (`9002@example.com`). A bare extension is completed with `domain`. */
+  /** The call queue as `EXT@DOMAIN` (`9002@example.com`). A bare extension is completed with `domain` (through `qualifyQueue`). */
   queue: string;
-  /** The number to call back, with its country code: `+18135551234`. */
+  /** The number to call back, with its country code, in any common notation: `+1 (813) 555-1234`, `18135551234`. */
   destination: string;
-  /** The NetSapiens domain, used to complete a bare extension in `queue`. */
+  /** The NetSapiens domain; needed only to complete a bare extension in `queue`. */
   domain?: string;
 }
 
+/** What `queuedCalls.createV2` takes. */
 export interface CreateQueuedCallV2Options {
+  /** The NetSapiens domain. */
   domain: string;
-  /** The queue's extension (`9002`), or `EXT@DOMAIN` when the domain matches `domain`. */
+  /** The queue's extension (`9002`), or `EXT@DOMAIN` where `DOMAIN` equals `domain` (another domain is an `NsUsageError`). */
   queue: string;
+  /** The number to call back, with its country code. */
   destination: string;
 }
 
@@ -25,8 +29,12 @@ const EXTENSION = /^[A-Za-z0-9_.-]+$/;
 const DOMAIN = /^[A-Za-z0-9_.-]+$/;
 
 /**
+ * `9002@example.com` from `9002@example.com` (trimmed) or from `9002` and the domain `example.com`.
  * The legacy API needs the queue as `EXT@DOMAIN`. Given a bare extension it still answers 202, and the
  * call silently fails ("Call Queue not found" in NetSapiens' logs), so a bare one never leaves here.
+ *
+ * @throws `NsUsageError` for a bare extension without a `domain`, more than one `@`, or characters
+ * outside `A-Z a-z 0-9 _ . -`.
  */
 export function qualifyQueue(queue: string, domain: string | undefined): string {
   requireText(queue, 'queue');
@@ -44,13 +52,30 @@ export function qualifyQueue(queue: string, domain: string | undefined): string 
   return `${extension}@${domain}`;
 }
 
+/** `ns.queuedCalls`: NetSapiens rings a number and bridges the answered call into a call queue. */
 export interface QueuedCalls {
   /**
-   * Places a queued call through the legacy API (`?object=queuedcall&action=create`): NetSapiens
-   * calls `destination` and bridges the answered call into `queue`. Never retried once sent.
+   * Places a queued call through the legacy API, as production click-to-call does: NetSapiens calls
+   * `destination` and bridges the answered call into `queue`.
+   *
+   * Wire: `POST /ns-api/?object=queuedcall&action=create`, `multipart/form-data` with `format=json`,
+   * `uid=<queue>`, `queue=<queue>`, `destination=<E.164>`. A cluster answers 202 with an empty body.
+   * A bare extension without `domain` is refused with `NsUsageError`: NetSapiens would accept it with
+   * the same 202 and the call would then fail inside the cluster with nothing to tell the caller.
+   * Never retried once it may have reached NetSapiens.
+   *
+   * @example
+   * ```ts
+   * await ns.queuedCalls.create({ queue: '9002@example.com', destination: '+18135551234' });
+   * await ns.queuedCalls.create({ queue: '9002', domain: 'example.com', destination: '18135551234' });
+   * ```
    */
   create(options: CreateQueuedCallOptions): Promise<void>;
-  /** Places a queued call through the v2 API (NetSapiens v45 and later). */
+  /**
+   * Places a queued call through the v2 route (NetSapiens v45 and later):
+   * `POST /ns-api/v2/domains/{domain}/queuedcall/{extension}` with JSON `{ "destination": "<digits>" }`.
+   * Never retried once it may have reached NetSapiens.
+   */
   createV2(options: CreateQueuedCallV2Options): Promise<void>;
 }
 

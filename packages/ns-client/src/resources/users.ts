@@ -17,21 +17,27 @@ export type UserScope =
   | 'NDP'
   | 'No Portal';
 
+/** What `users.create` takes; each field's wire name is given beside it. */
 export interface CreateUserOptions {
+  /** The NetSapiens domain (in the path). */
   domain: string;
-  /** The user id (usually an extension), e.g. `8001`. */
+  /** The user id (usually an extension), e.g. `8001`: `user`. */
   user: string;
+  /** `name-first-name`. */
   firstName: string;
+  /** `name-last-name`. */
   lastName: string;
+  /** `email-address`. */
   email: string;
-  /** Default `Basic User`, as in NetSapiens. */
+  /** `user-scope`; default `Basic User`, as in NetSapiens. */
   scope?: UserScope;
-  /** A `system-…` service code hides the user in the portals (e.g. `system-webresponder`). */
+  /** `service-code`. A `system-…` code hides the user in the portals (e.g. `system-webresponder`). */
   serviceCode?: string;
-  /** Wait until the user can be read back (200) rather than accepted (202). Default `true`. */
+  /** Wait until the user can be read back (200) rather than accepted (202): `synchronous: 'yes'` (`'no'` when false). Default `true`. */
   synchronous?: boolean;
 }
 
+/** What `users.get` takes; both required. */
 export interface GetUserOptions {
   domain: string;
   user: string;
@@ -50,10 +56,28 @@ export interface NsUser {
   [field: string]: unknown;
 }
 
+/** `ns.users`: creating and reading users. */
 export interface Users {
-  /** Creates a user. A user that already exists is a 409 `NsHttpError` (`UID already exists.`). */
+  /**
+   * Creates a user: `POST /ns-api/v2/domains/{domain}/users`. A user that already exists is an
+   * `NsConflictError` (409, `nsMessage` `UID already exists.`).
+   *
+   * @example
+   * ```ts
+   * await ns.users.create({ domain: 'example.com', user: '2000', firstName: 'Front', lastName: 'Desk', email: 'desk@example.com' });
+   * ```
+   */
   create(options: CreateUserOptions): Promise<void>;
-  /** Reads one user. One that does not exist is a 404 `NsHttpError`. */
+  /**
+   * Reads one user: `GET /ns-api/v2/domains/{domain}/users/{user}`. One that does not exist is an
+   * `NsNotFoundError` (404); a 2xx that is not a JSON object is an `NsResponseError`.
+   *
+   * @example
+   * ```ts
+   * const user = await ns.users.get({ domain: 'example.com', user: '8001' });
+   * user['service-code']; // 'system-webresponder', or undefined for most users
+   * ```
+   */
   get(options: GetUserOptions): Promise<NsUser>;
 }
 
