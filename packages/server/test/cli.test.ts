@@ -3,7 +3,7 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import test from 'ava';
-import { startNsSandbox } from '@beckon/ns-client/sandbox';
+import { folderWithSandbox } from './helpers.js';
 
 const cli = new URL('./fixtures/cli.ts', import.meta.url).pathname;
 // The child runs in a temporary directory, where a bare `tsx` would not resolve.
@@ -40,12 +40,7 @@ test('a missing required variable stops the server with a message naming it', as
 });
 
 test('reads .env, listens, answers /health, and stops on SIGTERM', async (t) => {
-  const dir = await mkdtemp(join(tmpdir(), 'beckon-cli-'));
-  const sandbox = await startNsSandbox();
-  t.teardown(async () => {
-    await sandbox.close();
-    await rm(dir, { recursive: true, force: true });
-  });
+  const { dir, sandbox } = await folderWithSandbox(t, 'beckon-cli-');
   await writeFile(join(dir, '.env'), `NS_API_BASE=${sandbox.url}\nNS_TOKEN=${sandbox.token}\nUPDATE_SECRET=a-long-enough-secret\nPORT=0\n`);
   const child = spawn(process.execPath, nodeArgs, { cwd: dir, env: { PATH: process.env.PATH ?? '' } });
   const url = await new Promise<string>((resolve, reject) => {
@@ -64,12 +59,7 @@ test('reads .env, listens, answers /health, and stops on SIGTERM', async (t) => 
 });
 
 test('a DOMAINS_FILE in a folder that does not exist stops start-up, saying which folder', async (t) => {
-  const dir = await mkdtemp(join(tmpdir(), 'beckon-cli-'));
-  const sandbox = await startNsSandbox();
-  t.teardown(async () => {
-    await sandbox.close();
-    await rm(dir, { recursive: true, force: true });
-  });
+  const { dir, sandbox } = await folderWithSandbox(t, 'beckon-cli-');
   const missing = join(dir, 'no-such-folder');
   const result = await runCli({ NS_API_BASE: sandbox.url, NS_TOKEN: sandbox.token, UPDATE_SECRET: 'a-long-enough-secret', PORT: '0', DOMAINS_FILE: join(missing, 'domains.json') }, dir);
   t.is(result.code, 1);

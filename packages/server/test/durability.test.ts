@@ -3,25 +3,19 @@
 // running server.
 import { spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
-import { mkdtemp, readdir, readFile, rm, utimes, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readdir, readFile, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { setTimeout as sleep } from 'node:timers/promises';
 import test, { type ExecutionContext } from 'ava';
-import { startNsSandbox, type NsSandbox } from '@beckon/ns-client/sandbox';
+import { type NsSandbox } from '@beckon/ns-client/sandbox';
 import { parseTenants } from '../src/index.js';
 import { eventually } from './eventually.js';
-import { SECRET } from './helpers.js';
+import { folderWithSandbox, SECRET } from './helpers.js';
 import { staleBuild, startServerProcess, type ServerProcess } from './server-process.js';
 
 async function workspace(t: ExecutionContext, tenants: unknown): Promise<{ dir: string; file: string; sandbox: NsSandbox }> {
-  const dir = await mkdtemp(join(tmpdir(), 'beckon-durability-'));
-  const sandbox = await startNsSandbox();
-  t.teardown(async () => {
-    await sandbox.close();
-    await rm(dir, { recursive: true, force: true });
-  });
+  const { dir, sandbox } = await folderWithSandbox(t, 'beckon-durability-');
   const file = join(dir, 'domains.json');
   await writeFile(file, JSON.stringify(tenants, null, 2));
   return { dir, file, sandbox };

@@ -9,7 +9,7 @@ import { Redis } from 'ioredis';
 import { exportConfig, importConfig } from '../src/cli/config-transfer.js';
 import { redisKeys, writeTenants } from '../src/tenants/redis-store.js';
 import { freePort, startRedis, type RedisServer } from './fixtures/redis.js';
-import { SECRET, TENANTS } from './helpers.js';
+import { folderWithSandbox, SECRET, TENANTS } from './helpers.js';
 
 // Real redis-server and real beckon-server processes: the point is state shared between processes.
 const cli = new URL('./fixtures/cli.ts', import.meta.url).pathname;
@@ -275,12 +275,7 @@ test('/health says the config is stale while it cannot be reloaded after a recon
 });
 
 test('an unreachable Redis stops start-up with a message naming it, password hidden', async (t) => {
-  const dir = await mkdtemp(join(tmpdir(), 'beckon-redis-'));
-  const sandbox = await startNsSandbox();
-  t.teardown(async () => {
-    await sandbox.close();
-    await rm(dir, { recursive: true, force: true });
-  });
+  const { dir, sandbox } = await folderWithSandbox(t, 'beckon-redis-');
   const port = await freePort();
   const env = { REDIS_URL: `redis://:hunter2-password@127.0.0.1:${port}`, NS_API_BASE: sandbox.url, NS_TOKEN: sandbox.token, UPDATE_SECRET: SECRET, PORT: '0' };
   const run = await runCommand([], env, dir);

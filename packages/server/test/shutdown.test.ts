@@ -1,13 +1,11 @@
 // SIGTERM to a real `beckon-server` under load: what is in flight finishes with its normal answer, the
 // process exits 0, and nothing new gets in.
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { writeFile } from 'node:fs/promises';
 import { connect } from 'node:net';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import test from 'ava';
-import { startNsSandbox } from '@beckon/ns-client/sandbox';
 import { eventually } from './eventually.js';
-import { SECRET, TENANTS } from './helpers.js';
+import { folderWithSandbox, SECRET, TENANTS } from './helpers.js';
 import { staleBuild, startServerProcess } from './server-process.js';
 
 /** Whether a TCP connection to the URL's port is accepted. */
@@ -26,12 +24,7 @@ function accepts(url: string): Promise<boolean> {
 test('SIGTERM under load: every request in flight gets its normal answer, background texts are sent, exit 0, new connections refused', async (t) => {
   const stale = staleBuild();
   if (stale) return t.fail(stale);
-  const dir = await mkdtemp(join(tmpdir(), 'beckon-shutdown-'));
-  const sandbox = await startNsSandbox();
-  t.teardown(async () => {
-    await sandbox.close();
-    await rm(dir, { recursive: true, force: true });
-  });
+  const { dir, sandbox } = await folderWithSandbox(t, 'beckon-shutdown-');
   const file = join(dir, 'domains.json');
   await writeFile(file, JSON.stringify(TENANTS));
   const server = await startServerProcess(
