@@ -211,7 +211,7 @@ test('provision-webresponder: a failed step is printed, the others still run, an
   t.is(code, 1);
   const lines = stdout.trim().split('\n');
   t.is(lines[0], 'user        created');
-  t.regex(lines[1], /^dial rule   failed: NetSapiens answered 500 to POST \/ns-api\/v2\/domains\/example\.com\/dialplans\/example\.com\/dialrules: Internal Error$/);
+  t.regex(lines[1], /^dial rule {3}failed: NetSapiens answered 500 to POST \/ns-api\/v2\/domains\/example\.com\/dialplans\/example\.com\/dialrules: Internal Error$/);
   t.is(lines[2], 'answer rule updated');
   t.is(lines.length, 3, 'no success line');
   t.regex(stderr, /1 of 3 steps failed/);

@@ -113,7 +113,8 @@ export function createTransport(options: TransportOptions): Send {
       // Counted while the answer streams in: got reports each chunk (after decompression) and the
       // announced length up front, so an answer too long is cut off before it is held in memory.
       let tooLarge = false;
-      pending.on('downloadProgress', ({ transferred, total }: Progress) => {
+      // `on` hands back the request itself, awaited below.
+      void pending.on('downloadProgress', ({ transferred, total }: Progress) => {
         if (transferred <= options.maxResponseBytes && (total ?? 0) <= options.maxResponseBytes) return;
         tooLarge = true;
         pending.cancel();

@@ -262,14 +262,7 @@ export class CallUsButton extends LitElement {
 
   /** The element's own `lang`, else the closest one up the tree (across shadow roots), else the document's. */
   private requestedLanguage(): string {
-    let node: Element | null = this;
-    while (node) {
-      const lang = node.getAttribute('lang');
-      if (lang) return lang;
-      const parent: Node | null = node.parentNode;
-      node = parent instanceof ShadowRoot ? parent.host : parent instanceof Element ? parent : null;
-    }
-    return document.documentElement.lang;
+    return inheritedLang(this);
   }
 
   private loadBranding(): void {
@@ -360,4 +353,15 @@ export class CallUsButton extends LitElement {
     this.phase = this.dialog?.open ? 'error' : 'idle';
     this.dispatchEvent(callUsEvent('call-us-error', { message, ...(status === undefined ? {} : { status }), ...(code ? { code } : {}) }));
   }
+}
+
+/** `lang` on `start` or its closest ancestor, crossing shadow roots up to the host; else the document's. */
+function inheritedLang(start: Element): string {
+  for (let node: Element | null = start; node; ) {
+    const lang = node.getAttribute('lang');
+    if (lang) return lang;
+    const parent: Node | null = node.parentNode;
+    node = parent instanceof ShadowRoot ? parent.host : parent instanceof Element ? parent : null;
+  }
+  return document.documentElement.lang;
 }

@@ -54,7 +54,9 @@ const DIGITS_PATTERN = /^[1-9]\d{7,14}$/;
 const COUNTRY_PATTERN = /^[A-Z]{2}$/;
 
 /** No control characters (C0, DEL, C1) in text that reaches a page or a phone; a message may break lines. */
+// eslint-disable-next-line no-control-regex -- matching control characters is the point
 const CONTROL = /[\u0000-\u001F\u007F-\u009F]/;
+// eslint-disable-next-line no-control-regex -- matching control characters is the point
 const CONTROL_BUT_BREAKS = /[\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F-\u009F]/;
 
 const text = (max: number, control = CONTROL) =>
