@@ -74,7 +74,10 @@ for (const [name, rules] of Object.entries(BODY_SCHEMAS)) {
       const specEnum = specField.enum;
       if (specEnum && !rule.enum) report(`${name} enum ${field}`, `the spec limits it to ${specEnum.length} values; the sandbox does not`);
       if (rule.enum && specEnum && rule.enum.some((value) => !specEnum.includes(value))) {
-        report(`${name} enum ${field}`, `the sandbox allows values the spec does not: ${rule.enum.filter((value) => !specEnum.includes(value)).join(', ')}`);
+        report(
+          `${name} enum ${field}`,
+          `the sandbox allows values the spec does not: ${rule.enum.filter((value) => !specEnum.includes(value)).join(', ')}`,
+        );
       }
     }
   }

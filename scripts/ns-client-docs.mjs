@@ -136,7 +136,10 @@ function groupExports({ entry, symbols }) {
  */
 function docComment(node) {
   const owner = ts.isVariableDeclaration(node) ? node.parent.parent : node;
-  const blocks = ts.getJSDocCommentsAndTags(owner).filter(ts.isJSDoc).filter((doc) => doc.parent === owner);
+  const blocks = ts
+    .getJSDocCommentsAndTags(owner)
+    .filter(ts.isJSDoc)
+    .filter((doc) => doc.parent === owner);
   const doc = blocks.at(-1);
   if (!doc) return undefined;
   const text = owner.getSourceFile().text;
@@ -176,10 +179,14 @@ function renderTags(tags, link) {
   const params = tags.filter((tag) => tag.tag === 'param');
   if (params.length > 0) {
     parts.push(
-      ['**Parameters**', '', ...params.map(({ text }) => {
-        const [, name = '', rest = ''] = /^(\S+)\s*(?:-\s*)?([\s\S]*)$/.exec(text) ?? [];
-        return `- \`${name}\`${rest ? `: ${link(rest).replace(/\n/g, ' ')}` : ''}`;
-      })].join('\n'),
+      [
+        '**Parameters**',
+        '',
+        ...params.map(({ text }) => {
+          const [, name = '', rest = ''] = /^(\S+)\s*(?:-\s*)?([\s\S]*)$/.exec(text) ?? [];
+          return `- \`${name}\`${rest ? `: ${link(rest).replace(/\n/g, ' ')}` : ''}`;
+        }),
+      ].join('\n'),
     );
   }
   for (const { tag, text } of tags) {
@@ -220,7 +227,8 @@ function linker(anchors, self, sections) {
   const section = (text) =>
     text.replace(/"([^"\n]+)"\s+in\s+docs\/([\w.-]+\.md)/g, (_match, heading, page) => {
       if (page !== 'ns-client.md') return `[${heading}](${page}#${slug(heading)})`;
-      if (!sections.has(slug(heading))) throw new Error(`the TSDoc of ${self} points at the section "${heading}" of docs/ns-client.md, which has no such heading`);
+      if (!sections.has(slug(heading)))
+        throw new Error(`the TSDoc of ${self} points at the section "${heading}" of docs/ns-client.md, which has no such heading`);
       return `[${heading}](#${slug(heading)})`;
     });
   const inline = (text) =>
@@ -260,9 +268,11 @@ function cell(text) {
 }
 
 function table(headings, rows) {
-  return [`| ${headings.join(' | ')} |`, `|${headings.map(() => '---').join('|')}|`, ...rows.map((row) => `| ${row.map(cell).join(' | ')} |`)].join(
-    '\n',
-  );
+  return [
+    `| ${headings.join(' | ')} |`,
+    `|${headings.map(() => '---').join('|')}|`,
+    ...rows.map((row) => `| ${row.map(cell).join(' | ')} |`),
+  ].join('\n');
 }
 
 /** Source text on one line: white space runs collapsed, as a signature reads best in a table. */
@@ -289,7 +299,13 @@ const isPrivate = (member) =>
 
 /** `override name = 'NsHttpError'`: a class field `name` set to a string literal, undocumented. */
 function isOwnName(member) {
-  return ts.isPropertyDeclaration(member) && member.name.getText() === 'name' && member.initializer !== undefined && ts.isStringLiteral(member.initializer) && !docComment(member);
+  return (
+    ts.isPropertyDeclaration(member) &&
+    member.name.getText() === 'name' &&
+    member.initializer !== undefined &&
+    ts.isStringLiteral(member.initializer) &&
+    !docComment(member)
+  );
 }
 
 function parameterText(parameter) {
@@ -316,7 +332,10 @@ function callSignature(node, checker, name) {
 
 function heritageText(node) {
   return (node.heritageClauses ?? [])
-    .map((clause) => `${clause.token === ts.SyntaxKind.ExtendsKeyword ? 'extends' : 'implements'} ${clause.types.map((type) => oneLine(type.getText())).join(', ')}`)
+    .map(
+      (clause) =>
+        `${clause.token === ts.SyntaxKind.ExtendsKeyword ? 'extends' : 'implements'} ${clause.types.map((type) => oneLine(type.getText())).join(', ')}`,
+    )
     .join(' ');
 }
 
@@ -349,7 +368,9 @@ function variableText(declaration, checker) {
 
 /** A declaration as written, without `export` and the final semicolon. */
 function declarationText(declaration) {
-  return sourceText(declaration).replace(/^(?:export\s+)?(?:declare\s+)?/, '').replace(/;\s*$/, '');
+  return sourceText(declaration)
+    .replace(/^(?:export\s+)?(?:declare\s+)?/, '')
+    .replace(/;\s*$/, '');
 }
 
 /** A node's source text, its later lines without the indentation of the line it starts on. */
@@ -394,7 +415,9 @@ function heritage(declaration, checker, anchors) {
         for (const match of type.getText().matchAll(/[A-Za-z_$][\w$]*/g)) if (anchors.has(match[0])) linked.add(match[0]);
         let parent = checker.getSymbolAtLocation(type.expression);
         if (parent && parent.flags & ts.SymbolFlags.Alias) parent = checker.getAliasedSymbol(parent);
-        const parentDeclaration = parent?.declarations?.find((candidate) => ts.isInterfaceDeclaration(candidate) || ts.isClassDeclaration(candidate));
+        const parentDeclaration = parent?.declarations?.find(
+          (candidate) => ts.isInterfaceDeclaration(candidate) || ts.isClassDeclaration(candidate),
+        );
         if (!parentDeclaration || anchors.has(parent.name) || !parentDeclaration.getSourceFile().fileName.startsWith(packageDir)) continue;
         members.push(...parentDeclaration.members);
         visit(parentDeclaration);
@@ -403,7 +426,10 @@ function heritage(declaration, checker, anchors) {
   };
   visit(declaration);
   const names = [...linked].map((name) => `[\`${name}\`](#${anchors.get(name)})`);
-  const line = names.length === 0 ? undefined : `Also has the members of ${names.length === 1 ? names[0] : `${names.slice(0, -1).join(', ')} and ${names.at(-1)}`}.`;
+  const line =
+    names.length === 0
+      ? undefined
+      : `Also has the members of ${names.length === 1 ? names[0] : `${names.slice(0, -1).join(', ')} and ${names.at(-1)}`}.`;
   return { line, members };
 }
 
@@ -413,7 +439,8 @@ function membersSection(owner, members, checker, link, anchors) {
   const methods = [];
   for (const member of members) {
     if (isPrivate(member) || ts.isConstructorDeclaration(member)) continue;
-    if (ts.isPropertySignature(member) || ts.isPropertyDeclaration(member) || ts.isIndexSignatureDeclaration(member)) properties.push(member);
+    if (ts.isPropertySignature(member) || ts.isPropertyDeclaration(member) || ts.isIndexSignatureDeclaration(member))
+      properties.push(member);
     else if (ts.isMethodSignature(member) || ts.isMethodDeclaration(member)) methods.push(member);
     else if (ts.isGetAccessorDeclaration(member)) properties.push(member);
   }
@@ -422,7 +449,9 @@ function membersSection(owner, members, checker, link, anchors) {
     const rows = properties.map((member) => {
       const doc = parseDoc(docComment(member));
       const text = [doc.text, ...renderTags(doc.tags, link)].filter(Boolean).join('\n\n');
-      const type = ts.isGetAccessorDeclaration(member) ? oneLine(member.type?.getText() ?? checker.typeToString(checker.getTypeAtLocation(member))) : memberType(member, checker);
+      const type = ts.isGetAccessorDeclaration(member)
+        ? oneLine(member.type?.getText() ?? checker.typeToString(checker.getTypeAtLocation(member)))
+        : memberType(member, checker);
       const typeCell = anchors.has(type) && type !== owner ? `[\`${type}\`](#${anchors.get(type)})` : codeSpan(type);
       return [codeSpan(memberName(member)), typeCell, link(text)];
     });
@@ -451,7 +480,9 @@ function symbolSection(symbol, checker, anchors, sections) {
 
   if (ts.isFunctionDeclaration(declaration)) {
     const overloads = symbol.declarations.filter((node) => ts.isFunctionDeclaration(node) && !node.body);
-    const signatures = (overloads.length > 0 ? overloads : [declaration]).map((node) => `function ${callSignature(node, checker, symbol.name)}`);
+    const signatures = (overloads.length > 0 ? overloads : [declaration]).map(
+      (node) => `function ${callSignature(node, checker, symbol.name)}`,
+    );
     parts.push(codeBlock(signatures.join('\n')));
   } else if (ts.isClassDeclaration(declaration)) {
     const constructors = declaration.members.filter((member) => ts.isConstructorDeclaration(member) && !isPrivate(member));
@@ -469,11 +500,21 @@ function symbolSection(symbol, checker, anchors, sections) {
     members = membersSection(symbol.name, [...inherited.members, ...own], checker, link, anchors);
   } else if (ts.isInterfaceDeclaration(declaration)) {
     if (declaration.typeParameters || declaration.heritageClauses) {
-      parts.push(codeBlock(`interface ${symbol.name}${typeParametersText(declaration)}${declaration.heritageClauses ? ` ${heritageText(declaration)}` : ''}`));
+      parts.push(
+        codeBlock(
+          `interface ${symbol.name}${typeParametersText(declaration)}${declaration.heritageClauses ? ` ${heritageText(declaration)}` : ''}`,
+        ),
+      );
     }
     const inherited = heritage(declaration, checker, anchors);
     body.push(...[inherited.line].filter(Boolean));
-    members = membersSection(symbol.name, [...inherited.members, ...symbol.declarations.flatMap((node) => node.members)], checker, link, anchors);
+    members = membersSection(
+      symbol.name,
+      [...inherited.members, ...symbol.declarations.flatMap((node) => node.members)],
+      checker,
+      link,
+      anchors,
+    );
   } else if (ts.isTypeAliasDeclaration(declaration)) {
     parts.push(codeBlock(declarationText(declaration)));
   } else if (ts.isVariableDeclaration(declaration)) {
@@ -488,12 +529,17 @@ function symbolSection(symbol, checker, anchors, sections) {
 function entrySection(grouped, entry, checker, anchors, sections) {
   const overview = table(
     ['topic', 'exports'],
-    grouped.map((group) => [`[${group.title}](#${slug(group.title)})`, group.symbols.map((symbol) => `[\`${symbol.name}\`](#${anchors.get(symbol.name)})`).join(', ')]),
+    grouped.map((group) => [
+      `[${group.title}](#${slug(group.title)})`,
+      group.symbols.map((symbol) => `[\`${symbol.name}\`](#${anchors.get(symbol.name)})`).join(', '),
+    ]),
   );
   const intro =
     `Every export of \`${entry.name}\` (\`packages/ns-client/${entry.file}\`), with its signature and its TSDoc, ` +
     'grouped by topic: in each, functions first, then the rest in source order.';
-  const topics = grouped.map((group) => [`### ${group.title}`, ...group.symbols.map((symbol) => symbolSection(symbol, checker, anchors, sections))].join('\n\n'));
+  const topics = grouped.map((group) =>
+    [`### ${group.title}`, ...group.symbols.map((symbol) => symbolSection(symbol, checker, anchors, sections))].join('\n\n'),
+  );
   return [intro, overview, ...topics].join('\n\n');
 }
 
@@ -507,7 +553,8 @@ export function renderApi(sections = new Set()) {
   const entries = collectExports(program).map((collected) => ({ entry: collected.entry, groups: groupExports(collected) }));
   // One anchor per exported name: a heading `#### \`Name\`` is found at #name.
   const anchors = new Map();
-  for (const { groups } of entries) for (const group of groups) for (const symbol of group.symbols) anchors.set(symbol.name, slug(symbol.name));
+  for (const { groups } of entries)
+    for (const group of groups) for (const symbol of group.symbols) anchors.set(symbol.name, slug(symbol.name));
   return new Map(entries.map(({ entry, groups }) => [entry.name, entrySection(groups, entry, checker, anchors, sections)]));
 }
 
@@ -538,7 +585,9 @@ export function renderNsClientDocs(page = readFileSync(OUTPUT_PATH, 'utf8')) {
     const start = text.indexOf(`<!-- BEGIN GENERATED API: ${entry} `);
     const stop = text.indexOf(end(entry));
     if (start === -1 || stop === -1 || stop < start) {
-      throw new Error(`docs/ns-client.md needs the lines \`<!-- BEGIN GENERATED API: ${entry} … -->\` and \`${end(entry)}\` where the API of ${entry} goes`);
+      throw new Error(
+        `docs/ns-client.md needs the lines \`<!-- BEGIN GENERATED API: ${entry} … -->\` and \`${end(entry)}\` where the API of ${entry} goes`,
+      );
     }
     text = `${text.slice(0, start)}${begin(entry)}\n\n${body}\n\n${text.slice(stop)}`;
   }
@@ -550,7 +599,10 @@ export function renderNsClientDocs(page = readFileSync(OUTPUT_PATH, 'utf8')) {
   const generatedAnchors = new Set();
   for (const body of generated.values()) for (const [anchor] of headingCounts(body)) generatedAnchors.add(anchor);
   const clashes = [...generatedAnchors].filter((anchor) => (counts.get(anchor) ?? 0) > 1);
-  if (clashes.length > 0) throw new Error(`docs/ns-client.md has more than one heading for ${clashes.map((anchor) => `#${anchor}`).join(', ')}: rename the hand-written one`);
+  if (clashes.length > 0)
+    throw new Error(
+      `docs/ns-client.md has more than one heading for ${clashes.map((anchor) => `#${anchor}`).join(', ')}: rename the hand-written one`,
+    );
   return text;
 }
 

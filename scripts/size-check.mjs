@@ -14,7 +14,9 @@ for (const file of files) {
   const kb = (bytes) => `${(bytes / 1024).toFixed(2)} KB`.padEnd(11);
   const ok = gzip <= BUDGET_GZIP;
   over ||= !ok;
-  console.log(`${file.split('/').pop().padEnd(24)}${kb(source.length)}${kb(gzip)}${kb(brotli)}${ok ? 'ok' : 'OVER'} (${kb(BUDGET_GZIP).trim()})`);
+  console.log(
+    `${file.split('/').pop().padEnd(24)}${kb(source.length)}${kb(gzip)}${kb(brotli)}${ok ? 'ok' : 'OVER'} (${kb(BUDGET_GZIP).trim()})`,
+  );
 }
 if (over) {
   console.error('A widget bundle is over its 12 KB gzip budget.');

@@ -120,7 +120,7 @@ function table(headings, rows) {
 /** `CustomEvent<{ phoneNumber: string }>` → `{ phoneNumber: string }`. */
 function eventDetail(type) {
   const match = /^CustomEvent<([\s\S]*)>$/.exec(type?.trim() ?? '');
-  return match ? match[1].trim() : type ?? '';
+  return match ? match[1].trim() : (type ?? '');
 }
 
 const isPublic = (member) => !member.privacy || member.privacy === 'public';
@@ -162,7 +162,13 @@ function methodsSection(element) {
       .join(', ');
     return `${method.name}(${parameters})${method.return?.type?.text ? `: ${method.return.type.text}` : ''}`;
   };
-  return ['### Methods', table(['method', 'description'], methods.map((method) => [code(signature(method)), method.description ?? '']))].join('\n\n');
+  return [
+    '### Methods',
+    table(
+      ['method', 'description'],
+      methods.map((method) => [code(signature(method)), method.description ?? '']),
+    ),
+  ].join('\n\n');
 }
 
 function eventsSection(element) {
@@ -171,7 +177,10 @@ function eventsSection(element) {
   return [
     '### Events',
     '`detail` is the type of `event.detail`; `Record<PropertyKey, never>` is an empty object.',
-    table(['event', 'detail', 'description'], events.map((event) => [code(event.name), code(eventDetail(event.type?.text)), event.description ?? ''])),
+    table(
+      ['event', 'detail', 'description'],
+      events.map((event) => [code(event.name), code(eventDetail(event.type?.text)), event.description ?? '']),
+    ),
   ].join('\n\n');
 }
 
@@ -181,7 +190,10 @@ function partsSection(element) {
   return [
     '### CSS parts',
     'Style them from the page with `call-us-button::part(name)`.',
-    table(['part', 'description'], parts.map((part) => [code(part.name), part.description ?? ''])),
+    table(
+      ['part', 'description'],
+      parts.map((part) => [code(part.name), part.description ?? '']),
+    ),
   ].join('\n\n');
 }
 
@@ -191,14 +203,23 @@ function cssPropertiesSection(element) {
   return [
     '### CSS custom properties',
     'Set them on the element or on any ancestor.',
-    table(['property', 'default', 'description'], properties.map((property) => [code(property.name), code(property.default), property.description ?? ''])),
+    table(
+      ['property', 'default', 'description'],
+      properties.map((property) => [code(property.name), code(property.default), property.description ?? '']),
+    ),
   ].join('\n\n');
 }
 
 function slotsSection(element) {
   const slots = element.slots ?? [];
   if (slots.length === 0) return undefined;
-  return ['### Slots', table(['slot', 'description'], slots.map((slot) => [slot.name ? code(slot.name) : '(default)', slot.description ?? '']))].join('\n\n');
+  return [
+    '### Slots',
+    table(
+      ['slot', 'description'],
+      slots.map((slot) => [slot.name ? code(slot.name) : '(default)', slot.description ?? '']),
+    ),
+  ].join('\n\n');
 }
 
 /** Every custom element the manifest declares, with the module that defines its tag. */
@@ -254,7 +275,11 @@ function entryExports(manifest) {
       names.add(item.name);
       continue;
     }
-    const target = modules.get(String(item.declaration?.module ?? '').replace(/^\.?\//, '').replace(/\.js$/, '.ts'));
+    const target = modules.get(
+      String(item.declaration?.module ?? '')
+        .replace(/^\.?\//, '')
+        .replace(/\.js$/, '.ts'),
+    );
     for (const inner of target?.exports ?? []) if (inner.kind === 'js' && inner.name !== '*') names.add(inner.name);
   }
   return [...names].sort((a, b) => a.localeCompare(b));
@@ -265,7 +290,7 @@ function exportsSection(manifest) {
   if (names.length === 0) return undefined;
   return [
     '## Package exports',
-    '`import { … } from \'@beckon/widget\'` (the class and the TypeScript types; importing the package also defines the tag):',
+    "`import { … } from '@beckon/widget'` (the class and the TypeScript types; importing the package also defines the tag):",
     names.map((name) => `\`${name}\``).join(', '),
   ].join('\n\n');
 }

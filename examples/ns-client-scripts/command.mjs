@@ -20,7 +20,11 @@ export async function runCommand({ name, usage, options, required }, run) {
     let values;
     try {
       // Strict: an unknown flag or a stray argument is a usage error, not silently ignored.
-      ({ values } = parseArgs({ args: process.argv.slice(2), options: { ...options, help: { type: 'boolean', short: 'h' } }, strict: true }));
+      ({ values } = parseArgs({
+        args: process.argv.slice(2),
+        options: { ...options, help: { type: 'boolean', short: 'h' } },
+        strict: true,
+      }));
     } catch (error) {
       return usageError(error.message);
     }

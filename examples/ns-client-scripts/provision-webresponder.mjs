@@ -28,32 +28,35 @@ const OPTIONS = {
   application: { type: 'string' },
 };
 
-await runCommand({ name: 'provision-webresponder', usage: USAGE, options: OPTIONS, required: ['domain', 'system-user', 'webhook-url', 'email'] }, async (values, ns) => {
-  // It does not throw for NetSapiens failures: each step reports `failed` with its error and the others
-  // still run. It throws NsUsageError for unusable options (a webhook URL that is not http(s), …)
-  // before sending anything.
-  const result = await ns.provisionWebresponder({
-    domain: values.domain,
-    systemUser: values['system-user'],
-    webhookUrl: values['webhook-url'],
-    email: values.email,
-    dialPlan: values['dial-plan'],
-    application: values.application,
-  });
-  const steps = [
-    ['user', result.user],
-    ['dial rule', result.dialRule],
-    ['answer rule', result.answerRule],
-  ];
-  for (const [name, step] of steps) {
-    // A step's error is an NsError message: the request and NetSapiens' answer, never a credential.
-    console.log(`${name.padEnd(12)}${step.status}${step.error ? `: ${step.error}` : ''}`);
-  }
-  const failed = steps.filter(([, step]) => step.status === 'failed').length;
-  if (failed > 0) {
-    console.error(`provision-webresponder: ${failed} of 3 steps failed; fix the cause and run it again (it is safe to re-run).`);
-    return 1;
-  }
-  console.log(`Provisioned: calls to ${values['system-user']}@${values.domain} now reach ${values['webhook-url']}`);
-  return 0;
-});
+await runCommand(
+  { name: 'provision-webresponder', usage: USAGE, options: OPTIONS, required: ['domain', 'system-user', 'webhook-url', 'email'] },
+  async (values, ns) => {
+    // It does not throw for NetSapiens failures: each step reports `failed` with its error and the others
+    // still run. It throws NsUsageError for unusable options (a webhook URL that is not http(s), …)
+    // before sending anything.
+    const result = await ns.provisionWebresponder({
+      domain: values.domain,
+      systemUser: values['system-user'],
+      webhookUrl: values['webhook-url'],
+      email: values.email,
+      dialPlan: values['dial-plan'],
+      application: values.application,
+    });
+    const steps = [
+      ['user', result.user],
+      ['dial rule', result.dialRule],
+      ['answer rule', result.answerRule],
+    ];
+    for (const [name, step] of steps) {
+      // A step's error is an NsError message: the request and NetSapiens' answer, never a credential.
+      console.log(`${name.padEnd(12)}${step.status}${step.error ? `: ${step.error}` : ''}`);
+    }
+    const failed = steps.filter(([, step]) => step.status === 'failed').length;
+    if (failed > 0) {
+      console.error(`provision-webresponder: ${failed} of 3 steps failed; fix the cause and run it again (it is safe to re-run).`);
+      return 1;
+    }
+    console.log(`Provisioned: calls to ${values['system-user']}@${values.domain} now reach ${values['webhook-url']}`);
+    return 0;
+  },
+);

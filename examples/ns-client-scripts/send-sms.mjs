@@ -26,12 +26,21 @@ const OPTIONS = {
   message: { type: 'string' },
 };
 
-await runCommand({ name: 'send-sms', usage: USAGE, options: OPTIONS, required: ['domain', 'user', 'from', 'to', 'message'] }, async (values, ns) => {
-  // Numbers without their country code are refused by their flag (NsUsageError).
-  const from = toDigits(values.from, '--from');
-  const to = toDigits(values.to, '--to');
-  // One POST, never retried: if it times out, the text may still have been sent.
-  const { sessionId } = await ns.messages.sendSms({ domain: values.domain, user: values.user, fromNumber: from, destination: to, message: values.message });
-  console.log(`Sent SMS to ${to} from ${from} (session ${sessionId}).`);
-  return 0;
-});
+await runCommand(
+  { name: 'send-sms', usage: USAGE, options: OPTIONS, required: ['domain', 'user', 'from', 'to', 'message'] },
+  async (values, ns) => {
+    // Numbers without their country code are refused by their flag (NsUsageError).
+    const from = toDigits(values.from, '--from');
+    const to = toDigits(values.to, '--to');
+    // One POST, never retried: if it times out, the text may still have been sent.
+    const { sessionId } = await ns.messages.sendSms({
+      domain: values.domain,
+      user: values.user,
+      fromNumber: from,
+      destination: to,
+      message: values.message,
+    });
+    console.log(`Sent SMS to ${to} from ${from} (session ${sessionId}).`);
+    return 0;
+  },
+);

@@ -62,7 +62,10 @@ function caddyRouting(text) {
   const matchers = new Map();
   for (const node of site.block.filter((candidate) => candidate.tokens[0].startsWith('@'))) {
     const lines = node.tokens.length > 1 ? [node.tokens.slice(1)] : node.block.map((child) => child.tokens); // one line or a block
-    matchers.set(node.tokens[0], lines.filter((tokens) => tokens[0] === 'path').flatMap((tokens) => tokens.slice(1)));
+    matchers.set(
+      node.tokens[0],
+      lines.filter((tokens) => tokens[0] === 'path').flatMap((tokens) => tokens.slice(1)),
+    );
   }
   const proxies = (node) => node.block.some((child) => child.tokens[0] === 'reverse_proxy' && child.tokens.includes(UPSTREAM));
   const handles = site.block.filter((node) => node.tokens[0] === 'handle');
@@ -78,7 +81,12 @@ function caddyRouting(text) {
 
 /** Caddy's `path` matcher: exact, with `*` matching any run of characters. */
 function pathMatches(pattern, path) {
-  const regex = new RegExp(`^${pattern.split('*').map((part) => part.replace(/[.+?^${}()|[\]\\]/g, '\\$&')).join('.*')}$`);
+  const regex = new RegExp(
+    `^${pattern
+      .split('*')
+      .map((part) => part.replace(/[.+?^${}()|[\]\\]/g, '\\$&'))
+      .join('.*')}$`,
+  );
   return regex.test(path);
 }
 
@@ -122,7 +130,11 @@ function parseUnit(text) {
 
 const TEMPLATE = parseEnvFile(ENV_TEMPLATE);
 /** Valid example values for what the template leaves for the operator to fill in. */
-const FILL = { NS_API_BASE: 'https://ucportal.example.net', NS_TOKEN: 'example-api-key', UPDATE_SECRET: 'an-example-secret-0123456789abcdef' };
+const FILL = {
+  NS_API_BASE: 'https://ucportal.example.net',
+  NS_TOKEN: 'example-api-key',
+  UPDATE_SECRET: 'an-example-secret-0123456789abcdef',
+};
 const filledTemplate = (overrides = {}) => ({
   ...Object.fromEntries(TEMPLATE.map(({ name, value }) => [name, value || FILL[name] || ''])),
   ...overrides,
@@ -220,9 +232,13 @@ test('the Caddyfile sends nothing else to beckon-server', async (t) => {
 const caddy = which('caddy');
 test('caddy adapts the Caddyfile, and proxies exactly the Beckon routes with a trustworthy X-Forwarded-For', async (t) => {
   if (!caddy) return t.fail('caddy is not installed (apt-get install caddy; .ci/run does)');
-  const adapted = spawnSync(caddy, ['adapt', '--config', fileURLToPath(new URL('../Caddyfile', import.meta.url)), '--adapter', 'caddyfile'], {
-    encoding: 'utf8',
-  });
+  const adapted = spawnSync(
+    caddy,
+    ['adapt', '--config', fileURLToPath(new URL('../Caddyfile', import.meta.url)), '--adapter', 'caddyfile'],
+    {
+      encoding: 'utf8',
+    },
+  );
   t.is(adapted.status, 0, adapted.stderr);
   t.true(JSON.parse(adapted.stdout).apps.http.servers.srv0.routes.length > 0);
 
@@ -252,7 +268,10 @@ test('caddy adapts the Caddyfile, and proxies exactly the Beckon routes with a t
   await new Promise((resolve) => probe.close(resolve));
   const dir = await mkdtemp(join(tmpdir(), 'beckon-caddy-'));
   t.teardown(() => rm(dir, { recursive: true, force: true }));
-  const local = CADDYFILE.replace('beckon.example.net {', `http://127.0.0.1:${port} {`).replaceAll(UPSTREAM, `127.0.0.1:${upstream.address().port}`);
+  const local = CADDYFILE.replace('beckon.example.net {', `http://127.0.0.1:${port} {`).replaceAll(
+    UPSTREAM,
+    `127.0.0.1:${upstream.address().port}`,
+  );
   t.not(local, CADDYFILE);
   await writeFile(join(dir, 'Caddyfile'), `{\n\tadmin off\n}\n\n${local}`);
   const child = spawn(caddy, ['run', '--config', join(dir, 'Caddyfile'), '--adapter', 'caddyfile'], {
@@ -274,7 +293,8 @@ test('caddy adapts the Caddyfile, and proxies exactly the Beckon routes with a t
   }
 
   let n = 0;
-  const send = (method, path, headers = {}) => fetch(site + path, { method, headers: { 'x-request-id': `deploy-test-${(n += 1)}`, ...headers } });
+  const send = (method, path, headers = {}) =>
+    fetch(site + path, { method, headers: { 'x-request-id': `deploy-test-${(n += 1)}`, ...headers } });
   for (const { path, methods } of await beckonRoutes(t)) {
     const method = methods.find((name) => name !== 'HEAD');
     const response = await send(method, path);
@@ -337,7 +357,11 @@ test('loadConfig accepts the filled-in template, and refuses the template until 
   const asShipped = Object.fromEntries(TEMPLATE.map(({ name, value }) => [name, value]));
   const error = t.throws(() => loadConfig(asShipped), { instanceOf: ConfigError });
   t.is(error.problems.length, required.length, error.message);
-  for (const name of required) t.true(error.problems.some((problem) => problem.includes(name)), `names ${name}`);
+  for (const name of required)
+    t.true(
+      error.problems.some((problem) => problem.includes(name)),
+      `names ${name}`,
+    );
 
   const config = loadConfig(filledTemplate());
   t.like(config, {
@@ -362,7 +386,17 @@ const NEEDS = {
 };
 
 test('loadConfig reads every variable in the template', (t) => {
-  const candidates = ['2', '7', '12345', '::1', 'debug', 'https://other.example.net', 'other@example.net', 'another-value-0123456789abcdef', 'redis://127.0.0.1:6380'];
+  const candidates = [
+    '2',
+    '7',
+    '12345',
+    '::1',
+    'debug',
+    'https://other.example.net',
+    'other@example.net',
+    'another-value-0123456789abcdef',
+    'redis://127.0.0.1:6380',
+  ];
   for (const { name } of TEMPLATE) {
     const context = NEEDS[name] ?? {};
     const baseline = JSON.stringify(loadConfig(filledTemplate(context)));

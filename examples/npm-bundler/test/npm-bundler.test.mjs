@@ -120,6 +120,9 @@ test('the rollup-bundled element is themed by the page, places a call, and the p
 
   // The element came from the page's own bundle: nothing but the call went to the Beckon server — no
   // CDN bundle, and no /widget-config, since the page brands the button itself.
-  t.deepEqual([...new Set(toBeckon)].filter((line) => !line.startsWith('OPTIONS')), ['POST /click-to-call']);
+  t.deepEqual(
+    [...new Set(toBeckon)].filter((line) => !line.startsWith('OPTIONS')),
+    ['POST /click-to-call'],
+  );
   t.deepEqual(problems, [], 'no console errors on the page');
 });

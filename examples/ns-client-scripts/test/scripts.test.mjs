@@ -27,7 +27,18 @@ async function sandboxFor(t) {
   return { sandbox, env: { NS_API_BASE: sandbox.url, NS_TOKEN: sandbox.token } };
 }
 
-const SMS_ARGS = ['--domain', 'example.com', '--user', '2000', '--from', '+1 (929) 487-3999', '--to', '18135551234', '--message', 'Our address: 1 Main St.'];
+const SMS_ARGS = [
+  '--domain',
+  'example.com',
+  '--user',
+  '2000',
+  '--from',
+  '+1 (929) 487-3999',
+  '--to',
+  '18135551234',
+  '--message',
+  'Our address: 1 Main St.',
+];
 
 // send-sms.mjs
 
@@ -37,7 +48,14 @@ test('send-sms sends the text and prints one line', async (t) => {
   t.is(code, 0, stderr);
   t.is(stderr, '');
   t.like(sandbox.messages, [
-    { domain: 'example.com', user: '2000', type: 'sms', fromNumber: '19294873999', destination: '18135551234', message: 'Our address: 1 Main St.' },
+    {
+      domain: 'example.com',
+      user: '2000',
+      type: 'sms',
+      fromNumber: '19294873999',
+      destination: '18135551234',
+      message: 'Our address: 1 Main St.',
+    },
   ]);
   t.is(sandbox.messages.length, 1);
   t.is(stdout.trim().split('\n').length, 1);
@@ -82,7 +100,10 @@ test('send-sms: a NetSapiens failure exits 1 with its message and no token', asy
   const { code, stdout, stderr } = await run('send-sms.mjs', SMS_ARGS, env);
   t.is(code, 1);
   t.is(stdout, '');
-  t.regex(stderr, /^send-sms: NetSapiens answered 500 to POST \/ns-api\/v2\/domains\/example\.com\/users\/2000\/messagesessions\/\w+\/messages/);
+  t.regex(
+    stderr,
+    /^send-sms: NetSapiens answered 500 to POST \/ns-api\/v2\/domains\/example\.com\/users\/2000\/messagesessions\/\w+\/messages/,
+  );
   t.false(stderr.includes(sandbox.token));
   t.is(sandbox.messages.length, 0);
   t.is(sandbox.requests.length, 1, 'a POST is never retried');
@@ -152,10 +173,14 @@ test('queue-call: a NetSapiens failure exits 1 with its message and no token', a
 // provision-webresponder.mjs
 
 const PROVISION_ARGS = [
-  '--domain', 'example.com',
-  '--system-user', '8001',
-  '--webhook-url', 'https://beckon.example.net/webresponder?id=example.com-sms',
-  '--email', 'ops@example.com',
+  '--domain',
+  'example.com',
+  '--system-user',
+  '8001',
+  '--webhook-url',
+  'https://beckon.example.net/webresponder?id=example.com-sms',
+  '--email',
+  'ops@example.com',
 ];
 
 test('provision-webresponder prints each step, and a second run changes nothing', async (t) => {
@@ -198,7 +223,11 @@ test('provision-webresponder --help and usage errors', async (t) => {
   t.is(missing.code, 1);
   t.regex(missing.stderr, /missing --webhook-url, --email/);
 
-  const notHttp = await run('provision-webresponder.mjs', [...PROVISION_ARGS.slice(0, 4), '--webhook-url', 'ftp://x', '--email', 'ops@example.com'], env);
+  const notHttp = await run(
+    'provision-webresponder.mjs',
+    [...PROVISION_ARGS.slice(0, 4), '--webhook-url', 'ftp://x', '--email', 'ops@example.com'],
+    env,
+  );
   t.is(notHttp.code, 1);
   t.regex(notHttp.stderr, /^provision-webresponder: .*webhookUrl/);
   t.is(sandbox.requests.length, 0);
@@ -211,7 +240,10 @@ test('provision-webresponder: a failed step is printed, the others still run, an
   t.is(code, 1);
   const lines = stdout.trim().split('\n');
   t.is(lines[0], 'user        created');
-  t.regex(lines[1], /^dial rule {3}failed: NetSapiens answered 500 to POST \/ns-api\/v2\/domains\/example\.com\/dialplans\/example\.com\/dialrules: Internal Error$/);
+  t.regex(
+    lines[1],
+    /^dial rule {3}failed: NetSapiens answered 500 to POST \/ns-api\/v2\/domains\/example\.com\/dialplans\/example\.com\/dialrules: Internal Error$/,
+  );
   t.is(lines[2], 'answer rule updated');
   t.is(lines.length, 3, 'no success line');
   t.regex(stderr, /1 of 3 steps failed/);

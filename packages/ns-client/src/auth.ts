@@ -110,12 +110,10 @@ class OAuthCredentials implements Credentials {
   }
 
   #singleFlight(run: () => Promise<Session>): Promise<string> {
-    const pending = run().then(
-      (session) => {
-        this.#session = session;
-        return session.accessToken;
-      },
-    );
+    const pending = run().then((session) => {
+      this.#session = session;
+      return session.accessToken;
+    });
     this.#pending = pending;
     const clear = () => {
       if (this.#pending === pending) this.#pending = undefined;
@@ -182,7 +180,9 @@ const POSTED_SECRETS = ['password', 'client_secret', 'refresh_token'];
 function withoutBody(error: unknown, posted: Record<string, string>): unknown {
   if (!(error instanceof NsHttpError)) return error;
   const body = error.body as { code?: unknown; message?: unknown } | undefined;
-  const secrets = POSTED_SECRETS.map((field) => posted[field]).filter((value): value is string => typeof value === 'string' && value !== '');
+  const secrets = POSTED_SECRETS.map((field) => posted[field]).filter(
+    (value): value is string => typeof value === 'string' && value !== '',
+  );
   const redact = (text: string) => secrets.reduce((scrubbed, secret) => scrubbed.split(secret).join('[redacted]'), text);
   const safe = {
     ...(typeof body?.code === 'number' ? { code: body.code } : {}),

@@ -147,7 +147,8 @@ export function createNsClient(options: NsClientOptions): NsClient {
   const retries = options.retries ?? 2;
   if (!Number.isInteger(retries) || retries < 0) throw new NsUsageError('retries must be a whole number ≥ 0');
   const maxResponseBytes = options.maxResponseBytes ?? DEFAULT_MAX_RESPONSE_BYTES;
-  if (!Number.isSafeInteger(maxResponseBytes) || maxResponseBytes <= 0) throw new NsUsageError('maxResponseBytes must be a whole number of bytes > 0');
+  if (!Number.isSafeInteger(maxResponseBytes) || maxResponseBytes <= 0)
+    throw new NsUsageError('maxResponseBytes must be a whole number of bytes > 0');
   const send = createTransport({
     baseUrl: parseBaseUrl(options.baseUrl),
     timeoutMs,

@@ -145,12 +145,17 @@ export class NsServerError extends NsHttpError {
 /** The one place a status becomes an error class. */
 export function httpErrorFor(request: NsRequestInfo, status: number, body: unknown, options?: ErrorOptions): NsHttpError {
   const Class =
-    status === 401 || status === 403 ? NsAuthError
-    : status === 404 ? NsNotFoundError
-    : status === 409 ? NsConflictError
-    : status === 429 ? NsRateLimitError
-    : status >= 500 ? NsServerError
-    : NsHttpError;
+    status === 401 || status === 403
+      ? NsAuthError
+      : status === 404
+        ? NsNotFoundError
+        : status === 409
+          ? NsConflictError
+          : status === 429
+            ? NsRateLimitError
+            : status >= 500
+              ? NsServerError
+              : NsHttpError;
   return new Class(request, status, body, options);
 }
 
@@ -201,7 +206,11 @@ export class NsResponseTooLargeError extends NsRequestError {
   readonly maxBytes: number;
 
   constructor(request: NsRequestInfo, maxBytes: number, options?: ErrorOptions) {
-    super(request, `NetSapiens answered ${request.method} ${request.path} with more than ${maxBytes} bytes (maxResponseBytes): it was not read further`, options);
+    super(
+      request,
+      `NetSapiens answered ${request.method} ${request.path} with more than ${maxBytes} bytes (maxResponseBytes): it was not read further`,
+      options,
+    );
     this.maxBytes = maxBytes;
   }
 }

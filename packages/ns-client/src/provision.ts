@@ -107,7 +107,8 @@ export async function provisionWebresponder(ns: Resources, options: ProvisionWeb
       await ns.dialRules.create({ domain, dialPlan, match, ...wanted });
       return 'created';
     } catch (error) {
-      if (error instanceof NsConflictError || (error instanceof NsHttpError && /already exists/i.test(error.nsMessage ?? ''))) return 'exists';
+      if (error instanceof NsConflictError || (error instanceof NsHttpError && /already exists/i.test(error.nsMessage ?? '')))
+        return 'exists';
       throw error;
     }
   });
@@ -135,7 +136,12 @@ export async function provisionWebresponder(ns: Resources, options: ProvisionWeb
  * Creates the system user, and when that does not succeed (409, or a failure that may or may not have
  * created it) reads it: only NetSapiens' record says whether it is a web-responder user or a person's.
  */
-async function systemUserStep(ns: Resources, domain: string, systemUser: string, email: string): Promise<{ user: StepResult; owner: Owner }> {
+async function systemUserStep(
+  ns: Resources,
+  domain: string,
+  systemUser: string,
+  email: string,
+): Promise<{ user: StepResult; owner: Owner }> {
   let createError: NsError;
   try {
     await ns.users.create({
@@ -162,7 +168,9 @@ async function systemUserStep(ns: Resources, domain: string, systemUser: string,
     return {
       user: {
         status: 'failed',
-        error: exists ? `user ${systemUser} exists, but reading it to check its service code failed: ${error.message}` : createError.message,
+        error: exists
+          ? `user ${systemUser} exists, but reading it to check its service code failed: ${error.message}`
+          : createError.message,
       },
       owner: {
         kind: 'unknown',

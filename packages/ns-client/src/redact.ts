@@ -38,17 +38,19 @@ function isOpaque(run: string): boolean {
 }
 
 export function redactSecrets(text: string): string {
-  return text
-    .replace(SCHEME_CREDENTIAL, (match, scheme: string, space: string, credential: string) =>
-      PLAIN_WORD.test(credential) ? match : `${scheme}${space}${REDACTED}`,
-    )
-    // A quoted value stays quoted, so that redacted JSON is still JSON.
-    .replace(NAMED_CREDENTIAL, (_match, quote: string, name: string, separator: string, value: string) => {
-      const valueQuote = value.startsWith('"') ? '"' : '';
-      return `${quote}${name}${quote}${separator}${valueQuote}${REDACTED}${valueQuote}`;
-    })
-    .replace(JWT, REDACTED)
-    .replace(LONG_RUN, (run) => (isOpaque(run) ? REDACTED : run));
+  return (
+    text
+      .replace(SCHEME_CREDENTIAL, (match, scheme: string, space: string, credential: string) =>
+        PLAIN_WORD.test(credential) ? match : `${scheme}${space}${REDACTED}`,
+      )
+      // A quoted value stays quoted, so that redacted JSON is still JSON.
+      .replace(NAMED_CREDENTIAL, (_match, quote: string, name: string, separator: string, value: string) => {
+        const valueQuote = value.startsWith('"') ? '"' : '';
+        return `${quote}${name}${quote}${separator}${valueQuote}${REDACTED}${valueQuote}`;
+      })
+      .replace(JWT, REDACTED)
+      .replace(LONG_RUN, (run) => (isOpaque(run) ? REDACTED : run))
+  );
 }
 
 /** The same for parsed JSON: values under secret-looking names go whole, other strings are scrubbed. */
@@ -56,7 +58,5 @@ export function redactJson(value: unknown): unknown {
   if (typeof value === 'string') return redactSecrets(value);
   if (Array.isArray(value)) return value.map(redactJson);
   if (value === null || typeof value !== 'object') return value;
-  return Object.fromEntries(
-    Object.entries(value).map(([name, item]) => [name, SECRET_NAME.test(name) ? REDACTED : redactJson(item)]),
-  );
+  return Object.fromEntries(Object.entries(value).map(([name, item]) => [name, SECRET_NAME.test(name) ? REDACTED : redactJson(item)]));
 }

@@ -1,5 +1,13 @@
 import { got, HTTPError, RequestError, TimeoutError, type Got, type Progress, type RetryObject } from 'got';
-import { httpErrorFor, NsError, NsNetworkError, NsResponseError, NsResponseTooLargeError, NsTimeoutError, type NsRequestInfo } from './errors.js';
+import {
+  httpErrorFor,
+  NsError,
+  NsNetworkError,
+  NsResponseError,
+  NsResponseTooLargeError,
+  NsTimeoutError,
+  type NsRequestInfo,
+} from './errors.js';
 import { resolveUrl } from './path.js';
 import { REDACTED } from './redact.js';
 

@@ -237,7 +237,11 @@ test('no OAuth secret in any error', async (t) => {
   sandbox.inject({ route: 'tokens', status: 400, body: echo, times: 2 });
   sandbox.expireAccessTokens();
   errors.push(await rejection(client.dialRules.list(list)));
-  errors.push(await rejection(createNsClient({ baseUrl: spy.url, auth: { ...OAUTH, clientSecret: 'wrong-secret-8c3a5e7f1d9b' } }).dialRules.list(list)));
+  errors.push(
+    await rejection(
+      createNsClient({ baseUrl: spy.url, auth: { ...OAUTH, clientSecret: 'wrong-secret-8c3a5e7f1d9b' } }).dialRules.list(list),
+    ),
+  );
   sandbox.inject({ route: 'tokens', drop: true });
   errors.push(await rejection(createNsClient({ baseUrl: spy.url, auth: { ...OAUTH } }).dialRules.list(list)));
   sandbox.inject({ route: 'tokens', delayMs: 2000 });

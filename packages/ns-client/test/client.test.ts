@@ -72,13 +72,21 @@ test('queuedCalls.createV2 refuses a queue of another domain and a missing domai
   await t.throwsAsync(client.queuedCalls.createV2({ domain: DOMAIN, queue: '9002@other.com', destination: '+18135551234' }), {
     instanceOf: NsUsageError,
   });
-  await t.throwsAsync(client.queuedCalls.createV2({ domain: '', queue: '9002', destination: '+18135551234' }), { instanceOf: NsUsageError });
+  await t.throwsAsync(client.queuedCalls.createV2({ domain: '', queue: '9002', destination: '+18135551234' }), {
+    instanceOf: NsUsageError,
+  });
   t.is(sandbox.requests.length, 0);
 });
 
 test('messages.sendSms uses a fresh session id per text and digits without +', async (t) => {
   const { sandbox, client } = await withSandbox(t);
-  const sms = { domain: DOMAIN, user: '1001', fromNumber: '+1 929 487 3999', destination: '+1 (813) 555-1234', message: 'Directions: 1 Main St' };
+  const sms = {
+    domain: DOMAIN,
+    user: '1001',
+    fromNumber: '+1 929 487 3999',
+    destination: '+1 (813) 555-1234',
+    message: 'Directions: 1 Main St',
+  };
   const first = await client.messages.sendSms(sms);
   const second = await client.messages.sendSms(sms);
 
@@ -91,7 +99,12 @@ test('messages.sendSms uses a fresh session id per text and digits without +', a
     [first, second].map(({ sessionId }) => `/ns-api/v2/domains/example.com/users/1001/messagesessions/${sessionId}/messages`),
   );
   t.true(requests.every((request) => request.status === 202 && request.route === 'messages.send'));
-  t.deepEqual(requests[0]?.body, { type: 'sms', message: 'Directions: 1 Main St', destination: '18135551234', 'from-number': '19294873999' });
+  t.deepEqual(requests[0]?.body, {
+    type: 'sms',
+    message: 'Directions: 1 Main St',
+    destination: '18135551234',
+    'from-number': '19294873999',
+  });
   t.deepEqual(
     sandbox.messages.map((message) => [message.sessionId, message.destination, message.fromNumber]),
     [
@@ -104,22 +117,42 @@ test('messages.sendSms uses a fresh session id per text and digits without +', a
 test('messages.sendSms reuses a given session id and refuses a short one', async (t) => {
   const { sandbox, client } = await withSandbox(t);
   const sessionId = 'conversation_0123456789abcdef0123456789';
-  const sent = await client.messages.sendSms({ domain: DOMAIN, user: '1001', fromNumber: '19294873999', destination: '18135551234', message: 'hi', sessionId });
+  const sent = await client.messages.sendSms({
+    domain: DOMAIN,
+    user: '1001',
+    fromNumber: '19294873999',
+    destination: '18135551234',
+    message: 'hi',
+    sessionId,
+  });
   t.is(sent.sessionId, sessionId);
   t.is(sandbox.messages[0]?.sessionId, sessionId);
 
   for (const bad of ['short', `${'a'.repeat(31)}`, `${'a'.repeat(40)}/..`, `${'a'.repeat(40)}-x`]) {
     await t.throwsAsync(
-      client.messages.sendSms({ domain: DOMAIN, user: '1001', fromNumber: '19294873999', destination: '18135551234', message: 'hi', sessionId: bad }),
+      client.messages.sendSms({
+        domain: DOMAIN,
+        user: '1001',
+        fromNumber: '19294873999',
+        destination: '18135551234',
+        message: 'hi',
+        sessionId: bad,
+      }),
       { instanceOf: NsUsageError },
     );
   }
-  await t.throwsAsync(client.messages.sendSms({ domain: DOMAIN, user: '1001', fromNumber: '19294873999', destination: '18135551234', message: '' }), {
-    instanceOf: NsUsageError,
-  });
-  await t.throwsAsync(client.messages.sendSms({ domain: DOMAIN, user: '1001', fromNumber: '12', destination: '18135551234', message: 'hi' }), {
-    instanceOf: NsUsageError,
-  });
+  await t.throwsAsync(
+    client.messages.sendSms({ domain: DOMAIN, user: '1001', fromNumber: '19294873999', destination: '18135551234', message: '' }),
+    {
+      instanceOf: NsUsageError,
+    },
+  );
+  await t.throwsAsync(
+    client.messages.sendSms({ domain: DOMAIN, user: '1001', fromNumber: '12', destination: '18135551234', message: 'hi' }),
+    {
+      instanceOf: NsUsageError,
+    },
+  );
   t.is(sandbox.requests.length, 1);
 });
 
@@ -141,7 +174,13 @@ test('users.create sends the v2 fields and a duplicate is a 409 NsHttpError', as
   t.like(sandbox.users[0], { domain: DOMAIN, user: '8001', 'user-scope': 'Simple User', 'service-code': 'system-webresponder' });
 
   const error = await t.throwsAsync(client.users.create(user), { instanceOf: NsHttpError });
-  t.like(error, { status: 409, nsCode: 409, nsMessage: 'UID already exists.', method: 'POST', path: '/ns-api/v2/domains/example.com/users' });
+  t.like(error, {
+    status: 409,
+    nsCode: 409,
+    nsMessage: 'UID already exists.',
+    method: 'POST',
+    path: '/ns-api/v2/domains/example.com/users',
+  });
   // The default scope and asynchronous mode reach the wire as NetSapiens spells them.
   t.like(sandbox.requests[1]?.body, { 'user-scope': 'Basic User', synchronous: 'yes' });
   await client.users.create({ ...user, user: '8002', synchronous: false });
@@ -150,7 +189,14 @@ test('users.create sends the v2 fields and a duplicate is a 409 NsHttpError', as
 
 test('users.get reads one user with its service code; a missing one is a 404 NsHttpError', async (t) => {
   const { sandbox, client } = await withSandbox(t);
-  await client.users.create({ domain: DOMAIN, user: '8001', firstName: 'Web', lastName: 'Responder', email: 'ops@example.com', serviceCode: 'system-webresponder' });
+  await client.users.create({
+    domain: DOMAIN,
+    user: '8001',
+    firstName: 'Web',
+    lastName: 'Responder',
+    email: 'ops@example.com',
+    serviceCode: 'system-webresponder',
+  });
   await client.users.create({ domain: DOMAIN, user: '2000', firstName: 'Dana', lastName: 'Reyes', email: 'dana@example.com' });
 
   t.like(await client.users.get({ domain: DOMAIN, user: '8001' }), { domain: DOMAIN, user: '8001', 'service-code': 'system-webresponder' });
@@ -232,20 +278,34 @@ test('dialRules.create, list and update round-trip through the domain dial plan'
 test('dialRules: another dial plan, and a rule id holding / + = still addresses its rule', async (t) => {
   const { sandbox, client } = await withSandbox(t);
   // NetSapiens' ids are base64, so `/`, `+` and `=` occur; each must stay inside its one segment.
-  await client.dialRules.create({ domain: DOMAIN, dialPlan: 'Custom Plan', match: 'rule????~~', destinationUser: '[*]', synchronous: false });
-  t.like(sandbox.requests[0], { path: '/ns-api/v2/domains/example.com/dialplans/Custom%20Plan/dialrules', status: 202, body: { synchronous: 'no' } });
+  await client.dialRules.create({
+    domain: DOMAIN,
+    dialPlan: 'Custom Plan',
+    match: 'rule????~~',
+    destinationUser: '[*]',
+    synchronous: false,
+  });
+  t.like(sandbox.requests[0], {
+    path: '/ns-api/v2/domains/example.com/dialplans/Custom%20Plan/dialrules',
+    status: 202,
+    body: { synchronous: 'no' },
+  });
   t.deepEqual(await client.dialRules.list({ domain: DOMAIN }), []);
   const [rule] = await client.dialRules.list({ domain: DOMAIN, dialPlan: 'Custom Plan' });
   const id = rule?.dialrule ?? '';
   t.regex(id, /[/+=]/);
   await client.dialRules.update({ domain: DOMAIN, dialPlan: 'Custom Plan', dialRule: id, destinationUser: '1001' });
   t.like(sandbox.dialRules[0], { dialplan: 'Custom Plan', 'dial-rule-translation-destination-user': '1001' });
-  t.false(sandbox.requests.some((request) => request.path.includes('/dialrules/') && /[/+=]/.test(request.path.split('/dialrules/')[1] ?? '')));
+  t.false(
+    sandbox.requests.some((request) => request.path.includes('/dialrules/') && /[/+=]/.test(request.path.split('/dialrules/')[1] ?? '')),
+  );
 });
 
 test('dialRules.update of an unknown rule is a 404 NsHttpError', async (t) => {
   const { client } = await withSandbox(t);
-  const error = await t.throwsAsync(client.dialRules.update({ domain: DOMAIN, dialRule: 'nope', destinationUser: '[*]' }), { instanceOf: NsHttpError });
+  const error = await t.throwsAsync(client.dialRules.update({ domain: DOMAIN, dialRule: 'nope', destinationUser: '[*]' }), {
+    instanceOf: NsHttpError,
+  });
   t.like(error, {
     status: 404,
     nsCode: 404,
@@ -258,10 +318,20 @@ test('dialRules.update of an unknown rule is a 404 NsHttpError', async (t) => {
 test('answerRules.update PUTs the default time frame with forwarding and no is-active', async (t) => {
   const { sandbox, client } = await withSandbox(t);
   await client.users.create({ domain: DOMAIN, user: '8001', firstName: 'Web', lastName: 'Responder', email: 'ops@example.com' });
-  await client.answerRules.update({ domain: DOMAIN, user: '8001', forwardAlways: { enabled: true, to: ['webresponder8001'] }, forwardOnBusy: { enabled: false } });
+  await client.answerRules.update({
+    domain: DOMAIN,
+    user: '8001',
+    forwardAlways: { enabled: true, to: ['webresponder8001'] },
+    forwardOnBusy: { enabled: false },
+  });
 
   const request = sandbox.requests[1];
-  t.like(request, { method: 'PUT', path: '/ns-api/v2/domains/example.com/users/8001/answerrules/*', route: 'answerrules.update', status: 202 });
+  t.like(request, {
+    method: 'PUT',
+    path: '/ns-api/v2/domains/example.com/users/8001/answerrules/*',
+    route: 'answerrules.update',
+    status: 202,
+  });
   t.deepEqual(request?.body, {
     enabled: 'yes',
     'forward-always': { enabled: 'yes', parameters: ['webresponder8001'] },
@@ -273,7 +343,12 @@ test('answerRules.update PUTs the default time frame with forwarding and no is-a
   const error = await t.throwsAsync(client.answerRules.update({ domain: DOMAIN, user: '8001', timeFrame: 'weekends', enabled: false }), {
     instanceOf: NsHttpError,
   });
-  t.like(error, { status: 404, nsMessage: 'Answer rule not found', method: 'PUT', path: '/ns-api/v2/domains/example.com/users/8001/answerrules/weekends' });
+  t.like(error, {
+    status: 404,
+    nsMessage: 'Answer rule not found',
+    method: 'PUT',
+    path: '/ns-api/v2/domains/example.com/users/8001/answerrules/weekends',
+  });
 });
 
 test('answerRules.create POSTs synchronous, time-frame and enabled', async (t) => {
@@ -283,7 +358,12 @@ test('answerRules.create POSTs synchronous, time-frame and enabled', async (t) =
   await client.answerRules.create({ domain: DOMAIN, user: '8001', forwardAlways: { enabled: true, to: ['webresponder8001'] } });
 
   const request = sandbox.requests[1];
-  t.like(request, { method: 'POST', path: '/ns-api/v2/domains/example.com/users/8001/answerrules', route: 'answerrules.create', status: 200 });
+  t.like(request, {
+    method: 'POST',
+    path: '/ns-api/v2/domains/example.com/users/8001/answerrules',
+    route: 'answerrules.create',
+    status: 200,
+  });
   t.deepEqual(request?.body, {
     synchronous: 'yes',
     'time-frame': '*',
@@ -294,9 +374,12 @@ test('answerRules.create POSTs synchronous, time-frame and enabled', async (t) =
 
   const error = await t.throwsAsync(client.answerRules.create({ domain: DOMAIN, user: '8001' }), { instanceOf: NsHttpError });
   t.like(error, { status: 409, method: 'POST', path: '/ns-api/v2/domains/example.com/users/8001/answerrules' });
-  const missing = await t.throwsAsync(client.answerRules.create({ domain: DOMAIN, user: '9999', timeFrame: 'weekends', synchronous: false }), {
-    instanceOf: NsHttpError,
-  });
+  const missing = await t.throwsAsync(
+    client.answerRules.create({ domain: DOMAIN, user: '9999', timeFrame: 'weekends', synchronous: false }),
+    {
+      instanceOf: NsHttpError,
+    },
+  );
   t.like(missing, { status: 404, nsMessage: 'User not found' });
   t.like(sandbox.requests[3]?.body, { synchronous: 'no', 'time-frame': 'weekends' });
 });
@@ -311,7 +394,9 @@ test('request + nsPath reach other endpoints with the same auth and errors', asy
   t.is(status, 200);
   t.like(body, { user: '8001', 'email-address': 'ops@example.com' });
 
-  const error = await t.throwsAsync(client.request({ method: 'GET', path: nsPath`/ns-api/v2/domains/${DOMAIN}/users/${'9999'}` }), { instanceOf: NsHttpError });
+  const error = await t.throwsAsync(client.request({ method: 'GET', path: nsPath`/ns-api/v2/domains/${DOMAIN}/users/${'9999'}` }), {
+    instanceOf: NsHttpError,
+  });
   t.like(error, { status: 404, nsMessage: 'User not found', method: 'GET', path: '/ns-api/v2/domains/example.com/users/9999' });
 });
 
@@ -333,11 +418,16 @@ test('path safety: hostile names are encoded as one segment, dot segments refuse
   t.like(sandbox.users[0], { domain: '../evil', user: '8001' });
 
   for (const name of ['..', '.']) {
-    await t.throwsAsync(client.users.create({ domain: name, user: '8001', firstName: 'A', lastName: 'B', email: 'a@b.c' }), { instanceOf: NsUsageError });
-    await t.throwsAsync(client.answerRules.update({ domain: DOMAIN, user: name }), { instanceOf: NsUsageError });
-    await t.throwsAsync(client.messages.sendSms({ domain: DOMAIN, user: name, fromNumber: '19294873999', destination: '18135551234', message: 'x' }), {
+    await t.throwsAsync(client.users.create({ domain: name, user: '8001', firstName: 'A', lastName: 'B', email: 'a@b.c' }), {
       instanceOf: NsUsageError,
     });
+    await t.throwsAsync(client.answerRules.update({ domain: DOMAIN, user: name }), { instanceOf: NsUsageError });
+    await t.throwsAsync(
+      client.messages.sendSms({ domain: DOMAIN, user: name, fromNumber: '19294873999', destination: '18135551234', message: 'x' }),
+      {
+        instanceOf: NsUsageError,
+      },
+    );
     await t.throwsAsync(client.dialRules.update({ domain: DOMAIN, dialRule: name, destinationUser: '[*]' }), { instanceOf: NsUsageError });
   }
   t.throws(() => nsPath`/ns-api/v2/domains/${'..'}/users`, { instanceOf: NsUsageError });
@@ -403,7 +493,10 @@ test('a bare queue is refused before any connection is attempted, even to an unr
 
 test('regression: a ten-digit number without its country code is refused, not read as +81…', async (t) => {
   const { client, sandbox } = await withSandbox(t);
-  await t.throwsAsync(client.queuedCalls.create({ queue: '9002@example.com', destination: '8135551234' }), { instanceOf: NsUsageError, message: /country code/ });
+  await t.throwsAsync(client.queuedCalls.create({ queue: '9002@example.com', destination: '8135551234' }), {
+    instanceOf: NsUsageError,
+    message: /country code/,
+  });
   await t.throwsAsync(
     client.messages.sendSms({ domain: DOMAIN, user: '1001', fromNumber: '19294873999', destination: '813 555 1234', message: 'hi' }),
     { instanceOf: NsUsageError },

@@ -204,7 +204,12 @@ test('a multipart POST retried after ECONNREFUSED arrives whole once the portal 
   t.teardown(() => sandbox.close());
   await call;
   t.is(sandbox.requests.length, 1);
-  t.deepEqual(sandbox.requests[0]?.body, { format: 'json', uid: '9002@example.com', queue: '9002@example.com', destination: '+18135551234' });
+  t.deepEqual(sandbox.requests[0]?.body, {
+    format: 'json',
+    uid: '9002@example.com',
+    queue: '9002@example.com',
+    destination: '+18135551234',
+  });
   t.like(sandbox.calls[0], { queue: '9002@example.com', status: 'queued' });
 });
 
@@ -293,14 +298,20 @@ const ECHO_MESSAGE =
 
 test('regression: NetSapiens error text is capped and scrubbed: a JSON body that echoes a token', async (t) => {
   const { sandbox, client } = await withSandbox(t);
-  sandbox.inject({ route: 'messages.send', status: 400, body: { code: 400, message: ECHO_MESSAGE, request: { password: ECHOED.password, token: API_KEY } } });
+  sandbox.inject({
+    route: 'messages.send',
+    status: 400,
+    body: { code: 400, message: ECHO_MESSAGE, request: { password: ECHOED.password, token: API_KEY } },
+  });
   const error = await t.throwsAsync(client.messages.sendSms(SMS), { instanceOf: NsHttpError });
   const secrets = [API_KEY, ...Object.values(ECHOED), 'dXNlcjpjb3JyZWN0LWhvcnNlLWJhdHRlcnktc3RhcGxl'];
   assertNoSecrets(t, error, secrets);
   for (const secret of secrets) t.false(JSON.stringify(error?.body).includes(secret), 'body');
   t.true((error?.nsMessage ?? '').length <= 200, `nsMessage has ${error?.nsMessage?.length} characters`);
   t.true(
-    error?.nsMessage?.startsWith('Invalid request. Authorization: Bearer [redacted]; access_token=[redacted]&refresh_token=[redacted] {"password":"[redacted]"'),
+    error?.nsMessage?.startsWith(
+      'Invalid request. Authorization: Bearer [redacted]; access_token=[redacted]&refresh_token=[redacted] {"password":"[redacted]"',
+    ),
     error?.nsMessage,
   );
   t.is(error?.message, `NetSapiens answered 400 to POST ${error?.path}: ${error?.nsMessage}`);

@@ -53,7 +53,13 @@ test('first run without an automatic answer rule: the rule is created after the 
   const { sandbox, client } = await withSandbox(t, { sandbox: { autoCreateAnswerRule: false } });
   const result = await client.provisionWebresponder(OPTIONS);
   t.deepEqual(result, { user: { status: 'created' }, dialRule: { status: 'created' }, answerRule: { status: 'created' } });
-  t.deepEqual(routes(sandbox), ['users.create 200', 'dialrules.list 200', 'dialrules.create 200', 'answerrules.update 404', 'answerrules.create 200']);
+  t.deepEqual(routes(sandbox), [
+    'users.create 200',
+    'dialrules.list 200',
+    'dialrules.create 200',
+    'answerrules.update 404',
+    'answerrules.create 200',
+  ]);
   t.is(sandbox.answerRules.length, 1);
   t.like(defaultRule(sandbox), { enabled: 'yes', 'forward-always': { enabled: 'yes', parameters: ['webresponder8001'] } });
 });
@@ -77,12 +83,21 @@ test('a changed webhook URL updates the dial rule in place', async (t) => {
   const webhookUrl = 'https://beckon.example.net/webresponder?id=xyz';
   const result = await client.provisionWebresponder({ ...OPTIONS, webhookUrl });
   t.deepEqual(result, { user: { status: 'exists' }, dialRule: { status: 'updated' }, answerRule: { status: 'updated' } });
-  t.deepEqual(routes(sandbox, before), ['users.create 409', 'users.get 200', 'dialrules.list 200', 'dialrules.update 202', 'answerrules.update 202']);
+  t.deepEqual(routes(sandbox, before), [
+    'users.create 409',
+    'users.get 200',
+    'dialrules.list 200',
+    'dialrules.update 202',
+    'answerrules.update 202',
+  ]);
   t.is(sandbox.dialRules.length, 1);
   t.like(sandbox.dialRules[0], { 'dial-rule-matching-to-uri': 'webresponder8001', 'dial-rule-parameter': webhookUrl });
   // The PUT addressed the rule NetSapiens listed, by its id.
   const update = sandbox.requests.find((request) => request.route === 'dialrules.update');
-  t.is(update?.path, `/ns-api/v2/domains/example.com/dialplans/example.com/dialrules/${encodeURIComponent(sandbox.dialRules[0]?.dialrule ?? '')}`);
+  t.is(
+    update?.path,
+    `/ns-api/v2/domains/example.com/dialplans/example.com/dialrules/${encodeURIComponent(sandbox.dialRules[0]?.dialrule ?? '')}`,
+  );
 });
 
 test('the application is configurable (default sip:0@Web-Main), and a change of it updates the rule', async (t) => {
@@ -118,7 +133,11 @@ test('a user step failing on the first run still lets the dial rule be created',
   t.deepEqual(result.answerRule, { status: 'failed', error: 'not attempted: user 8001 does not exist' });
   t.deepEqual(routes(sandbox), ['users.create 500', 'users.get 404', 'dialrules.list 200', 'dialrules.create 200']);
   // Run again once NetSapiens is well: it completes.
-  t.deepEqual(await client.provisionWebresponder(OPTIONS), { user: { status: 'created' }, dialRule: { status: 'exists' }, answerRule: { status: 'updated' } });
+  t.deepEqual(await client.provisionWebresponder(OPTIONS), {
+    user: { status: 'created' },
+    dialRule: { status: 'exists' },
+    answerRule: { status: 'updated' },
+  });
 });
 
 test('a failing dial-rule step (403) is reported, and the answer rule is still applied', async (t) => {
@@ -128,7 +147,8 @@ test('a failing dial-rule step (403) is reported, and the answer rule is still a
   t.deepEqual(result.user, { status: 'created' });
   t.deepEqual(result.dialRule, {
     status: 'failed',
-    error: 'NetSapiens answered 403 to POST /ns-api/v2/domains/example.com/dialplans/example.com/dialrules: Forbidden: scope lacks permission',
+    error:
+      'NetSapiens answered 403 to POST /ns-api/v2/domains/example.com/dialplans/example.com/dialrules: Forbidden: scope lacks permission',
   });
   t.deepEqual(result.answerRule, { status: 'updated' });
   t.is(sandbox.dialRules.length, 0);
@@ -180,7 +200,21 @@ test('options NetSapiens could not use are refused before anything is sent', asy
 const REQUIRED: Record<string, { required: string[]; yesNo?: string[]; forbidden?: string[]; enums?: Record<string, string[]> }> = {
   'users.create': {
     required: ['user', 'name-first-name', 'name-last-name', 'email-address', 'user-scope'],
-    enums: { 'user-scope': ['Basic User', 'Simple User', 'Advanced User', 'Call Center Agent', 'Site Manager', 'Call Center Supervisor', 'Office Manager', 'Reseller', 'Super User', 'NDP', 'No Portal'] },
+    enums: {
+      'user-scope': [
+        'Basic User',
+        'Simple User',
+        'Advanced User',
+        'Call Center Agent',
+        'Site Manager',
+        'Call Center Supervisor',
+        'Office Manager',
+        'Reseller',
+        'Super User',
+        'NDP',
+        'No Portal',
+      ],
+    },
   },
   'dialrules.create': {
     required: ['synchronous', 'dial-rule-matching-to-uri', 'dial-rule-translation-destination-user'],
@@ -219,7 +253,12 @@ test('schema conformance: every v2 body sent has the fields NetSapiens requires'
   await client.users.create({ domain: DOMAIN, user: '8002', firstName: 'A', lastName: 'B', email: 'a@b.c' });
   await client.dialRules.create({ domain: DOMAIN, match: 'x8002', destinationUser: '8002', synchronous: false });
   await client.answerRules.create({ domain: DOMAIN, user: '8002', timeFrame: 'weekends', enabled: false, synchronous: false });
-  await client.answerRules.update({ domain: DOMAIN, user: '8002', timeFrame: 'weekends', forwardNoAnswer: { enabled: true, to: ['1001'] } });
+  await client.answerRules.update({
+    domain: DOMAIN,
+    user: '8002',
+    timeFrame: 'weekends',
+    forwardNoAnswer: { enabled: true, to: ['1001'] },
+  });
   await client.messages.sendSms({ domain: DOMAIN, user: '1001', fromNumber: '+19294873999', destination: '+18135551234', message: 'hi' });
   await client.queuedCalls.createV2({ domain: DOMAIN, queue: '9002', destination: '+18135551234' });
 
@@ -256,7 +295,7 @@ test("regression: provisioning never takes over a person's phone: an existing us
 
   const result = await client.provisionWebresponder(PERSON_OPTIONS);
   const error =
-    "user 2000 exists and is not a web-responder system user (service code: none): its answer rule was left alone; choose another systemUser";
+    'user 2000 exists and is not a web-responder system user (service code: none): its answer rule was left alone; choose another systemUser';
   t.deepEqual(result, {
     user: { status: 'refused', error },
     dialRule: { status: 'refused', error },
@@ -289,7 +328,10 @@ test("regression: provisioning never takes over a person's phone: when the exist
   const before = sandbox.requests.length;
   const result = await client.provisionWebresponder(PERSON_OPTIONS);
   t.is(result.user.status, 'failed');
-  t.regex(result.user.error ?? '', /^user 2000 exists, but reading it to check its service code failed: NetSapiens answered 500 to GET \/ns-api\/v2\/domains\/example\.com\/users\/2000/);
+  t.regex(
+    result.user.error ?? '',
+    /^user 2000 exists, but reading it to check its service code failed: NetSapiens answered 500 to GET \/ns-api\/v2\/domains\/example\.com\/users\/2000/,
+  );
   t.deepEqual(result.answerRule, {
     status: 'failed',
     error: 'not attempted: user 2000 could not be checked to be a web-responder system user, so its answer rule was left alone',

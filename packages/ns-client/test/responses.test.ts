@@ -59,7 +59,8 @@ test('regression: responses are read with a size limit: an endless answer withou
     method: 'GET',
     path: '/ns-api/v2/domains/example.com/users',
     maxBytes: MiB,
-    message: 'NetSapiens answered GET /ns-api/v2/domains/example.com/users with more than 1048576 bytes (maxResponseBytes): it was not read further',
+    message:
+      'NetSapiens answered GET /ns-api/v2/domains/example.com/users with more than 1048576 bytes (maxResponseBytes): it was not read further',
   });
   t.true(await waitFor(() => server.written() !== undefined), 'the server saw the client hang up');
   // The client stopped reading at the limit: what went out is the limit plus the sockets' buffers.
@@ -185,7 +186,10 @@ test('regression: a 2xx that is not NetSapiens is not success: provisioning repo
   t.is(result.dialRule.status, 'failed');
   t.regex(result.dialRule.error ?? '', /with an HTML page/);
   t.is(result.answerRule.status, 'failed');
-  t.false(server.requests.some((request) => request.includes('/answerrules')), 'no answer rule was written');
+  t.false(
+    server.requests.some((request) => request.includes('/answerrules')),
+    'no answer rule was written',
+  );
 });
 
 test('regression: a 2xx that is not NetSapiens is not success: an OAuth token endpoint answering an HTML page', async (t) => {
@@ -202,11 +206,41 @@ test('regression: a 2xx that is not NetSapiens is not success: an OAuth token en
 
 /** 2xx bodies NetSapiens would not send, and how each is described. */
 const NOT_NETSAPIENS: { name: string; type: string; body: string; call: keyof typeof CALLS; problem: string }[] = [
-  { name: 'truncated JSON', type: 'application/json', body: '{"code":202,"mess', call: 'messages.sendSms', problem: 'JSON that is cut off or malformed' },
-  { name: 'plain text', type: 'text/plain', body: 'OK', call: 'queuedCalls.create', problem: "a body of type text/plain, not NetSapiens' JSON: is baseUrl right?" },
-  { name: 'HTML without a content type', type: '', body: '<html><body>It works!</body></html>', call: 'users.create', problem: "an HTML page, not NetSapiens' JSON: is baseUrl right?" },
-  { name: 'a JSON string for a write', type: 'application/json', body: '"Accepted"', call: 'answerRules.update', problem: 'JSON that is not an object' },
-  { name: 'an object for a list', type: 'application/json', body: '{"code":200,"message":"OK"}', call: 'dialRules.list', problem: 'JSON that is not a list' },
+  {
+    name: 'truncated JSON',
+    type: 'application/json',
+    body: '{"code":202,"mess',
+    call: 'messages.sendSms',
+    problem: 'JSON that is cut off or malformed',
+  },
+  {
+    name: 'plain text',
+    type: 'text/plain',
+    body: 'OK',
+    call: 'queuedCalls.create',
+    problem: "a body of type text/plain, not NetSapiens' JSON: is baseUrl right?",
+  },
+  {
+    name: 'HTML without a content type',
+    type: '',
+    body: '<html><body>It works!</body></html>',
+    call: 'users.create',
+    problem: "an HTML page, not NetSapiens' JSON: is baseUrl right?",
+  },
+  {
+    name: 'a JSON string for a write',
+    type: 'application/json',
+    body: '"Accepted"',
+    call: 'answerRules.update',
+    problem: 'JSON that is not an object',
+  },
+  {
+    name: 'an object for a list',
+    type: 'application/json',
+    body: '{"code":200,"message":"OK"}',
+    call: 'dialRules.list',
+    problem: 'JSON that is not a list',
+  },
   { name: 'an empty body for a list', type: 'application/json', body: '', call: 'dialRules.list', problem: 'an empty body, not a list' },
   { name: 'a list for one user', type: 'application/json', body: '[]', call: 'users.get', problem: 'JSON that is not an object' },
 ];
@@ -241,8 +275,16 @@ test('every success NetSapiens sends is still one: empty bodies, JSON labelled t
     '/ns-api/': { status: 202, type: 'text/html; charset=UTF-8', body: '' },
     '/ns-api/v2/domains/example.com/queuedcall/9002': { status: 200, type: 'text/html', body: '{}' },
     '/ns-api/v2/domains/example.com/users': { status: 202, type: 'application/json', body: '{"code":202,"message":"Accepted"}' },
-    '/ns-api/v2/domains/example.com/users/8001': { status: 200, type: 'application/json', body: '{"user":"8001","service-code":"system-webresponder"}' },
-    '/ns-api/v2/domains/example.com/dialplans/example.com/dialrules': { status: 200, type: 'application/json; charset=utf-8', body: ' [] \n' },
+    '/ns-api/v2/domains/example.com/users/8001': {
+      status: 200,
+      type: 'application/json',
+      body: '{"user":"8001","service-code":"system-webresponder"}',
+    },
+    '/ns-api/v2/domains/example.com/dialplans/example.com/dialrules': {
+      status: 200,
+      type: 'application/json; charset=utf-8',
+      body: ' [] \n',
+    },
     '/ns-api/v2/domains/example.com/users/8001/answerrules/*': { status: 202, body: '\n' },
   };
   const server = await withPlainServer(t, (request, response) => {

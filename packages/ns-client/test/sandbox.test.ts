@@ -106,7 +106,13 @@ async function eventually(check: () => boolean, timeoutMs = 2_000): Promise<bool
 async function login(sandbox: NsSandbox, path = '/ns-api/v2/tokens'): Promise<{ access: string; refresh: string }> {
   const answer = await ns(sandbox, 'POST', path, {
     token: null,
-    json: { grant_type: 'password', client_id: OAUTH.clientId, client_secret: OAUTH.clientSecret, username: OAUTH.username, password: OAUTH.password },
+    json: {
+      grant_type: 'password',
+      client_id: OAUTH.clientId,
+      client_secret: OAUTH.clientSecret,
+      username: OAUTH.username,
+      password: OAUTH.password,
+    },
   });
   if (answer.status !== 200) throw new Error(`login answered ${answer.status}`);
   const body = answer.body as { access_token: string; refresh_token: string };
@@ -144,7 +150,13 @@ test('NS routes need the bearer token: none or a wrong one is 401, and the token
   t.is((await ns(sandbox, 'GET', path)).status, 404, 'the right token gets past auth (and finds no user)');
   t.deepEqual(
     sandbox.requests.map((request) => [request.authorized, request.status]),
-    [[false, 401], [false, 401], [false, 401], [false, 401], [true, 404]],
+    [
+      [false, 401],
+      [false, 401],
+      [false, 401],
+      [false, 401],
+      [true, 404],
+    ],
   );
   t.false(JSON.stringify(sandbox.requests).includes(wrongToken));
 });
@@ -254,8 +266,14 @@ test('SMS: 202 Accepted and recorded, with or without a session; bad session ids
   const badChars = `/ns-api/v2/domains/${DOMAIN}/users/2000/messagesessions/${'a'.repeat(31)}-/messages`;
   t.is((await ns(sandbox, 'POST', badChars, { json: body })).status, 400);
 
-  t.regex(((await ns(sandbox, 'POST', SMS, { json: { ...body, destination: '+18135551234' } })).body as { message: string }).message, /^destination /);
-  t.regex(((await ns(sandbox, 'POST', SMS, { json: { ...body, 'from-number': '+19295550100' } })).body as { message: string }).message, /^from-number /);
+  t.regex(
+    ((await ns(sandbox, 'POST', SMS, { json: { ...body, destination: '+18135551234' } })).body as { message: string }).message,
+    /^destination /,
+  );
+  t.regex(
+    ((await ns(sandbox, 'POST', SMS, { json: { ...body, 'from-number': '+19295550100' } })).body as { message: string }).message,
+    /^from-number /,
+  );
   t.deepEqual((await ns(sandbox, 'POST', SMS, { json: { ...body, type: undefined } })).body, { code: 400, message: 'type is required' });
   t.is(sandbox.messages.length, 2);
 });
@@ -340,7 +358,9 @@ test('dial rules: create, list, get, update; a duplicate match is 409; the id is
   t.is((await ns(sandbox, 'GET', `${DIAL_RULES}/c2lwOjYxMUAq`)).status, 404);
 
   const put = (rule: string, changes: Record<string, string>) =>
-    ns(sandbox, 'PUT', `${DIAL_RULES}/${encodeURIComponent(rule)}`, { json: { dialrule: rule, 'dial-rule-translation-destination-user': '[*]', ...changes } });
+    ns(sandbox, 'PUT', `${DIAL_RULES}/${encodeURIComponent(rule)}`, {
+      json: { dialrule: rule, 'dial-rule-translation-destination-user': '[*]', ...changes },
+    });
   const updated = await put(id, { 'dial-rule-parameter': 'https://beckon.test/v2' });
   t.deepEqual([updated.status, updated.body], [202, { code: 202, message: 'Accepted' }]);
   t.like(sandbox.dialRules[0], { 'dial-rule-parameter': 'https://beckon.test/v2', 'dial-rule-description': 'Beckon SMS directions' });
@@ -379,7 +399,9 @@ test('answer rules: PUT is 404 without a rule; POST creates it (no is-active nee
   t.is(missing.status, 404);
   t.is((missing.body as { code: number }).code, 404);
 
-  const created = await ns(sandbox, 'POST', rules, { json: { synchronous: 'no', 'time-frame': '*', enabled: 'yes', 'forward-always': forward } });
+  const created = await ns(sandbox, 'POST', rules, {
+    json: { synchronous: 'no', 'time-frame': '*', enabled: 'yes', 'forward-always': forward },
+  });
   t.deepEqual([created.status, created.body], [202, { code: 202, message: 'Accepted' }]);
   const duplicate = await ns(sandbox, 'POST', rules, { json: { synchronous: 'no', 'time-frame': '*', enabled: 'yes' } });
   t.is(duplicate.status, 409);
@@ -390,7 +412,10 @@ test('answer rules: PUT is 404 without a rule; POST creates it (no is-active nee
   t.deepEqual([updated.status, updated.body], [202, { code: 202, message: 'Accepted' }]);
   t.deepEqual(sandbox.answerRules[0]?.['forward-always'], { enabled: 'yes', parameters: ['webresponder8002'] });
 
-  t.deepEqual((await ns(sandbox, 'PUT', defaultRule, { json: { 'forward-always': forward } })).body, { code: 400, message: 'enabled is required' });
+  t.deepEqual((await ns(sandbox, 'PUT', defaultRule, { json: { 'forward-always': forward } })).body, {
+    code: 400,
+    message: 'enabled is required',
+  });
   t.deepEqual((await ns(sandbox, 'PUT', defaultRule, { json: { enabled: 'yes', 'forward-always': { parameters: [] } } })).body, {
     code: 400,
     message: 'forward-always.enabled is required',
@@ -400,7 +425,10 @@ test('answer rules: PUT is 404 without a rule; POST creates it (no is-active nee
   t.is(hours.status, 200);
   t.like(hours.body, { 'time-frame': 'Business Hours', enabled: 'no', user: '8001', domain: DOMAIN });
   const ordered = await ns(sandbox, 'GET', rules);
-  t.deepEqual((ordered.body as { 'time-frame': string }[]).map((rule) => rule['time-frame']), ['Business Hours', '*']);
+  t.deepEqual(
+    (ordered.body as { 'time-frame': string }[]).map((rule) => rule['time-frame']),
+    ['Business Hours', '*'],
+  );
 
   const nobody = `${USERS}/9999/answerrules`;
   t.is((await ns(sandbox, 'GET', nobody)).status, 404);
@@ -412,7 +440,13 @@ test('OAuth: password login, refresh tokens rotate (reuse is 401), bad credentia
   const sandbox = await start(t, { oauth: OAUTH });
   const answer = await ns(sandbox, 'POST', '/ns-api/v2/tokens', {
     token: null,
-    json: { grant_type: 'password', client_id: OAUTH.clientId, client_secret: OAUTH.clientSecret, username: OAUTH.username, password: OAUTH.password },
+    json: {
+      grant_type: 'password',
+      client_id: OAUTH.clientId,
+      client_secret: OAUTH.clientSecret,
+      username: OAUTH.username,
+      password: OAUTH.password,
+    },
   });
   t.is(answer.status, 200);
   t.like(answer.body, { token_type: 'Bearer', expires_in: 3600, domain: DOMAIN, user: '1000' });
@@ -435,8 +469,15 @@ test('OAuth: password login, refresh tokens rotate (reuse is 401), bad credentia
 
   const base = { grant_type: 'password', client_id: OAUTH.clientId, client_secret: OAUTH.clientSecret, username: OAUTH.username };
   t.is((await ns(sandbox, 'POST', '/ns-api/v2/tokens', { token: null, json: { ...base, password: 'wrong' } })).status, 401);
-  t.is((await ns(sandbox, 'POST', '/ns-api/v2/tokens', { token: null, json: { ...base, client_secret: 'wrong', password: OAUTH.password } })).status, 401);
-  t.deepEqual((await ns(sandbox, 'POST', '/ns-api/v2/tokens', { token: null, json: base })).body, { code: 400, message: 'password is required' });
+  t.is(
+    (await ns(sandbox, 'POST', '/ns-api/v2/tokens', { token: null, json: { ...base, client_secret: 'wrong', password: OAUTH.password } }))
+      .status,
+    401,
+  );
+  t.deepEqual((await ns(sandbox, 'POST', '/ns-api/v2/tokens', { token: null, json: base })).body, {
+    code: 400,
+    message: 'password is required',
+  });
   t.is((await ns(sandbox, 'POST', '/ns-api/v2/tokens', { token: null, json: { ...base, grant_type: 'client_credentials' } })).status, 400);
   t.is((await ns(sandbox, 'GET', `${USERS}/1000`, { token: 'not-an-issued-token' })).status, 401);
 });
@@ -509,7 +550,11 @@ test('fault: a status for the next N matching requests, then normal handling aga
   t.is((await ns(sandbox, 'GET', `${USERS}/1000`)).status, 404);
   t.deepEqual(
     sandbox.requests.map((request) => [request.fault, request.status]),
-    [[true, 503], [true, 503], [false, 404]],
+    [
+      [true, 503],
+      [true, 503],
+      [false, 404],
+    ],
   );
 
   sandbox.inject({ route: 'users.create', status: 500, body: { code: 500, message: 'Database unavailable' } });
@@ -573,7 +618,8 @@ test('fault: drop destroys the connection without answering or processing', asyn
 test('control endpoints: state, requests, faults and reset, without auth and without being logged', async (t) => {
   const sandbox = await start(t);
   t.is((await ns(sandbox, 'POST', LEGACY_CALL, { form: legacyForm() })).status, 202);
-  const control = (method: string, path: string, json?: unknown) => ns(sandbox, method, `/_sandbox${path}`, { token: null, ...(json === undefined ? {} : { json }) });
+  const control = (method: string, path: string, json?: unknown) =>
+    ns(sandbox, method, `/_sandbox${path}`, { token: null, ...(json === undefined ? {} : { json }) });
 
   const state = await control('GET', '/state');
   t.is(state.status, 200);
@@ -625,7 +671,15 @@ test('the request log never holds the token, OAuth secrets or secret-looking fie
   await ns(sandbox, 'POST', USERS, { json: newUser('8001', { 'login-password': OAUTH.password, note: `key ${sandbox.token}` }) });
   await ns(sandbox, 'GET', `/ns-api/v2/unknown/${sandbox.token}`);
 
-  const secrets = [sandbox.token, OAUTH.password, OAUTH.clientSecret, tokens.access, tokens.refresh, renewed.access_token, renewed.refresh_token];
+  const secrets = [
+    sandbox.token,
+    OAUTH.password,
+    OAUTH.clientSecret,
+    tokens.access,
+    tokens.refresh,
+    renewed.access_token,
+    renewed.refresh_token,
+  ];
   const log = JSON.stringify(sandbox.requests);
   const events = JSON.stringify(seen);
   for (const secret of secrets) {
@@ -722,10 +776,14 @@ test('close() ends promptly with an idle keep-alive connection and a request hel
   const agent = new Agent({ keepAlive: true });
   t.teardown(() => agent.destroy());
   await new Promise<void>((resolve, reject) => {
-    const request = httpRequest(`${sandbox.url}${USERS}/1000`, { agent, headers: { authorization: `Bearer ${sandbox.token}` } }, (response) => {
-      response.resume();
-      response.on('end', resolve);
-    });
+    const request = httpRequest(
+      `${sandbox.url}${USERS}/1000`,
+      { agent, headers: { authorization: `Bearer ${sandbox.token}` } },
+      (response) => {
+        response.resume();
+        response.on('end', resolve);
+      },
+    );
     request.on('error', reject);
     request.end();
   });

@@ -52,7 +52,8 @@ export function readSettings(argv, env) {
     const raw = values[flag] ?? env[variable];
     if (raw === undefined || raw === '') return fallback;
     const value = Number(raw);
-    if (!Number.isFinite(value) || value < min) throw new Error(`--${flag} (${variable}) must be a number ≥ ${min}, got ${JSON.stringify(raw)}`);
+    if (!Number.isFinite(value) || value < min)
+      throw new Error(`--${flag} (${variable}) must be a number ≥ ${min}, got ${JSON.stringify(raw)}`);
     return value;
   };
   return {
@@ -81,7 +82,12 @@ export function generateTenants(count) {
     tenants[`${domain}-main`] = {
       api_domain: domain,
       queue: `9002@${domain}`,
-      branding: { button_text: 'Call me back', button_color: '#1a73e8', company_name: `Customer ${i} Inc.`, logo_url: `https://${domain}/logo.png` },
+      branding: {
+        button_text: 'Call me back',
+        button_color: '#1a73e8',
+        company_name: `Customer ${i} Inc.`,
+        logo_url: `https://${domain}/logo.png`,
+      },
       user: '2000',
       ns_system_user: '8001',
       from_number: '19295550100',
@@ -354,7 +360,9 @@ export class Samples {
   /** Nearest-rank percentiles, e.g. `percentiles(50, 99)`. */
   percentiles(...ps) {
     const sorted = this.#values.slice(0, this.#length).sort();
-    return ps.map((p) => (sorted.length === 0 ? NaN : sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))]));
+    return ps.map((p) =>
+      sorted.length === 0 ? NaN : sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))],
+    );
   }
 }
 

@@ -96,7 +96,13 @@ async function main() {
 
   const token = randomBytes(16).toString('hex');
   const sandbox = await launch('sandbox', { token });
-  const env = { NS_API_BASE: sandbox.url, NS_TOKEN: token, UPDATE_SECRET: randomBytes(24).toString('base64url'), LOG_LEVEL: 'info', ...LIMITS };
+  const env = {
+    NS_API_BASE: sandbox.url,
+    NS_TOKEN: token,
+    UPDATE_SECRET: randomBytes(24).toString('base64url'),
+    LOG_LEVEL: 'info',
+    ...LIMITS,
+  };
   const nextNumber = phoneNumbers((number) => checkPhone(number, {}).ok);
   const rows = [];
 
@@ -111,7 +117,11 @@ async function main() {
   const smallIds = cycle(Object.keys(generateTenants(10)));
   rows.push(await scenario({ name: 'GET /health', service: small, request: () => ({ path: '/health' }) }));
   rows.push(await scenario({ name: 'GET /widget.js?id=', service: small, request: () => ({ path: `/widget.js?id=${smallIds()}` }) }));
-  const config10 = await scenario({ name: 'GET /widget-config?id= (10 ids)', service: small, request: () => ({ path: `/widget-config?id=${smallIds()}` }) });
+  const config10 = await scenario({
+    name: 'GET /widget-config?id= (10 ids)',
+    service: small,
+    request: () => ({ path: `/widget-config?id=${smallIds()}` }),
+  });
   rows.push(config10);
   rows.push(
     await scenario({
@@ -151,7 +161,9 @@ async function main() {
     drainMs: settings.smsDelayMs + 10_000,
     // The route must answer at once: an answer as slow as the SMS API waited for its text.
     verify: (result, counts, stats) =>
-      result.max >= settings.smsDelayMs ? `an answer took ${format.ms(result.max)} ms, as long as a text` : textsVerified(result, counts, stats),
+      result.max >= settings.smsDelayMs
+        ? `an answer took ${format.ms(result.max)} ms, as long as a text`
+        : textsVerified(result, counts, stats),
     note: (_, { messages }, stats) =>
       `${format.thousands(messages)} texts sent after the answers, ${format.thousands(stats.dropped)} dropped at the cap; peak ${format.thousands(stats.peakBackground)} in flight, RSS ${Math.round(stats.rssMb)} MB`,
   });
@@ -191,7 +203,7 @@ async function main() {
   if (flood) console.log(`${floodText(flood)}\n`);
   console.log(`Other processes used ${format.percent(run?.other)} of the machine's CPU during the run${othersText(run)}.`);
   for (const problem of problems) console.log(`CHECK FAILED: ${problem}`);
-  if (problems.length > 0 && !settings.logs) console.log('Rerun with --logs DIR to keep the servers\' logs.');
+  if (problems.length > 0 && !settings.logs) console.log("Rerun with --logs DIR to keep the servers' logs.");
   if (settings.out) {
     const file = resolve(ROOT, settings.out);
     await mkdir(dirname(file), { recursive: true });
@@ -224,7 +236,8 @@ async function webresponderFlood(env, sandbox, nextNumber) {
   const texts = (await sandbox.call('counts')).messages - countsBefore.messages;
   await stop(service);
   const statuses = Object.entries(result.statuses).filter(([status]) => status !== '200');
-  if (statuses.length > 0) problems.push(`flood: answers other than 200: ${statuses.map(([status, count]) => `${count} × ${status}`).join(', ')}`);
+  if (statuses.length > 0)
+    problems.push(`flood: answers other than 200: ${statuses.map(([status, count]) => `${count} × ${status}`).join(', ')}`);
   if (texts > 10 * 60) problems.push(`flood: ${texts} texts sent, over 10 ids × 60 per hour`);
   const flood = { seconds, requests: result.ok + result.non2xx, rps: result.rps, texts, before, after };
   console.log(`${format.thousands(flood.requests)} calls, ${texts} texts, RSS ${Math.round(before.rssMb)} → ${Math.round(after.rssMb)} MB`);
@@ -327,7 +340,9 @@ async function scenario(definition) {
   // CPU per process as a share of one core (a Node server tops out near 100 %), and what others used.
   const cpuAfter = { machine: machineCpu(), byRole: await cpuByRole(), wall: performance.now() };
   const wallMs = cpuAfter.wall - cpuBefore.wall;
-  const cpu = Object.fromEntries(Object.keys(cpuAfter.byRole).map((role) => [role, (cpuAfter.byRole[role] - cpuBefore.byRole[role]) / 1_000 / wallMs]));
+  const cpu = Object.fromEntries(
+    Object.keys(cpuAfter.byRole).map((role) => [role, (cpuAfter.byRole[role] - cpuBefore.byRole[role]) / 1_000 / wallMs]),
+  );
   const ours = Object.keys(cpuAfter.byRole).reduce((sum, role) => sum + cpuAfter.byRole[role] - cpuBefore.byRole[role], 0);
   const contention = otherLoad(cpuBefore.machine, cpuAfter.machine, ours, wallMs);
   const stats = service.role === 'beckon' ? await service.call('stats') : undefined;
@@ -346,15 +361,29 @@ async function scenario(definition) {
 
   const failed = [];
   const unexpected = Object.entries(result.statuses).filter(([status]) => status !== '200');
-  if (unexpected.length > 0) failed.push(`answers other than 200: ${unexpected.map(([status, count]) => `${count} × ${status}`).join(', ')}`);
+  if (unexpected.length > 0)
+    failed.push(`answers other than 200: ${unexpected.map(([status, count]) => `${count} × ${status}`).join(', ')}`);
   if (result.errors > 0) failed.push(`${result.errors} errors (${result.timeouts} timeouts)`);
   if (leftBehind > 0) failed.push(`${leftBehind} background tasks still running ${drainMs} ms after the run`);
   const verdict = definition.verify?.(result, counts, stats);
   if (verdict) failed.push(verdict);
   for (const problem of failed) problems.push(`${name}: ${problem}`);
 
-  const row = { name, ...result, cpu, serverRole, microsPerRequest, contention, counts, stats, note: definition.note?.(result, counts, stats) ?? '', failed };
-  console.log(`${format.thousands(row.rps)} req/s, p50 ${format.ms(row.p50)} ms, p99 ${format.ms(row.p99)} ms${failed.length ? ' — CHECK FAILED' : ''}`);
+  const row = {
+    name,
+    ...result,
+    cpu,
+    serverRole,
+    microsPerRequest,
+    contention,
+    counts,
+    stats,
+    note: definition.note?.(result, counts, stats) ?? '',
+    failed,
+  };
+  console.log(
+    `${format.thousands(row.rps)} req/s, p50 ${format.ms(row.p50)} ms, p99 ${format.ms(row.p99)} ms${failed.length ? ' — CHECK FAILED' : ''}`,
+  );
   return row;
 }
 
@@ -362,7 +391,20 @@ async function scenario(definition) {
 // The report
 
 function tables(rows, lookups) {
-  const routeHeader = ['scenario', 'req/s', 'p50 ms', 'p99 ms', '2xx', 'non-2xx', 'errors', 'server CPU', 'CPU µs/req', 'NS CPU', 'load-gen CPU', 'other load'];
+  const routeHeader = [
+    'scenario',
+    'req/s',
+    'p50 ms',
+    'p99 ms',
+    '2xx',
+    'non-2xx',
+    'errors',
+    'server CPU',
+    'CPU µs/req',
+    'NS CPU',
+    'load-gen CPU',
+    'other load',
+  ];
   const routeRows = rows.map((row) => [
     row.failed.length ? `${row.name} ⚠` : row.name,
     format.thousands(row.rps),
@@ -390,7 +432,11 @@ function tables(rows, lookups) {
   return {
     text: { routes: textTable(routeHeader, routeRows), lookups: textTable(lookupHeader, lookupRows) },
     markdown: {
-      routes: markdownTable([...routeHeader, 'notes'], ['l', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'l'], routeRows.map((cells, i) => [...cells, rows[i].note])),
+      routes: markdownTable(
+        [...routeHeader, 'notes'],
+        ['l', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'l'],
+        routeRows.map((cells, i) => [...cells, rows[i].note]),
+      ),
       lookups: markdownTable(lookupHeader, ['r', 'r', 'r', 'r', 'r', 'r', 'r'], lookupRows),
     },
   };
@@ -432,7 +478,9 @@ function reading({ machine, rows, lookups, reference, smsNormal, smsSlow, run })
   lines.push(
     `- **Beckon's own overhead.** \`GET /health\` does no work of its own: ${format.thousands(health.rps)} req/s and ${us(health)} of server CPU ` +
       `per request, against bare Koa's ${format.thousands(reference.rps)} req/s and ${us(reference)}` +
-      (capped ? ` (bare Koa's req/s is capped by autocannon, whose process used ${format.percent(reference.cpu.runner)} of a core: compare CPU per request)` : '') +
+      (capped
+        ? ` (bare Koa's req/s is capped by autocannon, whose process used ${format.percent(reference.cpu.runner)} of a core: compare CPU per request)`
+        : '') +
       `. The difference is what every Beckon request pays: a request id, a child logger and one pino line at \`info\`, the error ` +
       `envelope, the router and the \`X-Request-Id\` header. With \`LOG_LEVEL=silent\` the same route costs ${us(silent)} ` +
       `(${format.thousands(silent.rps)} req/s), so the log line accounts for ` +
@@ -515,7 +563,10 @@ to req/s when comparing runs.
 
 | | |
 |:---|:---|
-| date | ${startedAt.toISOString().replace('T', ' ').replace(/\.\d+Z$/, ' UTC')} |
+| date | ${startedAt
+    .toISOString()
+    .replace('T', ' ')
+    .replace(/\.\d+Z$/, ' UTC')} |
 | CPU | ${machine.cpu}, ${machine.cores} cores |
 | memory | ${machine.memoryGiB.toFixed(1)} GiB |
 | Node | ${machine.node} |
@@ -541,13 +592,17 @@ ${rendered.markdown.lookups}
 median of 5 rounds of 2 000 000 lookups of known ids in a shuffled order, in the server's process before it
 serves, loop included. The route columns are the \`/widget-config\` rows above, ids cycled over the whole file.
 
-${report.flood ? `## A flood of distinct callers on \`/webresponder\`
+${
+  report.flood
+    ? `## A flood of distinct callers on \`/webresponder\`
 
 ${floodText(report.flood)} Once an id's cap is used up, a call costs the XML answer and one counter read: no
 caller is remembered (the once-per-caller window starts only for a caller who will be texted), so memory
 stays flat however many numbers a pump cycles through.
 
-` : ''}## Reading
+`
+    : ''
+}## Reading
 
 ${reading(report)}
 

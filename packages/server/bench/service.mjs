@@ -111,7 +111,7 @@ async function beckonRole() {
     // a row, or time runs out.
     drain: async ({ timeoutMs }) => {
       const deadline = Date.now() + timeoutMs;
-      for (let idleChecks = 0; idleChecks < 2 && Date.now() < deadline; ) {
+      for (let idleChecks = 0; idleChecks < 2 && Date.now() < deadline;) {
         await running.deps.background.drain(Math.max(0, deadline - Date.now()));
         idleChecks = running.deps.background.size === 0 ? idleChecks + 1 : 0;
         await sleep(50);

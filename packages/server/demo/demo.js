@@ -7,7 +7,10 @@ function describe(event) {
   const time = new Date(event.at).toLocaleTimeString();
   switch (event.kind) {
     case 'call':
-      return `${time} — queued call to ${event.destination}, into queue ${event.queue}` + (event.status === 'failed' ? ` (failed: ${event.reason})` : '');
+      return (
+        `${time} — queued call to ${event.destination}, into queue ${event.queue}` +
+        (event.status === 'failed' ? ` (failed: ${event.reason})` : '')
+      );
     case 'text':
       return `${time} — text to ${event.destination}${event.from ? ` from ${event.from}` : ''}: “${event.message}”`;
     default:

@@ -60,7 +60,8 @@ export class BackgroundTasks {
       await Promise.race([Promise.allSettled([...this.#running]), timeout]);
     }
     clearTimeout(timer);
-    if (this.#running.size > 0) this.logger.warn({ running: this.#running.size }, 'background tasks still running at the shutdown deadline');
+    if (this.#running.size > 0)
+      this.logger.warn({ running: this.#running.size }, 'background tasks still running at the shutdown deadline');
     return this.#running.size === 0;
   }
 }

@@ -76,7 +76,10 @@ export class ConfigError extends Error {
 }
 
 const required = (name: string) =>
-  z.string({ error: `${name} is required` }).trim().min(1, { error: `${name} is required` });
+  z
+    .string({ error: `${name} is required` })
+    .trim()
+    .min(1, { error: `${name} is required` });
 
 const httpUrl = (name: string) =>
   z
@@ -111,7 +114,10 @@ const trustProxy = z
     if (/^(true|yes|on)$/i.test(value)) return 1;
     const hops = Number(value);
     if (Number.isInteger(hops) && hops > 0) return hops;
-    context.addIssue({ code: 'custom', message: `TRUST_PROXY must be true, false or the number of proxies in front, got ${JSON.stringify(value)}` });
+    context.addIssue({
+      code: 'custom',
+      message: `TRUST_PROXY must be true, false or the number of proxies in front, got ${JSON.stringify(value)}`,
+    });
     return z.NEVER;
   });
 
@@ -126,7 +132,11 @@ const redisUrl = z
   .refine((value) => /^rediss?:\/\/\S*$/i.test(value) && URL.canParse(value), {
     error: 'REDIS_URL must be a redis:// or rediss:// URL such as redis://127.0.0.1:6379',
   });
-const redisPrefix = z.string().trim().regex(/^[\w:.-]{1,64}$/, { error: 'REDIS_PREFIX may hold letters, digits and _:.- (at most 64)' }).optional();
+const redisPrefix = z
+  .string()
+  .trim()
+  .regex(/^[\w:.-]{1,64}$/, { error: 'REDIS_PREFIX may hold letters, digits and _:.- (at most 64)' })
+  .optional();
 
 const environment = z.object({
   NS_API_BASE: required('NS_API_BASE')
@@ -154,17 +164,27 @@ const environment = z.object({
   MAX_CONNECTIONS: whole('MAX_CONNECTIONS', 1_000),
   HEADERS_TIMEOUT_MS: whole('HEADERS_TIMEOUT_MS', 10_000, 100),
   REQUEST_TIMEOUT_MS: whole('REQUEST_TIMEOUT_MS', 30_000, 100),
-  WEBRESPONDER_SECRET: z.string().trim().min(16, { error: 'WEBRESPONDER_SECRET must be at least 16 characters (use a long random value)' }).optional(),
+  WEBRESPONDER_SECRET: z
+    .string()
+    .trim()
+    .min(16, { error: 'WEBRESPONDER_SECRET must be at least 16 characters (use a long random value)' })
+    .optional(),
   TURNSTILE_SECRET_KEY: z.string().trim().optional(),
   TURNSTILE_VERIFY_URL: httpUrl('TURNSTILE_VERIFY_URL').optional(),
   TEXT_BACK_WINDOW_MINUTES: whole('TEXT_BACK_WINDOW_MINUTES', 10),
-  PROVISION_DIAL_RULE_APPLICATION: z.string().trim().regex(/^[\x21-\x7e]{1,128}$/, { error: 'PROVISION_DIAL_RULE_APPLICATION must be a responder such as sip:0@Web-Main (no spaces)' }).optional(),
+  PROVISION_DIAL_RULE_APPLICATION: z
+    .string()
+    .trim()
+    .regex(/^[\x21-\x7e]{1,128}$/, { error: 'PROVISION_DIAL_RULE_APPLICATION must be a responder such as sip:0@Web-Main (no spaces)' })
+    .optional(),
   PROVISION_EMAIL: z.email({ error: 'PROVISION_EMAIL must be an e-mail address' }).optional(),
   REDIS_URL: redisUrl.optional(),
   REDIS_PREFIX: redisPrefix,
-  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], {
-    error: 'LOG_LEVEL must be one of fatal, error, warn, info, debug, trace, silent',
-  }).optional(),
+  LOG_LEVEL: z
+    .enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], {
+      error: 'LOG_LEVEL must be one of fatal, error, warn, info, debug, trace, silent',
+    })
+    .optional(),
 });
 
 /** Validates the environment once; every problem is listed, each naming its variable. */

@@ -9,10 +9,11 @@ import type { TenantStore } from './tenants/store.js';
 
 /** Everything the routes need, built once by `main` (or by a host app) and passed in: no globals. */
 export interface ServerDeps {
-  config: Pick<ServerConfig, 'updateSecret' | 'trustProxy' | 'provisionEmail'> & Partial<Pick<ServerConfig, 'provisionApplication' | 'nsApiBase' | 'webresponderSecret'>> & {
-    /** Where the public reaches this server (resolved: `PUBLIC_URL`, or the listening address). */
-    publicUrl: string;
-  };
+  config: Pick<ServerConfig, 'updateSecret' | 'trustProxy' | 'provisionEmail'> &
+    Partial<Pick<ServerConfig, 'provisionApplication' | 'nsApiBase' | 'webresponderSecret'>> & {
+      /** Where the public reaches this server (resolved: `PUBLIC_URL`, or the listening address). */
+      publicUrl: string;
+    };
   ns: Pick<NsClient, 'queuedCalls' | 'messages' | 'provisionWebresponder'>;
   /** Per-id config. The Redis store also says whether its copy may lack changes made elsewhere, for `/health`. */
   tenants: TenantStore & { state?(): ConfigState };

@@ -11,7 +11,18 @@ export function createLogger(level: LoggerOptions['level'] = 'info', destination
     level,
     base: { service: 'beckon-server' },
     redact: {
-      paths: ['secret', '*.secret', 'token', '*.token', 'authorization', '*.authorization', 'headers.authorization', 'headers["x-update-secret"]', 'password', '*.password'],
+      paths: [
+        'secret',
+        '*.secret',
+        'token',
+        '*.token',
+        'authorization',
+        '*.authorization',
+        'headers.authorization',
+        'headers["x-update-secret"]',
+        'password',
+        '*.password',
+      ],
       censor: '[redacted]',
     },
   };

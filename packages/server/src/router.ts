@@ -32,7 +32,11 @@ export function createRouter(deps: ServerDeps, bundle?: WidgetBundle): Router<Ap
  * Every Beckon route, with the middleware each one runs, in one screen. `createApp` mounts them under its
  * own request context and envelope; `createRouter` under the router's.
  */
-export function addRoutes(router: Router<AppState>, deps: ServerDeps, bundle: WidgetBundle | undefined = loadWidgetBundle()): Router<AppState> {
+export function addRoutes(
+  router: Router<AppState>,
+  deps: ServerDeps,
+  bundle: WidgetBundle | undefined = loadWidgetBundle(),
+): Router<AppState> {
   // Every embed would load a 503: say so once, at start, rather than let it pass unseen.
   if (!bundle) deps.logger.warn('the widget bundle is missing (@beckon/widget/cdn): run `npm run build`; /widget.js embeds will not load');
 
@@ -49,8 +53,14 @@ export function addRoutes(router: Router<AppState>, deps: ServerDeps, bundle: Wi
 
   router.get('/widget.js', widgetLoader(deps, bundle));
   router.get('/widget-config', widgetConfigRoute(deps));
-  router.get('/widget/call-us-button.js', widgetBundleRoute(bundle, (files) => files.esm));
-  router.get('/widget/call-us-button.iife.js', widgetBundleRoute(bundle, (files) => files.iife));
+  router.get(
+    '/widget/call-us-button.js',
+    widgetBundleRoute(bundle, (files) => files.esm),
+  );
+  router.get(
+    '/widget/call-us-button.iife.js',
+    widgetBundleRoute(bundle, (files) => files.iife),
+  );
   router.get('/webresponder', webresponder(deps));
   router.post('/webresponder', webresponder(deps));
 

@@ -116,9 +116,15 @@ export async function start({ config, logger = createLogger(config.logLevel), ro
   server.off('request', starting);
   server.on('request', createApp(deps, { routers }).callback());
   if (!config.publicUrl && isLocalOnly(url) && !isLocalOnly(config.nsApiBase)) {
-    logger.warn({ publicUrl: url }, 'PUBLIC_URL is not set: widgets and NetSapiens would be sent to an address only this machine can reach; /update-sms will not provision');
+    logger.warn(
+      { publicUrl: url },
+      'PUBLIC_URL is not set: widgets and NetSapiens would be sent to an address only this machine can reach; /update-sms will not provision',
+    );
   }
-  logger.info({ url, publicUrl: deps.config.publicUrl, ids: deps.tenants.size(), trustProxy: config.trustProxy }, 'beckon-server listening');
+  logger.info(
+    { url, publicUrl: deps.config.publicUrl, ids: deps.tenants.size(), trustProxy: config.trustProxy },
+    'beckon-server listening',
+  );
 
   let closing: Promise<void> | undefined;
   const close = (graceMs = 10_000) =>

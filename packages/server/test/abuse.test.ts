@@ -22,7 +22,11 @@ test('a visitor who submits a 4th distinct number within the hour is refused for
   t.is(refused.status, 429);
   const retryAfter = Number(refused.headers.get('retry-after'));
   t.true(retryAfter > 86_000 && retryAfter <= 86_400, `Retry-After ${retryAfter}`);
-  t.deepEqual(await refused.json(), { status: 'error', message: 'Too many different numbers. Please try again tomorrow.', code: 'rate_limited' });
+  t.deepEqual(await refused.json(), {
+    status: 'error',
+    message: 'Too many different numbers. Please try again tomorrow.',
+    code: 'rate_limited',
+  });
 
   // Blocked now even for a number it was allowed before, while another visitor is not affected.
   const again = await call(harness, { id, phone_number: '8135550001' }, '10.0.0.1');
@@ -34,7 +38,10 @@ test('a visitor who submits a 4th distinct number within the hour is refused for
     harness.sandbox.calls.map((placed) => placed.destination),
     ['+18135550001', '+18135550002', '+18135550003', '+18135550002', '+18135550009'],
   );
-  t.like(harness.logs.find((line) => line.msg === 'rate limit reached'), { limit: 'visitor-numbers', to: '+1813•••0004' });
+  t.like(
+    harness.logs.find((line) => line.msg === 'rate limit reached'),
+    { limit: 'visitor-numbers', to: '+1813•••0004' },
+  );
   t.false(harness.logText().includes('8135550004'), 'numbers are masked in logs');
 });
 
@@ -46,7 +53,10 @@ test('the distinct-number limit and block time come from the environment', (t) =
     visitorBlockSeconds: 7_200,
   });
   t.is(loadConfig(base).turnstile, undefined);
-  t.deepEqual(loadConfig({ ...base, TURNSTILE_SECRET_KEY: 'ts-secret' }).turnstile, { secretKey: 'ts-secret', verifyUrl: TURNSTILE_VERIFY_URL });
+  t.deepEqual(loadConfig({ ...base, TURNSTILE_SECRET_KEY: 'ts-secret' }).turnstile, {
+    secretKey: 'ts-secret',
+    verifyUrl: TURNSTILE_VERIFY_URL,
+  });
 });
 
 /**
@@ -101,7 +111,11 @@ test('an id that requires Turnstile: no call without a token that siteverify acc
 
   const missing = await call(harness, { id, phone_number: '8135551234' }, ip);
   t.is(missing.status, 403);
-  t.deepEqual(await missing.json(), { status: 'error', message: 'Please complete the verification and try again.', code: 'verification_required' });
+  t.deepEqual(await missing.json(), {
+    status: 'error',
+    message: 'Please complete the verification and try again.',
+    code: 'verification_required',
+  });
   t.is(siteverify.received.length, 0, 'no token, nothing to verify');
 
   const wrong = await call(harness, { id, phone_number: '8135551234', turnstile_token: 'forged' }, ip);
@@ -120,7 +134,10 @@ test('an id that requires Turnstile: no call without a token that siteverify acc
   t.is((await call(harness, { id: 'example.com-sales', phone_number: '8135551238' }, ip)).status, 200);
   t.is(siteverify.received.length, verified);
 
-  t.deepEqual(harness.sandbox.calls.map((placed) => placed.destination), ['+18135551234', '+18135551235', '+18135551238']);
+  t.deepEqual(
+    harness.sandbox.calls.map((placed) => placed.destination),
+    ['+18135551234', '+18135551235', '+18135551238'],
+  );
   t.false(harness.logText().includes('ts-secret-0123'), 'the secret never reaches a log');
 });
 
@@ -173,9 +190,15 @@ test('SMS pumping: /webresponder texts only numbers the id may call, and at most
   await ring('18135550002');
   await ring('18135550003');
   await harness.deps.background.drain(2_000);
-  t.deepEqual(harness.sandbox.messages.map((message) => message.destination), ['18135550001', '18135550002']);
+  t.deepEqual(
+    harness.sandbox.messages.map((message) => message.destination),
+    ['18135550001', '18135550002'],
+  );
   t.is(harness.logs.filter((line) => line.msg === 'no text sent: the caller number is not one this id may text').length, 3);
-  t.like(harness.logs.find((line) => line.msg.startsWith('no text sent: this id reached')), { id: 'example.com-sms', to: '+1813•••0003' });
+  t.like(
+    harness.logs.find((line) => line.msg.startsWith('no text sent: this id reached')),
+    { id: 'example.com-sms', to: '+1813•••0003' },
+  );
 });
 
 test('IPv6 clients are limited per /64, and an IPv4-mapped address is its IPv4 address', async (t) => {
@@ -209,13 +232,16 @@ test('an id that requires Turnstile: the per-address limit applies before siteve
   t.teardown(() => harness.close());
   const statuses = [];
   for (let index = 0; index < 5; index += 1) {
-    statuses.push((await harness.post('/click-to-call', { id: 'example.com-guarded', phone_number: '8135551234', turnstile_token: `junk-${index}` })).status);
+    statuses.push(
+      (await harness.post('/click-to-call', { id: 'example.com-guarded', phone_number: '8135551234', turnstile_token: `junk-${index}` }))
+        .status,
+    );
   }
   t.deepEqual(statuses, [403, 403, 429, 429, 429]);
   t.is(siteverify.received.length, 2, 'only the requests within the limit reached Cloudflare');
 });
 
-test('a visitor refused by the per-number limit does not spend the id\'s hourly budget', async (t) => {
+test("a visitor refused by the per-number limit does not spend the id's hourly budget", async (t) => {
   const harness = await startHarness({ limits: { numberPerHour: 1, idPerHour: 3 }, trustProxy: 1 });
   t.teardown(() => harness.close());
   const id = 'example.com-sales';
@@ -232,7 +258,7 @@ test('a visitor refused by the per-number limit does not spend the id\'s hourly 
   t.is((await harness.deps.limits.number.get('+18135550004'))?.consumedPoints ?? 0, 0);
 });
 
-test('once an id\'s texts per hour are used up, a flood of distinct callers creates no per-caller state', async (t) => {
+test("once an id's texts per hour are used up, a flood of distinct callers creates no per-caller state", async (t) => {
   const harness = await startHarness({ limits: { textsPerIdPerHour: 2 } });
   t.teardown(() => harness.close());
   const ring = (ani: string) => fetch(`${harness.url}/webresponder?id=example.com-sms&NmsAni=${ani}`).then((response) => response.text());
@@ -265,7 +291,12 @@ test('/webresponder is limited per client address (LIMIT_WEBRESPONDER_PER_MINUTE
   t.regex(refused.body, /<Response><Hangup\/><\/Response>/);
   t.is((await ring('18135550008', '10.0.0.2')).status, 200, 'another address has its own limit');
   await harness.deps.background.drain(2_000);
-  t.deepEqual(harness.sandbox.messages.map((message) => message.destination).sort(), ['18135550000', '18135550001', '18135550002', '18135550008']);
+  t.deepEqual(harness.sandbox.messages.map((message) => message.destination).sort(), [
+    '18135550000',
+    '18135550001',
+    '18135550002',
+    '18135550008',
+  ]);
 });
 
 test('a trusted X-Forwarded-For entry with a port is keyed by its address, not address and port', async (t) => {
@@ -279,14 +310,24 @@ test('a trusted X-Forwarded-For entry with a port is keyed by its address, not a
   t.teardown(() => harness.close());
   const id = 'example.com-sales';
   const statuses = [];
-  for (const [index, ip] of ['203.0.113.7:1001', '203.0.113.7:1002', '203.0.113.7:1003', '[2001:db8::1]:1001', '[2001:db8::2]:1002', '[2001:db8::3]:1003'].entries()) {
+  for (const [index, ip] of [
+    '203.0.113.7:1001',
+    '203.0.113.7:1002',
+    '203.0.113.7:1003',
+    '[2001:db8::1]:1001',
+    '[2001:db8::2]:1002',
+    '[2001:db8::3]:1003',
+  ].entries()) {
     statuses.push((await call(harness, { id, phone_number: `813555010${index}` }, ip)).status);
   }
   t.deepEqual(statuses, [200, 200, 429, 200, 200, 429]);
-  t.true(harness.logs.some((line) => line.msg === 'request' && line.ip === '203.0.113.7'), 'the request log shows the address without its port');
+  t.true(
+    harness.logs.some((line) => line.msg === 'request' && line.ip === '203.0.113.7'),
+    'the request log shows the address without its port',
+  );
 });
 
-test('a siteverify answer that is not Cloudflare\'s (null, an HTML page, an endless body) is a 502, never a 500 or a pass', async (t) => {
+test("a siteverify answer that is not Cloudflare's (null, an HTML page, an endless body) is a 502, never a 500 or a pass", async (t) => {
   const answers: Record<string, (response: import('node:http').ServerResponse) => void> = {
     null: (response) => response.end('null'),
     html: (response) => response.setHeader('content-type', 'text/html').end('<html><body>Welcome</body></html>'),
@@ -308,10 +349,17 @@ test('a siteverify answer that is not Cloudflare\'s (null, an HTML page, an endl
     return new Promise<void>((resolve) => server.close(() => resolve()));
   });
   const verifyUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}/siteverify`;
-  const harness = await startHarness({ tenants: GUARDED, botCheck: createTurnstileCheck({ secretKey: 'ts-secret-0123', verifyUrl, logger: createLogger('silent') }) });
+  const harness = await startHarness({
+    tenants: GUARDED,
+    botCheck: createTurnstileCheck({ secretKey: 'ts-secret-0123', verifyUrl, logger: createLogger('silent') }),
+  });
   t.teardown(() => harness.close());
   for (kind of Object.keys(answers)) {
-    const response = await harness.post('/click-to-call', { id: 'example.com-guarded', phone_number: '8135551234', turnstile_token: `token-${kind}` });
+    const response = await harness.post('/click-to-call', {
+      id: 'example.com-guarded',
+      phone_number: '8135551234',
+      turnstile_token: `token-${kind}`,
+    });
     t.is(response.status, 502, kind);
     t.like(await response.json(), { code: 'verification_unavailable' }, kind);
   }

@@ -27,7 +27,9 @@ test('drain waits for tasks started while it waits, and reports a deadline it co
 test('a failed task is logged, never thrown', async (t) => {
   const lines: string[] = [];
   const { Writable } = await import('node:stream');
-  const tasks = new BackgroundTasks(createLogger('info', new Writable({ write: (chunk, _encoding, next) => (lines.push(String(chunk)), next()) })));
+  const tasks = new BackgroundTasks(
+    createLogger('info', new Writable({ write: (chunk, _encoding, next) => (lines.push(String(chunk)), next()) })),
+  );
   tasks.run('text-back', () => Promise.reject(new Error('NS down')));
   t.true(await tasks.drain(1_000));
   t.regex(lines.join(''), /"task":"text-back".*"msg":"background task failed"/);
@@ -36,7 +38,10 @@ test('a failed task is logged, never thrown', async (t) => {
 test('past maxRunning, a task is dropped and logged instead of queued', async (t) => {
   const lines: string[] = [];
   const { Writable } = await import('node:stream');
-  const tasks = new BackgroundTasks(createLogger('info', new Writable({ write: (chunk, _encoding, next) => (lines.push(String(chunk)), next()) })), 2);
+  const tasks = new BackgroundTasks(
+    createLogger('info', new Writable({ write: (chunk, _encoding, next) => (lines.push(String(chunk)), next()) })),
+    2,
+  );
   let ran = 0;
   const slow = () => sleep(30).then(() => void (ran += 1));
   t.deepEqual([tasks.run('text-back', slow), tasks.run('text-back', slow), tasks.run('text-back', slow)], [true, true, false]);

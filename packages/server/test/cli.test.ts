@@ -61,7 +61,16 @@ test('reads .env, listens, answers /health, and stops on SIGTERM', async (t) => 
 test('a DOMAINS_FILE in a folder that does not exist stops start-up, saying which folder', async (t) => {
   const { dir, sandbox } = await folderWithSandbox(t, 'beckon-cli-');
   const missing = join(dir, 'no-such-folder');
-  const result = await runCli({ NS_API_BASE: sandbox.url, NS_TOKEN: sandbox.token, UPDATE_SECRET: 'a-long-enough-secret', PORT: '0', DOMAINS_FILE: join(missing, 'domains.json') }, dir);
+  const result = await runCli(
+    {
+      NS_API_BASE: sandbox.url,
+      NS_TOKEN: sandbox.token,
+      UPDATE_SECRET: 'a-long-enough-secret',
+      PORT: '0',
+      DOMAINS_FILE: join(missing, 'domains.json'),
+    },
+    dir,
+  );
   t.is(result.code, 1);
   t.regex(result.stderr, /^beckon-server cannot start\.\n/);
   t.true(result.stderr.includes(`${missing} (the folder of DOMAINS_FILE) does not exist`));
@@ -72,7 +81,13 @@ test('without PUBLIC_URL, a server whose NetSapiens is elsewhere warns at start 
   t.teardown(() => rm(dir, { recursive: true, force: true }));
   const child = spawn(process.execPath, nodeArgs, {
     cwd: dir,
-    env: { PATH: process.env.PATH ?? '', NS_API_BASE: 'https://ucportal.example.net', NS_TOKEN: 'ns-token', UPDATE_SECRET: 'a-long-enough-secret', PORT: '0' },
+    env: {
+      PATH: process.env.PATH ?? '',
+      NS_API_BASE: 'https://ucportal.example.net',
+      NS_TOKEN: 'ns-token',
+      UPDATE_SECRET: 'a-long-enough-secret',
+      PORT: '0',
+    },
   });
   const output = await new Promise<string>((resolve, reject) => {
     let text = '';

@@ -3,7 +3,7 @@ import { startHarness, TENANTS, type Harness } from './helpers.js';
 
 const call = (harness: Harness, body: unknown, headers?: Record<string, string>) => harness.post('/click-to-call', body, headers);
 
-test('places a legacy queued call into the id\'s queue and answers ok', async (t) => {
+test("places a legacy queued call into the id's queue and answers ok", async (t) => {
   const harness = await startHarness();
   t.teardown(() => harness.close());
   const response = await call(harness, { id: 'example.com-sales', phone_number: '(813) 555-1234' });
@@ -63,7 +63,10 @@ test('premium NANP numbers and countries the id does not allow are refused', asy
   t.is((await call(harness, { id: 'example.com-sales', phone_number: '+1 876 555 1234' })).status, 400, 'Jamaica is NANP but not domestic');
   t.is((await call(harness, { id: 'example.com-uk', phone_number: '+44 20 7946 0958' })).status, 200);
   t.is((await call(harness, { id: 'example.com-uk', phone_number: '8135551234' })).status, 400);
-  t.deepEqual(harness.sandbox.calls.map((c) => c.destination), ['+442079460958']);
+  t.deepEqual(
+    harness.sandbox.calls.map((c) => c.destination),
+    ['+442079460958'],
+  );
 });
 
 test('per-IP limit: the 4th request in a minute is 429 with Retry-After', async (t) => {
@@ -103,7 +106,10 @@ test('per-id limit caps what one widget can cost', async (t) => {
   t.is(limited.status, 429);
   t.truthy(limited.headers.get('retry-after'));
   t.is(harness.sandbox.calls.length, 2);
-  t.deepEqual(harness.logs.filter((line) => line.msg === 'rate limit reached').map((line) => line.limit), ['id']);
+  t.deepEqual(
+    harness.logs.filter((line) => line.msg === 'rate limit reached').map((line) => line.limit),
+    ['id'],
+  );
 });
 
 test('per-number limit stops call bombing across ids and addresses, and logs the number masked', async (t) => {
@@ -168,7 +174,9 @@ test('CORS: the preflight is answered for any origin and the POST echoes the ori
 
 test('allowed_origins: other origins (and none) get 403 and no call', async (t) => {
   const harness = await startHarness({
-    tenants: { 'example.com-sales': { api_domain: 'example.com', queue: '9002@example.com', allowed_origins: ['https://www.example.com'] } },
+    tenants: {
+      'example.com-sales': { api_domain: 'example.com', queue: '9002@example.com', allowed_origins: ['https://www.example.com'] },
+    },
   });
   t.teardown(() => harness.close());
   const body = { id: 'example.com-sales', phone_number: '8135551234' };

@@ -41,13 +41,15 @@ function ended(socket: Socket, since: number): Promise<{ ms: number; text: strin
   return new Promise((resolve) => socket.once('close', () => resolve({ ms: Date.now() - since, text })));
 }
 
-test('a client slow to send its headers or its body gets 408 within the configured timeout, not at Node\'s 30 s check', async (t) => {
+test("a client slow to send its headers or its body gets 408 within the configured timeout, not at Node's 30 s check", async (t) => {
   const server = await startServer(t, { HEADERS_TIMEOUT_MS: '1000', REQUEST_TIMEOUT_MS: '2000' });
   const started = Date.now();
   const slowHeaders = await open(server.url);
   slowHeaders.write('GET /health HTTP/1.1\r\nHost: beckon.test\r\n');
   const slowBody = await open(server.url);
-  slowBody.write('POST /click-to-call HTTP/1.1\r\nHost: beckon.test\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{"id":');
+  slowBody.write(
+    'POST /click-to-call HTTP/1.1\r\nHost: beckon.test\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{"id":',
+  );
   const idle = await open(server.url);
   // A deadline well under Node's 30 s default check, well over the timeouts plus the 1 s check.
   const deadline = (socket: Socket) => setTimeout(() => socket.destroy(), 6_000);

@@ -9,7 +9,7 @@ import { launchChromium } from './browser.js';
 
 const cli = new URL('./fixtures/cli.ts', import.meta.url).pathname;
 
-test('npm start\'s demo: the page\'s widget places a call that the page then lists', async (t) => {
+test("npm start's demo: the page's widget places a call that the page then lists", async (t) => {
   const data = await mkdtemp(join(tmpdir(), 'beckon-demo-'));
   // No NetSapiens settings at all: demo mode brings its own sandbox, config and secrets.
   const child = spawn(process.execPath, [`--import=${import.meta.resolve('tsx')}`, '--conditions=@beckon/source', cli, '--demo'], {
@@ -74,7 +74,11 @@ test('npm start\'s demo: the page\'s widget places a call that the page then lis
   t.teardown(() => new Promise<void>((resolve) => trap.close(() => resolve())));
   const trapUrl = `http://127.0.0.1:${(trap.address() as AddressInfo).port}`;
   const origin = new URL(page).origin;
-  const spoofed = await httpPost(`${origin}/demo/sms-form`, { host: new URL(trapUrl).host, origin: trapUrl, 'content-type': 'application/json' });
+  const spoofed = await httpPost(`${origin}/demo/sms-form`, {
+    host: new URL(trapUrl).host,
+    origin: trapUrl,
+    'content-type': 'application/json',
+  });
   t.is(spoofed, 200, 'posted to the server itself');
   // A page on another site cannot send JSON without a preflight: a simple form post is refused.
   t.is(await httpPost(`${origin}/demo/sms-form`, { origin: trapUrl, 'content-type': 'application/x-www-form-urlencoded' }), 415);

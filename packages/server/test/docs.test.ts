@@ -43,7 +43,9 @@ test('docs/widget.md is up to date with packages/widget/custom-elements.json', a
   try {
     expected = script.renderWidgetDocs();
   } catch (error) {
-    t.fail(`scripts/widget-docs.mjs could not read packages/widget/custom-elements.json (run \`npm run build\` at the root first): ${String(error)}`);
+    t.fail(
+      `scripts/widget-docs.mjs could not read packages/widget/custom-elements.json (run \`npm run build\` at the root first): ${String(error)}`,
+    );
     return;
   }
   const actual = await readFile(script.OUTPUT_PATH, 'utf8').catch(() => '');
@@ -89,9 +91,7 @@ function anchors(markdown: string): Set<string> {
   const seen = new Map<string, number>();
   const withoutFences = markdown.replace(/^([ \t]*)(```|~~~)[\s\S]*?^\1\2[^\n]*$/gm, '');
   for (const match of withoutFences.matchAll(/^#{1,6}\s+(.+?)\s*#*\s*$/gm)) {
-    const text = (match[1] ?? '')
-      .replace(/!?\[([^\]]*)\]\([^)]*\)/g, '$1')
-      .replace(/[`*]/g, '');
+    const text = (match[1] ?? '').replace(/!?\[([^\]]*)\]\([^)]*\)/g, '$1').replace(/[`*]/g, '');
     const slug = text
       .toLowerCase()
       .replace(/[^\p{L}\p{N}\s_-]/gu, '')
@@ -160,11 +160,17 @@ function exportedNames(source: string): string[] {
   const names = new Set<string>();
   for (const match of source.matchAll(/^export\s+(?:type\s+)?\{([\s\S]*?)\}/gm)) {
     for (const item of (match[1] ?? '').split(',')) {
-      const name = item.replace(/^\s*type\s+/, '').split(/\s+as\s+/).pop()?.trim();
+      const name = item
+        .replace(/^\s*type\s+/, '')
+        .split(/\s+as\s+/)
+        .pop()
+        ?.trim();
       if (name) names.add(name);
     }
   }
-  for (const match of source.matchAll(/^export\s+(?:declare\s+)?(?:async\s+)?(?:function\*?|const|let|class|interface|type|enum)\s+([A-Za-z_$][\w$]*)/gm)) {
+  for (const match of source.matchAll(
+    /^export\s+(?:declare\s+)?(?:async\s+)?(?:function\*?|const|let|class|interface|type|enum)\s+([A-Za-z_$][\w$]*)/gm,
+  )) {
     names.add(match[1] ?? '');
   }
   return [...names].filter(Boolean);

@@ -22,7 +22,10 @@ async function workspace(t: ExecutionContext, tenants: unknown): Promise<{ dir: 
 }
 
 async function server(t: ExecutionContext, dir: string, file: string, sandbox: NsSandbox): Promise<ServerProcess> {
-  const running = await startServerProcess({ NS_API_BASE: sandbox.url, NS_TOKEN: sandbox.token, UPDATE_SECRET: SECRET, DOMAINS_FILE: file }, dir);
+  const running = await startServerProcess(
+    { NS_API_BASE: sandbox.url, NS_TOKEN: sandbox.token, UPDATE_SECRET: SECRET, DOMAINS_FILE: file },
+    dir,
+  );
   t.teardown(() => running.kill());
   return running;
 }
@@ -44,8 +47,18 @@ test('two processes sharing domains.json take 144 concurrent form posts: every u
   const expected = new Map<string, Record<string, unknown>>();
   const posts: { path: string; fields: Record<string, string> }[] = [];
   for (const [index, id] of ids.entries()) {
-    const branding = { button_text: `Call ${index}`, button_color: `#00${String(index).padStart(2, '0')}ff`, company_name: `Company ${index}`, logo_url: `https://load${index}.com/logo.png` };
-    const sms = { user: `20${index}`, ns_system_user: `80${index}`, from_number: `1929555${String(index).padStart(4, '0')}`, message: `Text ${index}` };
+    const branding = {
+      button_text: `Call ${index}`,
+      button_color: `#00${String(index).padStart(2, '0')}ff`,
+      company_name: `Company ${index}`,
+      logo_url: `https://load${index}.com/logo.png`,
+    };
+    const sms = {
+      user: `20${index}`,
+      ns_system_user: `80${index}`,
+      from_number: `1929555${String(index).padStart(4, '0')}`,
+      message: `Text ${index}`,
+    };
     // The SMS post's provisioning gives NetSapiens the signed /webresponder URL, and the id is marked so.
     expected.set(id, { api_domain: `load${index}.com`, queue: `9${index}@load${index}.com`, branding, ...sms, webresponder_signed: true });
     for (const [name, value] of [['queue', `9${index}`], ...Object.entries(branding)] as [string, string][]) {
@@ -77,13 +90,23 @@ test('two processes sharing domains.json take 144 concurrent form posts: every u
   const saved = JSON.parse(await readFile(file, 'utf8')) as Record<string, Record<string, unknown>>;
   for (const [id, entry] of expected) t.deepEqual(saved[id], entry, `${id}: every field of its six posts is on disk`);
   t.deepEqual(saved['keep.com-x'], { api_domain: 'keep.com', custom: 'kept' }, 'an id nobody posted to is untouched');
-  t.deepEqual((await readdir(dir)).filter((name) => name.startsWith('domains.json')), ['domains.json'], 'no lock or temp file left behind');
+  t.deepEqual(
+    (await readdir(dir)).filter((name) => name.startsWith('domains.json')),
+    ['domains.json'],
+    'no lock or temp file left behind',
+  );
 
   // Each process serves what the other wrote, once its file watch has reloaded.
   for (const [index, running] of processes.entries()) {
     for (const [id, entry] of expected) {
       const branding = entry.branding as Record<string, string>;
-      const want = { id, buttonText: branding.button_text, buttonColor: branding.button_color, companyName: branding.company_name, logoUrl: branding.logo_url };
+      const want = {
+        id,
+        buttonText: branding.button_text,
+        buttonColor: branding.button_color,
+        companyName: branding.company_name,
+        logoUrl: branding.logo_url,
+      };
       let got: Record<string, string> | undefined;
       const served = await eventually(async () => {
         got = await widgetConfig(running, id);
@@ -92,7 +115,10 @@ test('two processes sharing domains.json take 144 concurrent form posts: every u
       t.true(served, `process ${index + 1} serves ${id}: got ${JSON.stringify(got)}`);
     }
   }
-  t.false(processes.some((running) => running.logs.some((line) => line.level >= 50)), 'nothing logged at error level');
+  t.false(
+    processes.some((running) => running.logs.some((line) => line.level >= 50)),
+    'nothing logged at error level',
+  );
   t.log(`${posts.length} posts across 2 processes in ${Math.round(elapsed)} ms; ${sandbox.requests.length} NS requests for provisioning`);
 });
 
@@ -142,11 +168,16 @@ test('a writer SIGKILLed again and again mid-write never leaves a domains.json t
   t.is(code, 0);
   const saved = JSON.parse(await readFile(file, 'utf8')) as Record<string, Record<string, string>>;
   let fields = 0;
-  for (let group = 0; group < 5; group++) fields += Object.keys(saved[`shared.com-${group}`] ?? {}).filter((name) => name.startsWith('final_')).length;
+  for (let group = 0; group < 5; group++)
+    fields += Object.keys(saved[`shared.com-${group}`] ?? {}).filter((name) => name.startsWith('final_')).length;
   t.is(fields, 25, 'every update of the last writer is on disk');
   t.false(existsSync(lock), 'the lock is released');
   t.log(`${kills} kills, ${midWrite} with the lock held, the file changed in ${changed} rounds`);
-  t.deepEqual((await readdir(dir)).filter((name) => name.endsWith('.tmp') || name.includes('.takeover-')), [], 'the temp files (and any lock takeover claims) of killed writers are cleaned up by the next one');
+  t.deepEqual(
+    (await readdir(dir)).filter((name) => name.endsWith('.tmp') || name.includes('.takeover-')),
+    [],
+    'the temp files (and any lock takeover claims) of killed writers are cleaned up by the next one',
+  );
   t.true(midWrite >= kills / 2, 'most kills landed while a write was under way');
   t.true(changed >= kills / 2, 'writes completed between the kills: the kills hit a file being rewritten');
 });
@@ -154,7 +185,11 @@ test('a writer SIGKILLed again and again mid-write never leaves a domains.json t
 /** A store-writer process in `--stdin` mode: `ask` sends it one `<id> <field>` line and resolves with its answer. */
 async function stdinWriter(t: ExecutionContext, file: string, name: string): Promise<(line: string) => Promise<string>> {
   const writer = new URL('./fixtures/store-writer.ts', import.meta.url).pathname;
-  const child = spawn(process.execPath, [`--import=${import.meta.resolve('tsx')}`, '--conditions=@beckon/source', writer, file, name, '--stdin'], { stdio: ['pipe', 'pipe', 'inherit'] });
+  const child = spawn(
+    process.execPath,
+    [`--import=${import.meta.resolve('tsx')}`, '--conditions=@beckon/source', writer, file, name, '--stdin'],
+    { stdio: ['pipe', 'pipe', 'inherit'] },
+  );
   t.teardown(() => {
     if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
   });
@@ -202,18 +237,32 @@ test('writers that find the same stale lock at the same moment take it over one 
       await utimes(lock, minuteAgo, minuteAgo);
     }
     // Half the writers set a field each of one shared id, the others each their own id; all at once.
-    const lines = names.map((name, index) => (index % 2 === 0 ? ['race.com-shared', `${name}${round}`] : [`race${index}.com-x`, `r${round}`]) as [string, string]);
+    const lines = names.map(
+      (name, index) => (index % 2 === 0 ? ['race.com-shared', `${name}${round}`] : [`race${index}.com-x`, `r${round}`]) as [string, string],
+    );
     const answers = await Promise.all(writers.map((ask, index) => ask(lines[index]!.join(' '))));
-    t.deepEqual(answers, names.map(() => 'ok'), `round ${round}: every update was taken`);
+    t.deepEqual(
+      answers,
+      names.map(() => 'ok'),
+      `round ${round}: every update was taken`,
+    );
     const saved = JSON.parse(await readFile(file, 'utf8')) as Record<string, Record<string, string>>;
     if (lines.some(([id, field], index) => saved[id]?.[field] !== names[index])) roundsWithLoss.push(round);
     for (const [index, [id, field]] of lines.entries()) expected.push([id, field, names[index]!]);
   }
   const saved = JSON.parse(await readFile(file, 'utf8')) as Record<string, Record<string, string>>;
   const lost = expected.filter(([id, field, name]) => saved[id]?.[field] !== name).map(([id, field]) => `${id}.${field}`);
-  t.deepEqual(lost, [], `every field of the ${expected.length} updates is on disk (fields were lost in rounds ${roundsWithLoss.join(', ')})`);
+  t.deepEqual(
+    lost,
+    [],
+    `every field of the ${expected.length} updates is on disk (fields were lost in rounds ${roundsWithLoss.join(', ')})`,
+  );
   t.truthy(saved['keep.com-x'], 'an id nobody posted to is kept');
-  t.deepEqual((await readdir(dir)).filter((name) => name !== 'domains.json'), [], 'no lock, takeover or temp file left behind');
+  t.deepEqual(
+    (await readdir(dir)).filter((name) => name !== 'domains.json'),
+    [],
+    'no lock, takeover or temp file left behind',
+  );
   t.log(`${rounds} rounds of ${names.length} writers racing for a stale lock; fields lost in ${roundsWithLoss.length} rounds`);
 });
 

@@ -23,7 +23,15 @@ test('/click-to-call: NS answering 4xx/5xx or dropping the connection is a 502 a
   const timeoutMs = 1_000;
   const harness = await startHarness({ nsTimeoutMs: timeoutMs });
   t.teardown(() => harness.close());
-  const faults: Omit<SandboxFault, 'route'>[] = [{ status: 500 }, { status: 502 }, { status: 503 }, { status: 504 }, { status: 400 }, { status: 429 }, { drop: true }];
+  const faults: Omit<SandboxFault, 'route'>[] = [
+    { status: 500 },
+    { status: 502 },
+    { status: 503 },
+    { status: 504 },
+    { status: 400 },
+    { status: 429 },
+    { drop: true },
+  ];
   for (const [index, fault] of faults.entries()) {
     const label = JSON.stringify(fault);
     harness.sandbox.inject({ route: 'queuedcall.create', ...fault });
@@ -31,7 +39,11 @@ test('/click-to-call: NS answering 4xx/5xx or dropping the connection is a 502 a
     const phone = `813555${String(1000 + index)}`;
     const { value: response, ms } = await timed(() => call(harness, phone));
     t.is(response.status, 502, label);
-    t.deepEqual(await response.json(), { status: 'error', message: 'Could not place your call right now. Please try again.', code: 'call_failed' }, label);
+    t.deepEqual(
+      await response.json(),
+      { status: 'error', message: 'Could not place your call right now. Please try again.', code: 'call_failed' },
+      label,
+    );
     t.true(ms < timeoutMs, `${label}: answered in ${Math.round(ms)} ms, within the ${timeoutMs} ms timeout`);
     t.log(`${label}: 502 in ${Math.round(ms)} ms`);
     t.is(attempts(harness, 'queuedcall.create') - before, 1, `${label}: NS asked exactly once`);
@@ -83,7 +95,12 @@ test('/webresponder: an SMS that NS fails, drops or answers too late is logged w
     t.is(response.status, 200, label);
     t.regex(await response.text(), /<Response><Hangup\/><\/Response>/, label);
     // With NetSapiens slow, the text times out only after the XML has gone back.
-    if (fault.delayMs) t.is(harness.logs.filter((line) => line.msg === 'text failed').length, failures, `${label}: NetSapiens got its XML before the text had failed`);
+    if (fault.delayMs)
+      t.is(
+        harness.logs.filter((line) => line.msg === 'text failed').length,
+        failures,
+        `${label}: NetSapiens got its XML before the text had failed`,
+      );
     await harness.deps.background.drain(3_000);
     const failed = harness.logs.filter((line) => line.msg === 'text failed').at(-1);
     t.like(failed, { id: 'example.com-sms', to: `+1813•••${String(4000 + index)}` }, `${label}: logged with the number masked`);
@@ -107,7 +124,10 @@ async function postSms(harness: Harness, id: string, systemUser: string) {
     headers: { 'content-type': 'application/x-www-form-urlencoded' },
     body: new URLSearchParams({ ...SMS_FORM, id, ns_system_user: systemUser }).toString(),
   });
-  return { status: response.status, body: (await response.json()) as { status: string; provisioning: Record<string, string>; provisioning_errors?: Record<string, string> } };
+  return {
+    status: response.status,
+    body: (await response.json()) as { status: string; provisioning: Record<string, string>; provisioning_errors?: Record<string, string> },
+  };
 }
 
 test('/update-sms: each provisioning step that fails is reported by name with its reason, the others still run, and the config is saved', async (t) => {
@@ -116,12 +136,37 @@ test('/update-sms: each provisioning step that fails is reported by name with it
   const cases: { name: string; faults: SandboxFault[]; failed: string[]; tried: Record<string, number> }[] = [
     // POSTs are never retried: a failed create is one attempt.
     // Without its user, the user's answer rule cannot be set either; the dial rule still is.
-    { name: 'user creation answered 500', faults: [{ route: 'users.create', status: 500 }], failed: ['user', 'answer_rule'], tried: { 'users.create': 1, 'dialrules.create': 1 } },
-    { name: 'user creation dropped', faults: [{ route: 'users.create', drop: true }], failed: ['user', 'answer_rule'], tried: { 'users.create': 1, 'dialrules.create': 1 } },
+    {
+      name: 'user creation answered 500',
+      faults: [{ route: 'users.create', status: 500 }],
+      failed: ['user', 'answer_rule'],
+      tried: { 'users.create': 1, 'dialrules.create': 1 },
+    },
+    {
+      name: 'user creation dropped',
+      faults: [{ route: 'users.create', drop: true }],
+      failed: ['user', 'answer_rule'],
+      tried: { 'users.create': 1, 'dialrules.create': 1 },
+    },
     // A GET is retried (twice), so only a lasting failure fails the step.
-    { name: 'dial plan unreadable', faults: [{ route: 'dialrules.list', status: 503, times: Infinity }], failed: ['dial_rule'], tried: { 'dialrules.list': 3, 'dialrules.create': 0 } },
-    { name: 'answer rule update too slow', faults: [{ route: 'answerrules.update', delayMs: 1_000, times: Infinity }], failed: ['answer_rule'], tried: { 'answerrules.create': 0 } },
-    { name: 'NetSapiens down', faults: [{ route: /./, status: 503, times: Infinity }], failed: ['user', 'dial_rule', 'answer_rule'], tried: { 'users.create': 1 } },
+    {
+      name: 'dial plan unreadable',
+      faults: [{ route: 'dialrules.list', status: 503, times: Infinity }],
+      failed: ['dial_rule'],
+      tried: { 'dialrules.list': 3, 'dialrules.create': 0 },
+    },
+    {
+      name: 'answer rule update too slow',
+      faults: [{ route: 'answerrules.update', delayMs: 1_000, times: Infinity }],
+      failed: ['answer_rule'],
+      tried: { 'answerrules.create': 0 },
+    },
+    {
+      name: 'NetSapiens down',
+      faults: [{ route: /./, status: 503, times: Infinity }],
+      failed: ['user', 'dial_rule', 'answer_rule'],
+      tried: { 'users.create': 1 },
+    },
   ];
   for (const [index, { name, faults, failed, tried }] of cases.entries()) {
     harness.sandbox.clearFaults();
@@ -141,9 +186,14 @@ test('/update-sms: each provisioning step that fails is reported by name with it
         t.false(step in (body.provisioning_errors ?? {}), `${name}: no error for ${step}`);
       }
     }
-    for (const [route, count] of Object.entries(tried)) t.is(attempts(harness, route) - before[route]!, count, `${name}: ${route} tried ${count} times`);
+    for (const [route, count] of Object.entries(tried))
+      t.is(attempts(harness, route) - before[route]!, count, `${name}: ${route} tried ${count} times`);
     const saved = JSON.parse(await readFile(harness.domainsFile, 'utf8')) as Record<string, Record<string, string>>;
-    t.like(saved[id], { api_domain: 'acme.com', message: SMS_FORM.message, ns_system_user: `80${index}1` }, `${name}: saved whatever NetSapiens answered`);
+    t.like(
+      saved[id],
+      { api_domain: 'acme.com', message: SMS_FORM.message, ns_system_user: `80${index}1` },
+      `${name}: saved whatever NetSapiens answered`,
+    );
     t.true(
       harness.logs.some((line) => line.msg === 'provisioning incomplete' && line.id === id),
       `${name}: the failure is logged`,
@@ -155,7 +205,9 @@ test('/update-sms: each provisioning step that fails is reported by name with it
 
 test('a NS_API_BASE that answers 200 with an HTML page is a failure everywhere: click-to-call 502, no text, provisioning failed', async (t) => {
   // An ordinary web server where NetSapiens should be: every request gets its home page.
-  const site = createServer((_request, response) => response.writeHead(200, { 'content-type': 'text/html' }).end('<!doctype html><title>Welcome</title>'));
+  const site = createServer((_request, response) =>
+    response.writeHead(200, { 'content-type': 'text/html' }).end('<!doctype html><title>Welcome</title>'),
+  );
   await new Promise<void>((resolve) => site.listen(0, '127.0.0.1', resolve));
   t.teardown(() => new Promise<void>((resolve) => site.close(() => resolve())));
   const harness = await startHarness();
@@ -165,11 +217,17 @@ test('a NS_API_BASE that answers 200 with an HTML page is a failure everywhere: 
   const clicked = await call(harness, '8135551234');
   t.is(clicked.status, 502);
   t.like(await clicked.json(), { code: 'call_failed' });
-  t.like(harness.logs.find((line) => line.msg === 'queued call failed'), { err: { type: 'NsResponseError' } });
+  t.like(
+    harness.logs.find((line) => line.msg === 'queued call failed'),
+    { err: { type: 'NsResponseError' } },
+  );
 
   await (await fetch(`${harness.url}/webresponder?id=example.com-sms&NmsAni=8135551234`)).text();
   await harness.deps.background.drain(2_000);
-  t.true(harness.logs.some((line) => line.msg === 'text failed'), 'the text is a failure, not "text sent"');
+  t.true(
+    harness.logs.some((line) => line.msg === 'text failed'),
+    'the text is a failure, not "text sent"',
+  );
   t.false(harness.logs.some((line) => line.msg === 'text sent'));
 
   const form = await fetch(`${harness.url}/update-sms`, {

@@ -4,7 +4,8 @@ import { createNsClient } from '@beckon/ns-client';
 import { webresponderKey, webresponderSignature } from '../src/guards/secrets.js';
 import { SECRET, startHarness, TENANTS, type Harness } from './helpers.js';
 
-const onDisk = async (harness: Harness) => JSON.parse(await readFile(harness.domainsFile, 'utf8')) as Record<string, Record<string, unknown>>;
+const onDisk = async (harness: Harness) =>
+  JSON.parse(await readFile(harness.domainsFile, 'utf8')) as Record<string, Record<string, unknown>>;
 
 const form = (fields: Record<string, string>) => new URLSearchParams(fields).toString();
 
@@ -41,12 +42,25 @@ test('update-domain (Zoho form-urlencoded) upserts a new id, completing a bare q
   t.like(harness.sandbox.calls[0], { queue: '500@shop.net' });
 });
 
-test('update-domain keeps the id\'s SMS fields; update-sms keeps its click-to-call fields', async (t) => {
+test("update-domain keeps the id's SMS fields; update-sms keeps its click-to-call fields", async (t) => {
   const harness = await startHarness();
   t.teardown(() => harness.close());
-  t.is((await postForm(harness, '/update-domain', { secret: SECRET, id: 'example.com-sms', queue: '9100', button_text: 'Hi' })).status, 200);
   t.is(
-    (await postForm(harness, '/update-sms', { secret: SECRET, id: 'example.com-sales', api_domain: 'example.com', user: '2001', ns_system_user: '8002', from_number: '19295550101', message: 'Hello' })).status,
+    (await postForm(harness, '/update-domain', { secret: SECRET, id: 'example.com-sms', queue: '9100', button_text: 'Hi' })).status,
+    200,
+  );
+  t.is(
+    (
+      await postForm(harness, '/update-sms', {
+        secret: SECRET,
+        id: 'example.com-sales',
+        api_domain: 'example.com',
+        user: '2001',
+        ns_system_user: '8002',
+        from_number: '19295550101',
+        message: 'Hello',
+      })
+    ).status,
     200,
   );
   const saved = await onDisk(harness);
@@ -69,8 +83,15 @@ test('multipart and JSON bodies, and the secret as a header, are accepted', asyn
   body.append('id', 'example.com-sales');
   body.append('button_color', '#abcdef');
   t.is((await fetch(`${harness.url}/update-domain`, { method: 'POST', body })).status, 200);
-  t.is((await harness.post('/update-domain', { id: 'example.com-sales', company_name: 'JSON Co' }, { 'x-update-secret': SECRET })).status, 200);
-  t.like((await onDisk(harness))['example.com-sales']?.branding, { button_color: '#abcdef', company_name: 'JSON Co', button_text: 'Call us' });
+  t.is(
+    (await harness.post('/update-domain', { id: 'example.com-sales', company_name: 'JSON Co' }, { 'x-update-secret': SECRET })).status,
+    200,
+  );
+  t.like((await onDisk(harness))['example.com-sales']?.branding, {
+    button_color: '#abcdef',
+    company_name: 'JSON Co',
+    button_text: 'Call us',
+  });
 });
 
 test('a wrong or missing secret is 401 and writes nothing', async (t) => {
@@ -106,7 +127,11 @@ test('each invalid field is a 400 naming it, and nothing is written', async (t) 
     ['/update-sms', { id: 'example.com-sms', from_number: '555-CALL' }, /^from_number /],
     ['/update-sms', { id: 'example.com-sms', user: 'a b' }, /^user /],
     ['/update-sms', { id: 'example.com-sms', message: '   ' }, /^message /],
-    ['/update-sms', { id: 'new.com-sms', api_domain: 'new.com', user: '1', from_number: '19295550100', message: 'm' }, /^ns_system_user is required/],
+    [
+      '/update-sms',
+      { id: 'new.com-sms', api_domain: 'new.com', user: '1', from_number: '19295550100', message: 'm' },
+      /^ns_system_user is required/,
+    ],
   ];
   for (const [path, fields, message] of cases) {
     const response = await postForm(harness, path, { secret: SECRET, ...fields });
@@ -124,23 +149,47 @@ test('each invalid field is a 400 naming it, and nothing is written', async (t) 
 test('update-sms provisions NetSapiens and reports each step; a re-run never fails', async (t) => {
   const harness = await startHarness();
   t.teardown(() => harness.close());
-  const fields = { secret: SECRET, id: 'acme.com-sms', api_domain: 'acme.com', user: '2000', ns_system_user: '8001', from_number: '(929) 555-0100', message: 'We are at 1 Main St.' };
+  const fields = {
+    secret: SECRET,
+    id: 'acme.com-sms',
+    api_domain: 'acme.com',
+    user: '2000',
+    ns_system_user: '8001',
+    from_number: '(929) 555-0100',
+    message: 'We are at 1 Main St.',
+  };
   const first = await postForm(harness, '/update-sms', fields);
   t.is(first.status, 200);
-  t.deepEqual(await first.json(), { status: 'ok', id: 'acme.com-sms', provisioning: { user: 'created', dial_rule: 'created', answer_rule: 'updated' } });
+  t.deepEqual(await first.json(), {
+    status: 'ok',
+    id: 'acme.com-sms',
+    provisioning: { user: 'created', dial_rule: 'created', answer_rule: 'updated' },
+  });
   t.like((await onDisk(harness))['acme.com-sms'], { from_number: '19295550100' });
   const sig = webresponderSignature(webresponderKey(harness.deps.config), 'acme.com-sms');
   t.like(harness.sandbox.dialRules[0], { 'dial-rule-parameter': `http://beckon.test/webresponder?id=acme.com-sms&sig=${sig}` });
 
   const again = await postForm(harness, '/update-sms', { ...fields, message: 'New hours' });
-  t.deepEqual(await again.json(), { status: 'ok', id: 'acme.com-sms', provisioning: { user: 'exists', dial_rule: 'exists', answer_rule: 'updated' } });
+  t.deepEqual(await again.json(), {
+    status: 'ok',
+    id: 'acme.com-sms',
+    provisioning: { user: 'exists', dial_rule: 'exists', answer_rule: 'updated' },
+  });
   t.is(harness.sandbox.users.length, 1);
   t.is(harness.sandbox.dialRules.length, 1);
   t.like((await onDisk(harness))['acme.com-sms'], { message: 'New hours' });
 });
 
 test('update-sms gives the dial rule the configured application (default sip:0@Web-Main)', async (t) => {
-  const fields = { secret: SECRET, id: 'acme.com-sms', api_domain: 'acme.com', user: '2000', ns_system_user: '8001', from_number: '19295550100', message: 'Hi' };
+  const fields = {
+    secret: SECRET,
+    id: 'acme.com-sms',
+    api_domain: 'acme.com',
+    user: '2000',
+    ns_system_user: '8001',
+    from_number: '19295550100',
+    message: 'Hi',
+  };
   const defaults = await startHarness();
   t.teardown(() => defaults.close());
   t.is((await postForm(defaults, '/update-sms', fields)).status, 200);
@@ -156,7 +205,13 @@ test('update-sms does not provision a PUBLIC_URL only this machine can reach whe
   const harness = await startHarness({ publicUrl: 'http://127.0.0.1:5100', nsApiBase: 'https://ucportal.example.net' });
   t.teardown(() => harness.close());
   const response = await postForm(harness, '/update-sms', {
-    secret: SECRET, id: 'acme.com-sms', api_domain: 'acme.com', user: '2000', ns_system_user: '8001', from_number: '19295550100', message: 'Hi',
+    secret: SECRET,
+    id: 'acme.com-sms',
+    api_domain: 'acme.com',
+    user: '2000',
+    ns_system_user: '8001',
+    from_number: '19295550100',
+    message: 'Hi',
   });
   t.is(response.status, 200);
   const body = (await response.json()) as { provisioning: Record<string, string>; provisioning_errors: Record<string, string> };
@@ -171,7 +226,13 @@ test('update-sms saves the config and answers 200 even when NetSapiens fails a s
   t.teardown(() => harness.close());
   harness.sandbox.inject({ route: 'dialrules.create', status: 403 });
   const response = await postForm(harness, '/update-sms', {
-    secret: SECRET, id: 'acme.com-sms', api_domain: 'acme.com', user: '2000', ns_system_user: '8001', from_number: '19295550100', message: 'Hi',
+    secret: SECRET,
+    id: 'acme.com-sms',
+    api_domain: 'acme.com',
+    user: '2000',
+    ns_system_user: '8001',
+    from_number: '19295550100',
+    message: 'Hi',
   });
   t.is(response.status, 200);
   const body = (await response.json()) as { provisioning: Record<string, string>; provisioning_errors: Record<string, string> };
@@ -184,7 +245,15 @@ test('concurrent form posts to one id lose no field', async (t) => {
   const harness = await startHarness();
   t.teardown(() => harness.close());
   const posts = Array.from({ length: 40 }, (_, index) =>
-    harness.post('/update-domain', { id: `load.com-${index % 4}`, api_domain: 'load.com', [Math.floor(index / 4) % 2 ? 'button_text' : 'company_name']: `value ${index}` }, { 'x-update-secret': SECRET }),
+    harness.post(
+      '/update-domain',
+      {
+        id: `load.com-${index % 4}`,
+        api_domain: 'load.com',
+        [Math.floor(index / 4) % 2 ? 'button_text' : 'company_name']: `value ${index}`,
+      },
+      { 'x-update-secret': SECRET },
+    ),
   );
   const statuses = (await Promise.all(posts)).map((response) => response.status);
   t.true(statuses.every((status) => status === 200));
@@ -200,7 +269,7 @@ test('update-sms writes a signed web-responder URL, marks the id signed, and fro
   // An id provisioned before signing: its dial rule holds the bare URL, and the id is not marked.
   const harness = await startHarness();
   t.teardown(() => harness.close());
-  t.is((await fetch(`${harness.url}/webresponder?id=example.com-sms&NmsAni=18135550001`).then((response) => response.status)), 200);
+  t.is(await fetch(`${harness.url}/webresponder?id=example.com-sms&NmsAni=18135550001`).then((response) => response.status), 200);
 
   const fields = { secret: SECRET, id: 'example.com-sms', message: 'Our hours are Mon-Fri 9am-5pm.' };
   const response = await postForm(harness, '/update-sms', fields);
@@ -208,16 +277,19 @@ test('update-sms writes a signed web-responder URL, marks the id signed, and fro
   const url = new URL(String(harness.sandbox.dialRules[0]?.['dial-rule-parameter']));
   t.is(url.searchParams.get('id'), 'example.com-sms');
   t.regex(url.searchParams.get('sig') ?? '', /^[\w-]{43}$/);
-  t.false(url.href.includes(SECRET), 'the forms\' secret never travels in a dial rule');
+  t.false(url.href.includes(SECRET), "the forms' secret never travels in a dial rule");
   t.like((await onDisk(harness))['example.com-sms'], { webresponder_signed: true, message: 'Our hours are Mon-Fri 9am-5pm.' });
 
   // NetSapiens calls the URL it was given; anyone else's unsigned request is refused.
   const fromNs = await fetch(`${url.href.replace('http://beckon.test', harness.url)}&NmsAni=18135550002`);
   t.is(fromNs.status, 200);
   await fromNs.text();
-  t.is((await fetch(`${harness.url}/webresponder?id=example.com-sms&NmsAni=18135550003`).then((refused) => refused.status)), 403);
+  t.is(await fetch(`${harness.url}/webresponder?id=example.com-sms&NmsAni=18135550003`).then((refused) => refused.status), 403);
   await harness.deps.background.drain(2_000);
-  t.deepEqual(harness.sandbox.messages.map((message) => message.destination), ['18135550001', '18135550002']);
+  t.deepEqual(
+    harness.sandbox.messages.map((message) => message.destination),
+    ['18135550001', '18135550002'],
+  );
 });
 
 test('update-sms does not mark an id signed when the dial rule could not be written', async (t) => {
@@ -227,10 +299,14 @@ test('update-sms does not mark an id signed when the dial rule could not be writ
   const response = await postForm(harness, '/update-sms', { secret: SECRET, id: 'example.com-sms', message: 'Hi' });
   t.like(await response.json(), { provisioning: { dial_rule: 'failed' } });
   t.is((await onDisk(harness))['example.com-sms']?.webresponder_signed, undefined);
-  t.is((await fetch(`${harness.url}/webresponder?id=example.com-sms&NmsAni=18135550001`).then((unsigned) => unsigned.status)), 200, 'the old unsigned rule keeps working');
+  t.is(
+    await fetch(`${harness.url}/webresponder?id=example.com-sms&NmsAni=18135550001`).then((unsigned) => unsigned.status),
+    200,
+    'the old unsigned rule keeps working',
+  );
 });
 
-test('update-sms with an ns_system_user that is somebody\'s phone changes nothing in NetSapiens and says why', async (t) => {
+test("update-sms with an ns_system_user that is somebody's phone changes nothing in NetSapiens and says why", async (t) => {
   const harness = await startHarness();
   t.teardown(() => harness.close());
   // A person's extension, as the portal makes it: no web-responder service code.
@@ -238,17 +314,29 @@ test('update-sms with an ns_system_user that is somebody\'s phone changes nothin
   await ns.users.create({ domain: 'acme.com', user: '2001', firstName: 'Ada', lastName: 'Person', email: 'ada@acme.com' });
   const before = harness.sandbox.requests.length;
   const response = await postForm(harness, '/update-sms', {
-    secret: SECRET, id: 'acme.com-sms', api_domain: 'acme.com', user: '2000', ns_system_user: '2001', from_number: '19295550100', message: 'Hi',
+    secret: SECRET,
+    id: 'acme.com-sms',
+    api_domain: 'acme.com',
+    user: '2000',
+    ns_system_user: '2001',
+    from_number: '19295550100',
+    message: 'Hi',
   });
   t.is(response.status, 200);
   const body = (await response.json()) as { provisioning: Record<string, string>; provisioning_errors: Record<string, string> };
   t.deepEqual(body.provisioning, { user: 'refused', dial_rule: 'refused', answer_rule: 'refused' });
   t.regex(body.provisioning_errors.answer_rule ?? '', /2001.*not a web-responder system user/);
   const sent = harness.sandbox.requests.slice(before).map((request) => `${request.method} ${request.path}`);
-  t.false(sent.some((line) => /answerrules|dialrules/.test(line) && !line.startsWith('GET')), `nothing written: ${sent.join(', ')}`);
+  t.false(
+    sent.some((line) => /answerrules|dialrules/.test(line) && !line.startsWith('GET')),
+    `nothing written: ${sent.join(', ')}`,
+  );
   t.like((await onDisk(harness))['acme.com-sms'], { ns_system_user: '2001' }, 'the config is saved all the same');
   t.is((await onDisk(harness))['acme.com-sms']?.webresponder_signed, undefined, 'not marked signed: no rule holds the URL');
-  t.like(harness.logs.find((line) => line.msg === 'provisioning incomplete'), { id: 'acme.com-sms' });
+  t.like(
+    harness.logs.find((line) => line.msg === 'provisioning incomplete'),
+    { id: 'acme.com-sms' },
+  );
 });
 
 test('update-sms keeps a country code typed with +: a ten-digit international number is not made a NANP one', async (t) => {

@@ -11,16 +11,23 @@ import { createMemoryLimits, loadConfig, type ServerConfig, type Tenants } from 
 import { SECRET, startHarness, TENANTS, type Harness } from './helpers.js';
 
 const seed = process.env.FUZZ_SEED ? Number(process.env.FUZZ_SEED) : undefined;
-const params = (numRuns: number): fc.Parameters<unknown> => ({ numRuns, includeErrorInReport: true, ...(seed === undefined ? {} : { seed }) });
+const params = (numRuns: number): fc.Parameters<unknown> => ({
+  numRuns,
+  includeErrorInReport: true,
+  ...(seed === undefined ? {} : { seed }),
+});
 
 const FUZZ_TENANTS: Tenants = {
   ...TENANTS,
   'example.com-locked': { api_domain: 'example.com', queue: '9003@example.com', allowed_origins: ['https://www.example.com'] },
-  'example.com-voice': { ...TENANTS['example.com-sms']!, voice_message: 'Tom & Jerry\'s <shop>' },
+  'example.com-voice': { ...TENANTS['example.com-sms']!, voice_message: "Tom & Jerry's <shop>" },
 };
 /** Every limit out of reach (429s would mask everything else), whatever limits the config has. */
 const DEFAULT_LIMITS = loadConfig({ NS_API_BASE: 'http://ns.invalid', NS_TOKEN: 't', UPDATE_SECRET: SECRET }).limits;
-const HIGH = { ...(Object.fromEntries(Object.keys(DEFAULT_LIMITS).map((name) => [name, 1e9])) as ServerConfig['limits']), visitorBlockSeconds: 3_600 };
+const HIGH = {
+  ...(Object.fromEntries(Object.keys(DEFAULT_LIMITS).map((name) => [name, 1e9])) as ServerConfig['limits']),
+  visitorBlockSeconds: 3_600,
+};
 
 let harness: Harness;
 /** Cases run, per property, for the log. */
@@ -62,14 +69,20 @@ function check(condition: boolean, problem: string, exchange?: Exchange): assert
 function checkMessage(message: unknown, exchange: Exchange): void {
   check(typeof message === 'string', 'the message is not a string', exchange);
   check(message.trim().length >= 8, 'the message is too short to act on', exchange);
-  check(!/\n\s+at |\[object |Something went wrong|Request failed \(|Internal Server Error/.test(message), 'the message is not one a person can act on', exchange);
+  check(
+    !/\n\s+at |\[object |Something went wrong|Request failed \(|Internal Server Error/.test(message),
+    'the message is not one a person can act on',
+    exchange,
+  );
 }
 
 /** The envelope's optional `code`: one of those the HTTP API document lists. */
 const ERROR_CODES = new Set<string>(
-  (JSON.parse(readFileSync(new URL('../../../docs/http-api.openapi.json', import.meta.url), 'utf8')) as {
-    components: { schemas: { ErrorEnvelope: { properties: { code: { enum: string[] } } } } };
-  }).components.schemas.ErrorEnvelope.properties.code.enum,
+  (
+    JSON.parse(readFileSync(new URL('../../../docs/http-api.openapi.json', import.meta.url), 'utf8')) as {
+      components: { schemas: { ErrorEnvelope: { properties: { code: { enum: string[] } } } } };
+    }
+  ).components.schemas.ErrorEnvelope.properties.code.enum,
 );
 
 /** `{"status":"error","message"}` as JSON, nothing else. */
@@ -84,7 +97,9 @@ function checkEnvelope(exchange: Exchange, method = 'POST'): void {
   }
   const envelope = body as Record<string, unknown>;
   const keys = Object.keys(envelope ?? {}).sort();
-  const shape = isDeepStrictEqual(keys, ['message', 'status']) || (isDeepStrictEqual(keys, ['code', 'message', 'status']) && ERROR_CODES.has(String(envelope.code)));
+  const shape =
+    isDeepStrictEqual(keys, ['message', 'status']) ||
+    (isDeepStrictEqual(keys, ['code', 'message', 'status']) && ERROR_CODES.has(String(envelope.code)));
   check(shape && envelope.status === 'error', 'not the error envelope', exchange);
   checkMessage(envelope.message, exchange);
 }
@@ -208,13 +223,55 @@ function bodyVerdict(request: Case, accept: string[], limit: number): 413 | 415 
 
 const printable = fc.string({ unit: fc.integer({ min: 0x20, max: 0x7e }).map((code) => String.fromCharCode(code)), maxLength: 40 });
 // Header values fetch can send: Latin-1 without control characters (it refuses DEL).
-const latin1 = fc.string({ unit: fc.integer({ min: 0x20, max: 0xff }).filter((code) => code !== 0x7f).map((code) => String.fromCharCode(code)), maxLength: 40 });
+const latin1 = fc.string({
+  unit: fc
+    .integer({ min: 0x20, max: 0xff })
+    .filter((code) => code !== 0x7f)
+    .map((code) => String.fromCharCode(code)),
+  maxLength: 40,
+});
 
 const NASTY = [
-  '', ' ', '\u0000', '\u0007', '\t', '\r\n', '\u0085', '\u009f', '\u00a0', '\u2028', '\u2029', '\u202e', '\ufeff', '\ud800', '\udfff',
-  '\uffff', '💥', 'é', '<script>alert(1)</script>', '"; alert(1); //', '${7*7}', '{{7*7}}', '../../etc/passwd', '%00', '%', 'null',
-  'undefined', 'NaN', '__proto__', 'constructor', 'prototype', 'toString', 'hasOwnProperty', '0', '-1', '1e309', 'x'.repeat(2_000),
-  '\u0000'.repeat(100), '\\', '\\u0000',
+  '',
+  ' ',
+  '\u0000',
+  '\u0007',
+  '\t',
+  '\r\n',
+  '\u0085',
+  '\u009f',
+  '\u00a0',
+  '\u2028',
+  '\u2029',
+  '\u202e',
+  '\ufeff',
+  '\ud800',
+  '\udfff',
+  '\uffff',
+  '💥',
+  'é',
+  '<script>alert(1)</script>',
+  '"; alert(1); //',
+  '${7*7}',
+  '{{7*7}}',
+  '../../etc/passwd',
+  '%00',
+  '%',
+  'null',
+  'undefined',
+  'NaN',
+  '__proto__',
+  'constructor',
+  'prototype',
+  'toString',
+  'hasOwnProperty',
+  '0',
+  '-1',
+  '1e309',
+  'x'.repeat(2_000),
+  '\u0000'.repeat(100),
+  '\\',
+  '\\u0000',
 ];
 const nasty = fc.constantFrom(...NASTY);
 const anyString = fc.oneof(
@@ -241,7 +298,20 @@ const anyValue: fc.Arbitrary<unknown> = fc.oneof(
   { weight: 1, arbitrary: fc.array(anyString, { maxLength: 3 }) },
 );
 const anyName = fc.oneof(
-  { weight: 2, arbitrary: fc.constantFrom('__proto__', 'constructor', 'prototype', '__proto__[polluted]', 'constructor[prototype][polluted]', 'polluted', '', 'id[]', 'id[0]') },
+  {
+    weight: 2,
+    arbitrary: fc.constantFrom(
+      '__proto__',
+      'constructor',
+      'prototype',
+      '__proto__[polluted]',
+      'constructor[prototype][polluted]',
+      'polluted',
+      '',
+      'id[]',
+      'id[0]',
+    ),
+  },
   { weight: 1, arbitrary: fc.string({ maxLength: 12 }) },
   { weight: 1, arbitrary: fc.string({ unit: 'binary', maxLength: 6 }) },
 );
@@ -256,11 +326,34 @@ const malformedJson = fc.oneof(
   fc.json({ maxDepth: 3 }).chain((text) => fc.nat(Math.max(0, text.length - 1)).map((cut) => text.slice(0, cut))),
   fc.json({ maxDepth: 2 }).filter((text) => !text.startsWith('{')),
   anyString,
-  fc.constantFrom('\ufeff{}', '{"a":1}x', '{"a":1,}', "{'a':1}", '{"a":NaN}', '{"a":01}', '[]', 'null', '"x"', '1e999', '{"__proto__":', `{"a":${'['.repeat(1_500)}${']'.repeat(1_500)}}`, '['.repeat(1_900)),
+  fc.constantFrom(
+    '\ufeff{}',
+    '{"a":1}x',
+    '{"a":1,}',
+    "{'a':1}",
+    '{"a":NaN}',
+    '{"a":01}',
+    '[]',
+    'null',
+    '"x"',
+    '1e999',
+    '{"__proto__":',
+    `{"a":${'['.repeat(1_500)}${']'.repeat(1_500)}}`,
+    '['.repeat(1_900),
+  ),
 );
 
 const JSON_TYPES = ['application/json', 'application/json; charset=utf-8', 'Application/JSON', 'application/json;charset=latin1'];
-const OTHER_TYPES = ['text/plain', 'application/xml', 'application/vnd.api+json', 'application/json-patch+json', '', '*/*', 'multipart/mixed; boundary=x', 'text/json'];
+const OTHER_TYPES = [
+  'text/plain',
+  'application/xml',
+  'application/vnd.api+json',
+  'application/json-patch+json',
+  '',
+  '*/*',
+  'multipart/mixed; boundary=x',
+  'text/json',
+];
 const otherType = fc.oneof(fc.constantFrom(...OTHER_TYPES), printable, latin1);
 
 /**
@@ -269,38 +362,73 @@ const otherType = fc.oneof(fc.constantFrom(...OTHER_TYPES), printable, latin1);
  */
 function postBody(pairs: fc.Arbitrary<Pairs>, limit: number): fc.Arbitrary<{ body: Body; headers: Record<string, string> }> {
   const encoded = fc.oneof(
-    { weight: 6, arbitrary: fc.tuple(pairs, fc.constantFrom(...JSON_TYPES)).map(([list, type]) => ({ body: { kind: 'json', text: jsonText(list) } as Body, type })) },
-    { weight: 2, arbitrary: fc.tuple(malformedJson, fc.constantFrom(...JSON_TYPES)).map(([text, type]) => ({ body: { kind: 'text', text } as Body, type })) },
+    {
+      weight: 6,
+      arbitrary: fc
+        .tuple(pairs, fc.constantFrom(...JSON_TYPES))
+        .map(([list, type]) => ({ body: { kind: 'json', text: jsonText(list) } as Body, type })),
+    },
+    {
+      weight: 2,
+      arbitrary: fc
+        .tuple(malformedJson, fc.constantFrom(...JSON_TYPES))
+        .map(([text, type]) => ({ body: { kind: 'text', text } as Body, type })),
+    },
     {
       weight: 2,
       arbitrary: pairs.map((list) => ({
-        body: { kind: 'urlencoded', text: new URLSearchParams(list.map(([name, value]): [string, string] => [name, asText(value)])).toString() } as Body,
+        body: {
+          kind: 'urlencoded',
+          text: new URLSearchParams(list.map(([name, value]): [string, string] => [name, asText(value)])).toString(),
+        } as Body,
         type: MEDIA.form,
       })),
     },
-    { weight: 1, arbitrary: fc.tuple(anyString, fc.constantFrom(MEDIA.form, 'multipart/form-data; boundary=zz', MEDIA.multipart)).map(([text, type]) => ({ body: { kind: 'text', text } as Body, type })) },
+    {
+      weight: 1,
+      arbitrary: fc
+        .tuple(anyString, fc.constantFrom(MEDIA.form, 'multipart/form-data; boundary=zz', MEDIA.multipart))
+        .map(([text, type]) => ({ body: { kind: 'text', text } as Body, type })),
+    },
     {
       weight: 2,
       arbitrary: fc.tuple(pairs, fc.boolean()).map(([list, file]) => ({
-        body: { kind: 'multipart', parts: [...list.map(([name, value]): [string, string] => [name, asText(value)]), ...(file ? [['upload', { file: 'data' }] as [string, { file: string }]] : [])] } as Body,
+        body: {
+          kind: 'multipart',
+          parts: [
+            ...list.map(([name, value]): [string, string] => [name, asText(value)]),
+            ...(file ? [['upload', { file: 'data' }] as [string, { file: string }]] : []),
+          ],
+        } as Body,
         type: undefined,
       })),
     },
-    { weight: 1, arbitrary: fc.tuple(pairs, otherType).map(([list, type]) => ({ body: { kind: 'text', text: jsonText(list) } as Body, type })) },
     {
       weight: 1,
-      arbitrary: fc.record({ size: fc.integer({ min: limit + 1, max: limit * 4 }), stream: fc.boolean(), type: fc.constantFrom(...JSON_TYPES, MEDIA.form) }).map(({ size, stream, type }) => ({
-        body: { kind: 'oversize', size, stream } as Body,
-        type,
-      })),
+      arbitrary: fc.tuple(pairs, otherType).map(([list, type]) => ({ body: { kind: 'text', text: jsonText(list) } as Body, type })),
+    },
+    {
+      weight: 1,
+      arbitrary: fc
+        .record({
+          size: fc.integer({ min: limit + 1, max: limit * 4 }),
+          stream: fc.boolean(),
+          type: fc.constantFrom(...JSON_TYPES, MEDIA.form),
+        })
+        .map(({ size, stream, type }) => ({
+          body: { kind: 'oversize', size, stream } as Body,
+          type,
+        })),
     },
   );
-  return fc.tuple(encoded, fc.constantFrom(...Array<undefined>(10).fill(undefined), 'gzip', 'identity')).map(([{ body, type }, encoding]) => {
-    const headers: Record<string, string> = {};
-    if (type !== undefined) headers['content-type'] = type;
-    if (encoding) headers['content-encoding'] = encoding;
-    return { body, headers };
-  });
+  return fc
+    .tuple(encoded, fc.constantFrom(...Array<undefined>(10).fill(undefined), 'gzip', 'identity'))
+    .map(([{ body, type }, encoding]) => {
+      const headers: Record<string, string> = {};
+      if (type !== undefined) headers['content-type'] = type;
+      if (encoding) headers['content-encoding'] = encoding;
+      return { body, headers };
+    });
 }
 
 /** What the server reads from a body it accepts, decoded with the platform's own decoders; `undefined` when it cannot be read as fields. */
@@ -340,14 +468,23 @@ const phoneValue = fc.oneof(
   { weight: 2, arbitrary: fc.stringMatching(/^\+?1?[2-9]\d{2}[2-9]\d{6}$/) },
   { weight: 2, arbitrary: anyValue },
 );
-const idValue = fc.oneof({ weight: 4, arbitrary: fc.constantFrom(...KNOWN_IDS, ' example.com-sales ') }, { weight: 1, arbitrary: anyValue });
+const idValue = fc.oneof(
+  { weight: 4, arbitrary: fc.constantFrom(...KNOWN_IDS, ' example.com-sales ') },
+  { weight: 1, arbitrary: anyValue },
+);
 
 const callPairs: fc.Arbitrary<Pairs> = fc
   .record({
     id: fc.option(idValue, { nil: undefined, freq: 6 }),
     domain: fc.option(idValue, { nil: undefined, freq: 2 }),
     phone: fc.option(phoneValue, { nil: undefined, freq: 6 }),
-    extra: fc.array(fc.tuple(fc.oneof(anyName, fc.constantFrom('queue', 'destination', 'id', 'phone_number')), fc.oneof(anyValue, fc.constant('666@evil.example'))), { maxLength: 3 }),
+    extra: fc.array(
+      fc.tuple(
+        fc.oneof(anyName, fc.constantFrom('queue', 'destination', 'id', 'phone_number')),
+        fc.oneof(anyValue, fc.constant('666@evil.example')),
+      ),
+      { maxLength: 3 },
+    ),
   })
   .map(({ id, domain, phone, extra }) => {
     const pairs: Pairs = [];
@@ -360,7 +497,12 @@ const callPairs: fc.Arbitrary<Pairs> = fc
 const ORIGINS = [undefined, 'https://www.example.com', 'https://evil.example', 'null', 'https://www.example.com.evil.example'];
 const callCase: fc.Arbitrary<Case> = fc
   .tuple(postBody(callPairs, 4_096), fc.oneof({ weight: 4, arbitrary: fc.constantFrom(...ORIGINS) }, { weight: 1, arbitrary: latin1 }))
-  .map(([{ body, headers }, origin]) => ({ method: 'POST', path: '/click-to-call', body, headers: origin === undefined ? headers : { ...headers, origin } }));
+  .map(([{ body, headers }, origin]) => ({
+    method: 'POST',
+    path: '/click-to-call',
+    body,
+    headers: origin === undefined ? headers : { ...headers, origin },
+  }));
 
 /** The statuses the README allows for this request (the number's verdict aside, unless it is one of the known ones). */
 async function expectedCall(request: Case): Promise<number[]> {
@@ -397,7 +539,11 @@ async function checkCall(request: Case, exchange: Exchange, name: string): Promi
 }
 
 test.serial('POST /click-to-call: any body, type, size or origin is a 200 or the documented 4xx, and a call only on 200', async (t) => {
-  const queues = new Set(Object.values(FUZZ_TENANTS).map((tenant) => tenant.queue).filter(Boolean));
+  const queues = new Set(
+    Object.values(FUZZ_TENANTS)
+      .map((tenant) => tenant.queue)
+      .filter(Boolean),
+  );
   await fc.assert(
     fc.asyncProperty(callCase, async (request) => {
       const callsBefore = harness.sandbox.calls.length;
@@ -413,7 +559,9 @@ test.serial('POST /click-to-call: any body, type, size or origin is a 200 or the
     }),
     params(2_000),
   );
-  t.log(`click-to-call: ${ran['click-to-call']} cases, statuses ${JSON.stringify(statuses['click-to-call'])}, ${harness.sandbox.calls.length} calls placed`);
+  t.log(
+    `click-to-call: ${ran['click-to-call']} cases, statuses ${JSON.stringify(statuses['click-to-call'])}, ${harness.sandbox.calls.length} calls placed`,
+  );
   t.true((statuses['click-to-call']?.[200] ?? 0) > 0, 'some requests were valid');
 });
 
@@ -428,24 +576,44 @@ const queryValue = fc.oneof(
   { weight: 3, arbitrary: fc.constantFrom(...KNOWN_IDS, '8135551234', '+18135551234', 'sip:18135551234@example.com', '1001', '') },
   { weight: 2, arbitrary: anyString },
 );
-const TEXTERS = new Map(Object.entries(FUZZ_TENANTS).filter(([, tenant]) => tenant.message).map(([id, tenant]) => [id, tenant]));
+const TEXTERS = new Map(
+  Object.entries(FUZZ_TENANTS)
+    .filter(([, tenant]) => tenant.message)
+    .map(([id, tenant]) => [id, tenant]),
+);
 
 /** encodeURIComponent, for any string: a lone surrogate cannot be sent in a URL and is sent as U+FFFD. */
 const encode = (value: string) => encodeURIComponent(value.replace(/\p{Cs}/gu, '\ufffd'));
 /** A query string: pairs (keys repeat, brackets, `__proto__`), or raw text with stray `%`, `&` and `=`. */
 const rawQuery = fc.oneof(
-  { weight: 4, arbitrary: fc.array(fc.tuple(queryKey, queryValue), { maxLength: 6 }).map((pairs) => pairs.map(([key, value]) => `${encode(key)}=${encode(value)}`).join('&')) },
-  { weight: 1, arbitrary: fc.string({ unit: fc.constantFrom('a', 'i', 'd', '=', '&', '%', '2', 'F', '+', '[', ']', ';', '\u00e9', ' '), maxLength: 30 }) },
+  {
+    weight: 4,
+    arbitrary: fc
+      .array(fc.tuple(queryKey, queryValue), { maxLength: 6 })
+      .map((pairs) => pairs.map(([key, value]) => `${encode(key)}=${encode(value)}`).join('&')),
+  },
+  {
+    weight: 1,
+    arbitrary: fc.string({
+      unit: fc.constantFrom('a', 'i', 'd', '=', '&', '%', '2', 'F', '+', '[', ']', ';', '\u00e9', ' '),
+      maxLength: 30,
+    }),
+  },
 );
-
 
 /** What NetSapiens sends: an id, the caller, and more. */
 const callerQuery = fc
-  .tuple(fc.constantFrom(...TEXTERS.keys(), 'example.com-sales'), fc.oneof(fc.stringMatching(/^\+?1?[2-9]\d{2}[2-9]\d{6}$/), queryValue), rawQuery)
+  .tuple(
+    fc.constantFrom(...TEXTERS.keys(), 'example.com-sales'),
+    fc.oneof(fc.stringMatching(/^\+?1?[2-9]\d{2}[2-9]\d{6}$/), queryValue),
+    rawQuery,
+  )
   .map(([id, caller, rest]) => `id=${encode(id)}&NmsAni=${encode(caller)}${rest ? `&${rest}` : ''}`);
 
 const webresponderCase: fc.Arbitrary<Case> = fc.oneof(
-  fc.tuple(fc.constantFrom('GET', 'HEAD'), fc.oneof(rawQuery, callerQuery)).map(([method, query]) => ({ method, path: `/webresponder?${query}`, headers: {} })),
+  fc
+    .tuple(fc.constantFrom('GET', 'HEAD'), fc.oneof(rawQuery, callerQuery))
+    .map(([method, query]) => ({ method, path: `/webresponder?${query}`, headers: {} })),
   fc
     .tuple(rawQuery, postBody(fc.array(fc.tuple(queryKey, fc.oneof(queryValue, anyValue)), { maxLength: 5 }), 16_384))
     .map(([query, { body, headers }]) => ({ method: 'POST', path: `/webresponder?${query}`, body, headers })),
@@ -461,18 +629,31 @@ test.serial('GET|POST /webresponder: any query or body is NS XML, 200 for a well
       checkXml(exchange, request.method);
       const id = firstId(request.path);
       if (request.method !== 'POST') {
-        check(exchange.status === (ID_RE.test(id ?? '') ? 200 : 400), `expected ${ID_RE.test(id ?? '') ? 200 : 400} for id ${JSON.stringify(id)}`, exchange);
+        check(
+          exchange.status === (ID_RE.test(id ?? '') ? 200 : 400),
+          `expected ${ID_RE.test(id ?? '') ? 200 : 400} for id ${JSON.stringify(id)}`,
+          exchange,
+        );
       } else {
         const verdict = bodyVerdict(request, [MEDIA.form, MEDIA.json, MEDIA.multipart], 16_384);
         if (verdict === 415) {
           // A body of a type it cannot read is ignored: the query alone decides, as for a GET.
-          check(exchange.status === (ID_RE.test(id ?? '') ? 200 : 400), `expected the query to decide for id ${JSON.stringify(id)}`, exchange);
+          check(
+            exchange.status === (ID_RE.test(id ?? '') ? 200 : 400),
+            `expected the query to decide for id ${JSON.stringify(id)}`,
+            exchange,
+          );
         } else if (verdict !== 'read') check(exchange.status === verdict, `expected ${verdict}`, exchange);
         else check([200, 400].includes(exchange.status), 'expected 200 or 400', exchange);
         if (verdict === 'read' && id !== undefined) {
           // The configured ?id= wins over the body's; a body NetSapiens could send (form or JSON fields) is read.
           const fields = await decodeFields(request.body!).catch(() => 'bad' as const);
-          if (fields instanceof Map) check(exchange.status === (ID_RE.test(id) ? 200 : 400), `expected ${ID_RE.test(id) ? 200 : 400} for id ${JSON.stringify(id)}`, exchange);
+          if (fields instanceof Map)
+            check(
+              exchange.status === (ID_RE.test(id) ? 200 : 400),
+              `expected ${ID_RE.test(id) ? 200 : 400} for id ${JSON.stringify(id)}`,
+              exchange,
+            );
         }
       }
       if (exchange.status === 200 && request.method === 'GET') {
@@ -488,14 +669,19 @@ test.serial('GET|POST /webresponder: any query or body is NS XML, 200 for a well
   const texts = harness.sandbox.messages;
   const perCaller = new Map<string, number>();
   for (const text of texts) {
-    const tenant = [...TEXTERS.values()].find((candidate) => candidate.from_number === text.fromNumber && candidate.message === text.message);
+    const tenant = [...TEXTERS.values()].find(
+      (candidate) => candidate.from_number === text.fromNumber && candidate.message === text.message,
+    );
     t.truthy(tenant, `a text that no id would send: ${JSON.stringify(text)}`);
     const destination = String(text.destination);
     t.regex(destination, /^[1-9]\d{7,14}$/, 'texts go to real numbers only');
     perCaller.set(destination, (perCaller.get(destination) ?? 0) + 1);
   }
   // Two ids text (the same message from the same number): one text per caller per id within the window.
-  t.true([...perCaller.values()].every((n) => n <= TEXTERS.size), `a caller texted more than once per id: ${JSON.stringify([...perCaller])}`);
+  t.true(
+    [...perCaller.values()].every((n) => n <= TEXTERS.size),
+    `a caller texted more than once per id: ${JSON.stringify([...perCaller])}`,
+  );
   t.log(`webresponder: ${ran.webresponder} cases, statuses ${JSON.stringify(statuses.webresponder)}, ${texts.length} texts sent`);
 });
 
@@ -534,18 +720,60 @@ function stored(name: string, value: string, apiDomain: string): string {
   return value;
 }
 
-const FORM_IDS = ['example.com-sales', 'example.com-sms', 'fuzz.com-a', 'fuzz.com-b', 'new.com-x', 'constructor', 'hasOwnProperty', 'toString', ' fuzz.com-a '];
+const FORM_IDS = [
+  'example.com-sales',
+  'example.com-sms',
+  'fuzz.com-a',
+  'fuzz.com-b',
+  'new.com-x',
+  'constructor',
+  'hasOwnProperty',
+  'toString',
+  ' fuzz.com-a ',
+];
 const validField: Record<string, fc.Arbitrary<string>> = {
-  api_domain: fc.oneof(fc.constantFrom('example.com', 'fuzz.com', 'a.b-c_d', ' fuzz.com '), fc.stringMatching(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,20}$/)),
-  queue: fc.oneof(fc.constantFrom('500', '9002@example.com', ' 7@fuzz.com ', 'q_1.x'), fc.stringMatching(/^[A-Za-z0-9_.-]{1,10}(@[A-Za-z0-9][A-Za-z0-9_.-]{0,10})?$/)),
-  button_text: fc.oneof(fc.string({ maxLength: 60 }), fc.string({ unit: 'grapheme', maxLength: 30 }), fc.constantFrom('</script><script>alert(1)</script>', 'a\u2028b', 'Ring\u00a0me')),
+  api_domain: fc.oneof(
+    fc.constantFrom('example.com', 'fuzz.com', 'a.b-c_d', ' fuzz.com '),
+    fc.stringMatching(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,20}$/),
+  ),
+  queue: fc.oneof(
+    fc.constantFrom('500', '9002@example.com', ' 7@fuzz.com ', 'q_1.x'),
+    fc.stringMatching(/^[A-Za-z0-9_.-]{1,10}(@[A-Za-z0-9][A-Za-z0-9_.-]{0,10})?$/),
+  ),
+  button_text: fc.oneof(
+    fc.string({ maxLength: 60 }),
+    fc.string({ unit: 'grapheme', maxLength: 30 }),
+    fc.constantFrom('</script><script>alert(1)</script>', 'a\u2028b', 'Ring\u00a0me'),
+  ),
   button_color: fc.oneof(fc.stringMatching(/^#[0-9A-Fa-f]{6}$/), fc.constant('')),
-  company_name: fc.oneof(fc.string({ maxLength: 100 }), fc.string({ unit: 'grapheme', maxLength: 50 }), fc.constantFrom('"; alert(2); //', '<!-- & -->')),
-  logo_url: fc.oneof(fc.webUrl(), fc.constantFrom('', 'https://example.com/logo.png?a=<b>', 'https:x', 'javascript:alert(1)', 'http://a b', 'https://x/\ty', 'ftp://x.com/a.png')),
+  company_name: fc.oneof(
+    fc.string({ maxLength: 100 }),
+    fc.string({ unit: 'grapheme', maxLength: 50 }),
+    fc.constantFrom('"; alert(2); //', '<!-- & -->'),
+  ),
+  logo_url: fc.oneof(
+    fc.webUrl(),
+    fc.constantFrom(
+      '',
+      'https://example.com/logo.png?a=<b>',
+      'https:x',
+      'javascript:alert(1)',
+      'http://a b',
+      'https://x/\ty',
+      'ftp://x.com/a.png',
+    ),
+  ),
   user: fc.oneof(fc.constantFrom('2000', '.', '..', 'a_b.c-d'), fc.stringMatching(/^[A-Za-z0-9_.-]{1,12}$/)),
   ns_system_user: fc.oneof(fc.constantFrom('8001', '.', '..'), fc.stringMatching(/^[A-Za-z0-9_.-]{1,12}$/)),
-  from_number: fc.oneof(fc.constantFrom('19295550100', '(929) 555-0100', '+44 20 7946 0958', '01234567890', '+1 929 555 0100'), fc.stringMatching(/^\+?[0-9 ().-]{8,20}$/)),
-  message: fc.oneof(fc.string({ minLength: 1, maxLength: 200 }), fc.string({ unit: 'binary', maxLength: 100 }), fc.constantFrom('Our hours are 9-5.\r\nCall again!', 'x'.repeat(1_000), 'x'.repeat(1_001), '   ')),
+  from_number: fc.oneof(
+    fc.constantFrom('19295550100', '(929) 555-0100', '+44 20 7946 0958', '01234567890', '+1 929 555 0100'),
+    fc.stringMatching(/^\+?[0-9 ().-]{8,20}$/),
+  ),
+  message: fc.oneof(
+    fc.string({ minLength: 1, maxLength: 200 }),
+    fc.string({ unit: 'binary', maxLength: 100 }),
+    fc.constantFrom('Our hours are 9-5.\r\nCall again!', 'x'.repeat(1_000), 'x'.repeat(1_001), '   '),
+  ),
 };
 
 type SecretPlace = 'header' | 'field' | 'both' | 'none' | 'wrong-header' | 'wrong-field' | 'wrong-field-right-header';
@@ -556,11 +784,22 @@ const secretPlace = fc.oneof(
 
 function formCase(path: FormPath): fc.Arbitrary<Case & { secret: SecretPlace }> {
   const fields = fc.record(
-    Object.fromEntries(FORM_FIELDS[path].map((name) => [name, fc.option(fc.oneof({ weight: 6, arbitrary: validField[name]! }, { weight: 1, arbitrary: anyValue }), { nil: undefined, freq: path === '/update-sms' ? 5 : 2 })])),
+    Object.fromEntries(
+      FORM_FIELDS[path].map((name) => [
+        name,
+        fc.option(fc.oneof({ weight: 6, arbitrary: validField[name]! }, { weight: 1, arbitrary: anyValue }), {
+          nil: undefined,
+          freq: path === '/update-sms' ? 5 : 2,
+        }),
+      ]),
+    ),
   ) as fc.Arbitrary<Record<string, unknown>>;
   const pairs = fc
     .record({
-      id: fc.option(fc.oneof({ weight: 6, arbitrary: fc.constantFrom(...FORM_IDS) }, { weight: 1, arbitrary: anyValue }), { nil: undefined, freq: 10 }),
+      id: fc.option(fc.oneof({ weight: 6, arbitrary: fc.constantFrom(...FORM_IDS) }, { weight: 1, arbitrary: anyValue }), {
+        nil: undefined,
+        freq: 10,
+      }),
       fields,
       extra: fc.array(fc.tuple(anyName, anyValue), { maxLength: 2 }),
       secret: secretPlace,
@@ -584,11 +823,15 @@ function formCase(path: FormPath): fc.Arbitrary<Case & { secret: SecretPlace }> 
   );
 }
 
-const readDisk = async (): Promise<Record<string, Record<string, unknown>>> => JSON.parse(await readFile(harness.domainsFile, 'utf8')) as Record<string, Record<string, unknown>>;
+const readDisk = async (): Promise<Record<string, Record<string, unknown>>> =>
+  JSON.parse(await readFile(harness.domainsFile, 'utf8')) as Record<string, Record<string, unknown>>;
 const entryOf = (all: Record<string, Record<string, unknown>>, id: string) => (Object.hasOwn(all, id) ? all[id] : undefined);
 
 /** The status the README gives this post; undefined when the body is not one the model reads (junk), then only invariants hold. */
-async function expectedForm(request: Case & { secret: SecretPlace }, before: Record<string, Record<string, unknown>>): Promise<{ status: number; fields?: Map<string, string> } | undefined> {
+async function expectedForm(
+  request: Case & { secret: SecretPlace },
+  before: Record<string, Record<string, unknown>>,
+): Promise<{ status: number; fields?: Map<string, string> } | undefined> {
   const verdict = bodyVerdict(request, [MEDIA.form, MEDIA.multipart, MEDIA.json], 65_536);
   if (verdict !== 'read') return { status: verdict };
   let fields: Map<string, string> | 'bad' | undefined;
@@ -615,21 +858,33 @@ async function expectedForm(request: Case & { secret: SecretPlace }, before: Rec
   return { status: 200, fields };
 }
 
-async function checkSaved(request: Case, fields: Map<string, string> | undefined, before: Record<string, Record<string, unknown>>, after: Record<string, Record<string, unknown>>, exchange: Exchange) {
+async function checkSaved(
+  request: Case,
+  fields: Map<string, string> | undefined,
+  before: Record<string, Record<string, unknown>>,
+  after: Record<string, Record<string, unknown>>,
+  exchange: Exchange,
+) {
   const body = JSON.parse(exchange.text) as { id: string; provisioning?: Record<string, string>; provisioning_errors?: unknown };
   const id = body.id;
   const entry = entryOf(after, id);
   check(entry !== undefined, `a 200 for ${id}, which is not in the file`, exchange);
   // Every other id is untouched.
   for (const other of new Set([...Object.keys(before), ...Object.keys(after)])) {
-    if (other !== id) check(isDeepStrictEqual(entryOf(before, other), entryOf(after, other)), `${other} changed by a post to ${id}`, exchange);
+    if (other !== id)
+      check(isDeepStrictEqual(entryOf(before, other), entryOf(after, other)), `${other} changed by a post to ${id}`, exchange);
   }
   // What is stored obeys the README, whatever was sent.
   const branding = (entry.branding ?? {}) as Record<string, string>;
   const valueOf = (name: string) => (BRANDING.includes(name) ? branding[name] : entry[name]) as string | undefined;
   for (const name of Object.keys(RULES)) {
     const value = valueOf(name);
-    if (value !== undefined) check(typeof value === 'string' && RULES[name]!(value) && (name !== 'from_number' || /^\d+$/.test(value)), `stored ${name} ${JSON.stringify(value)} breaks the README's rule`, exchange);
+    if (value !== undefined)
+      check(
+        typeof value === 'string' && RULES[name]!(value) && (name !== 'from_number' || /^\d+$/.test(value)),
+        `stored ${name} ${JSON.stringify(value)} breaks the README's rule`,
+        exchange,
+      );
   }
   if (entry.queue !== undefined) check(String(entry.queue).includes('@'), 'a bare queue was stored', exchange);
   // What was sent is what is stored; a field left out keeps its value.
@@ -638,18 +893,36 @@ async function checkSaved(request: Case, fields: Map<string, string> | undefined
   for (const name of FORM_FIELDS[request.path as FormPath]) {
     const sent = fields?.get(name);
     const old = BRANDING.includes(name) ? previousBranding[name] : (previous?.[name] as string | undefined);
-    if (sent !== undefined) check(valueOf(name) === stored(name, sent.trim(), String(entry.api_domain)), `${name} ${JSON.stringify(sent)} stored as ${JSON.stringify(valueOf(name))}`, exchange);
-    else if (fields !== undefined) check(valueOf(name) === old, `${name}, left out, changed from ${JSON.stringify(old)} to ${JSON.stringify(valueOf(name))}`, exchange);
+    if (sent !== undefined)
+      check(
+        valueOf(name) === stored(name, sent.trim(), String(entry.api_domain)),
+        `${name} ${JSON.stringify(sent)} stored as ${JSON.stringify(valueOf(name))}`,
+        exchange,
+      );
+    else if (fields !== undefined)
+      check(valueOf(name) === old, `${name}, left out, changed from ${JSON.stringify(old)} to ${JSON.stringify(valueOf(name))}`, exchange);
   }
   if (request.path === '/update-sms') {
     const steps = body.provisioning ?? {};
-    check(['created', 'exists'].includes(steps.user ?? '') && ['created', 'exists', 'updated'].includes(steps.dial_rule ?? '') && ['created', 'updated'].includes(steps.answer_rule ?? ''), `provisioning against a healthy NS failed: ${exchange.text}`, exchange);
+    check(
+      ['created', 'exists'].includes(steps.user ?? '') &&
+        ['created', 'exists', 'updated'].includes(steps.dial_rule ?? '') &&
+        ['created', 'updated'].includes(steps.answer_rule ?? ''),
+      `provisioning against a healthy NS failed: ${exchange.text}`,
+      exchange,
+    );
     check(body.provisioning_errors === undefined, 'provisioning errors against a healthy NS', exchange);
   } else {
     // The saved branding is served, as data, by /widget-config and the loader.
     const config = await send({ method: 'GET', path: `/widget-config?id=${encodeURIComponent(id)}`, headers: {} });
     check(config.status === 200, 'the saved id is not served by /widget-config', config);
-    const expected = { id, ...(branding.button_text ? { buttonText: branding.button_text } : {}), ...(branding.button_color ? { buttonColor: branding.button_color } : {}), ...(branding.company_name ? { companyName: branding.company_name } : {}), ...(branding.logo_url ? { logoUrl: branding.logo_url } : {}) };
+    const expected = {
+      id,
+      ...(branding.button_text ? { buttonText: branding.button_text } : {}),
+      ...(branding.button_color ? { buttonColor: branding.button_color } : {}),
+      ...(branding.company_name ? { companyName: branding.company_name } : {}),
+      ...(branding.logo_url ? { logoUrl: branding.logo_url } : {}),
+    };
     check(isDeepStrictEqual(JSON.parse(config.text), expected), '/widget-config does not serve what was saved', config);
     const loader = await send({ method: 'GET', path: `/widget.js?id=${encodeURIComponent(id)}`, headers: {} });
     check(loader.status === 200 && !/<\/script|<!--|[\u2028\u2029]/i.test(loader.text), 'the loader carries branding as markup', loader);
@@ -663,38 +936,51 @@ async function checkSaved(request: Case, fields: Map<string, string> | undefined
   }
 }
 
-for (const [path, runs] of [['/update-domain', 900], ['/update-sms', 700]] as const) {
-  test.serial(`POST ${path}: exactly the posts the README allows are saved; every other is a 4xx naming why and writes nothing`, async (t) => {
-    await fc.assert(
-      fc.asyncProperty(formCase(path), async (request) => {
-        const text = await readFile(harness.domainsFile, 'utf8');
-        const before = JSON.parse(text) as Record<string, Record<string, unknown>>;
-        const provisioned = harness.sandbox.requests.length;
-        const expected = await expectedForm(request, before);
-        const exchange = await send(request);
-        if (expected) check(exchange.status === expected.status, `expected ${expected.status}`, exchange);
-        else check([200, 400, 401].includes(exchange.status), 'expected 200, 400 or 401', exchange);
-        if (request.secret !== 'header' && request.secret !== 'field' && request.secret !== 'both') check(exchange.status !== 200, 'saved without the secret', exchange);
-        if (exchange.status === 200) {
-          check(/^application\/json/.test(exchange.type), 'a 200 that is not JSON', exchange);
-          await checkSaved(request, expected?.fields, before, await readDisk(), exchange);
-        } else {
-          checkEnvelope(exchange);
-          if (exchange.status === 400) {
-            const { message } = JSON.parse(exchange.text) as { message: string };
-            check(/^(id|api_domain|queue|button_text|button_color|company_name|logo_url|user|ns_system_user|from_number|message|branding\.\w+) |^The (form |request )?body|^Compressed|^.+ (must be a string|must be a text field, not a file|is given more than once)$/s.test(message), 'a 400 that does not say which field or what about the body', exchange);
+for (const [path, runs] of [
+  ['/update-domain', 900],
+  ['/update-sms', 700],
+] as const) {
+  test.serial(
+    `POST ${path}: exactly the posts the README allows are saved; every other is a 4xx naming why and writes nothing`,
+    async (t) => {
+      await fc.assert(
+        fc.asyncProperty(formCase(path), async (request) => {
+          const text = await readFile(harness.domainsFile, 'utf8');
+          const before = JSON.parse(text) as Record<string, Record<string, unknown>>;
+          const provisioned = harness.sandbox.requests.length;
+          const expected = await expectedForm(request, before);
+          const exchange = await send(request);
+          if (expected) check(exchange.status === expected.status, `expected ${expected.status}`, exchange);
+          else check([200, 400, 401].includes(exchange.status), 'expected 200, 400 or 401', exchange);
+          if (request.secret !== 'header' && request.secret !== 'field' && request.secret !== 'both')
+            check(exchange.status !== 200, 'saved without the secret', exchange);
+          if (exchange.status === 200) {
+            check(/^application\/json/.test(exchange.type), 'a 200 that is not JSON', exchange);
+            await checkSaved(request, expected?.fields, before, await readDisk(), exchange);
+          } else {
+            checkEnvelope(exchange);
+            if (exchange.status === 400) {
+              const { message } = JSON.parse(exchange.text) as { message: string };
+              check(
+                /^(id|api_domain|queue|button_text|button_color|company_name|logo_url|user|ns_system_user|from_number|message|branding\.\w+) |^The (form |request )?body|^Compressed|^.+ (must be a string|must be a text field, not a file|is given more than once)$/s.test(
+                  message,
+                ),
+                'a 400 that does not say which field or what about the body',
+                exchange,
+              );
+            }
+            check((await readFile(harness.domainsFile, 'utf8')) === text, 'a refused post changed domains.json', exchange);
+            check(harness.sandbox.requests.length === provisioned, 'a refused post reached NetSapiens', exchange);
           }
-          check((await readFile(harness.domainsFile, 'utf8')) === text, 'a refused post changed domains.json', exchange);
-          check(harness.sandbox.requests.length === provisioned, 'a refused post reached NetSapiens', exchange);
-        }
-        count(path, exchange.status);
-        checkProcess();
-      }),
-      params(runs),
-    );
-    t.log(`${path}: ${ran[path]} cases, statuses ${JSON.stringify(statuses[path])}`);
-    t.true((statuses[path]?.[200] ?? 0) > 0 && (statuses[path]?.[400] ?? 0) > 0, 'both outcomes were exercised');
-  });
+          count(path, exchange.status);
+          checkProcess();
+        }),
+        params(runs),
+      );
+      t.log(`${path}: ${ran[path]} cases, statuses ${JSON.stringify(statuses[path])}`);
+      t.true((statuses[path]?.[200] ?? 0) > 0 && (statuses[path]?.[400] ?? 0) > 0, 'both outcomes were exercised');
+    },
+  );
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -714,9 +1000,33 @@ const ROUTES: Record<string, string[]> = {
 };
 const pathArb = fc.oneof(
   { weight: 6, arbitrary: fc.constantFrom(...Object.keys(ROUTES)) },
-  { weight: 1, arbitrary: fc.constantFrom('/HEALTH', '/Widget.js', '/health/', '//health', '/widget', '/widget/', '/widget/x.js', '/widget/../health', '/%2e%2e/health', '/health%00', '/', '/favicon.ico', '/.env', '/domains.json', '/click-to-call/x') },
+  {
+    weight: 1,
+    arbitrary: fc.constantFrom(
+      '/HEALTH',
+      '/Widget.js',
+      '/health/',
+      '//health',
+      '/widget',
+      '/widget/',
+      '/widget/x.js',
+      '/widget/../health',
+      '/%2e%2e/health',
+      '/health%00',
+      '/',
+      '/favicon.ico',
+      '/.env',
+      '/domains.json',
+      '/click-to-call/x',
+    ),
+  },
   { weight: 2, arbitrary: fc.webPath() },
-  { weight: 1, arbitrary: fc.array(fc.oneof(anyString, fc.constantFrom('..', '.', '%', '%zz', '%E0%A4%A')), { minLength: 1, maxLength: 3 }).map((segments) => `/${segments.join('/')}`) },
+  {
+    weight: 1,
+    arbitrary: fc
+      .array(fc.oneof(anyString, fc.constantFrom('..', '.', '%', '%zz', '%E0%A4%A')), { minLength: 1, maxLength: 3 })
+      .map((segments) => `/${segments.join('/')}`),
+  },
 );
 const anyHeaders = fc.record(
   {
@@ -749,7 +1059,8 @@ function idsInBody(body: Case['body']): string[] {
   const ids = new URLSearchParams(body.text).getAll('id');
   try {
     const parsed: unknown = JSON.parse(body.text);
-    if (parsed !== null && typeof parsed === 'object' && typeof (parsed as { id?: unknown }).id === 'string') ids.push((parsed as { id: string }).id);
+    if (parsed !== null && typeof parsed === 'object' && typeof (parsed as { id?: unknown }).id === 'string')
+      ids.push((parsed as { id: string }).id);
   } catch {
     // Not JSON: the form reading above is all there is.
   }
@@ -757,7 +1068,13 @@ function idsInBody(body: Case['body']): string[] {
 }
 
 const anyRequest: fc.Arbitrary<Case> = fc
-  .record({ method: fc.constantFrom(...METHODS), path: pathArb, query: fc.option(rawQuery, { nil: undefined }), headers: anyHeaders, body: fc.option(fc.tuple(anyString, otherType), { nil: undefined }) })
+  .record({
+    method: fc.constantFrom(...METHODS),
+    path: pathArb,
+    query: fc.option(rawQuery, { nil: undefined }),
+    headers: anyHeaders,
+    body: fc.option(fc.tuple(anyString, otherType), { nil: undefined }),
+  })
   .map(({ method, path, query, headers, body }) => {
     const withQuery = query === undefined ? path : `${path}?${query}`;
     if (!body || method === 'GET' || method === 'HEAD') return { method, path: withQuery, headers };
@@ -777,7 +1094,11 @@ async function checkAnyRequest(request: Case, exchange: Exchange): Promise<void>
   const allowed = ROUTES[route]!;
   if (!allowed.includes(method)) {
     if (method === 'OPTIONS') {
-      check(exchange.status === 200 && exchange.headers.get('allow') === allowed.join(', '), 'OPTIONS is not answered with Allow', exchange);
+      check(
+        exchange.status === 200 && exchange.headers.get('allow') === allowed.join(', '),
+        'OPTIONS is not answered with Allow',
+        exchange,
+      );
       return;
     }
     check(exchange.status === 405, `${method} ${route} is not a 405`, exchange);
@@ -807,7 +1128,11 @@ async function checkAnyRequest(request: Case, exchange: Exchange): Promise<void>
     case '/widget/call-us-button.js':
     case '/widget/call-us-button.iife.js':
       check(/^application\/javascript/.test(exchange.type), 'the bundle is not JavaScript', exchange);
-      check(exchange.status === 200 || (exchange.status === 304 && request.headers['if-none-match'] === '*'), 'the bundle is not served', exchange);
+      check(
+        exchange.status === 200 || (exchange.status === 304 && request.headers['if-none-match'] === '*'),
+        'the bundle is not served',
+        exchange,
+      );
       return;
     case '/webresponder':
       checkXml(exchange, method);
@@ -823,7 +1148,12 @@ async function checkAnyRequest(request: Case, exchange: Exchange): Promise<void>
       if (method === 'OPTIONS') {
         const preflight = Boolean(request.headers.origin && request.headers['access-control-request-method']);
         check(exchange.status === (preflight ? 204 : 200), 'OPTIONS /click-to-call', exchange);
-        if (preflight) check(exchange.headers.get('access-control-allow-origin') === request.headers.origin, 'the preflight does not echo the origin', exchange);
+        if (preflight)
+          check(
+            exchange.headers.get('access-control-allow-origin') === request.headers.origin,
+            'the preflight does not echo the origin',
+            exchange,
+          );
         return;
       }
       check([400, 404, 413, 415].includes(exchange.status), 'an unexpected /click-to-call status', exchange);
@@ -836,7 +1166,7 @@ async function checkAnyRequest(request: Case, exchange: Exchange): Promise<void>
   }
 }
 
-test.serial('every path and method: the documented answer in the route\'s own format, 404 elsewhere, never a 5xx', async (t) => {
+test.serial("every path and method: the documented answer in the route's own format, 404 elsewhere, never a 5xx", async (t) => {
   await fc.assert(
     fc.asyncProperty(anyRequest, async (request) => {
       const exchange = await send(request);
@@ -855,11 +1185,22 @@ test.serial('every path and method: the documented answer in the route\'s own fo
 
 test.serial('with low limits, a request answers as with high ones, or 429 with Retry-After where it would have been a 200', async (t) => {
   const high = harness.deps.limits;
-  const low = createMemoryLimits({ limits: { ...HIGH, ipPerMinute: 3, idPerHour: 4, numberPerHour: 1, numbersPerVisitorPerHour: 2 }, textBackWindowSeconds: 600 });
+  const low = createMemoryLimits({
+    limits: { ...HIGH, ipPerMinute: 3, idPerHour: 4, numberPerHour: 1, numbersPerVisitorPerHour: 2 },
+    textBackWindowSeconds: 600,
+  });
   const numbers = fc.integer({ min: 2_000_000, max: 9_999_999 }).map((n) => `813${n}`);
   const validish = fc
-    .tuple(fc.constantFrom('example.com-sales', 'example.com-sales', 'example.com-sms', 'nobody.net-x', 'bad id'), fc.oneof(numbers, fc.constantFrom('8135551234', '900-555-1234', 'abc')))
-    .map(([id, phone]): Case => ({ method: 'POST', path: '/click-to-call', headers: { 'content-type': 'application/json' }, body: { kind: 'json', text: JSON.stringify({ id, phone_number: phone }) } }));
+    .tuple(
+      fc.constantFrom('example.com-sales', 'example.com-sales', 'example.com-sms', 'nobody.net-x', 'bad id'),
+      fc.oneof(numbers, fc.constantFrom('8135551234', '900-555-1234', 'abc')),
+    )
+    .map(([id, phone]): Case => ({
+      method: 'POST',
+      path: '/click-to-call',
+      headers: { 'content-type': 'application/json' },
+      body: { kind: 'json', text: JSON.stringify({ id, phone_number: phone }) },
+    }));
   const limited = fc.oneof({ weight: 3, arbitrary: validish }, { weight: 1, arbitrary: callCase });
   try {
     await fc.assert(
@@ -870,7 +1211,11 @@ test.serial('with low limits, a request answers as with high ones, or 429 with R
         const callsBefore = harness.sandbox.calls.length;
         const exchange = await send(request);
         if (exchange.status !== unlimited.status) {
-          check(unlimited.status === 200 && exchange.status === 429, `${unlimited.status} without limits, ${exchange.status} with them`, exchange);
+          check(
+            unlimited.status === 200 && exchange.status === 429,
+            `${unlimited.status} without limits, ${exchange.status} with them`,
+            exchange,
+          );
           check(Number(exchange.headers.get('retry-after')) >= 1, 'a 429 without Retry-After', exchange);
           check(harness.sandbox.calls.length === callsBefore, 'a call placed with a 429', exchange);
         }
@@ -892,9 +1237,11 @@ test.serial('afterwards: no prototype polluted, the server still healthy, nothin
   t.is(protoShape(), PROTO_SHAPE);
   t.deepEqual(await (await fetch(`${harness.url}/health`)).json(), { status: 'ok' });
   await harness.deps.background.drain(5_000);
-  t.deepEqual(harness.logs.filter((line) => line.level >= 50).map((line) => line.msg), []);
+  t.deepEqual(
+    harness.logs.filter((line) => line.level >= 50).map((line) => line.msg),
+    [],
+  );
   const total = Object.values(ran).reduce((sum, n) => sum + n, 0);
   t.log(`${total} cases in all`);
   t.true(total >= 7_000);
 });
-

@@ -21,10 +21,18 @@ test('an unknown route is a JSON 404', async (t) => {
 test('an incoming X-Request-Id is kept only when it looks like an id (8–128 of letters, digits, . _ : -)', async (t) => {
   const harness = await startHarness();
   t.teardown(() => harness.close());
-  const echoed = async (value: string) => (await fetch(`${harness.url}/health`, { headers: { 'x-request-id': value } })).headers.get('x-request-id');
+  const echoed = async (value: string) =>
+    (await fetch(`${harness.url}/health`, { headers: { 'x-request-id': value } })).headers.get('x-request-id');
   t.is(await echoed('abcd-1234.ef_gh:9'), 'abcd-1234.ef_gh:9');
   t.is(await echoed('a'.repeat(128)), 'a'.repeat(128));
-  for (const hostile of ['short', 'a'.repeat(129), 'abcd 1234 efgh', 'abcd1234<script>', '12345678%0d%0aSet-Cookie', '../../../etc/passwd']) {
+  for (const hostile of [
+    'short',
+    'a'.repeat(129),
+    'abcd 1234 efgh',
+    'abcd1234<script>',
+    '12345678%0d%0aSet-Cookie',
+    '../../../etc/passwd',
+  ]) {
     const given = await echoed(hostile);
     t.not(given, hostile, hostile);
     t.regex(given ?? '', /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/, 'replaced by an id of our own');

@@ -147,7 +147,10 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
 }
 
 /** A temporary folder and a NetSapiens sandbox, both gone when the test ends: what a test of real server processes starts from. */
-export async function folderWithSandbox(t: { teardown(fn: () => Promise<void>): void }, prefix: string): Promise<{ dir: string; sandbox: NsSandbox }> {
+export async function folderWithSandbox(
+  t: { teardown(fn: () => Promise<void>): void },
+  prefix: string,
+): Promise<{ dir: string; sandbox: NsSandbox }> {
   const dir = await mkdtemp(join(tmpdir(), prefix));
   const sandbox = await startNsSandbox();
   t.teardown(async () => {

@@ -4,7 +4,15 @@ import type { AddressInfo } from 'node:net';
 import test, { type ExecutionContext } from 'ava';
 // The named export: under NodeNext the default import of this CommonJS module is not constructable.
 import { Ajv2020 } from 'ajv/dist/2020.js';
-import { createApp, createLogger, createTurnstileCheck, loadWidgetBundle, TenantStoreBusyError, type TenantStore, type Tenants } from '../src/index.js';
+import {
+  createApp,
+  createLogger,
+  createTurnstileCheck,
+  loadWidgetBundle,
+  TenantStoreBusyError,
+  type TenantStore,
+  type Tenants,
+} from '../src/index.js';
 import { SECRET, startHarness, TENANTS, type Harness, type HarnessOptions } from './helpers.js';
 
 /**
@@ -73,7 +81,12 @@ function validatorAt(at: string) {
 }
 
 /** The documented response for what the server answered, or why there is none. */
-function documentedResponse(method: string, path: string, status: number, allow: string | null): { response: ResponseObject; at: string } | string {
+function documentedResponse(
+  method: string,
+  path: string,
+  status: number,
+  allow: string | null,
+): { response: ResponseObject; at: string } | string {
   const pathItem = spec.paths[path];
   if (!pathItem) {
     if (status !== 404) return `${path} is not documented, and ${status} is not what an unknown path gets`;
@@ -83,10 +96,16 @@ function documentedResponse(method: string, path: string, status: number, allow:
   if (!operation) {
     if (status !== 405) return `${method} ${path} is not documented, and ${status} is not 405`;
     // The methods the server says it takes must be exactly the documented ones (GET implying HEAD).
-    const documented = Object.keys(pathItem).filter((key) => OPERATION_METHODS.includes(key)).map((key) => key.toUpperCase());
+    const documented = Object.keys(pathItem)
+      .filter((key) => OPERATION_METHODS.includes(key))
+      .map((key) => key.toUpperCase());
     if (documented.includes('GET')) documented.push('HEAD');
-    const served = (allow ?? '').split(',').map((name) => name.trim()).filter(Boolean);
-    if (served.sort().join() !== documented.sort().join()) return `Allow: ${allow} differs from the documented methods of ${path}: ${documented.join(', ')}`;
+    const served = (allow ?? '')
+      .split(',')
+      .map((name) => name.trim())
+      .filter(Boolean);
+    if (served.sort().join() !== documented.sort().join())
+      return `Allow: ${allow} differs from the documented methods of ${path}: ${documented.join(', ')}`;
     return named('MethodNotAllowed');
   }
   const response = operation.responses[String(status)];
@@ -114,7 +133,10 @@ async function conforms(t: ExecutionContext, method: string, url: string, respon
   const { response: documented, at } = found;
 
   for (const [name, headerOrRef] of Object.entries(documented.headers ?? {})) {
-    const { node: header, at: headerAt } = deref<HeaderObject>(headerOrRef, `${at}/headers/${name.replace(/~/g, '~0').replace(/\//g, '~1')}`);
+    const { node: header, at: headerAt } = deref<HeaderObject>(
+      headerOrRef,
+      `${at}/headers/${name.replace(/~/g, '~0').replace(/\//g, '~1')}`,
+    );
     const raw = response.headers.get(name);
     if (raw === null) {
       if (header.required) t.fail(`${method} ${path} ${response.status}: the documented header ${name} is missing`);
@@ -122,7 +144,8 @@ async function conforms(t: ExecutionContext, method: string, url: string, respon
     }
     const validate = validatorAt(`${headerAt}/schema`);
     const value = header.schema.type === 'integer' || typeof (header.schema as { const?: unknown }).const === 'number' ? Number(raw) : raw;
-    if (!validate(value)) t.fail(`${method} ${path} ${response.status}: header ${name}: ${JSON.stringify(raw)} ${ajv.errorsText(validate.errors)}`);
+    if (!validate(value))
+      t.fail(`${method} ${path} ${response.status}: header ${name}: ${JSON.stringify(raw)} ${ajv.errorsText(validate.errors)}`);
   }
 
   const text = await response.text();
@@ -132,7 +155,9 @@ async function conforms(t: ExecutionContext, method: string, url: string, respon
   }
   const mediaType = (response.headers.get('content-type') ?? '').split(';')[0]?.trim() ?? '';
   if (!(mediaType in documented.content)) {
-    t.fail(`${method} ${path} ${response.status}: ${mediaType || 'no content type'} is not documented (documented: ${Object.keys(documented.content).join(', ')})`);
+    t.fail(
+      `${method} ${path} ${response.status}: ${mediaType || 'no content type'} is not documented (documented: ${Object.keys(documented.content).join(', ')})`,
+    );
     return undefined;
   }
   const body: unknown = mediaType === 'application/json' ? JSON.parse(text) : text;
@@ -152,7 +177,11 @@ const tenants: Tenants = {
 };
 
 /** A real Turnstile check; the rows that use it are refused before it would reach siteverify. */
-const turnstile = createTurnstileCheck({ secretKey: 'turnstile-secret', verifyUrl: 'http://127.0.0.1:9/siteverify', logger: createLogger('silent') });
+const turnstile = createTurnstileCheck({
+  secretKey: 'turnstile-secret',
+  verifyUrl: 'http://127.0.0.1:9/siteverify',
+  logger: createLogger('silent'),
+});
 
 /**
  * A store whose backend is down, for the 500s and 503s the file store gives only on a failing disk:
@@ -202,7 +231,10 @@ interface Row {
   then?: (t: ExecutionContext, body: unknown, server: Server) => unknown;
 }
 
-const asJson = (value: unknown): Pick<Row, 'headers' | 'body'> => ({ headers: { 'content-type': 'application/json' }, body: JSON.stringify(value) });
+const asJson = (value: unknown): Pick<Row, 'headers' | 'body'> => ({
+  headers: { 'content-type': 'application/json' },
+  body: JSON.stringify(value),
+});
 const asForm = (fields: Record<string, string>, headers: Record<string, string> = {}): Pick<Row, 'headers' | 'body'> => ({
   headers: { 'content-type': 'application/x-www-form-urlencoded', ...headers },
   body: new URLSearchParams(fields).toString(),
@@ -217,62 +249,130 @@ const call = (phone_number: string, id = 'example.com-sales') => asJson({ id, ph
 async function callFirst(server: Server, phone_number: string): Promise<void> {
   await (await server.harness.post('/click-to-call', { id: 'example.com-sales', phone_number })).text();
 }
-const SMS_FORM = { secret: SECRET, id: 'acme.com-sms', api_domain: 'acme.com', user: '2000', ns_system_user: '8001', from_number: '(929) 555-0100', message: 'We are at 1 Main St.' };
+const SMS_FORM = {
+  secret: SECRET,
+  id: 'acme.com-sms',
+  api_domain: 'acme.com',
+  user: '2000',
+  ns_system_user: '8001',
+  from_number: '(929) 555-0100',
+  message: 'We are at 1 Main St.',
+};
 const version = loadWidgetBundle()?.version ?? 'unbuilt';
 
 const rows: Record<string, Row> = {
   // POST /click-to-call and its preflight
   'click-to-call: CORS preflight': {
-    method: 'OPTIONS', path: '/click-to-call', status: 204,
+    method: 'OPTIONS',
+    path: '/click-to-call',
+    status: 204,
     headers: { origin: 'https://shop.example', 'access-control-request-method': 'POST', 'access-control-request-headers': 'content-type' },
   },
   'click-to-call: OPTIONS that is not a preflight': { method: 'OPTIONS', path: '/click-to-call', status: 200 },
   'click-to-call: a call is placed': {
-    method: 'POST', path: '/click-to-call', status: 200, ...call('(813) 555-1234'),
+    method: 'POST',
+    path: '/click-to-call',
+    status: 200,
+    ...call('(813) 555-1234'),
     headers: { 'content-type': 'application/json', origin: 'https://shop.example', 'x-request-id': 'openapi-test-0001' },
     then: (t, body, { harness }) => {
       t.deepEqual(body, { status: 'ok' });
       t.is(harness.sandbox.calls.length, 1);
     },
   },
-  'click-to-call: the older "domain" key': { method: 'POST', path: '/click-to-call', status: 200, ...asJson({ domain: 'example.com-sales', phone_number: '8135551234' }) },
-  'click-to-call: malformed JSON': { method: 'POST', path: '/click-to-call', status: 400, headers: { 'content-type': 'application/json' }, body: '{"id": ' },
-  'click-to-call: an object where a string belongs': { method: 'POST', path: '/click-to-call', status: 400, ...asJson({ id: { $ne: 1 }, phone_number: '8135551234' }) },
+  'click-to-call: the older "domain" key': {
+    method: 'POST',
+    path: '/click-to-call',
+    status: 200,
+    ...asJson({ domain: 'example.com-sales', phone_number: '8135551234' }),
+  },
+  'click-to-call: malformed JSON': {
+    method: 'POST',
+    path: '/click-to-call',
+    status: 400,
+    headers: { 'content-type': 'application/json' },
+    body: '{"id": ',
+  },
+  'click-to-call: an object where a string belongs': {
+    method: 'POST',
+    path: '/click-to-call',
+    status: 400,
+    ...asJson({ id: { $ne: 1 }, phone_number: '8135551234' }),
+  },
   'click-to-call: an invalid number': { method: 'POST', path: '/click-to-call', status: 400, ...call('555-1234') },
   'click-to-call: a premium number': { method: 'POST', path: '/click-to-call', status: 400, ...call('900-555-1234') },
   'click-to-call: a country the id does not allow': { method: 'POST', path: '/click-to-call', status: 400, ...call('+44 20 7946 0958') },
   'click-to-call: an origin the id does not allow': {
-    method: 'POST', path: '/click-to-call', status: 403, ...call('8135551234', 'example.com-locked'),
+    method: 'POST',
+    path: '/click-to-call',
+    status: 403,
+    ...call('8135551234', 'example.com-locked'),
     headers: { 'content-type': 'application/json', origin: 'https://evil.example' },
   },
   'click-to-call: an unknown id': { method: 'POST', path: '/click-to-call', status: 404, ...call('8135551234', 'nobody.net-sales') },
   'click-to-call: an id without a queue': { method: 'POST', path: '/click-to-call', status: 404, ...call('8135551234', 'example.com-sms') },
   'click-to-call: a body over 4 KB': { method: 'POST', path: '/click-to-call', status: 413, ...call('x'.repeat(5_000)) },
   'click-to-call: a form body': {
-    method: 'POST', path: '/click-to-call', status: 415,
-    headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: 'id=example.com-sales&phone_number=8135551234',
+    method: 'POST',
+    path: '/click-to-call',
+    status: 415,
+    headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    body: 'id=example.com-sales&phone_number=8135551234',
   },
   'click-to-call: the per-address limit': {
-    method: 'POST', path: '/click-to-call', status: 429, ...call('8135550002'), harness: { limits: { ipPerMinute: 1 } },
-    before: (server) => callFirst(server, '8135550001'), documentedHeaders: ['Retry-After'],
+    method: 'POST',
+    path: '/click-to-call',
+    status: 429,
+    ...call('8135550002'),
+    harness: { limits: { ipPerMinute: 1 } },
+    before: (server) => callFirst(server, '8135550001'),
+    documentedHeaders: ['Retry-After'],
   },
   'click-to-call: the per-number limit': {
-    method: 'POST', path: '/click-to-call', status: 429, ...call('8135550001'), harness: { limits: { numberPerHour: 1 } },
-    before: (server) => callFirst(server, '+1 813 555 0001'), documentedHeaders: ['Retry-After'],
+    method: 'POST',
+    path: '/click-to-call',
+    status: 429,
+    ...call('8135550001'),
+    harness: { limits: { numberPerHour: 1 } },
+    before: (server) => callFirst(server, '+1 813 555 0001'),
+    documentedHeaders: ['Retry-After'],
   },
   'click-to-call: a visitor trying one distinct number too many': {
-    method: 'POST', path: '/click-to-call', status: 429, ...call('8135550002'), harness: { limits: { numbersPerVisitorPerHour: 1 } },
-    before: (server) => callFirst(server, '8135550001'), documentedHeaders: ['Retry-After'],
+    method: 'POST',
+    path: '/click-to-call',
+    status: 429,
+    ...call('8135550002'),
+    harness: { limits: { numbersPerVisitorPerHour: 1 } },
+    before: (server) => callFirst(server, '8135550001'),
+    documentedHeaders: ['Retry-After'],
   },
   'click-to-call: Turnstile required, no token': {
-    method: 'POST', path: '/click-to-call', status: 403, ...call('8135551234', 'example.com-guarded'), harness: { botCheck: turnstile },
+    method: 'POST',
+    path: '/click-to-call',
+    status: 403,
+    ...call('8135551234', 'example.com-guarded'),
+    harness: { botCheck: turnstile },
   },
-  'click-to-call: Turnstile required, none configured': { method: 'POST', path: '/click-to-call', status: 503, ...call('8135551234', 'example.com-guarded') },
+  'click-to-call: Turnstile required, none configured': {
+    method: 'POST',
+    path: '/click-to-call',
+    status: 503,
+    ...call('8135551234', 'example.com-guarded'),
+  },
   'click-to-call: NetSapiens fails': {
-    method: 'POST', path: '/click-to-call', status: 502, ...call('8135551234'),
+    method: 'POST',
+    path: '/click-to-call',
+    status: 502,
+    ...call('8135551234'),
     before: ({ harness }) => harness.sandbox.inject({ route: 'queuedcall.create', status: 503 }),
   },
-  'click-to-call: the store cannot be read': { method: 'POST', path: '/click-to-call', status: 500, ...call('8135551234'), store: 'unavailable' },
+  'click-to-call: the store cannot be read': {
+    method: 'POST',
+    path: '/click-to-call',
+    status: 500,
+    ...call('8135551234'),
+    store: 'unavailable',
+  },
   'click-to-call: GET': { method: 'GET', path: '/click-to-call', status: 405, documentedHeaders: ['Allow'] },
 
   // The widget
@@ -282,15 +382,25 @@ const rows: Record<string, Row> = {
   'widget.js: the store cannot be read': { method: 'GET', path: '/widget.js?id=example.com-sales', status: 500, store: 'unavailable' },
   'widget.js: DELETE': { method: 'DELETE', path: '/widget.js', status: 405 },
   'widget-config: an id': {
-    method: 'GET', path: '/widget-config?id=example.com-sales', status: 200,
-    then: (t, body) => t.deepEqual(body, { id: 'example.com-sales', buttonText: 'Call us', buttonColor: '#ff9900', companyName: 'Example Co' }),
+    method: 'GET',
+    path: '/widget-config?id=example.com-sales',
+    status: 200,
+    then: (t, body) =>
+      t.deepEqual(body, { id: 'example.com-sales', buttonText: 'Call us', buttonColor: '#ff9900', companyName: 'Example Co' }),
   },
   'widget-config: an unknown id': { method: 'GET', path: '/widget-config?id=nobody.net-sales', status: 404 },
-  'widget-config: the store cannot be read': { method: 'GET', path: '/widget-config?id=example.com-sales', status: 500, store: 'unavailable' },
+  'widget-config: the store cannot be read': {
+    method: 'GET',
+    path: '/widget-config?id=example.com-sales',
+    status: 500,
+    store: 'unavailable',
+  },
   'bundle: ES module': { method: 'GET', path: '/widget/call-us-button.js', status: 200 },
   'bundle: classic script under its version': { method: 'GET', path: `/widget/call-us-button.iife.js?v=${version}`, status: 200 },
   'bundle: revalidation': {
-    method: 'GET', path: '/widget/call-us-button.js', status: 304,
+    method: 'GET',
+    path: '/widget/call-us-button.js',
+    status: 304,
     before: async ({ url }) => {
       const first = await fetch(`${url}/widget/call-us-button.js`);
       await first.arrayBuffer();
@@ -302,78 +412,225 @@ const rows: Record<string, Row> = {
 
   // GET|POST /webresponder
   'webresponder: GET from NetSapiens': {
-    method: 'GET', path: '/webresponder?id=example.com-sms&NmsAni=8135551234&NmsDnis=19295550100&AccountDomain=example.com', status: 200,
+    method: 'GET',
+    path: '/webresponder?id=example.com-sms&NmsAni=8135551234&NmsDnis=19295550100&AccountDomain=example.com',
+    status: 200,
   },
   'webresponder: a voice message': {
-    method: 'GET', path: '/webresponder?id=example.com-voice&NmsAni=8135551234', status: 200,
+    method: 'GET',
+    path: '/webresponder?id=example.com-voice&NmsAni=8135551234',
+    status: 200,
     then: (t, body) => t.regex(String(body), /<Say>We are open &lt;9 to 5&gt; &amp; closed on Sundays\.<\/Say><Hangup\/>/),
   },
   'webresponder: an unknown id': { method: 'GET', path: '/webresponder?id=nobody.net-sms&NmsAni=8135551234', status: 200 },
   'webresponder: no id': { method: 'GET', path: '/webresponder?NmsAni=8135551234', status: 400 },
   'webresponder: the store cannot be read': { method: 'GET', path: '/webresponder?id=example.com-sms', status: 500, store: 'unavailable' },
   'webresponder: POST form': {
-    method: 'POST', path: '/webresponder?id=example.com-sms', status: 200,
-    headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: 'NmsAni=%2B18135550001&AccountUser=8001',
+    method: 'POST',
+    path: '/webresponder?id=example.com-sms',
+    status: 200,
+    headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    body: 'NmsAni=%2B18135550001&AccountUser=8001',
   },
-  'webresponder: POST JSON with the id in the body': { method: 'POST', path: '/webresponder', status: 200, ...asJson({ id: 'example.com-sms', NmsAni: '18135550002' }) },
-  'webresponder: POST multipart': { method: 'POST', path: '/webresponder?id=example.com-sms', status: 200, ...asMultipart({ NmsAni: '18135550003' }) },
-  'webresponder: POST malformed JSON': { method: 'POST', path: '/webresponder?id=example.com-sms', status: 400, headers: { 'content-type': 'application/json' }, body: '{' },
-  'webresponder: POST over 16 KB': { method: 'POST', path: '/webresponder?id=example.com-sms', status: 413, ...asJson({ NmsAni: 'x'.repeat(17_000) }) },
-  'webresponder: POST text/plain (body ignored, the query decides)': { method: 'POST', path: '/webresponder?id=example.com-sms&NmsAni=18135550004', status: 200, headers: { 'content-type': 'text/plain' }, body: 'NmsAni=1' },
-  'webresponder: POST with the store down': { method: 'POST', path: '/webresponder?id=example.com-sms', status: 500, store: 'unavailable', ...asJson({ NmsAni: '18135550002' }) },
-  'webresponder: a signed id without its sig': { method: 'GET', path: '/webresponder?id=example.com-signed&NmsAni=8135551234', status: 403 },
-  'webresponder: POST for a signed id with a wrong sig': { method: 'POST', path: '/webresponder?id=example.com-signed&sig=forged', status: 403, ...asForm({ NmsAni: '8135551234' }) },
+  'webresponder: POST JSON with the id in the body': {
+    method: 'POST',
+    path: '/webresponder',
+    status: 200,
+    ...asJson({ id: 'example.com-sms', NmsAni: '18135550002' }),
+  },
+  'webresponder: POST multipart': {
+    method: 'POST',
+    path: '/webresponder?id=example.com-sms',
+    status: 200,
+    ...asMultipart({ NmsAni: '18135550003' }),
+  },
+  'webresponder: POST malformed JSON': {
+    method: 'POST',
+    path: '/webresponder?id=example.com-sms',
+    status: 400,
+    headers: { 'content-type': 'application/json' },
+    body: '{',
+  },
+  'webresponder: POST over 16 KB': {
+    method: 'POST',
+    path: '/webresponder?id=example.com-sms',
+    status: 413,
+    ...asJson({ NmsAni: 'x'.repeat(17_000) }),
+  },
+  'webresponder: POST text/plain (body ignored, the query decides)': {
+    method: 'POST',
+    path: '/webresponder?id=example.com-sms&NmsAni=18135550004',
+    status: 200,
+    headers: { 'content-type': 'text/plain' },
+    body: 'NmsAni=1',
+  },
+  'webresponder: POST with the store down': {
+    method: 'POST',
+    path: '/webresponder?id=example.com-sms',
+    status: 500,
+    store: 'unavailable',
+    ...asJson({ NmsAni: '18135550002' }),
+  },
+  'webresponder: a signed id without its sig': {
+    method: 'GET',
+    path: '/webresponder?id=example.com-signed&NmsAni=8135551234',
+    status: 403,
+  },
+  'webresponder: POST for a signed id with a wrong sig': {
+    method: 'POST',
+    path: '/webresponder?id=example.com-signed&sig=forged',
+    status: 403,
+    ...asForm({ NmsAni: '8135551234' }),
+  },
   'webresponder: the per-address limit': {
-    method: 'GET', path: '/webresponder?id=example.com-sms&NmsAni=8135551234', status: 429, harness: { limits: { webresponderPerMinute: 1 } },
-    before: async ({ url }) => void (await fetch(`${url}/webresponder?id=example.com-sms&NmsAni=8135550001`).then((response) => response.text())),
+    method: 'GET',
+    path: '/webresponder?id=example.com-sms&NmsAni=8135551234',
+    status: 429,
+    harness: { limits: { webresponderPerMinute: 1 } },
+    before: async ({ url }) =>
+      void (await fetch(`${url}/webresponder?id=example.com-sms&NmsAni=8135550001`).then((response) => response.text())),
   },
   'webresponder: POST over the per-address limit': {
-    method: 'POST', path: '/webresponder?id=example.com-sms', status: 429, harness: { limits: { webresponderPerMinute: 1 } }, ...asForm({ NmsAni: '8135551234' }),
-    before: async ({ url }) => void (await fetch(`${url}/webresponder?id=example.com-sms&NmsAni=8135550001`).then((response) => response.text())),
+    method: 'POST',
+    path: '/webresponder?id=example.com-sms',
+    status: 429,
+    harness: { limits: { webresponderPerMinute: 1 } },
+    ...asForm({ NmsAni: '8135551234' }),
+    before: async ({ url }) =>
+      void (await fetch(`${url}/webresponder?id=example.com-sms&NmsAni=8135550001`).then((response) => response.text())),
   },
   'webresponder: PUT': { method: 'PUT', path: '/webresponder', status: 405 },
 
   // The forms
   'update-domain: Zoho form-urlencoded': {
-    method: 'POST', path: '/update-domain', status: 200,
-    ...asForm({ secret: SECRET, id: 'shop.net-sales', api_domain: 'shop.net', queue: '500', button_text: 'Ring me', button_color: '#112233', company_name: 'Shop', logo_url: '' }),
+    method: 'POST',
+    path: '/update-domain',
+    status: 200,
+    ...asForm({
+      secret: SECRET,
+      id: 'shop.net-sales',
+      api_domain: 'shop.net',
+      queue: '500',
+      button_text: 'Ring me',
+      button_color: '#112233',
+      company_name: 'Shop',
+      logo_url: '',
+    }),
     then: (t, body) => t.deepEqual(body, { status: 'ok', id: 'shop.net-sales' }),
   },
-  'update-domain: multipart': { method: 'POST', path: '/update-domain', status: 200, ...asMultipart({ secret: SECRET, id: 'example.com-sales', button_color: '#abcdef' }) },
+  'update-domain: multipart': {
+    method: 'POST',
+    path: '/update-domain',
+    status: 200,
+    ...asMultipart({ secret: SECRET, id: 'example.com-sales', button_color: '#abcdef' }),
+  },
   'update-domain: JSON, secret as a header': {
-    method: 'POST', path: '/update-domain', status: 200, ...asJson({ id: 'example.com-sales', company_name: 'JSON Co' }),
+    method: 'POST',
+    path: '/update-domain',
+    status: 200,
+    ...asJson({ id: 'example.com-sales', company_name: 'JSON Co' }),
     headers: { 'content-type': 'application/json', 'x-update-secret': SECRET },
   },
-  'update-domain: a wrong secret': { method: 'POST', path: '/update-domain', status: 401, ...asForm({ id: 'example.com-sales' }, { 'x-update-secret': 'wrong' }) },
+  'update-domain: a wrong secret': {
+    method: 'POST',
+    path: '/update-domain',
+    status: 401,
+    ...asForm({ id: 'example.com-sales' }, { 'x-update-secret': 'wrong' }),
+  },
   'update-domain: no secret': { method: 'POST', path: '/update-domain', status: 401, ...asForm({ id: 'example.com-sales' }) },
-  'update-domain: an invalid field': { method: 'POST', path: '/update-domain', status: 400, ...asForm({ secret: SECRET, id: 'example.com-sales', button_color: 'red' }) },
-  'update-domain: a new id without api_domain': { method: 'POST', path: '/update-domain', status: 400, ...asForm({ secret: SECRET, id: 'new.com-x', queue: '500' }) },
-  'update-domain: a body over 64 KB': { method: 'POST', path: '/update-domain', status: 413, ...asForm({ secret: SECRET, id: 'example.com-sales', company_name: 'x'.repeat(70_000) }) },
-  'update-domain: text/plain': { method: 'POST', path: '/update-domain', status: 415, headers: { 'content-type': 'text/plain' }, body: 'id=x' },
+  'update-domain: an invalid field': {
+    method: 'POST',
+    path: '/update-domain',
+    status: 400,
+    ...asForm({ secret: SECRET, id: 'example.com-sales', button_color: 'red' }),
+  },
+  'update-domain: a new id without api_domain': {
+    method: 'POST',
+    path: '/update-domain',
+    status: 400,
+    ...asForm({ secret: SECRET, id: 'new.com-x', queue: '500' }),
+  },
+  'update-domain: a body over 64 KB': {
+    method: 'POST',
+    path: '/update-domain',
+    status: 413,
+    ...asForm({ secret: SECRET, id: 'example.com-sales', company_name: 'x'.repeat(70_000) }),
+  },
+  'update-domain: text/plain': {
+    method: 'POST',
+    path: '/update-domain',
+    status: 415,
+    headers: { 'content-type': 'text/plain' },
+    body: 'id=x',
+  },
   'update-domain: the file is locked': {
-    method: 'POST', path: '/update-domain', status: 503, store: 'unavailable', documentedHeaders: ['Retry-After'],
+    method: 'POST',
+    path: '/update-domain',
+    status: 503,
+    store: 'unavailable',
+    documentedHeaders: ['Retry-After'],
     ...asForm({ secret: SECRET, id: 'example.com-sales', company_name: 'Busy' }),
   },
-  'update-domain: the write fails': { method: 'POST', path: '/update-domain', status: 500, store: 'unavailable', ...asForm({ secret: SECRET, id: 'broken.com-x', api_domain: 'broken.com' }) },
+  'update-domain: the write fails': {
+    method: 'POST',
+    path: '/update-domain',
+    status: 500,
+    store: 'unavailable',
+    ...asForm({ secret: SECRET, id: 'broken.com-x', api_domain: 'broken.com' }),
+  },
   'update-domain: GET': { method: 'GET', path: '/update-domain', status: 405 },
   'update-sms: provisions NetSapiens': {
-    method: 'POST', path: '/update-sms', status: 200, ...asForm(SMS_FORM),
-    then: (t, body) => t.deepEqual(body, { status: 'ok', id: 'acme.com-sms', provisioning: { user: 'created', dial_rule: 'created', answer_rule: 'updated' } }),
+    method: 'POST',
+    path: '/update-sms',
+    status: 200,
+    ...asForm(SMS_FORM),
+    then: (t, body) =>
+      t.deepEqual(body, {
+        status: 'ok',
+        id: 'acme.com-sms',
+        provisioning: { user: 'created', dial_rule: 'created', answer_rule: 'updated' },
+      }),
   },
   'update-sms: a provisioning step fails': {
-    method: 'POST', path: '/update-sms', status: 200, ...asForm(SMS_FORM),
+    method: 'POST',
+    path: '/update-sms',
+    status: 200,
+    ...asForm(SMS_FORM),
     before: ({ harness }) => harness.sandbox.inject({ route: 'dialrules.create', status: 403 }),
     then: (t, body) => {
       t.like(body, { provisioning: { user: 'created', dial_rule: 'failed', answer_rule: 'updated' } });
       t.regex((body as { provisioning_errors: { dial_rule: string } }).provisioning_errors.dial_rule, /403/);
     },
   },
-  'update-sms: an empty ns_system_user': { method: 'POST', path: '/update-sms', status: 400, ...asForm({ ...SMS_FORM, ns_system_user: '', id: 'new.com-sms' }) },
+  'update-sms: an empty ns_system_user': {
+    method: 'POST',
+    path: '/update-sms',
+    status: 400,
+    ...asForm({ ...SMS_FORM, ns_system_user: '', id: 'new.com-sms' }),
+  },
   'update-sms: a wrong secret': { method: 'POST', path: '/update-sms', status: 401, ...asForm({ ...SMS_FORM, secret: 'nope' }) },
-  'update-sms: a body over 64 KB': { method: 'POST', path: '/update-sms', status: 413, ...asJson({ ...SMS_FORM, message: 'x'.repeat(70_000) }) },
+  'update-sms: a body over 64 KB': {
+    method: 'POST',
+    path: '/update-sms',
+    status: 413,
+    ...asJson({ ...SMS_FORM, message: 'x'.repeat(70_000) }),
+  },
   'update-sms: text/plain': { method: 'POST', path: '/update-sms', status: 415, headers: { 'content-type': 'text/plain' }, body: 'id=x' },
-  'update-sms: the file is locked': { method: 'POST', path: '/update-sms', status: 503, store: 'unavailable', documentedHeaders: ['Retry-After'], ...asForm(SMS_FORM) },
-  'update-sms: the write fails': { method: 'POST', path: '/update-sms', status: 500, store: 'unavailable', ...asForm({ ...SMS_FORM, id: 'broken.com-sms' }) },
+  'update-sms: the file is locked': {
+    method: 'POST',
+    path: '/update-sms',
+    status: 503,
+    store: 'unavailable',
+    documentedHeaders: ['Retry-After'],
+    ...asForm(SMS_FORM),
+  },
+  'update-sms: the write fails': {
+    method: 'POST',
+    path: '/update-sms',
+    status: 500,
+    store: 'unavailable',
+    ...asForm({ ...SMS_FORM, id: 'broken.com-sms' }),
+  },
   'update-sms: DELETE': { method: 'DELETE', path: '/update-sms', status: 405 },
 
   // Health, and what is not a route
@@ -394,10 +651,14 @@ for (const [title, row] of Object.entries(rows)) {
     t.true(expected.includes(response.status), `status ${response.status}, expected ${expected.join(' or ')}`);
     for (const name of row.documentedHeaders ?? []) {
       const found = documentedResponse(row.method, new URL(url).pathname, response.status, response.headers.get('allow'));
-      t.true(typeof found !== 'string' && Object.keys(found.response.headers ?? {}).includes(name), `${name} is documented for ${response.status}`);
+      t.true(
+        typeof found !== 'string' && Object.keys(found.response.headers ?? {}).includes(name),
+        `${name} is documented for ${response.status}`,
+      );
       t.truthy(response.headers.get(name), `${name} is sent`);
     }
-    if (row.headers?.['x-request-id']) t.is(response.headers.get('x-request-id'), row.headers['x-request-id'], 'a well-formed request id is echoed');
+    if (row.headers?.['x-request-id'])
+      t.is(response.headers.get('x-request-id'), row.headers['x-request-id'], 'a well-formed request id is echoed');
     const body = await conforms(t, row.method, url, response);
     await row.then?.(t, body, server);
   });
@@ -415,7 +676,9 @@ test('every operation in the document, and every status it documents, is exercis
     'GET /widget/call-us-button.iife.js 304',
   ]);
   const exercised = new Set(
-    Object.values(rows).flatMap((row) => (Array.isArray(row.status) ? row.status : [row.status]).map((status) => `${row.method} ${row.path.split('?')[0]} ${status}`)),
+    Object.values(rows).flatMap((row) =>
+      (Array.isArray(row.status) ? row.status : [row.status]).map((status) => `${row.method} ${row.path.split('?')[0]} ${status}`),
+    ),
   );
   const missing: string[] = [];
   for (const [path, pathItem] of Object.entries(spec.paths)) {
@@ -446,7 +709,14 @@ test('the document is OpenAPI 3.1, its references resolve and its schemas compil
   t.true(refs.length > 0);
   for (const target of refs) t.notThrows(() => deref({ $ref: target }, ''), target);
   for (const name of Object.keys(spec.components.schemas)) t.notThrows(() => validatorAt(pointer('components', 'schemas', name)), name);
-  for (const required of ['ErrorEnvelope', 'ClickToCallRequest', 'UpdateDomainForm', 'UpdateSmsForm', 'UpdateSmsResponse', 'WidgetConfig']) {
+  for (const required of [
+    'ErrorEnvelope',
+    'ClickToCallRequest',
+    'UpdateDomainForm',
+    'UpdateSmsForm',
+    'UpdateSmsResponse',
+    'WidgetConfig',
+  ]) {
     t.truthy(spec.components.schemas[required], required);
   }
 });
@@ -455,11 +725,30 @@ test('UpdateSmsResponse: provisioning_errors appears exactly for the failed and 
   const validate = validatorAt(pointer('components', 'schemas', 'UpdateSmsResponse'));
   const base = { status: 'ok', id: 'acme.com-sms' };
   t.true(validate({ ...base, provisioning: { user: 'exists', dial_rule: 'updated', answer_rule: 'created' } }));
-  t.true(validate({ ...base, provisioning: { user: 'exists', dial_rule: 'failed', answer_rule: 'updated' }, provisioning_errors: { dial_rule: 'why' } }));
-  t.false(validate({ ...base, provisioning: { user: 'exists', dial_rule: 'failed', answer_rule: 'updated' } }), 'a failure without its reason');
+  t.true(
+    validate({
+      ...base,
+      provisioning: { user: 'exists', dial_rule: 'failed', answer_rule: 'updated' },
+      provisioning_errors: { dial_rule: 'why' },
+    }),
+  );
+  t.false(
+    validate({ ...base, provisioning: { user: 'exists', dial_rule: 'failed', answer_rule: 'updated' } }),
+    'a failure without its reason',
+  );
   const refused = { user: 'refused', dial_rule: 'refused', answer_rule: 'refused' };
   t.true(validate({ ...base, provisioning: refused, provisioning_errors: { user: 'why', dial_rule: 'why', answer_rule: 'why' } }));
   t.false(validate({ ...base, provisioning: refused }), 'a refusal without its reason');
-  t.false(validate({ ...base, provisioning: { user: 'exists', dial_rule: 'exists', answer_rule: 'updated' }, provisioning_errors: { dial_rule: 'why' } }), 'a reason without a failure');
-  t.false(validate({ ...base, provisioning: { user: 'exists', dial_rule: 'exists', answer_rule: 'updated' }, extra: 1 }), 'no other fields');
+  t.false(
+    validate({
+      ...base,
+      provisioning: { user: 'exists', dial_rule: 'exists', answer_rule: 'updated' },
+      provisioning_errors: { dial_rule: 'why' },
+    }),
+    'a reason without a failure',
+  );
+  t.false(
+    validate({ ...base, provisioning: { user: 'exists', dial_rule: 'exists', answer_rule: 'updated' }, extra: 1 }),
+    'no other fields',
+  );
 });

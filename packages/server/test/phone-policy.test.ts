@@ -34,7 +34,9 @@ const NOT_A_PHONE = [
 
 /** NANP special services, under the default countries (US and CA among them). */
 const NANP_SPECIAL = [
-  ...['500', '533', '544', '566', '577', '588'].map((npa) => [`+1 ${npa} 234 5678`, `NANP ${npa} personal communications service`] as const),
+  ...['500', '533', '544', '566', '577', '588'].map(
+    (npa) => [`+1 ${npa} 234 5678`, `NANP ${npa} personal communications service`] as const,
+  ),
   ['+1 600 234 5678', 'Canadian non-geographic tariffed services (typed VoIP)'],
   ['+1 622 234 5678', 'Canadian non-geographic personal number'],
   ['+1 813 976 1234', 'NANP 976 exchange'],
@@ -95,13 +97,18 @@ test('callerDigits takes as a phone number only what checkPhone takes as valid',
 });
 
 test('click-to-call refuses a premium number in an allowed country and calls an ordinary one', async (t) => {
-  const harness = await startHarness({ tenants: { ...TENANTS, 'example.com-eu': { api_domain: 'example.com', queue: '9002@example.com', ...ABROAD } } });
+  const harness = await startHarness({
+    tenants: { ...TENANTS, 'example.com-eu': { api_domain: 'example.com', queue: '9002@example.com', ...ABROAD } },
+  });
   t.teardown(() => harness.close());
   const refused = await harness.post('/click-to-call', { id: 'example.com-eu', phone_number: '+33 8 99 12 34 56' });
   t.is(refused.status, 400);
   t.like(await refused.json(), { status: 'error', code: 'number_not_allowed' });
   t.is((await harness.post('/click-to-call', { id: 'example.com-eu', phone_number: '+33 6 12 34 56 78' })).status, 200);
-  t.deepEqual(harness.sandbox.calls.map((call) => call.destination), ['+33612345678']);
+  t.deepEqual(
+    harness.sandbox.calls.map((call) => call.destination),
+    ['+33612345678'],
+  );
 });
 
 test('the text-back skips a premium caller in an allowed country and texts an ordinary one', async (t) => {
@@ -113,6 +120,12 @@ test('the text-back skips a premium caller in an allowed country and texts an or
     await response.text();
   }
   await harness.deps.background.drain(2_000);
-  t.deepEqual(harness.sandbox.messages.map((message) => message.destination), ['442079460958']);
-  t.like(harness.logs.find((line) => line.msg === 'no text sent: the caller number is not one this id may text'), { reason: 'premium' });
+  t.deepEqual(
+    harness.sandbox.messages.map((message) => message.destination),
+    ['442079460958'],
+  );
+  t.like(
+    harness.logs.find((line) => line.msg === 'no text sent: the caller number is not one this id may text'),
+    { reason: 'premium' },
+  );
 });

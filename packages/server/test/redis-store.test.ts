@@ -95,7 +95,10 @@ test('two instances finding Redis empty re-seed it once, and both their updates 
   const [a, b] = [await open(), await open()];
   await admin.flushall();
 
-  await Promise.all([a.update('example.com-sales', buttonText('From A')), b.update('example.com-sms', (current) => ({ ...current!, message: 'From B' }))]);
+  await Promise.all([
+    a.update('example.com-sales', buttonText('From A')),
+    b.update('example.com-sms', (current) => ({ ...current!, message: 'From B' })),
+  ]);
   const held = await readRawTenants(admin);
   t.like(held['example.com-sales'], { queue: '9002@example.com', branding: { button_text: 'From A', company_name: 'Example Co' } });
   t.like(held['example.com-sms'], { from_number: '19295550100', message: 'From B' });
@@ -109,7 +112,12 @@ test('a change announced in a Redis that lost its data makes the instances put t
   // A writer that knows nothing of the marker (an older version, a hand edit): one entry, announced.
   const keys = redisKeys();
   const added = { api_domain: 'example.net', queue: '7001@example.net' };
-  await admin.multi().set(keys.tenant('example.net-new'), JSON.stringify(added)).sadd(keys.ids, 'example.net-new').publish(keys.changes, 'example.net-new').exec();
+  await admin
+    .multi()
+    .set(keys.tenant('example.net-new'), JSON.stringify(added))
+    .sadd(keys.ids, 'example.net-new')
+    .publish(keys.changes, 'example.net-new')
+    .exec();
 
   const everyId = ['example.com-sales', 'example.com-sms', 'example.net-new'];
   t.true(await eventually(async () => Object.keys(await readRawTenants(admin)).length === 3));

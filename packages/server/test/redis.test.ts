@@ -44,7 +44,11 @@ async function stopInstance(instance: Instance): Promise<void> {
 }
 
 /** Runs `beckon-server <args>` to completion. */
-function runCommand(args: string[], env: Record<string, string>, cwd: string): Promise<{ code: number | null; stdout: string; stderr: string }> {
+function runCommand(
+  args: string[],
+  env: Record<string, string>,
+  cwd: string,
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
     const child = spawn(process.execPath, [...nodeArgs, ...args], { cwd, env: { PATH: process.env.PATH ?? '', ...env } });
     let stdout = '';
@@ -135,22 +139,41 @@ test('three instances share one limit, and a form update on one is served by the
   t.is((await clickToCall(b, '8135551209')).status, 429);
   t.is(sandbox.calls.length, 3);
 
-  t.is((await updateDomain(b, { id: 'shop.example-sales', api_domain: 'shop.example', queue: '7001', button_text: 'Ring us' })).status, 200);
-  const waited = await within(1_000, async () => (await branding(a, 'shop.example-sales'))?.buttonText === 'Ring us' && (await branding(c, 'shop.example-sales'))?.buttonText === 'Ring us');
+  t.is(
+    (await updateDomain(b, { id: 'shop.example-sales', api_domain: 'shop.example', queue: '7001', button_text: 'Ring us' })).status,
+    200,
+  );
+  const waited = await within(
+    1_000,
+    async () =>
+      (await branding(a, 'shop.example-sales'))?.buttonText === 'Ring us' &&
+      (await branding(c, 'shop.example-sales'))?.buttonText === 'Ring us',
+  );
   t.log(`update served by the other instances after ${waited} ms`);
 
   // Concurrent updates to one id through different instances lose no field — with click-to-call traffic
   // at the same time, whose limiters run transactions of their own against Redis.
   const posts = [];
-  const calls = instances.flatMap((instance, index) => Array.from({ length: 20 }, (_, n) => clickToCall(instance, `813555${String(100 + index * 20 + n).padStart(4, '0')}`)));
+  const calls = instances.flatMap((instance, index) =>
+    Array.from({ length: 20 }, (_, n) => clickToCall(instance, `813555${String(100 + index * 20 + n).padStart(4, '0')}`)),
+  );
   for (let index = 0; index < 30; index += 1) {
     const instance = instances[index % 3]!;
-    posts.push(updateDomain(instance, { id: 'shop.example-sales', api_domain: 'shop.example', queue: '7001', company_name: `Shop ${index}` }));
+    posts.push(
+      updateDomain(instance, { id: 'shop.example-sales', api_domain: 'shop.example', queue: '7001', company_name: `Shop ${index}` }),
+    );
     posts.push(
       fetch(`${instance.url}/update-sms`, {
         method: 'POST',
         headers: { 'content-type': 'application/json', 'x-update-secret': SECRET },
-        body: JSON.stringify({ id: `shop.example-sms${index}`, api_domain: 'shop.example', user: '2000', ns_system_user: '8001', from_number: '19295550100', message: `Text ${index}` }),
+        body: JSON.stringify({
+          id: `shop.example-sms${index}`,
+          api_domain: 'shop.example',
+          user: '2000',
+          ns_system_user: '8001',
+          from_number: '19295550100',
+          message: `Text ${index}`,
+        }),
       }),
     );
   }
@@ -208,7 +231,11 @@ test("after Redis restarts empty, a form post and a reconnect shrink no instance
   await redis.restart();
 
   // Refused (503, nothing saved) until A is connected again; then it must apply to the entry A holds, not to nothing.
-  await within(5_000, async () => (await updateDomain(a, { id: 'example.com-sales', api_domain: 'example.com', button_text: 'After the restart' })).status === 200);
+  await within(
+    5_000,
+    async () =>
+      (await updateDomain(a, { id: 'example.com-sales', api_domain: 'example.com', button_text: 'After the restart' })).status === 200,
+  );
   // A reconnect makes every instance reload everything from Redis: what Redis holds by then must be whole.
   const before = instances.map((instance) => logged(instance, 'config reloaded from Redis'));
   const client = new Redis(redis.url);
@@ -218,7 +245,10 @@ test("after Redis restarts empty, a form post and a reconnect shrink no instance
 
   const exported = JSON.parse(await exportConfig(undefined, { env })) as Record<string, Record<string, unknown>>;
   t.deepEqual(Object.keys(exported), ['example.com-sales', 'example.com-sms']);
-  t.like(exported['example.com-sales'], { queue: '9002@example.com', branding: { button_text: 'After the restart', company_name: 'Example Co' } });
+  t.like(exported['example.com-sales'], {
+    queue: '9002@example.com',
+    branding: { button_text: 'After the restart', company_name: 'Example Co' },
+  });
   for (const [index, instance] of instances.entries()) {
     t.like(await branding(instance, 'example.com-sales'), { buttonText: 'After the restart', companyName: 'Example Co' });
     t.truthy(await branding(instance, 'example.com-sms'), 'the id the post did not name is still served');
@@ -277,7 +307,13 @@ test('/health says the config is stale while it cannot be reloaded after a recon
 test('an unreachable Redis stops start-up with a message naming it, password hidden', async (t) => {
   const { dir, sandbox } = await folderWithSandbox(t, 'beckon-redis-');
   const port = await freePort();
-  const env = { REDIS_URL: `redis://:hunter2-password@127.0.0.1:${port}`, NS_API_BASE: sandbox.url, NS_TOKEN: sandbox.token, UPDATE_SECRET: SECRET, PORT: '0' };
+  const env = {
+    REDIS_URL: `redis://:hunter2-password@127.0.0.1:${port}`,
+    NS_API_BASE: sandbox.url,
+    NS_TOKEN: sandbox.token,
+    UPDATE_SECRET: SECRET,
+    PORT: '0',
+  };
   const run = await runCommand([], env, dir);
   t.is(run.code, 1);
   t.regex(run.stderr, /cannot start/);
@@ -295,7 +331,10 @@ test('import-config is all or nothing, --replace removes other ids, and both com
   const env = { REDIS_URL: redis.url };
   const file = join(dir, 'domains.json');
 
-  await writeFile(file, JSON.stringify({ ...TENANTS, 'bad id!': { api_domain: 'x' }, 'example.net-x': { api_domain: 'example.net', queue: 'not a queue' } }));
+  await writeFile(
+    file,
+    JSON.stringify({ ...TENANTS, 'bad id!': { api_domain: 'x' }, 'example.net-x': { api_domain: 'example.net', queue: 'not a queue' } }),
+  );
   const refused = await runCommand(['import-config', file], env, dir);
   t.is(refused.code, 1);
   t.regex(refused.stderr, /nothing imported, 2 invalid entries/);

@@ -18,9 +18,13 @@ export function staleBuild(): string | undefined {
   } catch {
     return 'the server is not built: run `npx tsc -b` at the repository root first';
   }
-  const walk = (dir: string): string[] => readdirSync(dir, { withFileTypes: true }).flatMap((entry) => (entry.isDirectory() ? walk(join(dir, entry.name)) : [join(dir, entry.name)]));
+  const walk = (dir: string): string[] =>
+    readdirSync(dir, { withFileTypes: true }).flatMap((entry) =>
+      entry.isDirectory() ? walk(join(dir, entry.name)) : [join(dir, entry.name)],
+    );
   for (const file of walk(src).filter((name) => name.endsWith('.ts'))) {
-    if (statSync(file).mtimeMs > builtAt + 1_000) return `${relative(packageDir, file)} is newer than its build: run \`npx tsc -b\` at the repository root first`;
+    if (statSync(file).mtimeMs > builtAt + 1_000)
+      return `${relative(packageDir, file)} is newer than its build: run \`npx tsc -b\` at the repository root first`;
   }
   return undefined;
 }

@@ -55,9 +55,15 @@ test('SIGTERM under load: every request in flight gets its normal answer, backgr
   );
   const callers = Array.from({ length: 5 }, (_, index) => `813555${String(6000 + index)}`);
   const answers = await Promise.all(callers.map((caller) => fetch(`${server.url}/webresponder?id=example.com-sms&NmsAni=${caller}`)));
-  t.true(answers.every((answer) => answer.status === 200), 'NetSapiens got its XML at once');
   t.true(
-    await eventually(() => sandbox.requests.filter((request) => request.route === 'queuedcall.create' || request.route === 'messages.send').length === 15, 3_000),
+    answers.every((answer) => answer.status === 200),
+    'NetSapiens got its XML at once',
+  );
+  t.true(
+    await eventually(
+      () => sandbox.requests.filter((request) => request.route === 'queuedcall.create' || request.route === 'messages.send').length === 15,
+      3_000,
+    ),
     'every call and text has reached NetSapiens and waits for its answer',
   );
 
@@ -69,17 +75,28 @@ test('SIGTERM under load: every request in flight gets its normal answer, backgr
   t.is(sandbox.calls.length, 0, 'no call had been answered yet');
 
   const results = await Promise.all(calls);
-  t.deepEqual(results.map((result) => result.status), Array(10).fill(200), 'every call in flight answered 200');
+  t.deepEqual(
+    results.map((result) => result.status),
+    Array(10).fill(200),
+    'every call in flight answered 200',
+  );
   t.true(results.every((result) => result.body === '{"status":"ok"}'));
   const { code, signal } = await server.exited;
   const stoppedIn = performance.now() - signalled;
   t.is(signal, null);
   t.is(code, 0, `exit code 0; stderr: ${server.stderr()}`);
   t.is(sandbox.calls.length, 10, 'every call was placed');
-  t.deepEqual(sandbox.messages.map((message) => String(message.destination)).sort(), callers.map((caller) => `1${caller}`).sort(), 'every text in flight was sent before exit');
+  t.deepEqual(
+    sandbox.messages.map((message) => String(message.destination)).sort(),
+    callers.map((caller) => `1${caller}`).sort(),
+    'every text in flight was sent before exit',
+  );
   t.true(server.logs.some((line) => line.msg === 'beckon-server stopped'));
   t.false(await accepts(server.url), 'nothing listens after exit');
   // Stopped when its work was done: not cut off early, not held up by idle keep-alive connections.
-  t.true(stoppedIn >= delayMs - 300 && stoppedIn < delayMs + 1_500, `stopped ${Math.round(stoppedIn)} ms after SIGTERM (NS delay ${delayMs} ms)`);
+  t.true(
+    stoppedIn >= delayMs - 300 && stoppedIn < delayMs + 1_500,
+    `stopped ${Math.round(stoppedIn)} ms after SIGTERM (NS delay ${delayMs} ms)`,
+  );
   t.log(`10 calls and 5 texts in flight; exit 0 ${Math.round(stoppedIn)} ms after SIGTERM`);
 });

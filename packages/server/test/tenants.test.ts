@@ -29,7 +29,11 @@ function recorded(): { logger: ReturnType<typeof createLogger>; messages: () => 
 }
 
 /** Two good ids and one that does not fit the schema (left out of service, but part of the file). */
-const withLeftOut = { 'a.com-x': { api_domain: 'a.com', queue: '1@a.com' }, 'b.com-x': { api_domain: 'b.com', custom: 'kept' }, 'bad.com-x': { api_domain: 'bad domain', queue: '2@bad.com' } };
+const withLeftOut = {
+  'a.com-x': { api_domain: 'a.com', queue: '1@a.com' },
+  'b.com-x': { api_domain: 'b.com', custom: 'kept' },
+  'bad.com-x': { api_domain: 'bad domain', queue: '2@bad.com' },
+};
 
 test('a missing file starts empty and the first update creates it', async (t) => {
   const file = await tempFile(t);
@@ -48,7 +52,11 @@ test('a file that is not JSON stops start-up with the reason', async (t) => {
 
 test('an invalid entry is left out and reported; the others are served', (t) => {
   const { tenants, rejected } = parseTenants(
-    JSON.stringify({ 'good.com-x': { api_domain: 'good.com', queue: '1@good.com' }, 'bad.com-x': { api_domain: 'bad domain' }, 'bad id': { api_domain: 'x.com' } }),
+    JSON.stringify({
+      'good.com-x': { api_domain: 'good.com', queue: '1@good.com' },
+      'bad.com-x': { api_domain: 'bad domain' },
+      'bad id': { api_domain: 'x.com' },
+    }),
   );
   t.deepEqual(Object.keys(tenants), ['good.com-x']);
   t.deepEqual(rejected.map((entry) => entry.id).sort(), ['bad id', 'bad.com-x']);
@@ -67,7 +75,10 @@ test('hand edits with control characters in branding, or . and .. as users, are 
     }),
   );
   t.deepEqual(Object.keys(tenants), ['a.com-ok']);
-  t.deepEqual(rejected.map(({ id }) => id), ['a.com-tab', 'a.com-c1', 'a.com-dot', 'a.com-system']);
+  t.deepEqual(
+    rejected.map(({ id }) => id),
+    ['a.com-tab', 'a.com-c1', 'a.com-dot', 'a.com-system'],
+  );
 });
 
 test('an edit on disk is picked up without a restart; a broken edit keeps the last good config', async (t) => {
@@ -90,7 +101,11 @@ test('a form post while domains.json is missing (moved away mid-edit) writes fro
   t.teardown(() => store.close());
   await rename(file, `${file}.editing`);
   await store.update('c.com-x', () => ({ api_domain: 'c.com' }));
-  t.deepEqual(JSON.parse(await readFile(file, 'utf8')), { ...withLeftOut, 'c.com-x': { api_domain: 'c.com' } }, 'every id of the last good file, the left-out one too, plus the post');
+  t.deepEqual(
+    JSON.parse(await readFile(file, 'utf8')),
+    { ...withLeftOut, 'c.com-x': { api_domain: 'c.com' } },
+    'every id of the last good file, the left-out one too, plus the post',
+  );
   t.true(messages().includes('config file is missing: writing from the last good config'));
   t.is(store.get('a.com-x')?.queue, '1@a.com');
 });
@@ -101,7 +116,10 @@ test('while domains.json is missing, reads keep serving the last good config', a
   const store = await openFileTenantStore({ path: file, logger });
   t.teardown(() => store.close());
   await rename(file, `${file}.editing`);
-  t.true(await eventually(() => messages().includes('config file is missing: keeping the last good config')), 'the missing file is noticed and logged');
+  t.true(
+    await eventually(() => messages().includes('config file is missing: keeping the last good config')),
+    'the missing file is noticed and logged',
+  );
   t.is(store.get('a.com-x')?.queue, '1@a.com');
   t.is(store.size(), 2);
   // The edited file put back is served as usual.
@@ -197,7 +215,11 @@ test('a write whose lock was taken over while it ran (held past the stale time) 
     }),
   );
   t.is(error?.name, 'TenantStoreBusyError');
-  t.deepEqual(JSON.parse(await readFile(file, 'utf8')), { 'a.com-x': { api_domain: 'a.com' }, 'b.com-x': { api_domain: 'b.com' } }, 'the other process’s write stands');
+  t.deepEqual(
+    JSON.parse(await readFile(file, 'utf8')),
+    { 'a.com-x': { api_domain: 'a.com' }, 'b.com-x': { api_domain: 'b.com' } },
+    'the other process’s write stands',
+  );
   t.is(readFileSync(lock, 'utf8'), taker, 'the other process’s lock is left in place');
 });
 

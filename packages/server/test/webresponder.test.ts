@@ -3,10 +3,12 @@ import { eventually, startHarness, TENANTS } from './helpers.js';
 
 const XML_HANGUP = /^<\?xml version="1\.0" encoding="UTF-8"\?>\n<Response><Hangup\/><\/Response>\n$/;
 
-test('GET answers NS XML and texts the caller the id\'s message from its number', async (t) => {
+test("GET answers NS XML and texts the caller the id's message from its number", async (t) => {
   const harness = await startHarness();
   t.teardown(() => harness.close());
-  const response = await fetch(`${harness.url}/webresponder?id=example.com-sms&NmsAni=8135551234&NmsDnis=19295550100&AccountDomain=example.com`);
+  const response = await fetch(
+    `${harness.url}/webresponder?id=example.com-sms&NmsAni=8135551234&NmsDnis=19295550100&AccountDomain=example.com`,
+  );
   t.is(response.status, 200);
   t.regex(response.headers.get('content-type') ?? '', /^text\/xml/);
   t.regex(await response.text(), XML_HANGUP);
@@ -135,19 +137,31 @@ test('an id whose URL is signed refuses unsigned or wrongly signed requests with
     const response = await fetch(`${harness.url}/webresponder?id=example.com-sms&${query}`, init);
     return { status: response.status, body: await response.text() };
   };
-  for (const query of ['NmsAni=18135550001', 'NmsAni=18135550002&sig=', `NmsAni=18135550003&sig=${sig.slice(0, -1)}A`, `NmsAni=18135550004&sig=${webresponderSignature(webresponderKey(harness.deps.config), 'example.com-sales')}`]) {
+  for (const query of [
+    'NmsAni=18135550001',
+    'NmsAni=18135550002&sig=',
+    `NmsAni=18135550003&sig=${sig.slice(0, -1)}A`,
+    `NmsAni=18135550004&sig=${webresponderSignature(webresponderKey(harness.deps.config), 'example.com-sales')}`,
+  ]) {
     const refused = await ring(query);
     t.is(refused.status, 403, query);
     t.regex(refused.body, XML_HANGUP, 'a hang-up, without the voice message');
   }
   // A signature in the body is not the URL's: still refused.
-  const inBody = await ring('NmsAni=18135550005', { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: `sig=${sig}` });
+  const inBody = await ring('NmsAni=18135550005', {
+    method: 'POST',
+    headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    body: `sig=${sig}`,
+  });
   t.is(inBody.status, 403);
   const accepted = await ring(`NmsAni=18135550006&sig=${sig}`);
   t.is(accepted.status, 200);
   t.regex(accepted.body, /<Say>Thanks for calling<\/Say>/);
   await harness.deps.background.drain(2_000);
-  t.deepEqual(harness.sandbox.messages.map((message) => message.destination), ['18135550006']);
+  t.deepEqual(
+    harness.sandbox.messages.map((message) => message.destination),
+    ['18135550006'],
+  );
   t.is(harness.logs.filter((line) => line.msg === 'webresponder refused: unsigned or wrongly signed URL').length, 5);
   t.false(harness.logText().includes(sig), 'the signature is not logged');
 });

@@ -9,7 +9,7 @@ function settingsOf(script: string): Record<string, string> {
   return JSON.parse(match[1]) as Record<string, string>;
 }
 
-test('/widget.js is a loader with the id\'s branding inlined and this server as endpoint', async (t) => {
+test("/widget.js is a loader with the id's branding inlined and this server as endpoint", async (t) => {
   const harness = await startHarness();
   t.teardown(() => harness.close());
   const response = await fetch(`${harness.url}/widget.js?id=example.com-sales`);
@@ -26,7 +26,7 @@ test('/widget.js is a loader with the id\'s branding inlined and this server as 
     buttonColor: '#ff9900',
     companyName: 'Example Co',
   });
-  t.false('logoUrl' in settings, 'empty branding is left to the element\'s defaults');
+  t.false('logoUrl' in settings, "empty branding is left to the element's defaults");
   t.regex(settings.bundle ?? '', /^http:\/\/beckon\.test\/widget\/call-us-button\.iife\.js\?v=[0-9a-f]{12}$/);
   t.true(script.includes("document.createElement('call-us-button')"));
 });

@@ -65,7 +65,9 @@ export async function requestCall(endpoint: string, id: string, phoneNumber: str
     response = await fetch(url(endpoint, '/click-to-call'), {
       method: 'POST',
       headers: { 'Content-Type': 'application/json' },
-      body: JSON.stringify(turnstileToken ? { id, phone_number: phoneNumber, turnstile_token: turnstileToken } : { id, phone_number: phoneNumber }),
+      body: JSON.stringify(
+        turnstileToken ? { id, phone_number: phoneNumber, turnstile_token: turnstileToken } : { id, phone_number: phoneNumber },
+      ),
       credentials: 'omit',
       signal: AbortSignal.timeout(CALL_TIMEOUT_MS),
     });

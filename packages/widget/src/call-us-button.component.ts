@@ -190,7 +190,9 @@ export class CallUsButton extends LitElement {
         aria-haspopup="dialog"
         lang=${(brandedLabel ? undefined : fallbackLang) ?? nothing}
         @click=${this.show}
-      >${brandedLabel || text.buttonText}</button>
+      >
+        ${brandedLabel || text.buttonText}
+      </button>
       <dialog
         id="dialog"
         part="dialog"
@@ -223,12 +225,8 @@ export class CallUsButton extends LitElement {
           <p id="error" part="error" ?hidden=${!this.invalid}>${text.invalidPhone}</p>
           <p part="status" role="status" aria-live="polite">${this.statusText(text)}</p>
           <div class="actions">
-            <button part="submit" type="submit" ?disabled=${sending} aria-busy=${sending ? 'true' : 'false'}>
-              ${text.submit}
-            </button>
-            <button part="cancel" type="button" @click=${this.hide}>
-              ${this.phase === 'success' ? text.close : text.cancel}
-            </button>
+            <button part="submit" type="submit" ?disabled=${sending} aria-busy=${sending ? 'true' : 'false'}>${text.submit}</button>
+            <button part="cancel" type="button" @click=${this.hide}>${this.phase === 'success' ? text.close : text.cancel}</button>
           </div>
         </form>
       </dialog>
@@ -357,7 +355,7 @@ export class CallUsButton extends LitElement {
 
 /** `lang` on `start` or its closest ancestor, crossing shadow roots up to the host; else the document's. */
 function inheritedLang(start: Element): string {
-  for (let node: Element | null = start; node; ) {
+  for (let node: Element | null = start; node;) {
     const lang = node.getAttribute('lang');
     if (lang) return lang;
     const parent: Node | null = node.parentNode;

@@ -9,7 +9,21 @@ import 'axe-core/axe.min.js';
 import type { AxeResults, Result, RunOptions } from 'axe-core';
 import type { CallUsButton } from '../src/call-us-button.js';
 import '../src/call-us-button.js';
-import { ENDPOINT, cleanup, clearRequests, contrast, fixture, nextEvent, nodeName, open, part, rgb, submit, track, waitFor } from './helpers.js';
+import {
+  ENDPOINT,
+  cleanup,
+  clearRequests,
+  contrast,
+  fixture,
+  nextEvent,
+  nodeName,
+  open,
+  part,
+  rgb,
+  submit,
+  track,
+  waitFor,
+} from './helpers.js';
 
 const axe = (window as unknown as { axe: typeof import('axe-core') }).axe;
 
@@ -72,7 +86,14 @@ const DARK = ['#000000', '#010101', '#0b0b0b', '#1a1a2e', '#00008b', '#300'];
 /** Luminance near 0.18, where black and white contrast least (both about 4.6:1). */
 const MIDDLE = ['#767676', '#777777', '#808080', '#3c9'];
 /** Values that are not hex colours: ignored, so the default colours apply. */
-const HOSTILE = ['red; background-image: url(https://evil.example/x)', '#ggg', 'javascript:alert(1)', '"><img src=x>', '#12345', 'transparent'];
+const HOSTILE = [
+  'red; background-image: url(https://evil.example/x)',
+  '#ggg',
+  'javascript:alert(1)',
+  '"><img src=x>',
+  '#12345',
+  'transparent',
+];
 
 describe('accessibility audit (axe-core)', () => {
   beforeEach(clearRequests);
@@ -84,8 +105,11 @@ describe('accessibility audit (axe-core)', () => {
     await settled(region);
     const results = await run(region, { runOnly: { type: 'rule', values: ['label', 'button-name', 'color-contrast'] } });
     // axe addresses a node in a shadow root as [host selector, selector inside the root].
-    const inShadow = results.passes.flatMap((rule) => rule.nodes.map((node) => `${rule.id} ${JSON.stringify(node.target)}`)).filter((line) => line.includes('","'));
-    const judged = (rule: string, selector: string): boolean => inShadow.some((line) => line.startsWith(`${rule} `) && line.includes(selector));
+    const inShadow = results.passes
+      .flatMap((rule) => rule.nodes.map((node) => `${rule.id} ${JSON.stringify(node.target)}`))
+      .filter((line) => line.includes('","'));
+    const judged = (rule: string, selector: string): boolean =>
+      inShadow.some((line) => line.startsWith(`${rule} `) && line.includes(selector));
     expect(judged('label', '#phone'), inShadow.join('\n')).to.equal(true);
     expect(judged('button-name', 'submit'), inShadow.join('\n')).to.equal(true);
     // The dialog's text was measured, not skipped as invisible (as it would be mid-fade at opacity 0).
@@ -117,7 +141,11 @@ describe('accessibility audit (axe-core)', () => {
   });
 
   it('open with company name and logo', async () => {
-    const { host, region } = await place({ 'company-name': 'Acme Plumbing', 'logo-url': `${location.origin}/stub/logo.svg`, 'button-text': 'Ring Acme' });
+    const { host, region } = await place({
+      'company-name': 'Acme Plumbing',
+      'logo-url': `${location.origin}/stub/logo.svg`,
+      'button-text': 'Ring Acme',
+    });
     await open(host);
     const logo = part<HTMLImageElement>(host, 'logo');
     await waitFor(() => logo.complete, 'the logo to load');
@@ -287,10 +315,16 @@ describe('accessibility checks axe cannot make', () => {
       ['host', getComputedStyle(host)],
       ['dialog', getComputedStyle(dialog)],
       ['dialog::backdrop', getComputedStyle(dialog, '::backdrop')],
-      ...[...dialog.querySelectorAll('*'), part(host, 'button')].map((element): [string, CSSStyleDeclaration] => [nodeName(element), getComputedStyle(element)]),
+      ...[...dialog.querySelectorAll('*'), part(host, 'button')].map((element): [string, CSSStyleDeclaration] => [
+        nodeName(element),
+        getComputedStyle(element),
+      ]),
     ];
     for (const [name, style] of elements) {
-      expect(durations(style).every((ms) => ms === 0), `${name}: transition ${style.transitionDuration}, animation ${style.animationName} ${style.animationDuration}`).to.equal(true);
+      expect(
+        durations(style).every((ms) => ms === 0),
+        `${name}: transition ${style.transitionDuration}, animation ${style.animationName} ${style.animationDuration}`,
+      ).to.equal(true);
     }
     expect(getComputedStyle(dialog).animationName).to.equal('none');
     expect(dialog.getAnimations({ subtree: true }).length).to.equal(0);
@@ -306,14 +340,23 @@ describe('accessibility checks axe cannot make', () => {
       t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
       return ((t ^ (t >>> 14)) >>> 0) / 2 ** 32;
     };
-    const colours = Array.from({ length: 20 }, () => `#${Math.floor(next() * 0x1000000).toString(16).padStart(6, '0')}`);
+    const colours = Array.from(
+      { length: 20 },
+      () =>
+        `#${Math.floor(next() * 0x1000000)
+          .toString(16)
+          .padStart(6, '0')}`,
+    );
     for (const colour of colours) {
       const { host } = await place({ 'button-color': colour });
       await open(host);
       for (const name of ['button', 'submit']) {
         const style = getComputedStyle(part(host, name));
         const [r, g, b] = rgb(style.backgroundColor);
-        expect(`#${[r, g, b].map((channel) => channel.toString(16).padStart(2, '0')).join('')}`, `seed ${seed}: ${name} background`).to.equal(colour);
+        expect(
+          `#${[r, g, b].map((channel) => channel.toString(16).padStart(2, '0')).join('')}`,
+          `seed ${seed}: ${name} background`,
+        ).to.equal(colour);
         const ratio = contrast(style.color, style.backgroundColor);
         expect(ratio, `seed ${seed}: ${name} text ${style.color} on ${style.backgroundColor} is ${ratio.toFixed(2)}:1`).to.be.at.least(4.5);
       }
@@ -324,7 +367,10 @@ describe('accessibility checks axe cannot make', () => {
   it('reflows at 320 CSS px wide (WCAG 1.4.10): the dialog fits, nothing scrolls sideways, targets stay 44 px', async () => {
     await setViewport({ width: 320, height: 640 });
     for (const lang of ['en', 'es', 'fr']) {
-      const { host } = await place({ endpoint: ENDPOINT, 'config-id': 'busy', 'company-name': 'Plomería y Calefacción Hermanos Rodríguez' }, lang);
+      const { host } = await place(
+        { endpoint: ENDPOINT, 'config-id': 'busy', 'company-name': 'Plomería y Calefacción Hermanos Rodríguez' },
+        lang,
+      );
       const dialog = await open(host);
       await submit(host, '12');
       await host.updateComplete;

@@ -130,7 +130,7 @@ describe('the call request', () => {
     expect(logged.find((request) => request.method === 'POST')?.origin).to.equal(location.origin);
   });
 
-  it("shows a server error by its code, and passes the code on in the event", async () => {
+  it('shows a server error by its code, and passes the code on in the event', async () => {
     const { element, detail } = await failedSubmit('plain', '1-900-555-0100');
     expect(detail).to.deep.equal({ message: 'Sorry, we cannot call that number.', status: 400, code: 'number_not_allowed' });
     await element.updateComplete;

@@ -77,7 +77,21 @@ describe('rendering and attributes', () => {
   });
 
   it('picks the text colour for at least 4.5:1 contrast on any button-color (button and submit)', async () => {
-    const colours = ['#000000', '#ffffff', '#777777', '#767676', '#808080', '#ff0000', '#00ff00', '#0000ff', '#ffd60a', '#0b57d0', '#e91e63', '#3c9', '#7a7a00'];
+    const colours = [
+      '#000000',
+      '#ffffff',
+      '#777777',
+      '#767676',
+      '#808080',
+      '#ff0000',
+      '#00ff00',
+      '#0000ff',
+      '#ffd60a',
+      '#0b57d0',
+      '#e91e63',
+      '#3c9',
+      '#7a7a00',
+    ];
     for (const colour of colours) {
       const element = await fixture({ 'button-color': colour });
       await open(element);
@@ -145,7 +159,11 @@ describe('rendering and attributes', () => {
   });
 
   it('refuses data: and other non-http logo URLs', async () => {
-    for (const url of ['data:image/svg+xml,<svg xmlns="http://www.w3.org/2000/svg"/>', 'ftp://example.com/logo.png', 'javascript:void(0)']) {
+    for (const url of [
+      'data:image/svg+xml,<svg xmlns="http://www.w3.org/2000/svg"/>',
+      'ftp://example.com/logo.png',
+      'javascript:void(0)',
+    ]) {
       const element = await fixture({ 'logo-url': url });
       expect(element.shadowRoot?.querySelectorAll('img').length, url).to.equal(0);
       cleanup();

@@ -8,14 +8,7 @@ import type { NsRequester } from '../request.js';
  * responder, such as `DEFAULT_WEB_APPLICATION`.
  */
 export type DialRuleApplication =
-  | 'available-number'
-  | 'to-callqueue'
-  | 'to-connection'
-  | 'to-single-device'
-  | 'to-user'
-  | 'to-voicemail'
-  | 'hangup'
-  | (string & {});
+  'available-number' | 'to-callqueue' | 'to-connection' | 'to-single-device' | 'to-user' | 'to-voicemail' | 'hangup' | (string & {});
 
 /** A dial rule's fields; each one's wire name is given beside it. */
 export interface DialRuleFields {

@@ -104,7 +104,11 @@ export function usersResource(request: NsRequester): Users {
     async get(options) {
       const domain = requireText(options.domain, 'domain');
       const user = requireText(options.user, 'user');
-      const { body } = await request<NsUser>({ method: 'GET', path: nsPath`/ns-api/v2/domains/${domain}/users/${user}`, expect: recordReply });
+      const { body } = await request<NsUser>({
+        method: 'GET',
+        path: nsPath`/ns-api/v2/domains/${domain}/users/${user}`,
+        expect: recordReply,
+      });
       return body;
     },
   };

@@ -250,9 +250,7 @@ export class SandboxState {
   }
 
   listAnswerRules(domain: string, user: string): SandboxAnswerRule[] {
-    return this.answerRules
-      .filter((rule) => rule.domain === domain && rule.user === user)
-      .sort((a, b) => a.order - b.order);
+    return this.answerRules.filter((rule) => rule.domain === domain && rule.user === user).sort((a, b) => a.order - b.order);
   }
 
   getAnswerRule(domain: string, user: string, timeFrame: string): SandboxAnswerRule | undefined {

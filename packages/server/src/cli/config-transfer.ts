@@ -17,7 +17,9 @@ export async function importConfig(file: string, options: { replace?: boolean; e
   const text = await readFile(resolve(file), 'utf8');
   const { tenants, rejected } = parseTenants(text);
   if (rejected.length > 0) {
-    throw new Error(`${file}: nothing imported, ${rejected.length} invalid ${rejected.length === 1 ? 'entry' : 'entries'}:\n${rejected.map(({ id, reason }) => `  - ${id}: ${reason}`).join('\n')}`);
+    throw new Error(
+      `${file}: nothing imported, ${rejected.length} invalid ${rejected.length === 1 ? 'entry' : 'entries'}:\n${rejected.map(({ id, reason }) => `  - ${id}: ${reason}`).join('\n')}`,
+    );
   }
   const redis = await connectRedis(settings.url, { logger: createLogger('silent') });
   try {

@@ -11,9 +11,7 @@ import type { TenantConfig } from '../tenants/schema.js';
  */
 export const DEFAULT_COUNTRIES: readonly string[] = ['US', 'CA', 'PR', 'VI', 'GU', 'AS', 'MP'];
 
-export type PhoneVerdict =
-  | { ok: true; e164: string }
-  | { ok: false; reason: 'invalid' | 'country' | 'premium' };
+export type PhoneVerdict = { ok: true; e164: string } | { ok: false; reason: 'invalid' | 'country' | 'premium' };
 
 /**
  * The kinds of number a visitor's own phone can be. Every other type is refused as `premium`: premium-rate
@@ -22,7 +20,13 @@ export type PhoneVerdict =
  * bill them above ordinary rates too. Toll-free numbers pass: they cost the site owner nothing extra, and a
  * visitor at work may give their office's. An allowlist, so that what is not known to be ordinary is refused.
  */
-const CALLABLE_TYPES: ReadonlySet<NonNullable<NumberType>> = new Set<NonNullable<NumberType>>(['FIXED_LINE', 'MOBILE', 'FIXED_LINE_OR_MOBILE', 'VOIP', 'TOLL_FREE']);
+const CALLABLE_TYPES: ReadonlySet<NonNullable<NumberType>> = new Set<NonNullable<NumberType>>([
+  'FIXED_LINE',
+  'MOBILE',
+  'FIXED_LINE_OR_MOBILE',
+  'VOIP',
+  'TOLL_FREE',
+]);
 
 /**
  * NANP services libphonenumber types as ordinary: the 976 exchange in any area code (pay-per-call

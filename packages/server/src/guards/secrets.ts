@@ -11,7 +11,9 @@ export function secretMatches(given: string, expected: string): boolean {
  * `UPDATE_SECRET` (never the forms' secret itself, which must not travel in a dial rule).
  */
 export function webresponderKey(config: { updateSecret: string; webresponderSecret?: string | undefined }): string {
-  return config.webresponderSecret ?? createHmac('sha256', config.updateSecret).update('beckon webresponder URL key v1').digest('base64url');
+  return (
+    config.webresponderSecret ?? createHmac('sha256', config.updateSecret).update('beckon webresponder URL key v1').digest('base64url')
+  );
 }
 
 /**

@@ -24,7 +24,14 @@ export function requestContext(logger: Logger): Middleware<AppState> {
       await next();
     } finally {
       ctx.state.log.info(
-        { method: ctx.method, path: ctx.path, status: ctx.status, ms: Math.round(performance.now() - started), ip, reason: ctx.state.refusal },
+        {
+          method: ctx.method,
+          path: ctx.path,
+          status: ctx.status,
+          ms: Math.round(performance.now() - started),
+          ip,
+          reason: ctx.state.refusal,
+        },
         'request',
       );
     }

@@ -41,7 +41,8 @@ export function clickToCall(deps: ServerDeps): Middleware<BodyState> {
       throw new HttpError(403, 'This call button cannot be used on this site.', { code: 'origin_not_allowed' });
     }
     const visitor = clientKey(ctx.ip);
-    const limitVisitor = () => consume(deps.limits.ip, visitor, 'Too many requests. Please try again in a minute.').catch(tripped(log, { limit: 'ip', id }));
+    const limitVisitor = () =>
+      consume(deps.limits.ip, visitor, 'Too many requests. Please try again in a minute.').catch(tripped(log, { limit: 'ip', id }));
     if (tenant.require_turnstile === true) {
       // Each check costs a request to Cloudflare: a client over its limit does not get to make one.
       await limitVisitor();
@@ -97,7 +98,8 @@ async function checkBot(deps: ServerDeps, ip: string, fields: Record<string, str
   if (!token) throw new HttpError(403, 'Please complete the verification and try again.', { code: 'verification_required' });
   if (token.length > MAX_TOKEN_LENGTH) throw new HttpError(400, 'The verification token is malformed.', { code: 'verification_failed' });
   const result = await deps.botCheck.verify(token, ip);
-  if (result === 'unavailable') throw new HttpError(502, 'Could not verify your request right now. Please try again.', { code: 'verification_unavailable' });
+  if (result === 'unavailable')
+    throw new HttpError(502, 'Could not verify your request right now. Please try again.', { code: 'verification_unavailable' });
   if (result === 'failed') throw new HttpError(403, 'The verification failed. Please try again.', { code: 'verification_failed' });
 }
 

@@ -58,7 +58,8 @@ async function save(deps: ServerDeps, id: string, change: (current: TenantConfig
   try {
     return await deps.tenants.update(id, change);
   } catch (error) {
-    if (error instanceof TenantStoreBusyError) throw new HttpError(503, 'The configuration is busy; please submit again.', { headers: { 'Retry-After': '1' } });
+    if (error instanceof TenantStoreBusyError)
+      throw new HttpError(503, 'The configuration is busy; please submit again.', { headers: { 'Retry-After': '1' } });
     // The store refused the entry: a value the checks above let through (a 400 naming it, never a 500).
     if (error instanceof ZodError) {
       const issue = error.issues[0];
@@ -131,8 +132,14 @@ export async function submitSmsForm(deps: ServerDeps, fields: Fields, log: Logge
   return {
     status: 'ok',
     id,
-    provisioning: { user: provisioning.user.status, dial_rule: provisioning.dial_rule.status, answer_rule: provisioning.answer_rule.status },
-    ...(failures.length > 0 ? { provisioning_errors: Object.fromEntries(failures.map(([step, outcome]) => [step, outcome.error ?? ''])) } : {}),
+    provisioning: {
+      user: provisioning.user.status,
+      dial_rule: provisioning.dial_rule.status,
+      answer_rule: provisioning.answer_rule.status,
+    },
+    ...(failures.length > 0
+      ? { provisioning_errors: Object.fromEntries(failures.map(([step, outcome]) => [step, outcome.error ?? ''])) }
+      : {}),
   };
 }
 
@@ -148,7 +155,10 @@ async function provision(deps: ServerDeps, id: string, entry: TenantConfig, log:
   const { publicUrl, nsApiBase } = deps.config;
   if (isLocalOnly(publicUrl) && nsApiBase && !isLocalOnly(nsApiBase)) {
     // A dial rule pointing at 127.0.0.1 would send every call of this id nowhere: do not provision.
-    const failed = { status: 'failed', error: `not attempted: NetSapiens cannot reach ${publicUrl}; set PUBLIC_URL to this server's public address` };
+    const failed = {
+      status: 'failed',
+      error: `not attempted: NetSapiens cannot reach ${publicUrl}; set PUBLIC_URL to this server's public address`,
+    };
     return { user: failed, dial_rule: failed, answer_rule: failed };
   }
   try {

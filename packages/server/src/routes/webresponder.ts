@@ -36,7 +36,10 @@ export function webresponder(deps: ServerDeps): Middleware<AppState> {
       if (error.status === 415) {
         // NetSapiens' POST encoding is not pinned down, and the old service read any: rather than hang
         // up on a caller, ignore a body it cannot read and go on with the query (`?id=` and NmsAni).
-        ctx.state.log.warn({ contentType: ctx.get('Content-Type'), encoding: ctx.get('Content-Encoding') }, 'webresponder body ignored: unsupported type');
+        ctx.state.log.warn(
+          { contentType: ctx.get('Content-Type'), encoding: ctx.get('Content-Encoding') },
+          'webresponder body ignored: unsupported type',
+        );
         params = firstValues(ctx.query);
       } else {
         ctx.status = error.status;

@@ -239,7 +239,10 @@ class FileTenantStore implements TenantStore {
     }
     try {
       if (tookOverFrom !== undefined) {
-        this.#logger.warn({ owner: tookOverFrom.pid }, 'took over the config file lock of a process that died or held it past the stale time');
+        this.#logger.warn(
+          { owner: tookOverFrom.pid },
+          'took over the config file lock of a process that died or held it past the stale time',
+        );
         await this.#removeLeftovers();
       }
       return await run();

@@ -204,7 +204,8 @@ class RedisTenantStore implements TenantStore {
       return;
     }
     const transaction = this.#writer.multi();
-    for (const [id, config] of Object.entries(this.#tenants)) transaction.set(this.#keys.tenant(id), JSON.stringify(config), 'NX').sadd(this.#keys.ids, id);
+    for (const [id, config] of Object.entries(this.#tenants))
+      transaction.set(this.#keys.tenant(id), JSON.stringify(config), 'NX').sadd(this.#keys.ids, id);
     const results = await transaction.set(this.#keys.marker, newMarker()).publish(this.#keys.changes, '*').exec();
     // null: another instance set the marker first; what it put back is Redis's config now.
     if (results === null) return;
@@ -268,7 +269,8 @@ class RedisTenantStore implements TenantStore {
       } catch (error) {
         if (signal.aborted) return;
         // Once per run of failures: Redis answering nothing but errors must not flood the journal.
-        if (failures === 0) this.#logger.error({ reason: (error as Error).message }, 'config reload failed: serving the copy in memory and retrying');
+        if (failures === 0)
+          this.#logger.error({ reason: (error as Error).message }, 'config reload failed: serving the copy in memory and retrying');
         failures += 1;
         this.#missed();
         this.#reloadAgain = true;

@@ -82,7 +82,9 @@ export const fieldRules = {
     .string()
     .refine((value) => value === '' || (!CONTROL.test(value) && httpUrl.safeParse(value).success), { error: 'must be an http(s) URL' }),
   // `.` and `..` fit the pattern but are path segments NetSapiens URLs cannot name.
-  user: z.string().refine((value) => USER_PATTERN.test(value) && value !== '.' && value !== '..', { error: 'must be a NetSapiens user such as 2000' }),
+  user: z
+    .string()
+    .refine((value) => USER_PATTERN.test(value) && value !== '.' && value !== '..', { error: 'must be a NetSapiens user such as 2000' }),
   ns_system_user: z
     .string()
     .refine((value) => USER_PATTERN.test(value) && value !== '.' && value !== '..', { error: 'must be a NetSapiens user such as 8001' }),
@@ -99,11 +101,14 @@ export const brandingSchema = z.looseObject({
   logo_url: fieldRules.logo_url.optional(),
 });
 
-const origin = z.string().refine((value) => {
-  if (!URL.canParse(value)) return false;
-  const url = new URL(value);
-  return (url.protocol === 'https:' || url.protocol === 'http:') && url.origin === value;
-}, { error: 'must be an origin such as https://www.example.com' });
+const origin = z.string().refine(
+  (value) => {
+    if (!URL.canParse(value)) return false;
+    const url = new URL(value);
+    return (url.protocol === 'https:' || url.protocol === 'http:') && url.origin === value;
+  },
+  { error: 'must be an origin such as https://www.example.com' },
+);
 
 /** What an entry on disk must look like to be served. */
 export const tenantSchema = z.looseObject({
@@ -149,7 +154,8 @@ export function checkTenants(data: Record<string, unknown>): ParsedTenants {
     }
     const parsed = tenantSchema.safeParse(entry);
     if (parsed.success) tenants[id] = parsed.data as TenantConfig;
-    else rejected.push({ id, reason: parsed.error.issues.map((issue) => `${issue.path.join('.') || 'entry'}: ${issue.message}`).join('; ') });
+    else
+      rejected.push({ id, reason: parsed.error.issues.map((issue) => `${issue.path.join('.') || 'entry'}: ${issue.message}`).join('; ') });
   }
   return { tenants, rejected };
 }

@@ -50,8 +50,20 @@ function reset(context: RouteContext): Reply {
 
 /** The harness's own endpoints, for tests and demos in other processes; anything else under the prefix is 404. */
 export const controlRoutes: readonly Route[] = [
-  { method: 'GET', path: `${CONTROL_PREFIX}/state`, body: 'none', auth: false, handle: ({ state }) => ({ status: 200, body: state.snapshot() }) },
-  { method: 'GET', path: `${CONTROL_PREFIX}/requests`, body: 'none', auth: false, handle: ({ state }) => ({ status: 200, body: state.requests }) },
+  {
+    method: 'GET',
+    path: `${CONTROL_PREFIX}/state`,
+    body: 'none',
+    auth: false,
+    handle: ({ state }) => ({ status: 200, body: state.snapshot() }),
+  },
+  {
+    method: 'GET',
+    path: `${CONTROL_PREFIX}/requests`,
+    body: 'none',
+    auth: false,
+    handle: ({ state }) => ({ status: 200, body: state.requests }),
+  },
   { method: 'POST', path: `${CONTROL_PREFIX}/faults`, body: 'json', auth: false, handle: injectFault },
   { method: 'DELETE', path: `${CONTROL_PREFIX}/faults`, body: 'none', auth: false, handle: clearFaults },
   { method: 'POST', path: `${CONTROL_PREFIX}/reset`, body: 'none', auth: false, handle: reset },

@@ -103,13 +103,21 @@ export interface RouteMatch {
 export function pathSegments(pathname: string): string[] | undefined {
   const trimmed = pathname.length > 1 ? pathname.replace(/\/+$/, '') : pathname;
   try {
-    return trimmed.split('/').slice(1).map((segment) => decodeURIComponent(segment));
+    return trimmed
+      .split('/')
+      .slice(1)
+      .map((segment) => decodeURIComponent(segment));
   } catch {
     return undefined;
   }
 }
 
-export function matchRoute(routes: readonly Route[], method: string, segments: readonly string[], query: URLSearchParams): RouteMatch | undefined {
+export function matchRoute(
+  routes: readonly Route[],
+  method: string,
+  segments: readonly string[],
+  query: URLSearchParams,
+): RouteMatch | undefined {
   for (const route of routes) {
     if (route.method !== method) continue;
     const pattern = route.path.split('/').slice(1);

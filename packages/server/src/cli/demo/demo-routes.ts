@@ -19,19 +19,34 @@ export type DemoEvent =
   | { kind: 'provision'; at: string; what: string; action: string; name: string };
 
 function fromCall(call: SandboxCall): DemoEvent {
-  return { kind: 'call', at: call.at, queue: call.queue, destination: call.destination, status: call.status, ...(call.reason ? { reason: call.reason } : {}) };
+  return {
+    kind: 'call',
+    at: call.at,
+    queue: call.queue,
+    destination: call.destination,
+    status: call.status,
+    ...(call.reason ? { reason: call.reason } : {}),
+  };
 }
 
 function fromMessage(message: SandboxMessage): DemoEvent {
   const destination = Array.isArray(message.destination) ? message.destination.join(', ') : message.destination;
-  return { kind: 'text', at: message.at, destination, ...(message.fromNumber ? { from: message.fromNumber } : {}), message: message.message };
+  return {
+    kind: 'text',
+    at: message.at,
+    destination,
+    ...(message.fromNumber ? { from: message.fromNumber } : {}),
+    message: message.message,
+  };
 }
 
 function fromProvision(event: SandboxProvisionEvent): DemoEvent {
   const name =
-    event.kind === 'user' ? `user ${event.record.user}@${event.record.domain}`
-    : event.kind === 'dialRule' ? `dial rule ${String(event.record['dial-rule-matching-to-uri'])} → ${String(event.record['dial-rule-parameter'] ?? '')}`
-    : `answer rule ${event.record['time-frame']} of ${event.record.user}@${event.record.domain}`;
+    event.kind === 'user'
+      ? `user ${event.record.user}@${event.record.domain}`
+      : event.kind === 'dialRule'
+        ? `dial rule ${String(event.record['dial-rule-matching-to-uri'])} → ${String(event.record['dial-rule-parameter'] ?? '')}`
+        : `answer rule ${event.record['time-frame']} of ${event.record.user}@${event.record.domain}`;
   return { kind: 'provision', at: new Date().toISOString(), what: event.kind, action: event.action, name };
 }
 
@@ -127,12 +142,17 @@ export function demoRoutes(sandbox: NsSandbox, options: DemoOptions): DemoRoutes
     const caller = typeof ctx.query.caller === 'string' ? ctx.query.caller.replace(/\D/g, '').slice(0, 15) : '';
     if (!self || !caller) {
       ctx.status = !self ? 503 : 400;
-      ctx.body = { status: 'error', message: !self ? 'The demo is starting.' : 'Give the caller\'s number as ?caller=.' };
+      ctx.body = { status: 'error', message: !self ? 'The demo is starting.' : "Give the caller's number as ?caller=." };
       return;
     }
     const rule = sandbox.dialRules.find((candidate) => String(candidate['dial-rule-matching-to-uri']).includes('webresponder8001'));
     const configured = URL.canParse(String(rule?.['dial-rule-parameter'])) ? new URL(String(rule?.['dial-rule-parameter'])) : undefined;
-    const target = new URL(configured ? `${configured.pathname}${configured.search}` : `/webresponder?id=example.com-sms&sig=${options.signature('example.com-sms')}`, self);
+    const target = new URL(
+      configured
+        ? `${configured.pathname}${configured.search}`
+        : `/webresponder?id=example.com-sms&sig=${options.signature('example.com-sms')}`,
+      self,
+    );
     target.searchParams.set('NmsAni', caller);
     const response = await fetch(target);
     ctx.body = { status: response.status, xml: await response.text() };
