@@ -1,8 +1,7 @@
-import { createServer, type IncomingMessage } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import test from 'ava';
+import type { IncomingMessage } from 'node:http';
+import test, { type ExecutionContext } from 'ava';
 import { createLogger, createTurnstileCheck, loadConfig, TURNSTILE_VERIFY_URL } from '../src/index.js';
-import { TENANTS, startHarness, type Harness } from './helpers.js';
+import { serveForTest, TENANTS, startHarness, type Harness } from './helpers.js';
 
 const call = (harness: Harness, body: Record<string, unknown>, ip: string) =>
   harness.post('/click-to-call', body, { 'x-forwarded-for': ip });
@@ -63,11 +62,11 @@ test('the distinct-number limit and block time come from the environment', (t) =
  * A local stand-in for Cloudflare's siteverify: form-encoded `secret`, `response`, `remoteip`; answers
  * `{success, error-codes}` as Cloudflare documents. Tokens it issued are good once.
  */
-async function startSiteverify(secret: string) {
+async function startSiteverify(t: ExecutionContext, secret: string) {
   const issued = new Set(['token-1', 'token-2']);
   const received: Record<string, string>[] = [];
   let failWith: number | undefined;
-  const server = createServer(async (request: IncomingMessage, response) => {
+  const server = await serveForTest(t, async (request: IncomingMessage, response) => {
     let body = '';
     for await (const chunk of request) body += chunk;
     const form = Object.fromEntries(new URLSearchParams(body));
@@ -83,22 +82,20 @@ async function startSiteverify(secret: string) {
     if (!form.response || !issued.delete(form.response)) return answer(false, ['invalid-input-response']);
     return answer(true);
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   return {
-    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/turnstile/v0/siteverify`,
+    url: `${server.url}/turnstile/v0/siteverify`,
     received,
     failNext(status: number | undefined) {
       failWith = status;
     },
-    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+    close: server.close,
   };
 }
 
 const GUARDED = { ...TENANTS, 'example.com-guarded': { api_domain: 'example.com', queue: '9002@example.com', require_turnstile: true } };
 
 test('an id that requires Turnstile: no call without a token that siteverify accepts, once', async (t) => {
-  const siteverify = await startSiteverify('ts-secret-0123');
-  t.teardown(() => siteverify.close());
+  const siteverify = await startSiteverify(t, 'ts-secret-0123');
   const logger = createLogger('silent');
   const harness = await startHarness({
     tenants: GUARDED,
@@ -142,8 +139,7 @@ test('an id that requires Turnstile: no call without a token that siteverify acc
 });
 
 test('Turnstile unavailable or misconfigured is a 502 and no call; an id requiring it without a key is a 503', async (t) => {
-  const siteverify = await startSiteverify('ts-secret-0123');
-  t.teardown(() => siteverify.close());
+  const siteverify = await startSiteverify(t, 'ts-secret-0123');
   const lines: string[] = [];
   const { Writable } = await import('node:stream');
   const logger = createLogger('info', new Writable({ write: (chunk, _encoding, done) => (lines.push(String(chunk)), done()) }));
@@ -222,8 +218,7 @@ test('IPv6 clients are limited per /64, and an IPv4-mapped address is its IPv4 a
 });
 
 test('an id that requires Turnstile: the per-address limit applies before siteverify is asked', async (t) => {
-  const siteverify = await startSiteverify('ts-secret-0123');
-  t.teardown(() => siteverify.close());
+  const siteverify = await startSiteverify(t, 'ts-secret-0123');
   const harness = await startHarness({
     tenants: GUARDED,
     limits: { ipPerMinute: 2 },
@@ -342,13 +337,7 @@ test("a siteverify answer that is not Cloudflare's (null, an HTML page, an endle
     },
   };
   let kind = 'null';
-  const server = createServer((_request, response) => answers[kind]!(response));
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  t.teardown(() => {
-    server.closeAllConnections();
-    return new Promise<void>((resolve) => server.close(() => resolve()));
-  });
-  const verifyUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}/siteverify`;
+  const verifyUrl = `${(await serveForTest(t, (_request, response) => answers[kind]!(response))).url}/siteverify`;
   const harness = await startHarness({
     tenants: GUARDED,
     botCheck: createTurnstileCheck({ secretKey: 'ts-secret-0123', verifyUrl, logger: createLogger('silent') }),

@@ -1,11 +1,11 @@
 import { spawn } from 'node:child_process';
-import { createServer, request } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { request } from 'node:http';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import test from 'ava';
 import { launchChromium } from './browser.js';
+import { serveForTest } from './helpers.js';
 
 const cli = new URL('./fixtures/cli.ts', import.meta.url).pathname;
 
@@ -66,13 +66,10 @@ test("npm start's demo: the page's widget places a call that the page then lists
 
   // A client naming another host (Host, Origin) never gets the forms' secret sent to it.
   const received: string[] = [];
-  const trap = createServer((request, response) => {
+  const { url: trapUrl } = await serveForTest(t, (request, response) => {
     received.push(String(request.headers['x-update-secret']));
     response.end('{}');
   });
-  await new Promise<void>((resolve) => trap.listen(0, '127.0.0.1', resolve));
-  t.teardown(() => new Promise<void>((resolve) => trap.close(() => resolve())));
-  const trapUrl = `http://127.0.0.1:${(trap.address() as AddressInfo).port}`;
   const origin = new URL(page).origin;
   const spoofed = await httpPost(`${origin}/demo/sms-form`, {
     host: new URL(trapUrl).host,

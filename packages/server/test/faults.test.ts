@@ -2,12 +2,10 @@
 // already covered elsewhere (click-to-call.test.ts: one 503, one drop, one slow call; webresponder.test.ts:
 // an SMS 500; forms.test.ts: a dial-rule 403) is not repeated here.
 import { readFile } from 'node:fs/promises';
-import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import test from 'ava';
 import { createNsClient } from '@beckon/ns-client';
 import type { SandboxFault } from '@beckon/ns-client/sandbox';
-import { SECRET, startHarness, type Harness } from './helpers.js';
+import { SECRET, serveForTest, startHarness, type Harness } from './helpers.js';
 
 const attempts = (harness: Harness, route: string) => harness.sandbox.requests.filter((request) => request.route === route).length;
 
@@ -205,14 +203,12 @@ test('/update-sms: each provisioning step that fails is reported by name with it
 
 test('a NS_API_BASE that answers 200 with an HTML page is a failure everywhere: click-to-call 502, no text, provisioning failed', async (t) => {
   // An ordinary web server where NetSapiens should be: every request gets its home page.
-  const site = createServer((_request, response) =>
+  const { url: site } = await serveForTest(t, (_request, response) =>
     response.writeHead(200, { 'content-type': 'text/html' }).end('<!doctype html><title>Welcome</title>'),
   );
-  await new Promise<void>((resolve) => site.listen(0, '127.0.0.1', resolve));
-  t.teardown(() => new Promise<void>((resolve) => site.close(() => resolve())));
   const harness = await startHarness();
   t.teardown(() => harness.close());
-  harness.deps.ns = createNsClient({ baseUrl: `http://127.0.0.1:${(site.address() as AddressInfo).port}`, auth: { token: 'token' } });
+  harness.deps.ns = createNsClient({ baseUrl: site, auth: { token: 'token' } });
 
   const clicked = await call(harness, '8135551234');
   t.is(clicked.status, 502);

@@ -1,5 +1,5 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { createServer, type Server } from 'node:http';
+import { createServer, type RequestListener, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -144,6 +144,25 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
       await rm(dir, { recursive: true, force: true });
     },
   };
+}
+
+/**
+ * `handler` on a real HTTP server on 127.0.0.1, port 0, closed with its connections when the test ends
+ * (or before, by `close`): for stand-ins (an ordinary web site, siteverify) and for apps a test builds itself.
+ */
+export async function serveForTest(
+  t: { teardown(fn: () => Promise<void>): void },
+  handler: RequestListener,
+): Promise<{ url: string; close(): Promise<void> }> {
+  const server = createServer(handler);
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const close = () => {
+    server.closeAllConnections();
+    // Already closed (by the test itself) is closed all the same.
+    return new Promise<void>((resolve) => server.close(() => resolve()));
+  };
+  t.teardown(close);
+  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, close };
 }
 
 /** A temporary folder and a NetSapiens sandbox, both gone when the test ends: what a test of real server processes starts from. */

@@ -1,9 +1,7 @@
-import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import test from 'ava';
 import Koa from 'koa';
 import { createRouter, type TenantStore } from '../src/index.js';
-import { startHarness } from './helpers.js';
+import { serveForTest, startHarness } from './helpers.js';
 
 test('createRouter() mounts into an existing Koa app beside its own routes', async (t) => {
   const harness = await startHarness();
@@ -15,10 +13,7 @@ test('createRouter() mounts into an existing Koa app beside its own routes', asy
   });
   const router = createRouter(harness.deps);
   host.use(router.routes()).use(router.allowedMethods());
-  const server = createServer(host.callback());
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  t.teardown(() => new Promise<void>((resolve) => server.close(() => resolve())));
-  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const { url } = await serveForTest(t, host.callback());
 
   t.is(await (await fetch(`${url}/hello`)).text(), 'hello from the host app');
   const call = await fetch(`${url}/click-to-call`, {
@@ -49,10 +44,8 @@ test('a store that cannot answer makes click-to-call a 500 with a plain message,
   const app = new Koa();
   const router = createRouter({ ...harness.deps, tenants: unavailable });
   app.use(router.routes());
-  const server = createServer(app.callback());
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  t.teardown(() => new Promise<void>((resolve) => server.close(() => resolve())));
-  const response = await fetch(`http://127.0.0.1:${(server.address() as AddressInfo).port}/click-to-call`, {
+  const { url } = await serveForTest(t, app.callback());
+  const response = await fetch(`${url}/click-to-call`, {
     method: 'POST',
     headers: { 'content-type': 'application/json' },
     body: JSON.stringify({ id: 'example.com-sales', phone_number: '8135551234' }),
@@ -78,10 +71,8 @@ test('a host app whose body parser read the body first gets a 500 that says so a
   });
   const router = createRouter(harness.deps);
   host.use(router.routes());
-  const server = createServer(host.callback());
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  t.teardown(() => new Promise<void>((resolve) => server.close(() => resolve())));
-  const response = await fetch(`http://127.0.0.1:${(server.address() as AddressInfo).port}/click-to-call`, {
+  const { url } = await serveForTest(t, host.callback());
+  const response = await fetch(`${url}/click-to-call`, {
     method: 'POST',
     headers: { 'content-type': 'application/json' },
     body: JSON.stringify({ id: 'example.com-sales', phone_number: '8135551234' }),

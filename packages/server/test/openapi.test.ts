@@ -1,6 +1,4 @@
 import { readFile } from 'node:fs/promises';
-import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import test, { type ExecutionContext } from 'ava';
 // The named export: under NodeNext the default import of this CommonJS module is not constructable.
 import { Ajv2020 } from 'ajv/dist/2020.js';
@@ -13,7 +11,7 @@ import {
   type TenantStore,
   type Tenants,
 } from '../src/index.js';
-import { SECRET, startHarness, TENANTS, type Harness, type HarnessOptions } from './helpers.js';
+import { SECRET, serveForTest, startHarness, TENANTS, type Harness, type HarnessOptions } from './helpers.js';
 
 /**
  * docs/http-api.openapi.json checked against real responses: each request in the table goes to a real
@@ -205,10 +203,8 @@ async function serve(t: ExecutionContext, options: HarnessOptions, store: 'file'
   const harness = await startHarness({ tenants, ...options });
   t.teardown(() => harness.close());
   if (store === 'file') return { url: harness.url, harness };
-  const server = createServer(createApp({ ...harness.deps, tenants: unavailableStore }).callback());
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  t.teardown(() => new Promise<void>((resolve) => server.close(() => resolve())));
-  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, harness };
+  const { url } = await serveForTest(t, createApp({ ...harness.deps, tenants: unavailableStore }).callback());
+  return { url, harness };
 }
 
 // ── the requests ─────────────────────────────────────────────────────────────────────────────────
