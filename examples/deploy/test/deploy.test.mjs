@@ -29,7 +29,7 @@ const read = (path) => readFileSync(new URL(path, import.meta.url), 'utf8');
 const CADDYFILE = read('../Caddyfile');
 const ENV_TEMPLATE = read('../beckon.env.example');
 const UNIT = read('../beckon-server.service');
-const SERVER_README = read('../../../packages/server/README.md');
+const CONFIGURATION = read('../../../docs/configuration.md');
 const UPSTREAM = '127.0.0.1:5100';
 
 // ── helpers ─────────────────────────────────────────────────────────────────────────────────────────
@@ -102,12 +102,24 @@ function parseEnvFile(text) {
     });
 }
 
-/** The server README's Environment table: name → default, as written. */
+/**
+ * The environment-variable table of docs/configuration.md, the one reference: name → default, as written.
+ * Variables it marks "**Demo mode only**" are left out: a deployment does not set them.
+ */
 function documentedVariables() {
-  const section = SERVER_README.split(/^## /m).find((part) => part.startsWith('Environment'));
-  if (!section) throw new Error('no "## Environment" section in packages/server/README.md');
-  const rows = [...section.matchAll(/^\|\s*`([A-Z][A-Z0-9_]*)`\s*\|\s*([^|]*?)\s*\|/gm)];
-  return new Map(rows.map(([, name, fallback]) => [name, fallback]));
+  const lines = CONFIGURATION.split('\n');
+  const header = lines.findIndex((line) => /^\|\s*variable\s*\|\s*default\s*\|\s*meaning\s*\|/.test(line));
+  if (header === -1) throw new Error('no "| variable | default | meaning |" table in docs/configuration.md');
+  const end = lines.findIndex((line, index) => index > header && !line.startsWith('|'));
+  const variables = new Map();
+  for (const line of lines.slice(header + 2, end === -1 ? undefined : end)) {
+    const row = /^\|\s*`([A-Z][A-Z0-9_]*)`\s*\|\s*([^|]*?)\s*\|\s*([^|]*?)\s*\|/.exec(line);
+    // A row the pattern misses would silently drop its variable from the comparison.
+    if (!row) throw new Error(`docs/configuration.md: not a "| \`NAME\` | default | meaning |" row: ${line}`);
+    const [, name, fallback, meaning] = row;
+    if (!meaning.startsWith('**Demo mode only**')) variables.set(name, fallback);
+  }
+  return variables;
 }
 
 /** `[Section]` → name → values, from a systemd unit. */
