@@ -1,6 +1,6 @@
 // Checks the deployment files against the server they deploy: the Caddyfile routes every route the
 // router registers (and nothing else) to beckon-server, the env template matches what loadConfig reads
-// and the README documents, and the systemd unit has the settings the README promises. When `caddy`
+// and docs/configuration.md documents, and the systemd unit has the settings the README promises. When `caddy`
 // or `systemd-analyze` is installed, the files are also checked by the real tools.
 import { spawn, spawnSync } from 'node:child_process';
 import { once } from 'node:events';
@@ -339,15 +339,15 @@ test('beckon.env.example is a valid EnvironmentFile: NAME=value lines, no duplic
   }
 });
 
-test('beckon.env.example and the server README document the same variables', (t) => {
+test('beckon.env.example and docs/configuration.md document the same variables', (t) => {
   const documented = documentedVariables();
-  t.true(documented.size >= 10, 'the README table was found');
+  t.true(documented.size >= 10, 'the configuration table was found');
   const templated = new Set(TEMPLATE.map(({ name }) => name));
-  for (const name of documented.keys()) t.true(templated.has(name), `${name} is in the README but not in beckon.env.example`);
-  for (const name of templated) t.true(documented.has(name), `${name} is in beckon.env.example but not in the README`);
+  for (const name of documented.keys()) t.true(templated.has(name), `${name} is in docs/configuration.md but not in beckon.env.example`);
+  for (const name of templated) t.true(documented.has(name), `${name} is in beckon.env.example but not in docs/configuration.md`);
 });
 
-test('the template keeps the README defaults, except where Caddy and systemd call for another value', (t) => {
+test('the template keeps the documented defaults, except where Caddy and systemd call for another value', (t) => {
   // Deliberately not the default: behind Caddy, in /var/lib/beckon, and the site's public address.
   const chosen = { TRUST_PROXY: '1', DOMAINS_FILE: '/var/lib/beckon/domains.json', PUBLIC_URL: 'https://beckon.example.net' };
   const documented = documentedVariables();
@@ -357,14 +357,14 @@ test('the template keeps the README defaults, except where Caddy and systemd cal
       continue;
     }
     const literal = /^`([^`{}]*)`$/.exec(documented.get(name) ?? '');
-    if (literal) t.is(value, literal[1], `${name} keeps the README default`);
+    if (literal) t.is(value, literal[1], `${name} keeps the documented default`);
     else t.is(value, '', `${name} has no literal default (${documented.get(name)}): left empty`);
   }
 });
 
 test('loadConfig accepts the filled-in template, and refuses the template until it is filled in', (t) => {
   const required = [...documentedVariables()].filter(([, fallback]) => /required/i.test(fallback)).map(([name]) => name);
-  t.deepEqual([...required].sort(), Object.keys(FILL).sort(), "the README's required variables are the ones to fill in");
+  t.deepEqual([...required].sort(), Object.keys(FILL).sort(), "the documented required variables are the ones to fill in");
   for (const name of required) t.is(TEMPLATE.find((variable) => variable.name === name)?.value, '', `${name} is left for the operator`);
   const asShipped = Object.fromEntries(TEMPLATE.map(({ name, value }) => [name, value]));
   const error = t.throws(() => loadConfig(asShipped), { instanceOf: ConfigError });

@@ -695,7 +695,7 @@ const FORM_FIELDS = {
 type FormPath = keyof typeof FORM_FIELDS;
 const BRANDING = ['button_text', 'button_color', 'company_name', 'logo_url'];
 
-/** The README's rules for each field, applied to the value after trimming. */
+/** The documented rules for each field (docs/configuration.md), applied to the value after trimming. */
 const normaliseNumber = (value: string) => {
   const digits = value.replace(/[\s().+-]/g, '');
   return /^\d{10}$/.test(digits) && !value.startsWith('+') ? `1${digits}` : digits;
