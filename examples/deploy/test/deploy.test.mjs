@@ -364,7 +364,7 @@ test('the template keeps the documented defaults, except where Caddy and systemd
 
 test('loadConfig accepts the filled-in template, and refuses the template until it is filled in', (t) => {
   const required = [...documentedVariables()].filter(([, fallback]) => /required/i.test(fallback)).map(([name]) => name);
-  t.deepEqual([...required].sort(), Object.keys(FILL).sort(), "the documented required variables are the ones to fill in");
+  t.deepEqual([...required].sort(), Object.keys(FILL).sort(), 'the documented required variables are the ones to fill in');
   for (const name of required) t.is(TEMPLATE.find((variable) => variable.name === name)?.value, '', `${name} is left for the operator`);
   const asShipped = Object.fromEntries(TEMPLATE.map(({ name, value }) => [name, value]));
   const error = t.throws(() => loadConfig(asShipped), { instanceOf: ConfigError });
