@@ -42,13 +42,13 @@ type Phase = 'idle' | 'open' | 'sending' | 'success' | 'error';
  *
  * @summary Click-to-call button: the visitor leaves a number and is called back.
  *
- * @attr {string} lang - Language of the built-in strings (`en`, `es`, `fr`, matched by primary subtag). Without it the closest `lang` on an ancestor or the document applies, else English.
+ * @attr {string} lang - Language of the built-in strings: `en`, `es` or `fr`, matched by primary subtag (so `es-MX` is Spanish), else English. Without it, the closest `lang` on an ancestor (across shadow roots) or `<html lang>` applies. The element re-renders when its own `lang` or `<html lang>` changes; an ancestor's is read whenever it renders. It is the standard HTML attribute, reflected by the native `lang` property.
  *
  * @fires {CustomEvent<Record<PropertyKey, never>>} call-us-open - The dialog opened.
  * @fires {CustomEvent<{ phoneNumber: string }>} call-us-submit - A number passed the quick check and is being sent.
  * @fires {CustomEvent<{ phoneNumber: string }>} call-us-success - The server accepted the request: the visitor is being called.
- * @fires {CustomEvent<{ message: string, status?: number, code?: string }>} call-us-error - The request failed; `message` is the text shown, `status` the HTTP status when the server answered, `code` the server's error code when it gave one.
- * @fires {CustomEvent<Record<PropertyKey, never>>} call-us-close - The dialog closed (Escape, the cancel button or `hide()`).
+ * @fires {CustomEvent<{ message: string, status?: number, code?: string }>} call-us-error - The request failed or could not be sent. `message` is the text shown; `status` is the HTTP status when the server answered (absent for network errors); `code` is the server's error code (`invalid_number`, `rate_limited`…) when it gave one.
+ * @fires {CustomEvent<Record<PropertyKey, never>>} call-us-close - The dialog closed (Escape, the cancel/close button or `hide()`).
  *
  * @csspart button - The button that opens the dialog.
  * @csspart dialog - The `<dialog>` element.
@@ -60,7 +60,7 @@ type Phase = 'idle' | 'open' | 'sending' | 'success' | 'error';
  * @csspart status - The live status line (sending, success, error).
  *
  * @cssprop [--call-us-color=#0b57d0] - Background of the button and of the submit button. The `button-color` attribute takes precedence.
- * @cssprop [--call-us-text-color=#ffffff] - Text colour on those buttons. Without it, the text is black or white, whichever contrasts more with `button-color`.
+ * @cssprop [--call-us-text-color=#ffffff] - Text colour on those buttons; when set, it applies whatever the background. Without it, the text is black or white, whichever contrasts more with the colour from `button-color` (or the id's branding); with a colour set only through `--call-us-color`, it is white, so set this too when that colour is light.
  * @cssprop [--call-us-radius=8px] - Corner radius of the buttons and the dialog.
  * @cssprop --call-us-font - Font family of the button and the dialog (inherited from the page when unset).
  */
@@ -72,32 +72,42 @@ export class CallUsButton extends LitElement {
     return [...super.observedAttributes, 'lang'];
   }
 
-  /** The Beckon id of this button: it selects the queue and the branding on the server. */
+  /**
+   * The Beckon id of this button: it selects the queue and the branding on the server. Required, with
+   * `endpoint`, to place a call: without both the element still renders, and a submit shows the generic
+   * error without sending anything.
+   */
   @property({ attribute: 'config-id' }) configId = '';
 
-  /** Base URL of the Beckon server, such as `https://beckon.example.net`. */
+  /** Base URL of the Beckon server, such as `https://beckon.example.net`. Required, with `config-id`, to place a call. */
   @property() endpoint = '';
 
-  /** Label of the button; defaults to the translated "Call us". */
+  /** Label of the button. Default: the translated "Call us" (the `buttonText` string). */
   @property({ attribute: 'button-text' }) buttonText?: string;
 
-  /** Button background as `#rrggbb` (or `#rgb`); other values are ignored. */
+  /**
+   * Background of the button and of the submit button, as `#rrggbb` or `#rgb`; other values are ignored.
+   * It takes precedence over `--call-us-color`, and the text on it turns black or white, whichever
+   * contrasts more (at least 4.5:1), unless `--call-us-text-color` is set.
+   */
   @property({ attribute: 'button-color' }) buttonColor?: string;
 
-  /** Company name, used as the dialog heading and shown as text only. */
+  /** Company name, used as the dialog heading and shown as text only. Default heading: the translated "Request a call". */
   @property({ attribute: 'company-name' }) companyName?: string;
 
-  /** Logo shown in the dialog heading; used only when it is an http(s) URL. */
+  /** Logo beside the dialog heading; used only when it is an http(s) URL (a relative one resolves against the page). */
   @property({ attribute: 'logo-url' }) logoUrl?: string;
 
   /**
-   * For ids that require a bot check: returns a Cloudflare Turnstile token (rendered by the page, e.g.
-   * `() => turnstile.getResponse(widgetId)`), sent with the request as `turnstile_token`. Called once per
-   * submit, since tokens are single-use; a token that cannot be had is an error shown to the visitor.
+   * For ids the server makes require a bot check (`require_turnstile`): a function returning a
+   * [Cloudflare Turnstile](https://developers.cloudflare.com/turnstile/) token the page obtained, such as
+   * `() => turnstile.getResponse(widgetId)`. Called on every submit (tokens are single-use) and sent as
+   * `turnstile_token`. If it throws or rejects, nothing is sent and the generic error shows; if it
+   * returns no token, the request goes without one.
    */
   @property({ attribute: false }) turnstileToken?: () => string | undefined | Promise<string | undefined>;
 
-  /** Overrides for any built-in string, whatever the language. Assign a new object to change them. */
+  /** Overrides for any built-in string (the keys of `CallUsStrings`), whatever the language. Assign a new object to change them. */
   @property({ attribute: false }) strings: Partial<CallUsStrings> = {};
 
   @state() private phase: Phase = 'idle';
@@ -131,7 +141,10 @@ export class CallUsButton extends LitElement {
     this.dispatchEvent(callUsEvent('call-us-open', {}));
   }
 
-  /** Closes the dialog; focus returns to the button. A request in flight still completes. */
+  /**
+   * Closes the dialog; focus returns to the button. A request in flight still completes and still fires
+   * `call-us-success` or `call-us-error`.
+   */
   hide(): void {
     if (this.dialog?.open) this.dialog.close();
   }

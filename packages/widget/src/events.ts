@@ -19,16 +19,24 @@ export interface CallUsErrorDetail {
 /** `call-us-open` and `call-us-close` carry no detail. */
 export type CallUsNoDetail = Record<PropertyKey, never>;
 
+/** The `call-us-open` event. */
 export type CallUsOpenEvent = CustomEvent<CallUsNoDetail>;
+/** The `call-us-close` event. */
 export type CallUsCloseEvent = CustomEvent<CallUsNoDetail>;
+/** The `call-us-submit` event. */
 export type CallUsSubmitEvent = CustomEvent<CallUsPhoneDetail>;
+/** The `call-us-success` event. */
 export type CallUsSuccessEvent = CustomEvent<CallUsPhoneDetail>;
+/** The `call-us-error` event. */
 export type CallUsErrorEvent = CustomEvent<CallUsErrorDetail>;
 
 /**
- * Every event `<call-us-button>` dispatches, by name: the one list. `HTMLElementEventMap`,
- * `DocumentEventMap` and `WindowEventMap` extend it (in `call-us-button.ts`), and `callUsEvent` takes
- * its names and detail types from it.
+ * Every event `<call-us-button>` dispatches, by name, to its type. `HTMLElementEventMap`,
+ * `DocumentEventMap` and `WindowEventMap` extend it, so `addEventListener` is typed on the element, the
+ * document and the window.
+ *
+ * @remarks The one list: the global maps extend it in `call-us-button.ts`, and `callUsEvent` takes its
+ * names and detail types from it.
  */
 export interface CallUsEventMap {
   'call-us-open': CallUsOpenEvent;

@@ -23,17 +23,27 @@ export interface CallUsStrings {
   success: string;
   /** Inline error when the number does not look like a phone number. */
   invalidPhone: string;
-  /** Status when the server answers 429. */
+  /** Status when the server answers 429: a rate limit was reached. */
   tooManyRequests: string;
-  /** Status when the server cannot be reached or answers without a usable message. */
+  /**
+   * Status when the server cannot be reached or answers without a usable message, and when the element
+   * cannot send the request (no `endpoint` or `config-id`, or `turnstileToken` threw).
+   */
   genericError: string;
-  /** The server's errors, by their `code` (the server's own message is English). */
+  // The server's errors, by their `code` (the server's own message is English).
+  /** Status when the server knows no such id. */
   notConfigured: string;
+  /** Status when the id does not accept requests from this page's origin (its `allowed_origins`). */
   notAllowedHere: string;
+  /** Status when the bot check the id requires was missing or failed. */
   verificationFailed: string;
+  /** Status when the server finds the number is not a valid phone number. */
   invalidNumber: string;
+  /** Status when the id does not call numbers in that country. */
   countryNotAllowed: string;
+  /** Status when the number is of a kind the server never calls (premium-rate, for example). */
   numberNotAllowed: string;
+  /** Status when the phone system could not place the call, or the bot check could not be run. */
   callFailed: string;
 }
 
