@@ -37,7 +37,7 @@ function firstDifference(expected: string, actual: string): string {
   return `line ${at + 1}: expected ${JSON.stringify(want[at] ?? '(end of file)')}, found ${JSON.stringify(have[at] ?? '(end of file)')}`;
 }
 
-test('docs/widget.md is up to date with packages/widget/custom-elements.json', async (t) => {
+test('docs/widget.md is up to date with the element (its manifest, custom-elements.json, and its TSDoc)', async (t) => {
   const script = (await import(widgetDocsScript.href)) as WidgetDocsScript;
   let expected: string;
   try {
