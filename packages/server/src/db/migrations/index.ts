@@ -1,0 +1,17 @@
+import { migration as callEvents } from './0001-call-events.js';
+
+/**
+ * One schema change, the same SQL for PostgreSQL and PGlite. Migrations are TypeScript modules so that
+ * `tsc` ships them in dist/ with the rest; a released migration is never edited, a new one is added.
+ */
+export interface Migration {
+  /** 1, 2, 3… in the order they apply; recorded in `schema_migrations`. */
+  version: number;
+  /** The file's name after its number, recorded with the version. */
+  name: string;
+  /** Statements without parameters, run in one transaction (so nothing like `CREATE INDEX CONCURRENTLY`). */
+  sql: string;
+}
+
+/** Every migration, in order. */
+export const MIGRATIONS: readonly Migration[] = [callEvents];
