@@ -37,6 +37,7 @@ export async function startBeckon(t) {
     NS_TOKEN: sandbox.token,
     UPDATE_SECRET: randomBytes(24).toString('base64url'),
     DOMAINS_FILE: domainsFile,
+    DATA_DIR: dir,
     HOST: '127.0.0.1',
     PORT: '0',
     LOG_LEVEL: 'silent',

@@ -33,6 +33,7 @@ async function fixture(t, sandbox) {
     NS_TOKEN: sandbox.token,
     UPDATE_SECRET: SECRET,
     DOMAINS_FILE: domainsFile,
+    DATA_DIR: dir,
     PUBLIC_URL: 'https://www.example.com',
     LOG_LEVEL: 'silent',
   };

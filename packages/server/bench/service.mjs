@@ -85,7 +85,7 @@ async function beckonRole() {
   const lookup = measureLookups(store, ids);
   await store.close();
 
-  const config = loadConfig({ ...options.env, DOMAINS_FILE: domainsFile, PORT: '0', HOST: '127.0.0.1' });
+  const config = loadConfig({ ...options.env, DOMAINS_FILE: domainsFile, DATA_DIR: dir, PORT: '0', HOST: '127.0.0.1' });
   const running = await start({ config });
 
   // Background texts in flight, sampled: how far a slow SMS API lets them pile up.

@@ -62,6 +62,10 @@ export interface ServerConfig {
    * keeps everything in this process and the config in `domainsFile`.
    */
   redis: { url: string; prefix: string } | undefined;
+  /** PostgreSQL (`DATABASE_URL`); undefined: the embedded database (PGlite) in `dataDir`. Holds a password: never log it as it is. */
+  databaseUrl: string | undefined;
+  /** Beckon's own files: the embedded database (`pglite/`), the demo's `domains.json`. */
+  dataDir: string;
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
 }
 
@@ -138,6 +142,25 @@ const redisPrefix = z
   .regex(/^[\w:.-]{1,64}$/, { error: 'REDIS_PREFIX may hold letters, digits and _:.- (at most 64)' })
   .optional();
 
+const databaseUrl = z
+  .string()
+  .trim()
+  // The value is never repeated: it may hold a password.
+  .refine((value) => /^postgres(ql)?:\/\/\S+$/i.test(value) && URL.canParse(value), {
+    error:
+      'DATABASE_URL must be a postgres:// or postgresql:// URL such as postgres://beckon:PASSWORD@127.0.0.1:5432/beckon ' +
+      '(unset: the embedded database in DATA_DIR)',
+  });
+const dataDir = z.string().trim().optional();
+
+/** Settings of the database, read by `loadConfig` and by `beckon-server migrate`. */
+const databaseVariables = {
+  DATABASE_URL: databaseUrl.optional(),
+  DATA_DIR: dataDir,
+  /** The demo's name for DATA_DIR, still read when DATA_DIR is not set (deprecated). */
+  BECKON_DATA_DIR: dataDir,
+};
+
 const environment = z.object({
   NS_API_BASE: required('NS_API_BASE')
     .pipe(httpUrl('NS_API_BASE'))
@@ -180,6 +203,7 @@ const environment = z.object({
   PROVISION_EMAIL: z.email({ error: 'PROVISION_EMAIL must be an e-mail address' }).optional(),
   REDIS_URL: redisUrl.optional(),
   REDIS_PREFIX: redisPrefix,
+  ...databaseVariables,
   LOG_LEVEL: z
     .enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], {
       error: 'LOG_LEVEL must be one of fatal, error, warn, info, debug, trace, silent',
@@ -189,8 +213,7 @@ const environment = z.object({
 
 /** Validates the environment once; every problem is listed, each naming its variable. */
 export function loadConfig(env: Record<string, string | undefined>): ServerConfig {
-  const present = Object.fromEntries(Object.entries(env).filter(([, value]) => value !== undefined && value !== ''));
-  const parsed = environment.safeParse(present);
+  const parsed = environment.safeParse(present(env));
   if (!parsed.success) throw new ConfigError(parsed.error.issues.map((issue) => issue.message));
   const vars = parsed.data;
   const host = vars.HOST || '127.0.0.1';
@@ -227,6 +250,7 @@ export function loadConfig(env: Record<string, string | undefined>): ServerConfi
     provisionEmail: vars.PROVISION_EMAIL,
     provisionApplication: vars.PROVISION_DIAL_RULE_APPLICATION,
     redis: vars.REDIS_URL ? { url: vars.REDIS_URL, prefix: vars.REDIS_PREFIX ?? 'beckon:' } : undefined,
+    ...databaseSettings(vars),
     logLevel: vars.LOG_LEVEL ?? 'info',
   };
 }
@@ -235,9 +259,31 @@ export function loadConfig(env: Record<string, string | undefined>): ServerConfi
 export function loadRedisConfig(env: Record<string, string | undefined>): { url: string; prefix: string } {
   const parsed = z
     .object({ REDIS_URL: z.string({ error: 'REDIS_URL is required' }).pipe(redisUrl), REDIS_PREFIX: redisPrefix })
-    .safeParse(Object.fromEntries(Object.entries(env).filter(([, value]) => value !== undefined && value !== '')));
+    .safeParse(present(env));
   if (!parsed.success) throw new ConfigError(parsed.error.issues.map((issue) => issue.message));
   return { url: parsed.data.REDIS_URL, prefix: parsed.data.REDIS_PREFIX ?? 'beckon:' };
+}
+
+/** Just the database settings: for `beckon-server migrate`, and for the demo to find `DATA_DIR`. */
+export function loadDatabaseConfig(env: Record<string, string | undefined>): Pick<ServerConfig, 'databaseUrl' | 'dataDir'> {
+  const parsed = z.object(databaseVariables).safeParse(present(env));
+  if (!parsed.success) throw new ConfigError(parsed.error.issues.map((issue) => issue.message));
+  return databaseSettings(parsed.data);
+}
+
+function databaseSettings(vars: { DATABASE_URL?: string; DATA_DIR?: string; BECKON_DATA_DIR?: string }) {
+  return { databaseUrl: vars.DATABASE_URL, dataDir: vars.DATA_DIR || vars.BECKON_DATA_DIR || './data' };
+}
+
+/** Settings still read under an old name: one message each, for the log at start-up. */
+export function deprecatedSettings(env: Record<string, string | undefined>): string[] {
+  const set = present(env);
+  return set.BECKON_DATA_DIR && !set.DATA_DIR ? ['BECKON_DATA_DIR is deprecated: set DATA_DIR instead (same meaning)'] : [];
+}
+
+/** Empty values count as unset. */
+function present(env: Record<string, string | undefined>): Record<string, string> {
+  return Object.fromEntries(Object.entries(env).filter((entry): entry is [string, string] => entry[1] !== undefined && entry[1] !== ''));
 }
 
 /** True for a URL only this machine can reach (loopback or unspecified host): useless to NetSapiens. */

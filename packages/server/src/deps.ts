@@ -2,6 +2,7 @@ import type { NsClient } from '@beckon/ns-client';
 import type { Logger } from 'pino';
 import type { BackgroundTasks } from './background.js';
 import type { ServerConfig } from './config.js';
+import type { Database } from './db/database.js';
 import type { Limits } from './guards/limits.js';
 import type { BotCheck } from './guards/turnstile.js';
 import type { ConfigState } from './tenants/redis-store.js';
@@ -22,6 +23,13 @@ export interface ServerDeps {
   botCheck?: BotCheck;
   /** Redis, when `REDIS_URL` is set: its state for `/health`, and closing it. */
   redis?: { ready(): boolean; close(): Promise<void> };
+  /**
+   * Calls, call events, apps, keys, customers, subscriptions: opened and migrated by `createDeps`, closed
+   * by `closeDeps`. Optional so that a host app wiring its own dependencies for today's routes
+   * (click-to-call, text-back, the forms, the widget) needs no database; the routes that read or write
+   * one are mounted only when it is there.
+   */
+  db?: Database;
   logger: Logger;
   background: BackgroundTasks;
 }

@@ -7,7 +7,7 @@ export { createRouter } from './router.js';
 export type { AppState } from './context.js';
 
 // Running it: configuration, wiring, start and stop.
-export { ConfigError, loadConfig, TURNSTILE_VERIFY_URL, type ServerConfig } from './config.js';
+export { ConfigError, loadConfig, loadDatabaseConfig, TURNSTILE_VERIFY_URL, type ServerConfig } from './config.js';
 export { closeDeps, createDeps, start, type RunningServer, type StartOptions } from './start.js';
 export type { ServerDeps } from './deps.js';
 export { BackgroundTasks } from './background.js';
@@ -23,7 +23,19 @@ export { openRedisTenantStore, type RedisTenantStoreOptions } from './tenants/re
 export { parseTenants, type Branding, type TenantConfig, type Tenants } from './tenants/schema.js';
 export { TenantStoreBusyError, type TenantChange, type TenantStore } from './tenants/store.js';
 export { connectRedis, RedisUnavailableError } from './redis.js';
+export {
+  DatabaseUnavailableError,
+  type Database,
+  type Engine,
+  type ListenOptions,
+  type Queryable,
+  type QueryResult,
+  type SqlValue,
+} from './db/database.js';
+export { describeDatabase, openDatabase, openMigratedDatabase } from './db/open.js';
+export { MIGRATIONS, type Migration } from './db/migrations/index.js';
 export { loadWidgetBundle, type WidgetAsset, type WidgetBundle } from './widget-bundle.js';
 
-// What `beckon-server import-config` / `export-config` do, for scripts.
+// What `beckon-server import-config` / `export-config` / `migrate` do, for scripts.
 export { exportConfig, importConfig } from './cli/config-transfer.js';
+export { migrate, UnknownMigrationError, type MigrateResult } from './db/migrate.js';

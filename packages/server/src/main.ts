@@ -2,11 +2,13 @@ import { existsSync, readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { exportConfigCommand, importConfigCommand } from './cli/config-commands.js';
 import { demo } from './cli/demo/demo.js';
+import { migrateCommand } from './cli/migrate.js';
 import { serve } from './cli/serve.js';
 
 const USAGE = `Usage: beckon-server [--demo] [--allow-remote]
        beckon-server import-config <file> [--replace]
        beckon-server export-config [file]
+       beckon-server migrate
 
 Serves Beckon's click-to-call, web-responder and config-form routes.
 Configuration comes from the environment (and ./.env when present); see the server README.
@@ -14,6 +16,8 @@ Configuration comes from the environment (and ./.env when present); see the serv
   import-config   Copy a domains.json into Redis (REDIS_URL), all or nothing; running instances
                   reload at once. --replace also removes ids the file does not have.
   export-config   Write Redis's per-id configs as a domains.json to the file, or to stdout.
+  migrate         Bring the database (DATABASE_URL, or the embedded one in DATA_DIR) up to this
+                  version's schema, then exit. The server also does it when it starts.
 
   --demo          When no NetSapiens settings (NS_API_BASE, NS_TOKEN) are given, run against an
                   embedded NetSapiens sandbox with a demo config in ./data and secrets made for the run.
@@ -49,6 +53,7 @@ export async function main(argv: string[]): Promise<void> {
   const [command, ...args] = positionals;
   if (command === 'import-config' && args.length === 1) return importConfigCommand(args[0]!, values.replace ?? false);
   if (command === 'export-config' && args.length <= 1) return exportConfigCommand(args[0]);
+  if (command === 'migrate' && args.length === 0) return migrateCommand();
   if (command !== undefined) return usage(`Unknown command or arguments: ${positionals.join(' ')}`);
   // Demo mode only while no NetSapiens is configured: a real setting must never be ignored.
   if (values.demo && !process.env.NS_API_BASE && !process.env.NS_TOKEN) return demo({ allowRemote: values['allow-remote'] ?? false });

@@ -6,6 +6,7 @@ import { createApp } from './app.js';
 import type { AppState } from './context.js';
 import { BackgroundTasks } from './background.js';
 import { ConfigError, isLocalOnly, type ServerConfig } from './config.js';
+import { openMigratedDatabase } from './db/open.js';
 import type { ServerDeps } from './deps.js';
 import { createMemoryLimits, createRedisLimits } from './guards/limits.js';
 import { createTurnstileCheck } from './guards/turnstile.js';
@@ -34,9 +35,9 @@ export interface RunningServer {
 }
 
 /**
- * Wires Beckon's dependencies from a validated config: the NetSapiens client; the file store and
- * in-memory limits, or with `REDIS_URL` both in Redis; the background tasks. For host apps mounting `createRouter`;
- * `start` uses it too. Close with `closeDeps`.
+ * Wires Beckon's dependencies from a validated config: the database (PostgreSQL or the embedded one,
+ * migrated); the NetSapiens client; the file store and in-memory limits, or with `REDIS_URL` both in
+ * Redis; the background tasks. For host apps mounting `createRouter`; `start` uses it too. Close with `closeDeps`.
  */
 export async function createDeps(config: ServerConfig, options: { publicUrl?: string; logger?: Logger } = {}): Promise<ServerDeps> {
   const logger = options.logger ?? createLogger(config.logLevel);
@@ -50,15 +51,26 @@ export async function createDeps(config: ServerConfig, options: { publicUrl?: st
     logger,
     background: new BackgroundTasks(logger),
   };
+  const stores = await openStores(config, logger);
+  try {
+    return { ...common, ...stores, db: await openMigratedDatabase(config, { logger }) };
+  } catch (error) {
+    await stores.tenants.close();
+    await stores.redis?.close();
+    throw error;
+  }
+}
+
+/** The per-id config and the limits: from the file and in memory, or with `REDIS_URL` both in Redis. */
+async function openStores(config: ServerConfig, logger: Logger): Promise<Pick<ServerDeps, 'tenants' | 'limits' | 'redis'>> {
   if (!config.redis) {
-    return { ...common, tenants: await openFileTenantStore({ path: config.domainsFile, logger }), limits: createMemoryLimits(config) };
+    return { tenants: await openFileTenantStore({ path: config.domainsFile, logger }), limits: createMemoryLimits(config) };
   }
   // Several instances: limits, text-back dedupe and per-id config shared through Redis.
   const { prefix } = config.redis;
   const redis = await connectRedis(config.redis.url, { logger });
   try {
     return {
-      ...common,
       tenants: await openRedisTenantStore({ redis, logger, prefix }),
       limits: createRedisLimits(config, redis, prefix),
       redis: { ready: () => redis.status === 'ready', close: () => closeRedis(redis) },
@@ -69,11 +81,12 @@ export async function createDeps(config: ServerConfig, options: { publicUrl?: st
   }
 }
 
-/** Lets background texts finish (until `deadline`, a timestamp) and closes the store (and Redis). */
+/** Lets background texts finish (until `deadline`, a timestamp) and closes the store (and Redis), then the database. */
 export async function closeDeps(deps: ServerDeps, deadline = Date.now() + 10_000): Promise<void> {
   await deps.background.drain(Math.max(0, deadline - Date.now()));
   await deps.tenants.close();
   await deps.redis?.close();
+  await deps.db?.close();
 }
 
 /** Wires the dependencies from a validated config and listens. */

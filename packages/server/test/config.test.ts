@@ -1,5 +1,6 @@
 import test from 'ava';
-import { ConfigError, loadConfig } from '../src/index.js';
+import { deprecatedSettings } from '../src/config.js';
+import { ConfigError, loadConfig, loadDatabaseConfig } from '../src/index.js';
 
 const minimal = { NS_API_BASE: 'https://ucportal.example.net/', NS_TOKEN: 'ns-token', UPDATE_SECRET: 'a-long-enough-secret' };
 
@@ -13,8 +14,10 @@ test('defaults match the running service', (t) => {
     trustProxy: 0,
     limits: { ipPerMinute: 3, idPerHour: 30, numberPerHour: 3 },
     textBackWindowSeconds: 600,
+    dataDir: './data',
     logLevel: 'info',
   });
+  t.is(config.databaseUrl, undefined, 'the embedded database');
   t.is(config.publicUrl, undefined, 'resolved to the listening address at start-up');
 });
 
@@ -56,4 +59,43 @@ test('TRUST_PROXY takes true/false or a hop count; PUBLIC_URL loses its trailing
 test('secrets never appear in a configuration error', (t) => {
   const error = t.throws(() => loadConfig({ ...minimal, NS_TOKEN: 'super-secret-token', PORT: 'x' }), { instanceOf: ConfigError });
   t.false(error?.message.includes('super-secret-token'));
+});
+
+test('DATABASE_URL takes postgres:// and postgresql:// URLs; anything else is refused by name, the value never repeated', (t) => {
+  for (const url of [
+    'postgres://beckon:pw@127.0.0.1:5432/beckon',
+    'postgresql://db.example.net/beckon?sslmode=require',
+    'postgres://%2Fvar%2Frun%2Fpostgresql/beckon',
+  ]) {
+    t.is(loadConfig({ ...minimal, DATABASE_URL: ` ${url} ` }).databaseUrl, url);
+  }
+  for (const url of [
+    'mysql://beckon:hunter2-pw@db.example.net/beckon',
+    'http://hunter2-pw@db.example.net',
+    'hunter2-pw',
+    'postgres://hunter2 pw@x/db',
+  ]) {
+    const error = t.throws(() => loadConfig({ ...minimal, DATABASE_URL: url }), { instanceOf: ConfigError });
+    t.deepEqual(error?.problems.length, 1, url);
+    t.regex(error?.message ?? '', /DATABASE_URL must be a postgres:\/\/ or postgresql:\/\/ URL/);
+    t.false(error?.message.includes('hunter2'), url);
+  }
+});
+
+test('DATA_DIR defaults to ./data; BECKON_DATA_DIR, its old name, is still read when DATA_DIR is not set, and reported as deprecated', (t) => {
+  t.is(loadConfig({ ...minimal, DATA_DIR: '/var/lib/beckon' }).dataDir, '/var/lib/beckon');
+  t.is(loadConfig({ ...minimal, BECKON_DATA_DIR: 'old' }).dataDir, 'old');
+  t.is(loadConfig({ ...minimal, BECKON_DATA_DIR: 'old', DATA_DIR: 'new' }).dataDir, 'new');
+  t.deepEqual(deprecatedSettings({ BECKON_DATA_DIR: 'old' }), ['BECKON_DATA_DIR is deprecated: set DATA_DIR instead (same meaning)']);
+  t.deepEqual(deprecatedSettings({ BECKON_DATA_DIR: 'old', DATA_DIR: 'new' }), []);
+  t.deepEqual(deprecatedSettings({ BECKON_DATA_DIR: '' }), []);
+});
+
+test('loadDatabaseConfig (beckon-server migrate) needs nothing but the database settings', (t) => {
+  t.deepEqual(loadDatabaseConfig({}), { databaseUrl: undefined, dataDir: './data' });
+  t.deepEqual(loadDatabaseConfig({ DATABASE_URL: 'postgres://127.0.0.1/beckon' }), {
+    databaseUrl: 'postgres://127.0.0.1/beckon',
+    dataDir: './data',
+  });
+  t.throws(() => loadDatabaseConfig({ DATABASE_URL: 'sqlite://x' }), { instanceOf: ConfigError, message: /DATABASE_URL must be/ });
 });

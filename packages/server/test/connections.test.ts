@@ -14,6 +14,7 @@ async function startServer(t: { teardown(fn: () => Promise<void>): void }, env: 
     NS_TOKEN: 'token',
     UPDATE_SECRET: SECRET,
     DOMAINS_FILE: join(dir, 'domains.json'),
+    DATA_DIR: dir,
     PORT: '0',
     ...env,
   });

@@ -1,4 +1,4 @@
-import { ConfigError, loadConfig, type ServerConfig } from '../config.js';
+import { ConfigError, deprecatedSettings, loadConfig, type ServerConfig } from '../config.js';
 import { start, type RunningServer } from '../start.js';
 
 /** `beckon-server`: the environment, validated once; then listen until SIGTERM or SIGINT. */
@@ -16,7 +16,13 @@ export async function serve(): Promise<void> {
   } catch (error) {
     return cannotStart(error instanceof Error ? error.message : String(error));
   }
+  warnDeprecated(running);
   stopOnSignals(running);
+}
+
+/** A setting read under its old name is logged once, at start. */
+export function warnDeprecated(running: RunningServer): void {
+  for (const message of deprecatedSettings(process.env)) running.deps.logger.warn(message);
 }
 
 /** Whatever stops start-up (a setting, Redis, the config folder) is said plainly, and the exit code is 1. */

@@ -64,7 +64,7 @@ export interface Database extends Queryable {
   listen(channel: string, handler: (payload: string) => void, options?: ListenOptions): Promise<() => Promise<void>>;
   /** Whether the database can be reached now, for `/health`; PGlite, in this process, always can. */
   ready(): boolean;
-  /** Closes every connection (PGlite: the database); waits for queries in flight. */
+  /** Closes every connection (PGlite: the database), once however often it is called; waits for queries in flight. */
   close(): Promise<void>;
 }
 

@@ -47,6 +47,7 @@ export async function openPglite(options: PgliteOptions): Promise<Database> {
     throw new DatabaseUnavailableError(`The database in ${dir} (DATA_DIR) cannot be opened: ${(error as Error).message}`);
   }
   const scope = new TransactionScope();
+  let closing: Promise<void> | undefined;
 
   return {
     engine: 'pglite',
@@ -71,10 +72,11 @@ export async function openPglite(options: PgliteOptions): Promise<Database> {
       return db.listen(checkChannel(channel), handler);
     },
     ready: () => !db.closed,
-    async close() {
-      if (!db.closed) await db.close();
-      await unlock();
-    },
+    close: () =>
+      (closing ??= (async () => {
+        await db.close();
+        await unlock();
+      })()),
   };
 }
 

@@ -64,6 +64,7 @@ export async function openPostgres(options: PostgresOptions): Promise<Database> 
   // A pooled connection that fails while idle is dropped by the pool; without a listener it would crash the process.
   pool.on('error', (error) => logger.warn({ reason: hide(error.message) }, 'an idle database connection failed'));
   const scope = new TransactionScope();
+  let closing: Promise<void> | undefined;
   const run = <Row>(client: Pool | PoolClient, sql: string, params: readonly SqlValue[] = []) => queryOn<Row>(client, sql, params);
 
   return {
@@ -102,10 +103,11 @@ export async function openPostgres(options: PostgresOptions): Promise<Database> 
       return listener.add(checkChannel(channel), handler, listenOptions);
     },
     ready: () => listener.connected,
-    async close() {
-      await listener.close();
-      await pool.end();
-    },
+    close: () =>
+      (closing ??= (async () => {
+        await listener.close();
+        await pool.end();
+      })()),
   };
 }
 

@@ -2,20 +2,25 @@ import type { Middleware } from 'koa';
 import type { ServerDeps } from '../deps.js';
 
 /**
- * `GET /health`: the process is up and serving. With Redis, its state too: while Redis is down, or while
- * the config in memory may lack changes made elsewhere (`"config":"stale"`, until a full reload
- * succeeds), this instance still serves (config from memory, limits per process), so the answer stays 200
- * and says `"degraded"` — a load balancer keeps sending traffic, monitoring sees the problem.
+ * `GET /health`: the process is up and serving. With Redis, or a PostgreSQL server (`DATABASE_URL`), their
+ * state too: while one is down, or while the config in memory may lack changes made elsewhere
+ * (`"config":"stale"`, until a full reload succeeds), this instance still serves what does not need it
+ * (config from memory, limits per process), so the answer stays 200 and says `"degraded"` — a load
+ * balancer keeps sending traffic, monitoring sees the problem. The embedded database lives in this
+ * process: it is not reported.
  */
-export function health(deps?: Pick<ServerDeps, 'redis' | 'tenants'>): Middleware {
+export function health(deps?: Pick<ServerDeps, 'redis' | 'tenants' | 'db'>): Middleware {
   return function health(ctx) {
     ctx.set('Cache-Control', 'no-store');
-    if (!deps?.redis) {
-      ctx.body = { status: 'ok' };
-      return;
-    }
-    const ready = deps.redis.ready();
-    const stale = deps.tenants.state?.() === 'stale';
-    ctx.body = { status: ready && !stale ? 'ok' : 'degraded', redis: ready ? 'ok' : 'unavailable', ...(stale && { config: 'stale' }) };
+    const redis = deps?.redis && (deps.redis.ready() ? 'ok' : 'unavailable');
+    const database = deps?.db?.engine === 'postgres' ? (deps.db.ready() ? 'ok' : 'unavailable') : undefined;
+    const stale = deps?.redis !== undefined && deps.tenants.state?.() === 'stale';
+    const ok = redis !== 'unavailable' && database !== 'unavailable' && !stale;
+    ctx.body = {
+      status: ok ? 'ok' : 'degraded',
+      ...(redis && { redis }),
+      ...(database && { database }),
+      ...(stale && { config: 'stale' }),
+    };
   };
 }

@@ -3,17 +3,19 @@ import { existsSync } from 'node:fs';
 import { copyFile, mkdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { startNsSandbox, type NsSandbox } from '@beckon/ns-client/sandbox';
-import { ConfigError, loadConfig, type ServerConfig } from '../../config.js';
+import { ConfigError, loadConfig, loadDatabaseConfig, type ServerConfig } from '../../config.js';
+import { pgliteDir } from '../../db/open.js';
+import { redactDatabaseUrl } from '../../db/postgres.js';
 import { webresponderKey, webresponderSignature } from '../../guards/secrets.js';
 import { start, type RunningServer } from '../../start.js';
-import { cannotStart, stopOnSignals } from '../serve.js';
+import { cannotStart, stopOnSignals, warnDeprecated } from '../serve.js';
 import { demoRoutes } from './demo-routes.js';
 
 const LOOPBACK = new Set(['127.0.0.1', '::1', 'localhost']);
 
 /**
  * `beckon-server --demo` with no NetSapiens configured (`npm start`): an embedded NS sandbox, a demo
- * config copied into `BECKON_DATA_DIR`, secrets made for the run, and the demo page.
+ * config copied into `DATA_DIR` (beside the embedded database), secrets made for the run, and the demo page.
  */
 export async function demo(options: { allowRemote: boolean }): Promise<void> {
   const sandbox = await startNsSandbox();
@@ -36,6 +38,7 @@ export async function demo(options: { allowRemote: boolean }): Promise<void> {
     return cannotStart(error instanceof Error ? error.message : String(error));
   }
   printBanner(running, sandbox, config, !process.env.UPDATE_SECRET);
+  warnDeprecated(running);
   stopOnSignals(running, async () => {
     routes.close();
     await sandbox.close();
@@ -43,7 +46,7 @@ export async function demo(options: { allowRemote: boolean }): Promise<void> {
 }
 
 async function demoConfig(sandbox: NsSandbox, allowRemote: boolean): Promise<ServerConfig> {
-  const dataDir = resolve(process.env.BECKON_DATA_DIR || 'data');
+  const dataDir = resolve(loadDatabaseConfig(process.env).dataDir);
   const domainsFile = join(dataDir, 'domains.json');
   if (!existsSync(domainsFile)) {
     await mkdir(dataDir, { recursive: true });
@@ -72,6 +75,7 @@ function printBanner(running: RunningServer, sandbox: NsSandbox, config: ServerC
   Script-tag embed  <script src="${running.deps.config.publicUrl}/widget.js?id=example.com-sales"></script>
   NS sandbox        ${sandbox.url}  (what it received: ${sandbox.url}/_sandbox/state)
   Config file       ${config.domainsFile}
+  Database          ${config.databaseUrl ? redactDatabaseUrl(config.databaseUrl) : `${resolve(pgliteDir(config.dataDir))}  (embedded)`}
   Forms secret      ${secret}
 
   To use a real NetSapiens cluster, set NS_API_BASE, NS_TOKEN and UPDATE_SECRET
