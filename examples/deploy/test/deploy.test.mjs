@@ -117,7 +117,8 @@ function documentedVariables() {
     // A row the pattern misses would silently drop its variable from the comparison.
     if (!row) throw new Error(`docs/configuration.md: not a "| \`NAME\` | default | meaning |" row: ${line}`);
     const [, name, fallback, meaning] = row;
-    if (!meaning.startsWith('**Demo mode only**')) variables.set(name, fallback);
+    // Demo-only settings and old names kept for compatibility have no place in a production template.
+    if (!/^\*\*(Demo mode only|Deprecated)\*\*/.test(meaning)) variables.set(name, fallback);
   }
   return variables;
 }
@@ -408,6 +409,7 @@ test('loadConfig reads every variable in the template', (t) => {
     'other@example.net',
     'another-value-0123456789abcdef',
     'redis://127.0.0.1:6380',
+    'postgres://beckon@127.0.0.1:5433/beckon',
   ];
   for (const { name } of TEMPLATE) {
     const context = NEEDS[name] ?? {};
