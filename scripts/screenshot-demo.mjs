@@ -9,7 +9,7 @@ import { chromiumLaunchOptions } from '../examples/shared/chromium.mjs';
 
 const data = mkdtempSync(join(tmpdir(), 'beckon-shot-'));
 const server = spawn(process.execPath, ['packages/server/bin/beckon-server.js', '--demo'], {
-  env: { ...process.env, PORT: '0', BECKON_DATA_DIR: data, LOG_LEVEL: 'warn' },
+  env: { ...process.env, PORT: '0', DATA_DIR: data, LOG_LEVEL: 'warn' },
 });
 const url = await new Promise((resolve, reject) => {
   let output = '';
