@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import test from 'ava';
 import { launchChromium } from './browser.js';
-import { serveForTest } from './helpers.js';
+import { eventually, serveForTest } from './helpers.js';
 
 const cli = new URL('./fixtures/cli.ts', import.meta.url).pathname;
 
@@ -13,6 +13,7 @@ test("npm start's demo: the page's widget places a call that the page then lists
   const data = await mkdtemp(join(tmpdir(), 'beckon-demo-'));
   // No NetSapiens settings at all: demo mode brings its own sandbox, config and secrets.
   const child = spawn(process.execPath, [`--import=${import.meta.resolve('tsx')}`, '--conditions=@beckon/source', cli, '--demo'], {
+    // BECKON_DATA_DIR, DATA_DIR's deprecated name: still honoured (with a warning).
     env: { PATH: process.env.PATH ?? '', PORT: '0', BECKON_DATA_DIR: data, LOG_LEVEL: 'warn' },
   });
   t.teardown(async () => {
@@ -20,8 +21,8 @@ test("npm start's demo: the page's widget places a call that the page then lists
     await new Promise((resolve) => child.once('exit', resolve));
     await rm(data, { recursive: true, force: true });
   });
+  let output = '';
   const page = await new Promise<string>((resolve, reject) => {
-    let output = '';
     child.stdout.on('data', (chunk: Buffer) => {
       output += chunk.toString();
       const match = /Demo page\s+(http:\/\/\S+)/.exec(output);
@@ -29,6 +30,8 @@ test("npm start's demo: the page's widget places a call that the page then lists
     });
     child.once('exit', (code) => reject(new Error(`demo exited ${code}: ${output}`)));
   });
+  t.true(output.includes(`${join(data, 'pglite')}  (embedded)`), 'the embedded database is in the data folder');
+  t.true(await eventually(() => output.includes('BECKON_DATA_DIR is deprecated: set DATA_DIR instead')));
 
   const browser = await launchChromium();
   t.teardown(() => browser.close());
