@@ -48,7 +48,7 @@ export async function migrate(db: Database, options: { logger: Logger; migration
       return pending;
     });
     if (!next) break;
-    options.logger.info({ version: next.version, name: next.name }, 'database migration applied');
+    options.logger.info({ migration: next.version, name: next.name }, 'database migration applied');
     applied.push(next);
   }
   return { applied, version: migrations.at(-1)?.version ?? 0 };
