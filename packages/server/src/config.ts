@@ -62,6 +62,13 @@ export interface ServerConfig {
    * keeps everything in this process and the config in `domainsFile`.
    */
   redis: { url: string; prefix: string } | undefined;
+  /**
+   * The bearer secret of the admin routes (`/internal/*`, `INTERNAL_API_SECRET`); undefined: those routes
+   * do not exist (404).
+   */
+  internalApiSecret: string | undefined;
+  /** How long an app's previous API key keeps working after a rotation (`API_KEY_GRACE_HOURS`). */
+  apiKeyGraceHours: number;
   /** PostgreSQL (`DATABASE_URL`); undefined: the embedded database (PGlite) in `dataDir`. Holds a password: never log it as it is. */
   databaseUrl: string | undefined;
   /** Beckon's own files: the embedded database (`pglite/`), the demo's `domains.json`. */
@@ -203,6 +210,14 @@ const environment = z.object({
   PROVISION_EMAIL: z.email({ error: 'PROVISION_EMAIL must be an e-mail address' }).optional(),
   REDIS_URL: redisUrl.optional(),
   REDIS_PREFIX: redisPrefix,
+  INTERNAL_API_SECRET: z
+    .string()
+    .trim()
+    .min(32, { error: 'INTERNAL_API_SECRET must be at least 32 characters (use a long random value, e.g. openssl rand -hex 32)' })
+    .optional(),
+  API_KEY_GRACE_HOURS: whole('API_KEY_GRACE_HOURS', 24, 0).refine((hours) => hours <= 8_760, {
+    error: 'API_KEY_GRACE_HOURS must be at most 8760 (a year)',
+  }),
   ...databaseVariables,
   LOG_LEVEL: z
     .enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], {
@@ -250,6 +265,8 @@ export function loadConfig(env: Record<string, string | undefined>): ServerConfi
     provisionEmail: vars.PROVISION_EMAIL,
     provisionApplication: vars.PROVISION_DIAL_RULE_APPLICATION,
     redis: vars.REDIS_URL ? { url: vars.REDIS_URL, prefix: vars.REDIS_PREFIX ?? 'beckon:' } : undefined,
+    internalApiSecret: vars.INTERNAL_API_SECRET,
+    apiKeyGraceHours: vars.API_KEY_GRACE_HOURS,
     ...databaseSettings(vars),
     logLevel: vars.LOG_LEVEL ?? 'info',
   };

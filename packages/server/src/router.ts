@@ -1,5 +1,7 @@
 import cors from '@koa/cors';
 import Router from '@koa/router';
+import { createAppRoute, rotateKeyRoute } from './api/apps.js';
+import { requireInternalSecret } from './api/internal-auth.js';
 import type { AppState } from './context.js';
 import type { ServerDeps } from './deps.js';
 import { parseBody } from './middleware/body.js';
@@ -69,5 +71,14 @@ export function addRoutes(
   router.post('/update-sms', ...form, updateSms(deps));
 
   router.get('/health', health(deps));
+
+  // Admin routes (/internal/*): only with INTERNAL_API_SECRET set and a database; otherwise these paths do
+  // not exist (404, like any unknown path). Each runs `admin` first, before its body is read.
+  const { db } = deps;
+  if (deps.config.internalApiSecret && db) {
+    const admin = requireInternalSecret(deps.config.internalApiSecret);
+    router.post('/internal/apps', admin, createAppRoute({ db, tenants: deps.tenants }));
+    router.post('/internal/apps/:app_id/api-key', admin, rotateKeyRoute({ db, graceHours: deps.config.apiKeyGraceHours }));
+  }
   return router;
 }

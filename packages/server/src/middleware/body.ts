@@ -38,7 +38,23 @@ export function parseBody(options: BodyOptions): Middleware<BodyState> {
 
 /** The parser itself, for routes that answer its errors in their own format. Throws `HttpError`s. */
 export async function readFields(ctx: ParameterizedContext<AppState>, options: BodyOptions): Promise<Fields> {
-  if (ctx.request.length === undefined && !ctx.get('Transfer-Encoding')) return Object.create(null) as Fields;
+  const body = await readRaw(ctx, options);
+  if (!body) return Object.create(null) as Fields;
+  return body.type === 'json' ? jsonFields(parseJson(body.raw)) : formFields(body.raw, ctx.get('Content-Type'));
+}
+
+/**
+ * The body as JSON of any shape, for routes whose input is more than flat text fields (lists, objects);
+ * the same checks as `readFields` (media type, no compression, at most `limit` bytes). Undefined when
+ * the request has no body. Throws `HttpError`s.
+ */
+export async function readJson(ctx: ParameterizedContext<AppState>, limit: number): Promise<unknown> {
+  const body = await readRaw(ctx, { accept: ['json'], limit });
+  return body && parseJson(body.raw);
+}
+
+async function readRaw(ctx: ParameterizedContext<AppState>, options: BodyOptions): Promise<{ type: BodyType; raw: Buffer } | undefined> {
+  if (ctx.request.length === undefined && !ctx.get('Transfer-Encoding')) return undefined;
   if (ctx.req.readableEnded || (ctx.request as { body?: unknown }).body !== undefined) {
     // A host app's body parser ran first and the stream is gone: reading it would wait forever.
     throw new Error("The request body was already read by another middleware: mount your body parser after Beckon's router");
@@ -49,8 +65,7 @@ export async function readFields(ctx: ParameterizedContext<AppState>, options: B
   if (ctx.get('Content-Encoding') && ctx.get('Content-Encoding') !== 'identity') {
     throw new HttpError(415, 'Compressed request bodies are not accepted');
   }
-  const raw = await readLimited(ctx, options.limit);
-  return type === 'json' ? jsonFields(raw) : formFields(raw, ctx.get('Content-Type'));
+  return { type, raw: await readLimited(ctx, options.limit) };
 }
 
 async function readLimited(ctx: ParameterizedContext<AppState>, limit: number): Promise<Buffer> {
@@ -88,13 +103,15 @@ async function readLimited(ctx: ParameterizedContext<AppState>, limit: number): 
   });
 }
 
-function jsonFields(raw: Buffer): Fields {
-  let data: unknown;
+function parseJson(raw: Buffer): unknown {
   try {
-    data = JSON.parse(raw.toString('utf8'));
+    return JSON.parse(raw.toString('utf8'));
   } catch {
     throw new HttpError(400, 'The body is not valid JSON');
   }
+}
+
+function jsonFields(data: unknown): Fields {
   if (data === null || typeof data !== 'object' || Array.isArray(data)) {
     throw new HttpError(400, 'The body must be a JSON object');
   }

@@ -1,0 +1,26 @@
+import type { Middleware } from 'koa';
+import type { AppState } from '../context.js';
+import { secretMatches } from '../guards/secrets.js';
+import { HttpError } from '../http-error.js';
+
+const BEARER = /^Bearer[ \t]+(\S+)[ \t]*$/i;
+
+/**
+ * Guards an admin route (`/internal/*`): the request must carry `Authorization: Bearer <INTERNAL_API_SECRET>`.
+ * Refused with a 401 that does not say whether the header was missing, malformed or wrong; compared in
+ * constant time. Without a secret the route answers 404 as an unknown path does: `addRoutes` does not
+ * even mount `/internal` then, and this is the same answer should it be mounted anyway. Runs before the
+ * body is read, so an unauthenticated request costs no parsing.
+ */
+export function requireInternalSecret(secret: string | undefined): Middleware<AppState> {
+  return async function requireInternalSecret(ctx, next) {
+    if (!secret) throw new HttpError(404, `There is no ${ctx.method} ${ctx.path} here`);
+    const given = BEARER.exec(ctx.get('Authorization'))?.[1] ?? '';
+    if (!secretMatches(given, secret)) {
+      throw new HttpError(401, 'Send the internal API secret as Authorization: Bearer <INTERNAL_API_SECRET>.', {
+        headers: { 'WWW-Authenticate': 'Bearer realm="beckon-internal"' },
+      });
+    }
+    await next();
+  };
+}
