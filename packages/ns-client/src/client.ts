@@ -7,6 +7,7 @@ import { answerRulesResource, type AnswerRules } from './resources/answer-rules.
 import { dialRulesResource, type DialRules } from './resources/dial-rules.js';
 import { messagesResource, type Messages } from './resources/messages.js';
 import { queuedCallsResource, type QueuedCalls } from './resources/queued-calls.js';
+import { subscriptionsResource, type Subscriptions } from './resources/subscriptions.js';
 import { usersResource, type Users } from './resources/users.js';
 import { createTransport } from './transport.js';
 
@@ -64,6 +65,8 @@ export interface NsClient {
   dialRules: DialRules;
   /** A user's answer rules. */
   answerRules: AnswerRules;
+  /** Event subscriptions: NetSapiens posting call records (and other events) to a URL. */
+  subscriptions: Subscriptions;
   /**
    * Makes calls to a system user reach a web-responder URL, which is what Beckon's `/update-sms` does
    * for each SMS id. Three steps, in order, each run even when an earlier one failed, except that the
@@ -163,6 +166,7 @@ export function createNsClient(options: NsClientOptions): NsClient {
     users: usersResource(request),
     dialRules: dialRulesResource(request),
     answerRules: answerRulesResource(request),
+    subscriptions: subscriptionsResource(request),
   };
   return {
     ...resources,

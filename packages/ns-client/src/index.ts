@@ -40,3 +40,13 @@ export type {
   UpdateDialRuleOptions,
 } from './resources/dial-rules.js';
 export type { AnswerRuleFields, AnswerRuleOptions, AnswerRules, Forwarding } from './resources/answer-rules.js';
+export type {
+  CreateSubscriptionOptions,
+  DeleteSubscriptionOptions,
+  ListSubscriptionsOptions,
+  NsCallRecord,
+  NsSubscription,
+  RenewSubscriptionOptions,
+  SubscriptionModel,
+  Subscriptions,
+} from './resources/subscriptions.js';

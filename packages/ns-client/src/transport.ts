@@ -34,6 +34,13 @@ export interface NsRequest {
    * empty or JSON.
    */
   expect?: (body: unknown) => string | undefined;
+  /**
+   * Values this request carries that must never come back in an error, such as a secret in a URL
+   * the body hands NetSapiens: each one is cut from an error answer's body (`[redacted]`), raw and
+   * inside JSON strings, as the bearer token is, before the general scrubbing. Empty strings are
+   * ignored; a short value would cut ordinary words, so pass only what is worth hiding.
+   */
+  secrets?: readonly string[];
 }
 
 /** A 2xx answer, as `request` resolves. */
@@ -105,6 +112,7 @@ export function createTransport(options: TransportOptions): Send {
     const url = resolveUrl(options.baseUrl, request.path, request.query);
     const info: NsRequestInfo = { method: request.method, path: url.pathname };
     const headers: Record<string, string> = bearer ? { authorization: `Bearer ${bearer}` } : {};
+    const secrets = [bearer ?? '', ...(request.secrets ?? [])].filter((secret) => secret !== '');
     const multipart = request.multipart ? await encodeMultipart(request.multipart) : undefined;
     if (multipart) headers['content-type'] = multipart.contentType;
     let status: number;
@@ -135,10 +143,10 @@ export function createTransport(options: TransportOptions): Send {
       contentType = response.headers['content-type'];
     } catch (error) {
       if (error instanceof NsError) throw error;
-      throw toNsError(error, info, options.timeoutMs, bearer);
+      throw toNsError(error, info, options.timeoutMs, secrets);
     }
     // Redirects are not followed, so got hands a 3xx over as it is: not success either.
-    if (status < 200 || status > 299) throw httpErrorFor(info, status, errorBody(text, bearer));
+    if (status < 200 || status > 299) throw httpErrorFor(info, status, errorBody(text, secrets));
     const answer = parseAnswer(text, contentType);
     if ('problem' in answer) throw new NsResponseError(info, status, answer.problem);
     const problem = request.expect?.(answer.body);
@@ -184,26 +192,41 @@ function notJson(text: string, contentType: string | undefined): string {
 
 /**
  * An error answer's body: JSON when it parses, else the text (which NsHttpError scrubs and cuts). An
- * error page may echo the request: the token presented goes first, whatever it looks like.
+ * error page may echo the request: the token presented and the request's `secrets` go first, whatever
+ * they look like, from the text and again from the parsed JSON's strings (where escapes such as PHP's
+ * `\/` are undone).
  */
-function errorBody(text: string, bearer: string | undefined): unknown {
-  const safe = bearer ? text.split(bearer).join(REDACTED) : text;
+function errorBody(text: string, secrets: readonly string[]): unknown {
+  const safe = cut(text, secrets);
   if (safe === '') return undefined;
+  let parsed: unknown;
   try {
-    return JSON.parse(safe) as unknown;
+    parsed = JSON.parse(safe) as unknown;
   } catch {
     return safe;
   }
+  return cutJson(parsed, secrets);
+}
+
+function cut(text: string, secrets: readonly string[]): string {
+  return secrets.reduce((safe, secret) => safe.split(secret).join(REDACTED), text);
+}
+
+function cutJson(value: unknown, secrets: readonly string[]): unknown {
+  if (typeof value === 'string') return cut(value, secrets);
+  if (Array.isArray(value)) return value.map((item) => cutJson(item, secrets));
+  if (value === null || typeof value !== 'object') return value;
+  return Object.fromEntries(Object.entries(value).map(([name, item]) => [cut(name, secrets), cutJson(item, secrets)]));
 }
 
 /**
  * Maps got's errors onto ours. The original is not kept as `cause`: got's errors hold the request
  * options, headers included, and so the bearer token. `cause` is a plain copy of name, code and message.
  */
-function toNsError(error: unknown, info: NsRequestInfo, timeoutMs: number, bearer: string | undefined): NsError {
+function toNsError(error: unknown, info: NsRequestInfo, timeoutMs: number, secrets: readonly string[]): NsError {
   const cause = scrubbed(error);
   if (error instanceof HTTPError) {
-    return httpErrorFor(info, error.response.statusCode, errorBody(String(error.response.body ?? ''), bearer), { cause });
+    return httpErrorFor(info, error.response.statusCode, errorBody(String(error.response.body ?? ''), secrets), { cause });
   }
   if (error instanceof TimeoutError) return new NsTimeoutError(info, timeoutMs, { cause });
   const code = error instanceof RequestError ? error.code : undefined;
