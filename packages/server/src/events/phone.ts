@@ -1,0 +1,31 @@
+// The full metadata, as the phone policy uses: valid means valid for the number's own country.
+import { parsePhoneNumberFromString, type CountryCode } from 'libphonenumber-js/max';
+import { DEFAULT_COUNTRIES } from '../guards/phone-policy.js';
+import type { TenantConfig } from '../tenants/schema.js';
+
+/**
+ * The country a number without `+` is read in, for an id: the first of its `allowed_countries`, else
+ * the United States (the default those start from).
+ */
+export function defaultCountry(tenant: Pick<TenantConfig, 'allowed_countries'> | undefined): CountryCode {
+  return (tenant?.allowed_countries?.[0] ?? DEFAULT_COUNTRIES[0]) as CountryCode;
+}
+
+/** The E.164 form of `raw` when it is a valid phone number (national in `country`, or international with or without its `+`); undefined otherwise. */
+export function e164(raw: string | undefined, country: CountryCode): string | undefined {
+  const text = raw?.trim().slice(0, 64);
+  if (!text) return undefined;
+  for (const candidate of text.startsWith('+') ? [text] : [text, `+${text}`]) {
+    const number = parsePhoneNumberFromString(candidate, country);
+    if (number?.isValid()) return number.number;
+  }
+  return undefined;
+}
+
+/**
+ * A party of a call as it is stored: E.164 when it is a valid phone number, otherwise what the provider
+ * gave (an extension, a SIP user), trimmed and cut to 64 characters. Undefined for nothing at all.
+ */
+export function partyNumber(raw: string | undefined, country: CountryCode): string | undefined {
+  return e164(raw, country) ?? (raw?.trim().slice(0, 64) || undefined);
+}
