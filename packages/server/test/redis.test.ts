@@ -8,10 +8,13 @@ import { startNsSandbox } from '@beckon/ns-client/sandbox';
 import { Redis } from 'ioredis';
 import { exportConfig, importConfig } from '../src/cli/config-transfer.js';
 import { redisKeys, writeTenants } from '../src/tenants/redis-store.js';
+import { databaseFixture } from './fixtures/databases.js';
 import { freePort, startRedis, type RedisServer } from './fixtures/redis.js';
 import { folderWithSandbox, SECRET, TENANTS } from './helpers.js';
 
 // Real redis-server and real beckon-server processes: the point is state shared between processes.
+// Instances share one PostgreSQL too, as several instances must (the embedded database serves one process).
+const databases = databaseFixture(test);
 const cli = new URL('./fixtures/cli.ts', import.meta.url).pathname;
 const nodeArgs = [`--import=${import.meta.resolve('tsx')}`, '--conditions=@beckon/source', cli];
 
@@ -113,8 +116,10 @@ async function cluster(t: import('ava').ExecutionContext, options: ClusterOption
     await sandbox.close();
     await rm(dir, { recursive: true, force: true });
   });
+  const { databaseUrl } = await databases.settings(t, 'postgres');
   const env = {
     REDIS_URL: redis.url,
+    DATABASE_URL: databaseUrl!,
     NS_API_BASE: sandbox.url,
     NS_TOKEN: sandbox.token,
     UPDATE_SECRET: SECRET,
@@ -195,14 +200,14 @@ test('three instances share one limit, and a form update on one is served by the
 test('Redis killed mid-run: every instance keeps answering from memory, and recovers when it returns', async (t) => {
   const { redis, env, instances } = await cluster(t);
   const [a, b] = instances as [Instance, Instance, Instance];
-  t.deepEqual(await health(a), { status: 'ok', redis: 'ok' });
+  t.deepEqual(await health(a), { status: 'ok', redis: 'ok', database: 'ok' });
 
   await redis.kill();
   await within(3_000, async () => (await health(a)).redis === 'unavailable' && (await health(b)).config === 'stale');
   const outage = await fetch(`${b.url}/health`);
   t.is(outage.status, 200, 'still serving: a load balancer must keep it');
   // The subscription is down too: a change made elsewhere now would be missed until a full reload.
-  t.deepEqual(await outage.json(), { status: 'degraded', redis: 'unavailable', config: 'stale' });
+  t.deepEqual(await outage.json(), { status: 'degraded', redis: 'unavailable', database: 'ok', config: 'stale' });
 
   t.is((await clickToCall(a, '8135551301')).status, 200, 'limits fall back to per-process insurance');
   t.like(await branding(b, 'example.com-sales'), { buttonText: 'Call us' });
@@ -279,7 +284,7 @@ test('after Redis restarts, the full reload happens: a change made while the ins
     const waited = await within(5_000, async () => (await branding(a, 'example.com-sales'))?.buttonText === text);
     t.log(`round ${round}: the change served ${waited} ms after Redis was back`);
   }
-  t.deepEqual(await health(a), { status: 'ok', redis: 'ok' });
+  t.deepEqual(await health(a), { status: 'ok', redis: 'ok', database: 'ok' });
 });
 
 test('/health says the config is stale while it cannot be reloaded after a reconnect', async (t) => {
@@ -295,13 +300,13 @@ test('/health says the config is stale while it cannot be reloaded after a recon
   await within(5_000, async () => (await health(a)).config === 'stale');
   const stale = await fetch(`${a.url}/health`);
   t.is(stale.status, 200, 'still serving: a load balancer must keep it');
-  t.deepEqual(await stale.json(), { status: 'degraded', redis: 'ok', config: 'stale' });
+  t.deepEqual(await stale.json(), { status: 'degraded', redis: 'ok', database: 'ok', config: 'stale' });
   t.like(await branding(a, 'example.com-sales'), { buttonText: 'Call us' }, 'from the copy in memory');
 
   // Repaired: the reload's retries pick it up.
   await client.multi().del(ids).sadd(ids, 'example.com-sales', 'example.com-sms').exec();
   await within(5_000, async () => (await health(a)).status === 'ok');
-  t.deepEqual(await health(a), { status: 'ok', redis: 'ok' });
+  t.deepEqual(await health(a), { status: 'ok', redis: 'ok', database: 'ok' });
 });
 
 test('an unreachable Redis stops start-up with a message naming it, password hidden', async (t) => {
