@@ -436,6 +436,75 @@ test('answer rules: PUT is 404 without a rule; POST creates it (no is-active nee
   t.is((await ns(sandbox, 'POST', nobody, { json: { synchronous: 'no', 'time-frame': '*', enabled: 'yes' } })).status, 404);
 });
 
+test('subscriptions: 200 with the record, 409 for an identical active one; PUT renews; DELETE wants its id in the body', async (t) => {
+  const sandbox = await start(t);
+  const subscriptions = '/ns-api/v2/subscriptions';
+  const postUrl = 'https://beckon.example.net/webhooks/netsapiens?id=example.com&token=tok_5a8e1c3f9b7d2e4a6c0f';
+  const body = { model: 'call', 'post-url': postUrl, domain: DOMAIN, user: '*', 'subscription-expires-datetime': '2030-01-02 03:04:05' };
+
+  const created = await ns(sandbox, 'POST', subscriptions, { json: body });
+  t.is(created.status, 200);
+  const record = created.body as Record<string, unknown> & { id: string };
+  t.regex(record.id, /^[0-9a-f]{32}$/);
+  t.like(record, {
+    ...body,
+    reseller: '*',
+    'subscription-geo-support': 'yes',
+    status: 'pending',
+    'error-count': 0,
+    'posts-count': 0,
+  });
+  t.regex(String(record['subscription-creation-datetime']), /^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d$/);
+  t.deepEqual((await ns(sandbox, 'POST', subscriptions, { json: body })).body, { code: 409, message: 'Subscription already exists' });
+  t.is((await ns(sandbox, 'POST', subscriptions, { json: { ...body, user: '2000' } })).status, 200, 'another user is another subscription');
+  const expired = { ...body, model: 'cdr', 'subscription-expires-datetime': '2001-01-01 00:00:00' };
+  t.is((await ns(sandbox, 'POST', subscriptions, { json: expired })).status, 200);
+  t.is((await ns(sandbox, 'POST', subscriptions, { json: expired })).status, 200, 'an expired one is no conflict');
+
+  t.deepEqual((await ns(sandbox, 'GET', `${subscriptions}/${record.id}`)).body, record);
+  t.is(((await ns(sandbox, 'GET', subscriptions)).body as unknown[]).length, 4);
+  const path = `${subscriptions}/${record.id}`;
+  const renewed = await ns(sandbox, 'PUT', path, { json: { 'subscription-expires-datetime': '2031-01-01 00:00:00', 'error-count': 0 } });
+  t.deepEqual([renewed.status, renewed.body], [202, { code: 202, message: 'Accepted' }]);
+  t.is(sandbox.subscriptions[0]?.['subscription-expires-datetime'], '2031-01-01 00:00:00');
+  t.deepEqual((await ns(sandbox, 'PUT', path, { json: { 'posts-count': 5 } })).body, {
+    code: 400,
+    message: 'posts-count can only be reset to 0',
+  });
+  t.is((await ns(sandbox, 'PUT', `${subscriptions}/nope`, { json: {} })).status, 404);
+
+  t.deepEqual((await ns(sandbox, 'DELETE', path, { json: {} })).body, { code: 400, message: 'subscription_id is required' });
+  t.is((await ns(sandbox, 'DELETE', path, { json: { subscription_id: 'other' } })).status, 400);
+  t.is((await ns(sandbox, 'DELETE', path, { json: { subscription_id: record.id, domain: 'other.example' } })).status, 404);
+  t.is((await ns(sandbox, 'DELETE', path, { json: { subscription_id: record.id, domain: DOMAIN } })).status, 202);
+  t.is((await ns(sandbox, 'GET', path)).status, 404);
+  t.is(sandbox.subscriptions.length, 3);
+  t.false(JSON.stringify(sandbox.requests).includes('tok_5a8e1c3f9b7d2e4a6c0f'), "the request log masks the post URL's token");
+  t.is((sandbox.requests[0]?.body as Record<string, unknown>)['post-url'], postUrl.replace(/token=.*/, 'token=[redacted]'));
+});
+
+test('subscriptions: what NetSapiens could not use is a 400 that never repeats the post URL', async (t) => {
+  const sandbox = await start(t);
+  const secret = 'key_1f3e5d7c9b2a4e6d8c0b';
+  const cases: [Record<string, unknown>, string][] = [
+    [{ 'post-url': `https://x.example/?key=${secret}` }, 'model is required'],
+    [{ model: 'call' }, 'post-url is required'],
+    [{ model: 'calls', 'post-url': 'https://x.example/' }, 'model must be one of'],
+    [{ model: 'call', 'post-url': `ftp://x.example/?key=${secret}` }, 'post-url must be an http(s) URL'],
+    [{ model: 'call', 'post-url': `x.example/?key=${secret}` }, 'post-url must be an http(s) URL'],
+    [{ model: 'call', 'post-url': 'https://x.example/', 'subscription-expires-datetime': '2030-02-30 00:00:00' }, 'must be YYYY-MM-DD'],
+    [{ model: 'call', 'post-url': 'https://x.example/', 'subscription-expires-datetime': '2030-01-01T00:00:00Z' }, 'must be YYYY-MM-DD'],
+    [{ model: 'call', 'post-url': 'https://x.example/', 'subscription-geo-support': true }, 'must be a string'],
+  ];
+  for (const [json, message] of cases) {
+    const answer = await ns(sandbox, 'POST', '/ns-api/v2/subscriptions', { json });
+    t.is(answer.status, 400, JSON.stringify(json));
+    t.true((answer.body as { message: string }).message.includes(message), (answer.body as { message: string }).message);
+    t.false(answer.text.includes(secret));
+  }
+  t.is(sandbox.subscriptions.length, 0);
+});
+
 test('OAuth: password login, refresh tokens rotate (reuse is 401), bad credentials 401, missing field 400', async (t) => {
   const sandbox = await start(t, { oauth: OAUTH });
   const answer = await ns(sandbox, 'POST', '/ns-api/v2/tokens', {
@@ -623,7 +692,15 @@ test('control endpoints: state, requests, faults and reset, without auth and wit
 
   const state = await control('GET', '/state');
   t.is(state.status, 200);
-  t.deepEqual(state.body, { calls: sandbox.calls, messages: [], users: [], dialRules: [], answerRules: [] });
+  t.deepEqual(state.body, {
+    calls: sandbox.calls,
+    messages: [],
+    users: [],
+    dialRules: [],
+    answerRules: [],
+    subscriptions: [],
+    deliveries: [],
+  });
   const requests = await control('GET', '/requests');
   t.deepEqual(requests.body, sandbox.requests);
   t.is(sandbox.requests.length, 1);
@@ -644,7 +721,15 @@ test('control endpoints: state, requests, faults and reset, without auth and wit
 
   t.is(sandbox.requests.length, 4, 'only the NS requests are logged');
   t.is((await control('POST', '/reset')).status, 204);
-  t.deepEqual((await control('GET', '/state')).body, { calls: [], messages: [], users: [], dialRules: [], answerRules: [] });
+  t.deepEqual((await control('GET', '/state')).body, {
+    calls: [],
+    messages: [],
+    users: [],
+    dialRules: [],
+    answerRules: [],
+    subscriptions: [],
+    deliveries: [],
+  });
   t.is(sandbox.requests.length, 0);
 });
 

@@ -13,6 +13,11 @@ export const SANDBOX_ROUTE_NAMES = [
   'answerrules.list',
   'answerrules.update',
   'answerrules.create',
+  'subscriptions.create',
+  'subscriptions.list',
+  'subscriptions.get',
+  'subscriptions.update',
+  'subscriptions.delete',
 ] as const;
 
 export type SandboxRouteName = (typeof SANDBOX_ROUTE_NAMES)[number];

@@ -1,6 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import type { EventEmitter } from 'node:events';
 import { isIP } from 'node:net';
+import type { NsCallRecord } from '../resources/subscriptions.js';
+import { Deliverer, type DeliverySettings } from './deliveries.js';
 import { FaultList, type SandboxFault } from './faults.js';
 import type { OAuthSettings } from './routes/shared.js';
 import { SandboxServer } from './server.js';
@@ -8,27 +10,44 @@ import {
   SandboxState,
   type SandboxAnswerRule,
   type SandboxCall,
+  type SandboxCallState,
+  type SandboxDelivery,
   type SandboxDialRule,
   type SandboxEvents,
   type SandboxMessage,
   type SandboxRequest,
+  type SandboxSubscription,
   type SandboxUser,
 } from './state.js';
 
 export { SANDBOX_ROUTE_NAMES, type SandboxFault, type SandboxRouteName } from './faults.js';
-export { BODY_SCHEMAS, USER_SCOPES, validateBody, type BodySchema, type FieldRule, type FieldType, type SchemaName } from './schemas.js';
+export {
+  BODY_SCHEMAS,
+  SUBSCRIPTION_MODELS,
+  USER_SCOPES,
+  validateBody,
+  type BodySchema,
+  type FieldRule,
+  type FieldType,
+  type SchemaName,
+} from './schemas.js';
 export { MAX_BODY_BYTES } from './body.js';
 export {
   dialRuleId,
   MAX_RECORDED_REQUESTS,
   type SandboxAnswerRule,
   type SandboxCall,
+  type SandboxCallState,
+  type SandboxDelivery,
+  type SandboxDeliveryAttempt,
   type SandboxDialRule,
   type SandboxEvents,
   type SandboxMessage,
   type SandboxProvisionEvent,
   type SandboxRequest,
   type SandboxSnapshot,
+  type SandboxSubscription,
+  type SandboxSubscriptionEvent,
   type SandboxUser,
 } from './state.js';
 
@@ -41,6 +60,68 @@ export interface NsSandboxOAuthOptions {
   expiresInSeconds?: number;
   /** true: `/ns-api/v2/tokens` answers 404 "No Route Found", as on an older cluster. */
   legacyEndpointOnly?: boolean;
+}
+
+/**
+ * How the sandbox delivers to a subscription's `post-url`. NetSapiens documents no retry policy, only
+ * that failed posts count as errors; these defaults retry a few times within seconds. Tests set short
+ * waits.
+ */
+export interface NsSandboxDeliveryOptions {
+  /** How many times a failed post (no answer, or a status above 302) is sent again; default 3. */
+  retries?: number;
+  /** The wait before the first retry, in ms, doubled before each further one; default 1000 (1 s, 2 s, 4 s). */
+  backoffMs?: number;
+  /** The most one post may take, answer included, in ms; default 5000. */
+  timeoutMs?: number;
+}
+
+/**
+ * A call for `simulateCall`: from outside the domain (through a carrier gateway) to one of its users.
+ * Invalid options throw `TypeError`.
+ */
+export interface SimulateCallOptions {
+  /**
+   * The domain the call comes into. Every active subscription of model `call` (full records) or
+   * `call_origid` (the shorter ones) for this domain or `*`, and for the user `to` or `*`, receives it.
+   */
+  domain: string;
+  /**
+   * The caller. E.164 (`+18135551234`) arrives as digits with the country code (`18135551234`) in
+   * `orig_from_user`, `orig_from_uri` (`sip:18135551234@…`) and `ani`; anything else as it is.
+   */
+  from: string;
+  /** The caller's name (CNAM), `orig_from_name`; default empty, as for many calls from outside. */
+  fromName?: string;
+  /** The user whose phone rings: `term_user`. */
+  to: string;
+  /** What the caller dialled, e.g. the DID `19295550100`: `orig_to_user`, `dnis`; default `to`. */
+  dialed?: string;
+  /** Whether someone answers: ringing → answered → ended; `false` is a missed call, ringing → ended. Default `true`. */
+  answer?: boolean;
+  /** The call's `orig_callid`; default a random carrier-style Call-ID. */
+  callId?: string;
+  /**
+   * Which states are delivered, in which order; each must be a state of this call. A state may repeat
+   * (a redelivery: the identical record again) or come late: `['ringing', 'ended', 'ringing']`,
+   * `['ended', 'answered']`. Default: each state once, in order.
+   */
+  order?: SandboxCallState[];
+  /**
+   * The time between the call's state changes, in ms: the records' times are this far apart, and each
+   * delivery starts this long after the previous one ended. Default 0.
+   */
+  stepMs?: number;
+}
+
+/** What `simulateCall` resolves to, once every delivery has succeeded or given up. */
+export interface SimulatedCall {
+  /** The records' `orig_callid`. */
+  callId: string;
+  /** Each state's record as a `call` subscription receives it (`answered` only for an answered call). */
+  records: { ringing: NsCallRecord; answered?: NsCallRecord; ended: NsCallRecord };
+  /** One per state delivered and subscription, in the order sent, each with its attempts' statuses; empty when no subscription matched. */
+  deliveries: SandboxDelivery[];
 }
 
 export interface NsSandboxOptions {
@@ -57,6 +138,8 @@ export interface NsSandboxOptions {
    * false reproduces clusters where it is missing.
    */
   autoCreateAnswerRule?: boolean;
+  /** Retries and timeouts of deliveries to subscriptions. */
+  deliveries?: NsSandboxDeliveryOptions;
 }
 
 /** A running sandbox. The collections are snapshots: each read returns fresh copies. */
@@ -71,25 +154,62 @@ export interface NsSandbox {
   readonly users: readonly SandboxUser[];
   readonly dialRules: readonly SandboxDialRule[];
   readonly answerRules: readonly SandboxAnswerRule[];
+  /** Event subscriptions, oldest first, deleted ones gone, expired ones kept (they receive nothing). */
+  readonly subscriptions: readonly SandboxSubscription[];
+  /** Deliveries to subscriptions, oldest first, each with its attempts so far. */
+  readonly deliveries: readonly SandboxDelivery[];
   /** Every request to the NetSapiens routes (not the `/_sandbox` control endpoints), oldest first. */
   readonly requests: readonly SandboxRequest[];
-  /** `call`, `message`, `provision` and `request`, for live demo pages. */
+  /** `call`, `message`, `provision`, `request`, `subscription` and `delivery`, for live demo pages. */
   readonly events: EventEmitter<SandboxEvents>;
+  /**
+   * Simulates a call into a domain, as NetSapiens reports it to `call` subscriptions: one delivery
+   * per state (ringing, answered, ended; or ringing, ended when missed) to every matching active
+   * subscription, each a POST of a one-record JSON array to its `post-url`, retried on failure (see
+   * `NsSandboxDeliveryOptions`). Resolves once every delivery has succeeded or given up; a failed
+   * delivery does not reject.
+   *
+   * @example
+   * ```ts
+   * const call = await sandbox.simulateCall({ domain: 'example.com', from: '+18135551234', fromName: 'Dana Reyes', to: '2000' });
+   * call.deliveries.map((delivery) => `${delivery.state} → ${delivery.attempts.map((attempt) => attempt.status).join(', ')}`);
+   * // [ 'ringing → 200', 'answered → 200', 'ended → 200' ]
+   * ```
+   */
+  simulateCall(options: SimulateCallOptions): Promise<SimulatedCall>;
+  /**
+   * Delivers `records` as they are (a JSON array) to one subscription, active or not, with the same
+   * retries: to redeliver a record, or send records out of order or several in one post. Throws
+   * `TypeError` for an unknown subscription or records that are not objects.
+   */
+  deliver(subscriptionId: string, records: readonly NsCallRecord[]): Promise<SandboxDelivery>;
   inject(fault: SandboxFault): void;
   clearFaults(): void;
-  /** Forgets calls, messages, provisioning, requests, faults and issued OAuth tokens. */
+  /** Forgets calls, messages, provisioning, subscriptions, deliveries (stopping those under way), requests, faults and issued OAuth tokens. */
   reset(): void;
   /** Every issued OAuth access token becomes invalid (its next use answers 401); refresh tokens stay valid. */
   expireAccessTokens(): void;
   /** Every issued refresh token becomes invalid (a refresh answers 401; a password login still works). */
   revokeRefreshTokens(): void;
-  /** Closes the server and destroys open connections. */
+  /** Closes the server and destroys open connections; deliveries under way stop. */
   close(): Promise<void>;
 }
 
 function requireText(value: unknown, name: string): string {
   if (typeof value !== 'string' || value.trim() === '') throw new TypeError(`${name} must be a non-empty string`);
   return value;
+}
+
+function deliverySettings(options: NsSandboxDeliveryOptions = {}): DeliverySettings {
+  const { retries = 3, backoffMs = 1000, timeoutMs = 5000 } = options;
+  if (!Number.isInteger(retries) || retries < 0) throw new TypeError('deliveries.retries must be a whole number ≥ 0');
+  if (typeof backoffMs !== 'number' || !Number.isFinite(backoffMs) || backoffMs < 0) {
+    throw new TypeError('deliveries.backoffMs must be a non-negative number');
+  }
+  if (typeof timeoutMs !== 'number' || !Number.isFinite(timeoutMs) || timeoutMs <= 0) {
+    throw new TypeError('deliveries.timeoutMs must be a positive number');
+  }
+  return { retries, backoffMs, timeoutMs };
 }
 
 function oauthSettings(oauth: NsSandboxOAuthOptions | undefined): OAuthSettings | undefined {
@@ -120,11 +240,13 @@ export async function startNsSandbox(options: NsSandboxOptions = {}): Promise<Ns
 
   const state = new SandboxState();
   const faults = new FaultList();
+  const deliverer = new Deliverer(state, deliverySettings(options.deliveries));
   const reset = () => {
+    deliverer.stopAll();
     state.reset();
     faults.clear();
   };
-  const server = new SandboxServer({ state, faults, settings, reset }, token);
+  const server = new SandboxServer({ state, faults, deliverer, settings, reset }, token);
   const address = await server.listen(port, host);
   const url = `http://${isIP(host) === 6 ? `[${host}]` : host}:${address.port}`;
 
@@ -146,15 +268,27 @@ export async function startNsSandbox(options: NsSandboxOptions = {}): Promise<Ns
     get answerRules() {
       return state.answerRules;
     },
+    get subscriptions() {
+      return state.subscriptions;
+    },
+    get deliveries() {
+      return state.deliveries;
+    },
     get requests() {
       return state.requests;
     },
     events: state.events,
+    simulateCall: (call) => deliverer.simulateCall(call),
+    // A TypeError becomes a rejection, as from simulateCall.
+    deliver: async (subscriptionId, records) => deliverer.deliver(subscriptionId, records),
     inject: (fault) => faults.inject(fault),
     clearFaults: () => faults.clear(),
     reset,
     expireAccessTokens: () => state.expireAccessTokens(),
     revokeRefreshTokens: () => state.revokeRefreshTokens(),
-    close: () => server.close(),
+    close: () => {
+      deliverer.close();
+      return server.close();
+    },
   };
 }

@@ -96,6 +96,37 @@ const DIAL_RULE_TRANSLATION = {
   'dial-rule-description': { type: 'string' },
 } as const satisfies Record<string, FieldRule>;
 
+/** NetSapiens' event models, as the spec lists them. */
+export const SUBSCRIPTION_MODELS = [
+  'agent',
+  'auditlog',
+  'auditlog_lite',
+  'call',
+  'call_origid',
+  'cdr',
+  'message',
+  'messagesession',
+  'subscriber',
+  'presence',
+  'voicemail',
+] as const;
+
+/** `subscription-expires-datetime`: the spec's prose gives `YYYY-MM-DD HH:MM:SS`. */
+const NS_DATE_TIME: FieldRule = {
+  type: 'string',
+  pattern: '^\\d{4}-\\d{2}-\\d{2} \\d{2}:\\d{2}:\\d{2}$',
+  patternHint: 'must be YYYY-MM-DD HH:MM:SS',
+};
+
+/** What a PUT may change (besides the counters); `model` and `post-url` are checked again by the route. */
+const SUBSCRIPTION_FIELDS = {
+  model: { type: 'string', enum: SUBSCRIPTION_MODELS },
+  'post-url': { type: 'string' },
+  'subscription-geo-support': { type: 'string', enum: YES_NO },
+  'subscription-expires-datetime': NS_DATE_TIME,
+  'preferred-server': { type: 'string' },
+} as const satisfies Record<string, FieldRule>;
+
 const DIAL_RULE_FIELDS = {
   ...DIAL_RULE_TRANSLATION,
   'dial-rule-matching-from-uri': { type: 'string' },
@@ -203,6 +234,24 @@ export const BODY_SCHEMAS = {
       'new-position': { type: 'string', enum: ['top', 'bottom'] },
       ...ANSWER_RULE_FEATURES,
     },
+  },
+  'subscriptions.create': {
+    // The spec marks no field required; a subscription without `model` or `post-url` is refused by
+    // the route all the same, since it could never send anything.
+    openapi: [{ method: 'post', path: '/subscriptions' }],
+    required: [],
+    properties: { ...SUBSCRIPTION_FIELDS, domain: { type: 'string' }, user: { type: 'string' }, reseller: { type: 'string' } },
+  },
+  'subscriptions.update': {
+    openapi: [{ method: 'put', path: '/subscriptions/{id}' }],
+    required: [],
+    // The counters can only be reset: the route refuses any value but 0.
+    properties: { ...SUBSCRIPTION_FIELDS, 'error-count': { type: 'number' }, 'posts-count': { type: 'number' } },
+  },
+  'subscriptions.delete': {
+    openapi: [{ method: 'delete', path: '/subscriptions/{id}' }],
+    required: ['subscription_id'],
+    properties: { subscription_id: { type: 'string' }, domain: { type: 'string' } },
   },
 } as const satisfies Record<string, BodySchema>;
 

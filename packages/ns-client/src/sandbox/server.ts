@@ -8,6 +8,7 @@ import { callRoutes } from './routes/calls.js';
 import { controlRoutes, isControlPath } from './routes/control.js';
 import { sameSecret, tokenRoutes } from './routes/oauth.js';
 import { provisioningRoutes } from './routes/provisioning.js';
+import { subscriptionRoutes } from './routes/subscriptions.js';
 import { error, matchRoute, NO_ROUTE, pathSegments, type Reply, type Route, type RouteMatch, type SandboxParts } from './routes/shared.js';
 import { isRecord } from './schemas.js';
 
@@ -16,6 +17,8 @@ const REDACTED = '[redacted]';
 // Field and parameter names whose values never reach the request log.
 const SECRET_NAME = /token|secret|passw|passcode|pin$|^authorization$|api[-_]?key/i;
 const BEARER = /^Bearer +(\S+) *$/i;
+/** `?name=value` and `&name=value` inside a string: a URL in a body, such as a subscription's post-url. */
+const QUERY_PAIR = /([?&])([^=&#\s"]+)=([^&#\s"]*)/g;
 
 function send(response: ServerResponse, reply: Reply): void {
   if (response.headersSent || response.destroyed) return;
@@ -51,7 +54,7 @@ export class SandboxServer {
     this.#parts = parts;
     this.#apiToken = apiToken;
     const oauth = parts.settings.oauth;
-    this.#routes = [...tokenRoutes(oauth), ...callRoutes, ...provisioningRoutes];
+    this.#routes = [...tokenRoutes(oauth), ...callRoutes, ...provisioningRoutes, ...subscriptionRoutes];
     this.#secrets = [apiToken, oauth?.clientSecret, oauth?.password].filter((secret): secret is string => (secret?.length ?? 0) >= 8);
     this.#server = createServer((request, response) => {
       this.#handle(request, response).catch((problem: unknown) => this.#fail(response, problem));
@@ -100,8 +103,15 @@ export class SandboxServer {
     return this.#secrets.reduce((scrubbed, secret) => scrubbed.split(secret).join(REDACTED), text);
   }
 
+  /** A string value of a body: known secrets, and the values of secret-looking query parameters of a URL in it. */
+  #scrubValue(text: string): string {
+    return this.#scrubText(text).replace(QUERY_PAIR, (pair, lead: string, name: string) =>
+      SECRET_NAME.test(name) ? `${lead}${name}=${REDACTED}` : pair,
+    );
+  }
+
   #scrub(value: unknown): unknown {
-    if (typeof value === 'string') return this.#scrubText(value);
+    if (typeof value === 'string') return this.#scrubValue(value);
     if (Array.isArray(value)) return value.map((item) => this.#scrub(item));
     if (!isRecord(value)) return value;
     return Object.fromEntries(

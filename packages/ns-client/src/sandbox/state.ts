@@ -1,5 +1,6 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
+import type { NsCallRecord } from '../resources/subscriptions.js';
 import type { SandboxRouteName } from './faults.js';
 
 /** A queued call the sandbox received (legacy `queuedcall` object or the v2 route). */
@@ -91,6 +92,81 @@ export interface SandboxRequest {
   body?: unknown;
 }
 
+/**
+ * An event subscription as NetSapiens keeps and returns it: the fields sent (unknown ones too) and
+ * NetSapiens' own. `post-url` is kept whole, secret included: it is where deliveries go.
+ */
+export interface SandboxSubscription {
+  /** 32 hex characters. */
+  id: string;
+  model: string;
+  'post-url': string;
+  /** Default `*`. */
+  domain: string;
+  /** Default `*`. */
+  user: string;
+  /** Default `*`. */
+  reseller: string;
+  'user-scope': string;
+  'subscription-geo-support': string;
+  'preferred-server': string;
+  'current-active-server': string;
+  /** `pending` until a delivery succeeds, then `active`; `error` after a failed attempt, until one succeeds. */
+  status: 'pending' | 'active' | 'error';
+  /** Delivery attempts that failed (no answer, or a status above 302). */
+  'error-count': number;
+  /** Delivery attempts, failed ones included. */
+  'posts-count': number;
+  /** `YYYY-MM-DD HH:MM:SS`, UTC. */
+  'subscription-creation-datetime': string;
+  /** `YYYY-MM-DD HH:MM:SS`, UTC; 20 years after creation when none was sent. */
+  'subscription-expires-datetime': string;
+  [field: string]: unknown;
+}
+
+/** A call's states, in the order they happen: `ended` is the record with `remove: 'yes'`. */
+export type SandboxCallState = 'ringing' | 'answered' | 'ended';
+
+/** One POST of a delivery to its subscription's `post-url`. */
+export interface SandboxDeliveryAttempt {
+  /** 1 for the first try, 2 for the first retry, … */
+  attempt: number;
+  /** When it was sent (ISO 8601). */
+  at: string;
+  /** The status the receiver answered; null when it did not (refused, reset, timed out, aborted). */
+  status: number | null;
+  /** Why there was no status: a system error code (`ECONNREFUSED`, `ECONNRESET`), `timeout` or `aborted`. */
+  error?: string;
+  /** Whether it counts as delivered: a status from 200 to 302, as NetSapiens counts errors above 302. */
+  ok: boolean;
+}
+
+/**
+ * A JSON array of records the sandbox sent, or is sending, to one subscription's `post-url`, with
+ * every attempt. The URL itself is not repeated here: see the subscription.
+ */
+export interface SandboxDelivery {
+  /** Increasing from 1, in the order deliveries started. */
+  id: number;
+  /** When the first attempt was sent (ISO 8601). */
+  at: string;
+  subscriptionId: string;
+  /** The subscription's model: `call` sends full records, `call_origid` the shorter ones. */
+  model: string;
+  /** For `simulateCall`: which of the call's states the records carry. */
+  state?: SandboxCallState;
+  /** The array POSTed. */
+  records: NsCallRecord[];
+  attempts: SandboxDeliveryAttempt[];
+  /**
+   * `sending` while attempts remain, `delivered` once one is `ok`, `failed` when every attempt failed
+   * or the sandbox was reset or closed meanwhile.
+   */
+  outcome: 'sending' | 'delivered' | 'failed';
+}
+
+export type SandboxSubscriptionEvent = { action: 'create' | 'update' | 'delete'; record: SandboxSubscription };
+
 export type SandboxProvisionEvent =
   | { kind: 'user'; action: 'create'; record: SandboxUser }
   | { kind: 'dialRule'; action: 'create' | 'update'; record: SandboxDialRule }
@@ -101,6 +177,10 @@ export type SandboxEvents = {
   message: [message: SandboxMessage];
   provision: [event: SandboxProvisionEvent];
   request: [request: SandboxRequest];
+  /** A subscription was created, updated (a renewal, or its counters after a delivery attempt) or deleted. */
+  subscription: [event: SandboxSubscriptionEvent];
+  /** A delivery attempt ended (or the delivery gave up): the delivery with its attempts so far. */
+  delivery: [delivery: SandboxDelivery];
 };
 
 export interface SandboxSnapshot {
@@ -109,6 +189,8 @@ export interface SandboxSnapshot {
   users: SandboxUser[];
   dialRules: SandboxDialRule[];
   answerRules: SandboxAnswerRule[];
+  subscriptions: SandboxSubscription[];
+  deliveries: SandboxDelivery[];
 }
 
 export interface TokenGrant {
@@ -117,7 +199,7 @@ export interface TokenGrant {
   expiresInSeconds: number;
 }
 
-/** A long-running demo must not grow without bound: the oldest requests are forgotten past this. */
+/** A long-running demo must not grow without bound: the oldest requests, and the oldest deliveries, are forgotten past this. */
 export const MAX_RECORDED_REQUESTS = 10_000;
 
 const DEFAULT_TIME_FRAME = '*';
@@ -147,6 +229,9 @@ export class SandboxState {
   #answerRules = new Map<string, SandboxAnswerRule>();
   #requests: SandboxRequest[] = [];
   #nextRequestId = 1;
+  #subscriptions = new Map<string, SandboxSubscription>();
+  #deliveries: SandboxDelivery[] = [];
+  #nextDeliveryId = 1;
   /** Access token → expiry (epoch ms). */
   #accessTokens = new Map<string, number>();
   #refreshTokens = new Set<string>();
@@ -175,9 +260,23 @@ export class SandboxState {
   get requests(): SandboxRequest[] {
     return structuredClone(this.#requests);
   }
+  get subscriptions(): SandboxSubscription[] {
+    return structuredClone([...this.#subscriptions.values()]);
+  }
+  get deliveries(): SandboxDelivery[] {
+    return structuredClone(this.#deliveries);
+  }
 
   snapshot(): SandboxSnapshot {
-    return { calls: this.calls, messages: this.messages, users: this.users, dialRules: this.dialRules, answerRules: this.answerRules };
+    return {
+      calls: this.calls,
+      messages: this.messages,
+      users: this.users,
+      dialRules: this.dialRules,
+      answerRules: this.answerRules,
+      subscriptions: this.subscriptions,
+      deliveries: this.deliveries,
+    };
   }
 
   addCall(fields: Omit<SandboxCall, 'id' | 'at'>): SandboxCall {
@@ -284,6 +383,73 @@ export class SandboxState {
     return structuredClone(event.record);
   }
 
+  getSubscription(id: string): SandboxSubscription | undefined {
+    const found = this.#subscriptions.get(id);
+    return found && structuredClone(found);
+  }
+
+  createSubscription(record: SandboxSubscription): SandboxSubscription {
+    const subscription = structuredClone(record);
+    this.#subscriptions.set(subscription.id, subscription);
+    return this.#announceSubscription('create', subscription);
+  }
+
+  /** Merges `changes` into a subscription; undefined when there is no such subscription. */
+  updateSubscription(id: string, changes: Partial<SandboxSubscription>): SandboxSubscription | undefined {
+    const subscription = this.#subscriptions.get(id);
+    if (!subscription) return undefined;
+    Object.assign(subscription, structuredClone(changes));
+    return this.#announceSubscription('update', subscription);
+  }
+
+  deleteSubscription(id: string): SandboxSubscription | undefined {
+    const subscription = this.#subscriptions.get(id);
+    if (!subscription) return undefined;
+    this.#subscriptions.delete(id);
+    return this.#announceSubscription('delete', subscription);
+  }
+
+  /** Counts a delivery attempt against its subscription, as NetSapiens' `posts-count`, `error-count` and `status` do. */
+  countAttempt(id: string, ok: boolean): void {
+    const subscription = this.#subscriptions.get(id);
+    if (!subscription) return;
+    this.updateSubscription(id, {
+      'posts-count': subscription['posts-count'] + 1,
+      'error-count': subscription['error-count'] + (ok ? 0 : 1),
+      status: ok ? 'active' : 'error',
+    });
+  }
+
+  #announceSubscription(action: SandboxSubscriptionEvent['action'], record: SandboxSubscription): SandboxSubscription {
+    this.events.emit('subscription', structuredClone({ action, record }));
+    return structuredClone(record);
+  }
+
+  /** Logs a delivery about to be sent (no attempts yet) and returns its id. */
+  startDelivery(fields: Pick<SandboxDelivery, 'subscriptionId' | 'model' | 'state' | 'records'>): number {
+    const delivery: SandboxDelivery = {
+      id: this.#nextDeliveryId++,
+      at: new Date().toISOString(),
+      ...structuredClone(fields),
+      attempts: [],
+      outcome: 'sending',
+    };
+    if (delivery.state === undefined) delete delivery.state;
+    this.#deliveries.push(delivery);
+    if (this.#deliveries.length > MAX_RECORDED_REQUESTS) this.#deliveries.splice(0, this.#deliveries.length - MAX_RECORDED_REQUESTS);
+    return delivery.id;
+  }
+
+  /** Adds an attempt and, when the delivery is over, its outcome; announces it. Returns a copy (undefined when forgotten meanwhile). */
+  recordAttempt(id: number, attempt: SandboxDeliveryAttempt | undefined, outcome: SandboxDelivery['outcome']): SandboxDelivery | undefined {
+    const delivery = this.#deliveries.find((candidate) => candidate.id === id);
+    if (!delivery) return undefined;
+    if (attempt) delivery.attempts.push(structuredClone(attempt));
+    delivery.outcome = outcome;
+    this.events.emit('delivery', structuredClone(delivery));
+    return structuredClone(delivery);
+  }
+
   /**
    * Logs a request as it arrives (status null until `answerRequest`): a slow answer must not hide
    * that NetSapiens already received the request.
@@ -340,6 +506,8 @@ export class SandboxState {
     this.#dialRules.clear();
     this.#answerRules.clear();
     this.#requests = [];
+    this.#subscriptions.clear();
+    this.#deliveries = [];
     this.#accessTokens.clear();
     this.#refreshTokens.clear();
   }

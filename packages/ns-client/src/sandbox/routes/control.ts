@@ -1,6 +1,7 @@
 import type { SandboxFault } from '../faults.js';
+import type { SimulateCallOptions } from '../index.js';
 import { isRecord } from '../schemas.js';
-import { error, type Reply, type Route, type RouteContext } from './shared.js';
+import { error, param, type Reply, type Route, type RouteContext } from './shared.js';
 
 const CONTROL_PREFIX = '/_sandbox';
 const NO_CONTENT: Reply = { status: 204 };
@@ -43,6 +44,26 @@ function clearFaults({ faults }: RouteContext): Reply {
   return NO_CONTENT;
 }
 
+/** A `TypeError` (what the sandbox throws for options it cannot use) is the caller's 400. */
+async function refusingTypeErrors(run: () => Promise<unknown>): Promise<Reply> {
+  try {
+    return { status: 200, body: await run() };
+  } catch (problem) {
+    if (problem instanceof TypeError) return error(400, problem.message);
+    throw problem;
+  }
+}
+
+function simulateCall(context: RouteContext): Promise<Reply> {
+  return refusingTypeErrors(() => context.deliverer.simulateCall(context.body as unknown as SimulateCallOptions));
+}
+
+function deliver(context: RouteContext): Promise<Reply> | Reply {
+  const id = param(context, 'id');
+  if (!context.state.getSubscription(id)) return error(404, 'Subscription not found');
+  return refusingTypeErrors(() => context.deliverer.deliver(id, context.body.records));
+}
+
 function reset(context: RouteContext): Reply {
   context.reset();
   return NO_CONTENT;
@@ -67,4 +88,6 @@ export const controlRoutes: readonly Route[] = [
   { method: 'POST', path: `${CONTROL_PREFIX}/faults`, body: 'json', auth: false, handle: injectFault },
   { method: 'DELETE', path: `${CONTROL_PREFIX}/faults`, body: 'none', auth: false, handle: clearFaults },
   { method: 'POST', path: `${CONTROL_PREFIX}/reset`, body: 'none', auth: false, handle: reset },
+  { method: 'POST', path: `${CONTROL_PREFIX}/calls/simulate`, body: 'json', auth: false, handle: simulateCall },
+  { method: 'POST', path: `${CONTROL_PREFIX}/subscriptions/:id/deliver`, body: 'json', auth: false, handle: deliver },
 ];

@@ -1,3 +1,4 @@
+import type { Deliverer } from '../deliveries.js';
 import type { FaultList, SandboxRouteName } from '../faults.js';
 import type { NsSandboxOAuthOptions } from '../index.js';
 import { validateBody, type SchemaName } from '../schemas.js';
@@ -30,6 +31,8 @@ export interface SandboxParts {
   state: SandboxState;
   settings: SandboxSettings;
   faults: FaultList;
+  /** Sends call records to subscriptions' post URLs. */
+  deliverer: Deliverer;
   /** Forgets everything, as `NsSandbox.reset()` does. */
   reset(): void;
 }
