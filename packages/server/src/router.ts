@@ -7,6 +7,7 @@ import type { ServerDeps } from './deps.js';
 import { parseBody } from './middleware/body.js';
 import { errorEnvelope } from './middleware/errors.js';
 import { requestContext } from './middleware/request-context.js';
+import { netsapiensWebhook } from './providers/netsapiens/intake.js';
 import { clickToCall } from './routes/click-to-call.js';
 import { requireSecret, updateDomain, updateSms } from './routes/forms.js';
 import { health } from './routes/health.js';
@@ -71,6 +72,9 @@ export function addRoutes(
   router.post('/update-sms', ...form, updateSms(deps));
 
   router.get('/health', health(deps));
+
+  // Provider webhooks: only with a database, where each delivery is stored before it is answered.
+  if (deps.db) router.post('/webhooks/netsapiens', netsapiensWebhook({ db: deps.db, tenants: deps.tenants }));
 
   // Admin routes (/internal/*): only with INTERNAL_API_SECRET set and a database; otherwise these paths do
   // not exist (404, like any unknown path). Each runs `admin` first, before its body is read.

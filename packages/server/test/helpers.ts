@@ -46,6 +46,8 @@ export interface HarnessOptions {
   provisionApplication?: string;
   /** NS_API_BASE as configured (the client still talks to the sandbox). */
   nsApiBase?: string;
+  /** The database (opened and migrated by the test, which closes it); without one, the routes that need it are not mounted. */
+  db?: ServerDeps['db'];
   /** PUBLIC_URL; `'self'` uses the address the server listens on (for browser tests). Default `http://beckon.test`. */
   publicUrl?: string;
 }
@@ -117,6 +119,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
       textBackWindowSeconds: options.textBackWindowSeconds ?? 600,
     }),
     botCheck: options.botCheck,
+    db: options.db,
     logger,
     background: new BackgroundTasks(logger),
   };

@@ -1,0 +1,77 @@
+import type { Middleware } from 'koa';
+import type { AppState } from '../../context.js';
+import type { Database } from '../../db/database.js';
+import { failedForNow, receiveDelivery } from '../../events/intake.js';
+import { defaultCountry } from '../../events/phone.js';
+import { subscriptionTokenMatches } from '../../events/subscriptions.js';
+import { HttpError } from '../../http-error.js';
+import { readJson } from '../../middleware/body.js';
+import type { TenantConfig } from '../../tenants/schema.js';
+import type { TenantStore } from '../../tenants/store.js';
+import { callRecordItem, parseCallRecords, PROVIDER } from './records.js';
+
+/**
+ * The largest delivery read. NetSapiens posts one record (some 80 fields, 2–3 KB) per call leg and state
+ * change, a few per array; 1 MiB leaves room for bursts without letting a caller make us buffer much.
+ */
+export const WEBHOOK_BODY_LIMIT = 1_048_576;
+
+/** How long NetSapiens is told to wait before redelivering while the database is down. */
+const RETRY_AFTER_SECONDS = 5;
+
+const REFUSED = 'This webhook URL is not valid (wrong id or token, or its subscription was replaced): create the subscription again';
+
+/**
+ * `POST /webhooks/netsapiens?id=<config id>&token=<secret>`: a `call` subscription's deliveries.
+ *
+ * NetSapiens signs nothing, so the URL's token is the credential: it is checked against the hash stored
+ * with the id's subscription before anything else (the body is not even read), and a wrong or missing
+ * one, an unknown id or a replaced subscription all answer the same 401. Then the JSON array of call
+ * records is stored and normalized in one transaction (`receiveDelivery`): 200 once committed, a 400 for
+ * a body that is not call records (nothing stored), a 503 while the database cannot take it (nothing
+ * stored; NetSapiens redelivers). The request's log line has the path only, never the token.
+ */
+export function netsapiensWebhook(deps: { db: Database; tenants: Pick<TenantStore, 'get'> }): Middleware<AppState> {
+  const { db } = deps;
+  return async function netsapiensWebhook(ctx) {
+    const id = ctx.query.id;
+    const token = ctx.query.token;
+    if (typeof id !== 'string' || typeof token !== 'string' || id === '' || token === '') throw new HttpError(401, REFUSED);
+    const genuine = await unlessUnavailable(ctx, () => subscriptionTokenMatches(db, PROVIDER, id, token));
+    if (!genuine) throw new HttpError(401, REFUSED);
+
+    const body = await readJson(ctx, WEBHOOK_BODY_LIMIT);
+    if (body === undefined) throw new HttpError(400, 'Send the call records as a JSON array (Content-Type: application/json)');
+    const parsed = parseCallRecords(body);
+    if ('problem' in parsed) throw new HttpError(400, parsed.problem);
+
+    const country = defaultCountry(tenantOf(deps.tenants, id));
+    const receivedAt = new Date();
+    const items = parsed.records.map((record) => callRecordItem(record, country, receivedAt));
+    const { stored, events } = await unlessUnavailable(ctx, () => receiveDelivery(db, { provider: PROVIDER, tenant: id, items }));
+    ctx.state.log.debug({ id, records: items.length, stored, events: events.length }, 'netsapiens delivery');
+    ctx.body = { status: 'ok', received: items.length, stored };
+  };
+}
+
+/** The id's config for its default country; a subscription outlives its config, and a store that cannot be read now must not lose a delivery. */
+function tenantOf(tenants: Pick<TenantStore, 'get'>, id: string): TenantConfig | undefined {
+  try {
+    return tenants.get(id);
+  } catch {
+    return undefined;
+  }
+}
+
+/** Runs a database step; an outage (or a conflict worth retrying) is a 503 with Retry-After, so NetSapiens redelivers. */
+async function unlessUnavailable<T>(ctx: { state: AppState }, step: () => Promise<T>): Promise<T> {
+  try {
+    return await step();
+  } catch (error) {
+    if (!failedForNow(error)) throw error;
+    ctx.state.log.error({ err: error }, 'netsapiens delivery not stored: the database is unavailable');
+    throw new HttpError(503, 'The database is unavailable: nothing was stored; deliver again later', {
+      headers: { 'Retry-After': String(RETRY_AFTER_SECONDS) },
+    });
+  }
+}

@@ -1,0 +1,102 @@
+import type { NsCallRecord } from '@beckon/ns-client';
+import type { CountryCode } from 'libphonenumber-js/max';
+import type { DeliveryItem } from '../../events/intake.js';
+import { e164, partyNumber } from '../../events/phone.js';
+import type { CallSignal } from '../../events/states.js';
+
+export const PROVIDER = 'netsapiens';
+
+/** The longest `orig_callid` taken: NetSapiens' are well under 100 characters; the dedupe key holds it. */
+const MAX_CALL_ID = 256;
+/** Caller names (CNAM) are 15 characters on the wire; anything longer is cut. */
+const MAX_NAME = 100;
+
+/**
+ * Checks a delivery's body: a JSON array of call records, each an object with an `orig_callid`. Returns
+ * the records, or a message a person can act on.
+ */
+export function parseCallRecords(body: unknown): { records: NsCallRecord[] } | { problem: string } {
+  if (!Array.isArray(body)) return { problem: 'The body must be a JSON array of NetSapiens call records' };
+  for (const [index, record] of body.entries()) {
+    if (record === null || typeof record !== 'object' || Array.isArray(record)) {
+      return { problem: `Record ${index} is not an object: the body must be a JSON array of NetSapiens call records` };
+    }
+    const id = (record as { orig_callid?: unknown }).orig_callid;
+    if (typeof id !== 'string' || id.trim() === '' || id.length > MAX_CALL_ID) {
+      return { problem: `Record ${index} has no orig_callid (a string of at most ${MAX_CALL_ID} characters)` };
+    }
+  }
+  return { records: body as NsCallRecord[] };
+}
+
+/** A field's text, when it is a non-empty string (every value of a record is one; anything else is ignored). */
+function text(record: NsCallRecord, field: string): string | undefined {
+  const value = record[field];
+  return typeof value === 'string' && value.trim() !== '' ? value.trim() : undefined;
+}
+
+/**
+ * NetSapiens' `YYYY-MM-DD HH:MM:SS` (read as UTC: the zone is not given) or an ISO time; undefined for
+ * its "not yet" (`0000-00-00 00:00:00`) and anything unreadable.
+ */
+export function nsTime(value: string | undefined): Date | undefined {
+  if (!value || value.startsWith('0000')) return undefined;
+  const match = /^(\d{4}-\d{2}-\d{2})[ T](\d{2}:\d{2}:\d{2}(?:\.\d+)?)(Z|[+-]\d{2}:?\d{2})?$/.exec(value.trim());
+  if (!match) return undefined;
+  const date = new Date(`${match[1]}T${match[2]}${match[3] ?? 'Z'}`);
+  return Number.isNaN(date.getTime()) ? undefined : date;
+}
+
+/** The user part of `sip:+18135551234@example.com` (or the value itself when it is no URI). */
+function uriUser(uri: string | undefined): string | undefined {
+  if (!uri) return undefined;
+  const user = uri
+    .replace(/^sips?:/i, '')
+    .split('@')[0]
+    ?.split(';')[0];
+  return user === undefined || user === '' ? undefined : user;
+}
+
+/**
+ * What a record says of its call: `remove: "yes"` (the leg is gone) first, then `term_call_info`
+ * (`alerting` while ringing, `active` once answered). Other values (a held leg, a new state) are kept in
+ * the dedupe key and stored, but change nothing.
+ */
+function recordState(record: NsCallRecord): { key: string; signal: CallSignal | undefined } {
+  if (text(record, 'remove')?.toLowerCase() === 'yes') return { key: 'remove', signal: 'over' };
+  const info = text(record, 'term_call_info')?.toLowerCase() ?? '';
+  if (info === 'alerting') return { key: 'alerting', signal: 'ringing' };
+  if (info === 'active') return { key: 'active', signal: 'answered' };
+  return { key: `other:${info.slice(0, 32)}`, signal: undefined };
+}
+
+/**
+ * One NetSapiens call record as a delivery item: deduplicated by `orig_callid` and its state (a
+ * redelivery, or the same state sent again, is the same item), stored raw, and normalized into a call
+ * change. `country` reads numbers without a country code (the id's default); `receivedAt` dates what
+ * the record does not (the end of a call).
+ */
+export function callRecordItem(record: NsCallRecord, country: CountryCode, receivedAt: Date): DeliveryItem {
+  const callId = record.orig_callid.trim();
+  const { key, signal } = recordState(record);
+  const item: DeliveryItem = { dedupeKey: `${callId}:${key}`, body: record };
+  if (!signal) return item;
+  const startedAt = nsTime(text(record, 'time_start'));
+  const answeredAt = nsTime(text(record, 'time_answer'));
+  const rawFrom = uriUser(text(record, 'orig_from_uri')) ?? text(record, 'orig_from_user');
+  const at = signal === 'ringing' ? (startedAt ?? receivedAt) : signal === 'answered' ? (answeredAt ?? receivedAt) : receivedAt;
+  item.change = {
+    providerCallId: callId,
+    // A call placed by one of the domain's users carries that user in orig_user; one from outside does not.
+    direction: text(record, 'orig_user') ? 'outbound' : 'inbound',
+    signal,
+    at,
+    startedAt,
+    answeredAt,
+    fromNumber: partyNumber(rawFrom, country),
+    fromE164: e164(rawFrom, country),
+    fromName: text(record, 'orig_from_name')?.slice(0, MAX_NAME),
+    toNumber: partyNumber(text(record, 'orig_to_user') ?? text(record, 'term_user'), country),
+  };
+  return item;
+}
