@@ -1,6 +1,8 @@
 import cors from '@koa/cors';
 import Router from '@koa/router';
+import { requireAppKey } from './api/api-keys.js';
 import { createAppRoute, rotateKeyRoute } from './api/apps.js';
+import { activeCallsRoute, listCallsRoute } from './api/calls.js';
 import { requireInternalSecret } from './api/internal-auth.js';
 import type { AppState } from './context.js';
 import type { ServerDeps } from './deps.js';
@@ -83,6 +85,13 @@ export function addRoutes(
     const admin = requireInternalSecret(deps.config.internalApiSecret);
     router.post('/internal/apps', admin, createAppRoute({ db, tenants: deps.tenants }));
     router.post('/internal/apps/:app_id/api-key', admin, rotateKeyRoute({ db, graceHours: deps.config.apiKeyGraceHours }));
+  }
+
+  // Reading calls with an app's key (/api/*): only with a database.
+  if (db) {
+    const appKey = requireAppKey(db);
+    router.get('/api/calls', appKey, listCallsRoute(db));
+    router.get('/api/active-calls', appKey, activeCallsRoute(db));
   }
   return router;
 }

@@ -46,9 +46,11 @@ export async function readFields(ctx: ParameterizedContext<AppState>, options: B
 /**
  * The body as JSON of any shape, for routes whose input is more than flat text fields (lists, objects);
  * the same checks as `readFields` (media type, no compression, at most `limit` bytes). Undefined when
- * the request has no body. Throws `HttpError`s.
+ * the request has no body, or an empty one. Throws `HttpError`s.
  */
 export async function readJson(ctx: ParameterizedContext<AppState>, limit: number): Promise<unknown> {
+  // fetch sends `Content-Length: 0` for a POST without a body: no body, whatever the content type says.
+  if (ctx.request.length === 0) return undefined;
   const body = await readRaw(ctx, { accept: ['json'], limit });
   return body && parseJson(body.raw);
 }
