@@ -105,7 +105,7 @@ export interface NsSubscription {
 /**
  * One call leg as a `call` subscription delivers it: NetSapiens POSTs a JSON array of these to the
  * `post-url` (`Content-Type: application/json`) whenever a leg's state changes. Every value is a
- * string. The fields typed here are those a receiver needs; the record holds some 75 more
+ * string. The fields typed here are those a receiver needs; the record holds some 60 more
  * (`orig_*`, `by_*` and `term_*` ids, `hostname`, `media`, `acr_id`, …), and a `call_origid`
  * subscription sends only a subset. Times are `YYYY-MM-DD HH:MM:SS`; `time_answer` is
  * `0000-00-00 00:00:00` until the call is answered.
