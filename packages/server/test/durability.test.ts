@@ -11,8 +11,11 @@ import test, { type ExecutionContext } from 'ava';
 import { type NsSandbox } from '@beckon/ns-client/sandbox';
 import { parseTenants } from '../src/index.js';
 import { eventually } from './eventually.js';
+import { databaseFixture } from './fixtures/databases.js';
 import { folderWithSandbox, SECRET } from './helpers.js';
 import { staleBuild, startServerProcess, type ServerProcess } from './server-process.js';
+
+const databases = databaseFixture(test);
 
 async function workspace(t: ExecutionContext, tenants: unknown): Promise<{ dir: string; file: string; sandbox: NsSandbox }> {
   const { dir, sandbox } = await folderWithSandbox(t, 'beckon-durability-');
@@ -21,9 +24,15 @@ async function workspace(t: ExecutionContext, tenants: unknown): Promise<{ dir: 
   return { dir, file, sandbox };
 }
 
-async function server(t: ExecutionContext, dir: string, file: string, sandbox: NsSandbox): Promise<ServerProcess> {
+async function server(
+  t: ExecutionContext,
+  dir: string,
+  file: string,
+  sandbox: NsSandbox,
+  env: Record<string, string> = {},
+): Promise<ServerProcess> {
   const running = await startServerProcess(
-    { NS_API_BASE: sandbox.url, NS_TOKEN: sandbox.token, UPDATE_SECRET: SECRET, DOMAINS_FILE: file },
+    { NS_API_BASE: sandbox.url, NS_TOKEN: sandbox.token, UPDATE_SECRET: SECRET, DOMAINS_FILE: file, ...env },
     dir,
   );
   t.teardown(() => running.kill());
@@ -39,7 +48,10 @@ test('two processes sharing domains.json take 144 concurrent form posts: every u
   const stale = staleBuild();
   if (stale) return t.fail(stale);
   const { dir, file, sandbox } = await workspace(t, { 'keep.com-x': { api_domain: 'keep.com', custom: 'kept' } });
-  const processes = [await server(t, dir, file, sandbox), await server(t, dir, file, sandbox)];
+  // Two processes need a database server to share (the embedded one serves one process).
+  const { databaseUrl } = await databases.settings(t, 'postgres');
+  const shared = { DATABASE_URL: databaseUrl! };
+  const processes = [await server(t, dir, file, sandbox, shared), await server(t, dir, file, sandbox, shared)];
 
   // 24 ids; each gets five click-to-call posts (one field each) and one SMS post, in a random order,
   // split at random between the two processes, all at once. Every (id, field) is written exactly once.
