@@ -53,13 +53,14 @@ export interface Database extends Queryable {
   readonly engine: Engine;
   /**
    * Runs `run` in a transaction: committed when it resolves, rolled back when it throws (the error is
-   * rethrown). Queries in `run` go through `tx`; the database's own methods would run outside it.
+   * rethrown). Queries in `run` go through `tx`: the database's own methods refuse to run from inside it
+   * (on PGlite, which runs one transaction at a time, they would wait for it forever).
    */
   transaction<T>(run: (tx: Queryable) => Promise<T>): Promise<T>;
   /**
    * Calls `handler` with each notification's payload on `channel`, from any connection — with
-   * PostgreSQL, from every instance sharing the database. Resolves once listening; resolves to the
-   * function that stops it.
+   * PostgreSQL, from every instance sharing the database. Resolves to the function that stops it, once
+   * listening (while PostgreSQL is unreachable: once registered; it listens from the reconnection).
    */
   listen(channel: string, handler: (payload: string) => void, options?: ListenOptions): Promise<() => Promise<void>>;
   /** Whether the database can be reached now, for `/health`; PGlite, in this process, always can. */
