@@ -15,7 +15,8 @@ export interface ServerDeps {
       /** Where the public reaches this server (resolved: `PUBLIC_URL`, or the listening address). */
       publicUrl: string;
     };
-  ns: Pick<NsClient, 'queuedCalls' | 'messages' | 'provisionWebresponder'>;
+  /** `subscriptions` is optional for host apps wiring their own client: without it, `/internal/subscriptions/netsapiens` is not mounted. */
+  ns: Pick<NsClient, 'queuedCalls' | 'messages' | 'provisionWebresponder'> & Partial<Pick<NsClient, 'subscriptions'>>;
   /** Per-id config. The Redis store also says whether its copy may lack changes made elsewhere, for `/health`. */
   tenants: TenantStore & { state?(): ConfigState };
   limits: Limits;

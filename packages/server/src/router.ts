@@ -4,6 +4,7 @@ import { requireAppKey } from './api/api-keys.js';
 import { createAppRoute, rotateKeyRoute } from './api/apps.js';
 import { activeCallsRoute, listCallsRoute } from './api/calls.js';
 import { requireInternalSecret } from './api/internal-auth.js';
+import { databaseOutage } from './api/unavailable.js';
 import type { AppState } from './context.js';
 import type { ServerDeps } from './deps.js';
 import { parseBody } from './middleware/body.js';
@@ -79,19 +80,21 @@ export function addRoutes(
   if (deps.db) router.post('/webhooks/netsapiens', netsapiensWebhook({ db: deps.db, tenants: deps.tenants }));
 
   // Admin routes (/internal/*): only with INTERNAL_API_SECRET set and a database; otherwise these paths do
-  // not exist (404, like any unknown path). Each runs `admin` first, before its body is read.
+  // not exist (404, like any unknown path). Each runs `admin` first, before its body is read. On these
+  // and on /api/*, `outage` turns a database that cannot be reached now into a 503 with Retry-After.
   const { db } = deps;
+  const outage = databaseOutage();
   if (deps.config.internalApiSecret && db) {
     const admin = requireInternalSecret(deps.config.internalApiSecret);
-    router.post('/internal/apps', admin, createAppRoute({ db, tenants: deps.tenants }));
-    router.post('/internal/apps/:app_id/api-key', admin, rotateKeyRoute({ db, graceHours: deps.config.apiKeyGraceHours }));
+    router.post('/internal/apps', admin, outage, createAppRoute({ db, tenants: deps.tenants }));
+    router.post('/internal/apps/:app_id/api-key', admin, outage, rotateKeyRoute({ db, graceHours: deps.config.apiKeyGraceHours }));
   }
 
   // Reading calls with an app's key (/api/*): only with a database.
   if (db) {
     const appKey = requireAppKey(db);
-    router.get('/api/calls', appKey, listCallsRoute(db));
-    router.get('/api/active-calls', appKey, activeCallsRoute(db));
+    router.get('/api/calls', outage, appKey, listCallsRoute(db));
+    router.get('/api/active-calls', outage, appKey, activeCallsRoute(db));
   }
   return router;
 }

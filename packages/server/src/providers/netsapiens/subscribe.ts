@@ -1,0 +1,149 @@
+import { NsNotFoundError, type NsClient } from '@beckon/ns-client';
+import type { Middleware } from 'koa';
+import type { Logger } from 'pino';
+import type { AppState } from '../../context.js';
+import type { Database } from '../../db/database.js';
+import {
+  findSubscription,
+  listSubscriptions,
+  newSubscriptionSecret,
+  settleSubscription,
+  startSubscription,
+} from '../../events/subscriptions.js';
+import { HttpError } from '../../http-error.js';
+import { readJson } from '../../middleware/body.js';
+import { ID_PATTERN } from '../../tenants/schema.js';
+import type { TenantStore } from '../../tenants/store.js';
+import { PROVIDER } from './records.js';
+
+/** How long a subscription runs before it must be renewed. */
+export const SUBSCRIPTION_DAYS = 7;
+/** Renewals move the end this far ahead of now; the loop renews what ends within `RENEW_WITHIN_DAYS`. */
+export const RENEW_WITHIN_DAYS = 2;
+const DAY_MS = 86_400_000;
+
+export interface SubscribeDeps {
+  db: Database;
+  ns: Pick<NsClient, 'subscriptions'>;
+  tenants: Pick<TenantStore, 'get'>;
+  /** Where NetSapiens reaches this server (`PUBLIC_URL`). */
+  publicUrl: string;
+  logger: Logger;
+}
+
+export interface SubscribeResult {
+  /** `created`: a new subscription with a new secret; `renewed`: the existing one's end moved. */
+  action: 'created' | 'renewed';
+  expiresAt: Date;
+}
+
+/** Why NetSapiens would not subscribe or renew; its message never holds the post URL (the client cuts it). */
+export class SubscribeError extends Error {
+  override name = 'SubscribeError';
+}
+
+/**
+ * Makes NetSapiens send `id`'s calls (its `api_domain`, every user, model `call`) to
+ * `PUBLIC_URL/webhooks/netsapiens?id=…&token=…`: renews the subscription Beckon holds for the id, or
+ * creates one when there is none (or NetSapiens no longer has it). A creation uses a new random token,
+ * stored only as its hash before NetSapiens is asked (it may post at once); the token itself is never
+ * logged, returned or kept.
+ */
+export async function subscribeNetsapiens(deps: SubscribeDeps, id: string, now = new Date()): Promise<SubscribeResult> {
+  const tenant = deps.tenants.get(id);
+  if (!tenant) throw new HttpError(404, `No config has the id ${JSON.stringify(id)}`);
+  const expiresAt = new Date(now.getTime() + SUBSCRIPTION_DAYS * DAY_MS);
+  const existing = await findSubscription(deps.db, PROVIDER, id);
+  if (existing?.status === 'active' && existing.providerSubscriptionId) {
+    const renewed = await deps.ns.subscriptions.renew({ id: existing.providerSubscriptionId, expires: expiresAt }).then(
+      () => true,
+      (error: Error) => {
+        // Gone from NetSapiens (expired and removed, or deleted there): subscribe again.
+        if (error instanceof NsNotFoundError) return false;
+        throw new SubscribeError(`NetSapiens did not renew the subscription: ${error.message}`);
+      },
+    );
+    if (renewed) {
+      await settleSubscription(deps.db, PROVIDER, id, { status: 'active', providerSubscriptionId: null, expiresAt });
+      return { action: 'renewed', expiresAt };
+    }
+  }
+  const { token, hash } = newSubscriptionSecret();
+  await startSubscription(deps.db, PROVIDER, id, hash);
+  const postUrl = `${deps.publicUrl}/webhooks/netsapiens?id=${encodeURIComponent(id)}&token=${token}`;
+  let created: { id: string };
+  try {
+    created = await deps.ns.subscriptions.create({ domain: tenant.api_domain, model: 'call', postUrl, expires: expiresAt });
+  } catch (error) {
+    await settleSubscription(deps.db, PROVIDER, id, { status: 'failed' });
+    throw new SubscribeError(`NetSapiens did not create the subscription: ${(error as Error).message}`);
+  }
+  await settleSubscription(deps.db, PROVIDER, id, { status: 'active', providerSubscriptionId: created.id, expiresAt });
+  return { action: 'created', expiresAt };
+}
+
+/**
+ * `POST /internal/subscriptions/netsapiens {"id":"<config id>"}` → 201 `{"status":"ok","id","action":"created","expires_at"}`
+ * or 200 with `"action":"renewed"`; 404 for an unknown id, 502 when NetSapiens refuses.
+ */
+export function subscribeRoute(deps: SubscribeDeps): Middleware<AppState> {
+  return async function subscribeRoute(ctx) {
+    const body = await readJson(ctx, 4_096);
+    const id = (body as { id?: unknown } | null | undefined)?.id;
+    if (body === null || typeof body !== 'object' || Array.isArray(body) || typeof id !== 'string' || !ID_PATTERN.test(id)) {
+      throw new HttpError(400, 'Send {"id":"<config id>"}, e.g. {"id":"example.com-sales"}');
+    }
+    let result: SubscribeResult;
+    try {
+      result = await subscribeNetsapiens(deps, id);
+    } catch (error) {
+      if (!(error instanceof SubscribeError)) throw error;
+      ctx.state.log.warn({ id, reason: error.message }, 'netsapiens subscription failed');
+      throw new HttpError(502, error.message);
+    }
+    ctx.state.log.info({ id, action: result.action, expiresAt: result.expiresAt }, 'netsapiens subscription');
+    ctx.status = result.action === 'created' ? 201 : 200;
+    ctx.body = { status: 'ok', id, action: result.action, expires_at: result.expiresAt.toISOString() };
+  };
+}
+
+/** `GET /internal/subscriptions` → `{"subscriptions":[{provider, id, status, provider_subscription_id, expires_at, updated_at}]}`: never a secret. */
+export function listSubscriptionsRoute(deps: { db: Database }): Middleware<AppState> {
+  return async function listSubscriptionsRoute(ctx) {
+    ctx.set('Cache-Control', 'no-store');
+    ctx.body = { subscriptions: await listSubscriptions(deps.db) };
+  };
+}
+
+/**
+ * Renews, every `everyMs`, the NetSapiens subscriptions ending within `RENEW_WITHIN_DAYS` (or already
+ * ended: NetSapiens may still hold them a while; if not, they are created again). One failure is logged
+ * and retried at the next round. Returns the function that stops it.
+ */
+export function startRenewals(deps: SubscribeDeps, everyMs = 3_600_000): () => void {
+  let running = false;
+  const round = async () => {
+    if (running) return;
+    running = true;
+    try {
+      const due = await deps.db.query<{ tenant: string }>(
+        `SELECT tenant FROM subscriptions WHERE provider = $1 AND status = 'active' AND expires_at < now() + make_interval(days => $2)`,
+        [PROVIDER, RENEW_WITHIN_DAYS],
+      );
+      for (const { tenant } of due.rows) {
+        await subscribeNetsapiens(deps, tenant).then(
+          (result) => deps.logger.info({ id: tenant, action: result.action }, 'netsapiens subscription renewed'),
+          (error: Error) => deps.logger.warn({ id: tenant, reason: error.message }, 'netsapiens subscription not renewed'),
+        );
+      }
+    } catch (error) {
+      deps.logger.warn({ reason: (error as Error).message }, 'netsapiens subscriptions not checked for renewal');
+    } finally {
+      running = false;
+    }
+  };
+  const timer = setInterval(() => void round(), everyMs);
+  timer.unref();
+  void round();
+  return () => clearInterval(timer);
+}
