@@ -11,6 +11,7 @@ import { parseBody } from './middleware/body.js';
 import { errorEnvelope } from './middleware/errors.js';
 import { requestContext } from './middleware/request-context.js';
 import { netsapiensWebhook } from './providers/netsapiens/intake.js';
+import { listSubscriptionsRoute, subscribeRoute } from './providers/netsapiens/subscribe.js';
 import { clickToCall } from './routes/click-to-call.js';
 import { requireSecret, updateDomain, updateSms } from './routes/forms.js';
 import { health } from './routes/health.js';
@@ -88,6 +89,13 @@ export function addRoutes(
     const admin = requireInternalSecret(deps.config.internalApiSecret);
     router.post('/internal/apps', admin, outage, createAppRoute({ db, tenants: deps.tenants }));
     router.post('/internal/apps/:app_id/api-key', admin, outage, rotateKeyRoute({ db, graceHours: deps.config.apiKeyGraceHours }));
+    router.get('/internal/subscriptions', admin, listSubscriptionsRoute({ db }));
+    const { subscriptions } = deps.ns;
+    const { publicUrl } = deps.config;
+    if (subscriptions) {
+      const subscribe = subscribeRoute({ db, ns: { subscriptions }, tenants: deps.tenants, publicUrl, logger: deps.logger });
+      router.post('/internal/subscriptions/netsapiens', admin, subscribe);
+    }
   }
 
   // Reading calls with an app's key (/api/*): only with a database.
