@@ -46,7 +46,8 @@ for (const engine of ENGINES) {
     const customer = await insertCustomer(server.db, 'a.com-x');
     const matched = await insertCall(server.db, { customer_id: customer });
     const unknown = await insertCall(server.db, { state: 'ended', from_number: '+15555550123' });
-    const provider = await server.db.query<{ provider_call_id: string }>('SELECT provider_call_id FROM calls WHERE id = $1', [matched]);
+    const sessions = await server.db.query<{ id: number; provider_call_id: string }>('SELECT id, provider_call_id FROM calls');
+    const session = (id: number) => sessions.rows.find((row) => row.id === id)!.provider_call_id;
     const body = await page(server, key, '');
     t.deepEqual(body, {
       calls: [
@@ -54,7 +55,7 @@ for (const engine of ENGINES) {
           id: String(unknown),
           tenant: 'a.com-x',
           provider: 'netsapiens',
-          session_id: `call-${Number(provider.rows[0]!.provider_call_id.slice(5)) + 1}`,
+          session_id: session(unknown),
           from_number: '+15555550123',
           from_name: 'Ada Caller',
           to_number: '+18135550100',
@@ -70,7 +71,7 @@ for (const engine of ENGINES) {
           id: String(matched),
           tenant: 'a.com-x',
           provider: 'netsapiens',
-          session_id: provider.rows[0]!.provider_call_id,
+          session_id: session(matched),
           from_number: '+14165551234',
           from_name: 'Ada Caller',
           to_number: '+18135550100',
@@ -153,6 +154,23 @@ for (const engine of ENGINES) {
     const last = await page(server, key, '?limit=4&offset=' + (expected.length + arrived.length - 4));
     t.is(last.next, undefined, 'no next after the last page');
     t.is(last.calls.at(-1)?.id, String(expected[0]));
+  });
+
+  test(`while the database cannot be reached, reads and admin routes answer 503 with Retry-After, not 500 (${engine})`, async (t) => {
+    const server = await startApiServer(t, fixture, engine);
+    const { appId, key } = await server.createApp();
+    await server.db.close();
+    for (const response of [
+      await server.get('/api/calls', key),
+      await server.get('/api/active-calls', key),
+      await server.internal('/internal/apps', { name: 'CRM' }),
+      await server.internal(`/internal/apps/${appId}/api-key`),
+    ]) {
+      t.is(response.status, 503);
+      t.is(response.headers.get('retry-after'), '5');
+      t.deepEqual(await response.json(), { status: 'error', message: 'The database is unavailable; try again in a moment' });
+    }
+    t.false(server.harness.logText().includes(key));
   });
 
   test(`limit, offset and after are checked: 400s that say what is allowed (${engine})`, async (t) => {
