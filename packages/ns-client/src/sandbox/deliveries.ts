@@ -140,17 +140,8 @@ export class Deliverer {
 
   async #send(subscription: SandboxSubscription, records: NsCallRecord[], state: SandboxCallState | undefined): Promise<SandboxDelivery> {
     const signal = this.#stop.signal;
-    const id = this.#state.startDelivery({ subscriptionId: subscription.id, model: subscription.model, state, records });
-    const delivery: SandboxDelivery = {
-      id,
-      at: new Date().toISOString(),
-      subscriptionId: subscription.id,
-      model: subscription.model,
-      ...(state ? { state } : {}),
-      records: structuredClone(records),
-      attempts: [],
-      outcome: 'sending',
-    };
+    // The caller's copy and the recorded one start alike and get the same attempts.
+    const delivery = this.#state.startDelivery({ subscriptionId: subscription.id, model: subscription.model, state, records });
     const body = JSON.stringify(records);
     const attempts = 1 + this.#settings.retries;
     for (let attempt = 1; attempt <= attempts; attempt++) {
@@ -164,12 +155,12 @@ export class Deliverer {
       const made: SandboxDeliveryAttempt = { attempt, at, ...result, ok };
       delivery.attempts.push(made);
       delivery.outcome = ok ? 'delivered' : attempt === attempts ? 'failed' : 'sending';
-      this.#state.recordAttempt(id, made, delivery.outcome);
+      this.#state.recordAttempt(delivery.id, made, delivery.outcome);
       if (ok) return delivery;
     }
     if (delivery.outcome === 'sending') {
       delivery.outcome = 'failed';
-      this.#state.recordAttempt(id, undefined, 'failed');
+      this.#state.recordAttempt(delivery.id, undefined, 'failed');
     }
     return delivery;
   }

@@ -425,8 +425,8 @@ export class SandboxState {
     return structuredClone(record);
   }
 
-  /** Logs a delivery about to be sent (no attempts yet) and returns its id. */
-  startDelivery(fields: Pick<SandboxDelivery, 'subscriptionId' | 'model' | 'state' | 'records'>): number {
+  /** Logs a delivery about to be sent (no attempts yet) and returns a copy, with its id. */
+  startDelivery(fields: Pick<SandboxDelivery, 'subscriptionId' | 'model' | 'state' | 'records'>): SandboxDelivery {
     const delivery: SandboxDelivery = {
       id: this.#nextDeliveryId++,
       at: new Date().toISOString(),
@@ -437,7 +437,7 @@ export class SandboxState {
     if (delivery.state === undefined) delete delivery.state;
     this.#deliveries.push(delivery);
     if (this.#deliveries.length > MAX_RECORDED_REQUESTS) this.#deliveries.splice(0, this.#deliveries.length - MAX_RECORDED_REQUESTS);
-    return delivery.id;
+    return structuredClone(delivery);
   }
 
   /** Adds an attempt and, when the delivery is over, its outcome; announces it. Returns a copy (undefined when forgotten meanwhile). */
