@@ -570,10 +570,11 @@ test('OAuth: expireAccessTokens makes access tokens 401 but refresh works; revok
 });
 
 test('OAuth: an access token expires after expiresInSeconds', async (t) => {
-  const sandbox = await start(t, { oauth: { ...OAUTH, expiresInSeconds: 0.2 } });
+  // A second, not less: on a loaded machine the first use alone can take a few hundred ms.
+  const sandbox = await start(t, { oauth: { ...OAUTH, expiresInSeconds: 1 } });
   const tokens = await login(sandbox);
   t.is((await ns(sandbox, 'GET', `${USERS}/1000`, { token: tokens.access })).status, 404);
-  await new Promise((resolve) => setTimeout(resolve, 250));
+  await new Promise((resolve) => setTimeout(resolve, 1050));
   t.is((await ns(sandbox, 'GET', `${USERS}/1000`, { token: tokens.access })).status, 401);
 });
 
@@ -662,8 +663,9 @@ test('fault: delayMs answers late and still processes, even when the client gave
   t.true(Date.now() - started >= 280, `answered after ${Date.now() - started} ms`);
   t.is(sandbox.messages.length, 1);
 
-  sandbox.inject({ route: 'messages.send', delayMs: 300 });
-  const outcome = await ns(sandbox, 'POST', SMS, { json: body, signal: AbortSignal.timeout(50) }).then(
+  // The client gives up well after sending (so that NS has the request even on a loaded machine) and well before the answer.
+  sandbox.inject({ route: 'messages.send', delayMs: 800 });
+  const outcome = await ns(sandbox, 'POST', SMS, { json: body, signal: AbortSignal.timeout(200) }).then(
     () => 'answered',
     (problem: unknown) => (problem instanceof DOMException ? problem.name : 'other error'),
   );
