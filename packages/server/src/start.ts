@@ -11,6 +11,7 @@ import type { ServerDeps } from './deps.js';
 import { createMemoryLimits, createRedisLimits } from './guards/limits.js';
 import { createTurnstileCheck } from './guards/turnstile.js';
 import { createLogger, type Logger } from './logging.js';
+import { startRenewals } from './providers/netsapiens/subscribe.js';
 import { closeRedis, connectRedis, RedisUnavailableError } from './redis.js';
 import { openFileTenantStore } from './tenants/file-store.js';
 import { openRedisTenantStore } from './tenants/redis-store.js';
@@ -128,6 +129,12 @@ export async function start({ config, logger = createLogger(config.logLevel), ro
   }
   server.off('request', starting);
   server.on('request', createApp(deps, { routers }).callback());
+  // NetSapiens subscriptions are renewed before they expire, by whichever instance claims each first.
+  const { db, ns } = deps;
+  const stopRenewals =
+    db && ns.subscriptions
+      ? startRenewals({ db, ns: { subscriptions: ns.subscriptions }, tenants: deps.tenants, publicUrl: deps.config.publicUrl, logger })
+      : async () => undefined;
   if (!config.publicUrl && isLocalOnly(url) && !isLocalOnly(config.nsApiBase)) {
     logger.warn(
       { publicUrl: url },
@@ -153,6 +160,7 @@ export async function start({ config, logger = createLogger(config.logLevel), ro
       await closed;
       clearInterval(idle);
       clearTimeout(cutOff);
+      await stopRenewals();
       await closeDeps(deps, deadline);
       logger.info('beckon-server stopped');
     })());

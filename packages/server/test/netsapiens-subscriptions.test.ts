@@ -1,6 +1,7 @@
 import type { RequestListener } from 'node:http';
 import test, { type ExecutionContext } from 'ava';
 import { createApp, createLogger, migrate, type Database, type Engine } from '../src/index.js';
+import { renewDueSubscriptions } from '../src/providers/netsapiens/subscribe.js';
 import { databaseFixture, ENGINES } from './fixtures/databases.js';
 import { ID } from './fixtures/netsapiens.js';
 import { serveForTest, startHarness, TENANTS, type Harness } from './helpers.js';
@@ -170,6 +171,31 @@ for (const engine of ENGINES) {
     t.false(server.harness.logText().includes(tokenOf(first['post-url'])));
   });
 }
+
+test('subscriptions ending within two days are renewed, once however many instances try at the same moment', async (t) => {
+  const server = await startServer(t, 'postgres');
+  t.is((await server.subscribe({ id: ID })).status, 201);
+  const renewing = {
+    db: server.db,
+    ns: { subscriptions: server.harness.deps.ns.subscriptions! },
+    tenants: server.harness.deps.tenants,
+    publicUrl: server.url,
+    logger: server.harness.deps.logger,
+  };
+  t.deepEqual(await renewDueSubscriptions(renewing), {}, 'a week left: nothing to do');
+  await server.db.query("UPDATE subscriptions SET expires_at = now() + interval '1 day', updated_at = now() - interval '1 hour'");
+  const rounds = await Promise.all([renewDueSubscriptions(renewing), renewDueSubscriptions(renewing), renewDueSubscriptions(renewing)]);
+  t.deepEqual(
+    rounds.flatMap((done) => Object.entries(done)),
+    [[ID, 'renewed']],
+  );
+  const [subscription] = server.harness.sandbox.subscriptions;
+  const expires = Date.parse(`${subscription!['subscription-expires-datetime'].replace(' ', 'T')}Z`);
+  t.true(Math.abs(expires - (Date.now() + 7 * 86_400_000)) < 60_000, 'NetSapiens has the new end');
+  const { rows } = await server.db.query<{ expires_at: Date }>('SELECT expires_at FROM subscriptions');
+  t.true(Math.abs(rows[0]!.expires_at.getTime() - expires) < 1_000);
+  t.deepEqual(await renewDueSubscriptions(renewing), {});
+});
 
 test('without INTERNAL_API_SECRET the subscription routes do not exist', async (t) => {
   const { db } = await fixture.open(t, 'pglite');

@@ -116,34 +116,52 @@ export function listSubscriptionsRoute(deps: { db: Database }): Middleware<AppSt
 }
 
 /**
- * Renews, every `everyMs`, the NetSapiens subscriptions ending within `RENEW_WITHIN_DAYS` (or already
- * ended: NetSapiens may still hold them a while; if not, they are created again). One failure is logged
- * and retried at the next round. Returns the function that stops it.
+ * Renews the NetSapiens subscriptions ending within `RENEW_WITHIN_DAYS` (or already ended: NetSapiens
+ * may still hold them a while; if not, they are created again). Each is claimed first by moving its
+ * `updated_at`, so that of several instances sharing the database one renews it, and a failed renewal
+ * is tried again after `retryMinutes`. Resolves to what was done per id; failures are logged, not thrown.
  */
-export function startRenewals(deps: SubscribeDeps, everyMs = 3_600_000): () => void {
-  let running = false;
-  const round = async () => {
-    if (running) return;
-    running = true;
+export async function renewDueSubscriptions(deps: SubscribeDeps, retryMinutes = 5): Promise<Record<string, string>> {
+  const due = await deps.db.query<{ tenant: string }>(
+    `UPDATE subscriptions SET updated_at = now()
+     WHERE provider = $1 AND status = 'active' AND expires_at < now() + make_interval(days => $2)
+       AND updated_at < now() - make_interval(mins => $3)
+     RETURNING tenant`,
+    [PROVIDER, RENEW_WITHIN_DAYS, retryMinutes],
+  );
+  const done: Record<string, string> = {};
+  for (const { tenant } of due.rows) {
     try {
-      const due = await deps.db.query<{ tenant: string }>(
-        `SELECT tenant FROM subscriptions WHERE provider = $1 AND status = 'active' AND expires_at < now() + make_interval(days => $2)`,
-        [PROVIDER, RENEW_WITHIN_DAYS],
-      );
-      for (const { tenant } of due.rows) {
-        await subscribeNetsapiens(deps, tenant).then(
-          (result) => deps.logger.info({ id: tenant, action: result.action }, 'netsapiens subscription renewed'),
-          (error: Error) => deps.logger.warn({ id: tenant, reason: error.message }, 'netsapiens subscription not renewed'),
-        );
-      }
+      const result = await subscribeNetsapiens(deps, tenant);
+      done[tenant] = result.action;
+      deps.logger.info({ id: tenant, action: result.action, expiresAt: result.expiresAt }, 'netsapiens subscription renewed');
     } catch (error) {
-      deps.logger.warn({ reason: (error as Error).message }, 'netsapiens subscriptions not checked for renewal');
-    } finally {
-      running = false;
+      done[tenant] = 'failed';
+      deps.logger.warn({ id: tenant, reason: (error as Error).message }, 'netsapiens subscription not renewed');
     }
+  }
+  return done;
+}
+
+/**
+ * Runs `renewDueSubscriptions` now and every `everyMs` (default hourly). Returns the function that stops
+ * it, resolving once a round under way has finished (so the database can be closed after it).
+ */
+export function startRenewals(deps: SubscribeDeps, everyMs = 3_600_000): () => Promise<void> {
+  let current: Promise<void> | undefined;
+  const round = () => {
+    current ??= renewDueSubscriptions(deps)
+      .then(
+        () => undefined,
+        (error: Error) => deps.logger.warn({ reason: error.message }, 'netsapiens subscriptions not checked for renewal'),
+      )
+      .finally(() => (current = undefined));
   };
-  const timer = setInterval(() => void round(), everyMs);
+  const timer = setInterval(round, everyMs);
   timer.unref();
-  void round();
-  return () => clearInterval(timer);
+  round();
+  return async () => {
+    clearInterval(timer);
+    await current;
+  };
 }
