@@ -89,12 +89,12 @@ export function addRoutes(
     const admin = requireInternalSecret(deps.config.internalApiSecret);
     router.post('/internal/apps', admin, outage, createAppRoute({ db, tenants: deps.tenants }));
     router.post('/internal/apps/:app_id/api-key', admin, outage, rotateKeyRoute({ db, graceHours: deps.config.apiKeyGraceHours }));
-    router.get('/internal/subscriptions', admin, listSubscriptionsRoute({ db }));
+    router.get('/internal/subscriptions', admin, outage, listSubscriptionsRoute({ db }));
     const { subscriptions } = deps.ns;
     const { publicUrl } = deps.config;
     if (subscriptions) {
       const subscribe = subscribeRoute({ db, ns: { subscriptions }, tenants: deps.tenants, publicUrl, logger: deps.logger });
-      router.post('/internal/subscriptions/netsapiens', admin, subscribe);
+      router.post('/internal/subscriptions/netsapiens', admin, outage, subscribe);
     }
   }
 
