@@ -38,6 +38,7 @@ export const ENTRY_POINTS = [
       { title: 'Dial rules', files: ['src/resources/dial-rules.ts'] },
       { title: 'Answer rules', files: ['src/resources/answer-rules.ts'] },
       { title: 'Provisioning a web responder', files: ['src/provision.ts'] },
+      { title: 'Call event subscriptions', files: ['src/resources/subscriptions.ts'] },
       { title: 'Any other endpoint', files: ['src/request.ts', 'src/transport.ts', 'src/path.ts'] },
       { title: 'Phone numbers', files: ['src/numbers.ts'] },
       { title: 'Errors', files: ['src/errors.ts'] },
