@@ -11,6 +11,8 @@ import {
   type TenantStore,
   type Tenants,
 } from '../src/index.js';
+import { INTERNAL_SECRET, startApiServer, insertCall, type ApiServer } from './fixtures/api.js';
+import { databaseFixture } from './fixtures/databases.js';
 import { SECRET, serveForTest, startHarness, TENANTS, type Harness, type HarnessOptions } from './helpers.js';
 
 /**
@@ -85,7 +87,8 @@ function documentedResponse(
   status: number,
   allow: string | null,
 ): { response: ResponseObject; at: string } | string {
-  const pathItem = spec.paths[path];
+  const template = templateOf(path);
+  const pathItem = spec.paths[template];
   if (!pathItem) {
     if (status !== 404) return `${path} is not documented, and ${status} is not what an unknown path gets`;
     return named('NotFound');
@@ -108,8 +111,19 @@ function documentedResponse(
   }
   const response = operation.responses[String(status)];
   if (!response) return `${status} is not documented for ${method} ${path} (documented: ${Object.keys(operation.responses).join(', ')})`;
-  const { node, at } = deref(response, pointer('paths', path, method.toLowerCase(), 'responses', String(status)));
+  const { node, at } = deref(response, pointer('paths', template, method.toLowerCase(), 'responses', String(status)));
   return { response: node, at };
+}
+
+/** The documented path a concrete one is an instance of (`/internal/apps/{app_id}/api-key`), or the path itself. */
+function templateOf(path: string): string {
+  if (spec.paths[path]) return path;
+  const segments = path.split('/');
+  const template = Object.keys(spec.paths).find((candidate) => {
+    const parts = candidate.split('/');
+    return parts.length === segments.length && parts.every((part, index) => /^\{\w+\}$/.test(part) || part === segments[index]);
+  });
+  return template ?? path;
 }
 
 /** A response from `components.responses`. */
@@ -197,9 +211,22 @@ const unavailableStore: TenantStore = {
 interface Server {
   url: string;
   harness: Harness;
+  /** The app and database of a row with `database`. */
+  api?: ApiServer;
 }
 
-async function serve(t: ExecutionContext, options: HarnessOptions, store: 'file' | 'unavailable'): Promise<Server> {
+const databases = databaseFixture(test);
+
+async function serve(
+  t: ExecutionContext,
+  options: HarnessOptions,
+  store: 'file' | 'unavailable',
+  database?: Row['database'],
+): Promise<Server> {
+  if (database) {
+    const api = await startApiServer(t, databases, 'pglite', { internalApiSecret: database === 'without secret' ? null : INTERNAL_SECRET });
+    return { url: api.url, harness: api.harness, api };
+  }
   const harness = await startHarness({ tenants, ...options });
   t.teardown(() => harness.close());
   if (store === 'file') return { url: harness.url, harness };
@@ -219,6 +246,8 @@ interface Row {
   body?: string | FormData;
   harness?: HarnessOptions;
   store?: 'file' | 'unavailable';
+  /** A migrated embedded database, and INTERNAL_API_SECRET set (`INTERNAL_SECRET`) or not. */
+  database?: 'with secret' | 'without secret';
   /** Run first, against the same server; may give more request headers. */
   before?: (server: Server) => Promise<Record<string, string> | void> | void;
   /** Headers that must be documented for this response and present on it. */
@@ -254,6 +283,24 @@ const SMS_FORM = {
   from_number: '(929) 555-0100',
   message: 'We are at 1 Main St.',
 };
+const APP_ID = '550e8400-e29b-41d4-a716-446655440000';
+/** A JSON body (when given) and the internal secret (or `secret`). */
+const admin = (body?: unknown, secret = INTERNAL_SECRET): Pick<Row, 'headers' | 'body'> => ({
+  headers: { authorization: `Bearer ${secret}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+  ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+});
+/** An app seeing example.com-sales, two of its calls (ringing, answered, one with a customer) and one of another id: the key's header. */
+async function withCalls({ api }: Server): Promise<Record<string, string>> {
+  const { key } = await api!.createApp({ name: 'CRM', ids: ['example.com-sales'] });
+  const { rows } = await api!.db.query<{ id: number }>(
+    `INSERT INTO customers (tenant, external_id, name, email, phone_e164, url)
+     VALUES ('example.com-sales', 'crm-42', 'Sarah Customer', 'sarah@example.com', '+14165551234', 'https://crm.example.com/42') RETURNING id`,
+  );
+  await insertCall(api!.db, { tenant: 'example.com-sales', customer_id: rows[0]!.id });
+  await insertCall(api!.db, { tenant: 'example.com-sales', state: 'answered', from_number: '1001' });
+  await insertCall(api!.db, { tenant: 'example.com-sms' });
+  return { 'x-app-api-key': key };
+}
 const version = loadWidgetBundle()?.version ?? 'unbuilt';
 
 const rows: Record<string, Row> = {
@@ -629,6 +676,148 @@ const rows: Record<string, Row> = {
   },
   'update-sms: DELETE': { method: 'DELETE', path: '/update-sms', status: 405 },
 
+  // Apps and their keys (/internal/*), and reading calls (/api/*): with a database
+  'internal apps: created': {
+    method: 'POST',
+    path: '/internal/apps',
+    status: 201,
+    database: 'with secret',
+    ...admin({ name: 'CRM sync', ids: ['example.com-sales'] }),
+  },
+  'internal apps: every id': { method: 'POST', path: '/internal/apps', status: 201, database: 'with secret', ...admin({ name: 'All' }) },
+  'internal apps: no name': { method: 'POST', path: '/internal/apps', status: 400, database: 'with secret', ...admin({ ids: [] }) },
+  'internal apps: an id not configured': {
+    method: 'POST',
+    path: '/internal/apps',
+    status: 400,
+    database: 'with secret',
+    ...admin({ name: 'CRM', ids: ['nobody.net-sales'] }),
+  },
+  'internal apps: a wrong secret': {
+    method: 'POST',
+    path: '/internal/apps',
+    status: 401,
+    database: 'with secret',
+    ...admin({ name: 'CRM' }, 'not-the-internal-secret-0123456789abcdef'),
+    documentedHeaders: ['WWW-Authenticate'],
+  },
+  'internal apps: INTERNAL_API_SECRET unset': {
+    method: 'POST',
+    path: '/internal/apps',
+    status: 404,
+    database: 'without secret',
+    ...admin({ name: 'CRM' }),
+  },
+  'internal apps: a body over 16 KB': {
+    method: 'POST',
+    path: '/internal/apps',
+    status: 413,
+    database: 'with secret',
+    ...admin({ name: 'x'.repeat(17_000) }),
+  },
+  'internal apps: a form body': {
+    method: 'POST',
+    path: '/internal/apps',
+    status: 415,
+    database: 'with secret',
+    headers: { authorization: `Bearer ${INTERNAL_SECRET}`, 'content-type': 'application/x-www-form-urlencoded' },
+    body: 'name=CRM',
+  },
+  'internal apps: the database is down': {
+    method: 'POST',
+    path: '/internal/apps',
+    status: 503,
+    database: 'with secret',
+    ...admin({ name: 'CRM' }),
+    before: ({ api }) => api!.db.close(),
+    documentedHeaders: ['Retry-After'],
+  },
+  'api key: rotated': {
+    method: 'POST',
+    path: `/internal/apps/${APP_ID}/api-key`,
+    status: 200,
+    database: 'with secret',
+    ...admin(),
+    before: async ({ api }) => void (await api!.db.query("INSERT INTO apps (id, name) VALUES ($1, 'CRM')", [APP_ID])),
+  },
+  'api key: an app id that is not a UUID': {
+    method: 'POST',
+    path: '/internal/apps/550e8400/api-key',
+    status: 400,
+    database: 'with secret',
+    ...admin(),
+  },
+  'api key: no secret': {
+    method: 'POST',
+    path: `/internal/apps/${APP_ID}/api-key`,
+    status: 401,
+    database: 'with secret',
+    documentedHeaders: ['WWW-Authenticate'],
+  },
+  'api key: an unknown app': { method: 'POST', path: `/internal/apps/${APP_ID}/api-key`, status: 404, database: 'with secret', ...admin() },
+  'api key: the database is down': {
+    method: 'POST',
+    path: `/internal/apps/${APP_ID}/api-key`,
+    status: 503,
+    database: 'with secret',
+    ...admin(),
+    before: ({ api }) => api!.db.close(),
+  },
+  'calls: a page': {
+    method: 'GET',
+    path: '/api/calls?limit=1',
+    status: 200,
+    database: 'with secret',
+    before: withCalls,
+    then: (t, body) => t.truthy((body as { next?: string }).next, 'two calls, one per page: next'),
+  },
+  'calls: the key as a bearer token, by offset': {
+    method: 'GET',
+    path: '/api/calls?offset=1',
+    status: 200,
+    database: 'with secret',
+    before: async (server) => ({ authorization: `Bearer ${(await withCalls(server))['x-app-api-key']}` }),
+  },
+  'calls: limit over 100': { method: 'GET', path: '/api/calls?limit=101', status: 400, database: 'with secret', before: withCalls },
+  'calls: no key': { method: 'GET', path: '/api/calls', status: 401, database: 'with secret', documentedHeaders: ['WWW-Authenticate'] },
+  'calls: the database is down': {
+    method: 'GET',
+    path: '/api/calls',
+    status: 503,
+    database: 'with secret',
+    before: async (server) => {
+      const headers = await withCalls(server);
+      await server.api!.db.close();
+      return headers;
+    },
+  },
+  'active calls: ringing and answered': {
+    method: 'GET',
+    path: '/api/active-calls',
+    status: 200,
+    database: 'with secret',
+    before: withCalls,
+    then: (t, body) => t.is((body as { calls: unknown[] }).calls.length, 2),
+  },
+  'active calls: a wrong key': {
+    method: 'GET',
+    path: '/api/active-calls',
+    status: 401,
+    database: 'with secret',
+    headers: { 'x-app-api-key': `bk_live_${'0'.repeat(24)}_${'A'.repeat(43)}` },
+  },
+  'active calls: the database is down': {
+    method: 'GET',
+    path: '/api/active-calls',
+    status: 503,
+    database: 'with secret',
+    before: async (server) => {
+      const headers = await withCalls(server);
+      await server.api!.db.close();
+      return headers;
+    },
+  },
+
   // Health, and what is not a route
   'health: up': { method: 'GET', path: '/health', status: 200 },
   'health: POST': { method: 'POST', path: '/health', status: 405 },
@@ -639,7 +828,7 @@ const rows: Record<string, Row> = {
 
 for (const [title, row] of Object.entries(rows)) {
   test(`${row.method} ${row.path.split('?')[0]}: ${title}`, async (t) => {
-    const server = await serve(t, row.harness ?? {}, row.store ?? 'file');
+    const server = await serve(t, row.harness ?? {}, row.store ?? 'file', row.database);
     const extraHeaders = (await row.before?.(server)) ?? {};
     const url = server.url + row.path;
     const response = await fetch(url, { method: row.method, headers: { ...row.headers, ...extraHeaders }, body: row.body ?? null });
@@ -670,10 +859,17 @@ test('every operation in the document, and every status it documents, is exercis
     'GET /widget/call-us-button.iife.js 503',
     'GET /widget/call-us-button.js 304',
     'GET /widget/call-us-button.iife.js 304',
+    // An unreachable database is a 503 on these; a 500 would be a bug.
+    'POST /internal/apps 500',
+    'POST /internal/apps/{app_id}/api-key 500',
+    'GET /api/calls 500',
+    'GET /api/active-calls 500',
   ]);
   const exercised = new Set(
     Object.values(rows).flatMap((row) =>
-      (Array.isArray(row.status) ? row.status : [row.status]).map((status) => `${row.method} ${row.path.split('?')[0]} ${status}`),
+      (Array.isArray(row.status) ? row.status : [row.status]).map(
+        (status) => `${row.method} ${templateOf(row.path.split('?')[0]!)} ${status}`,
+      ),
     ),
   );
   const missing: string[] = [];
