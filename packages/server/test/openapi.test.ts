@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import test, { type ExecutionContext } from 'ava';
 // The named export: under NodeNext the default import of this CommonJS module is not constructable.
@@ -301,6 +302,29 @@ async function withCalls({ api }: Server): Promise<Record<string, string>> {
   await insertCall(api!.db, { tenant: 'example.com-sms' });
   return { 'x-app-api-key': key };
 }
+/** The token of example.com-sales's NetSapiens subscription in the webhook rows, and the URL carrying it. */
+const WEBHOOK_TOKEN = 'openapi-webhook-token-0123456789abcdefghijk';
+const WEBHOOK = `/webhooks/netsapiens?id=example.com-sales&token=${WEBHOOK_TOKEN}`;
+/** Subscribes example.com-sales to NetSapiens deliveries with `WEBHOOK_TOKEN`. */
+async function subscribed({ api }: Server): Promise<void> {
+  await api!.db.query(
+    `INSERT INTO subscriptions (tenant, provider, provider_subscription_id, secret_hash, status)
+     VALUES ('example.com-sales', 'netsapiens', 'sub-1', $1, 'active')`,
+    [createHash('sha256').update(WEBHOOK_TOKEN).digest('hex')],
+  );
+}
+/** A call record as a NetSapiens `call` subscription posts it (the fields Beckon reads). */
+const CALL_RECORD = {
+  orig_callid: 'a1b2c3d4@192.0.2.10',
+  orig_from_uri: 'sip:18135551234@192.0.2.10',
+  orig_from_name: 'ADA LOVELACE',
+  orig_to_user: '19295550100',
+  orig_user: '',
+  term_user: '2000',
+  term_call_info: 'alerting',
+  time_start: '2026-11-25 20:15:00',
+  time_answer: '0000-00-00 00:00:00',
+};
 const version = loadWidgetBundle()?.version ?? 'unbuilt';
 
 const rows: Record<string, Row> = {
@@ -818,6 +842,163 @@ const rows: Record<string, Row> = {
     },
   },
 
+  // NetSapiens deliveries and subscriptions: with a database
+  'netsapiens webhook: a delivery stored': {
+    method: 'POST',
+    path: WEBHOOK,
+    status: 200,
+    database: 'with secret',
+    before: subscribed,
+    ...asJson([CALL_RECORD]),
+    then: (t, body) => t.deepEqual(body, { status: 'ok', received: 1, stored: 1 }),
+  },
+  'netsapiens webhook: not an array': {
+    method: 'POST',
+    path: WEBHOOK,
+    status: 400,
+    database: 'with secret',
+    before: subscribed,
+    ...asJson(CALL_RECORD),
+  },
+  'netsapiens webhook: a wrong token': {
+    method: 'POST',
+    path: `/webhooks/netsapiens?id=example.com-sales&token=${'x'.repeat(43)}`,
+    status: 401,
+    database: 'with secret',
+    before: subscribed,
+    ...asJson([CALL_RECORD]),
+  },
+  'netsapiens webhook: a body over 1 MiB': {
+    method: 'POST',
+    path: WEBHOOK,
+    status: 413,
+    database: 'with secret',
+    before: subscribed,
+    ...asJson([{ ...CALL_RECORD, notes: 'x'.repeat(1_100_000) }]),
+  },
+  'netsapiens webhook: text/plain': {
+    method: 'POST',
+    path: WEBHOOK,
+    status: 415,
+    database: 'with secret',
+    before: subscribed,
+    headers: { 'content-type': 'text/plain' },
+    body: JSON.stringify([CALL_RECORD]),
+  },
+  'netsapiens webhook: the database is down': {
+    method: 'POST',
+    path: WEBHOOK,
+    status: 503,
+    database: 'with secret',
+    before: async (server) => {
+      await subscribed(server);
+      await server.api!.db.close();
+    },
+    ...asJson([CALL_RECORD]),
+    documentedHeaders: ['Retry-After'],
+  },
+  'netsapiens webhook: GET': { method: 'GET', path: '/webhooks/netsapiens', status: 405, database: 'with secret' },
+  'subscriptions: the list': {
+    method: 'GET',
+    path: '/internal/subscriptions',
+    status: 200,
+    database: 'with secret',
+    ...admin(),
+    before: subscribed,
+    then: (t, body) => t.like(body, { subscriptions: [{ provider: 'netsapiens', id: 'example.com-sales', status: 'active' }] }),
+  },
+  'subscriptions: no secret': {
+    method: 'GET',
+    path: '/internal/subscriptions',
+    status: 401,
+    database: 'with secret',
+    documentedHeaders: ['WWW-Authenticate'],
+  },
+  'subscriptions: INTERNAL_API_SECRET unset': { method: 'GET', path: '/internal/subscriptions', status: 404, database: 'without secret' },
+  'subscriptions: the database is down': {
+    method: 'GET',
+    path: '/internal/subscriptions',
+    status: 503,
+    database: 'with secret',
+    ...admin(),
+    before: ({ api }) => api!.db.close(),
+  },
+  'subscribe netsapiens: created': {
+    method: 'POST',
+    path: '/internal/subscriptions/netsapiens',
+    status: 201,
+    database: 'with secret',
+    ...admin({ id: 'example.com-sales' }),
+    then: (t, body, { harness }) => {
+      t.like(body, { status: 'ok', id: 'example.com-sales', action: 'created' });
+      t.is(harness.sandbox.subscriptions.length, 1);
+    },
+  },
+  'subscribe netsapiens: renewed': {
+    method: 'POST',
+    path: '/internal/subscriptions/netsapiens',
+    status: 200,
+    database: 'with secret',
+    ...admin({ id: 'example.com-sales' }),
+    before: async ({ url }) => {
+      const { headers, body } = admin({ id: 'example.com-sales' });
+      await (await fetch(`${url}/internal/subscriptions/netsapiens`, { method: 'POST', headers, body: body as string })).text();
+    },
+    then: (t, body) => t.like(body, { action: 'renewed' }),
+  },
+  'subscribe netsapiens: no id': {
+    method: 'POST',
+    path: '/internal/subscriptions/netsapiens',
+    status: 400,
+    database: 'with secret',
+    ...admin({ name: 'example.com-sales' }),
+  },
+  'subscribe netsapiens: a wrong secret': {
+    method: 'POST',
+    path: '/internal/subscriptions/netsapiens',
+    status: 401,
+    database: 'with secret',
+    ...admin({ id: 'example.com-sales' }, 'not-the-internal-secret-0123456789abcdef'),
+  },
+  'subscribe netsapiens: an unknown id': {
+    method: 'POST',
+    path: '/internal/subscriptions/netsapiens',
+    status: 404,
+    database: 'with secret',
+    ...admin({ id: 'nobody.net-sales' }),
+  },
+  'subscribe netsapiens: a body over 4 KB': {
+    method: 'POST',
+    path: '/internal/subscriptions/netsapiens',
+    status: 413,
+    database: 'with secret',
+    ...admin({ id: 'x'.repeat(5_000) }),
+  },
+  'subscribe netsapiens: a form body': {
+    method: 'POST',
+    path: '/internal/subscriptions/netsapiens',
+    status: 415,
+    database: 'with secret',
+    headers: { authorization: `Bearer ${INTERNAL_SECRET}`, 'content-type': 'application/x-www-form-urlencoded' },
+    body: 'id=example.com-sales',
+  },
+  'subscribe netsapiens: NetSapiens fails': {
+    method: 'POST',
+    path: '/internal/subscriptions/netsapiens',
+    status: 502,
+    database: 'with secret',
+    ...admin({ id: 'example.com-sales' }),
+    before: ({ harness }) => harness.sandbox.inject({ route: 'subscriptions.create', status: 503 }),
+  },
+  'subscribe netsapiens: the database is down': {
+    method: 'POST',
+    path: '/internal/subscriptions/netsapiens',
+    status: 503,
+    database: 'with secret',
+    ...admin({ id: 'example.com-sales' }),
+    before: ({ api }) => api!.db.close(),
+  },
+
   // Health, and what is not a route
   'health: up': { method: 'GET', path: '/health', status: 200 },
   'health: POST': { method: 'POST', path: '/health', status: 405 },
@@ -864,6 +1045,7 @@ test('every operation in the document, and every status it documents, is exercis
     'POST /internal/apps/{app_id}/api-key 500',
     'GET /api/calls 500',
     'GET /api/active-calls 500',
+    'POST /webhooks/netsapiens 500',
   ]);
   const exercised = new Set(
     Object.values(rows).flatMap((row) =>
