@@ -2,10 +2,12 @@ import cors from '@koa/cors';
 import Router from '@koa/router';
 import { requireAppKey } from './api/api-keys.js';
 import { createAppRoute, rotateKeyRoute } from './api/apps.js';
+import { upsertCustomersRoute } from './api/customers.js';
 import { activeCallsRoute, listCallsRoute } from './api/calls.js';
 import { requireInternalSecret } from './api/internal-auth.js';
 import { databaseOutage } from './api/unavailable.js';
 import type { AppState } from './context.js';
+import { createCustomerLookup } from './customers/lookup.js';
 import type { ServerDeps } from './deps.js';
 import { parseBody } from './middleware/body.js';
 import { errorEnvelope } from './middleware/errors.js';
@@ -78,7 +80,10 @@ export function addRoutes(
   router.get('/health', health(deps));
 
   // Provider webhooks: only with a database, where each delivery is stored before it is answered.
-  if (deps.db) router.post('/webhooks/netsapiens', netsapiensWebhook({ db: deps.db, tenants: deps.tenants }));
+  if (deps.db) {
+    const lookup = createCustomerLookup({ db: deps.db, tenants: deps.tenants, logger: deps.logger, background: deps.background });
+    router.post('/webhooks/netsapiens', netsapiensWebhook({ db: deps.db, tenants: deps.tenants, lookup }));
+  }
 
   // Admin routes (/internal/*): only with INTERNAL_API_SECRET set and a database; otherwise these paths do
   // not exist (404, like any unknown path). Each runs `admin` first, before its body is read. On these
@@ -89,6 +94,7 @@ export function addRoutes(
     const admin = requireInternalSecret(deps.config.internalApiSecret);
     router.post('/internal/apps', admin, outage, createAppRoute({ db, tenants: deps.tenants }));
     router.post('/internal/apps/:app_id/api-key', admin, outage, rotateKeyRoute({ db, graceHours: deps.config.apiKeyGraceHours }));
+    router.post('/internal/customers', admin, outage, upsertCustomersRoute({ db, tenants: deps.tenants }));
     router.get('/internal/subscriptions', admin, outage, listSubscriptionsRoute({ db }));
     const { subscriptions } = deps.ns;
     const { publicUrl } = deps.config;

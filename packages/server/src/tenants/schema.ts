@@ -39,6 +39,11 @@ export interface TenantConfig {
    * `/webresponder` refuses requests for the id without a valid `sig`.
    */
   webresponder_signed?: boolean;
+  /**
+   * Customers: an http(s) URL asked for the caller of a call no stored customer matched, as
+   * `GET <url>?phone=+18135551234` (1 s timeout, answers cached); see docs/call-events.md.
+   */
+  customer_lookup_url?: string;
   [field: string]: unknown;
 }
 
@@ -123,6 +128,11 @@ export const tenantSchema = z.looseObject({
   allowed_countries: z.array(z.string().regex(COUNTRY_PATTERN, { error: 'must be an ISO 3166 country code such as US' })).optional(),
   require_turnstile: z.boolean().optional(),
   webresponder_signed: z.boolean().optional(),
+  customer_lookup_url: z
+    .string()
+    .max(2_048, { error: 'must be at most 2048 characters' })
+    .refine((value) => !CONTROL.test(value) && httpUrl.safeParse(value).success, { error: 'must be an http(s) URL' })
+    .optional(),
 });
 
 export interface ParsedTenants {

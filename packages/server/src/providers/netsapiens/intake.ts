@@ -1,5 +1,6 @@
 import type { Middleware } from 'koa';
 import type { AppState } from '../../context.js';
+import type { CustomerLookup } from '../../customers/lookup.js';
 import type { Database } from '../../db/database.js';
 import { failedForNow, receiveDelivery } from '../../events/intake.js';
 import { defaultCountry } from '../../events/phone.js';
@@ -31,7 +32,12 @@ const REFUSED = 'This webhook URL is not valid (wrong id or token, or its subscr
  * a body that is not call records (nothing stored), a 503 while the database cannot take it (nothing
  * stored; NetSapiens redelivers). The request's log line has the path only, never the token.
  */
-export function netsapiensWebhook(deps: { db: Database; tenants: Pick<TenantStore, 'get'> }): Middleware<AppState> {
+export function netsapiensWebhook(deps: {
+  db: Database;
+  tenants: Pick<TenantStore, 'get'>;
+  /** Looks up the customers of calls no stored customer matched, after the answer (ids with `customer_lookup_url`). */
+  lookup?: Pick<CustomerLookup, 'afterDelivery'>;
+}): Middleware<AppState> {
   const { db } = deps;
   return async function netsapiensWebhook(ctx) {
     const id = ctx.query.id;
@@ -50,6 +56,8 @@ export function netsapiensWebhook(deps: { db: Database; tenants: Pick<TenantStor
     const items = parsed.records.map((record) => callRecordItem(record, country, receivedAt));
     const { stored, events } = await unlessUnavailable(ctx, () => receiveDelivery(db, { provider: PROVIDER, tenant: id, items }));
     ctx.state.log.debug({ id, records: items.length, stored, events: events.length }, 'netsapiens delivery');
+    // Committed: a lookup starts in the background and cannot hold up this answer.
+    deps.lookup?.afterDelivery(id, events);
     ctx.body = { status: 'ok', received: items.length, stored };
   };
 }

@@ -1,0 +1,172 @@
+import type { CountryCode } from 'libphonenumber-js';
+import { z } from 'zod';
+import type { Queryable } from '../db/database.js';
+import { e164 } from '../events/phone.js';
+
+/** The most customers one request or one file may hold. */
+export const MAX_CUSTOMERS = 10_000;
+
+const MAX = { external_id: 128, name: 200, email: 254, phone: 40, url: 2_048 } as const;
+
+// eslint-disable-next-line no-control-regex -- matching control characters is the point
+const CONTROL = /[\u0000-\u001F\u007F-\u009F]/;
+
+/** A customer as Beckon stores it: the phone in E.164, absent fields null. */
+export interface CustomerRow {
+  external_id: string;
+  name: string | null;
+  email: string | null;
+  phone_e164: string | null;
+  url: string | null;
+}
+
+/** A customer as it is sent (`POST /internal/customers`, a JSON or CSV file, a lookup URL's answer). */
+export type CustomerInput = Record<string, unknown>;
+
+/** Text, trimmed; a number (a CRM's numeric id, a phone as digits) is read as its digits. Empty is absent. */
+const loose = (field: keyof typeof MAX) =>
+  z
+    .union([z.string(), z.number().int().nonnegative()], { error: 'must be a string' })
+    .transform((value) => String(value).trim())
+    .refine((value) => value.length <= MAX[field], { error: `must be at most ${MAX[field]} characters` })
+    .refine((value) => !CONTROL.test(value), { error: 'must not contain control characters' });
+
+const optional = (field: keyof typeof MAX) =>
+  loose(field)
+    .nullish()
+    .transform((value) => value || null);
+
+const email = z.email();
+
+function isHttpUrl(value: string): boolean {
+  if (!URL.canParse(value)) return false;
+  const url = new URL(value);
+  return (url.protocol === 'https:' || url.protocol === 'http:') && url.hostname !== '';
+}
+
+const fields = {
+  external_id: loose('external_id').refine((value) => value !== '', { error: 'is required: the id of the customer in your system' }),
+  name: optional('name'),
+  email: optional('email').refine((value) => value === null || email.safeParse(value).success, {
+    error: 'must be an e-mail address such as ada@example.com',
+  }),
+  phone: optional('phone'),
+  url: optional('url').refine((value) => value === null || isHttpUrl(value), { error: 'must be an http(s) URL' }),
+};
+
+const FIELD_NAMES = Object.keys(fields);
+
+function customerSchema(country: CountryCode) {
+  return z
+    .strictObject(fields, {
+      error: (issue) =>
+        issue.code === 'unrecognized_keys'
+          ? `has unknown field(s) ${issue.keys.join(', ')}: send ${FIELD_NAMES.join(', ')}`
+          : issue.code === 'invalid_type'
+            ? 'must be an object with external_id, name, email, phone and url'
+            : undefined,
+    })
+    .transform(({ external_id, name, email, phone, url }, context): CustomerRow => {
+      const normalized = phone ? e164(phone, country) : null;
+      if (phone && !normalized) {
+        context.addIssue({
+          code: 'custom',
+          path: ['phone'],
+          message: `is not a valid phone number (${JSON.stringify(phone.slice(0, 40))}; national numbers are read as ${country})`,
+        });
+        return z.NEVER;
+      }
+      return { external_id, name: name ?? null, email: email ?? null, phone_e164: normalized ?? null, url: url ?? null };
+    });
+}
+
+/** Where a customer list failed: `customers[12].email must be …`. */
+export class CustomerInputError extends Error {
+  override name = 'CustomerInputError';
+  constructor(
+    message: string,
+    /** The failing customer's position (0-based), when one failed. */
+    readonly index?: number,
+    readonly field?: string,
+    /** What is wrong with it, without where (`must be an e-mail address …`). */
+    readonly problem: string = message,
+  ) {
+    super(message);
+  }
+}
+
+/**
+ * Checks and normalizes a list of customers, all or nothing: the first invalid one throws a
+ * `CustomerInputError` naming its index and field (`label` is how the list is named in it). A phone is
+ * read as E.164 in `country` (the id's default country, as calls are), so an imported `(813) 555-1234`
+ * and a caller `18135551234` are the same `+18135551234`. One `external_id` twice is refused: which one
+ * was meant cannot be known.
+ */
+export function checkCustomers(list: unknown, country: CountryCode, label = 'customers'): CustomerRow[] {
+  if (!Array.isArray(list)) throw new CustomerInputError(`${label} must be a list of customers`);
+  if (list.length === 0) throw new CustomerInputError(`${label} is empty: send at least one customer`);
+  if (list.length > MAX_CUSTOMERS) {
+    throw new CustomerInputError(`${label} holds ${list.length} customers; at most ${MAX_CUSTOMERS} at once: send them in parts`);
+  }
+  const schema = customerSchema(country);
+  const rows: CustomerRow[] = [];
+  const seen = new Map<string, number>();
+  for (const [index, item] of list.entries()) {
+    const parsed = schema.safeParse(item);
+    if (!parsed.success) {
+      const issue = parsed.error.issues[0]!;
+      const field = issue.path.length > 0 ? String(issue.path[0]) : undefined;
+      throw new CustomerInputError(`${label}[${index}]${field ? `.${field}` : ''} ${issue.message}`, index, field, issue.message);
+    }
+    const first = seen.get(parsed.data.external_id);
+    if (first !== undefined) {
+      throw new CustomerInputError(
+        `${label}[${index}].external_id ${JSON.stringify(parsed.data.external_id)} is also ${label}[${first}]'s: each customer once`,
+        index,
+        'external_id',
+        `${JSON.stringify(parsed.data.external_id)} appears twice (also at ${first}): each customer once`,
+      );
+    }
+    seen.set(parsed.data.external_id, index);
+    rows.push(parsed.data);
+  }
+  return rows;
+}
+
+/** One customer, checked as `checkCustomers` checks each (a lookup URL's answer). */
+export function checkCustomer(item: unknown, country: CountryCode, label: string): CustomerRow {
+  return checkCustomers([item], country, label)[0]!;
+}
+
+export interface UpsertResult {
+  /** Customers given. */
+  upserted: number;
+  created: number;
+  updated: number;
+  /** Given exactly as stored already: not written. */
+  unchanged: number;
+}
+
+/**
+ * Stores `rows` for `tenant` by `external_id` in one statement: new ones are added, known ones replaced
+ * as given (a field left out is emptied), identical ones left alone. The rows travel as one JSON
+ * parameter (`jsonb_to_recordset`): one round trip for 10 000, on either engine, and nulls as they are.
+ * Run it in a transaction with anything that must stand or fall with it.
+ */
+export async function upsertCustomers(tx: Queryable, tenant: string, rows: readonly CustomerRow[]): Promise<UpsertResult> {
+  // xmax is 0 on a row version this statement inserted, and the updating transaction's id on one it updated.
+  const { rows: written } = await tx.query<{ created: boolean }>(
+    `INSERT INTO customers (tenant, external_id, name, email, phone_e164, url)
+     SELECT $1, r.external_id, r.name, r.email, r.phone_e164, r.url
+       FROM jsonb_to_recordset($2::jsonb) AS r(external_id text, name text, email text, phone_e164 text, url text)
+     ON CONFLICT (tenant, external_id) DO UPDATE
+       SET name = EXCLUDED.name, email = EXCLUDED.email, phone_e164 = EXCLUDED.phone_e164, url = EXCLUDED.url, updated_at = now()
+       WHERE (customers.name, customers.email, customers.phone_e164, customers.url)
+         IS DISTINCT FROM (EXCLUDED.name, EXCLUDED.email, EXCLUDED.phone_e164, EXCLUDED.url)
+     RETURNING (xmax = 0) AS created`,
+    [tenant, JSON.stringify(rows)],
+  );
+  const created = written.filter((row) => row.created).length;
+  const updated = written.length - created;
+  return { upserted: rows.length, created, updated, unchanged: rows.length - written.length };
+}
