@@ -23,6 +23,7 @@ import {
   createRouter,
   loadConfig,
   openFileTenantStore,
+  openMigratedDatabase,
 } from '@beckon/server';
 
 const read = (path) => readFileSync(new URL(path, import.meta.url), 'utf8');
@@ -186,8 +187,13 @@ async function beckonDeps(t, logger = createLogger('silent')) {
     limits: createMemoryLimits(config),
     logger,
     background: new BackgroundTasks(logger),
+    // The embedded database, so the routes that need one (webhooks, /api/*) are registered too.
+    db: await openMigratedDatabase({ databaseUrl: undefined, dataDir: dir }, { logger }),
   };
-  t.teardown(() => deps.tenants.close());
+  t.teardown(async () => {
+    await deps.tenants.close();
+    await deps.db.close();
+  });
   return deps;
 }
 
