@@ -2,6 +2,7 @@ import { LitElement, html, nothing, type PropertyValues, type TemplateResult } f
 import { property, query, state } from 'lit/decorators.js';
 import { fetchBranding, requestCall, type CallFailure, type CallOutcome, type WidgetBranding } from './api.js';
 import { parseHexColor, readableTextColor } from './contrast.js';
+import { inheritedLang } from './lang.js';
 import { callUsEvent } from './events.js';
 import { stringsFor, type CallUsLanguage, type CallUsStrings } from './strings/index.js';
 import { styles } from './styles.js';
@@ -364,15 +365,4 @@ export class CallUsButton extends LitElement {
     this.phase = this.dialog?.open ? 'error' : 'idle';
     this.dispatchEvent(callUsEvent('call-us-error', { message, ...(status === undefined ? {} : { status }), ...(code ? { code } : {}) }));
   }
-}
-
-/** `lang` on `start` or its closest ancestor, crossing shadow roots up to the host; else the document's. */
-function inheritedLang(start: Element): string {
-  for (let node: Element | null = start; node;) {
-    const lang = node.getAttribute('lang');
-    if (lang) return lang;
-    const parent: Node | null = node.parentNode;
-    node = parent instanceof ShadowRoot ? parent.host : parent instanceof Element ? parent : null;
-  }
-  return document.documentElement.lang;
 }

@@ -1,4 +1,4 @@
-/** Defines `<call-us-button>`: the package's only module with a side effect. */
+/** Defines `<call-us-button>`: with `call-popup.ts`, the package's only modules with a side effect. */
 import { CallUsButton } from './call-us-button.component.js';
 import type { CallUsEventMap } from './events.js';
 

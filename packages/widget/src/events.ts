@@ -1,4 +1,6 @@
-/** The element's events: names, detail types, and the one way they are created. */
+/** The elements' events: names, detail types, and the one way each element's are created. */
+
+import type { CallPopupCall } from './call-stream.js';
 
 /** Detail of `call-us-submit` and `call-us-success`. */
 export interface CallUsPhoneDetail {
@@ -52,4 +54,57 @@ export function callUsEvent<K extends keyof CallUsEventMap>(
   detail: CallUsEventMap[K]['detail'],
 ): CustomEvent<CallUsEventMap[K]['detail']> {
   return new CustomEvent(type, { bubbles: true, composed: true, detail });
+}
+
+/** Detail of `call-popup-show`. */
+export interface CallPopupShowDetail {
+  /** The ringing call the toast shows. */
+  call: CallPopupCall;
+}
+
+/**
+ * Why a toast closed: `dismissed` (the Dismiss button), `timeout` (after `auto-dismiss` seconds),
+ * `answered`, or `ended` (the call ended, was missed or went to voicemail).
+ */
+export type CallPopupDismissReason = 'dismissed' | 'timeout' | 'answered' | 'ended';
+
+/** Detail of `call-popup-dismiss`. */
+export interface CallPopupDismissDetail {
+  /** The call, as last received. */
+  call: CallPopupCall;
+  reason: CallPopupDismissReason;
+}
+
+/** Detail of `call-popup-open-customer`. */
+export interface CallPopupOpenCustomerDetail {
+  call: CallPopupCall;
+  /** The customer's page (an absolute http(s) URL) the link opens. */
+  url: string;
+}
+
+/** The `call-popup-show` event. */
+export type CallPopupShowEvent = CustomEvent<CallPopupShowDetail>;
+/** The `call-popup-dismiss` event. */
+export type CallPopupDismissEvent = CustomEvent<CallPopupDismissDetail>;
+/** The `call-popup-open-customer` event: cancelable, and cancelling it keeps the link from opening. */
+export type CallPopupOpenCustomerEvent = CustomEvent<CallPopupOpenCustomerDetail>;
+
+/**
+ * Every event `<call-popup>` dispatches, by name, to its type. `HTMLElementEventMap`,
+ * `DocumentEventMap` and `WindowEventMap` extend it (in `call-popup.ts`), so `addEventListener` is typed
+ * on the element, the document and the window.
+ */
+export interface CallPopupEventMap {
+  'call-popup-show': CallPopupShowEvent;
+  'call-popup-dismiss': CallPopupDismissEvent;
+  'call-popup-open-customer': CallPopupOpenCustomerEvent;
+}
+
+/** Bubbling and composed, like the button's; `cancelable` only where cancelling means something. */
+export function callPopupEvent<K extends keyof CallPopupEventMap>(
+  type: K,
+  detail: CallPopupEventMap[K]['detail'],
+  cancelable = false,
+): CustomEvent<CallPopupEventMap[K]['detail']> {
+  return new CustomEvent(type, { bubbles: true, composed: true, cancelable, detail });
 }
