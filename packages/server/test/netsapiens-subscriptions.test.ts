@@ -172,6 +172,22 @@ for (const engine of ENGINES) {
   });
 }
 
+test('two subscription requests for one id at once: one creates, the other is a 409, NetSapiens has one subscription', async (t) => {
+  const server = await startServer(t, 'pglite');
+  server.harness.sandbox.inject({ route: 'subscriptions.create', delayMs: 300 });
+  const answers = await Promise.all([server.subscribe({ id: ID }), server.subscribe({ id: ID })]);
+  t.deepEqual(answers.map((answer) => answer.status).sort(), [201, 409]);
+  const conflict = answers.find((answer) => answer.status === 409)!;
+  t.regex(((await conflict.json()) as { message: string }).message, /being created right now: try again in a minute/);
+  t.is(server.harness.sandbox.subscriptions.length, 1);
+  const delivered = await fetch(server.harness.sandbox.subscriptions[0]!['post-url'], {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: '[]',
+  });
+  t.is(delivered.status, 200, 'the subscription NetSapiens has carries the stored secret');
+});
+
 test('subscriptions ending within two days are renewed, once however many instances try at the same moment', async (t) => {
   const server = await startServer(t, 'postgres');
   t.is((await server.subscribe({ id: ID })).status, 201);

@@ -982,6 +982,17 @@ const rows: Record<string, Row> = {
     headers: { authorization: `Bearer ${INTERNAL_SECRET}`, 'content-type': 'application/x-www-form-urlencoded' },
     body: 'id=example.com-sales',
   },
+  'subscribe netsapiens: another creation under way': {
+    method: 'POST',
+    path: '/internal/subscriptions/netsapiens',
+    status: 409,
+    database: 'with secret',
+    ...admin({ id: 'example.com-sales' }),
+    before: async ({ api }) =>
+      void (await api!.db.query(
+        "INSERT INTO subscriptions (tenant, provider, secret_hash, status) VALUES ('example.com-sales', 'netsapiens', 'x', 'pending')",
+      )),
+  },
   'subscribe netsapiens: NetSapiens fails': {
     method: 'POST',
     path: '/internal/subscriptions/netsapiens',

@@ -82,14 +82,23 @@ export async function findSubscription(
   return row && { providerSubscriptionId: row.provider_subscription_id, status: row.status, expiresAt: row.expires_at };
 }
 
-/** Creates or replaces the tenant's subscription with a provider as `pending`, with a new secret's hash. */
-export async function startSubscription(db: Queryable, provider: string, tenant: string, secretHash: string): Promise<void> {
-  await db.query(
+/** How long a `pending` subscription holds off another creation for the same id: longer than a provider's answer may take. */
+const PENDING_SECONDS = 60;
+
+/**
+ * Creates or replaces the tenant's subscription with a provider as `pending`, with a new secret's hash.
+ * False when another creation for it is under way (`pending` for less than a minute): two at once would
+ * each ask the provider, and the first subscription's deliveries would be refused with the second's secret.
+ */
+export async function startSubscription(db: Queryable, provider: string, tenant: string, secretHash: string): Promise<boolean> {
+  const { rowCount } = await db.query(
     `INSERT INTO subscriptions (tenant, provider, secret_hash, status) VALUES ($1, $2, $3, 'pending')
      ON CONFLICT (tenant, provider) DO UPDATE
-       SET secret_hash = EXCLUDED.secret_hash, status = 'pending', provider_subscription_id = NULL, expires_at = NULL, updated_at = now()`,
-    [tenant, provider, secretHash],
+       SET secret_hash = EXCLUDED.secret_hash, status = 'pending', provider_subscription_id = NULL, expires_at = NULL, updated_at = now()
+       WHERE subscriptions.status <> 'pending' OR subscriptions.updated_at < now() - make_interval(secs => $4)`,
+    [tenant, provider, secretHash, PENDING_SECONDS],
   );
+  return rowCount === 1;
 }
 
 /** Records what the provider answered: `active` with its id and expiry, or `failed`. */

@@ -69,7 +69,9 @@ export async function subscribeNetsapiens(deps: SubscribeDeps, id: string, now =
     }
   }
   const { token, hash } = newSubscriptionSecret();
-  await startSubscription(deps.db, PROVIDER, id, hash);
+  if (!(await startSubscription(deps.db, PROVIDER, id, hash))) {
+    throw new HttpError(409, `A subscription for ${id} is being created right now: try again in a minute`);
+  }
   const postUrl = `${deps.publicUrl}/webhooks/netsapiens?id=${encodeURIComponent(id)}&token=${token}`;
   let created: { id: string };
   try {
@@ -84,7 +86,8 @@ export async function subscribeNetsapiens(deps: SubscribeDeps, id: string, now =
 
 /**
  * `POST /internal/subscriptions/netsapiens {"id":"<config id>"}` → 201 `{"status":"ok","id","action":"created","expires_at"}`
- * or 200 with `"action":"renewed"`; 404 for an unknown id, 502 when NetSapiens refuses.
+ * or 200 with `"action":"renewed"`; 404 for an unknown id, 409 while another creation for it is under
+ * way, 502 when NetSapiens refuses.
  */
 export function subscribeRoute(deps: SubscribeDeps): Middleware<AppState> {
   return async function subscribeRoute(ctx) {
