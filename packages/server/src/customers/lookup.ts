@@ -3,6 +3,7 @@ import type { BackgroundTasks } from '../background.js';
 import type { Database } from '../db/database.js';
 import { matchCallLater } from '../events/customer-match.js';
 import { defaultCountry, e164 } from '../events/phone.js';
+import { maskPhone } from '../logging.js';
 import type { TenantStore } from '../tenants/store.js';
 import { checkCustomer, CustomerInputError, type CustomerRow } from './upsert.js';
 
@@ -78,7 +79,10 @@ export function createCustomerLookup(options: CustomerLookupOptions): CustomerLo
           return answer;
         })
         .catch((error: unknown) => {
-          logger.warn({ id: tenant, lookup: new URL(url).origin, reason: (error as Error).message }, 'customer lookup failed');
+          logger.warn(
+            { id: tenant, phone: maskPhone(phone), lookup: new URL(url).origin, reason: (error as Error).message },
+            'customer lookup failed',
+          );
           return undefined;
         })
         .finally(() => inFlight.delete(key));
@@ -132,14 +136,20 @@ export function createCustomerLookup(options: CustomerLookupOptions): CustomerLo
       [eventIds, tenant],
     );
     const country = defaultCountry(tenants.get(tenant));
+    const byNumber = new Map<string, number[]>();
     for (const call of rows) {
       // Stored as E.164 only when it is a valid number; anything else (an extension) is not looked up.
-      if (e164(call.from_number, country) !== call.from_number) continue;
-      const answer = await lookup(tenant, url, call.from_number);
+      if (e164(call.from_number, country) === call.from_number)
+        byNumber.set(call.from_number, [...(byNumber.get(call.from_number) ?? []), call.id]);
+    }
+    for (const [phone, callIds] of byNumber) {
+      const answer = await lookup(tenant, url, phone);
       if (!answer) continue;
       const customerId = await storeLookedUp(db, tenant, answer);
-      const eventId = await matchCallLater(db, call.id, customerId);
-      logger.debug({ id: tenant, callId: call.id, customer: answer.external_id, eventId }, 'customer matched by lookup');
+      for (const callId of callIds) {
+        const eventId = await matchCallLater(db, callId, customerId);
+        logger.debug({ id: tenant, callId, customer: answer.external_id, eventId }, 'customer matched by lookup');
+      }
     }
   }
 
