@@ -88,6 +88,17 @@ for (const engine of ENGINES) {
     t.deepEqual(await server.counts(), { deliveries: 3, calls: 1, call_events: 1 });
   });
 
+  test(`a ring group: two phones ring, one answers, the other's leg goes; the call ends with the answered leg (${engine})`, async (t) => {
+    const server = await startIntakeServer(t, fixture, engine);
+    await ok(await server.deliver([callRecord('ringing', { leg: '2000' }), callRecord('ringing', { leg: '2001' })]), 2, 2);
+    await ok(await server.deliver([callRecord('answered', { leg: '2000' }), callRecord('ended', { leg: '2001' })]), 2, 2);
+    t.like((await calls(server.db))[0], { state: 'answered', ended_at: null }, 'the unanswered leg going does not end the call');
+    await ok(await server.deliver([callRecord('ended', { leg: '2000', answered: true })]), 1);
+    t.like((await calls(server.db))[0], { state: 'ended' });
+    t.deepEqual(await eventStates(server.db), ['ringing', 'answered', 'ended']);
+    t.deepEqual(await server.counts(), { deliveries: 5, calls: 1, call_events: 3 }, "every leg's record stored");
+  });
+
   test(`a wrong or missing token, or an unknown id, is a 401 and stores nothing (${engine})`, async (t) => {
     const server = await startIntakeServer(t, fixture, engine);
     const other = await subscribe(server.db, 'example.com-sms');

@@ -59,27 +59,33 @@ function uriUser(uri: string | undefined): string | undefined {
 
 /**
  * What a record says of its call: `remove: "yes"` (the leg is gone) first, then `term_call_info`
- * (`alerting` while ringing, `active` once answered). Other values (a held leg, a new state) are kept in
- * the dedupe key and stored, but change nothing.
+ * (`alerting` while ringing, `active` once answered). A leg gone after an answer (`active`, or an answer
+ * time) ends the call; a leg gone unanswered is `missed` — which changes nothing once another leg of the
+ * call (a ring group, a queue) has answered. Other values (a held leg, a new state) are kept in the
+ * dedupe key and stored, but change nothing.
  */
 function recordState(record: NsCallRecord): { key: string; signal: CallSignal | undefined } {
-  if (text(record, 'remove')?.toLowerCase() === 'yes') return { key: 'remove', signal: 'over' };
   const info = text(record, 'term_call_info')?.toLowerCase() ?? '';
+  if (text(record, 'remove')?.toLowerCase() === 'yes') {
+    const answered = info === 'active' || nsTime(text(record, 'time_answer')) !== undefined;
+    return { key: 'remove', signal: answered ? 'ended' : 'missed' };
+  }
   if (info === 'alerting') return { key: 'alerting', signal: 'ringing' };
   if (info === 'active') return { key: 'active', signal: 'answered' };
   return { key: `other:${info.slice(0, 32)}`, signal: undefined };
 }
 
 /**
- * One NetSapiens call record as a delivery item: deduplicated by `orig_callid` and its state (a
- * redelivery, or the same state sent again, is the same item), stored raw, and normalized into a call
- * change. `country` reads numbers without a country code (the id's default); `receivedAt` dates what
+ * One NetSapiens call record as a delivery item: deduplicated by `orig_callid`, the leg (`term_callid`)
+ * and its state (a redelivery, or the same state of the same leg sent again, is the same item), stored
+ * raw, and normalized into a change of the call (`orig_callid`: one call however many phones ring). `country` reads numbers without a country code (the id's default); `receivedAt` dates what
  * the record does not (the end of a call).
  */
 export function callRecordItem(record: NsCallRecord, country: CountryCode, receivedAt: Date): DeliveryItem {
   const callId = record.orig_callid.trim();
   const { key, signal } = recordState(record);
-  const item: DeliveryItem = { dedupeKey: `${callId}:${key}`, body: record };
+  const leg = text(record, 'term_callid')?.slice(0, MAX_CALL_ID) ?? '';
+  const item: DeliveryItem = { dedupeKey: `${callId}:${leg}:${key}`, body: record };
   if (!signal) return item;
   const startedAt = nsTime(text(record, 'time_start'));
   const answeredAt = nsTime(text(record, 'time_answer'));
