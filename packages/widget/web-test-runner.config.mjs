@@ -4,6 +4,7 @@ import { esbuildPlugin } from '@web/dev-server-esbuild';
 import { playwrightLauncher } from '@web/test-runner-playwright';
 import { chromiumLaunchOptions } from '../../examples/shared/chromium.mjs';
 import { beckonStub } from './test/beckon-stub.mjs';
+import { callStreamStub } from './test/call-stream-stub.mjs';
 
 export default {
   files: 'test/**/*.test.ts',
@@ -12,7 +13,7 @@ export default {
   concurrency: 1,
   testsFinishTimeout: 60_000,
   testFramework: { config: { timeout: 10_000 } },
-  middleware: [beckonStub()],
+  middleware: [callStreamStub(), beckonStub()],
   // Lit's development build (what the tests load) announces itself on every page.
   filterBrowserLogs: ({ args }) => !String(args[0]).includes('Lit is in dev mode'),
   plugins: [

@@ -75,6 +75,8 @@ export class CallPopup extends LitElement {
   @state() private toasts: Toast[] = [];
 
   private stream: CallStream | undefined;
+  /** What `stream` was opened with. */
+  private streamOf: { endpoint: string; token: NonNullable<CallPopup['streamToken']> } | undefined;
   /** Carried over when the stream is replaced (a new `streamToken`, or the element moved in the page). */
   private lastEventId = '';
   private nextKey = 0;
@@ -103,10 +105,9 @@ export class CallPopup extends LitElement {
   }
 
   protected override willUpdate(changed: PropertyValues<this>): void {
-    if (!changed.has('endpoint') && !changed.has('streamToken')) return;
     // Event ids belong to one server: another endpoint starts from its present.
     if (changed.has('endpoint') && changed.get('endpoint') !== undefined) this.lastEventId = '';
-    if (this.isConnected) this.connect();
+    this.connect();
   }
 
   protected override render(): TemplateResult {
@@ -167,11 +168,17 @@ export class CallPopup extends LitElement {
     `;
   }
 
-  /** (Re)opens the stream when the element has an endpoint and a token function; otherwise stays closed. */
+  /**
+   * Opens the stream when the element is in the page with an endpoint and a token function, and
+   * reopens it when either changed; otherwise closes it.
+   */
   private connect(): void {
-    this.disconnect();
     const { endpoint, streamToken } = this;
-    if (!endpoint || !streamToken) return;
+    const wanted = this.isConnected && Boolean(endpoint) && streamToken !== undefined;
+    if (wanted && this.stream && this.streamOf?.endpoint === endpoint && this.streamOf.token === streamToken) return;
+    this.disconnect();
+    if (!wanted || !streamToken) return;
+    this.streamOf = { endpoint, token: streamToken };
     this.stream = new CallStream({
       endpoint,
       token: streamToken,
@@ -185,6 +192,7 @@ export class CallPopup extends LitElement {
     this.lastEventId = this.stream.lastEventId;
     this.stream.close();
     this.stream = undefined;
+    this.streamOf = undefined;
   }
 
   private onCall(call: CallPopupCall): void {
