@@ -225,7 +225,9 @@ async function serve(
   database?: Row['database'],
 ): Promise<Server> {
   if (database) {
-    const api = await startApiServer(t, databases, 'pglite', { internalApiSecret: database === 'without secret' ? null : INTERNAL_SECRET });
+    const api = await startApiServer(t, databases, 'postgres', {
+      internalApiSecret: database === 'without secret' ? null : INTERNAL_SECRET,
+    });
     return { url: api.url, harness: api.harness, api };
   }
   const harness = await startHarness({ tenants, ...options });
@@ -247,7 +249,11 @@ interface Row {
   body?: string | FormData;
   harness?: HarnessOptions;
   store?: 'file' | 'unavailable';
-  /** A migrated embedded database, and INTERNAL_API_SECRET set (`INTERNAL_SECRET`) or not. */
+  /**
+   * A migrated database of its own, and INTERNAL_API_SECRET set (`INTERNAL_SECRET`) or not. On the file's
+   * throwaway PostgreSQL: a PGlite per row, all starting at once, blocked the event loop long enough for
+   * the rows waiting on the NS sandbox to time out (and the file with them).
+   */
   database?: 'with secret' | 'without secret';
   /** Run first, against the same server; may give more request headers. */
   before?: (server: Server) => Promise<Record<string, string> | void> | void;
