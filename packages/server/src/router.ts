@@ -70,6 +70,10 @@ export function addRoutes(
     '/widget/call-us-button.iife.js',
     widgetBundleRoute(bundle, (files) => files.iife),
   );
+  router.get(
+    '/widget/call-popup.js',
+    widgetBundleRoute(bundle, (files) => files.popup),
+  );
   router.get('/webresponder', webresponder(deps));
   router.post('/webresponder', webresponder(deps));
 

@@ -8,11 +8,15 @@ export interface WidgetAsset {
   etag: string;
 }
 
-/** The `<call-us-button>` CDN bundle this server hands to pages, read once at start-up. */
+/** The widget's CDN bundles this server hands to pages, read once at start-up. */
 export interface WidgetBundle {
+  /** `<call-us-button>` as an ES module. */
   esm: WidgetAsset;
+  /** `<call-us-button>` as a classic script (what the `/widget.js` loader injects). */
   iife: WidgetAsset;
-  /** A content hash: URLs carrying it can be cached for a year. */
+  /** `<call-popup>` as an ES module. */
+  popup: WidgetAsset;
+  /** A content hash of all three: URLs carrying it can be cached for a year. */
   version: string;
 }
 
@@ -29,8 +33,9 @@ export function loadWidgetBundle(dir?: string): WidgetBundle | undefined {
     };
     const esm = asset('call-us-button.js');
     const iife = asset('call-us-button.iife.js');
-    const version = createHash('sha256').update(esm.body).update(iife.body).digest('hex').slice(0, 12);
-    return { esm, iife, version };
+    const popup = asset('call-popup.js');
+    const version = createHash('sha256').update(esm.body).update(iife.body).update(popup.body).digest('hex').slice(0, 12);
+    return { esm, iife, popup, version };
   } catch {
     return undefined;
   }

@@ -94,3 +94,27 @@ test('the bundle is served cross-origin, immutable under its version, with ETag 
   const unversioned = await fetch(`${harness.url}/widget/call-us-button.js`);
   t.is(unversioned.headers.get('cache-control'), 'public, max-age=300');
 });
+
+test('the <call-popup> bundle is served like the button’s: cross-origin, immutable under the version, ETag revalidation', async (t) => {
+  const harness = await startHarness();
+  t.teardown(() => harness.close());
+  const { bundle } = settingsOf(await (await fetch(`${harness.url}/widget.js?id=example.com-sales`)).text());
+  const version = new URL(bundle ?? '').searchParams.get('v');
+  const path = `/widget/call-popup.js?v=${version}`;
+  const response = await fetch(harness.url + path);
+  t.is(response.status, 200);
+  t.regex(response.headers.get('content-type') ?? '', /^application\/javascript/);
+  t.is(response.headers.get('access-control-allow-origin'), '*');
+  t.is(response.headers.get('cross-origin-resource-policy'), 'cross-origin');
+  t.is(response.headers.get('x-content-type-options'), 'nosniff');
+  t.is(response.headers.get('cache-control'), 'public, max-age=31536000, immutable');
+  const body = await response.text();
+  t.true(body.includes('call-popup'));
+  t.false(body.includes('call-us-button'), 'the popup bundle does not carry the button');
+  const etag = response.headers.get('etag') ?? '';
+  t.not(etag, (await fetch(`${harness.url}/widget/call-us-button.js`)).headers.get('etag'));
+  const revalidated = await fetch(harness.url + path, { headers: { 'if-none-match': etag, 'cache-control': 'max-age=0' } });
+  t.is(revalidated.status, 304);
+  const unversioned = await fetch(`${harness.url}/widget/call-popup.js`);
+  t.is(unversioned.headers.get('cache-control'), 'public, max-age=300');
+});

@@ -90,7 +90,10 @@ const LOADER = String.raw`  var script = document.currentScript;
   }
 `;
 
-/** `GET /widget/call-us-button.js` (ESM) and `/widget/call-us-button.iife.js`: the element, Lit included. */
+/**
+ * `GET /widget/call-us-button.js` (ESM), `/widget/call-us-button.iife.js` and `/widget/call-popup.js` (ESM):
+ * an element, Lit included; `pick` says which.
+ */
 export function widgetBundleRoute(bundle: WidgetBundle | undefined, pick: (bundle: WidgetBundle) => WidgetAsset): Middleware<AppState> {
   return function widgetBundleRoute(ctx) {
     ctx.type = 'application/javascript';
