@@ -1,8 +1,8 @@
 #!/usr/bin/env node
-// Writes docs/widget.md, the <call-us-button> reference: the element's tables from
-// packages/widget/custom-elements.json (which `npm run build` produces from the element's JSDoc), the
-// strings and the package's exported types from the TSDoc in packages/widget/src/ (read through the
-// TypeScript compiler API). Run it after changing the element:
+// Writes docs/widget.md, the reference of @beckon/widget's elements (<call-us-button>, <call-popup>):
+// each element's tables from packages/widget/custom-elements.json (which `npm run build` produces from
+// the elements' JSDoc), their strings and the package's exported types from the TSDoc in
+// packages/widget/src/ (read through the TypeScript compiler API). Run it after changing the element:
 //
 //   npm run build && node scripts/widget-docs.mjs
 //
@@ -23,9 +23,7 @@ export const OUTPUT_PATH = resolve(root, 'docs/widget.md');
 
 /** The package entry, whose exports the page lists. */
 const ENTRY = 'src/index.ts';
-/** The interface of the `strings` property, listed key by key under "Strings". */
-const STRINGS_TYPE = 'CallUsStrings';
-/** In the element's module: the server's error codes, mapped to the string each is shown as. */
+/** In the button's module: the server's error codes, mapped to the string each is shown as. */
 const ERROR_STRINGS = 'ERROR_STRINGS';
 
 const GENERATED_NOTE =
@@ -35,7 +33,11 @@ const GENERATED_NOTE =
   '     `npm run build && node scripts/widget-docs.mjs`. -->';
 
 // The hand-written parts: what the manifest and the TSDoc cannot say. Links are relative to docs/.
-const INTRO = `# \`<call-us-button>\` reference
+const INTRO = `# \`@beckon/widget\` reference
+
+[\`@beckon/widget\`](../packages/widget/README.md) has two elements: [\`<call-us-button>\`](#call-us-button),
+for visitors, and [\`<call-popup>\`](#call-popup), for the people who answer the calls. The first sections
+below are the button's; the popup's own guide opens [its section](#call-popup).
 
 \`<call-us-button>\` is the "Call me back" button of [\`@beckon/widget\`](../packages/widget/README.md).
 A visitor opens it, types a phone number, and the element posts \`{ "id", "phone_number" }\` to
@@ -139,10 +141,85 @@ document.querySelector('call-us-button').strings = { heading: 'Rückruf', submit
 
 "server \`code\`" lists the error codes of \`POST /click-to-call\` that the string is shown for.`;
 
-const EXPORTS_INTRO = `\`import { … } from '@beckon/widget'\` gives the element class and the types of what a page gives it
-or hears from it; nothing else is public. Importing the package also defines the tag;
-\`@beckon/widget/call-us-button.js\` exports the class alone. The class is also
-\`HTMLElementTagNameMap['call-us-button']\`, so \`document.querySelector('call-us-button')\` is typed.`;
+const POPUP_GUIDE = `### Using it
+
+The popup shows a toast for each call ringing in, from the server's live call stream
+(\`GET {endpoint}/api/call-stream\`). That stream needs a **stream token**, which an app gets from
+\`POST /api/stream-tokens\` with its app key: the key stays on the page's own backend, and the element
+asks the page for a token through \`streamToken\` before every connection.
+
+\`\`\`html
+<script type="module" src="https://beckon.example.net/widget/call-popup.js"></script>
+<call-popup endpoint="https://beckon.example.net" auto-dismiss="45"></call-popup>
+<script type="module">
+  const popup = document.querySelector('call-popup');
+  // Your backend calls POST /api/stream-tokens with its app key and returns {"token", "expires_at"}.
+  popup.streamToken = async () => (await (await fetch('/my-backend/beckon-stream-token')).json()).token;
+  popup.addEventListener('call-popup-show', (event) => console.log('ringing', event.detail.call.from_number));
+</script>
+\`\`\`
+
+From npm, \`import '@beckon/widget'\` defines both elements and \`import '@beckon/widget/call-popup.js'\` this
+one alone. \`call-popup.js\` is an ES module with Lit included; a page using both elements from the CDN
+loads Lit twice (about 5.6 KB gzip each), which an app built from npm avoids.
+
+### How it behaves
+
+- **Connecting.** With \`endpoint\` set and a \`streamToken\` function given, and while it is in the page,
+  the element opens an \`EventSource\` on \`{endpoint}/api/call-stream?token=…\` (no cookies). Removing
+  it from the page closes the stream; changing \`endpoint\` or \`streamToken\` reopens it.
+- **Reconnecting.** On any failure (the network, a refused or expired token, the server closing the
+  stream) it closes that \`EventSource\` rather than let it reconnect with a token that may have expired,
+  waits (about 1 s, doubling after each failure in a row up to 30 s, with jitter, back to 1 s once the
+  server says \`connected\`), asks \`streamToken\` for a new token and reconnects with
+  \`&last_event_id=\` set to the id of the last \`call\` event it received, so the server replays what
+  it missed. A \`streamToken\` that throws, rejects or gives no token is retried the same way.
+- **Toasts.** A \`call\` event for an inbound call with status \`ringing\` adds a toast at the end of the
+  stack: the caller's name (else number, else \`unknownCaller\`), the number under a name, the matched
+  customer's name and email (or \`newCaller\`), "View customer" when the customer has an http(s)
+  \`customer_url\` (it opens in a new tab with \`rel="noopener noreferrer"\`; other schemes give no link),
+  and Dismiss. Later \`ringing\` events for that call update the toast (a customer matched meanwhile);
+  outbound calls, and a ringing call whose toast already closed, show nothing. Everything from the
+  server is bound as text, never as HTML.
+- **Closing.** A toast closes when its call is \`answered\`, \`ended\`, \`missed\` or goes to \`voicemail\`,
+  on Dismiss, or \`auto-dismiss\` seconds after it appeared (default 30; \`0\` turns that off). While
+  the pointer is over a toast or focus is in it, its timer is held, and it restarts in full once both
+  leave. Each close fires \`call-popup-dismiss\` with the reason.
+- **Accessibility.** The stack is a polite live region (\`role="status"\`, \`aria-live="polite"\`), present
+  before any toast, so screen readers announce each call without interrupting. The element never moves
+  focus to a toast; its links and buttons follow the element's place in the page in the Tab order. Only
+  when a keyboard user's focus was inside a toast that closes does it move, to the next toast's Dismiss.
+  Touch targets are at least 44 px, the entrance animation is left out under
+  \`prefers-reduced-motion: reduce\`, and toasts reflow at 320 px.
+- **Placement.** The element is fixed to the bottom inline-end corner of the viewport
+  (\`inset-block-end\`/\`inset-inline-end\` 1rem on the host); a page moves it with CSS on \`call-popup\`
+  itself.`;
+
+const POPUP_STRINGS_INTRO = `Every text \`<call-popup>\` shows is a key of \`CallPopupStrings\`, built in for English, Spanish and
+French ([\`packages/widget/src/strings/call-popup/\`](../packages/widget/src/strings/call-popup/)) and
+picked by \`lang\` as on the button; its \`strings\` property overrides any key:
+
+\`\`\`js
+document.querySelector('call-popup').strings = { viewCustomer: 'Open in CRM' };
+\`\`\``;
+
+/**
+ * What each element's section adds to its generated tables: a hand-written guide, and the strings
+ * interface listed key by key (with the server codes shown as each string, for the button). Elements
+ * appear in this order.
+ */
+const ELEMENTS = {
+  'call-us-button': { strings: { type: 'CallUsStrings', heading: '## Strings', intro: STRINGS_INTRO, codes: ERROR_STRINGS } },
+  'call-popup': {
+    guide: POPUP_GUIDE,
+    strings: { type: 'CallPopupStrings', heading: '## `<call-popup>` strings', intro: POPUP_STRINGS_INTRO },
+  },
+};
+
+const EXPORTS_INTRO = `\`import { … } from '@beckon/widget'\` gives the element classes and the types of what a page gives it
+or hears from it; nothing else is public. Importing the package also defines both tags;
+\`@beckon/widget/call-us-button.js\` and \`@beckon/widget/call-popup.js\` each define and export one element.
+Each class is also in \`HTMLElementTagNameMap\`, so \`document.querySelector('call-popup')\` is typed.`;
 
 const EXPORTS_EXAMPLE = `\`\`\`ts
 import type { CallUsEventMap } from '@beckon/widget';
@@ -248,7 +325,7 @@ function partsSection(element) {
   if (parts.length === 0) return undefined;
   return [
     '### CSS parts',
-    'Style them from the page with `call-us-button::part(name)`.',
+    `Style them from the page with \`${element.tagName}::part(name)\`.`,
     table(
       ['part', 'description'],
       parts.map((part) => [code(part.name), part.description ?? '']),
@@ -297,7 +374,9 @@ function customElements(manifest) {
       }
     }
   }
-  return elements.sort((a, b) => a.declaration.tagName.localeCompare(b.declaration.tagName));
+  const order = Object.keys(ELEMENTS);
+  const rank = (element) => (order.includes(element.declaration.tagName) ? order.indexOf(element.declaration.tagName) : order.length);
+  return elements.sort((a, b) => rank(a) - rank(b) || a.declaration.tagName.localeCompare(b.declaration.tagName));
 }
 
 function elementSection({ declaration, module, definedIn }) {
@@ -311,6 +390,7 @@ function elementSection({ declaration, module, definedIn }) {
     declaration.summary ? `**${declaration.summary.trim()}**` : undefined,
     declaration.description?.trim(),
     facts.join(' '),
+    ELEMENTS[declaration.tagName]?.guide,
     attributesSection(declaration),
     methodsSection(declaration),
     eventsSection(declaration),
@@ -358,6 +438,16 @@ function docText(node) {
 
 const oneLine = (text) => text.replace(/\s+/g, ' ').trim();
 
+/** GitHub's anchor for a heading line (its first occurrence). */
+function slug(heading) {
+  return heading
+    .replace(/^#+\s*/, '')
+    .replace(/[`*]/g, '')
+    .toLowerCase()
+    .replace(/[^\p{L}\p{N}\s_-]/gu, '')
+    .replace(/\s/g, '-');
+}
+
 /** A property name as written, without quotes. */
 function propertyName(name) {
   return ts.isIdentifier(name) || ts.isStringLiteral(name) ? name.text : name.getText();
@@ -390,7 +480,8 @@ function stringEntries(literal) {
   return entries;
 }
 
-function stringsSection(program, exports, element) {
+/** An element's strings, key by key; with `codes`, the server error codes each string is shown for. */
+function stringsSection(program, exports, element, { type: STRINGS_TYPE, heading, intro, codes: codesTable }) {
   const declaration = exports.find((entry) => entry.name === STRINGS_TYPE)?.declaration;
   if (!declaration || !ts.isInterfaceDeclaration(declaration)) throw new Error(`@beckon/widget exports no interface ${STRINGS_TYPE}`);
   // The English strings are the reference: the object of that type in the file declaring it.
@@ -401,18 +492,24 @@ function stringsSection(program, exports, element) {
       `the English ${STRINGS_TYPE} (a const of that type in ${declaration.getSourceFile().fileName})`,
     ),
   );
-  const elementFile = program.getSourceFile(resolve(packageDir, element.module));
   const codes = new Map();
-  for (const [serverCode, key] of stringEntries(
-    objectLiteral(elementFile, (node) => node.name.getText() === ERROR_STRINGS, `${ERROR_STRINGS} in packages/widget/${element.module}`),
-  )) {
-    codes.set(key, [...(codes.get(key) ?? []), serverCode]);
+  if (codesTable) {
+    const elementFile = program.getSourceFile(resolve(packageDir, element.module));
+    for (const [serverCode, key] of stringEntries(
+      objectLiteral(elementFile, (node) => node.name.getText() === codesTable, `${codesTable} in packages/widget/${element.module}`),
+    )) {
+      codes.set(key, [...(codes.get(key) ?? []), serverCode]);
+    }
   }
   const rows = declaration.members.filter(ts.isPropertySignature).map((member) => {
     const key = propertyName(member.name);
-    return [code(key), docText(member), (codes.get(key) ?? []).map((name) => `\`${name}\``).join(', ') || '—', english.get(key) ?? ''];
+    const serverCodes = (codes.get(key) ?? []).map((name) => `\`${name}\``).join(', ') || '—';
+    return codesTable
+      ? [code(key), docText(member), serverCodes, english.get(key) ?? '']
+      : [code(key), docText(member), english.get(key) ?? ''];
   });
-  return ['## Strings', STRINGS_INTRO, table(['key', 'shown', 'server `code`', 'English'], rows)].join('\n\n');
+  const headings = codesTable ? ['key', 'shown', 'server `code`', 'English'] : ['key', 'shown', 'English'];
+  return [heading, intro, table(headings, rows)].join('\n\n');
 }
 
 /** How an export is declared, in one table cell. */
@@ -423,7 +520,8 @@ function definition(declaration, checker) {
   }
   if (ts.isTypeAliasDeclaration(declaration)) return code(oneLine(declaration.type.getText()));
   if (ts.isInterfaceDeclaration(declaration)) {
-    if (declaration.name.text === STRINGS_TYPE) return '`interface`: its keys are under [Strings](#strings)';
+    const strings = Object.values(ELEMENTS).find((entry) => entry.strings.type === declaration.name.text)?.strings;
+    if (strings) return `\`interface\`: its keys are under [${strings.heading.replace(/^#+\s*/, '')}](#${slug(strings.heading)})`;
     const members = declaration.members.map((member) => oneLine(member.getText()).replace(/;$/, ''));
     // A short interface reads best spelled out; a long one is described by its doc.
     return members.length <= 3 ? code(`{ ${members.join('; ')} }`) : `\`interface\` (${members.length} members)`;
@@ -451,8 +549,10 @@ export function renderWidgetDocs(manifest = readManifest()) {
   const sections = [
     GENERATED_NOTE,
     INTRO,
-    ...elements.map(elementSection),
-    stringsSection(program, exports, elements[0]),
+    ...elements.flatMap((element) => {
+      const strings = ELEMENTS[element.declaration.tagName]?.strings;
+      return [elementSection(element), strings && stringsSection(program, exports, element, strings)].filter(Boolean);
+    }),
     exportsSection(program, exports, elements),
   ];
   return `${sections.join('\n\n')}\n`;
