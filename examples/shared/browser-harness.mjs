@@ -8,6 +8,7 @@ import { startNsSandbox } from '@beckon/ns-client/sandbox';
 import { loadConfig, start } from '@beckon/server';
 import { chromium } from 'playwright-core';
 import { chromiumLaunchOptions } from './chromium.mjs';
+import { copyEmptyPglite } from './pglite-template.mjs';
 
 /** The demo's id (packages/server/domains.example.json), so index.html works unchanged against `npm start`. */
 export const CONFIG_ID = 'example.com-sales';
@@ -31,6 +32,7 @@ export async function startBeckon(t) {
   t.teardown(() => rm(dir, { recursive: true, force: true }));
   const domainsFile = join(dir, 'domains.json');
   await writeFile(domainsFile, JSON.stringify(DOMAINS, null, 2));
+  await copyEmptyPglite(join(dir, 'pglite'));
 
   const config = loadConfig({
     NS_API_BASE: sandbox.url,

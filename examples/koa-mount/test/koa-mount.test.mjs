@@ -9,6 +9,7 @@ import test from 'ava';
 import { startNsSandbox } from '@beckon/ns-client/sandbox';
 import { closeDeps, createDeps, createLogger, loadConfig } from '@beckon/server';
 import { createHostApp } from '../app.mjs';
+import { copyEmptyPglite } from '../../shared/pglite-template.mjs';
 
 const SECRET = 'example-update-secret-0123456789';
 const DOMAINS = {
@@ -28,6 +29,7 @@ async function fixture(t, sandbox) {
   t.teardown(() => rm(dir, { recursive: true, force: true }));
   const domainsFile = join(dir, 'domains.json');
   await writeFile(domainsFile, JSON.stringify(DOMAINS));
+  await copyEmptyPglite(join(dir, 'pglite'));
   return {
     NS_API_BASE: sandbox.url,
     NS_TOKEN: sandbox.token,

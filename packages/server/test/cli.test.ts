@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import test from 'ava';
 import { folderWithSandbox } from './helpers.js';
+import { copyEmptyPglite } from '../../../examples/shared/pglite-template.mjs';
 
 const cli = new URL('./fixtures/cli.ts', import.meta.url).pathname;
 // The child runs in a temporary directory, where a bare `tsx` would not resolve.
@@ -41,6 +42,8 @@ test('a missing required variable stops the server with a message naming it', as
 
 test('reads .env, listens, answers /health, and stops on SIGTERM', async (t) => {
   const { dir, sandbox } = await folderWithSandbox(t, 'beckon-cli-');
+  // The embedded database in ./data, as the server finds it after its first start (a fresh one costs ~3 s of CPU).
+  await copyEmptyPglite(join(dir, 'data/pglite'));
   await writeFile(join(dir, '.env'), `NS_API_BASE=${sandbox.url}\nNS_TOKEN=${sandbox.token}\nUPDATE_SECRET=a-long-enough-secret\nPORT=0\n`);
   const child = spawn(process.execPath, nodeArgs, { cwd: dir, env: { PATH: process.env.PATH ?? '' } });
   const url = await new Promise<string>((resolve, reject) => {
@@ -79,6 +82,7 @@ test('a DOMAINS_FILE in a folder that does not exist stops start-up, saying whic
 test('without PUBLIC_URL, a server whose NetSapiens is elsewhere warns at start that its own address is unreachable', async (t) => {
   const dir = await mkdtemp(join(tmpdir(), 'beckon-cli-'));
   t.teardown(() => rm(dir, { recursive: true, force: true }));
+  await copyEmptyPglite(join(dir, 'data/pglite'));
   const child = spawn(process.execPath, nodeArgs, {
     cwd: dir,
     env: {

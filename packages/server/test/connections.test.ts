@@ -5,10 +5,12 @@ import { join } from 'node:path';
 import test from 'ava';
 import { createLogger, loadConfig, start, type RunningServer } from '../src/index.js';
 import { SECRET } from './helpers.js';
+import { copyEmptyPglite } from '../../../examples/shared/pglite-template.mjs';
 
 /** The real `start()`: what these tests pin is the listening server's own settings. */
 async function startServer(t: { teardown(fn: () => Promise<void>): void }, env: Record<string, string>): Promise<RunningServer> {
   const dir = await mkdtemp(join(tmpdir(), 'beckon-connections-'));
+  await copyEmptyPglite(join(dir, 'pglite'));
   const config = loadConfig({
     NS_API_BASE: 'http://127.0.0.1:9',
     NS_TOKEN: 'token',

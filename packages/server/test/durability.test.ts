@@ -12,6 +12,7 @@ import { type NsSandbox } from '@beckon/ns-client/sandbox';
 import { parseTenants } from '../src/index.js';
 import { eventually } from './eventually.js';
 import { databaseFixture } from './fixtures/databases.js';
+import { copyEmptyPglite } from '../../../examples/shared/pglite-template.mjs';
 import { folderWithSandbox, SECRET } from './helpers.js';
 import { staleBuild, startServerProcess, type ServerProcess } from './server-process.js';
 
@@ -283,6 +284,7 @@ test('a domains.json broken by hand leaves the running server on its last good c
   if (stale) return t.fail(stale);
   const good = { 'good.com-x': { api_domain: 'good.com', queue: '1@good.com', branding: { button_text: 'Good' } } };
   const { dir, file, sandbox } = await workspace(t, good);
+  await copyEmptyPglite(join(dir, 'data/pglite'));
   const running = await server(t, dir, file, sandbox);
   await writeFile(file, '{ "good.com-x": { "api_domain": ');
   t.true(

@@ -4,6 +4,7 @@ import { writeFile } from 'node:fs/promises';
 import { connect } from 'node:net';
 import { join } from 'node:path';
 import test from 'ava';
+import { copyEmptyPglite } from '../../../examples/shared/pglite-template.mjs';
 import { eventually } from './eventually.js';
 import { folderWithSandbox, SECRET, TENANTS } from './helpers.js';
 import { staleBuild, startServerProcess } from './server-process.js';
@@ -27,6 +28,7 @@ test('SIGTERM under load: every request in flight gets its normal answer, backgr
   const { dir, sandbox } = await folderWithSandbox(t, 'beckon-shutdown-');
   const file = join(dir, 'domains.json');
   await writeFile(file, JSON.stringify(TENANTS));
+  await copyEmptyPglite(join(dir, 'data/pglite'));
   const server = await startServerProcess(
     {
       NS_API_BASE: sandbox.url,
