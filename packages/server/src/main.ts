@@ -2,6 +2,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { exportConfigCommand, importConfigCommand } from './cli/config-commands.js';
 import { demo } from './cli/demo/demo.js';
+import { importCustomersCommand } from './cli/import-customers.js';
 import { migrateCommand } from './cli/migrate.js';
 import { serve } from './cli/serve.js';
 
@@ -9,6 +10,7 @@ const USAGE = `Usage: beckon-server [--demo] [--allow-remote]
        beckon-server import-config <file> [--replace]
        beckon-server export-config [file]
        beckon-server migrate
+       beckon-server import-customers --id <id> <file>
 
 Serves Beckon's click-to-call, web-responder and config-form routes.
 Configuration comes from the environment (and ./.env when present); see the server README.
@@ -18,6 +20,10 @@ Configuration comes from the environment (and ./.env when present); see the serv
   export-config   Write Redis's per-id configs as a domains.json to the file, or to stdout.
   migrate         Bring the database (DATABASE_URL, or the embedded one in DATA_DIR) up to this
                   version's schema, then exit. The server also does it when it starts.
+  import-customers
+                  Upsert the id's customers by external_id from a CSV file (a header row:
+                  external_id,name,email,phone,url) or a JSON array, all or nothing, straight into
+                  the database (stop the server first with the embedded one).
 
   --demo          When no NetSapiens settings (NS_API_BASE, NS_TOKEN) are given, run against an
                   embedded NetSapiens sandbox with a demo config in ./data and secrets made for the run.
@@ -36,6 +42,7 @@ export async function main(argv: string[]): Promise<void> {
         demo: { type: 'boolean' },
         'allow-remote': { type: 'boolean' },
         replace: { type: 'boolean' },
+        id: { type: 'string' },
         help: { type: 'boolean', short: 'h' },
         version: { type: 'boolean', short: 'v' },
       },
@@ -54,6 +61,7 @@ export async function main(argv: string[]): Promise<void> {
   if (command === 'import-config' && args.length === 1) return importConfigCommand(args[0]!, values.replace ?? false);
   if (command === 'export-config' && args.length <= 1) return exportConfigCommand(args[0]);
   if (command === 'migrate' && args.length === 0) return migrateCommand();
+  if (command === 'import-customers' && args.length === 1 && values.id) return importCustomersCommand(values.id, args[0]!);
   if (command !== undefined) return usage(`Unknown command or arguments: ${positionals.join(' ')}`);
   // Demo mode only while no NetSapiens is configured: a real setting must never be ignored.
   if (values.demo && !process.env.NS_API_BASE && !process.env.NS_TOKEN) return demo({ allowRemote: values['allow-remote'] ?? false });

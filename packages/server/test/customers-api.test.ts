@@ -109,6 +109,11 @@ for (const engine of ENGINES) {
         /customers\[0\]\.external_id must be at most 128 characters/,
       ],
       ['a control character', [{ ...good(0), name: 'Ada\u0000' }], /customers\[0\]\.name must not contain control characters/],
+      [
+        'a line break in an e-mail',
+        [{ ...good(0), email: 'ada@example.com\nBcc: x@example.com' }],
+        /customers\[0\]\.email must not contain control characters/,
+      ],
       ['an unknown field', [{ ...good(0), phone_number: '1' }], /customers\[0\] has unknown field\(s\) phone_number/],
       ['an object for a name', [{ ...good(0), name: { first: 'Ada' } }], /customers\[0\]\.name must be a string/],
       ['not an object', [good(0), 'crm-1'], /customers\[1\] must be an object/],

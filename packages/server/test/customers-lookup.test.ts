@@ -1,6 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import test, { type ExecutionContext } from 'ava';
-import type { Engine } from '../src/index.js';
+import { createCustomerLookup } from '../src/customers/lookup.js';
+import { BackgroundTasks, createLogger, type Engine } from '../src/index.js';
 import { CUSTOMER_TENANTS, startCustomersServer, type CustomersServer } from './fixtures/customers.js';
 import { databaseFixture, ENGINES } from './fixtures/databases.js';
 import { callRecord } from './fixtures/netsapiens.js';
@@ -185,4 +186,28 @@ test('a customer_lookup_url must be an http(s) URL', async (t) => {
   for (const url of ['ftp://crm.example.com/', 'javascript:alert(1)', 'crm.example.com', `https://crm.example.com/${'x'.repeat(2_100)}`]) {
     t.false(tenantSchema.safeParse({ api_domain: 'example.com', customer_lookup_url: url }).success, url);
   }
+});
+
+test('the cache is bounded: answers expire after their TTL, and past maxEntries the oldest goes first', async (t) => {
+  const crm = await startCrm(t, (_phone, response) => json(response, 200, null));
+  const logger = createLogger('silent');
+  const lookup = createCustomerLookup({
+    db: undefined as never,
+    tenants: { get: () => ({ api_domain: 'example.com' }) },
+    logger,
+    background: new BackgroundTasks(logger),
+    ttlMs: 300,
+    maxEntries: 2,
+  });
+  const ask = (phone: string) => lookup.lookup(ID, crm.url, phone);
+  for (const phone of ['+18135550001', '+18135550002', '+18135550001']) t.is(await ask(phone), null);
+  t.deepEqual(crm.asked, ['+18135550001', '+18135550002'], 'a cached answer is reused');
+  await ask('+18135550003');
+  await ask('+18135550002');
+  t.is(crm.asked.length, 3, 'the 2nd and 3rd are kept');
+  await ask('+18135550001');
+  t.is(crm.asked.length, 4, 'the 1st was evicted when the 3rd came');
+  await new Promise((resolve) => setTimeout(resolve, 350));
+  await ask('+18135550001');
+  t.is(crm.asked.length, 5, 'expired after its TTL');
 });

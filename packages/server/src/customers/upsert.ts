@@ -10,6 +10,9 @@ const MAX = { external_id: 128, name: 200, email: 254, phone: 40, url: 2_048 } a
 
 // eslint-disable-next-line no-control-regex -- matching control characters is the point
 const CONTROL = /[\u0000-\u001F\u007F-\u009F]/;
+/** A name may break lines (a quoted CSV field can: "Acme Inc.\nAda Lovelace"); no other control characters. */
+// eslint-disable-next-line no-control-regex -- matching control characters is the point
+const CONTROL_BUT_BREAKS = /[\u0000-\u0009\u000B\u000C\u000E-\u001F\u007F-\u009F]/;
 
 /** A customer as Beckon stores it: the phone in E.164, absent fields null. */
 export interface CustomerRow {
@@ -24,15 +27,15 @@ export interface CustomerRow {
 export type CustomerInput = Record<string, unknown>;
 
 /** Text, trimmed; a number (a CRM's numeric id, a phone as digits) is read as its digits. Empty is absent. */
-const loose = (field: keyof typeof MAX) =>
+const loose = (field: keyof typeof MAX, control = CONTROL) =>
   z
     .union([z.string(), z.number().int().nonnegative()], { error: 'must be a string' })
     .transform((value) => String(value).trim())
     .refine((value) => value.length <= MAX[field], { error: `must be at most ${MAX[field]} characters` })
-    .refine((value) => !CONTROL.test(value), { error: 'must not contain control characters' });
+    .refine((value) => !control.test(value), { error: 'must not contain control characters' });
 
-const optional = (field: keyof typeof MAX) =>
-  loose(field)
+const optional = (field: keyof typeof MAX, control = CONTROL) =>
+  loose(field, control)
     .nullish()
     .transform((value) => value || null);
 
@@ -46,7 +49,7 @@ function isHttpUrl(value: string): boolean {
 
 const fields = {
   external_id: loose('external_id').refine((value) => value !== '', { error: 'is required: the id of the customer in your system' }),
-  name: optional('name'),
+  name: optional('name', CONTROL_BUT_BREAKS),
   email: optional('email').refine((value) => value === null || email.safeParse(value).success, {
     error: 'must be an e-mail address such as ada@example.com',
   }),
