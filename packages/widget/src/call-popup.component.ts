@@ -1,4 +1,4 @@
-import { LitElement, html, nothing, type PropertyValues, type TemplateResult } from 'lit';
+import { LitElement, html, nothing, type TemplateResult } from 'lit';
 import { property, state } from 'lit/decorators.js';
 import { repeat } from 'lit/directives/repeat.js';
 import { popupStyles } from './call-popup.styles.js';
@@ -77,8 +77,11 @@ export class CallPopup extends LitElement {
   private stream: CallStream | undefined;
   /** What `stream` was opened with. */
   private streamOf: { endpoint: string; token: NonNullable<CallPopup['streamToken']> } | undefined;
-  /** Carried over when the stream is replaced (a new `streamToken`, or the element moved in the page). */
-  private lastEventId = '';
+  /**
+   * Where a replaced stream stopped (a new `streamToken`, or the element moved in the page): the next
+   * one resumes there if it reads the same endpoint, since event ids belong to one server.
+   */
+  private resume: { endpoint: string; lastEventId: string } | undefined;
   private nextKey = 0;
   private readonly timers = new Map<number, ReturnType<typeof setTimeout>>();
   /** Ids of calls that had a toast, oldest first. */
@@ -104,9 +107,7 @@ export class CallPopup extends LitElement {
     if (name === 'lang') this.requestUpdate();
   }
 
-  protected override willUpdate(changed: PropertyValues<this>): void {
-    // Event ids belong to one server: another endpoint starts from its present.
-    if (changed.has('endpoint') && changed.get('endpoint') !== undefined) this.lastEventId = '';
+  protected override willUpdate(): void {
     this.connect();
   }
 
@@ -182,14 +183,14 @@ export class CallPopup extends LitElement {
     this.stream = new CallStream({
       endpoint,
       token: streamToken,
-      lastEventId: this.lastEventId,
+      lastEventId: this.resume?.endpoint === endpoint ? this.resume.lastEventId : '',
       onCall: (call) => this.onCall(call),
     });
   }
 
   private disconnect(): void {
-    if (!this.stream) return;
-    this.lastEventId = this.stream.lastEventId;
+    if (!this.stream || !this.streamOf) return;
+    this.resume = { endpoint: this.streamOf.endpoint, lastEventId: this.stream.lastEventId };
     this.stream.close();
     this.stream = undefined;
     this.streamOf = undefined;

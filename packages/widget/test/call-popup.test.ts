@@ -160,6 +160,29 @@ describe('<call-popup>', () => {
     ]);
   });
 
+  it('resumes after the last id when streamToken changes or the element moves; another endpoint starts afresh', async () => {
+    const channel = newChannel();
+    const host = await popupFixture(channel);
+    const lastId = await channel.send(ringing('1'));
+    await waitForToasts(host, 1);
+    host.streamToken = async () => channel.token();
+    await waitFor(() => channel.tokens.length === 2, 'a second connection');
+    await waitForOpenStreams(channel, 1);
+    host.remove();
+    document.body.append(host);
+    await waitFor(() => channel.tokens.length === 3, 'a third token');
+    // Wait for the third connection itself: changing the endpoint earlier would rightly cancel it.
+    for (let tries = 0; (await channel.connections()).length < 3; tries += 1) {
+      if (tries > 100) throw new Error('no third connection');
+      await sleep(20);
+    }
+    host.endpoint = `${ENDPOINT}/`;
+    await waitFor(() => channel.tokens.length === 4, 'a fourth connection');
+    await waitForOpenStreams(channel, 1);
+    const connections = await channel.connections();
+    expect(connections.map((connection) => connection.last_event_id)).to.deep.equal(['', String(lastId), String(lastId), '']);
+  });
+
   it('retries with a fresh token when the stream refuses one (an expired token is a 401)', async () => {
     const channel = newChannel();
     await channel.refuse(1);
