@@ -1,5 +1,6 @@
 import type { NsClient } from '@beckon/ns-client';
 import type { Logger } from 'pino';
+import type { CallEventBus } from './api/call-stream.js';
 import type { BackgroundTasks } from './background.js';
 import type { ServerConfig } from './config.js';
 import type { Database } from './db/database.js';
@@ -31,6 +32,11 @@ export interface ServerDeps {
    * one are mounted only when it is there.
    */
   db?: Database;
+  /**
+   * The live streams' bus (`GET /api/call-stream`), one per process: made by `createDeps`, closed (ending
+   * the open streams) by `closeDeps`. Without it, the stream route makes its own.
+   */
+  callEvents?: CallEventBus;
   logger: Logger;
   background: BackgroundTasks;
 }

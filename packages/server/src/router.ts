@@ -4,7 +4,9 @@ import { requireAppKey } from './api/api-keys.js';
 import { createAppRoute, rotateKeyRoute } from './api/apps.js';
 import { upsertCustomersRoute } from './api/customers.js';
 import { activeCallsRoute, listCallsRoute } from './api/calls.js';
+import { callStreamRoute, createCallEventBus } from './api/call-stream.js';
 import { requireInternalSecret } from './api/internal-auth.js';
+import { createStreamTokenRoute } from './api/stream-tokens.js';
 import { databaseOutage } from './api/unavailable.js';
 import type { AppState } from './context.js';
 import { createCustomerLookup } from './customers/lookup.js';
@@ -113,6 +115,10 @@ export function addRoutes(
     const appKey = requireAppKey(db);
     router.get('/api/calls', outage, appKey, listCallsRoute(db));
     router.get('/api/active-calls', outage, appKey, activeCallsRoute(db));
+    // The live stream: a browser opens it with a short-lived token its page's backend got with the app key.
+    // Deps without a bus (`createDeps` makes one) get one here, which listens from the first stream on.
+    router.post('/api/stream-tokens', outage, appKey, createStreamTokenRoute(db));
+    router.get('/api/call-stream', outage, callStreamRoute({ db, bus: deps.callEvents ?? createCallEventBus(db, deps.logger) }));
   }
   return router;
 }

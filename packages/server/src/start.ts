@@ -2,6 +2,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { createNsClient } from '@beckon/ns-client';
 import type Router from '@koa/router';
+import { createCallEventBus } from './api/call-stream.js';
 import { createApp } from './app.js';
 import type { AppState } from './context.js';
 import { BackgroundTasks } from './background.js';
@@ -54,7 +55,8 @@ export async function createDeps(config: ServerConfig, options: { publicUrl?: st
   };
   const stores = await openStores(config, logger);
   try {
-    return { ...common, ...stores, db: await openMigratedDatabase(config, { logger }) };
+    const db = await openMigratedDatabase(config, { logger });
+    return { ...common, ...stores, db, callEvents: createCallEventBus(db, logger) };
   } catch (error) {
     await stores.tenants.close();
     await stores.redis?.close();
@@ -82,8 +84,9 @@ async function openStores(config: ServerConfig, logger: Logger): Promise<Pick<Se
   }
 }
 
-/** Lets background texts finish (until `deadline`, a timestamp) and closes the store (and Redis), then the database. */
+/** Ends the live streams, lets background texts finish (until `deadline`, a timestamp) and closes the store (and Redis), then the database. */
 export async function closeDeps(deps: ServerDeps, deadline = Date.now() + 10_000): Promise<void> {
+  await deps.callEvents?.close();
   await deps.background.drain(Math.max(0, deadline - Date.now()));
   await deps.tenants.close();
   await deps.redis?.close();
@@ -151,6 +154,8 @@ export async function start({ config, logger = createLogger(config.logLevel), ro
     (closing ??= (async () => {
       const deadline = Date.now() + graceMs;
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      // Live streams never finish on their own: end them, or the server would wait for them until the cut-off.
+      void deps.callEvents?.close();
       // Not only the connections idle now: each one whose request finishes during the grace period too,
       // or a client's keep-alive would hold the shutdown up to the cut-off.
       server.closeIdleConnections();

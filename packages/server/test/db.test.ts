@@ -18,7 +18,17 @@ import { databaseFixture, ENGINES } from './fixtures/databases.js';
 const fixture = databaseFixture(test);
 const quiet = createLogger('silent');
 
-const TABLES = ['api_keys', 'apps', 'call_events', 'calls', 'customers', 'deliveries', 'schema_migrations', 'subscriptions'];
+const TABLES = [
+  'api_keys',
+  'apps',
+  'call_events',
+  'calls',
+  'customers',
+  'deliveries',
+  'schema_migrations',
+  'stream_tokens',
+  'subscriptions',
+];
 
 /** A call row with what the schema requires, and `overrides`. */
 async function insertCall(db: Pick<Database, 'query'>, overrides: Record<string, string> = {}): Promise<number> {

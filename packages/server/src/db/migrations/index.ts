@@ -1,4 +1,5 @@
 import { migration as callEvents } from './0001-call-events.js';
+import { migration as streamTokens } from './0002-stream-tokens.js';
 
 /**
  * One schema change, the same SQL for PostgreSQL and PGlite. Migrations are TypeScript modules so that
@@ -14,4 +15,4 @@ export interface Migration {
 }
 
 /** Every migration, in order. */
-export const MIGRATIONS: readonly Migration[] = [callEvents];
+export const MIGRATIONS: readonly Migration[] = [callEvents, streamTokens];

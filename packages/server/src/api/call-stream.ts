@@ -1,0 +1,222 @@
+import { randomInt } from 'node:crypto';
+import type { ServerResponse } from 'node:http';
+import type { Middleware } from 'koa';
+import type { Logger } from 'pino';
+import type { AppState } from '../context.js';
+import type { Database, Queryable, SqlValue } from '../db/database.js';
+import { BusClosedError, EventBus, type Subscriber } from '../events/bus.js';
+import { CALL_EVENTS_CHANNEL } from '../events/calls.js';
+import { HttpError } from '../http-error.js';
+import { CALL_COLUMNS, callView, type CallRow, type CallView } from './call-view.js';
+import { appForStreamToken } from './stream-tokens.js';
+
+/** A call event as the stream sends it: its id, the config id it belongs to, and its SSE frame, made once for every stream. */
+export interface StreamEvent {
+  id: number;
+  tenant: string;
+  frame: string;
+}
+
+/** The process's bus of call events for the live streams. */
+export type CallEventBus = EventBus<StreamEvent>;
+
+export const HEARTBEAT_MS = 15_000;
+const REPLAY_PAGE = 500;
+/**
+ * A stream whose client reads this far behind is closed rather than buffered without end: its client
+ * reconnects with `Last-Event-ID` and catches up from the database.
+ */
+const MAX_BUFFERED_BYTES = 1 << 20;
+
+interface EventRow extends CallRow {
+  event_id: number;
+  event_state: CallView['status'];
+}
+
+/**
+ * The call events after `after` (and up to `upTo`), for the config ids in `ids` (null: every id), in id
+ * order: each as its call is now, in the state that event left it in.
+ */
+export async function readCallEvents(
+  db: Queryable,
+  range: { after: number; upTo?: number | undefined; ids?: readonly string[] | null | undefined; limit: number },
+): Promise<StreamEvent[]> {
+  const params: SqlValue[] = [range.after];
+  const where = ['e.id > $1'];
+  if (range.upTo !== undefined) where.push(`e.id <= $${params.push(range.upTo)}`);
+  if (range.ids) where.push(`e.tenant = ANY($${params.push(range.ids)}::text[])`);
+  const { rows } = await db.query<EventRow>(
+    `SELECT e.id AS event_id, e.state AS event_state, ${CALL_COLUMNS}
+     FROM call_events e JOIN calls c ON c.id = e.call_id LEFT JOIN customers cu ON cu.id = c.customer_id
+     WHERE ${where.join(' AND ')} ORDER BY e.id LIMIT $${params.push(range.limit)}`,
+    params,
+  );
+  return rows.map((row) => ({
+    id: row.event_id,
+    tenant: row.tenant,
+    frame: `id: ${row.event_id}\nevent: call\ndata: ${JSON.stringify({ type: 'call', call: { ...callView(row), status: row.event_state } })}\n\n`,
+  }));
+}
+
+/** The bus the live streams share: one per process (`createDeps` makes it; closing it ends the streams). */
+export function createCallEventBus(db: Database, logger: Logger): CallEventBus {
+  return new EventBus<StreamEvent>({
+    db,
+    channel: CALL_EVENTS_CHANNEL,
+    logger,
+    read: (after, limit) => readCallEvents(db, { after, limit }),
+    latest: async () => (await db.query<{ id: number | null }>('SELECT max(id) AS id FROM call_events')).rows[0]?.id ?? 0,
+  });
+}
+
+/**
+ * One open stream: what it may see, the last event id it sent, and — until its replay from the database
+ * is done — the live events that arrived meanwhile. A few hundred bytes besides the connection itself.
+ */
+class OpenStream implements Subscriber<StreamEvent> {
+  /** The id of the last event sent: nothing at or below it is sent again. */
+  cursor = 0;
+  /** Live events held while replaying; undefined once live. */
+  held: StreamEvent[] | undefined = [];
+
+  constructor(
+    readonly res: ServerResponse,
+    private readonly ids: readonly string[] | null,
+  ) {}
+
+  deliver(event: StreamEvent): void {
+    if (this.ids && !this.ids.includes(event.tenant)) return;
+    if (this.held) this.held.push(event);
+    else this.send(event);
+  }
+
+  send(event: StreamEvent): void {
+    if (event.id <= this.cursor) return;
+    this.cursor = event.id;
+    this.write(event.frame);
+  }
+
+  /** Sends what was held during the replay, and from now on every event as it comes. */
+  goLive(): void {
+    const held = this.held ?? [];
+    this.held = undefined;
+    for (const event of held) this.send(event);
+  }
+
+  write(text: string): void {
+    if (this.res.destroyed) return;
+    this.res.write(text);
+    if (this.res.writableLength > MAX_BUFFERED_BYTES) this.res.destroy();
+  }
+
+  end(): void {
+    this.res.end();
+  }
+}
+
+const EVENT_ID = /^\d{1,15}$/;
+
+/** Where to resume: the `Last-Event-ID` header (an `EventSource` reconnecting sends it), else `?last_event_id=`. */
+function resumeAfter(header: string, query: unknown): number | undefined {
+  if (Array.isArray(query)) throw new HttpError(400, 'last_event_id is given more than once');
+  const value = header.trim() || (typeof query === 'string' ? query.trim() : '');
+  if (!value) return undefined;
+  if (!EVENT_ID.test(value)) throw new HttpError(400, 'Last-Event-ID (or last_event_id) must be the id of an event this stream sent');
+  return Number(value);
+}
+
+export interface CallStreamOptions {
+  db: Database;
+  bus: CallEventBus;
+  /** How often an idle stream gets a comment, so proxies and browsers keep it open. Default 15 s. */
+  heartbeatMs?: number;
+}
+
+/**
+ * `GET /api/call-stream?token=…`: Server-Sent Events. `retry:` and `event: connected` first, then the
+ * app's call events after `Last-Event-ID` (or `?last_event_id=`) from the database, then each new one
+ * as the bus hands it over — `id:` the call event id, `event: call`, `data: {"type":"call","call":{…}}` —
+ * and a comment every 15 s. A wrong, expired or missing token is a 401 (JSON) before the stream starts.
+ * Any origin may read it: the token is the credential, and no cookie is involved.
+ */
+export function callStreamRoute(options: CallStreamOptions): Middleware<AppState> {
+  const { db, bus } = options;
+  const heartbeatMs = options.heartbeatMs ?? HEARTBEAT_MS;
+  const open = new Set<OpenStream>();
+  // One timer for every stream of this route, running while any is open.
+  let heartbeat: NodeJS.Timeout | undefined;
+  const opened = (stream: OpenStream) => {
+    open.add(stream);
+    heartbeat ??= setInterval(() => {
+      for (const each of open) each.write(': heartbeat\n\n');
+    }, heartbeatMs);
+  };
+  const closed = (stream: OpenStream) => {
+    bus.unsubscribe(stream);
+    open.delete(stream);
+    if (open.size === 0) {
+      clearInterval(heartbeat);
+      heartbeat = undefined;
+    }
+  };
+
+  return async function callStream(ctx) {
+    ctx.set('Access-Control-Allow-Origin', '*');
+    ctx.set('Cache-Control', 'no-store');
+    const { token } = ctx.query;
+    if (Array.isArray(token)) throw new HttpError(400, 'token is given more than once');
+    const app = token ? await appForStreamToken(db, token) : undefined;
+    if (!app) throw new HttpError(401, 'A valid stream token is required: get one from POST /api/stream-tokens (each lasts 5 minutes)');
+    const after = resumeAfter(ctx.get('Last-Event-ID'), ctx.query.last_event_id);
+
+    const { res } = ctx;
+    const stream = new OpenStream(res, app.ids);
+    const gone = new Promise<void>((resolve) => res.once('close', resolve));
+    let from: number;
+    try {
+      from = await bus.subscribe(stream);
+    } catch (error) {
+      if (error instanceof BusClosedError) {
+        throw new HttpError(503, 'The server is shutting down; connect again in a moment', { headers: { 'Retry-After': '2' } });
+      }
+      throw error;
+    }
+    opened(stream);
+    void gone.then(() => closed(stream));
+    if (res.destroyed) {
+      ctx.respond = false;
+      return;
+    }
+
+    // From here on the answer is the stream: Koa leaves the response alone.
+    ctx.status = 200;
+    ctx.respond = false;
+    ctx.req.socket.setTimeout(0);
+    ctx.req.socket.setNoDelay(true);
+    ctx.req.socket.setKeepAlive(true);
+    res.writeHead(200, {
+      'Content-Type': 'text/event-stream; charset=utf-8',
+      // no-transform: a proxy must not compress or rewrite it (which would hold events back).
+      'Cache-Control': 'no-store, no-transform',
+      'X-Accel-Buffering': 'no',
+      Connection: 'keep-alive',
+    });
+    const start = after ?? from;
+    // A random retry spreads the reconnections of many browsers after a restart.
+    stream.write(`retry: ${2_000 + randomInt(3_000)}\n\nid: ${start}\nevent: connected\ndata: {"type":"connected"}\n\n`);
+    stream.cursor = start;
+    try {
+      for (let page = start; page < from && !res.destroyed;) {
+        const events = await readCallEvents(db, { after: page, upTo: from, ids: app.ids, limit: REPLAY_PAGE });
+        for (const event of events) stream.send(event);
+        page = events.length < REPLAY_PAGE ? from : events.at(-1)!.id;
+      }
+      stream.goLive();
+    } catch (error) {
+      // The client reconnects and resumes from the last event it got.
+      ctx.state.log.warn({ err: error }, 'the live stream could not replay from the database');
+      res.destroy();
+    }
+    await gone;
+  };
+}
