@@ -159,9 +159,10 @@ asks the page for a token through \`streamToken\` before every connection.
 </script>
 \`\`\`
 
-From npm, \`import '@beckon/widget'\` defines both elements and \`import '@beckon/widget/call-popup.js'\` this
-one alone. \`call-popup.js\` is an ES module with Lit included; a page using both elements from the CDN
-loads Lit twice (about 5.6 KB gzip each), which an app built from npm avoids.
+From npm, \`import '@beckon/widget/call-popup.js'\` defines it (\`import '@beckon/widget'\` defines only the
+button, so that apps showing only the button do not bundle the popup). The CDN's \`call-popup.js\` is an
+ES module with Lit included: a page using both elements from the CDN loads Lit twice (about 5.6 KB gzip
+each), which an app built from npm avoids.
 
 ### How it behaves
 
@@ -217,8 +218,9 @@ const ELEMENTS = {
 };
 
 const EXPORTS_INTRO = `\`import { … } from '@beckon/widget'\` gives the element classes and the types of what a page gives it
-or hears from it; nothing else is public. Importing the package also defines both tags;
-\`@beckon/widget/call-us-button.js\` and \`@beckon/widget/call-popup.js\` each define and export one element.
+or hears from it; nothing else is public. Importing the package also defines \`<call-us-button>\` (not
+\`<call-popup>\`, whose class it exports without defining the tag); \`@beckon/widget/call-us-button.js\` and
+\`@beckon/widget/call-popup.js\` each define and export one element.
 Each class is also in \`HTMLElementTagNameMap\`, so \`document.querySelector('call-popup')\` is typed.`;
 
 const EXPORTS_EXAMPLE = `\`\`\`ts
