@@ -1,0 +1,111 @@
+// The live stream's life around the routes: the real start() and its shutdown, heartbeats, and the bus
+// making up for notifications PostgreSQL could not deliver while its LISTEN connection was lost.
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import test, { type ExecutionContext } from 'ava';
+import { createApp, createLogger, loadConfig, migrate, start, type Database } from '../src/index.js';
+import { callStreamRoute, createCallEventBus } from '../src/api/call-stream.js';
+import { issueStreamToken } from '../src/api/stream-tokens.js';
+import { recordCallChange } from '../src/events/calls.js';
+import { newRouter } from '../src/router.js';
+import { copyEmptyPglite } from '../../../examples/shared/pglite-template.mjs';
+import { API_TENANTS } from './fixtures/api.js';
+import { databaseFixture } from './fixtures/databases.js';
+import { openSse } from './fixtures/sse.js';
+import { eventually, SECRET, serveForTest, startHarness } from './helpers.js';
+
+const fixture = databaseFixture(test);
+const quiet = createLogger('silent');
+
+/** An app seeing every id, and a stream token for it, straight in the database. */
+async function streamToken(db: Database): Promise<string> {
+  const { rows } = await db.query<{ id: string }>("INSERT INTO apps (name) VALUES ('Popup') RETURNING id");
+  return (await issueStreamToken(db, rows[0]!.id)).token;
+}
+
+function ringing(db: Database, providerCallId: string) {
+  return recordCallChange(db, {
+    tenant: 'a.com-x',
+    provider: 'netsapiens',
+    providerCallId,
+    direction: 'inbound',
+    signal: 'ringing',
+    at: new Date(),
+    fromNumber: '+18135551234',
+  });
+}
+
+async function migrated(t: ExecutionContext, engine: 'pglite' | 'postgres'): Promise<Database> {
+  const { db } = await fixture.open(t, engine);
+  await migrate(db, { logger: quiet });
+  return db;
+}
+
+test("the server's shutdown ends open streams instead of waiting for them", async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), 'beckon-stream-'));
+  t.teardown(() => rm(dir, { recursive: true, force: true }));
+  await copyEmptyPglite(join(dir, 'pglite'));
+  await writeFile(join(dir, 'domains.json'), JSON.stringify(API_TENANTS));
+  const config = loadConfig({
+    NS_API_BASE: 'http://127.0.0.1:9',
+    NS_TOKEN: 'token',
+    UPDATE_SECRET: SECRET,
+    DOMAINS_FILE: join(dir, 'domains.json'),
+    DATA_DIR: dir,
+    PORT: '0',
+  });
+  const running = await start({ config, logger: quiet });
+  t.teardown(() => running.close(1_000));
+  const stream = await openSse(`${running.url}/api/call-stream?token=${await streamToken(running.deps.db!)}`);
+  t.is(stream.response.status, 200);
+  t.teardown(() => stream.close());
+  await stream.next();
+  t.is((await stream.next())?.event, 'connected');
+
+  const started = Date.now();
+  await running.close(10_000);
+  const took = Date.now() - started;
+  t.true(took < 3_000, `closed in ${took} ms, not at the 10 s cut-off`);
+  t.is(await stream.next(), undefined, 'the stream ended');
+});
+
+test('an idle stream gets a heartbeat comment (every 15 s by default; 50 ms here)', async (t) => {
+  const db = await migrated(t, 'postgres');
+  const harness = await startHarness({ tenants: API_TENANTS });
+  t.teardown(() => harness.close());
+  const bus = createCallEventBus(db, quiet);
+  t.teardown(() => bus.close());
+  const router = newRouter();
+  router.get('/api/call-stream', callStreamRoute({ db, bus, heartbeatMs: 50 }));
+  const { url } = await serveForTest(t, createApp({ ...harness.deps, db }, { routers: [router] }).callback());
+  const stream = await openSse(`${url}/api/call-stream?token=${await streamToken(db)}`);
+  t.teardown(() => stream.close());
+  await stream.next();
+  t.is((await stream.next())?.event, 'connected');
+  t.deepEqual(await stream.next(1_000), { comment: 'heartbeat' });
+  t.deepEqual(await stream.next(1_000), { comment: 'heartbeat' });
+});
+
+test("PostgreSQL: an event committed while the bus's LISTEN connection was lost reaches the stream once it is back", async (t) => {
+  const db = await migrated(t, 'postgres');
+  const harness = await startHarness({ tenants: API_TENANTS });
+  t.teardown(() => harness.close());
+  const bus = createCallEventBus(db, quiet);
+  t.teardown(() => bus.close());
+  const { url } = await serveForTest(t, createApp({ ...harness.deps, db, callEvents: bus }).callback());
+  const stream = await openSse(`${url}/api/call-stream?token=${await streamToken(db)}`);
+  t.teardown(() => stream.close());
+  await stream.next();
+  t.is((await stream.next())?.event, 'connected');
+
+  const cut = await db.query(
+    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database() AND query ILIKE 'LISTEN%'",
+  );
+  t.is(cut.rowCount, 1, 'the listening connection, cut');
+  t.true(await eventually(() => !db.ready(), 2_000), 'the loss is noticed');
+  const { eventId } = await ringing(db, 'while-away');
+  t.false(db.ready(), 'committed while nobody listened: its notification is lost');
+  const [event] = await stream.calls(1);
+  t.is(event!.id, String(eventId));
+});
