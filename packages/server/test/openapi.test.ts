@@ -135,6 +135,20 @@ function named(name: string): { response: ResponseObject; at: string } {
   return { response, at };
 }
 
+/** A stream never ends by itself: its text up to the end of its `connected` event, then it is closed. */
+async function streamStart(response: Response): Promise<string> {
+  const reader = response.body!.getReader();
+  const decoder = new TextDecoder();
+  let text = '';
+  while (!/event: connected\n[^]*?\n\n/.test(text)) {
+    const chunk = await reader.read();
+    if (chunk.done) break;
+    text += decoder.decode(chunk.value, { stream: true });
+  }
+  await reader.cancel();
+  return text;
+}
+
 /** Checks a real response against the document; returns the parsed body for further assertions. */
 async function conforms(t: ExecutionContext, method: string, url: string, response: Response): Promise<unknown> {
   const path = new URL(url).pathname;
@@ -161,7 +175,9 @@ async function conforms(t: ExecutionContext, method: string, url: string, respon
       t.fail(`${method} ${path} ${response.status}: header ${name}: ${JSON.stringify(raw)} ${ajv.errorsText(validate.errors)}`);
   }
 
-  const text = await response.text();
+  const text = (response.headers.get('content-type') ?? '').startsWith('text/event-stream')
+    ? await streamStart(response)
+    : await response.text();
   if (!documented.content) {
     t.is(text, '', `${method} ${path} ${response.status} is documented without a body`);
     return undefined;
@@ -318,6 +334,15 @@ async function subscribed({ api }: Server): Promise<void> {
      VALUES ('example.com-sales', 'netsapiens', 'sub-1', $1, 'active')`,
     [createHash('sha256').update(WEBHOOK_TOKEN).digest('hex')],
   );
+}
+/** Stream tokens for the call-stream rows' paths, one per row (rows run at once); set by `before`. */
+const streamTokens: Record<string, string> = {};
+function withStreamToken(row: string): Row['before'] {
+  return async ({ api }) => {
+    const { key } = await api!.createApp({ name: 'Popup', ids: ['example.com-sales'] });
+    const response = await fetch(`${api!.url}/api/stream-tokens`, { method: 'POST', headers: { 'x-app-api-key': key } });
+    streamTokens[row] = ((await response.json()) as { token: string }).token;
+  };
 }
 /** A call record as a NetSapiens `call` subscription posts it (the fields Beckon reads). */
 const CALL_RECORD = {
@@ -902,6 +927,53 @@ const rows: Record<string, Row> = {
     },
   },
 
+  // The live stream: a token with the app's key, then the stream with the token
+  'stream token: created': {
+    method: 'POST',
+    path: '/api/stream-tokens',
+    status: 201,
+    database: 'with secret',
+    before: async ({ api }) => ({ 'x-app-api-key': (await api!.createApp({ name: 'Popup' })).key }),
+    documentedHeaders: ['Cache-Control'],
+  },
+  'stream token: no key': { method: 'POST', path: '/api/stream-tokens', status: 401, database: 'with secret' },
+  'stream token: the database is down': {
+    method: 'POST',
+    path: '/api/stream-tokens',
+    status: 503,
+    database: 'with secret',
+    headers: { 'x-app-api-key': `bk_live_${'0'.repeat(24)}_${'A'.repeat(43)}` },
+    before: ({ api }) => api!.db.close(),
+  },
+  'call stream: connected': {
+    method: 'GET',
+    get path() {
+      return `/api/call-stream?token=${streamTokens.connected ?? ''}`;
+    },
+    status: 200,
+    database: 'with secret',
+    before: withStreamToken('connected'),
+    documentedHeaders: ['X-Accel-Buffering', 'Access-Control-Allow-Origin'],
+  },
+  'call stream: Last-Event-ID not an event id': {
+    method: 'GET',
+    get path() {
+      return `/api/call-stream?token=${streamTokens.badLastEventId ?? ''}`;
+    },
+    status: 400,
+    database: 'with secret',
+    headers: { 'last-event-id': 'latest' },
+    before: withStreamToken('badLastEventId'),
+  },
+  'call stream: no token': { method: 'GET', path: '/api/call-stream', status: 401, database: 'with secret' },
+  'call stream: the database is down': {
+    method: 'GET',
+    path: `/api/call-stream?token=bst_${'A'.repeat(43)}`,
+    status: 503,
+    database: 'with secret',
+    before: ({ api }) => api!.db.close(),
+  },
+
   // NetSapiens deliveries and subscriptions: with a database
   'netsapiens webhook: a delivery stored': {
     method: 'POST',
@@ -1117,6 +1189,8 @@ test('every operation in the document, and every status it documents, is exercis
     'POST /internal/customers 500',
     'GET /api/calls 500',
     'GET /api/active-calls 500',
+    'POST /api/stream-tokens 500',
+    'GET /api/call-stream 500',
     'POST /webhooks/netsapiens 500',
   ]);
   const exercised = new Set(
