@@ -8,6 +8,8 @@ import { callRecord } from './fixtures/netsapiens.js';
 import { eventually, serveForTest } from './helpers.js';
 
 const fixture = databaseFixture(test);
+// One at a time: a lookup has 1 s, and PGlite's queries run on this process's event loop, so other tests'
+// databases working at the same moment could hold the stand-in's answer past it.
 
 const ID = 'example.com-lookup';
 
@@ -63,7 +65,7 @@ const events = async (server: CustomersServer, callId: string) =>
 const failures = (server: CustomersServer) => server.harness.logs.filter((line) => line.msg === 'customer lookup failed');
 
 for (const engine of ENGINES) {
-  test(`a lookup URL's answer matches the call after the webhook's answer, as a call event (${engine})`, async (t) => {
+  test.serial(`a lookup URL's answer matches the call after the webhook's answer, as a call event (${engine})`, async (t) => {
     const crm = await startCrm(t, (phone, response) => (phone === '+18135551234' ? json(response, 200, GRACE) : json(response, 404, {})));
     const server = await withLookup(t, engine, crm.url);
     const notified: string[] = [];
@@ -90,7 +92,7 @@ for (const engine of ENGINES) {
     t.false(server.harness.logText().includes('crm-secret-token'), "the lookup URL's query is never logged");
   });
 
-  test(`answers are cached per id and number, "none" too; a caller matched by a stored customer is not looked up (${engine})`, async (t) => {
+  test.serial(`answers are cached per id and number, "none" too; a caller matched by a stored customer is not looked up (${engine})`, async (t) => {
     const crm = await startCrm(t, (phone, response) => (phone === '+18135551234' ? json(response, 200, GRACE) : json(response, 200, null)));
     const server = await withLookup(t, engine, crm.url);
     await server.upsert({ id: ID, customers: [{ external_id: 'crm-1', name: 'Stored', phone: '(929) 555-0199' }] });
@@ -112,7 +114,7 @@ for (const engine of ENGINES) {
     t.deepEqual(await events(server, 'c-5'), ['ringing'], 'matched on intake: no second event');
   });
 
-  test(`a lookup that hangs never delays the webhook's answer; it is cut at 1 s and asked again next time (${engine})`, async (t) => {
+  test.serial(`a lookup that hangs never delays the webhook's answer; it is cut at 1 s and asked again next time (${engine})`, async (t) => {
     const hanging: ServerResponse[] = [];
     const crm = await startCrm(t, (_phone, response) => void hanging.push(response));
     const server = await withLookup(t, engine, crm.url);
@@ -140,7 +142,7 @@ for (const engine of ENGINES) {
     t.pass('a failure is not cached: the next call asks again');
   });
 
-  test(`a huge answer is refused (declared or streamed), as are errors and answers that are no customer (${engine})`, async (t) => {
+  test.serial(`a huge answer is refused (declared or streamed), as are errors and answers that are no customer (${engine})`, async (t) => {
     const big = JSON.stringify({ ...GRACE, name: 'x'.repeat(1_000_000) });
     const crm = await startCrm(t, (phone, response) => {
       if (phone === '+18135550001') return json(response, 200, { ...GRACE, name: 'x'.repeat(1_000_000) });
@@ -178,7 +180,7 @@ for (const engine of ENGINES) {
   });
 }
 
-test('a customer_lookup_url must be an http(s) URL', async (t) => {
+test.serial('a customer_lookup_url must be an http(s) URL', async (t) => {
   const { tenantSchema } = await import('../src/tenants/schema.js');
   for (const url of ['https://crm.example.com/lookup?token=x', 'http://10.0.0.5:8080/customers']) {
     t.true(tenantSchema.safeParse({ api_domain: 'example.com', customer_lookup_url: url }).success, url);
@@ -188,7 +190,7 @@ test('a customer_lookup_url must be an http(s) URL', async (t) => {
   }
 });
 
-test('the cache is bounded: answers expire after their TTL, and past maxEntries the oldest goes first', async (t) => {
+test.serial('the cache is bounded: answers expire after their TTL, and past maxEntries the oldest goes first', async (t) => {
   const crm = await startCrm(t, (_phone, response) => json(response, 200, null));
   const logger = createLogger('silent');
   const lookup = createCustomerLookup({

@@ -40,7 +40,7 @@ export function upsertCustomersRoute(deps: { db: Database; tenants: Pick<TenantS
 
     let rows;
     try {
-      rows = checkCustomers(customers, defaultCountry(tenant));
+      rows = await checkCustomers(customers, defaultCountry(tenant));
     } catch (error) {
       if (error instanceof CustomerInputError) throw new HttpError(400, `Nothing was stored: ${error.message}`);
       throw error;

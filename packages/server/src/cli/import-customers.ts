@@ -31,7 +31,7 @@ export async function importCustomers(id: string, file: string, env: NodeJS.Proc
   const read = readCustomers(file, text);
   let rows;
   try {
-    rows = checkCustomers(read.customers, defaultCountry(tenant), 'customers');
+    rows = await checkCustomers(read.customers, defaultCountry(tenant), 'customers');
   } catch (error) {
     if (!(error instanceof CustomerInputError)) throw error;
     const where =
