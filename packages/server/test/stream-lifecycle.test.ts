@@ -42,7 +42,7 @@ async function migrated(t: ExecutionContext, engine: 'pglite' | 'postgres'): Pro
   return db;
 }
 
-test("the server's shutdown ends open streams instead of waiting for them", async (t) => {
+test('on the real server, a stream outlives the request timeouts, and the shutdown ends it instead of waiting for it', async (t) => {
   const dir = await mkdtemp(join(tmpdir(), 'beckon-stream-'));
   t.teardown(() => rm(dir, { recursive: true, force: true }));
   await copyEmptyPglite(join(dir, 'pglite'));
@@ -54,6 +54,9 @@ test("the server's shutdown ends open streams instead of waiting for them", asyn
     DOMAINS_FILE: join(dir, 'domains.json'),
     DATA_DIR: dir,
     PORT: '0',
+    // A stream is one long response: the limits on receiving a request must not cut it.
+    HEADERS_TIMEOUT_MS: '300',
+    REQUEST_TIMEOUT_MS: '500',
   });
   const running = await start({ config, logger: quiet });
   t.teardown(() => running.close(1_000));
@@ -62,6 +65,9 @@ test("the server's shutdown ends open streams instead of waiting for them", asyn
   t.teardown(() => stream.close());
   await stream.next();
   t.is((await stream.next())?.event, 'connected');
+  await new Promise((resolve) => setTimeout(resolve, 2_500));
+  const { eventId } = await ringing(running.deps.db!, 'after-the-timeouts');
+  t.is((await stream.calls(1))[0]!.id, String(eventId));
 
   const started = Date.now();
   await running.close(10_000);
