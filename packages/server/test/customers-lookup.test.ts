@@ -92,55 +92,63 @@ for (const engine of ENGINES) {
     t.false(server.harness.logText().includes('crm-secret-token'), "the lookup URL's query is never logged");
   });
 
-  test.serial(`answers are cached per id and number, "none" too; a caller matched by a stored customer is not looked up (${engine})`, async (t) => {
-    const crm = await startCrm(t, (phone, response) => (phone === '+18135551234' ? json(response, 200, GRACE) : json(response, 200, null)));
-    const server = await withLookup(t, engine, crm.url);
-    await server.upsert({ id: ID, customers: [{ external_id: 'crm-1', name: 'Stored', phone: '(929) 555-0199' }] });
-    for (const [callId, from] of [
-      ['c-1', '18135551234'],
-      ['c-2', '18135551234'],
-      ['c-3', '8135559999'],
-      ['c-4', '8135559999'],
-      ['c-5', '19295550199'],
-      ['c-6', '2001'],
-    ] as const) {
-      t.is((await ring(server, callId, from)).status, 200);
-      await server.harness.deps.background.drain(2_000);
-    }
-    t.deepEqual(crm.asked, ['+18135551234', '+18135559999'], 'each number asked once; the stored customer and an extension never');
-    t.is((await callOf(server, 'c-2'))?.external_id, 'crm-9', 'the cached answer matches too');
-    t.is((await callOf(server, 'c-4'))?.external_id, null);
-    t.is((await callOf(server, 'c-5'))?.external_id, 'crm-1');
-    t.deepEqual(await events(server, 'c-5'), ['ringing'], 'matched on intake: no second event');
-  });
+  test.serial(
+    `answers are cached per id and number, "none" too; a caller matched by a stored customer is not looked up (${engine})`,
+    async (t) => {
+      const crm = await startCrm(t, (phone, response) =>
+        phone === '+18135551234' ? json(response, 200, GRACE) : json(response, 200, null),
+      );
+      const server = await withLookup(t, engine, crm.url);
+      await server.upsert({ id: ID, customers: [{ external_id: 'crm-1', name: 'Stored', phone: '(929) 555-0199' }] });
+      for (const [callId, from] of [
+        ['c-1', '18135551234'],
+        ['c-2', '18135551234'],
+        ['c-3', '8135559999'],
+        ['c-4', '8135559999'],
+        ['c-5', '19295550199'],
+        ['c-6', '2001'],
+      ] as const) {
+        t.is((await ring(server, callId, from)).status, 200);
+        await server.harness.deps.background.drain(2_000);
+      }
+      t.deepEqual(crm.asked, ['+18135551234', '+18135559999'], 'each number asked once; the stored customer and an extension never');
+      t.is((await callOf(server, 'c-2'))?.external_id, 'crm-9', 'the cached answer matches too');
+      t.is((await callOf(server, 'c-4'))?.external_id, null);
+      t.is((await callOf(server, 'c-5'))?.external_id, 'crm-1');
+      t.deepEqual(await events(server, 'c-5'), ['ringing'], 'matched on intake: no second event');
+    },
+  );
 
-  test.serial(`a lookup that hangs never delays the webhook's answer; it is cut at 1 s and asked again next time (${engine})`, async (t) => {
-    const hanging: ServerResponse[] = [];
-    const crm = await startCrm(t, (_phone, response) => void hanging.push(response));
-    const server = await withLookup(t, engine, crm.url);
-    // Warm up the route (first-request costs) and let that lookup time out; then deliver while the CRM never answers.
-    t.is((await ring(server, 'warm-up', '8135550000')).status, 200);
-    t.true(await eventually(() => failures(server).length === 1, 5_000));
-    t.regex(String(failures(server)[0]!.reason), /no answer within 1000 ms/);
-    const timings: number[] = [];
-    for (const [callId, from] of [
-      ['c-1', '8135551111'],
-      ['c-2', '8135552222'],
-      ['c-3', '8135553333'],
-    ] as const) {
-      const { status, ms } = await ring(server, callId, from);
-      t.is(status, 200);
-      const ended = failures(server).filter((line) => String(line.phone).endsWith(from.slice(-4)));
-      t.is(ended.length, 0, `${callId} answered while its lookup is still pending: the answer did not wait for it`);
-      timings.push(ms);
-    }
-    t.log(`${engine}: webhook answers while the lookup hangs: ${timings.map((ms) => `${Math.round(ms)} ms`).join(', ')}`);
-    t.true(await eventually(() => failures(server).length === 4, 5_000));
-    t.is((await callOf(server, 'c-1'))?.external_id, null);
-    t.is((await ring(server, 'c-4', '8135552222')).status, 200);
-    t.true(await eventually(() => crm.asked.filter((phone) => phone === '+18135552222').length === 2, 5_000));
-    t.pass('a failure is not cached: the next call asks again');
-  });
+  test.serial(
+    `a lookup that hangs never delays the webhook's answer; it is cut at 1 s and asked again next time (${engine})`,
+    async (t) => {
+      const hanging: ServerResponse[] = [];
+      const crm = await startCrm(t, (_phone, response) => void hanging.push(response));
+      const server = await withLookup(t, engine, crm.url);
+      // Warm up the route (first-request costs) and let that lookup time out; then deliver while the CRM never answers.
+      t.is((await ring(server, 'warm-up', '8135550000')).status, 200);
+      t.true(await eventually(() => failures(server).length === 1, 5_000));
+      t.regex(String(failures(server)[0]!.reason), /no answer within 1000 ms/);
+      const timings: number[] = [];
+      for (const [callId, from] of [
+        ['c-1', '8135551111'],
+        ['c-2', '8135552222'],
+        ['c-3', '8135553333'],
+      ] as const) {
+        const { status, ms } = await ring(server, callId, from);
+        t.is(status, 200);
+        const ended = failures(server).filter((line) => String(line.phone).endsWith(from.slice(-4)));
+        t.is(ended.length, 0, `${callId} answered while its lookup is still pending: the answer did not wait for it`);
+        timings.push(ms);
+      }
+      t.log(`${engine}: webhook answers while the lookup hangs: ${timings.map((ms) => `${Math.round(ms)} ms`).join(', ')}`);
+      t.true(await eventually(() => failures(server).length === 4, 5_000));
+      t.is((await callOf(server, 'c-1'))?.external_id, null);
+      t.is((await ring(server, 'c-4', '8135552222')).status, 200);
+      t.true(await eventually(() => crm.asked.filter((phone) => phone === '+18135552222').length === 2, 5_000));
+      t.pass('a failure is not cached: the next call asks again');
+    },
+  );
 
   test.serial(`a huge answer is refused (declared or streamed), as are errors and answers that are no customer (${engine})`, async (t) => {
     const big = JSON.stringify({ ...GRACE, name: 'x'.repeat(1_000_000) });
