@@ -1,6 +1,14 @@
 import { Script } from 'node:vm';
 import test from 'ava';
-import { startHarness } from './helpers.js';
+import { createCallEventBus } from '../src/api/call-stream.js';
+import { recordCallChange, type CallChange } from '../src/events/calls.js';
+import { createApp, createLogger, migrate } from '../src/index.js';
+import { launchChromium, servePage } from './browser.js';
+import { API_TENANTS, INTERNAL_SECRET } from './fixtures/api.js';
+import { databaseFixture } from './fixtures/databases.js';
+import { eventually, serveForTest, startHarness } from './helpers.js';
+
+const databases = databaseFixture(test);
 
 /** The loader ends with `})(<settings JSON>);`: the settings as the browser will see them. */
 function settingsOf(script: string): Record<string, string> {
@@ -117,4 +125,71 @@ test('the <call-popup> bundle is served like the button’s: cross-origin, immut
   t.is(revalidated.status, 304);
   const unversioned = await fetch(`${harness.url}/widget/call-popup.js`);
   t.is(unversioned.headers.get('cache-control'), 'public, max-age=300');
+});
+
+test('<call-popup> from the served bundle, on another origin, shows a ringing call from the real stream and closes it when answered', async (t) => {
+  const { db } = await databases.open(t, 'pglite');
+  await migrate(db, { logger: createLogger('silent') });
+  const harness = await startHarness({ tenants: API_TENANTS });
+  t.teardown(() => harness.close());
+  const bus = createCallEventBus(db, harness.deps.logger);
+  t.teardown(() => bus.close());
+  const config = { ...harness.deps.config, internalApiSecret: INTERNAL_SECRET, apiKeyGraceHours: 24 };
+  const { url } = await serveForTest(t, createApp({ ...harness.deps, config, db, callEvents: bus }).callback());
+  const created = await fetch(`${url}/internal/apps`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${INTERNAL_SECRET}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ name: 'Support desk' }),
+  });
+  const { api_key: key } = (await created.json()) as { api_key: string };
+
+  const site = await servePage(
+    `<!doctype html><html lang="en"><head><title>Desk</title></head><body><main><h1>Desk</h1>
+      <call-popup endpoint="${url}"></call-popup></main>
+      <script type="module" src="${url}/widget/call-popup.js"></script></body></html>`,
+  );
+  t.teardown(() => site.close());
+  const browser = await launchChromium();
+  t.teardown(() => browser.close());
+  const page = await browser.newPage();
+  const problems: string[] = [];
+  page.on('pageerror', (error) => problems.push(error.message));
+  // The page's backend: it holds the app key and hands the page a stream token (POST /api/stream-tokens).
+  let tokens = 0;
+  await page.exposeFunction('beckonStreamToken', async () => {
+    tokens += 1;
+    const response = await fetch(`${url}/api/stream-tokens`, { method: 'POST', headers: { 'x-app-api-key': key } });
+    return ((await response.json()) as { token: string }).token;
+  });
+  await page.goto(site.url);
+  await page.waitForFunction("customElements.get('call-popup') !== undefined");
+  // As a page sets it; the function runs in the page and calls the backend above.
+  await page.locator('call-popup').evaluate((popup) => {
+    Reflect.set(popup, 'streamToken', () => (Reflect.get(globalThis, 'beckonStreamToken') as () => Promise<string>)());
+  });
+  t.true(await eventually(() => bus.size === 1, 5_000), 'the element opened the stream');
+
+  const call: CallChange = {
+    tenant: 'example.com-sales',
+    provider: 'netsapiens',
+    providerCallId: 'popup-e2e-1',
+    direction: 'inbound',
+    signal: 'ringing',
+    at: new Date(),
+    fromNumber: '+18135551234',
+    fromE164: '+18135551234',
+    fromName: '<img src=x onerror="window.__pwned=1">',
+    toNumber: '+19295550100',
+  };
+  await recordCallChange(db, call);
+  const toast = page.locator('call-popup').locator('[part~="toast"]');
+  await toast.waitFor({ timeout: 5_000 });
+  t.is(await toast.locator('[part~="caller"]').textContent(), call.fromName ?? '');
+  t.is((await toast.locator('[part~="customer"]').textContent())?.trim(), 'New caller');
+  t.is(await page.evaluate(() => Reflect.get(globalThis, '__pwned') as unknown), undefined, 'markup in the name stayed text');
+
+  await recordCallChange(db, { ...call, signal: 'answered' });
+  await toast.waitFor({ state: 'detached', timeout: 5_000 });
+  t.is(tokens, 1);
+  t.deepEqual(problems, []);
 });
