@@ -15,37 +15,43 @@ async function status(server: ApiServer, key: string, as: 'x-app-api-key' | 'bea
 }
 
 for (const engine of ENGINES) {
-  test(`POST /internal/apps answers seed 004's shape; the key works at once in either header and is stored only as a hash (${engine})`, async (t) => {
-    const server = await startApiServer(t, fixture, engine);
-    const response = await server.internal('/internal/apps', { name: 'CRM sync', ids: ['a.com-x'] });
-    t.is(response.status, 201);
-    const body = (await response.json()) as Record<string, unknown>;
-    t.deepEqual(Object.keys(body).sort(), ['api_key', 'app_id', 'message', 'success']);
-    t.is(body.success, true);
-    t.regex(body.app_id as string, /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/);
-    const key = body.api_key as string;
-    t.regex(key, KEY);
-    t.true(key.length >= 64);
+  // One embedded database at a time: each holds this process's event loop while it starts, and several
+  // at once starved the other tests' requests on a loaded machine. PostgreSQL's run concurrently.
+  const engineTest = engine === 'pglite' ? test.serial : test;
+  engineTest(
+    `POST /internal/apps answers seed 004's shape; the key works at once in either header and is stored only as a hash (${engine})`,
+    async (t) => {
+      const server = await startApiServer(t, fixture, engine);
+      const response = await server.internal('/internal/apps', { name: 'CRM sync', ids: ['a.com-x'] });
+      t.is(response.status, 201);
+      const body = (await response.json()) as Record<string, unknown>;
+      t.deepEqual(Object.keys(body).sort(), ['api_key', 'app_id', 'message', 'success']);
+      t.is(body.success, true);
+      t.regex(body.app_id as string, /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/);
+      const key = body.api_key as string;
+      t.regex(key, KEY);
+      t.true(key.length >= 64);
 
-    t.is(await status(server, key), 200);
-    t.is(await status(server, key, 'bearer'), 200);
+      t.is(await status(server, key), 200);
+      t.is(await status(server, key, 'bearer'), 200);
 
-    const { rows: apps } = await server.db.query<{ name: string; ids: string[] | null }>('SELECT name, ids FROM apps');
-    t.deepEqual(apps, [{ name: 'CRM sync', ids: ['a.com-x'] }]);
-    const { rows: keys } = await server.db.query<{ id: string; hash: string }>('SELECT id, hash FROM api_keys');
-    t.is(keys.length, 1);
-    const secret = key.split('_').slice(3).join('_');
-    t.is(keys[0]!.id, key.split('_')[2]!);
-    t.regex(keys[0]!.hash, /^[0-9a-f]{64}$/);
-    t.false(JSON.stringify(keys).includes(secret), 'the secret is not stored');
+      const { rows: apps } = await server.db.query<{ name: string; ids: string[] | null }>('SELECT name, ids FROM apps');
+      t.deepEqual(apps, [{ name: 'CRM sync', ids: ['a.com-x'] }]);
+      const { rows: keys } = await server.db.query<{ id: string; hash: string }>('SELECT id, hash FROM api_keys');
+      t.is(keys.length, 1);
+      const secret = key.split('_').slice(3).join('_');
+      t.is(keys[0]!.id, key.split('_')[2]!);
+      t.regex(keys[0]!.hash, /^[0-9a-f]{64}$/);
+      t.false(JSON.stringify(keys).includes(secret), 'the secret is not stored');
 
-    const everyId = await server.createApp({ name: 'Everything' });
-    const { rows } = await server.db.query<{ ids: string[] | null }>('SELECT ids FROM apps WHERE id = $1', [everyId.appId]);
-    t.is(rows[0]!.ids, null, 'no ids: every id');
-    t.not(everyId.key, key);
-  });
+      const everyId = await server.createApp({ name: 'Everything' });
+      const { rows } = await server.db.query<{ ids: string[] | null }>('SELECT ids FROM apps WHERE id = $1', [everyId.appId]);
+      t.is(rows[0]!.ids, null, 'no ids: every id');
+      t.not(everyId.key, key);
+    },
+  );
 
-  test(`a rotated key keeps working for API_KEY_GRACE_HOURS, then stops; the new one works at once (${engine})`, async (t) => {
+  engineTest(`a rotated key keeps working for API_KEY_GRACE_HOURS, then stops; the new one works at once (${engine})`, async (t) => {
     const server = await startApiServer(t, fixture, engine, { graceHours: 24 });
     const { appId, key: first } = await server.createApp();
     const response = await server.internal(`/internal/apps/${appId}/api-key`);
@@ -68,7 +74,7 @@ for (const engine of ENGINES) {
     t.is(await status(server, second), 200);
   });
 
-  test(`with API_KEY_GRACE_HOURS=0 the previous key stops at once (${engine})`, async (t) => {
+  engineTest(`with API_KEY_GRACE_HOURS=0 the previous key stops at once (${engine})`, async (t) => {
     const server = await startApiServer(t, fixture, engine, { graceHours: 0 });
     const { appId, key: first } = await server.createApp();
     const response = await server.internal(`/internal/apps/${appId}/api-key`);
@@ -77,7 +83,7 @@ for (const engine of ENGINES) {
     t.is(await status(server, second), 200);
   });
 
-  test(`at most two live keys: a third rotation within the grace period stops the oldest at once (${engine})`, async (t) => {
+  engineTest(`at most two live keys: a third rotation within the grace period stops the oldest at once (${engine})`, async (t) => {
     const server = await startApiServer(t, fixture, engine);
     const { appId, key: first } = await server.createApp();
     const rotate = async () => ((await (await server.internal(`/internal/apps/${appId}/api-key`)).json()) as { api_key: string }).api_key;
@@ -95,45 +101,48 @@ for (const engine of ENGINES) {
     t.deepEqual(live.filter((code) => code === 200).length, 2, live.join());
   });
 
-  test(`a missing, malformed, unknown, wrong or expired key is the same 401, saying nothing of which part failed (${engine})`, async (t) => {
-    const server = await startApiServer(t, fixture, engine);
-    const { key } = await server.createApp();
-    const [, , id, ...rest] = key.split('_');
-    const secret = rest.join('_');
-    const flipped = `${secret.slice(0, -1)}${secret.endsWith('A') ? 'B' : 'A'}`;
-    const candidates = [
-      '',
-      'nonsense',
-      `bk_live_${id}_${flipped}`,
-      `bk_live_${'0'.repeat(24)}_${secret}`,
-      `bk_live_${id}`,
-      `${key}x`,
-      key.toUpperCase(),
-    ];
-    for (const candidate of candidates) {
-      for (const as of ['x-app-api-key', 'bearer'] as const) {
-        const response = await server.get('/api/calls', candidate, as);
-        t.is(response.status, 401, `${as}: ${candidate}`);
-        t.deepEqual(await response.json(), REFUSED);
+  engineTest(
+    `a missing, malformed, unknown, wrong or expired key is the same 401, saying nothing of which part failed (${engine})`,
+    async (t) => {
+      const server = await startApiServer(t, fixture, engine);
+      const { key } = await server.createApp();
+      const [, , id, ...rest] = key.split('_');
+      const secret = rest.join('_');
+      const flipped = `${secret.slice(0, -1)}${secret.endsWith('A') ? 'B' : 'A'}`;
+      const candidates = [
+        '',
+        'nonsense',
+        `bk_live_${id}_${flipped}`,
+        `bk_live_${'0'.repeat(24)}_${secret}`,
+        `bk_live_${id}`,
+        `${key}x`,
+        key.toUpperCase(),
+      ];
+      for (const candidate of candidates) {
+        for (const as of ['x-app-api-key', 'bearer'] as const) {
+          const response = await server.get('/api/calls', candidate, as);
+          t.is(response.status, 401, `${as}: ${candidate}`);
+          t.deepEqual(await response.json(), REFUSED);
+        }
       }
-    }
-    const none = await fetch(`${server.url}/api/active-calls`);
-    t.is(none.status, 401);
-    t.deepEqual(await none.json(), REFUSED);
-    t.regex(none.headers.get('www-authenticate') ?? '', /^Bearer/);
-    const basic = await fetch(`${server.url}/api/calls`, {
-      headers: { authorization: `Basic ${Buffer.from(`x:${key}`).toString('base64')}` },
-    });
-    t.is(basic.status, 401);
-    await basic.body?.cancel();
+      const none = await fetch(`${server.url}/api/active-calls`);
+      t.is(none.status, 401);
+      t.deepEqual(await none.json(), REFUSED);
+      t.regex(none.headers.get('www-authenticate') ?? '', /^Bearer/);
+      const basic = await fetch(`${server.url}/api/calls`, {
+        headers: { authorization: `Basic ${Buffer.from(`x:${key}`).toString('base64')}` },
+      });
+      t.is(basic.status, 401);
+      await basic.body?.cancel();
 
-    await server.db.query("UPDATE api_keys SET expires_at = now() - interval '1 second'");
-    const revoked = await server.get('/api/calls', key);
-    t.is(revoked.status, 401);
-    t.deepEqual(await revoked.json(), REFUSED);
-  });
+      await server.db.query("UPDATE api_keys SET expires_at = now() - interval '1 second'");
+      const revoked = await server.get('/api/calls', key);
+      t.is(revoked.status, 401);
+      t.deepEqual(await revoked.json(), REFUSED);
+    },
+  );
 
-  test(`/internal/* needs the bearer secret: missing, malformed or wrong is a 401 that does not say which (${engine})`, async (t) => {
+  engineTest(`/internal/* needs the bearer secret: missing, malformed or wrong is a 401 that does not say which (${engine})`, async (t) => {
     const server = await startApiServer(t, fixture, engine);
     const attempts: Record<string, string>[] = [
       {},
@@ -166,74 +175,80 @@ for (const engine of ENGINES) {
     await bearer.body?.cancel();
   });
 
-  test(`without INTERNAL_API_SECRET /internal/* does not exist: 404 as for any unknown path, the secret or not (${engine})`, async (t) => {
-    const server = await startApiServer(t, fixture, engine, { internalApiSecret: null });
-    const unknown = await fetch(`${server.url}/nowhere`, { method: 'POST' });
-    const unknownBody = (await unknown.json()) as { message: string };
-    for (const path of ['/internal/apps', '/internal/apps/550e8400-e29b-41d4-a716-446655440000/api-key']) {
-      const response = await server.internal(path, { name: 'x' });
-      t.is(response.status, 404, path);
-      const body = (await response.json()) as { status: string; message: string };
-      t.is(body.status, 'error');
-      t.is(body.message, unknownBody.message.replace('/nowhere', path));
-      const get = await fetch(server.url + path);
-      t.is(get.status, 404, `GET ${path}: not a 405 that would show the path exists`);
-      await get.body?.cancel();
-    }
-  });
+  engineTest(
+    `without INTERNAL_API_SECRET /internal/* does not exist: 404 as for any unknown path, the secret or not (${engine})`,
+    async (t) => {
+      const server = await startApiServer(t, fixture, engine, { internalApiSecret: null });
+      const unknown = await fetch(`${server.url}/nowhere`, { method: 'POST' });
+      const unknownBody = (await unknown.json()) as { message: string };
+      for (const path of ['/internal/apps', '/internal/apps/550e8400-e29b-41d4-a716-446655440000/api-key']) {
+        const response = await server.internal(path, { name: 'x' });
+        t.is(response.status, 404, path);
+        const body = (await response.json()) as { status: string; message: string };
+        t.is(body.status, 'error');
+        t.is(body.message, unknownBody.message.replace('/nowhere', path));
+        const get = await fetch(server.url + path);
+        t.is(get.status, 404, `GET ${path}: not a 405 that would show the path exists`);
+        await get.body?.cancel();
+      }
+    },
+  );
 
-  test(`malformed admin input is a 4xx with a message a person can act on, never a 5xx, and stores nothing (${engine})`, async (t) => {
-    const server = await startApiServer(t, fixture, engine);
-    const cases: [unknown, number, RegExp][] = [
-      [undefined, 400, /Send a JSON body such as/],
-      ['{"name": ', 400, /not valid JSON/],
-      ['[]', 400, /must be a JSON object/],
-      ['"CRM"', 400, /must be a JSON object/],
-      [{}, 400, /name is required/],
-      [{ name: 42 }, 400, /name is required: a string/],
-      [{ name: '   ' }, 400, /name must not be empty/],
-      [{ name: 'x'.repeat(201) }, 400, /at most 200 characters/],
-      [{ name: 'bell\u0007' }, 400, /control characters/],
-      [{ name: 'CRM', ids: 'a.com-x' }, 400, /ids must be a list of config ids/],
-      [{ name: 'CRM', ids: [] }, 400, /ids must not be empty/],
-      [{ name: 'CRM', ids: [7] }, 400, /ids must hold only strings/],
-      [{ name: 'CRM', ids: ['a.com-x', '../etc'] }, 400, /Not a config id: "..\/etc"/],
-      [{ name: 'CRM', ids: ['a.com-x', 'nobody.net-sales'] }, 400, /No config has the id "nobody.net-sales": configure it first/],
-      [{ name: 'CRM', ids: Array.from({ length: 101 }, (_, index) => `a${index}.com-x`) }, 400, /at most 100 config ids/],
-      [{ name: 'CRM', id: 'a.com-x' }, 400, /Unknown field\(s\) id: send name and ids only/],
-      [{ name: 'x'.repeat(20_000) }, 413, /larger than 16384 bytes/],
-    ];
-    for (const [body, expected, message] of cases) {
-      const response = await server.internal('/internal/apps', body);
-      t.is(response.status, expected, JSON.stringify(body)?.slice(0, 80));
-      t.regex(((await response.json()) as { message: string }).message, message);
-    }
-    const form = await fetch(`${server.url}/internal/apps`, {
-      method: 'POST',
-      headers: { authorization: `Bearer ${INTERNAL_SECRET}`, 'content-type': 'application/x-www-form-urlencoded' },
-      body: 'name=CRM',
-    });
-    t.is(form.status, 415);
-    t.regex(((await form.json()) as { message: string }).message, /application\/json/);
+  engineTest(
+    `malformed admin input is a 4xx with a message a person can act on, never a 5xx, and stores nothing (${engine})`,
+    async (t) => {
+      const server = await startApiServer(t, fixture, engine);
+      const cases: [unknown, number, RegExp][] = [
+        [undefined, 400, /Send a JSON body such as/],
+        ['{"name": ', 400, /not valid JSON/],
+        ['[]', 400, /must be a JSON object/],
+        ['"CRM"', 400, /must be a JSON object/],
+        [{}, 400, /name is required/],
+        [{ name: 42 }, 400, /name is required: a string/],
+        [{ name: '   ' }, 400, /name must not be empty/],
+        [{ name: 'x'.repeat(201) }, 400, /at most 200 characters/],
+        [{ name: 'bell\u0007' }, 400, /control characters/],
+        [{ name: 'CRM', ids: 'a.com-x' }, 400, /ids must be a list of config ids/],
+        [{ name: 'CRM', ids: [] }, 400, /ids must not be empty/],
+        [{ name: 'CRM', ids: [7] }, 400, /ids must hold only strings/],
+        [{ name: 'CRM', ids: ['a.com-x', '../etc'] }, 400, /Not a config id: "..\/etc"/],
+        [{ name: 'CRM', ids: ['a.com-x', 'nobody.net-sales'] }, 400, /No config has the id "nobody.net-sales": configure it first/],
+        [{ name: 'CRM', ids: Array.from({ length: 101 }, (_, index) => `a${index}.com-x`) }, 400, /at most 100 config ids/],
+        [{ name: 'CRM', id: 'a.com-x' }, 400, /Unknown field\(s\) id: send name and ids only/],
+        [{ name: 'x'.repeat(20_000) }, 413, /larger than 16384 bytes/],
+      ];
+      for (const [body, expected, message] of cases) {
+        const response = await server.internal('/internal/apps', body);
+        t.is(response.status, expected, JSON.stringify(body)?.slice(0, 80));
+        t.regex(((await response.json()) as { message: string }).message, message);
+      }
+      const form = await fetch(`${server.url}/internal/apps`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${INTERNAL_SECRET}`, 'content-type': 'application/x-www-form-urlencoded' },
+        body: 'name=CRM',
+      });
+      t.is(form.status, 415);
+      t.regex(((await form.json()) as { message: string }).message, /application\/json/);
 
-    for (const [appId, expected, message] of [
-      ['not-a-uuid', 400, /app_id must be the UUID POST \/internal\/apps answered/],
-      ["550e8400-e29b-41d4-a716-44665544000'", 400, /app_id must be the UUID/],
-      ['550e8400-e29b-41d4-a716-446655440000', 404, /No app has the id 550e8400-e29b-41d4-a716-446655440000/],
-    ] as const) {
-      const response = await server.internal(`/internal/apps/${encodeURIComponent(appId)}/api-key`);
-      t.is(response.status, expected, appId);
-      t.regex(((await response.json()) as { message: string }).message, message);
-    }
-    const { rows } = await server.db.query('SELECT * FROM apps');
-    t.is(rows.length, 0);
-    t.false(
-      server.harness.logs.some((line) => line.level >= 50),
-      'no error logged',
-    );
-  });
+      for (const [appId, expected, message] of [
+        ['not-a-uuid', 400, /app_id must be the UUID POST \/internal\/apps answered/],
+        ["550e8400-e29b-41d4-a716-44665544000'", 400, /app_id must be the UUID/],
+        ['550e8400-e29b-41d4-a716-446655440000', 404, /No app has the id 550e8400-e29b-41d4-a716-446655440000/],
+      ] as const) {
+        const response = await server.internal(`/internal/apps/${encodeURIComponent(appId)}/api-key`);
+        t.is(response.status, expected, appId);
+        t.regex(((await response.json()) as { message: string }).message, message);
+      }
+      const { rows } = await server.db.query('SELECT * FROM apps');
+      t.is(rows.length, 0);
+      t.false(
+        server.harness.logs.some((line) => line.level >= 50),
+        'no error logged',
+      );
+    },
+  );
 
-  test(`no key, hash or INTERNAL_API_SECRET reaches the log (${engine})`, async (t) => {
+  engineTest(`no key, hash or INTERNAL_API_SECRET reaches the log (${engine})`, async (t) => {
     const server = await startApiServer(t, fixture, engine);
     const { appId, key } = await server.createApp({ name: 'CRM', ids: ['a.com-x'] });
     const rotated = ((await (await server.internal(`/internal/apps/${appId}/api-key`)).json()) as { api_key: string }).api_key;

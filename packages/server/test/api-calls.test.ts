@@ -40,7 +40,10 @@ async function insertCustomer(db: Database, tenant: string): Promise<number> {
 }
 
 for (const engine of ENGINES) {
-  test(`a call reads as seed 002 shows it, plus tenant, provider and customer_url (${engine})`, async (t) => {
+  // One embedded database at a time: each holds this process's event loop while it starts, and several
+  // at once starved the other tests' requests on a loaded machine. PostgreSQL's run concurrently.
+  const engineTest = engine === 'pglite' ? test.serial : test;
+  engineTest(`a call reads as seed 002 shows it, plus tenant, provider and customer_url (${engine})`, async (t) => {
     const server = await startApiServer(t, fixture, engine);
     const { key } = await server.createApp();
     const customer = await insertCustomer(server.db, 'a.com-x');
@@ -92,7 +95,7 @@ for (const engine of ENGINES) {
     );
   });
 
-  test(`an app with ids ["a.com-x"] never sees another id's calls; one without ids sees them all (${engine})`, async (t) => {
+  engineTest(`an app with ids ["a.com-x"] never sees another id's calls; one without ids sees them all (${engine})`, async (t) => {
     const server = await startApiServer(t, fixture, engine);
     const scoped = await server.createApp({ name: 'A only', ids: ['a.com-x'] });
     const both = await server.createApp({ name: 'A and B', ids: ['a.com-x', 'b.com-y'] });
@@ -119,44 +122,47 @@ for (const engine of ENGINES) {
     t.is(allActive.calls.length, 6);
   });
 
-  test(`paging by after neither repeats nor skips a call while new ones arrive, ties and microseconds included (${engine})`, async (t) => {
-    const server = await startApiServer(t, fixture, engine);
-    const { key } = await server.createApp({ name: 'A only', ids: ['a.com-x'] });
-    const expected: number[] = [];
-    // Three calls stored in the same microsecond, and two a microsecond apart (a JS Date would merge them).
-    for (const at of [
-      '2026-01-01T00:00:00.000001Z',
-      '2026-01-01T00:00:00.000002Z',
-      '2026-01-01T00:00:00.000002Z',
-      '2026-01-01T00:00:00.000002Z',
-    ]) {
-      expected.push(await insertCall(server.db, { created_at: at }));
-    }
-    for (let index = 0; index < 23; index += 1) expected.push(await insertCall(server.db));
-    await insertCall(server.db, { tenant: 'b.com-y' });
-    const newestFirst = [...expected].reverse().map(String);
-    // Tied created_at: the higher id first.
-    t.deepEqual(newestFirst.slice(-4), [expected[3], expected[2], expected[1], expected[0]].map(String));
+  engineTest(
+    `paging by after neither repeats nor skips a call while new ones arrive, ties and microseconds included (${engine})`,
+    async (t) => {
+      const server = await startApiServer(t, fixture, engine);
+      const { key } = await server.createApp({ name: 'A only', ids: ['a.com-x'] });
+      const expected: number[] = [];
+      // Three calls stored in the same microsecond, and two a microsecond apart (a JS Date would merge them).
+      for (const at of [
+        '2026-01-01T00:00:00.000001Z',
+        '2026-01-01T00:00:00.000002Z',
+        '2026-01-01T00:00:00.000002Z',
+        '2026-01-01T00:00:00.000002Z',
+      ]) {
+        expected.push(await insertCall(server.db, { created_at: at }));
+      }
+      for (let index = 0; index < 23; index += 1) expected.push(await insertCall(server.db));
+      await insertCall(server.db, { tenant: 'b.com-y' });
+      const newestFirst = [...expected].reverse().map(String);
+      // Tied created_at: the higher id first.
+      t.deepEqual(newestFirst.slice(-4), [expected[3], expected[2], expected[1], expected[0]].map(String));
 
-    const arrived: number[] = [];
-    const seen = await walk(server, key, 4, async () => {
-      arrived.push(await insertCall(server.db));
-    });
-    t.deepEqual(seen, newestFirst, 'every call there when the walk began, once, in order');
-    t.true(arrived.length >= 6);
+      const arrived: number[] = [];
+      const seen = await walk(server, key, 4, async () => {
+        arrived.push(await insertCall(server.db));
+      });
+      t.deepEqual(seen, newestFirst, 'every call there when the walk began, once, in order');
+      t.true(arrived.length >= 6);
 
-    const first = await page(server, key, '?limit=2');
-    t.deepEqual(
-      first.calls.map((call) => call.id),
-      [...arrived].reverse().slice(0, 2).map(String),
-      'a new first page starts with the newest',
-    );
-    const last = await page(server, key, '?limit=4&offset=' + (expected.length + arrived.length - 4));
-    t.is(last.next, undefined, 'no next after the last page');
-    t.is(last.calls.at(-1)?.id, String(expected[0]));
-  });
+      const first = await page(server, key, '?limit=2');
+      t.deepEqual(
+        first.calls.map((call) => call.id),
+        [...arrived].reverse().slice(0, 2).map(String),
+        'a new first page starts with the newest',
+      );
+      const last = await page(server, key, '?limit=4&offset=' + (expected.length + arrived.length - 4));
+      t.is(last.next, undefined, 'no next after the last page');
+      t.is(last.calls.at(-1)?.id, String(expected[0]));
+    },
+  );
 
-  test(`while the database cannot be reached, reads and admin routes answer 503 with Retry-After, not 500 (${engine})`, async (t) => {
+  engineTest(`while the database cannot be reached, reads and admin routes answer 503 with Retry-After, not 500 (${engine})`, async (t) => {
     const server = await startApiServer(t, fixture, engine);
     const { appId, key } = await server.createApp();
     await server.db.close();
@@ -173,7 +179,7 @@ for (const engine of ENGINES) {
     t.false(server.harness.logText().includes(key));
   });
 
-  test(`limit, offset and after are checked: 400s that say what is allowed (${engine})`, async (t) => {
+  engineTest(`limit, offset and after are checked: 400s that say what is allowed (${engine})`, async (t) => {
     const server = await startApiServer(t, fixture, engine);
     const { key } = await server.createApp();
     const ids: number[] = [];
