@@ -104,7 +104,8 @@ class OpenStream implements Subscriber<StreamEvent> {
   }
 
   write(text: string): void {
-    if (this.res.destroyed) return;
+    // Ended by the shutdown while a replay still reads, or gone: writing would be an error.
+    if (this.res.destroyed || this.res.writableEnded) return;
     this.res.write(text);
     if (this.res.writableLength > MAX_BUFFERED_BYTES) this.res.destroy();
   }
