@@ -1,5 +1,5 @@
-// The demo page's own script: the live list of what the NetSapiens sandbox received, and the two
-// buttons that play NetSapiens' and the operator's parts.
+// The demo page's own script: the live list of what the NetSapiens sandbox received and sent, the
+// buttons that play NetSapiens', the operator's and a calling customer's parts, and <call-popup>'s tokens.
 const list = document.getElementById('events');
 const empty = document.getElementById('empty');
 
@@ -13,6 +13,13 @@ function describe(event) {
       );
     case 'text':
       return `${time} — text to ${event.destination}${event.from ? ` from ${event.from}` : ''}: “${event.message}”`;
+    case 'subscription':
+      return `${time} — subscription: Beckon's webhook gets the calls of ${event.domain} (model ${event.model})`;
+    case 'delivery':
+      return (
+        `${time} — call ${event.state}: from ${event.from}${event.fromName ? ` (${event.fromName})` : ''} to ${event.to}, posted to Beckon's webhook ` +
+        (event.status === null ? `(not delivered: ${event.error})` : `(${event.status})`)
+      );
     default:
       return `${time} — provisioning: ${event.action} ${event.name}`;
   }
@@ -43,4 +50,22 @@ document.getElementById('simulate-call').addEventListener('submit', async (event
 document.getElementById('sms-form').addEventListener('click', async () => {
   const response = await fetch('/demo/sms-form', { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });
   document.getElementById('form-result').textContent = JSON.stringify(await response.json(), null, 2);
+});
+
+// <call-popup> asks for a token before each connection; the demo server issues one for its demo app,
+// as a site's own backend would with its app key.
+customElements.whenDefined('call-popup').then(() => {
+  document.querySelector('call-popup').streamToken = async () => {
+    const response = await fetch('/demo/stream-token', { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });
+    if (!response.ok) throw new Error(`No stream token (${response.status})`);
+    return (await response.json()).token;
+  };
+});
+
+document.getElementById('incoming-call').addEventListener('click', async () => {
+  const response = await fetch('/demo/incoming-call', { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });
+  const answer = await response.json();
+  document.getElementById('incoming-result').textContent = response.ok
+    ? `The sandbox rings ${answer.to}: ${answer.customer} is calling from ${answer.from}.`
+    : answer.message;
 });

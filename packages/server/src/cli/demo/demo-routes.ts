@@ -1,10 +1,22 @@
 import { readFileSync } from 'node:fs';
 import { PassThrough } from 'node:stream';
 import Router, { type RouterContext } from '@koa/router';
-import type { NsSandbox, SandboxCall, SandboxMessage, SandboxProvisionEvent } from '@beckon/ns-client/sandbox';
+import type {
+  NsSandbox,
+  SandboxCall,
+  SandboxDelivery,
+  SandboxMessage,
+  SandboxProvisionEvent,
+  SandboxSubscription,
+  SandboxSubscriptionEvent,
+} from '@beckon/ns-client/sandbox';
+import { issueStreamToken } from '../../api/stream-tokens.js';
 import type { AppState } from '../../context.js';
 import type { ServerDeps } from '../../deps.js';
+import { HttpError } from '../../http-error.js';
+import { readJson } from '../../middleware/body.js';
 import { submitSmsForm } from '../../routes/forms.js';
+import { DEMO_CALLED, DEMO_CUSTOMER, type DemoCalls } from './demo-calls.js';
 
 export interface DemoRoutes {
   router: Router<AppState>;
@@ -16,7 +28,9 @@ export interface DemoRoutes {
 export type DemoEvent =
   | { kind: 'call'; at: string; queue: string; destination: string; status: string; reason?: string }
   | { kind: 'text'; at: string; destination: string; from?: string; message: string }
-  | { kind: 'provision'; at: string; what: string; action: string; name: string };
+  | { kind: 'provision'; at: string; what: string; action: string; name: string }
+  | { kind: 'subscription'; at: string; model: string; domain: string }
+  | { kind: 'delivery'; at: string; state: string; from: string; fromName: string; to: string; status: number | null; error?: string };
 
 function fromCall(call: SandboxCall): DemoEvent {
   return {
@@ -50,6 +64,27 @@ function fromProvision(event: SandboxProvisionEvent): DemoEvent {
   return { kind: 'provision', at: new Date().toISOString(), what: event.kind, action: event.action, name };
 }
 
+// Never the post URL: it holds the webhook's secret.
+function fromSubscription(subscription: SandboxSubscription): DemoEvent {
+  const created = subscription['subscription-creation-datetime'];
+  return { kind: 'subscription', at: `${created.replace(' ', 'T')}Z`, model: subscription.model, domain: subscription.domain };
+}
+
+function fromDelivery(delivery: SandboxDelivery): DemoEvent {
+  const record = delivery.records[0];
+  const attempt = delivery.attempts.at(-1);
+  return {
+    kind: 'delivery',
+    at: attempt?.at ?? delivery.at,
+    state: delivery.state ?? 'records',
+    from: record?.orig_from_user ?? '',
+    fromName: record?.orig_from_name ?? '',
+    to: `${record?.term_user ?? ''}@${record?.term_domain ?? ''}`,
+    status: attempt?.status ?? null,
+    ...(attempt?.error ? { error: attempt.error } : {}),
+  };
+}
+
 /** What the demo's SMS form button submits. */
 const DEMO_SMS_FORM = {
   id: 'example.com-sms',
@@ -59,6 +94,11 @@ const DEMO_SMS_FORM = {
   from_number: '19295550100',
   message: 'Our hours are Mon-Fri 9am-5pm. We are at 123 Main St, Tampa FL 33601.',
 };
+
+/** The demo's POSTs take JSON only: a page on another site cannot send that without a CORS preflight, which is never allowed. */
+function requireJson(ctx: RouterContext<AppState>): void {
+  if (!ctx.is('application/json')) throw new HttpError(415, 'Send JSON.');
+}
 
 const asset = (name: string) => readFileSync(new URL(`../../../demo/${name}`, import.meta.url));
 
@@ -73,7 +113,13 @@ export interface DemoOptions {
   serverUrl: () => string | undefined;
   /** The `sig` `/update-sms` writes into an id's dial rule. */
   signature: (id: string) => string;
+  /** The incoming-call set-up (`setUpDemoCalls`), once started: the routes of section 4 wait for it. */
+  calls: () => Promise<DemoCalls> | undefined;
 }
+
+/** The time between a simulated call's states unless the page asks for another (at most `MAX_STEP_MS`). */
+const STEP_MS = 5_000;
+const MAX_STEP_MS = 10_000;
 
 export function demoRoutes(sandbox: NsSandbox, options: DemoOptions): DemoRoutes {
   const page = asset('index.html');
@@ -97,7 +143,12 @@ export function demoRoutes(sandbox: NsSandbox, options: DemoOptions): DemoRoutes
 
   router.get('/demo/history', (ctx) => {
     ctx.set('Cache-Control', 'no-store');
-    ctx.body = [...sandbox.calls.map(fromCall), ...sandbox.messages.map(fromMessage)].sort((a, b) => a.at.localeCompare(b.at));
+    ctx.body = [
+      ...sandbox.calls.map(fromCall),
+      ...sandbox.messages.map(fromMessage),
+      ...sandbox.subscriptions.map(fromSubscription),
+      ...sandbox.deliveries.filter((delivery) => delivery.attempts.length > 0).map(fromDelivery),
+    ].sort((a, b) => a.at.localeCompare(b.at));
   });
 
   // Server-sent events: one line per thing the sandbox receives, as it happens.
@@ -107,9 +158,15 @@ export function demoRoutes(sandbox: NsSandbox, options: DemoOptions): DemoRoutes
     const onCall = (call: SandboxCall) => send(fromCall(call));
     const onMessage = (message: SandboxMessage) => send(fromMessage(message));
     const onProvision = (event: SandboxProvisionEvent) => send(fromProvision(event));
-    sandbox.events.on('call', onCall).on('message', onMessage).on('provision', onProvision);
+    // A subscription's counters change on every delivery: only its creation is listed.
+    const onSubscription = (event: SandboxSubscriptionEvent) => event.action === 'create' && send(fromSubscription(event.record));
+    const onDelivery = (delivery: SandboxDelivery) => send(fromDelivery(delivery));
+    const { events } = sandbox;
+    events.on('call', onCall).on('message', onMessage).on('provision', onProvision);
+    events.on('subscription', onSubscription).on('delivery', onDelivery);
     const stop = () => {
-      sandbox.events.off('call', onCall).off('message', onMessage).off('provision', onProvision);
+      events.off('call', onCall).off('message', onMessage).off('provision', onProvision);
+      events.off('subscription', onSubscription).off('delivery', onDelivery);
       streams.delete(stream);
       stream.end();
     };
@@ -125,12 +182,9 @@ export function demoRoutes(sandbox: NsSandbox, options: DemoOptions): DemoRoutes
   // in this process). JSON only: a page on another site cannot send that without a CORS preflight, which is
   // never allowed, so no other site can make the demo write its config.
   router.post('/demo/sms-form', async (ctx) => {
+    requireJson(ctx);
     const deps = options.deps();
-    if (!ctx.is('application/json') || !deps) {
-      ctx.status = !deps ? 503 : 415;
-      ctx.body = { status: 'error', message: !deps ? 'The demo is starting.' : 'Send JSON.' };
-      return;
-    }
+    if (!deps) throw new HttpError(503, 'The demo is starting.');
     ctx.body = await submitSmsForm(deps, DEMO_SMS_FORM, ctx.state.log);
   });
 
@@ -156,6 +210,46 @@ export function demoRoutes(sandbox: NsSandbox, options: DemoOptions): DemoRoutes
     target.searchParams.set('NmsAni', caller);
     const response = await fetch(target);
     ctx.body = { status: response.status, xml: await response.text() };
+  });
+
+  // Section 4's set-up, waited for (a subscription a stopped run left pending may hold it up to a minute).
+  const demoCalls = async (): Promise<DemoCalls> => {
+    const setUp = options.calls();
+    if (!setUp) throw new HttpError(503, 'The demo is starting.');
+    try {
+      return await setUp;
+    } catch (error) {
+      throw new HttpError(503, `Incoming calls are not set up: ${(error as Error).message}`);
+    }
+  };
+
+  // A stream token for the demo app, as a site's own backend would get one with its app key
+  // (POST /api/stream-tokens) for its <call-popup>. It reads the demo id's calls only and opens a stream
+  // for 5 minutes. JSON only, and no CORS: another site's page can neither send this request without a
+  // preflight that is never allowed nor read the answer, so no other site gets a token.
+  router.post('/demo/stream-token', async (ctx) => {
+    requireJson(ctx);
+    const { db, appId } = await demoCalls();
+    const { token, expiresAt } = await issueStreamToken(db, appId);
+    ctx.set('Cache-Control', 'no-store');
+    ctx.body = { token, expires_at: expiresAt.toISOString() };
+  });
+
+  // The demo customer calls: the sandbox delivers the call's states (ringing, answered, ended, `step_ms`
+  // apart) to this server's NetSapiens webhook through the subscription made at start, as NetSapiens
+  // would. Answered at once; the deliveries follow.
+  router.post('/demo/incoming-call', async (ctx) => {
+    requireJson(ctx);
+    const body = await readJson(ctx, 1_024);
+    const stepMs = (body as { step_ms?: unknown } | undefined)?.step_ms ?? STEP_MS;
+    if (typeof stepMs !== 'number' || !Number.isInteger(stepMs) || stepMs < 0 || stepMs > MAX_STEP_MS) {
+      throw new HttpError(400, `step_ms must be a whole number of milliseconds from 0 to ${MAX_STEP_MS}`);
+    }
+    const { domain, caller } = await demoCalls();
+    const call = { domain, from: caller, fromName: 'WIRELESS CALLER', to: DEMO_CALLED.user, dialed: DEMO_CALLED.dialed, stepMs };
+    sandbox.simulateCall(call).catch((error: Error) => ctx.state.log.warn({ reason: error.message }, 'demo: simulated call failed'));
+    ctx.status = 202;
+    ctx.body = { status: 'ok', from: caller, customer: DEMO_CUSTOMER.name, to: `${DEMO_CALLED.user}@${domain}` };
   });
 
   return {

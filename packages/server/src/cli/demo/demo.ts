@@ -9,6 +9,7 @@ import { redactDatabaseUrl } from '../../db/postgres.js';
 import { webresponderKey, webresponderSignature } from '../../guards/secrets.js';
 import { start, type RunningServer } from '../../start.js';
 import { cannotStart, stopOnSignals, warnDeprecated } from '../serve.js';
+import { DEMO_CALLS_ID, DEMO_CUSTOMER, setUpDemoCalls, type DemoCalls } from './demo-calls.js';
 import { demoRoutes } from './demo-routes.js';
 
 const LOOPBACK = new Set(['127.0.0.1', '::1', 'localhost']);
@@ -28,8 +29,10 @@ export async function demo(options: { allowRemote: boolean }): Promise<void> {
     throw error;
   }
   let running: RunningServer | undefined;
+  // Section 4's set-up, started once the server listens (it subscribes this server's own URL).
+  const incoming: { calls?: Promise<DemoCalls> } = {};
   const signature = (id: string) => webresponderSignature(webresponderKey(config), id);
-  const routes = demoRoutes(sandbox, { deps: () => running?.deps, serverUrl: () => running?.url, signature });
+  const routes = demoRoutes(sandbox, { deps: () => running?.deps, serverUrl: () => running?.url, signature, calls: () => incoming.calls });
   try {
     running = await start({ config, routers: [routes.router] });
   } catch (error) {
@@ -37,9 +40,16 @@ export async function demo(options: { allowRemote: boolean }): Promise<void> {
     await sandbox.close();
     return cannotStart(error instanceof Error ? error.message : String(error));
   }
+  const stopping = new AbortController();
+  incoming.calls = setUpDemoCalls(running.deps, stopping.signal);
+  const { logger } = running.deps;
+  incoming.calls.catch((error: Error) => {
+    if (!stopping.signal.aborted) logger.error({ reason: error.message }, 'demo: incoming calls not set up');
+  });
   printBanner(running, sandbox, config, !process.env.UPDATE_SECRET);
   warnDeprecated(running);
   stopOnSignals(running, async () => {
+    stopping.abort();
     routes.close();
     await sandbox.close();
   });
@@ -73,6 +83,7 @@ function printBanner(running: RunningServer, sandbox: NsSandbox, config: ServerC
   ──────────────────────────────────────────
   Demo page         ${running.url}/
   Script-tag embed  <script src="${running.deps.config.publicUrl}/widget.js?id=example.com-sales"></script>
+  Call popup        ${DEMO_CUSTOMER.name} (${DEMO_CUSTOMER.phone}) calls ${DEMO_CALLS_ID}: section 4 of the demo page
   NS sandbox        ${sandbox.url}  (what it received: ${sandbox.url}/_sandbox/state)
   Config file       ${config.domainsFile}
   Database          ${config.databaseUrl ? redactDatabaseUrl(config.databaseUrl) : `${resolve(pgliteDir(config.dataDir))}  (embedded)`}
