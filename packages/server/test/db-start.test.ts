@@ -27,7 +27,7 @@ interface Run {
 }
 
 /** `beckon-server` from source, in a temporary folder, with only `env` (and PATH); killed if still running after `timeoutMs`. */
-async function runCli(t: ExecutionContext, env: Record<string, string>, args: string[] = [], timeoutMs = 20_000): Promise<Run> {
+async function runCli(t: ExecutionContext, env: Record<string, string>, args: string[] = [], timeoutMs = 90_000): Promise<Run> {
   const cwd = await mkdtemp(join(tmpdir(), 'beckon-db-cli-'));
   t.teardown(() => rm(cwd, { recursive: true, force: true }));
   return new Promise((resolve) => {
