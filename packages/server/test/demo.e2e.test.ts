@@ -9,7 +9,9 @@ import { eventually, serveForTest } from './helpers.js';
 
 const cli = new URL('./fixtures/cli.ts', import.meta.url).pathname;
 
-test("npm start's demo: the page's widget places a call that the page then lists", async (t) => {
+test("npm start's demo: the page's widget places a call that the page then lists; an incoming call pops up with the demo customer", async (t) => {
+  // A process with its embedded database, Chromium and four flows: past ava's 30 s on a loaded machine.
+  t.timeout(120_000);
   const data = await mkdtemp(join(tmpdir(), 'beckon-demo-'));
   // No NetSapiens settings at all: demo mode brings its own sandbox, config and secrets.
   const child = spawn(process.execPath, [`--import=${import.meta.resolve('tsx')}`, '--conditions=@beckon/source', cli, '--demo'], {
@@ -17,8 +19,10 @@ test("npm start's demo: the page's widget places a call that the page then lists
     env: { PATH: process.env.PATH ?? '', PORT: '0', BECKON_DATA_DIR: data, LOG_LEVEL: 'warn' },
   });
   t.teardown(async () => {
-    child.kill('SIGTERM');
-    await new Promise((resolve) => child.once('exit', resolve));
+    if (child.exitCode === null && child.signalCode === null) {
+      child.kill('SIGTERM');
+      await new Promise((resolve) => child.once('exit', resolve));
+    }
     await rm(data, { recursive: true, force: true });
   });
   let output = '';
@@ -65,6 +69,23 @@ test("npm start's demo: the page's widget places a call that the page then lists
   await tab.getByRole('button', { name: 'Simulate a call' }).click();
   await tab.locator('#events li.text', { hasText: 'text to 18135550198' }).waitFor();
   t.regex((await tab.locator('#call-result').textContent()) ?? '', /answered NetSapiens \(200\)/);
+
+  // An incoming call: the sandbox posts its states to the subscription made at start, and <call-popup>
+  // (with a stream token for the demo app) shows the matched customer until the call is answered.
+  // The states come 1.5 s apart here rather than the page's 5 s.
+  await tab.route('**/demo/incoming-call', (route) => route.continue({ postData: JSON.stringify({ step_ms: 1_500 }) }));
+  await tab.getByRole('button', { name: 'Simulate an incoming call' }).click();
+  const toast = tab.locator('call-popup [part~="toast"]');
+  await toast.waitFor();
+  t.is(await toast.locator('[part~="caller"]').textContent(), 'WIRELESS CALLER');
+  t.is(await toast.locator('[part~="customer"]').textContent(), 'Dana Reyes');
+  t.is(await toast.locator('[part~="email"]').textContent(), 'dana.reyes@example.com');
+  t.is(await toast.getByRole('link', { name: /View customer/ }).getAttribute('href'), 'https://example.com/customers/dana-reyes');
+  await tab.locator('#events li.delivery', { hasText: 'call ringing: from 18135550142 (WIRELESS CALLER) to 2000@example.com' }).waitFor();
+  await tab.locator('#incoming-result').getByText('Dana Reyes is calling from +18135550142').waitFor();
+  await toast.waitFor({ state: 'detached' });
+  await tab.locator('#events li.delivery', { hasText: 'call ended' }).waitFor();
+  t.regex((await tab.locator('#events li.subscription').textContent()) ?? '', /webhook gets the calls of example\.com/);
   t.deepEqual(problems, []);
 
   // A client naming another host (Host, Origin) never gets the forms' secret sent to it.
@@ -82,6 +103,9 @@ test("npm start's demo: the page's widget places a call that the page then lists
   t.is(spoofed, 200, 'posted to the server itself');
   // A page on another site cannot send JSON without a preflight: a simple form post is refused.
   t.is(await httpPost(`${origin}/demo/sms-form`, { origin: trapUrl, 'content-type': 'application/x-www-form-urlencoded' }), 415);
+  // Nor get a stream token, or ring the demo's phone.
+  t.is(await httpPost(`${origin}/demo/stream-token`, { origin: trapUrl, 'content-type': 'application/x-www-form-urlencoded' }), 415);
+  t.is(await httpPost(`${origin}/demo/incoming-call`, { origin: trapUrl, 'content-type': 'text/plain' }), 415);
   t.deepEqual(received, []);
 });
 
