@@ -1,5 +1,5 @@
-// Regenerates docs/images/demo.png from the real demo: starts `beckon-server --demo`, plays the three
-// flows in Chromium, and screenshots the page. Run after `npm run build`: node scripts/screenshot-demo.mjs
+// Regenerates docs/images/demo.png from the real demo: starts `beckon-server --demo`, plays the four
+// flows in Chromium, and screenshots the page while the incoming call's toast shows. Run after `npm run build`: node scripts/screenshot-demo.mjs
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -34,6 +34,14 @@ try {
   await page.locator('#events li.text').waitFor();
   await page.getByRole('button', { name: 'Submit the SMS form' }).click();
   await page.locator('#events li.provision').first().waitFor();
+  // The call rings 10 s rather than 5 s: time enough for the screenshot on a busy machine.
+  await page.route('**/demo/incoming-call', (route) => route.continue({ postData: JSON.stringify({ step_ms: 10_000 }) }));
+  await page.getByRole('button', { name: 'Simulate an incoming call' }).click();
+  await page.locator('call-popup [part~="toast"]').waitFor();
+  await page.locator('#events li.delivery').waitFor();
+  // The toast is fixed to the viewport's corner: the viewport takes the whole page, so it shows in place.
+  const height = await page.evaluate('document.documentElement.scrollHeight');
+  await page.setViewportSize({ width: 1000, height });
   await page.screenshot({ path: 'docs/images/demo.png', fullPage: true });
   console.log('wrote docs/images/demo.png');
 } finally {
