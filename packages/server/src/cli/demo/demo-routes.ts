@@ -131,6 +131,8 @@ export function demoRoutes(sandbox: NsSandbox, options: DemoOptions): DemoRoutes
   const serve = (type: string, body: Buffer) => (ctx: RouterContext<AppState>) => {
     ctx.type = type;
     ctx.set('Cache-Control', 'no-store');
+    // 'self' is all the page loads: its own files, the widgets' bundles and <call-popup>'s EventSource
+    // (connect-src) on this server; images also from a config's https logo.
     ctx.set('Content-Security-Policy', "default-src 'self'; img-src 'self' data: https:; frame-ancestors 'none'");
     ctx.body = body;
   };
