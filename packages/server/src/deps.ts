@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 import type { CallEventBus } from './api/call-stream.js';
 import type { BackgroundTasks } from './background.js';
 import type { ServerConfig } from './config.js';
+import type { CustomerLookupOptions } from './customers/lookup.js';
 import type { Database } from './db/database.js';
 import type { Limits } from './guards/limits.js';
 import type { BotCheck } from './guards/turnstile.js';
@@ -39,4 +40,6 @@ export interface ServerDeps {
   callEvents?: CallEventBus;
   logger: Logger;
   background: BackgroundTasks;
+  /** The customer lookup's limits (`customer_lookup_url`), when not its defaults: 1 s, 16 KiB, cached 5 minutes, 10 000 answers. */
+  customerLookup?: Pick<CustomerLookupOptions, 'timeoutMs' | 'maxBytes' | 'ttlMs' | 'maxEntries'>;
 }

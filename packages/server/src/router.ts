@@ -87,7 +87,13 @@ export function addRoutes(
 
   // Provider webhooks: only with a database, where each delivery is stored before it is answered.
   if (deps.db) {
-    const lookup = createCustomerLookup({ db: deps.db, tenants: deps.tenants, logger: deps.logger, background: deps.background });
+    const lookup = createCustomerLookup({
+      ...deps.customerLookup,
+      db: deps.db,
+      tenants: deps.tenants,
+      logger: deps.logger,
+      background: deps.background,
+    });
     router.post('/webhooks/netsapiens', netsapiensWebhook({ db: deps.db, tenants: deps.tenants, lookup }));
   }
 
