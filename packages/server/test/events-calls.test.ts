@@ -63,7 +63,9 @@ test('numbers: E.164 in the default country, international with or without +, ex
 });
 
 for (const engine of ENGINES) {
-  test(`a call's life: ringing → answered → ended, one event per change, timestamps kept (${engine})`, async (t) => {
+  // Each PGlite holds the process's event loop while it starts: one at a time, PostgreSQL's concurrently.
+  const engineTest = engine === 'pglite' ? test.serial : test;
+  engineTest(`a call's life: ringing → answered → ended, one event per change, timestamps kept (${engine})`, async (t) => {
     const db = await migrated(t, engine);
     const heard: string[] = [];
     await db.listen(CALL_EVENTS_CHANNEL, (payload) => heard.push(payload));
@@ -96,7 +98,7 @@ for (const engine of ENGINES) {
     );
   });
 
-  test(`a call never answered is missed; late and repeated changes change nothing and record no event (${engine})`, async (t) => {
+  engineTest(`a call never answered is missed; late and repeated changes change nothing and record no event (${engine})`, async (t) => {
     const db = await migrated(t, engine);
     await recordCallChange(db, change('ringing'));
     t.is((await recordCallChange(db, change('ringing'))).eventId, undefined, 'repeated');
@@ -113,7 +115,7 @@ for (const engine of ENGINES) {
     t.like((await calls(db))[0], { state: 'missed', answered_at: null, ended_at: at(2) });
   });
 
-  test(`the caller is matched to the tenant's customer by E.164, and only the tenant's (${engine})`, async (t) => {
+  engineTest(`the caller is matched to the tenant's customer by E.164, and only the tenant's (${engine})`, async (t) => {
     const db = await migrated(t, engine);
     const customer = async (tenant: string, externalId: string) =>
       (
@@ -131,7 +133,7 @@ for (const engine of ENGINES) {
     t.is((await calls(db))[1]!.customer_id, null, 'an extension matches nobody');
   });
 
-  test(`concurrent changes of one call give one call and events in id order, each state once (${engine})`, async (t) => {
+  engineTest(`concurrent changes of one call give one call and events in id order, each state once (${engine})`, async (t) => {
     const db = await migrated(t, engine);
     const signals = ['ringing', 'answered', 'ringing', 'answered', 'ringing'] as const;
     await Promise.all(
@@ -145,7 +147,7 @@ for (const engine of ENGINES) {
     );
   });
 
-  test(`a delivery is stored with its changes in one transaction; a redelivery stores and records nothing (${engine})`, async (t) => {
+  engineTest(`a delivery is stored with its changes in one transaction; a redelivery stores and records nothing (${engine})`, async (t) => {
     const db = await migrated(t, engine);
     const items = [
       { dedupeKey: 'call-1:alerting', body: { n: 1 }, change: change('ringing') },

@@ -38,36 +38,41 @@ async function refused(response: Response): Promise<[number, string]> {
 }
 
 for (const engine of ENGINES) {
-  test(`a call's life over HTTP: ringing → answered → ended, then a missed call; normalized from the records (${engine})`, async (t) => {
-    const server = await startIntakeServer(t, fixture, engine);
-    await ok(await server.deliver([callRecord('ringing')]), 1);
-    t.like((await calls(server.db))[0], { state: 'ringing', answered_at: null });
-    await ok(await server.deliver([callRecord('answered')]), 1);
-    await ok(await server.deliver([callRecord('ended', { answered: true })]), 1);
-    const [call] = await calls(server.db);
-    t.like(call, {
-      tenant: ID,
-      provider: 'netsapiens',
-      provider_call_id: 'a1b2c3d4@192.0.2.10',
-      direction: 'inbound',
-      from_number: '+18135551234',
-      from_name: 'ADA LOVELACE',
-      to_number: '+19295550100',
-      state: 'ended',
-      customer_id: null,
-    });
-    t.deepEqual(call!.started_at, new Date('2026-11-25T20:15:00Z'));
-    t.deepEqual(call!.answered_at, new Date('2026-11-25T20:15:07Z'));
-    t.true(call!.ended_at instanceof Date);
+  // Each PGlite holds the process's event loop while it starts: one at a time, PostgreSQL's concurrently.
+  const engineTest = engine === 'pglite' ? test.serial : test;
+  engineTest(
+    `a call's life over HTTP: ringing → answered → ended, then a missed call; normalized from the records (${engine})`,
+    async (t) => {
+      const server = await startIntakeServer(t, fixture, engine);
+      await ok(await server.deliver([callRecord('ringing')]), 1);
+      t.like((await calls(server.db))[0], { state: 'ringing', answered_at: null });
+      await ok(await server.deliver([callRecord('answered')]), 1);
+      await ok(await server.deliver([callRecord('ended', { answered: true })]), 1);
+      const [call] = await calls(server.db);
+      t.like(call, {
+        tenant: ID,
+        provider: 'netsapiens',
+        provider_call_id: 'a1b2c3d4@192.0.2.10',
+        direction: 'inbound',
+        from_number: '+18135551234',
+        from_name: 'ADA LOVELACE',
+        to_number: '+19295550100',
+        state: 'ended',
+        customer_id: null,
+      });
+      t.deepEqual(call!.started_at, new Date('2026-11-25T20:15:00Z'));
+      t.deepEqual(call!.answered_at, new Date('2026-11-25T20:15:07Z'));
+      t.true(call!.ended_at instanceof Date);
 
-    await ok(await server.deliver([callRecord('ringing', { callId: 'missed-1', from: '2001', fromName: '' })]), 1);
-    await ok(await server.deliver([callRecord('ended', { callId: 'missed-1', from: '2001', fromName: '' })]), 1);
-    t.like((await calls(server.db))[1], { state: 'missed', from_number: '2001', from_name: null, answered_at: null });
-    t.deepEqual(await eventStates(server.db), ['ringing', 'answered', 'ended', 'ringing', 'missed']);
-    t.deepEqual(await server.counts(), { deliveries: 5, calls: 2, call_events: 5 });
-  });
+      await ok(await server.deliver([callRecord('ringing', { callId: 'missed-1', from: '2001', fromName: '' })]), 1);
+      await ok(await server.deliver([callRecord('ended', { callId: 'missed-1', from: '2001', fromName: '' })]), 1);
+      t.like((await calls(server.db))[1], { state: 'missed', from_number: '2001', from_name: null, answered_at: null });
+      t.deepEqual(await eventStates(server.db), ['ringing', 'answered', 'ended', 'ringing', 'missed']);
+      t.deepEqual(await server.counts(), { deliveries: 5, calls: 2, call_events: 5 });
+    },
+  );
 
-  test(`a redelivery is answered 200 and changes nothing: one call, each event once (${engine})`, async (t) => {
+  engineTest(`a redelivery is answered 200 and changes nothing: one call, each event once (${engine})`, async (t) => {
     const server = await startIntakeServer(t, fixture, engine);
     const delivery = [callRecord('ringing'), callRecord('answered')];
     await ok(await server.deliver(delivery), 2, 2);
@@ -77,7 +82,7 @@ for (const engine of ENGINES) {
     t.deepEqual(await eventStates(server.db), ['ringing', 'answered']);
   });
 
-  test(`out of order: a late alerting after the remove is stored but changes nothing (${engine})`, async (t) => {
+  engineTest(`out of order: a late alerting after the remove is stored but changes nothing (${engine})`, async (t) => {
     const server = await startIntakeServer(t, fixture, engine);
     await ok(await server.deliver([callRecord('ended', { answered: true })]), 1);
     t.like((await calls(server.db))[0], { state: 'ended' }, 'the remove of an answered call, seen first: ended');
@@ -88,18 +93,21 @@ for (const engine of ENGINES) {
     t.deepEqual(await server.counts(), { deliveries: 3, calls: 1, call_events: 1 });
   });
 
-  test(`a ring group: two phones ring, one answers, the other's leg goes; the call ends with the answered leg (${engine})`, async (t) => {
-    const server = await startIntakeServer(t, fixture, engine);
-    await ok(await server.deliver([callRecord('ringing', { leg: '2000' }), callRecord('ringing', { leg: '2001' })]), 2, 2);
-    await ok(await server.deliver([callRecord('answered', { leg: '2000' }), callRecord('ended', { leg: '2001' })]), 2, 2);
-    t.like((await calls(server.db))[0], { state: 'answered', ended_at: null }, 'the unanswered leg going does not end the call');
-    await ok(await server.deliver([callRecord('ended', { leg: '2000', answered: true })]), 1);
-    t.like((await calls(server.db))[0], { state: 'ended' });
-    t.deepEqual(await eventStates(server.db), ['ringing', 'answered', 'ended']);
-    t.deepEqual(await server.counts(), { deliveries: 5, calls: 1, call_events: 3 }, "every leg's record stored");
-  });
+  engineTest(
+    `a ring group: two phones ring, one answers, the other's leg goes; the call ends with the answered leg (${engine})`,
+    async (t) => {
+      const server = await startIntakeServer(t, fixture, engine);
+      await ok(await server.deliver([callRecord('ringing', { leg: '2000' }), callRecord('ringing', { leg: '2001' })]), 2, 2);
+      await ok(await server.deliver([callRecord('answered', { leg: '2000' }), callRecord('ended', { leg: '2001' })]), 2, 2);
+      t.like((await calls(server.db))[0], { state: 'answered', ended_at: null }, 'the unanswered leg going does not end the call');
+      await ok(await server.deliver([callRecord('ended', { leg: '2000', answered: true })]), 1);
+      t.like((await calls(server.db))[0], { state: 'ended' });
+      t.deepEqual(await eventStates(server.db), ['ringing', 'answered', 'ended']);
+      t.deepEqual(await server.counts(), { deliveries: 5, calls: 1, call_events: 3 }, "every leg's record stored");
+    },
+  );
 
-  test(`a wrong or missing token, or an unknown id, is a 401 and stores nothing (${engine})`, async (t) => {
+  engineTest(`a wrong or missing token, or an unknown id, is a 401 and stores nothing (${engine})`, async (t) => {
     const server = await startIntakeServer(t, fixture, engine);
     const other = await subscribe(server.db, 'example.com-sms');
     const body = [callRecord('ringing')];
@@ -126,7 +134,7 @@ for (const engine of ENGINES) {
     for (const token of [server.token, other]) t.false(server.harness.logText().includes(token), 'no token in the log');
   });
 
-  test(`a body that is not call records is a 4xx with a message, and stores nothing (${engine})`, async (t) => {
+  engineTest(`a body that is not call records is a 4xx with a message, and stores nothing (${engine})`, async (t) => {
     const server = await startIntakeServer(t, fixture, engine);
     const cases: [string, unknown, number, RegExp, Record<string, string>?][] = [
       ['malformed JSON', '[{"orig_callid": ', 400, /not valid JSON/],
@@ -146,7 +154,7 @@ for (const engine of ENGINES) {
     t.deepEqual(await server.counts(), { deliveries: 0, calls: 0, call_events: 0 });
   });
 
-  test(`the caller is matched to a customer by E.164: "(813) 555-1234" in a record is +18135551234 (${engine})`, async (t) => {
+  engineTest(`the caller is matched to a customer by E.164: "(813) 555-1234" in a record is +18135551234 (${engine})`, async (t) => {
     const server = await startIntakeServer(t, fixture, engine);
     const { rows } = await server.db.query<{ id: number }>(
       "INSERT INTO customers (tenant, external_id, name, phone_e164) VALUES ($1, 'crm-7', 'Ada', '+18135551234') RETURNING id",
@@ -162,7 +170,7 @@ for (const engine of ENGINES) {
   });
 }
 
-test('with the embedded database closed, a delivery is a 503 with Retry-After, and nothing is half-stored', async (t) => {
+test.serial('with the embedded database closed, a delivery is a 503 with Retry-After, and nothing is half-stored', async (t) => {
   const server = await startIntakeServer(t, fixture, 'pglite');
   await ok(await server.deliver([callRecord('ringing')]), 1);
   await server.db.close();

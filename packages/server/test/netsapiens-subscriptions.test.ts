@@ -54,125 +54,136 @@ const eventStates = async (db: Database) =>
 const tokenOf = (postUrl: string) => new URL(postUrl).searchParams.get('token') ?? '';
 
 for (const engine of ENGINES) {
-  test(`subscribing an id makes the NS sandbox deliver its calls here: ringing → answered → ended, then a missed call (${engine})`, async (t) => {
-    const server = await startServer(t, engine);
-    const response = await server.subscribe({ id: ID });
-    t.is(response.status, 201);
-    const body = (await response.json()) as { status: string; id: string; action: string; expires_at: string };
-    t.like(body, { status: 'ok', id: ID, action: 'created' });
-    const expires = Date.parse(body.expires_at);
-    t.true(Math.abs(expires - (Date.now() + 7 * 86_400_000)) < 60_000, 'a week from now');
+  // Each PGlite holds the process's event loop while it starts: one at a time, PostgreSQL's concurrently.
+  const engineTest = engine === 'pglite' ? test.serial : test;
+  engineTest(
+    `subscribing an id makes the NS sandbox deliver its calls here: ringing → answered → ended, then a missed call (${engine})`,
+    async (t) => {
+      const server = await startServer(t, engine);
+      const response = await server.subscribe({ id: ID });
+      t.is(response.status, 201);
+      const body = (await response.json()) as { status: string; id: string; action: string; expires_at: string };
+      t.like(body, { status: 'ok', id: ID, action: 'created' });
+      const expires = Date.parse(body.expires_at);
+      t.true(Math.abs(expires - (Date.now() + 7 * 86_400_000)) < 60_000, 'a week from now');
 
-    const [subscription, ...more] = server.harness.sandbox.subscriptions;
-    t.deepEqual(more, []);
-    t.like(subscription, { model: 'call', domain: 'example.com', user: '*' });
-    const postUrl = new URL(subscription!['post-url']);
-    t.is(`${postUrl.origin}${postUrl.pathname}`, `${server.url}/webhooks/netsapiens`);
-    t.is(postUrl.searchParams.get('id'), ID);
-    t.regex(tokenOf(subscription!['post-url']), /^[A-Za-z0-9_-]{43}$/, '32 random bytes');
+      const [subscription, ...more] = server.harness.sandbox.subscriptions;
+      t.deepEqual(more, []);
+      t.like(subscription, { model: 'call', domain: 'example.com', user: '*' });
+      const postUrl = new URL(subscription!['post-url']);
+      t.is(`${postUrl.origin}${postUrl.pathname}`, `${server.url}/webhooks/netsapiens`);
+      t.is(postUrl.searchParams.get('id'), ID);
+      t.regex(tokenOf(subscription!['post-url']), /^[A-Za-z0-9_-]{43}$/, '32 random bytes');
 
-    const answered = await server.harness.sandbox.simulateCall({
-      domain: 'example.com',
-      from: '+18135551234',
-      fromName: 'Dana Reyes',
-      to: '2000',
-      dialed: '19295550100',
-    });
-    t.deepEqual(
-      answered.deliveries.map((delivery) => delivery.attempts.map((attempt) => attempt.status)),
-      [[200], [200], [200]],
-    );
-    const { rows } = await server.db.query<Record<string, unknown>>(
-      'SELECT provider_call_id, state, from_number, from_name, to_number, direction FROM calls',
-    );
-    t.deepEqual(rows, [
-      {
-        provider_call_id: answered.callId,
-        state: 'ended',
-        from_number: '+18135551234',
-        from_name: 'Dana Reyes',
-        to_number: '+19295550100',
-        direction: 'inbound',
-      },
-    ]);
+      const answered = await server.harness.sandbox.simulateCall({
+        domain: 'example.com',
+        from: '+18135551234',
+        fromName: 'Dana Reyes',
+        to: '2000',
+        dialed: '19295550100',
+      });
+      t.deepEqual(
+        answered.deliveries.map((delivery) => delivery.attempts.map((attempt) => attempt.status)),
+        [[200], [200], [200]],
+      );
+      const { rows } = await server.db.query<Record<string, unknown>>(
+        'SELECT provider_call_id, state, from_number, from_name, to_number, direction FROM calls',
+      );
+      t.deepEqual(rows, [
+        {
+          provider_call_id: answered.callId,
+          state: 'ended',
+          from_number: '+18135551234',
+          from_name: 'Dana Reyes',
+          to_number: '+19295550100',
+          direction: 'inbound',
+        },
+      ]);
 
-    // A missed call, delivered with a redelivery and a late ringing after its end.
-    const missed = await server.harness.sandbox.simulateCall({
-      domain: 'example.com',
-      from: '+18135550000',
-      to: '2000',
-      answer: false,
-      order: ['ringing', 'ended', 'ended', 'ringing'],
-    });
-    t.true(missed.deliveries.every((delivery) => delivery.outcome === 'delivered'));
-    t.deepEqual(await eventStates(server.db), ['ringing', 'answered', 'ended', 'ringing', 'missed']);
-    t.is((await server.db.query('SELECT 1 FROM deliveries')).rowCount, 5, 'each distinct record stored once');
+      // A missed call, delivered with a redelivery and a late ringing after its end.
+      const missed = await server.harness.sandbox.simulateCall({
+        domain: 'example.com',
+        from: '+18135550000',
+        to: '2000',
+        answer: false,
+        order: ['ringing', 'ended', 'ended', 'ringing'],
+      });
+      t.true(missed.deliveries.every((delivery) => delivery.outcome === 'delivered'));
+      t.deepEqual(await eventStates(server.db), ['ringing', 'answered', 'ended', 'ringing', 'missed']);
+      t.is((await server.db.query('SELECT 1 FROM deliveries')).rowCount, 5, 'each distinct record stored once');
 
-    const logs = server.harness.logText();
-    t.false(logs.includes(tokenOf(subscription!['post-url'])), 'the token is never logged');
-    t.true(logs.includes('"path":"/webhooks/netsapiens"'), 'the request log has the path');
-  });
+      const logs = server.harness.logText();
+      t.false(logs.includes(tokenOf(subscription!['post-url'])), 'the token is never logged');
+      t.true(logs.includes('"path":"/webhooks/netsapiens"'), 'the request log has the path');
+    },
+  );
 
-  test(`subscribing again renews in place (same token); NetSapiens having lost it, a new one with a new token (${engine})`, async (t) => {
-    const server = await startServer(t, engine);
-    t.is((await server.subscribe({ id: ID })).status, 201);
-    const first = server.harness.sandbox.subscriptions[0]!;
-    const renewed = await server.subscribe({ id: ID });
-    t.is(renewed.status, 200);
-    t.like(await renewed.json(), { action: 'renewed' });
-    t.is(server.harness.sandbox.subscriptions.length, 1);
-    t.is(server.harness.sandbox.subscriptions[0]!['post-url'], first['post-url'], 'the token is unchanged');
+  engineTest(
+    `subscribing again renews in place (same token); NetSapiens having lost it, a new one with a new token (${engine})`,
+    async (t) => {
+      const server = await startServer(t, engine);
+      t.is((await server.subscribe({ id: ID })).status, 201);
+      const first = server.harness.sandbox.subscriptions[0]!;
+      const renewed = await server.subscribe({ id: ID });
+      t.is(renewed.status, 200);
+      t.like(await renewed.json(), { action: 'renewed' });
+      t.is(server.harness.sandbox.subscriptions.length, 1);
+      t.is(server.harness.sandbox.subscriptions[0]!['post-url'], first['post-url'], 'the token is unchanged');
 
-    await server.harness.deps.ns.subscriptions!.delete({ id: first.id, domain: 'example.com' });
-    const recreated = await server.subscribe({ id: ID });
-    t.is(recreated.status, 201);
-    const [second] = server.harness.sandbox.subscriptions;
-    t.not(second!.id, first.id);
-    t.not(tokenOf(second!['post-url']), tokenOf(first['post-url']), 'a new token with each creation');
-    const old = await fetch(first['post-url'], { method: 'POST', headers: { 'content-type': 'application/json' }, body: '[]' });
-    t.is(old.status, 401, 'the old token is refused');
-    const fresh = await fetch(second!['post-url'], { method: 'POST', headers: { 'content-type': 'application/json' }, body: '[]' });
-    t.is(fresh.status, 200);
+      await server.harness.deps.ns.subscriptions!.delete({ id: first.id, domain: 'example.com' });
+      const recreated = await server.subscribe({ id: ID });
+      t.is(recreated.status, 201);
+      const [second] = server.harness.sandbox.subscriptions;
+      t.not(second!.id, first.id);
+      t.not(tokenOf(second!['post-url']), tokenOf(first['post-url']), 'a new token with each creation');
+      const old = await fetch(first['post-url'], { method: 'POST', headers: { 'content-type': 'application/json' }, body: '[]' });
+      t.is(old.status, 401, 'the old token is refused');
+      const fresh = await fetch(second!['post-url'], { method: 'POST', headers: { 'content-type': 'application/json' }, body: '[]' });
+      t.is(fresh.status, 200);
 
-    const list = await server.list();
-    t.is(list.status, 200);
-    const text = await list.text();
-    const { subscriptions } = JSON.parse(text) as { subscriptions: Record<string, unknown>[] };
-    t.is(subscriptions.length, 1);
-    t.like(subscriptions[0], { provider: 'netsapiens', id: ID, status: 'active', provider_subscription_id: second!.id });
-    t.is(typeof subscriptions[0]!.expires_at, 'string');
-    const { rows } = await server.db.query<{ secret_hash: string }>('SELECT secret_hash FROM subscriptions');
-    for (const secret of [tokenOf(first['post-url']), tokenOf(second!['post-url']), rows[0]!.secret_hash]) {
-      t.false(text.includes(secret), 'no secret, and no hash, in the list');
-    }
-  });
+      const list = await server.list();
+      t.is(list.status, 200);
+      const text = await list.text();
+      const { subscriptions } = JSON.parse(text) as { subscriptions: Record<string, unknown>[] };
+      t.is(subscriptions.length, 1);
+      t.like(subscriptions[0], { provider: 'netsapiens', id: ID, status: 'active', provider_subscription_id: second!.id });
+      t.is(typeof subscriptions[0]!.expires_at, 'string');
+      const { rows } = await server.db.query<{ secret_hash: string }>('SELECT secret_hash FROM subscriptions');
+      for (const secret of [tokenOf(first['post-url']), tokenOf(second!['post-url']), rows[0]!.secret_hash]) {
+        t.false(text.includes(secret), 'no secret, and no hash, in the list');
+      }
+    },
+  );
 
-  test(`refusals: no secret 401, bad body 400, unknown id 404, NetSapiens failing 502 and the id left unsubscribed (${engine})`, async (t) => {
-    const server = await startServer(t, engine);
-    t.is((await server.subscribe({ id: ID }, 'wrong-secret')).status, 401);
-    t.is((await server.subscribe({ name: ID })).status, 400);
-    t.is((await server.subscribe('[')).status, 400);
-    t.is((await server.subscribe({ id: 'nobody.net-sales' })).status, 404);
-    t.deepEqual(server.harness.sandbox.subscriptions, [], 'nothing asked of NetSapiens');
+  engineTest(
+    `refusals: no secret 401, bad body 400, unknown id 404, NetSapiens failing 502 and the id left unsubscribed (${engine})`,
+    async (t) => {
+      const server = await startServer(t, engine);
+      t.is((await server.subscribe({ id: ID }, 'wrong-secret')).status, 401);
+      t.is((await server.subscribe({ name: ID })).status, 400);
+      t.is((await server.subscribe('[')).status, 400);
+      t.is((await server.subscribe({ id: 'nobody.net-sales' })).status, 404);
+      t.deepEqual(server.harness.sandbox.subscriptions, [], 'nothing asked of NetSapiens');
 
-    // Subscribed once; then NetSapiens loses the subscription and refuses a new one.
-    t.is((await server.subscribe({ id: ID })).status, 201);
-    const first = server.harness.sandbox.subscriptions[0]!;
-    await server.harness.deps.ns.subscriptions!.delete({ id: first.id, domain: 'example.com' });
-    server.harness.sandbox.inject({ route: 'subscriptions.create', status: 503 });
-    const failed = await server.subscribe({ id: ID });
-    t.is(failed.status, 502);
-    t.regex(((await failed.json()) as { message: string }).message, /NetSapiens did not create the subscription.*503/);
-    const { subscriptions } = (await (await server.list()).json()) as { subscriptions: { status: string }[] };
-    t.like(subscriptions, [{ status: 'failed' }]);
-    t.is(server.harness.sandbox.subscriptions.length, 0);
-    const refused = await fetch(first['post-url'], { method: 'POST', headers: { 'content-type': 'application/json' }, body: '[]' });
-    t.is(refused.status, 401, 'a failed subscription accepts no deliveries, with the old token or any other');
-    t.false(server.harness.logText().includes(tokenOf(first['post-url'])));
-  });
+      // Subscribed once; then NetSapiens loses the subscription and refuses a new one.
+      t.is((await server.subscribe({ id: ID })).status, 201);
+      const first = server.harness.sandbox.subscriptions[0]!;
+      await server.harness.deps.ns.subscriptions!.delete({ id: first.id, domain: 'example.com' });
+      server.harness.sandbox.inject({ route: 'subscriptions.create', status: 503 });
+      const failed = await server.subscribe({ id: ID });
+      t.is(failed.status, 502);
+      t.regex(((await failed.json()) as { message: string }).message, /NetSapiens did not create the subscription.*503/);
+      const { subscriptions } = (await (await server.list()).json()) as { subscriptions: { status: string }[] };
+      t.like(subscriptions, [{ status: 'failed' }]);
+      t.is(server.harness.sandbox.subscriptions.length, 0);
+      const refused = await fetch(first['post-url'], { method: 'POST', headers: { 'content-type': 'application/json' }, body: '[]' });
+      t.is(refused.status, 401, 'a failed subscription accepts no deliveries, with the old token or any other');
+      t.false(server.harness.logText().includes(tokenOf(first['post-url'])));
+    },
+  );
 }
 
-test('two subscription requests for one id at once: one creates, the other is a 409, NetSapiens has one subscription', async (t) => {
+test.serial('two subscription requests for one id at once: one creates, the other is a 409, NetSapiens has one subscription', async (t) => {
   const server = await startServer(t, 'pglite');
   server.harness.sandbox.inject({ route: 'subscriptions.create', delayMs: 300 });
   const answers = await Promise.all([server.subscribe({ id: ID }), server.subscribe({ id: ID })]);
@@ -213,7 +224,7 @@ test('subscriptions ending within two days are renewed, once however many instan
   t.deepEqual(await renewDueSubscriptions(renewing), {});
 });
 
-test('without INTERNAL_API_SECRET the subscription routes do not exist', async (t) => {
+test.serial('without INTERNAL_API_SECRET the subscription routes do not exist', async (t) => {
   const { db } = await fixture.open(t, 'pglite');
   await migrate(db, { logger: createLogger('silent') });
   const harness = await startHarness({ db, tenants: TENANTS });
