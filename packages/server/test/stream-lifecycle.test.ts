@@ -105,13 +105,20 @@ test("PostgreSQL: an event committed while the bus's LISTEN connection was lost 
   await stream.next();
   t.is((await stream.next())?.event, 'connected');
 
-  const cut = await db.query(
-    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database() AND query ILIKE 'LISTEN%'",
-  );
-  t.is(cut.rowCount, 1, 'the listening connection, cut');
-  t.true(await eventually(() => !db.ready(), 2_000), 'the loss is noticed');
-  const { eventId } = await ringing(db, 'while-away');
-  t.false(db.ready(), 'committed while nobody listened: its notification is lost');
-  const [event] = await stream.calls(1);
-  t.is(event!.id, String(eventId));
+  // The listener reconnects within a fraction of a second: on a loaded machine it may be back before the
+  // commit, and then the notification is not lost. Cut it again until one is.
+  let lost = 0;
+  for (let attempt = 0; attempt < 10 && lost === 0; attempt += 1) {
+    const cut = await db.query(
+      "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database() AND query ILIKE 'LISTEN%'",
+    );
+    t.is(cut.rowCount, 1, 'the listening connection, cut');
+    t.true(await eventually(() => !db.ready(), 2_000), 'the loss is noticed');
+    const { eventId } = await ringing(db, `while-away-${attempt}`);
+    // Committed while nobody listened: its notification is lost, and only the reconnection's read brings it.
+    if (!db.ready()) lost += 1;
+    t.is((await stream.calls(1))[0]!.id, String(eventId));
+    await eventually(() => db.ready(), 5_000);
+  }
+  t.is(lost, 1, 'an event was committed while the listener was away');
 });
