@@ -13,7 +13,7 @@ const USAGE = `Usage: beckon-server [--demo] [--allow-remote]
        beckon-server import-customers --id <id> <file>
 
 Serves Beckon's click-to-call, web-responder and config-form routes.
-Configuration comes from the environment (and ./.env when present); see the server README.
+Configuration comes from the environment (and ./.env when present); see docs/configuration.md.
 
   import-config   Copy a domains.json into Redis (REDIS_URL), all or nothing; running instances
                   reload at once. --replace also removes ids the file does not have.
