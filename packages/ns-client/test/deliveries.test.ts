@@ -1,9 +1,8 @@
-import { createServer, type IncomingHttpHeaders } from 'node:http';
-import type { AddressInfo, Socket } from 'node:net';
+import type { IncomingHttpHeaders } from 'node:http';
 import test, { type ExecutionContext } from 'ava';
 import type { NsCallRecord } from '@beckon/ns-client';
 import { type NsSandbox, type NsSandboxOptions, type SandboxDelivery } from '@beckon/ns-client/sandbox';
-import { closedUrl, waitFor, withSandbox } from './helpers.js';
+import { closedUrl, listenForTest, waitFor, withSandbox } from './helpers.js';
 
 const DOMAIN = 'example.com';
 const TOKEN = 'tok_9XqL2vB7nM4cK8wZ1rT6yP3s';
@@ -32,8 +31,7 @@ interface Receiver {
  */
 async function withReceiver(t: ExecutionContext, statuses: (number | 'hang')[] = []): Promise<Receiver> {
   const received: Received[] = [];
-  const sockets = new Set<Socket>();
-  const server = createServer((request, response) => {
+  const url = await listenForTest(t, (request, response) => {
     const chunks: Buffer[] = [];
     request.on('data', (chunk: Buffer) => chunks.push(chunk));
     request.on('end', () => {
@@ -45,19 +43,6 @@ async function withReceiver(t: ExecutionContext, statuses: (number | 'hang')[] =
       response.end('{"ok":true}');
     });
   });
-  server.on('connection', (socket) => {
-    sockets.add(socket);
-    socket.on('close', () => sockets.delete(socket));
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  t.teardown(
-    () =>
-      new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        for (const socket of sockets) socket.destroy();
-      }),
-  );
-  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   return { url, postUrl: `${url}/webhooks/netsapiens?id=${DOMAIN}-calls&token=${TOKEN}`, received };
 }
 

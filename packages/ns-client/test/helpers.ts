@@ -1,4 +1,11 @@
-import { createServer, request as httpRequest, type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from 'node:http';
+import {
+  createServer,
+  request as httpRequest,
+  type IncomingHttpHeaders,
+  type IncomingMessage,
+  type RequestListener,
+  type ServerResponse,
+} from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { inspect } from 'node:util';
@@ -91,13 +98,19 @@ export async function withPlainServer(
   handle: (request: IncomingMessage, response: ServerResponse) => void,
 ): Promise<PlainServer> {
   const requests: string[] = [];
-  const sockets = new Set<Socket>();
-  const server = createServer((request, response) => {
+  const url = await listenForTest(t, (request, response) => {
     requests.push(`${request.method ?? ''} ${new URL(request.url ?? '/', 'http://plain.invalid').pathname}`);
     // The body is read and dropped, so that the client's upload never waits on this server.
     request.resume();
     handle(request, response);
   });
+  return { url, requests };
+}
+
+/** `handler` on a real HTTP server on 127.0.0.1, port 0, closed with its connections when the test ends; its origin. */
+export async function listenForTest(t: ExecutionContext, handler: RequestListener): Promise<string> {
+  const sockets = new Set<Socket>();
+  const server = createServer(handler);
   server.on('connection', (socket) => {
     sockets.add(socket);
     socket.on('close', () => sockets.delete(socket));
@@ -110,7 +123,7 @@ export async function withPlainServer(
         for (const socket of sockets) socket.destroy();
       }),
   );
-  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, requests };
+  return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
 }
 
 export function isTokenPath(path: string): boolean {
