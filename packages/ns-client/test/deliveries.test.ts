@@ -311,7 +311,7 @@ test('reset() and close() stop deliveries under way', async (t) => {
   const started = Date.now();
   sandbox.reset();
   const call = await pending;
-  t.true(Date.now() - started < 1000);
+  t.true(Date.now() - started < 5_000, 'reset cut the 10 s wait short');
   t.deepEqual(
     call.deliveries.map((delivery) => [delivery.outcome, statuses(delivery)]),
     [['failed', [503]]],

@@ -17,10 +17,10 @@ test('drain waits for tasks started while it waits, and reports a deadline it co
   t.true(await tasks.drain(2_000));
   t.deepEqual(done, ['first', 'late']);
 
-  tasks.run('stuck', () => sleep(1_000));
+  tasks.run('stuck', () => sleep(4_000));
   const started = Date.now();
   t.false(await tasks.drain(50));
-  t.true(Date.now() - started < 500, 'gives up at the deadline');
+  t.true(Date.now() - started < 2_000, 'gives up at the deadline, not when the task ends');
   t.is(tasks.size, 1);
 });
 

@@ -45,7 +45,7 @@ function ended(socket: Socket, since: number): Promise<{ ms: number; text: strin
 }
 
 test("a client slow to send its headers or its body gets 408 within the configured timeout, not at Node's 30 s check", async (t) => {
-  const server = await startServer(t, { HEADERS_TIMEOUT_MS: '1000', REQUEST_TIMEOUT_MS: '2000' });
+  const server = await startServer(t, { HEADERS_TIMEOUT_MS: '2000', REQUEST_TIMEOUT_MS: '5000' });
   const started = Date.now();
   const slowHeaders = await open(server.url);
   slowHeaders.write('GET /health HTTP/1.1\r\nHost: beckon.test\r\n');
@@ -55,15 +55,15 @@ test("a client slow to send its headers or its body gets 408 within the configur
   );
   const idle = await open(server.url);
   // A deadline well under Node's 30 s default check, well over the timeouts plus the 1 s check.
-  const deadline = (socket: Socket) => setTimeout(() => socket.destroy(), 6_000);
+  const deadline = (socket: Socket) => setTimeout(() => socket.destroy(), 15_000);
   const timers = [deadline(slowHeaders), deadline(slowBody), deadline(idle)];
   const [headers, body, silent] = await Promise.all([ended(slowHeaders, started), ended(slowBody, started), ended(idle, started)]);
   timers.forEach(clearTimeout);
   t.regex(headers.text, /^HTTP\/1\.1 408 /, `slow headers: ${headers.ms} ms`);
-  t.true(headers.ms >= 1_000 && headers.ms < 2_600, `slow headers answered after ${headers.ms} ms`);
+  t.true(headers.ms >= 2_000 && headers.ms < 4_500, `slow headers answered after ${headers.ms} ms`);
   t.regex(body.text, /^HTTP\/1\.1 408 /, `slow body: ${body.ms} ms`);
-  t.true(body.ms >= 2_000 && body.ms < 3_600, `slow body answered after ${body.ms} ms`);
-  t.true(silent.ms < 2_600, `a connection that sends nothing is closed after ${silent.ms} ms`);
+  t.true(body.ms >= 5_000 && body.ms < 7_500, `slow body answered after ${body.ms} ms`);
+  t.true(silent.ms < 4_500, `a connection that sends nothing is closed after ${silent.ms} ms`);
 });
 
 test('connections past MAX_CONNECTIONS are closed at once, and served again once one is freed', async (t) => {
@@ -83,7 +83,7 @@ test('connections past MAX_CONNECTIONS are closed at once, and served again once
   };
   const refused = await ask();
   t.is(refused.text, '', 'the fifth connection is closed without an answer');
-  t.true(refused.ms < 1_000, `closed after ${refused.ms} ms`);
+  t.true(refused.ms < 3_000, `closed after ${refused.ms} ms`);
   held.pop()?.destroy();
   await new Promise((resolve) => setTimeout(resolve, 100));
   t.regex((await ask()).text, /^HTTP\/1\.1 200 /);

@@ -40,15 +40,16 @@ test('POST with a form or JSON body works like GET, the configured ?id= kept', a
 });
 
 test('answers at once even when the SMS API is slow', async (t) => {
-  const harness = await startHarness({ nsTimeoutMs: 5_000 });
+  const harness = await startHarness({ nsTimeoutMs: 10_000 });
   t.teardown(() => harness.close());
-  harness.sandbox.inject({ route: 'messages.send', delayMs: 2_000 });
+  // The SMS API takes 4 s; the answer must not wait for it, with room for a busy machine.
+  harness.sandbox.inject({ route: 'messages.send', delayMs: 4_000 });
   const started = Date.now();
   const response = await fetch(`${harness.url}/webresponder?id=example.com-sms&NmsAni=8135551234`);
   t.is(response.status, 200);
-  t.true(Date.now() - started < 500, `answered in ${Date.now() - started} ms`);
+  t.true(Date.now() - started < 2_000, `answered in ${Date.now() - started} ms`);
   t.is(harness.sandbox.messages.length, 0, 'the text is still on its way');
-  t.true(await eventually(() => harness.sandbox.messages.length === 1, 4_000));
+  t.true(await eventually(() => harness.sandbox.messages.length === 1, 10_000));
 });
 
 test('a caller is texted once per window per id', async (t) => {
