@@ -221,6 +221,50 @@ for (const engine of ENGINES) {
     );
   });
 
+  test(`a fresh stream starts with the calls in progress (no id: line), a stale or ended one left out; a reconnection replays instead (${engine})`, async (t) => {
+    const server = await startStreamServer(t, engine);
+    const key = await server.newApp(['a.com-x']);
+    await record(server.db, 'a.com-x', 'ringing', 'progress-ringing');
+    await record(server.db, 'a.com-x', 'ringing', 'progress-answered');
+    await record(server.db, 'b.com-y', 'ringing', 'progress-other-id');
+    await record(server.db, 'a.com-x', 'ringing', 'progress-ended');
+    await record(server.db, 'a.com-x', 'ended', 'progress-ended');
+    await record(server.db, 'a.com-x', 'ringing', 'progress-stale');
+    await record(server.db, 'a.com-x', 'answered', 'progress-answered');
+    // Its end was never reported: ringing for two hours is not believed.
+    await server.db.query("UPDATE calls SET updated_at = now() - interval '2 hours' WHERE provider_call_id = 'progress-stale'");
+
+    const stream = await server.stream(`?token=${await server.token(key)}`);
+    t.truthy((await stream.next())?.retry);
+    const hello = await stream.next();
+    t.is(hello?.event, 'connected');
+    const progress = await stream.calls(2);
+    t.deepEqual(
+      progress.map((event) => [callOf(event).session_id, callOf(event).status, event.id]),
+      [
+        ['progress-ringing', 'ringing', undefined],
+        ['progress-answered', 'answered', undefined],
+      ],
+      'oldest change first, without an id: the client keeps the connected event id',
+    );
+    const later = await record(server.db, 'a.com-x', 'ringing', 'progress-later');
+    const [live] = await stream.calls(1);
+    t.is(live!.id, String(later));
+
+    const again = await server.stream(`?token=${await server.token(key)}&last_event_id=${hello!.id}`);
+    await connected(t, again);
+    const [replayed] = await again.calls(1);
+    t.is(callOf(replayed!).session_id, 'progress-later', 'a reconnection replays what it missed, not the calls in progress');
+    t.is(replayed!.id, String(later));
+
+    const active = await fetch(`${server.url}/api/active-calls`, { headers: { 'x-app-api-key': key } });
+    t.deepEqual(
+      ((await active.json()) as { calls: Array<{ session_id: string }> }).calls.map((call) => call.session_id),
+      ['progress-later', 'progress-answered', 'progress-ringing'],
+      "/api/active-calls leaves out the ended, the stale and the other id's calls too",
+    );
+  });
+
   test(`a missing, made-up, expired or another database's token is a 401 before the stream starts; a bad Last-Event-ID a 400 (${engine})`, async (t) => {
     const server = await startStreamServer(t, engine);
     const other = await startStreamServer(t, engine);

@@ -90,7 +90,7 @@ const MAX_DELAY_MS = 30_000;
  * passes `last_event_id` explicitly, as a new `EventSource` does not send `Last-Event-ID`.
  */
 export class CallStream {
-  /** The id of the last `call` event received: where the next connection resumes. */
+  /** The id of the last event received (`connected` or `call`): where the next connection resumes. */
   lastEventId: string;
   private source: EventSource | undefined;
   private timer: ReturnType<typeof setTimeout> | undefined;
@@ -129,8 +129,10 @@ export class CallStream {
     if (this.lastEventId) url.searchParams.set('last_event_id', this.lastEventId);
     const source = new EventSource(url);
     this.source = source;
-    source.addEventListener('connected', () => {
+    source.addEventListener('connected', (event: MessageEvent<string>) => {
       this.failures = 0;
+      // Where this stream starts: a reconnection before any call event resumes here, missing nothing.
+      if (event.lastEventId) this.lastEventId = event.lastEventId;
     });
     source.addEventListener('call', (event: MessageEvent<string>) => {
       if (event.lastEventId) this.lastEventId = event.lastEventId;

@@ -160,6 +160,36 @@ describe('<call-popup>', () => {
     ]);
   });
 
+  it('opened while calls ring, shows them at once, and not those already answered or ended', async () => {
+    const channel = newChannel();
+    await channel.send(ringing('1'));
+    await channel.send(ringing('2'));
+    await channel.send(ringing('2', { status: 'answered' }));
+    await channel.send(ringing('3', { from_name: 'Grace Hopper' }));
+    await channel.send(ringing('4'));
+    await channel.send(ringing('4', { status: 'ended' }));
+    const host = await popupFixture(channel);
+    await waitFor(() => toasts(host).length === 2, 'the calls ringing when the popup opened');
+    expect(toasts(host).map((toast) => toast.dataset.call)).to.deep.equal(['1', '3']);
+    expect(partText(toastOf(host, '3')!, 'caller')).to.equal('Grace Hopper');
+  });
+
+  it('a lost connection before any call event resumes from where the stream started, missing nothing', async () => {
+    const channel = newChannel();
+    const started = await channel.send(ringing('1', { status: 'ended' }));
+    const host = await popupFixture(channel);
+    await channel.drop();
+    await channel.send(ringing('2'));
+    await channel.send(ringing('2', { status: 'answered' }));
+    let connections = await channel.connections();
+    for (const deadline = performance.now() + 5_000; connections.length < 2 && performance.now() < deadline;) {
+      await sleep(50);
+      connections = await channel.connections();
+    }
+    expect(connections.map((connection) => connection.last_event_id)).to.deep.equal(['', String(started)]);
+    expect(toasts(host).length).to.equal(0);
+  });
+
   it('resumes after the last id when streamToken changes or the element moves; another endpoint starts afresh', async () => {
     const channel = newChannel();
     const host = await popupFixture(channel);

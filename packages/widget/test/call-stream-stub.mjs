@@ -1,8 +1,10 @@
 // Stand-in for the Beckon server's live call stream, served by the test runner's dev server so the
 // element's EventSource stays real. It speaks the server's contract: `GET /stub/api/call-stream?token=`
 // answers 401 (JSON envelope) for a token it does not accept, else Server-Sent Events with `retry:`,
-// `event: connected`, then `event: call` + `data: {"type":"call","call":{…}}` + `id:` (the event id),
-// replaying the events after `Last-Event-ID` or `?last_event_id=`, and heartbeat comments.
+// `event: connected` with `id:` where the stream starts; on a fresh connection the calls in progress
+// (ringing or answered, their latest state) as `event: call` frames without `id:`; on a reconnection the
+// events after `Last-Event-ID` or `?last_event_id=`; then `event: call` + `data: {"type":"call","call":{…}}`
+// + `id:` (the event id) live, and heartbeat comments.
 //
 // Tests drive it over HTTP. A token is `<channel>:<anything>`; each test uses its own channel:
 //   POST /stub/stream/<channel>/events {call}  → appends a call event (ids 1, 2, …) and sends it live
@@ -44,7 +46,14 @@ function json(ctx, status, body) {
 }
 
 function frame({ id, call }) {
-  return `event: call\nid: ${id}\ndata: ${JSON.stringify({ type: 'call', call })}\n\n`;
+  return `event: call\n${id === undefined ? '' : `id: ${id}\n`}data: ${JSON.stringify({ type: 'call', call })}\n\n`;
+}
+
+/** Each call's latest state, for those ringing or answered: what a fresh connection starts with. */
+function inProgress(events) {
+  const latest = new Map();
+  for (const event of events) latest.set(event.call.id, event);
+  return [...latest.values()].filter((event) => event.call.status === 'ringing' || event.call.status === 'answered');
 }
 
 export function callStreamStub() {
@@ -73,8 +82,12 @@ export function callStreamStub() {
         'X-Accel-Buffering': 'no',
         'Access-Control-Allow-Origin': '*',
       });
-      res.write('retry: 1000\n\nevent: connected\ndata: {}\n\n');
-      for (const event of state.events) if (event.id > after) res.write(frame(event));
+      res.write(`retry: 1000\n\nid: ${after || state.events.length}\nevent: connected\ndata: {"type":"connected"}\n\n`);
+      if (after) {
+        for (const event of state.events) if (event.id > after) res.write(frame(event));
+      } else {
+        for (const event of inProgress(state.events)) res.write(frame({ call: event.call }));
+      }
       const heartbeat = setInterval(() => res.write(': heartbeat\n\n'), 15_000);
       const stream = {
         send: (event) => res.write(frame(event)),

@@ -7,7 +7,7 @@ import type { Database, Queryable, SqlValue } from '../db/database.js';
 import { BusClosedError, EventBus, type Subscriber } from '../events/bus.js';
 import { CALL_EVENTS_CHANNEL } from '../events/calls.js';
 import { HttpError } from '../http-error.js';
-import { CALL_COLUMNS, callView, type CallRow, type CallView } from './call-view.js';
+import { ACTIVE_CALL, CALL_COLUMNS, callView, type CallRow, type CallView } from './call-view.js';
 import { appForStreamToken } from './stream-tokens.js';
 
 /** A call event as the stream sends it: its id, the config id it belongs to, and its SSE frame, made once for every stream. */
@@ -22,6 +22,8 @@ export type CallEventBus = EventBus<StreamEvent>;
 
 export const HEARTBEAT_MS = 15_000;
 const REPLAY_PAGE = 500;
+/** Calls in progress are few; this bounds a fresh stream's first frames should ended calls never have been reported. */
+const MAX_ACTIVE_SNAPSHOT = 1_000;
 /**
  * A stream whose client reads this far behind is closed rather than buffered without end: its client
  * reconnects with `Last-Event-ID` and catches up from the database.
@@ -54,8 +56,35 @@ export async function readCallEvents(
   return rows.map((row) => ({
     id: row.event_id,
     tenant: row.tenant,
-    frame: `id: ${row.event_id}\nevent: call\ndata: ${JSON.stringify({ type: 'call', call: { ...callView(row), status: row.event_state } })}\n\n`,
+    frame: `id: ${row.event_id}\n${callFrame(row)}`,
   }));
+}
+
+/** The `event: call` frame of a call as that event left it, without its `id:` line. */
+function callFrame(row: EventRow): string {
+  return `event: call\ndata: ${JSON.stringify({ type: 'call', call: { ...callView(row), status: row.event_state } })}\n\n`;
+}
+
+/**
+ * What a fresh stream starts from: the calls in progress as of event `upTo` (a popup opened while the
+ * phone rings shows that call), oldest change first, as `call` frames WITHOUT an `id:` line — they are
+ * the state at the stream's start, not events of the log, so a client's `Last-Event-ID` stays the
+ * `connected` event's and a reconnection replays nothing twice. A call that became active after `upTo`
+ * arrives as a live event; one that ended after it is active here and its end follows live.
+ */
+export async function readActiveCallFrames(db: Queryable, range: { upTo: number; ids: readonly string[] | null }): Promise<string[]> {
+  const params: SqlValue[] = [range.upTo, MAX_ACTIVE_SNAPSHOT];
+  const { rows } = await db.query<EventRow>(
+    `SELECT e.id AS event_id, e.state AS event_state, ${CALL_COLUMNS}
+     FROM calls c
+     JOIN LATERAL (SELECT id, state FROM call_events WHERE call_id = c.id AND id <= $1 ORDER BY id DESC LIMIT 1) e ON true
+     LEFT JOIN customers cu ON cu.id = c.customer_id
+     WHERE c.state IN ('ringing', 'answered') AND ${ACTIVE_CALL} AND e.state IN ('ringing', 'answered')
+       ${range.ids ? `AND c.tenant = ANY($${params.push(range.ids)}::text[])` : ''}
+     ORDER BY e.id LIMIT $2`,
+    params,
+  );
+  return rows.map(callFrame);
 }
 
 /** The bus the live streams share: one per process (`createDeps` makes it; closing it ends the streams). */
@@ -134,8 +163,9 @@ export interface CallStreamOptions {
 }
 
 /**
- * `GET /api/call-stream?token=…`: Server-Sent Events. `retry:` and `event: connected` first, then the
- * app's call events after `Last-Event-ID` (or `?last_event_id=`) from the database, then each new one
+ * `GET /api/call-stream?token=…`: Server-Sent Events. `retry:` and `event: connected` first; then, on a
+ * fresh connection, the app's calls in progress (`readActiveCallFrames`), or, on a reconnection, the
+ * app's call events after `Last-Event-ID` (or `?last_event_id=`) from the database; then each new one
  * as the bus hands it over — `id:` the call event id, `event: call`, `data: {"type":"call","call":{…}}` —
  * and a comment every 15 s. A wrong, expired or missing token is a 401 (JSON) before the stream starts.
  * Any origin may read it: the token is the credential, and no cookie is involved.
@@ -207,6 +237,9 @@ export function callStreamRoute(options: CallStreamOptions): Middleware<AppState
     stream.write(`retry: ${2_000 + randomInt(3_000)}\n\nid: ${start}\nevent: connected\ndata: {"type":"connected"}\n\n`);
     stream.cursor = start;
     try {
+      if (after === undefined) {
+        for (const frame of await readActiveCallFrames(db, { upTo: from, ids: app.ids })) stream.write(frame);
+      }
       for (let page = start; page < from && !res.destroyed;) {
         const events = await readCallEvents(db, { after: page, upTo: from, ids: app.ids, limit: REPLAY_PAGE });
         for (const event of events) stream.send(event);

@@ -50,6 +50,15 @@ export const CALL_COLUMNS = `c.id, c.tenant, c.provider, c.provider_call_id, c.d
 /** The calls (alias `c`) with their matched customer (alias `cu`). */
 export const CALL_FROM = 'FROM calls c LEFT JOIN customers cu ON cu.id = c.customer_id';
 
+/**
+ * A call (alias `c`) still in progress: ringing or answered, and changed recently enough to be believed.
+ * A provider that never reports a call's end (a lost delivery, a subscription that lapsed) would
+ * otherwise leave it active for ever: a ringing call unchanged for an hour, or an answered one for
+ * twelve, is no longer listed as active (its stored state stays what the provider last said).
+ */
+export const ACTIVE_CALL = `((c.state = 'ringing' AND c.updated_at > now() - interval '1 hour')
+  OR (c.state = 'answered' AND c.updated_at > now() - interval '12 hours'))`;
+
 /** The calls as `CallRow`s: add WHERE, ORDER BY and LIMIT. */
 export const CALL_SELECT = `SELECT ${CALL_COLUMNS} ${CALL_FROM}`;
 

@@ -2,7 +2,7 @@ import type { Middleware } from 'koa';
 import type { Database, SqlValue } from '../db/database.js';
 import { HttpError } from '../http-error.js';
 import type { AppKeyState } from './api-keys.js';
-import { CALL_COLUMNS, CALL_FROM, CALL_SELECT, callView, type CallRow } from './call-view.js';
+import { ACTIVE_CALL, CALL_COLUMNS, CALL_FROM, CALL_SELECT, callView, type CallRow } from './call-view.js';
 
 export const DEFAULT_LIMIT = 50;
 export const MAX_LIMIT = 100;
@@ -81,13 +81,16 @@ export function listCallsRoute(db: Database): Middleware<AppKeyState> {
   };
 }
 
-/** `GET /api/active-calls` → `{"calls":[…]}`: the app's ringing and answered calls, newest first. */
+/**
+ * `GET /api/active-calls` → `{"calls":[…]}`: the app's ringing and answered calls, newest first — those
+ * the provider updated recently enough to be believed (`ACTIVE_CALL`).
+ */
 export function activeCallsRoute(db: Database): Middleware<AppKeyState> {
   return async function activeCalls(ctx) {
     const { ids } = ctx.state.app;
     const { rows } = await db.query<CallRow>(
       `${CALL_SELECT}
-       WHERE c.state IN ('ringing', 'answered') ${ids ? 'AND c.tenant = ANY($2::text[])' : ''}
+       WHERE c.state IN ('ringing', 'answered') AND ${ACTIVE_CALL} ${ids ? 'AND c.tenant = ANY($2::text[])' : ''}
        ORDER BY c.created_at DESC, c.id DESC LIMIT $1`,
       ids ? [MAX_ACTIVE, ids] : [MAX_ACTIVE],
     );
