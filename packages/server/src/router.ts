@@ -1,7 +1,7 @@
 import cors from '@koa/cors';
 import Router from '@koa/router';
 import { requireAppKey } from './api/api-keys.js';
-import { createAppRoute, rotateKeyRoute } from './api/apps.js';
+import { createAppRoute, deleteAppRoute, listAppsRoute, rotateKeyRoute } from './api/apps.js';
 import { upsertCustomersRoute } from './api/customers.js';
 import { activeCallsRoute, listCallsRoute } from './api/calls.js';
 import { callStreamRoute, createCallEventBus } from './api/call-stream.js';
@@ -105,6 +105,8 @@ export function addRoutes(
   if (deps.config.internalApiSecret && db) {
     const admin = requireInternalSecret(deps.config.internalApiSecret);
     router.post('/internal/apps', admin, outage, createAppRoute({ db, tenants: deps.tenants }));
+    router.get('/internal/apps', admin, outage, listAppsRoute({ db }));
+    router.delete('/internal/apps/:app_id', admin, outage, deleteAppRoute({ db }));
     router.post('/internal/apps/:app_id/api-key', admin, outage, rotateKeyRoute({ db, graceHours: deps.config.apiKeyGraceHours }));
     router.post('/internal/customers', admin, outage, upsertCustomersRoute({ db, tenants: deps.tenants }));
     router.get('/internal/subscriptions', admin, outage, listSubscriptionsRoute({ db }));

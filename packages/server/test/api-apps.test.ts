@@ -51,6 +51,88 @@ for (const engine of ENGINES) {
     },
   );
 
+  engineTest(`GET /internal/apps lists each app with its live keys by key id, never a key or its hash (${engine})`, async (t) => {
+    const server = await startApiServer(t, fixture, engine);
+    const crm = await server.createApp({ name: 'CRM sync', ids: ['a.com-x'] });
+    const rotated = (await (await server.internal(`/internal/apps/${crm.appId}/api-key`)).json()) as { api_key: string };
+    const wall = await server.createApp({ name: 'Wallboard' });
+    const response = await fetch(`${server.url}/internal/apps`, { headers: { authorization: `Bearer ${INTERNAL_SECRET}` } });
+    t.is(response.status, 200);
+    t.is(response.headers.get('cache-control'), 'no-store');
+    const text = await response.text();
+    for (const key of [crm.key, rotated.api_key, wall.key]) t.false(text.includes(key.split('_').at(-1)!), 'no secret in the list');
+    const { rows: hashes } = await server.db.query<{ hash: string }>('SELECT hash FROM api_keys');
+    for (const { hash } of hashes) t.false(text.includes(hash), 'no hash in the list');
+    const { apps } = JSON.parse(text) as {
+      apps: Array<{ app_id: string; name: string; ids: string[] | null; created_at: string; keys: Array<Record<string, string | null>> }>;
+    };
+    t.deepEqual(
+      apps.map((app) => [app.app_id, app.name, app.ids]),
+      [
+        [crm.appId, 'CRM sync', ['a.com-x']],
+        [wall.appId, 'Wallboard', null],
+      ],
+    );
+    const keyId = (key: string) => key.split('_')[2];
+    t.deepEqual(
+      apps[0]!.keys.map((key) => [key.key_id, key.expires_at === null]),
+      [
+        [keyId(crm.key), false],
+        [keyId(rotated.api_key), true],
+      ],
+      'the previous key, in its grace period, with its expiry; then the current one',
+    );
+    t.false(Number.isNaN(Date.parse(apps[0]!.created_at)));
+    // A key past its grace period no longer works, so it is not listed.
+    await server.db.query("UPDATE api_keys SET expires_at = now() - interval '1 second' WHERE expires_at IS NOT NULL");
+    const after = (await (
+      await fetch(`${server.url}/internal/apps`, { headers: { authorization: `Bearer ${INTERNAL_SECRET}` } })
+    ).json()) as {
+      apps: Array<{ keys: Array<{ key_id: string }> }>;
+    };
+    t.deepEqual(
+      after.apps[0]!.keys.map((key) => key.key_id),
+      [keyId(rotated.api_key)],
+    );
+    t.is((await fetch(`${server.url}/internal/apps`)).status, 401);
+  });
+
+  engineTest(
+    `DELETE /internal/apps/:app_id: its keys and stream tokens stop at once, the other apps keep theirs (${engine})`,
+    async (t) => {
+      const server = await startApiServer(t, fixture, engine);
+      const doomed = await server.createApp({ name: 'Leaked' });
+      const kept = await server.createApp({ name: 'Kept' });
+      const token = (await (
+        await fetch(`${server.url}/api/stream-tokens`, { method: 'POST', headers: { 'x-app-api-key': doomed.key } })
+      ).json()) as {
+        token: string;
+      };
+      const remove = (appId: string, secret = INTERNAL_SECRET) =>
+        fetch(`${server.url}/internal/apps/${appId}`, { method: 'DELETE', headers: { authorization: `Bearer ${secret}` } });
+
+      t.is((await remove(doomed.appId, 'x'.repeat(40))).status, 401, 'the internal secret is required');
+      t.is(await status(server, doomed.key), 200);
+      const deleted = await remove(doomed.appId);
+      t.is(deleted.status, 200);
+      t.like(await deleted.json(), { success: true, app_id: doomed.appId });
+      t.is(await status(server, doomed.key), 401);
+      const stream = await fetch(`${server.url}/api/call-stream?token=${token.token}`);
+      t.is(stream.status, 401, "the app's stream token no longer opens a stream");
+      await stream.body?.cancel();
+      t.is(await status(server, kept.key), 200);
+
+      const again = await remove(doomed.appId);
+      t.is(again.status, 404);
+      t.deepEqual(await again.json(), { status: 'error', message: `No app has the id ${doomed.appId}` });
+      const malformed = await remove('not-a-uuid');
+      t.is(malformed.status, 400);
+      t.regex(((await malformed.json()) as { message: string }).message, /app_id must be the UUID/);
+      const { rows } = await server.db.query<{ n: number }>('SELECT count(*)::int AS n FROM api_keys WHERE app_id = $1', [doomed.appId]);
+      t.is(rows[0]!.n, 0);
+    },
+  );
+
   engineTest(`a rotated key keeps working for API_KEY_GRACE_HOURS, then stops; the new one works at once (${engine})`, async (t) => {
     const server = await startApiServer(t, fixture, engine, { graceHours: 24 });
     const { appId, key: first } = await server.createApp();

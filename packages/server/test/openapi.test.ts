@@ -507,6 +507,18 @@ const rows: Record<string, Row> = {
     },
   },
   'bundle: POST': { method: 'POST', path: '/widget/call-us-button.iife.js', status: 405 },
+  'popup bundle: ES module': { method: 'GET', path: '/widget/call-popup.js', status: 200 },
+  'popup bundle: revalidation': {
+    method: 'GET',
+    path: '/widget/call-popup.js',
+    status: 304,
+    before: async ({ url }) => {
+      const first = await fetch(`${url}/widget/call-popup.js`);
+      await first.arrayBuffer();
+      return { 'if-none-match': first.headers.get('etag') ?? '', 'cache-control': 'max-age=0' };
+    },
+  },
+  'popup bundle: POST': { method: 'POST', path: '/widget/call-popup.js', status: 405 },
 
   // GET|POST /webresponder
   'webresponder: GET from NetSapiens': {
@@ -813,6 +825,57 @@ const rows: Record<string, Row> = {
   'api key: the database is down': {
     method: 'POST',
     path: `/internal/apps/${APP_ID}/api-key`,
+    status: 503,
+    database: 'with secret',
+    ...admin(),
+    before: ({ api }) => api!.db.close(),
+  },
+  'apps: listed': {
+    method: 'GET',
+    path: '/internal/apps',
+    status: 200,
+    database: 'with secret',
+    ...admin(),
+    before: async ({ api }) => void (await api!.createApp({ name: 'CRM', ids: ['example.com-sales'] })),
+    documentedHeaders: ['Cache-Control'],
+    then: (t, body) => t.like((body as { apps: unknown[] }).apps[0], { name: 'CRM', ids: ['example.com-sales'] }),
+  },
+  'apps: listed without the secret': {
+    method: 'GET',
+    path: '/internal/apps',
+    status: 401,
+    database: 'with secret',
+    documentedHeaders: ['WWW-Authenticate'],
+  },
+  'apps: listed, INTERNAL_API_SECRET unset': { method: 'GET', path: '/internal/apps', status: 404, database: 'without secret', ...admin() },
+  'apps: listed while the database is down': {
+    method: 'GET',
+    path: '/internal/apps',
+    status: 503,
+    database: 'with secret',
+    ...admin(),
+    before: ({ api }) => api!.db.close(),
+  },
+  'app deleted': {
+    method: 'DELETE',
+    path: `/internal/apps/${APP_ID}`,
+    status: 200,
+    database: 'with secret',
+    ...admin(),
+    before: async ({ api }) => void (await api!.db.query("INSERT INTO apps (id, name) VALUES ($1, 'CRM')", [APP_ID])),
+  },
+  'app deleted: not a UUID': { method: 'DELETE', path: '/internal/apps/550e8400', status: 400, database: 'with secret', ...admin() },
+  'app deleted: no secret': {
+    method: 'DELETE',
+    path: `/internal/apps/${APP_ID}`,
+    status: 401,
+    database: 'with secret',
+    documentedHeaders: ['WWW-Authenticate'],
+  },
+  'app deleted: an unknown app': { method: 'DELETE', path: `/internal/apps/${APP_ID}`, status: 404, database: 'with secret', ...admin() },
+  'app deleted: the database is down': {
+    method: 'DELETE',
+    path: `/internal/apps/${APP_ID}`,
     status: 503,
     database: 'with secret',
     ...admin(),
@@ -1183,9 +1246,12 @@ test('every operation in the document, and every status it documents, is exercis
     'GET /widget/call-us-button.iife.js 503',
     'GET /widget/call-us-button.js 304',
     'GET /widget/call-us-button.iife.js 304',
+    'GET /widget/call-popup.js 503',
     // An unreachable database is a 503 on these; a 500 would be a bug.
     'POST /internal/apps 500',
     'POST /internal/apps/{app_id}/api-key 500',
+    'GET /internal/apps 500',
+    'DELETE /internal/apps/{app_id} 500',
     'POST /internal/customers 500',
     'GET /api/calls 500',
     'GET /api/active-calls 500',

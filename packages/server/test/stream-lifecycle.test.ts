@@ -93,6 +93,36 @@ test('an idle stream gets a heartbeat comment (every 15 s by default; 50 ms here
   t.deepEqual(await stream.next(1_000), { comment: 'heartbeat' });
 });
 
+test("a deleted app's open streams end at the next heartbeat; other apps' streams stay", async (t) => {
+  const db = await migrated(t, 'postgres');
+  const harness = await startHarness({ tenants: API_TENANTS });
+  t.teardown(() => harness.close());
+  const bus = createCallEventBus(db, quiet);
+  t.teardown(() => bus.close());
+  const router = newRouter();
+  router.get('/api/call-stream', callStreamRoute({ db, bus, heartbeatMs: 50 }));
+  const { url } = await serveForTest(t, createApp({ ...harness.deps, db }, { routers: [router] }).callback());
+  const newApp = async (name: string) => {
+    const { rows } = await db.query<{ id: string }>('INSERT INTO apps (name) VALUES ($1) RETURNING id', [name]);
+    return { appId: rows[0]!.id, token: (await issueStreamToken(db, rows[0]!.id)).token };
+  };
+  const [doomed, kept] = [await newApp('Leaked'), await newApp('Kept')];
+  const open = async (token: string) => {
+    const stream = await openSse(`${url}/api/call-stream?token=${token}`);
+    t.teardown(() => stream.close());
+    await stream.next();
+    t.is((await stream.next())?.event, 'connected');
+    return stream;
+  };
+  const [gone, stays] = [await open(doomed.token), await open(kept.token)];
+  await db.query('DELETE FROM apps WHERE id = $1', [doomed.appId]);
+  let next = await gone.next(5_000);
+  while (next?.comment === 'heartbeat') next = await gone.next(5_000);
+  t.is(next, undefined, 'the deleted app’s stream ended');
+  const { eventId } = await ringing(db, 'after-the-deletion');
+  t.is((await stays.calls(1))[0]!.id, String(eventId), 'the other app’s stream is still live');
+});
+
 test("PostgreSQL: an event committed while the bus's LISTEN connection was lost reaches the stream once it is back", async (t) => {
   const db = await migrated(t, 'postgres');
   const harness = await startHarness({ tenants: API_TENANTS });

@@ -93,9 +93,7 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 export function rotateKeyRoute(deps: { db: Database; graceHours?: number | undefined }): Middleware<AppState> {
   const graceHours = deps.graceHours ?? DEFAULT_GRACE_HOURS;
   return async function rotateKeyRoute(ctx) {
-    const appId = (ctx.params as Record<string, string>).app_id ?? '';
-    if (!UUID.test(appId))
-      throw new HttpError(400, 'app_id must be the UUID POST /internal/apps answered, e.g. 550e8400-e29b-41d4-a716-446655440000');
+    const appId = appIdParam(ctx as { params?: Record<string, string> });
     const rotated = await deps.db.transaction(async (tx) => {
       // Locks the app: two rotations at once would each keep "the previous key" and leave three live.
       const app = await tx.query('SELECT id FROM apps WHERE id = $1 FOR UPDATE', [appId]);
@@ -110,6 +108,70 @@ export function rotateKeyRoute(deps: { db: Database; graceHours?: number | undef
     if (!rotated) throw new HttpError(404, `No app has the id ${appId}`);
     ctx.state.log.info({ appId, previousKeyExpiresAt: rotated.previousExpiresAt }, 'API key rotated');
     ctx.body = { api_key: rotated.key, previous_key_expires_at: rotated.previousExpiresAt?.toISOString() ?? null };
+  };
+}
+
+function appIdParam(ctx: { params?: Record<string, string> }): string {
+  const appId = ctx.params?.app_id ?? '';
+  if (!UUID.test(appId))
+    throw new HttpError(400, 'app_id must be the UUID POST /internal/apps answered, e.g. 550e8400-e29b-41d4-a716-446655440000');
+  return appId;
+}
+
+interface AppListRow {
+  id: string;
+  name: string;
+  ids: string[] | null;
+  created_at: Date;
+  keys: Array<{ key_id: string; created_at: string; expires_at: string | null }>;
+}
+
+/**
+ * `GET /internal/apps` → `{"apps":[{"app_id","name","ids","created_at","keys":[{"key_id","created_at","expires_at"}]}]}`,
+ * oldest first: what an operator needs to find the app a leaked key belongs to (its `key_id` is the part
+ * after `bk_live_`) and to see which keys still work. Never a key or its hash; expired keys are left out.
+ */
+export function listAppsRoute(deps: { db: Database }): Middleware<AppState> {
+  return async function listApps(ctx) {
+    const { rows } = await deps.db.query<AppListRow>(
+      `SELECT a.id, a.name, a.ids, a.created_at,
+         COALESCE((SELECT json_agg(json_build_object('key_id', k.id, 'created_at', k.created_at, 'expires_at', k.expires_at)
+                                   ORDER BY k.created_at)
+                   FROM api_keys k WHERE k.app_id = a.id AND (k.expires_at IS NULL OR k.expires_at > now())), '[]') AS keys
+       FROM apps a ORDER BY a.created_at, a.id`,
+    );
+    ctx.set('Cache-Control', 'no-store');
+    ctx.body = {
+      apps: rows.map((row) => ({
+        app_id: row.id,
+        name: row.name,
+        ids: row.ids,
+        created_at: row.created_at.toISOString(),
+        keys: row.keys.map((key) => ({
+          key_id: key.key_id,
+          created_at: new Date(key.created_at).toISOString(),
+          expires_at: key.expires_at && new Date(key.expires_at).toISOString(),
+        })),
+      })),
+    };
+  };
+}
+
+/**
+ * `DELETE /internal/apps/:app_id` → `{"success":true,"app_id","message"}`: the app, its keys and its
+ * stream tokens are gone at once, on every instance; its open live streams close at their next heartbeat.
+ */
+export function deleteAppRoute(deps: { db: Database }): Middleware<AppState> {
+  return async function deleteApp(ctx) {
+    const appId = appIdParam(ctx as { params?: Record<string, string> });
+    const deleted = await deps.db.query('DELETE FROM apps WHERE id = $1', [appId]);
+    if (deleted.rowCount === 0) throw new HttpError(404, `No app has the id ${appId}`);
+    ctx.state.log.info({ appId }, 'app deleted');
+    ctx.body = {
+      success: true,
+      app_id: appId,
+      message: 'App deleted: its API keys and stream tokens no longer work, and its open live streams close within 15 seconds.',
+    };
   };
 }
 

@@ -110,6 +110,8 @@ class OpenStream implements Subscriber<StreamEvent> {
 
   constructor(
     readonly res: ServerResponse,
+    /** The app whose token opened it: a deleted app's streams are closed. */
+    readonly appId: string,
     private readonly ids: readonly string[] | null,
   ) {}
 
@@ -176,10 +178,30 @@ export function callStreamRoute(options: CallStreamOptions): Middleware<AppState
   const open = new Set<OpenStream>();
   // One timer for every stream of this route, running while any is open.
   let heartbeat: NodeJS.Timeout | undefined;
+  let checking = false;
+  /**
+   * Ends the streams of apps deleted since they opened (`DELETE /internal/apps/:id`, on any instance):
+   * one query per heartbeat for all of this process's streams. A failed check is tried at the next one.
+   */
+  const closeDeletedApps = async () => {
+    if (checking || open.size === 0) return;
+    checking = true;
+    try {
+      const appIds = [...new Set([...open].map((stream) => stream.appId))];
+      const { rows } = await db.query<{ id: string }>('SELECT id FROM apps WHERE id = ANY($1::uuid[])', [appIds]);
+      const live = new Set(rows.map((row) => row.id));
+      for (const stream of open) if (!live.has(stream.appId)) stream.end();
+    } catch {
+      // The database is unreachable now: the next heartbeat checks again.
+    } finally {
+      checking = false;
+    }
+  };
   const opened = (stream: OpenStream) => {
     open.add(stream);
     heartbeat ??= setInterval(() => {
       for (const each of open) each.write(': heartbeat\n\n');
+      void closeDeletedApps();
     }, heartbeatMs);
   };
   const closed = (stream: OpenStream) => {
@@ -201,7 +223,7 @@ export function callStreamRoute(options: CallStreamOptions): Middleware<AppState
     const after = resumeAfter(ctx.get('Last-Event-ID'), ctx.query.last_event_id);
 
     const { res } = ctx;
-    const stream = new OpenStream(res, app.ids);
+    const stream = new OpenStream(res, app.appId, app.ids);
     const gone = new Promise<void>((resolve) => res.once('close', resolve));
     let from: number;
     try {
