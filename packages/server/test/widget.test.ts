@@ -1,6 +1,8 @@
 import { Script } from 'node:vm';
+import type { CallPopupCall } from '@beckon/widget';
 import test from 'ava';
 import { createCallEventBus } from '../src/api/call-stream.js';
+import type { CallView } from '../src/api/call-view.js';
 import { recordCallChange, type CallChange } from '../src/events/calls.js';
 import { createApp, createLogger, migrate } from '../src/index.js';
 import { launchChromium, servePage } from './browser.js';
@@ -9,6 +11,15 @@ import { databaseFixture } from './fixtures/databases.js';
 import { eventually, serveForTest, startHarness } from './helpers.js';
 
 const databases = databaseFixture(test);
+
+/**
+ * The call `<call-popup>` reads is the one the server sends: checked when `npm test` type-checks the
+ * tests (`tsc -b`), which fails if a field is added, dropped or retyped on one side only.
+ */
+type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
+export type PopupReadsTheServersCall = Same<CallPopupCall, CallView> extends true ? true : never;
+const popupReadsTheServersCall: PopupReadsTheServersCall = true;
+void popupReadsTheServersCall;
 
 /** The loader ends with `})(<settings JSON>);`: the settings as the browser will see them. */
 function settingsOf(script: string): Record<string, string> {
