@@ -686,6 +686,36 @@ test('fault: drop destroys the connection without answering or processing', asyn
   t.is(sandbox.calls.length, 1);
 });
 
+test('fault: retryAfter sends a Retry-After header with the status, and only when asked', async (t) => {
+  const sandbox = await start(t);
+  const date = new Date(Date.now() + 60_000).toUTCString();
+  sandbox.inject({ route: 'users.get', status: 429, retryAfter: 120 });
+  sandbox.inject({ route: 'users.get', status: 503, retryAfter: date });
+  sandbox.inject({ route: 'users.get', status: 429 });
+  const seconds = await ns(sandbox, 'GET', `${USERS}/1000`);
+  t.deepEqual(
+    [seconds.status, seconds.headers.get('retry-after'), seconds.body],
+    [429, '120', { code: 429, message: 'Too Many Requests' }],
+  );
+  const until = await ns(sandbox, 'GET', `${USERS}/1000`);
+  t.deepEqual([until.status, until.headers.get('retry-after')], [503, date]);
+  const without = await ns(sandbox, 'GET', `${USERS}/1000`);
+  t.deepEqual([without.status, without.headers.get('retry-after')], [429, null]);
+
+  t.throws(() => sandbox.inject({ route: 'users.get', delayMs: 10, retryAfter: 1 }), {
+    instanceOf: TypeError,
+    message: /needs fault\.status/,
+  });
+  for (const retryAfter of [-1, 1.5, Number.NaN, '', 'a\r\nSet-Cookie: x=1']) {
+    t.throws(() => sandbox.inject({ route: 'users.get', status: 429, retryAfter }), { instanceOf: TypeError }, JSON.stringify(retryAfter));
+  }
+
+  // The control endpoint takes it too.
+  const control = await ns(sandbox, 'POST', '/_sandbox/faults', { token: null, json: { route: 'users.get', status: 429, retryAfter: 5 } });
+  t.is(control.status, 204);
+  t.is((await ns(sandbox, 'GET', `${USERS}/1000`)).headers.get('retry-after'), '5');
+});
+
 test('control endpoints: state, requests, faults and reset, without auth and without being logged', async (t) => {
   const sandbox = await start(t);
   t.is((await ns(sandbox, 'POST', LEGACY_CALL, { form: legacyForm() })).status, 202);

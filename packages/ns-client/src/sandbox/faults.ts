@@ -37,6 +37,12 @@ export interface SandboxFault {
   status?: number;
   /** The JSON body sent with `status`; default `{code: status, message: <reason phrase>}`. */
   body?: unknown;
+  /**
+   * Sent with `status` as the `Retry-After` header: a whole number of seconds (`120`), or a string sent
+   * as it is, such as an HTTP date (`new Date(Date.now() + 60_000).toUTCString()`) or a malformed value
+   * for a test. Without it no `Retry-After` is sent: NetSapiens does not document one on its 429s.
+   */
+  retryAfter?: number | string;
   /** Wait this long first; without `status` or `drop` the request is then handled normally. */
   delayMs?: number;
   /** Destroy the connection without answering and without handling the request. */
@@ -44,7 +50,7 @@ export interface SandboxFault {
 }
 
 /** What the server does with a faulted request. */
-export type FaultAction = Pick<SandboxFault, 'status' | 'body' | 'delayMs' | 'drop'>;
+export type FaultAction = Pick<SandboxFault, 'status' | 'body' | 'retryAfter' | 'delayMs' | 'drop'>;
 
 interface ArmedFault {
   route: SandboxRouteName | RegExp;
@@ -56,7 +62,7 @@ interface ArmedFault {
 /** Checks a fault and copies what is needed, so that later changes to the caller's object have no effect. */
 function arm(fault: SandboxFault): ArmedFault {
   if (typeof fault !== 'object' || fault === null) throw new TypeError('A fault must be an object');
-  const { route, method, times = 1, status, body, delayMs, drop } = fault;
+  const { route, method, times = 1, status, body, retryAfter, delayMs, drop } = fault;
   if (!(route instanceof RegExp) && !isSandboxRouteName(route)) {
     throw new TypeError(`fault.route must be a RegExp or one of: ${SANDBOX_ROUTE_NAMES.join(', ')}`);
   }
@@ -76,11 +82,19 @@ function arm(fault: SandboxFault): ArmedFault {
   }
   if (status !== undefined && drop === true) throw new TypeError('A fault cannot both answer a status and drop the connection');
   if (body !== undefined && status === undefined) throw new TypeError('fault.body needs fault.status');
+  if (retryAfter !== undefined) {
+    if (status === undefined) throw new TypeError('fault.retryAfter needs fault.status');
+    const seconds = typeof retryAfter === 'number' && Number.isSafeInteger(retryAfter) && retryAfter >= 0;
+    // A header value cannot hold a line break; anything else is sent as given.
+    const text = typeof retryAfter === 'string' && retryAfter.trim() !== '' && !/[\r\n]/.test(retryAfter);
+    if (!seconds && !text) throw new TypeError('fault.retryAfter must be a whole number of seconds ≥ 0 or a non-empty one-line string');
+  }
   // A global or sticky RegExp keeps state between test() calls; a plain copy matches the same way each time.
   const pattern = route instanceof RegExp ? new RegExp(route.source, route.flags.replace(/[gy]/g, '')) : route;
   const action: FaultAction = {
     ...(status !== undefined ? { status } : {}),
     ...(body !== undefined ? { body: jsonCopy(body) } : {}),
+    ...(retryAfter !== undefined ? { retryAfter } : {}),
     ...(delayMs !== undefined ? { delayMs } : {}),
     ...(drop ? { drop } : {}),
   };

@@ -32,7 +32,11 @@ function send(response: ServerResponse, reply: Reply): void {
 }
 
 function faultReply(fault: FaultAction, status: number): Reply {
-  return { status, body: fault.body ?? { code: status, message: STATUS_CODES[status] ?? 'Error' } };
+  return {
+    status,
+    body: fault.body ?? { code: status, message: STATUS_CODES[status] ?? 'Error' },
+    ...(fault.retryAfter !== undefined ? { headers: { 'retry-after': String(fault.retryAfter) } } : {}),
+  };
 }
 
 export class SandboxServer {
