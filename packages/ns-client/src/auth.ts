@@ -1,5 +1,5 @@
 import { recordReply } from './answers.js';
-import { httpErrorFor, NsHttpError, NsNotFoundError, NsUsageError } from './errors.js';
+import { httpErrorFor, NsHttpError, NsNotFoundError, NsRateLimitError, NsUsageError } from './errors.js';
 import type { Send } from './transport.js';
 
 /**
@@ -188,5 +188,6 @@ function withoutBody(error: unknown, posted: Record<string, string>): unknown {
     ...(typeof body?.code === 'number' ? { code: body.code } : {}),
     ...(typeof body?.message === 'string' ? { message: redact(body.message).slice(0, 200) } : {}),
   };
-  return httpErrorFor({ method: error.method, path: error.path }, error.status, safe, { cause: error.cause });
+  const retryAfterMs = error instanceof NsRateLimitError ? error.retryAfterMs : undefined;
+  return httpErrorFor({ method: error.method, path: error.path }, error.status, safe, { cause: error.cause, retryAfterMs });
 }

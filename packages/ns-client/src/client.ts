@@ -9,7 +9,7 @@ import { messagesResource, type Messages } from './resources/messages.js';
 import { queuedCallsResource, type QueuedCalls } from './resources/queued-calls.js';
 import { subscriptionsResource, type Subscriptions } from './resources/subscriptions.js';
 import { usersResource, type Users } from './resources/users.js';
-import { createTransport } from './transport.js';
+import { createTransport, type HttpMethod } from './transport.js';
 
 /** What `createNsClient` takes: where the portal is and how to authenticate; the rest has defaults. */
 export interface NsClientOptions {
@@ -41,6 +41,108 @@ export interface NsClientOptions {
   maxResponseBytes?: number;
   /** Sent as `User-Agent`; default `beckon-ns-client`. */
   userAgent?: string;
+  /**
+   * Functions told about each attempt, for logs and metrics: see `NsHooks`. They see the method, the
+   * path and numbers, never a header, a query or a body.
+   */
+  hooks?: NsHooks;
+}
+
+/**
+ * What every method takes as its last argument, for that one call.
+ *
+ * @example
+ * ```ts
+ * const controller = new AbortController();
+ * setTimeout(() => controller.abort(), 5_000);
+ * await ns.dialRules.list({ domain: 'example.com' }, { signal: controller.signal, timeoutMs: 2_000 });
+ * ```
+ */
+export interface NsRequestOptions {
+  /**
+   * Stops the call: it rejects at once with `NsAbortError` (whose `cause` is `signal.reason`), whether
+   * it is waiting for NetSapiens (the connection is closed), for a retry or for a login, and nothing
+   * more is sent or retried. A signal already aborted sends nothing. A POST aborted once sent may still
+   * have been carried out, as after a timeout. An abort does not stop a login or token refresh that
+   * other calls share: this call only stops waiting for it.
+   */
+  signal?: AbortSignal;
+  /**
+   * The most one attempt of this call may take, in ms, instead of the client's `timeoutMs`. A positive
+   * number. It bounds each attempt, not the call: bound a whole call, retries included, with `signal`
+   * (`AbortSignal.timeout(ms)`). Token requests keep the client's `timeoutMs`.
+   */
+  timeoutMs?: number;
+}
+
+/**
+ * Functions the client calls as it works, to log or count requests. Each is told about one attempt:
+ * a retry is a new attempt of the same call, and a call sent again after an OAuth renewal (a 401)
+ * starts again at attempt 1. OAuth token requests (`POST /ns-api/v2/tokens`) are reported like any other.
+ *
+ * What they are given never holds a secret: the method, the path without its query (as in errors; the
+ * legacy API's path is `/ns-api/`), numbers, and short words; never a header, a query, a body or
+ * an error's text.
+ *
+ * Hooks are called synchronously and their return value is ignored (a promise is not awaited). A hook
+ * that throws, or returns a promise that rejects, does not change the call: the error is caught, and the
+ * first one of a client is reported with `process.emitWarning` (type `NsHookWarning`); later ones are
+ * ignored, so that a broken logger cannot flood the process.
+ *
+ * @example
+ * ```ts
+ * const ns = createNsClient({
+ *   baseUrl,
+ *   auth,
+ *   hooks: {
+ *     onResponse: ({ method, path, attempt, status, error, durationMs }) =>
+ *       logger.info({ method, path, attempt, status, error, durationMs }, 'netsapiens'),
+ *     onRetry: ({ method, path, reason, delayMs }) => logger.warn({ method, path, reason, delayMs }, 'netsapiens retry'),
+ *   },
+ * });
+ * ```
+ */
+export interface NsHooks {
+  /** An attempt is about to be sent. */
+  onRequest?(info: NsRequestHookInfo): void;
+  /** An attempt has ended: NetSapiens answered (`status`), or it failed without an answer (`error`). */
+  onResponse?(info: NsResponseHookInfo): void;
+  /** An attempt failed and another will be sent after `delayMs`. Called after that attempt's `onResponse`. */
+  onRetry?(info: NsRetryHookInfo): void;
+}
+
+/** What `onRequest` is told, and what every hook is told. */
+export interface NsRequestHookInfo {
+  /** `GET`, `POST`, `PUT` or `DELETE`. */
+  method: HttpMethod;
+  /** The path requested, without the query: `/ns-api/v2/domains/example.com/users`. */
+  path: string;
+  /** 1 for the first attempt, 2 for the first retry, and so on. */
+  attempt: number;
+}
+
+/** What `onResponse` is told. */
+export interface NsResponseHookInfo extends NsRequestHookInfo {
+  /** The HTTP status NetSapiens answered, any status; `undefined` when no answer came. */
+  status: number | undefined;
+  /**
+   * Why no answer came: `timeout`, `aborted`, `too-large` (`maxResponseBytes`; the status is not
+   * reported then), or the network error's code (`ECONNREFUSED`, `ECONNRESET`, …; `network` when it has
+   * none). `undefined` when NetSapiens answered.
+   */
+  error: string | undefined;
+  /** From sending the attempt to its end, in whole ms. */
+  durationMs: number;
+}
+
+/** What `onRetry` is told: `attempt` is the attempt that failed; attempt `attempt + 1` follows. */
+export interface NsRetryHookInfo extends NsRequestHookInfo {
+  /** What failed: `status 503`, `status 429`, `timeout`, or the network error's code (`ECONNREFUSED`, …). */
+  reason: string;
+  /** How long the client waits before the next attempt, in whole ms. */
+  delayMs: number;
+  /** Whether `delayMs` comes from NetSapiens' `Retry-After` header rather than the client's own backoff. */
+  retryAfter: boolean;
 }
 
 /**
@@ -53,6 +155,11 @@ export interface NsClientOptions {
  * path segment is an `NsUsageError`, and NetSapiens never sees the request. Unless noted, a method
  * resolves to `undefined` on any 2xx answer of the expected shape. Requests carry
  * `Accept: application/json`; redirects are never followed.
+ *
+ * Every method takes an `NsRequestOptions` as its last, optional argument: a `signal` to abort the call
+ * (it then rejects with `NsAbortError`) and a `timeoutMs` for this call's attempts. For
+ * `provisionWebresponder` they apply to each of its requests, and an abort rejects the whole run
+ * instead of failing a step.
  */
 export interface NsClient {
   /** Calls that ring a number and bridge the answered call into a call queue. */
@@ -118,7 +225,7 @@ export interface NsClient {
    * // { user: { status: 'created' }, dialRule: { status: 'created' }, answerRule: { status: 'updated' } }
    * ```
    */
-  provisionWebresponder(options: ProvisionWebresponderOptions): Promise<ProvisionResult>;
+  provisionWebresponder(options: ProvisionWebresponderOptions, requestOptions?: NsRequestOptions): Promise<ProvisionResult>;
   /** Any other NetSapiens endpoint, authenticated and with the same errors and retry policy: see `NsRequester`. */
   request: NsRequester;
 }
@@ -135,7 +242,7 @@ export const DEFAULT_MAX_RESPONSE_BYTES = 1024 * 1024;
 
 /**
  * Creates a client. The options are checked at once: a bad `baseUrl`, `timeoutMs`, `retries`,
- * `maxResponseBytes` or `auth` throws `NsUsageError` synchronously. Nothing is sent until the first
+ * `maxResponseBytes`, `auth` or `hooks` throws `NsUsageError` synchronously. Nothing is sent until the first
  * method call (an OAuth client logs in then).
  *
  * @example
@@ -158,6 +265,7 @@ export function createNsClient(options: NsClientOptions): NsClient {
     retries,
     maxResponseBytes,
     userAgent: options.userAgent ?? 'beckon-ns-client',
+    hooks: checkHooks(options.hooks),
   });
   const request = createRequester(send, createCredentials(options.auth, send));
   const resources = {
@@ -170,7 +278,19 @@ export function createNsClient(options: NsClientOptions): NsClient {
   };
   return {
     ...resources,
-    provisionWebresponder: (provision) => provisionWebresponder(resources, provision),
+    provisionWebresponder: (provision, requestOptions) => provisionWebresponder(resources, provision, requestOptions),
     request,
   };
+}
+
+const HOOK_NAMES = ['onRequest', 'onResponse', 'onRetry'] as const;
+
+function checkHooks(hooks: NsHooks | undefined): NsHooks | undefined {
+  if (hooks === undefined) return undefined;
+  if (typeof hooks !== 'object' || hooks === null) throw new NsUsageError('hooks must be an object of functions');
+  for (const name of HOOK_NAMES) {
+    const hook: unknown = hooks[name];
+    if (hook !== undefined && typeof hook !== 'function') throw new NsUsageError(`hooks.${name} must be a function`);
+  }
+  return hooks;
 }

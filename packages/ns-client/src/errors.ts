@@ -18,23 +18,25 @@ export interface NsRequestInfo {
  * ```
  * NsError                          every error the client throws (extends Error)
  * ├── NsUsageError                 the call could not be made as given; nothing was sent
- * └── NsRequestError               a request was made and failed: method, path
+ * └── NsRequestError               a request was made (or, aborted, was to be made) and failed: method, path
  *     ├── NsHttpError              NetSapiens answered with a status outside 2xx: status, nsCode, nsMessage, body
  *     │   ├── NsAuthError          401, 403: the token is wrong, expired, or lacks the right
  *     │   ├── NsNotFoundError      404
  *     │   ├── NsConflictError      409: it exists already (UID already exists.)
- *     │   ├── NsRateLimitError     429
+ *     │   ├── NsRateLimitError     429: retryAfterMs (an idempotent request was already retried)
  *     │   └── NsServerError        5xx (an idempotent request was already retried)
  *     ├── NsResponseError          a 2xx answer that is not NetSapiens' (an HTML page, not JSON, the wrong shape)
  *     ├── NsResponseTooLargeError  the answer was longer than maxResponseBytes
  *     ├── NsTimeoutError           no complete answer within timeoutMs
- *     └── NsNetworkError           the connection failed: code (ECONNREFUSED, ECONNRESET, …)
+ *     ├── NsNetworkError           the connection failed: code (ECONNREFUSED, ECONNRESET, …)
+ *     └── NsAbortError             the caller's signal stopped the call: cause is the signal's reason
  * ```
  *
  * None of them carries a token, a password or a client secret: `cause`, when set, is a fresh `Error`
  * copying the underlying error's `name`, `message` and `code`, never the HTTP library's own object
  * (which holds the request's headers), and what NetSapiens sent back is scrubbed of anything that
- * looks like a credential (see "Credentials in errors" in docs/ns-client.md).
+ * looks like a credential (see "Credentials in errors" in docs/ns-client.md). The one exception is
+ * `NsAbortError`, whose `cause` is the caller's own `signal.reason`.
  *
  * @example
  * ```ts
@@ -58,9 +60,9 @@ export class NsUsageError extends NsError {
 }
 
 /**
- * A request was made and failed: which one, for logs (no query string, no credentials). The base of
- * `NsHttpError`, `NsResponseError`, `NsResponseTooLargeError`, `NsTimeoutError` and `NsNetworkError`;
- * never thrown itself.
+ * A request was made and failed, or was to be made and was aborted: which one, for logs (no query
+ * string, no credentials). The base of `NsHttpError`, `NsResponseError`, `NsResponseTooLargeError`,
+ * `NsTimeoutError`, `NsNetworkError` and `NsAbortError`; never thrown itself.
  */
 export class NsRequestError extends NsError {
   override name = 'NsRequestError';
@@ -132,18 +134,40 @@ export class NsConflictError extends NsHttpError {
   override name = 'NsConflictError';
 }
 
-/** 429: NetSapiens asks for fewer requests. */
+/**
+ * 429: NetSapiens asks for fewer requests. An idempotent request was already retried, after waiting out
+ * the `Retry-After` NetSapiens sent (if it asked for more than 30 s, the call failed at once instead).
+ * A POST is never retried on a 429: the cluster may have acted on it before refusing more.
+ */
 export class NsRateLimitError extends NsHttpError {
   override name = 'NsRateLimitError';
+  /**
+   * How long NetSapiens asked the client to wait, in ms from its answer, from the `Retry-After` header
+   * (seconds or an HTTP date); `undefined` when it sent none, or one the client could not read.
+   */
+  readonly retryAfterMs: number | undefined;
+
+  constructor(request: NsRequestInfo, status: number, body: unknown, options?: ErrorOptions & { retryAfterMs?: number | undefined }) {
+    super(request, status, body, options);
+    this.retryAfterMs = options?.retryAfterMs;
+  }
 }
 
-/** 5xx: NetSapiens (or a proxy in front of it) failed. An idempotent request was already retried. */
+/**
+ * 5xx: NetSapiens (or a proxy in front of it) failed. An idempotent request was already retried (after
+ * a 503's `Retry-After`, when it asked for 30 s or less; a longer one fails the call at once).
+ */
 export class NsServerError extends NsHttpError {
   override name = 'NsServerError';
 }
 
+/** What `httpErrorFor` takes besides the status and body: the `Retry-After` read from the answer, for a 429. */
+export interface HttpErrorOptions extends ErrorOptions {
+  retryAfterMs?: number | undefined;
+}
+
 /** The one place a status becomes an error class. */
-export function httpErrorFor(request: NsRequestInfo, status: number, body: unknown, options?: ErrorOptions): NsHttpError {
+export function httpErrorFor(request: NsRequestInfo, status: number, body: unknown, options?: HttpErrorOptions): NsHttpError {
   const Class =
     status === 401 || status === 403
       ? NsAuthError
@@ -246,6 +270,28 @@ export class NsNetworkError extends NsRequestError {
   constructor(request: NsRequestInfo, code: string | undefined, options?: ErrorOptions) {
     super(request, `Could not reach NetSapiens for ${request.method} ${request.path}${code ? ` (${code})` : ''}`, options);
     this.code = code;
+  }
+}
+
+/**
+ * The call was stopped by the caller's `signal` (see `NsRequestOptions`): while waiting for NetSapiens
+ * (the connection was closed), for a retry, or for a login; or before anything was sent, when the signal
+ * was already aborted. It is never retried. A POST aborted once sent may still have been carried out,
+ * as after a timeout.
+ *
+ * The call rejects with this error rather than with `signal.reason` itself, which is kept as `cause`
+ * (by default a `DOMException` named `AbortError`; `TimeoutError` from `AbortSignal.timeout()`): every
+ * method keeps rejecting only with `NsError`s, so one `instanceof NsError` check still catches all; an
+ * `AbortSignal.timeout()` firing is not mistaken for the client's own `NsTimeoutError`; and the method
+ * and path are there for logs.
+ *
+ * Message: `POST /ns-api/ to NetSapiens was aborted`
+ */
+export class NsAbortError extends NsRequestError {
+  override name = 'NsAbortError';
+
+  constructor(request: NsRequestInfo, options?: ErrorOptions) {
+    super(request, `${request.method} ${request.path} to NetSapiens was aborted`, options);
   }
 }
 

@@ -1,6 +1,18 @@
-export { createNsClient, DEFAULT_MAX_RESPONSE_BYTES, DEFAULT_TIMEOUT_MS, type NsClient, type NsClientOptions } from './client.js';
+export {
+  createNsClient,
+  DEFAULT_MAX_RESPONSE_BYTES,
+  DEFAULT_TIMEOUT_MS,
+  type NsClient,
+  type NsClientOptions,
+  type NsHooks,
+  type NsRequestHookInfo,
+  type NsRequestOptions,
+  type NsResponseHookInfo,
+  type NsRetryHookInfo,
+} from './client.js';
 export type { NsAuth, NsApiKeyAuth, NsOAuthAuth } from './auth.js';
 export {
+  NsAbortError,
   NsAuthError,
   NsConflictError,
   NsError,

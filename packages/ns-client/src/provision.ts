@@ -1,7 +1,9 @@
 import { requireText } from './args.js';
-import { NsError, NsConflictError, NsHttpError, NsNotFoundError, NsUsageError } from './errors.js';
+import type { NsRequestOptions } from './client.js';
+import { NsAbortError, NsError, NsConflictError, NsHttpError, NsNotFoundError, NsUsageError } from './errors.js';
 import type { AnswerRules } from './resources/answer-rules.js';
 import type { DialRules, NsDialRule } from './resources/dial-rules.js';
+import { requestOptions } from './request.js';
 import type { NsUser, Users } from './resources/users.js';
 
 /** What `provisionWebresponder` takes. */
@@ -74,7 +76,13 @@ type Owner = { kind: 'mine' } | { kind: 'refused'; why: string } | { kind: 'unkn
  * `webresponder{systemUser}`, and the user's default answer rule forwarding always to that match. Every
  * step is idempotent, so running it again to change a URL never fails.
  */
-export async function provisionWebresponder(ns: Resources, options: ProvisionWebresponderOptions): Promise<ProvisionResult> {
+export async function provisionWebresponder(
+  ns: Resources,
+  options: ProvisionWebresponderOptions,
+  call?: NsRequestOptions,
+): Promise<ProvisionResult> {
+  // Checked first: a bad timeoutMs must not turn into three failed steps.
+  requestOptions(call);
   const domain = requireText(options.domain, 'domain');
   const systemUser = requireText(options.systemUser, 'systemUser');
   const webhookUrl = requireText(options.webhookUrl, 'webhookUrl');
@@ -83,7 +91,7 @@ export async function provisionWebresponder(ns: Resources, options: ProvisionWeb
   const match = `webresponder${systemUser}`;
   const dialPlan = options.dialPlan ?? domain;
 
-  const { user, owner } = await systemUserStep(ns, domain, systemUser, email);
+  const { user, owner } = await systemUserStep(ns, domain, systemUser, email, call);
   if (owner.kind === 'refused') {
     const refused = (): StepResult => ({ status: 'refused', error: owner.why });
     return { user, dialRule: refused(), answerRule: refused() };
@@ -97,14 +105,14 @@ export async function provisionWebresponder(ns: Resources, options: ProvisionWeb
       parameter: webhookUrl,
       description: `Beckon web responder for ${systemUser}`,
     };
-    const existing = (await ns.dialRules.list({ domain, dialPlan }).catch(ignoreNotFound)).find((rule) => matches(rule, match));
+    const existing = (await ns.dialRules.list({ domain, dialPlan }, call).catch(ignoreNotFound)).find((rule) => matches(rule, match));
     if (existing) {
       if (existing['dial-rule-parameter'] === webhookUrl && existing['dial-rule-application'] === wanted.application) return 'exists';
-      await ns.dialRules.update({ domain, dialPlan, dialRule: requireText(existing.dialrule, 'dialrule'), ...wanted });
+      await ns.dialRules.update({ domain, dialPlan, dialRule: requireText(existing.dialrule, 'dialrule'), ...wanted }, call);
       return 'updated';
     }
     try {
-      await ns.dialRules.create({ domain, dialPlan, match, ...wanted });
+      await ns.dialRules.create({ domain, dialPlan, match, ...wanted }, call);
       return 'created';
     } catch (error) {
       if (error instanceof NsConflictError || (error instanceof NsHttpError && /already exists/i.test(error.nsMessage ?? '')))
@@ -119,12 +127,12 @@ export async function provisionWebresponder(ns: Resources, options: ProvisionWeb
       : await step(async () => {
           const rule = { domain, user: systemUser, timeFrame: '*', enabled: true, forwardAlways: { enabled: true, to: [match] } };
           try {
-            await ns.answerRules.update(rule);
+            await ns.answerRules.update(rule, call);
             return 'updated';
           } catch (error) {
             // A brand-new user may have no default rule yet: create it instead.
             if (!(error instanceof NsNotFoundError)) throw error;
-            await ns.answerRules.create(rule);
+            await ns.answerRules.create(rule, call);
             return 'created';
           }
         });
@@ -141,29 +149,33 @@ async function systemUserStep(
   domain: string,
   systemUser: string,
   email: string,
+  call: NsRequestOptions | undefined,
 ): Promise<{ user: StepResult; owner: Owner }> {
   let createError: NsError;
   try {
-    await ns.users.create({
-      domain,
-      user: systemUser,
-      firstName: 'Web',
-      lastName: 'Responder',
-      email,
-      scope: 'Simple User',
-      serviceCode: WEB_RESPONDER_SERVICE_CODE,
-    });
+    await ns.users.create(
+      {
+        domain,
+        user: systemUser,
+        firstName: 'Web',
+        lastName: 'Responder',
+        email,
+        scope: 'Simple User',
+        serviceCode: WEB_RESPONDER_SERVICE_CODE,
+      },
+      call,
+    );
     return { user: { status: 'created' }, owner: { kind: 'mine' } };
   } catch (error) {
-    if (!(error instanceof NsError)) throw error;
+    if (!isFailure(error)) throw error;
     createError = error;
   }
   const exists = createError instanceof NsConflictError;
   let existing: NsUser;
   try {
-    existing = await ns.users.get({ domain, user: systemUser });
+    existing = await ns.users.get({ domain, user: systemUser }, call);
   } catch (error) {
-    if (!(error instanceof NsError)) throw error;
+    if (!isFailure(error)) throw error;
     const missing = !exists && error instanceof NsNotFoundError;
     return {
       user: {
@@ -199,9 +211,14 @@ async function step(run: () => Promise<Exclude<StepStatus, 'failed' | 'refused'>
   try {
     return { status: await run() };
   } catch (error) {
-    if (error instanceof NsError) return { status: 'failed', error: error.message };
+    if (isFailure(error)) return { status: 'failed', error: error.message };
     throw error;
   }
+}
+
+/** A step's failure, reported in the result. An abort is not one: the caller asked to stop, so it rejects the whole run. */
+function isFailure(error: unknown): error is NsError {
+  return error instanceof NsError && !(error instanceof NsAbortError);
 }
 
 function ignoreNotFound(error: unknown): NsDialRule[] {

@@ -1,7 +1,9 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { got, HTTPError, RequestError, TimeoutError, type Got, type Progress, type Response } from 'got';
+import type { NsHooks, NsRequestOptions } from './client.js';
 import {
   httpErrorFor,
+  NsAbortError,
   NsError,
   NsNetworkError,
   NsResponseError,
@@ -55,18 +57,30 @@ export interface NsResponse<T = unknown> {
 export interface TransportOptions {
   baseUrl: URL;
   timeoutMs: number;
-  /** How many times an idempotent request is retried after a network error, a timeout or a 5xx. */
+  /** How many times an idempotent request is retried after a network error, a timeout, a 429 or a 5xx. */
   retries: number;
   userAgent: string;
   /** The most an answer may hold, counted as it arrives (decompressed), error answers included. */
   maxResponseBytes: number;
+  hooks?: NsHooks;
 }
 
-/** Sends one request; `bearer` is the token to present, if any. Throws only `NsError`s. */
-export type Send = <T = unknown>(request: NsRequest, bearer?: string) => Promise<NsResponse<T>>;
+/**
+ * Sends one request; `bearer` is the token to present, if any; `call` is the caller's signal and
+ * timeout, already checked. Throws only `NsError`s; with an aborted signal, sends nothing and throws
+ * `NsAbortError`.
+ */
+export type Send = <T = unknown>(request: NsRequest, bearer?: string, call?: NsRequestOptions) => Promise<NsResponse<T>>;
 
 const IDEMPOTENT = new Set<string>(['GET', 'HEAD', 'PUT', 'DELETE', 'OPTIONS']);
-const RETRY_STATUSES = new Set([500, 502, 503, 504]);
+const RETRY_STATUSES = new Set([429, 500, 502, 503, 504]);
+/** Statuses whose `Retry-After` says when to come back (RFC 9110 §10.2.3, RFC 6585 §4). */
+const RETRY_AFTER_STATUSES = new Set([429, 503]);
+/**
+ * The longest `Retry-After` the client waits out. A longer one fails the call at once with the 429 (or
+ * 503): hanging a caller for minutes is worse than telling it NetSapiens is busy.
+ */
+const MAX_RETRY_AFTER_MS = 30_000;
 const RETRY_ERROR_CODES = new Set(['ECONNRESET', 'ECONNREFUSED', 'EPIPE', 'ENOTFOUND', 'ENETUNREACH', 'EAI_AGAIN', 'ETIMEDOUT']);
 /** Failures that happen before a single byte is sent: even a POST cannot have reached NetSapiens. */
 const NEVER_SENT_CODES = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'ENETUNREACH']);
@@ -76,23 +90,52 @@ const MEDIA_TYPE = /^[a-z0-9.+-]{1,40}\/[a-z0-9.+-]{1,60}$/;
 const HTML_START = /^\s*<(?:!doctype\s+html|html|head|body)\b/i;
 const WRONG_BASE = 'is baseUrl right?';
 
+/** When and why to try again, from `retryPlan`. */
+export interface RetryPlan {
+  delayMs: number;
+  /** `status 503`, `timeout`, `ECONNREFUSED`…, as `onRetry` reports it. */
+  reason: string;
+  /** Whether the delay is NetSapiens' `Retry-After`. */
+  retryAfter: boolean;
+}
+
 /**
- * The retry policy, in one place: how long to wait before trying `method` again after its attempt
- * number `attempt` failed with `error`, or undefined to give up. Idempotent requests are retried with
- * jittered exponential backoff after network errors, timeouts and 5xx. A POST is retried only when the
- * connection was never established: once NetSapiens may have seen it, a retry could ring a visitor twice.
+ * The retry policy, in one place: whether and when to try `method` again after its attempt number
+ * `attempt` failed with `error`, or undefined to give up. Idempotent requests are retried with jittered
+ * exponential backoff after network errors, timeouts, 429 and 5xx; a `Retry-After` on a 429 or 503 is
+ * waited out (at least), unless it is longer than `MAX_RETRY_AFTER_MS`, which ends the call. A POST is
+ * retried only when the connection was never established: once NetSapiens may have seen it, a retry
+ * could ring a visitor twice (a 429 included: the cluster may have acted before refusing more).
  */
-export function retryDelay(method: HttpMethod, attempt: number, retries: number, error: unknown): number | undefined {
+export function retryPlan(method: HttpMethod, attempt: number, retries: number, error: unknown): RetryPlan | undefined {
   if (attempt > retries || !(error instanceof RequestError)) return undefined;
   const idempotent = IDEMPOTENT.has(method);
   const status = error.response?.statusCode;
-  let retry: boolean;
-  if (status !== undefined) retry = idempotent && RETRY_STATUSES.has(status);
-  else if (error instanceof TimeoutError) retry = idempotent;
-  else retry = (idempotent ? RETRY_ERROR_CODES : NEVER_SENT_CODES).has(error.code);
-  if (!retry) return undefined;
+  let reason: string | undefined;
+  if (status !== undefined) reason = idempotent && RETRY_STATUSES.has(status) ? `status ${status}` : undefined;
+  else if (error instanceof TimeoutError) reason = idempotent ? 'timeout' : undefined;
+  else reason = (idempotent ? RETRY_ERROR_CODES : NEVER_SENT_CODES).has(error.code) ? error.code : undefined;
+  if (reason === undefined) return undefined;
   const base = Math.min(100 * 2 ** (attempt - 1), 2000);
-  return base / 2 + Math.random() * (base / 2);
+  const backoff = Math.round(base / 2 + Math.random() * (base / 2));
+  const waitFor =
+    status !== undefined && RETRY_AFTER_STATUSES.has(status) ? retryAfterMs(error.response?.headers['retry-after']) : undefined;
+  if (waitFor === undefined) return { delayMs: backoff, reason, retryAfter: false };
+  if (waitFor > MAX_RETRY_AFTER_MS) return undefined;
+  return waitFor >= backoff ? { delayMs: waitFor, reason, retryAfter: true } : { delayMs: backoff, reason, retryAfter: false };
+}
+
+/**
+ * A `Retry-After` value in ms from now: whole seconds, or an HTTP date (a past one is 0). Undefined when
+ * absent or unreadable, and then the client's own backoff applies.
+ */
+export function retryAfterMs(header: string | string[] | undefined): number | undefined {
+  const value = (Array.isArray(header) ? header[0] : header)?.trim();
+  if (!value) return undefined;
+  if (/^\d+$/.test(value)) return Number(value) * 1000;
+  // An HTTP date starts with the day's name; Date.parse alone would take `1.5` for a date in 2001.
+  const at = /^[A-Za-z]{3}/.test(value) ? Date.parse(value) : Number.NaN;
+  return Number.isNaN(at) ? undefined : Math.max(0, at - Date.now());
 }
 
 export function createTransport(options: TransportOptions): Send {
@@ -107,10 +150,15 @@ export function createTransport(options: TransportOptions): Send {
     responseType: 'text',
     headers: { 'user-agent': options.userAgent, accept: 'application/json' },
   });
+  const hook = hookCaller(options.hooks);
 
-  return async function send<T>(request: NsRequest, bearer?: string): Promise<NsResponse<T>> {
+  return async function send<T>(request: NsRequest, bearer?: string, call: NsRequestOptions = {}): Promise<NsResponse<T>> {
     const url = resolveUrl(options.baseUrl, request.path, request.query);
     const info: NsRequestInfo = { method: request.method, path: url.pathname };
+    const { signal } = call;
+    const timeoutMs = call.timeoutMs ?? options.timeoutMs;
+    const aborted = () => new NsAbortError(info, { cause: signal?.reason });
+    if (signal?.aborted) throw aborted();
     const headers: Record<string, string> = bearer ? { authorization: `Bearer ${bearer}` } : {};
     const secrets = [bearer ?? '', ...(request.secrets ?? [])].filter((secret) => secret !== '');
     const multipart = request.multipart ? await encodeMultipart(request.multipart) : undefined;
@@ -120,6 +168,7 @@ export function createTransport(options: TransportOptions): Send {
       const pending = http(url, {
         method: request.method,
         headers,
+        timeout: { request: timeoutMs },
         ...(request.json !== undefined ? { json: request.json } : {}),
         ...(request.form ? { form: request.form } : {}),
         ...(multipart ? { body: multipart.body } : {}),
@@ -133,9 +182,18 @@ export function createTransport(options: TransportOptions): Send {
         tooLarge = true;
         pending.cancel();
       });
-      return (await pending.catch((error: unknown) => {
+      // Cancelling destroys the request and its socket. got's own `signal` option is not used: it turns an
+      // `AbortSignal.timeout()` into its TimeoutError, which would be retried as NetSapiens' slowness.
+      const cancel = () => pending.cancel();
+      signal?.addEventListener('abort', cancel, { once: true });
+      if (signal?.aborted) cancel();
+      try {
+        return (await pending) as Response<string>;
+      } catch (error) {
         throw tooLarge ? new NsResponseTooLargeError(info, options.maxResponseBytes) : error;
-      })) as Response<string>;
+      } finally {
+        signal?.removeEventListener('abort', cancel);
+      }
     };
     let status: number;
     let text: string;
@@ -143,12 +201,28 @@ export function createTransport(options: TransportOptions): Send {
     try {
       let response: Response<string> | undefined;
       for (let attempts = 1; !response; attempts += 1) {
+        if (signal?.aborted) throw aborted();
+        const at = { method: request.method, path: info.path, attempt: attempts };
+        hook('onRequest', { ...at });
+        const started = performance.now();
+        const durationMs = () => Math.round(performance.now() - started);
         try {
           response = await attempt();
+          hook('onResponse', { ...at, status: response.statusCode, error: undefined, durationMs: durationMs() });
         } catch (error) {
-          const delay = retryDelay(request.method, attempts, options.retries, error);
-          if (delay === undefined) throw error;
-          await sleep(delay);
+          if (signal?.aborted) {
+            hook('onResponse', { ...at, status: undefined, error: 'aborted', durationMs: durationMs() });
+            throw aborted();
+          }
+          hook('onResponse', { ...at, ...attemptOutcome(error), durationMs: durationMs() });
+          const plan = retryPlan(request.method, attempts, options.retries, error);
+          if (plan === undefined) throw error;
+          hook('onRetry', { ...at, ...plan });
+          try {
+            await sleep(plan.delayMs, undefined, { signal });
+          } catch {
+            throw aborted();
+          }
         }
       }
       status = response.statusCode;
@@ -156,7 +230,7 @@ export function createTransport(options: TransportOptions): Send {
       contentType = response.headers['content-type'];
     } catch (error) {
       if (error instanceof NsError) throw error;
-      throw toNsError(error, info, options.timeoutMs, secrets);
+      throw toNsError(error, info, timeoutMs, secrets);
     }
     // Redirects are not followed, so got hands a 3xx over as it is: not success either.
     if (status < 200 || status > 299) throw httpErrorFor(info, status, errorBody(text, secrets));
@@ -165,6 +239,48 @@ export function createTransport(options: TransportOptions): Send {
     const problem = request.expect?.(answer.body);
     if (problem !== undefined) throw new NsResponseError(info, status, problem);
     return { status, body: answer.body as T };
+  };
+}
+
+/** How an attempt that threw ended, for `onResponse`: the status NetSapiens answered, or a word for why none came. */
+function attemptOutcome(error: unknown): { status: number | undefined; error: string | undefined } {
+  if (error instanceof NsResponseTooLargeError) return { status: undefined, error: 'too-large' };
+  if (error instanceof HTTPError) return { status: error.response.statusCode, error: undefined };
+  if (error instanceof TimeoutError) return { status: undefined, error: 'timeout' };
+  const code = error instanceof RequestError ? error.code : undefined;
+  return { status: undefined, error: code && /^[A-Z][A-Z0-9_]*$/.test(code) ? code : 'network' };
+}
+
+function isThenable(value: unknown): value is PromiseLike<unknown> {
+  return typeof (value as PromiseLike<unknown> | null)?.then === 'function';
+}
+
+type HookInfo = { [Name in keyof NsHooks]-?: Parameters<NonNullable<NsHooks[Name]>>[0] };
+
+/**
+ * Calls the caller's hooks without letting them break a request: the first hook failure of a client (a
+ * throw, or a promise that rejects) is reported as a process warning; later ones are caught silently.
+ */
+function hookCaller(hooks: NsHooks | undefined): <Name extends keyof NsHooks>(name: Name, info: HookInfo[Name]) => void {
+  let reported = false;
+  const report = (name: string, problem: unknown) => {
+    if (reported) return;
+    reported = true;
+    const what = problem instanceof Error ? `${problem.name}: ${problem.message}` : String(problem);
+    process.emitWarning(
+      `@beckon/ns-client: the ${name} hook failed (${what.slice(0, 200)}); the request went on. Later hook failures of this client are not reported.`,
+      { type: 'NsHookWarning' },
+    );
+  };
+  return (name, info) => {
+    const hook = hooks?.[name] as ((info: HookInfo[typeof name]) => unknown) | undefined;
+    if (!hook) return;
+    try {
+      const result = hook.call(hooks, info);
+      if (isThenable(result)) result.then(undefined, (problem: unknown) => report(name, problem));
+    } catch (problem) {
+      report(name, problem);
+    }
   };
 }
 
@@ -239,7 +355,11 @@ function cutJson(value: unknown, secrets: readonly string[]): unknown {
 function toNsError(error: unknown, info: NsRequestInfo, timeoutMs: number, secrets: readonly string[]): NsError {
   const cause = scrubbed(error);
   if (error instanceof HTTPError) {
-    return httpErrorFor(info, error.response.statusCode, errorBody(String(error.response.body ?? ''), secrets), { cause });
+    const { statusCode, headers, body } = error.response;
+    return httpErrorFor(info, statusCode, errorBody(String(body ?? ''), secrets), {
+      cause,
+      retryAfterMs: retryAfterMs(headers['retry-after']),
+    });
   }
   if (error instanceof TimeoutError) return new NsTimeoutError(info, timeoutMs, { cause });
   const code = error instanceof RequestError ? error.code : undefined;

@@ -1,6 +1,7 @@
 import { writeReply } from '../answers.js';
 import { requireText, yesNo } from '../args.js';
 import { nsPath } from '../path.js';
+import type { NsRequestOptions } from '../client.js';
 import type { NsRequester } from '../request.js';
 
 /**
@@ -53,12 +54,12 @@ export interface AnswerRules {
    * });
    * ```
    */
-  update(options: AnswerRuleOptions): Promise<void>;
+  update(options: AnswerRuleOptions, requestOptions?: NsRequestOptions): Promise<void>;
   /**
    * Creates the user's rule for a time frame: `POST …/users/{user}/answerrules` with `synchronous`
    * (`'yes'` unless `synchronous: false`), `time-frame` and the fields.
    */
-  create(options: AnswerRuleOptions & { synchronous?: boolean }): Promise<void>;
+  create(options: AnswerRuleOptions & { synchronous?: boolean }, requestOptions?: NsRequestOptions): Promise<void>;
 }
 
 const FEATURES = {
@@ -80,31 +81,37 @@ function wireFields(fields: AnswerRuleFields): Record<string, unknown> {
 
 export function answerRulesResource(request: NsRequester): AnswerRules {
   return {
-    async update(options) {
+    async update(options, requestOptions) {
       const domain = requireText(options.domain, 'domain');
       const user = requireText(options.user, 'user');
       const timeFrame = options.timeFrame ?? '*';
-      await request({
-        method: 'PUT',
-        path: nsPath`/ns-api/v2/domains/${domain}/users/${user}/answerrules/${timeFrame}`,
-        json: wireFields(options),
-        expect: writeReply,
-      });
+      await request(
+        {
+          method: 'PUT',
+          path: nsPath`/ns-api/v2/domains/${domain}/users/${user}/answerrules/${timeFrame}`,
+          json: wireFields(options),
+          expect: writeReply,
+        },
+        requestOptions,
+      );
     },
 
-    async create(options) {
+    async create(options, requestOptions) {
       const domain = requireText(options.domain, 'domain');
       const user = requireText(options.user, 'user');
-      await request({
-        method: 'POST',
-        path: nsPath`/ns-api/v2/domains/${domain}/users/${user}/answerrules`,
-        json: {
-          synchronous: options.synchronous === false ? 'no' : 'yes',
-          'time-frame': options.timeFrame ?? '*',
-          ...wireFields(options),
+      await request(
+        {
+          method: 'POST',
+          path: nsPath`/ns-api/v2/domains/${domain}/users/${user}/answerrules`,
+          json: {
+            synchronous: options.synchronous === false ? 'no' : 'yes',
+            'time-frame': options.timeFrame ?? '*',
+            ...wireFields(options),
+          },
+          expect: writeReply,
         },
-        expect: writeReply,
-      });
+        requestOptions,
+      );
     },
   };
 }

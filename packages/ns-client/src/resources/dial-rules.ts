@@ -1,6 +1,7 @@
 import { listReply, writeReply } from '../answers.js';
 import { requireText, yesNo } from '../args.js';
 import { nsPath } from '../path.js';
+import type { NsRequestOptions } from '../client.js';
 import type { NsRequester } from '../request.js';
 
 /**
@@ -83,9 +84,9 @@ export interface DialRules {
    * });
    * ```
    */
-  create(options: CreateDialRuleOptions): Promise<void>;
+  create(options: CreateDialRuleOptions, requestOptions?: NsRequestOptions): Promise<void>;
   /** Lists the plan's rules: `GET …/dialrules`. A 2xx that is not a JSON array is an `NsResponseError`. */
-  list(options: DialRuleLocation): Promise<NsDialRule[]>;
+  list(options: DialRuleLocation, requestOptions?: NsRequestOptions): Promise<NsDialRule[]>;
   /**
    * Updates a rule: `PUT …/dialrules/{dialRule}` with `dialrule: <id>` in the body too (the spec wants
    * both) and the fields given.
@@ -99,7 +100,7 @@ export interface DialRules {
    * }
    * ```
    */
-  update(options: UpdateDialRuleOptions): Promise<void>;
+  update(options: UpdateDialRuleOptions, requestOptions?: NsRequestOptions): Promise<void>;
 }
 
 function wireFields(fields: Partial<DialRuleFields>): Record<string, string> {
@@ -124,39 +125,48 @@ export function dialRulesResource(request: NsRequester): DialRules {
     return { domain, dialPlan: options.dialPlan ?? domain };
   };
   return {
-    async create(options) {
+    async create(options, requestOptions) {
       const { domain, dialPlan } = base(options);
       requireText(options.match, 'match');
       requireText(options.destinationUser, 'destinationUser');
-      await request({
-        method: 'POST',
-        path: nsPath`/ns-api/v2/domains/${domain}/dialplans/${dialPlan}/dialrules`,
-        json: { synchronous: options.synchronous === false ? 'no' : 'yes', ...wireFields(options) },
-        expect: writeReply,
-      });
+      await request(
+        {
+          method: 'POST',
+          path: nsPath`/ns-api/v2/domains/${domain}/dialplans/${dialPlan}/dialrules`,
+          json: { synchronous: options.synchronous === false ? 'no' : 'yes', ...wireFields(options) },
+          expect: writeReply,
+        },
+        requestOptions,
+      );
     },
 
-    async list(options) {
+    async list(options, requestOptions) {
       const { domain, dialPlan } = base(options);
-      const { body } = await request<NsDialRule[]>({
-        method: 'GET',
-        path: nsPath`/ns-api/v2/domains/${domain}/dialplans/${dialPlan}/dialrules`,
-        expect: listReply,
-      });
+      const { body } = await request<NsDialRule[]>(
+        {
+          method: 'GET',
+          path: nsPath`/ns-api/v2/domains/${domain}/dialplans/${dialPlan}/dialrules`,
+          expect: listReply,
+        },
+        requestOptions,
+      );
       return body;
     },
 
-    async update(options) {
+    async update(options, requestOptions) {
       const { domain, dialPlan } = base(options);
       const dialRule = requireText(options.dialRule, 'dialRule');
       requireText(options.destinationUser, 'destinationUser');
-      await request({
-        method: 'PUT',
-        path: nsPath`/ns-api/v2/domains/${domain}/dialplans/${dialPlan}/dialrules/${dialRule}`,
-        // The spec wants the id in the body as well as in the path; the match is the id, so never sent.
-        json: { dialrule: dialRule, ...wireFields({ ...options, match: undefined }) },
-        expect: writeReply,
-      });
+      await request(
+        {
+          method: 'PUT',
+          path: nsPath`/ns-api/v2/domains/${domain}/dialplans/${dialPlan}/dialrules/${dialRule}`,
+          // The spec wants the id in the body as well as in the path; the match is the id, so never sent.
+          json: { dialrule: dialRule, ...wireFields({ ...options, match: undefined }) },
+          expect: writeReply,
+        },
+        requestOptions,
+      );
     },
   };
 }

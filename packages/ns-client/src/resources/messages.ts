@@ -4,6 +4,7 @@ import { requireText } from '../args.js';
 import { NsUsageError } from '../errors.js';
 import { toDigits } from '../numbers.js';
 import { nsPath } from '../path.js';
+import type { NsRequestOptions } from '../client.js';
 import type { NsRequester } from '../request.js';
 
 /** What `messages.sendSms` takes. */
@@ -47,7 +48,7 @@ export interface Messages {
    * });
    * ```
    */
-  sendSms(options: SendSmsOptions): Promise<SentSms>;
+  sendSms(options: SendSmsOptions, requestOptions?: NsRequestOptions): Promise<SentSms>;
 }
 
 const SESSION_ID = /^[A-Za-z0-9_]{32,}$/;
@@ -59,22 +60,25 @@ export function newSessionId(): string {
 
 export function messagesResource(request: NsRequester): Messages {
   return {
-    async sendSms(options) {
+    async sendSms(options, requestOptions) {
       const sessionId = options.sessionId ?? newSessionId();
       if (!SESSION_ID.test(sessionId)) throw new NsUsageError('sessionId must be at least 32 characters of [A-Za-z0-9_]');
       const domain = requireText(options.domain, 'domain');
       const user = requireText(options.user, 'user');
-      await request({
-        method: 'POST',
-        path: nsPath`/ns-api/v2/domains/${domain}/users/${user}/messagesessions/${sessionId}/messages`,
-        json: {
-          type: 'sms',
-          message: requireText(options.message, 'message'),
-          destination: toDigits(options.destination, 'destination'),
-          'from-number': toDigits(options.fromNumber, 'fromNumber'),
+      await request(
+        {
+          method: 'POST',
+          path: nsPath`/ns-api/v2/domains/${domain}/users/${user}/messagesessions/${sessionId}/messages`,
+          json: {
+            type: 'sms',
+            message: requireText(options.message, 'message'),
+            destination: toDigits(options.destination, 'destination'),
+            'from-number': toDigits(options.fromNumber, 'fromNumber'),
+          },
+          expect: writeReply,
         },
-        expect: writeReply,
-      });
+        requestOptions,
+      );
       return { sessionId };
     },
   };

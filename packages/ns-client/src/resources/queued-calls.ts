@@ -3,6 +3,7 @@ import { requireText } from '../args.js';
 import { NsUsageError } from '../errors.js';
 import { toDigits, toE164 } from '../numbers.js';
 import { nsPath } from '../path.js';
+import type { NsRequestOptions } from '../client.js';
 import type { NsRequester } from '../request.js';
 
 /** What `queuedCalls.create` takes. */
@@ -70,42 +71,48 @@ export interface QueuedCalls {
    * await ns.queuedCalls.create({ queue: '9002', domain: 'example.com', destination: '18135551234' });
    * ```
    */
-  create(options: CreateQueuedCallOptions): Promise<void>;
+  create(options: CreateQueuedCallOptions, requestOptions?: NsRequestOptions): Promise<void>;
   /**
    * Places a queued call through the v2 route (NetSapiens v45 and later):
    * `POST /ns-api/v2/domains/{domain}/queuedcall/{extension}` with JSON `{ "destination": "<digits>" }`.
    * Never retried once it may have reached NetSapiens.
    */
-  createV2(options: CreateQueuedCallV2Options): Promise<void>;
+  createV2(options: CreateQueuedCallV2Options, requestOptions?: NsRequestOptions): Promise<void>;
 }
 
 export function queuedCallsResource(request: NsRequester): QueuedCalls {
   return {
-    async create(options) {
+    async create(options, requestOptions) {
       const queue = qualifyQueue(options.queue, options.domain);
       const destination = toE164(options.destination, 'destination');
-      await request({
-        method: 'POST',
-        path: '/ns-api/',
-        query: { object: 'queuedcall', action: 'create' },
-        multipart: { format: 'json', uid: queue, queue, destination },
-        // No shape to check: the legacy API answers 202 with an empty body (the transport still
-        // refuses one that is not JSON).
-      });
+      await request(
+        {
+          method: 'POST',
+          path: '/ns-api/',
+          query: { object: 'queuedcall', action: 'create' },
+          multipart: { format: 'json', uid: queue, queue, destination },
+          // No shape to check: the legacy API answers 202 with an empty body (the transport still
+          // refuses one that is not JSON).
+        },
+        requestOptions,
+      );
     },
 
-    async createV2(options) {
+    async createV2(options, requestOptions) {
       const domain = requireText(options.domain, 'domain');
       const [extension = '', queueDomain] = qualifyQueue(options.queue, domain).split('@');
       if (queueDomain !== domain) {
         throw new NsUsageError(`queue ${JSON.stringify(options.queue)} belongs to another domain than ${JSON.stringify(domain)}`);
       }
-      await request({
-        method: 'POST',
-        path: nsPath`/ns-api/v2/domains/${domain}/queuedcall/${extension}`,
-        json: { destination: toDigits(options.destination, 'destination') },
-        expect: writeReply,
-      });
+      await request(
+        {
+          method: 'POST',
+          path: nsPath`/ns-api/v2/domains/${domain}/queuedcall/${extension}`,
+          json: { destination: toDigits(options.destination, 'destination') },
+          expect: writeReply,
+        },
+        requestOptions,
+      );
     },
   };
 }

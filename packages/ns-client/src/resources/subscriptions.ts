@@ -2,6 +2,7 @@ import { listReply, recordReply, writeReply } from '../answers.js';
 import { requireText } from '../args.js';
 import { NsUsageError } from '../errors.js';
 import { nsPath } from '../path.js';
+import type { NsRequestOptions } from '../client.js';
 import type { NsRequester } from '../request.js';
 
 /** What a subscription sends, one model per subscription: NetSapiens' v2 `model` values. */
@@ -166,19 +167,19 @@ export interface Subscriptions {
    * });
    * ```
    */
-  create(options: CreateSubscriptionOptions): Promise<NsSubscription>;
+  create(options: CreateSubscriptionOptions, requestOptions?: NsRequestOptions): Promise<NsSubscription>;
   /**
    * Moves a subscription's end: `PUT /ns-api/v2/subscriptions/{id}`, JSON
    * `{ 'subscription-expires-datetime' }`. One that does not exist (any more) is an `NsNotFoundError`
    * (404): create it again.
    */
-  renew(options: RenewSubscriptionOptions): Promise<void>;
+  renew(options: RenewSubscriptionOptions, requestOptions?: NsRequestOptions): Promise<void>;
   /**
    * Deletes a subscription: `DELETE /ns-api/v2/subscriptions/{id}` with the JSON body
    * `{ subscription_id, domain }`. One that does not exist is an `NsNotFoundError` (404), which a
    * caller tidying up may treat as done.
    */
-  delete(options: DeleteSubscriptionOptions): Promise<void>;
+  delete(options: DeleteSubscriptionOptions, requestOptions?: NsRequestOptions): Promise<void>;
   /**
    * Lists the subscriptions the token may see: `GET /ns-api/v2/subscriptions` (NetSapiens' released
    * route; the per-domain one is marked "developing"), keeping those of `domain` when given. A 2xx
@@ -191,7 +192,7 @@ export interface Subscriptions {
    * );
    * ```
    */
-  list(options?: ListSubscriptionsOptions): Promise<NsSubscription[]>;
+  list(options?: ListSubscriptionsOptions, requestOptions?: NsRequestOptions): Promise<NsSubscription[]>;
 }
 
 const ROUTE = '/ns-api/v2/subscriptions';
@@ -247,7 +248,7 @@ function subscriptionListReply(body: unknown): string | undefined {
 
 export function subscriptionsResource(request: NsRequester): Subscriptions {
   return {
-    async create(options) {
+    async create(options, requestOptions) {
       const domain = requireText(options.domain, 'domain');
       const model = requireText(options.model, 'model');
       const url = parsePostUrl(options.postUrl);
@@ -260,40 +261,49 @@ export function subscriptionsResource(request: NsRequester): Subscriptions {
       };
       if (options.expires !== undefined) json['subscription-expires-datetime'] = nsDateTime(options.expires, 'expires');
       if (options.preferredServer !== undefined) json['preferred-server'] = requireText(options.preferredServer, 'preferredServer');
-      const { body } = await request<NsSubscription>({
-        method: 'POST',
-        path: ROUTE,
-        json,
-        expect: subscriptionReply,
-        secrets: postUrlSecrets(options.postUrl, url),
-      });
+      const { body } = await request<NsSubscription>(
+        {
+          method: 'POST',
+          path: ROUTE,
+          json,
+          expect: subscriptionReply,
+          secrets: postUrlSecrets(options.postUrl, url),
+        },
+        requestOptions,
+      );
       return body;
     },
 
-    async renew(options) {
+    async renew(options, requestOptions) {
       const id = requireText(options.id, 'id');
-      await request({
-        method: 'PUT',
-        path: nsPath`/ns-api/v2/subscriptions/${id}`,
-        json: { 'subscription-expires-datetime': nsDateTime(options.expires, 'expires') },
-        expect: writeReply,
-      });
+      await request(
+        {
+          method: 'PUT',
+          path: nsPath`/ns-api/v2/subscriptions/${id}`,
+          json: { 'subscription-expires-datetime': nsDateTime(options.expires, 'expires') },
+          expect: writeReply,
+        },
+        requestOptions,
+      );
     },
 
-    async delete(options) {
+    async delete(options, requestOptions) {
       const id = requireText(options.id, 'id');
       const domain = requireText(options.domain, 'domain');
-      await request({
-        method: 'DELETE',
-        path: nsPath`/ns-api/v2/subscriptions/${id}`,
-        json: { subscription_id: id, domain },
-        expect: writeReply,
-      });
+      await request(
+        {
+          method: 'DELETE',
+          path: nsPath`/ns-api/v2/subscriptions/${id}`,
+          json: { subscription_id: id, domain },
+          expect: writeReply,
+        },
+        requestOptions,
+      );
     },
 
-    async list(options = {}) {
+    async list(options = {}, requestOptions) {
       const domain = options.domain === undefined ? undefined : requireText(options.domain, 'domain');
-      const { body } = await request<NsSubscription[]>({ method: 'GET', path: ROUTE, expect: subscriptionListReply });
+      const { body } = await request<NsSubscription[]>({ method: 'GET', path: ROUTE, expect: subscriptionListReply }, requestOptions);
       return domain === undefined ? body : body.filter((subscription) => subscription.domain === domain);
     },
   };

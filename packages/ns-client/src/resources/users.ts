@@ -1,6 +1,7 @@
 import { recordReply, writeReply } from '../answers.js';
 import { requireText } from '../args.js';
 import { nsPath } from '../path.js';
+import type { NsRequestOptions } from '../client.js';
 import type { NsRequester } from '../request.js';
 
 /** The portal scopes NetSapiens' v2 API accepts for `user-scope`. */
@@ -67,7 +68,7 @@ export interface Users {
    * await ns.users.create({ domain: 'example.com', user: '2000', firstName: 'Front', lastName: 'Desk', email: 'desk@example.com' });
    * ```
    */
-  create(options: CreateUserOptions): Promise<void>;
+  create(options: CreateUserOptions, requestOptions?: NsRequestOptions): Promise<void>;
   /**
    * Reads one user: `GET /ns-api/v2/domains/{domain}/users/{user}`. One that does not exist is an
    * `NsNotFoundError` (404); a 2xx that is not a JSON object is an `NsResponseError`.
@@ -78,37 +79,43 @@ export interface Users {
    * user['service-code']; // 'system-webresponder', or undefined for most users
    * ```
    */
-  get(options: GetUserOptions): Promise<NsUser>;
+  get(options: GetUserOptions, requestOptions?: NsRequestOptions): Promise<NsUser>;
 }
 
 export function usersResource(request: NsRequester): Users {
   return {
-    async create(options) {
+    async create(options, requestOptions) {
       const domain = requireText(options.domain, 'domain');
-      await request({
-        method: 'POST',
-        path: nsPath`/ns-api/v2/domains/${domain}/users`,
-        json: {
-          synchronous: options.synchronous === false ? 'no' : 'yes',
-          user: requireText(options.user, 'user'),
-          'name-first-name': requireText(options.firstName, 'firstName'),
-          'name-last-name': requireText(options.lastName, 'lastName'),
-          'email-address': requireText(options.email, 'email'),
-          'user-scope': options.scope ?? 'Basic User',
-          ...(options.serviceCode ? { 'service-code': options.serviceCode } : {}),
+      await request(
+        {
+          method: 'POST',
+          path: nsPath`/ns-api/v2/domains/${domain}/users`,
+          json: {
+            synchronous: options.synchronous === false ? 'no' : 'yes',
+            user: requireText(options.user, 'user'),
+            'name-first-name': requireText(options.firstName, 'firstName'),
+            'name-last-name': requireText(options.lastName, 'lastName'),
+            'email-address': requireText(options.email, 'email'),
+            'user-scope': options.scope ?? 'Basic User',
+            ...(options.serviceCode ? { 'service-code': options.serviceCode } : {}),
+          },
+          expect: writeReply,
         },
-        expect: writeReply,
-      });
+        requestOptions,
+      );
     },
 
-    async get(options) {
+    async get(options, requestOptions) {
       const domain = requireText(options.domain, 'domain');
       const user = requireText(options.user, 'user');
-      const { body } = await request<NsUser>({
-        method: 'GET',
-        path: nsPath`/ns-api/v2/domains/${domain}/users/${user}`,
-        expect: recordReply,
-      });
+      const { body } = await request<NsUser>(
+        {
+          method: 'GET',
+          path: nsPath`/ns-api/v2/domains/${domain}/users/${user}`,
+          expect: recordReply,
+        },
+        requestOptions,
+      );
       return body;
     },
   };
