@@ -69,6 +69,11 @@ export interface ServerConfig {
   internalApiSecret: string | undefined;
   /** How long an app's previous API key keeps working after a rotation (`API_KEY_GRACE_HOURS`). */
   apiKeyGraceHours: number;
+  /**
+   * Live streams (`GET /api/call-stream`) open at most in this process (`MAX_STREAMS`, default 80 % of
+   * `MAX_CONNECTIONS`, always below it) and per app (`MAX_STREAMS_PER_APP`, default 100).
+   */
+  streams: { max: number; perApp: number };
   /** PostgreSQL (`DATABASE_URL`); undefined: the embedded database (PGlite) in `dataDir`. Holds a password: never log it as it is. */
   databaseUrl: string | undefined;
   /** Beckon's own files: the embedded database (`pglite/`), the demo's `domains.json`. */
@@ -192,6 +197,9 @@ const environment = z.object({
   LIMIT_TEXTS_PER_ID_PER_HOUR: whole('LIMIT_TEXTS_PER_ID_PER_HOUR', 60),
   LIMIT_WEBRESPONDER_PER_MINUTE: whole('LIMIT_WEBRESPONDER_PER_MINUTE', 600),
   MAX_CONNECTIONS: whole('MAX_CONNECTIONS', 1_000),
+  // 0 when unset: 80 % of MAX_CONNECTIONS.
+  MAX_STREAMS: whole('MAX_STREAMS', 0),
+  MAX_STREAMS_PER_APP: whole('MAX_STREAMS_PER_APP', 100),
   HEADERS_TIMEOUT_MS: whole('HEADERS_TIMEOUT_MS', 10_000, 100),
   REQUEST_TIMEOUT_MS: whole('REQUEST_TIMEOUT_MS', 30_000, 100),
   WEBRESPONDER_SECRET: z
@@ -231,6 +239,11 @@ export function loadConfig(env: Record<string, string | undefined>): ServerConfi
   const parsed = environment.safeParse(present(env));
   if (!parsed.success) throw new ConfigError(parsed.error.issues.map((issue) => issue.message));
   const vars = parsed.data;
+  if (vars.MAX_STREAMS >= vars.MAX_CONNECTIONS) {
+    throw new ConfigError([
+      `MAX_STREAMS must be less than MAX_CONNECTIONS (${vars.MAX_CONNECTIONS}): live streams must leave connections for the webhooks and the other routes`,
+    ]);
+  }
   const host = vars.HOST || '127.0.0.1';
   return {
     nsApiBase: vars.NS_API_BASE,
@@ -267,6 +280,7 @@ export function loadConfig(env: Record<string, string | undefined>): ServerConfi
     redis: vars.REDIS_URL ? { url: vars.REDIS_URL, prefix: vars.REDIS_PREFIX ?? 'beckon:' } : undefined,
     internalApiSecret: vars.INTERNAL_API_SECRET,
     apiKeyGraceHours: vars.API_KEY_GRACE_HOURS,
+    streams: { max: vars.MAX_STREAMS || Math.floor(vars.MAX_CONNECTIONS * 0.8), perApp: vars.MAX_STREAMS_PER_APP },
     ...databaseSettings(vars),
     logLevel: vars.LOG_LEVEL ?? 'info',
   };

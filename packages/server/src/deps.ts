@@ -13,7 +13,9 @@ import type { TenantStore } from './tenants/store.js';
 /** Everything the routes need, built once by `main` (or by a host app) and passed in: no globals. */
 export interface ServerDeps {
   config: Pick<ServerConfig, 'updateSecret' | 'trustProxy' | 'provisionEmail'> &
-    Partial<Pick<ServerConfig, 'provisionApplication' | 'nsApiBase' | 'webresponderSecret' | 'internalApiSecret' | 'apiKeyGraceHours'>> & {
+    Partial<
+      Pick<ServerConfig, 'provisionApplication' | 'nsApiBase' | 'webresponderSecret' | 'internalApiSecret' | 'apiKeyGraceHours' | 'streams'>
+    > & {
       /** Where the public reaches this server (resolved: `PUBLIC_URL`, or the listening address). */
       publicUrl: string;
     };

@@ -1,5 +1,6 @@
 import cors from '@koa/cors';
 import Router from '@koa/router';
+import type { Middleware } from 'koa';
 import { requireAppKey } from './api/api-keys.js';
 import { createAppRoute, deleteAppRoute, listAppsRoute, rotateKeyRoute } from './api/apps.js';
 import { upsertCustomersRoute } from './api/customers.js';
@@ -102,31 +103,38 @@ export function addRoutes(
   // and on /api/*, `outage` turns a database that cannot be reached now into a 503 with Retry-After.
   const { db } = deps;
   const outage = databaseOutage();
+  // Keys, phone numbers, customers: no cache on the way may keep an answer of /internal/* or /api/*, errors included.
+  const noStore: Middleware<AppState> = (ctx, next) => {
+    ctx.set('Cache-Control', 'no-store');
+    return next();
+  };
   if (deps.config.internalApiSecret && db) {
     const admin = requireInternalSecret(deps.config.internalApiSecret);
-    router.post('/internal/apps', admin, outage, createAppRoute({ db, tenants: deps.tenants }));
-    router.get('/internal/apps', admin, outage, listAppsRoute({ db }));
-    router.delete('/internal/apps/:app_id', admin, outage, deleteAppRoute({ db }));
-    router.post('/internal/apps/:app_id/api-key', admin, outage, rotateKeyRoute({ db, graceHours: deps.config.apiKeyGraceHours }));
-    router.post('/internal/customers', admin, outage, upsertCustomersRoute({ db, tenants: deps.tenants }));
-    router.get('/internal/subscriptions', admin, outage, listSubscriptionsRoute({ db }));
+    router.post('/internal/apps', noStore, admin, outage, createAppRoute({ db, tenants: deps.tenants }));
+    router.get('/internal/apps', noStore, admin, outage, listAppsRoute({ db }));
+    router.delete('/internal/apps/:app_id', noStore, admin, outage, deleteAppRoute({ db }));
+    router.post('/internal/apps/:app_id/api-key', noStore, admin, outage, rotateKeyRoute({ db, graceHours: deps.config.apiKeyGraceHours }));
+    router.post('/internal/customers', noStore, admin, outage, upsertCustomersRoute({ db, tenants: deps.tenants }));
+    router.get('/internal/subscriptions', noStore, admin, outage, listSubscriptionsRoute({ db }));
     const { subscriptions } = deps.ns;
     const { publicUrl } = deps.config;
     if (subscriptions) {
       const subscribe = subscribeRoute({ db, ns: { subscriptions }, tenants: deps.tenants, publicUrl, logger: deps.logger });
-      router.post('/internal/subscriptions/netsapiens', admin, outage, subscribe);
+      router.post('/internal/subscriptions/netsapiens', noStore, admin, outage, subscribe);
     }
   }
 
   // Reading calls with an app's key (/api/*): only with a database.
   if (db) {
     const appKey = requireAppKey(db);
-    router.get('/api/calls', outage, appKey, listCallsRoute(db));
-    router.get('/api/active-calls', outage, appKey, activeCallsRoute(db));
+    router.get('/api/calls', noStore, outage, appKey, listCallsRoute(db));
+    router.get('/api/active-calls', noStore, outage, appKey, activeCallsRoute(db));
     // The live stream: a browser opens it with a short-lived token its page's backend got with the app key.
     // Deps without a bus (`createDeps` makes one) get one here, which listens from the first stream on.
-    router.post('/api/stream-tokens', outage, appKey, createStreamTokenRoute(db));
-    router.get('/api/call-stream', outage, callStreamRoute({ db, bus: deps.callEvents ?? createCallEventBus(db, deps.logger) }));
+    router.post('/api/stream-tokens', noStore, outage, appKey, createStreamTokenRoute(db));
+    const bus = deps.callEvents ?? createCallEventBus(db, deps.logger);
+    const { streams } = deps.config;
+    router.get('/api/call-stream', outage, callStreamRoute({ db, bus, maxStreams: streams?.max, maxStreamsPerApp: streams?.perApp }));
   }
   return router;
 }

@@ -107,6 +107,13 @@ export async function start({ config, logger = createLogger(config.logLevel), ro
   });
   // Past this, new connections are closed at once: idle sockets cannot use up the process's descriptors.
   server.maxConnections = maxConnections;
+  // Said once a minute at most while it lasts: an operator seeing NetSapiens' deliveries refused must find why.
+  let lastDropLog = 0;
+  server.on('drop', () => {
+    if (Date.now() - lastDropLog < 60_000) return;
+    lastDropLog = Date.now();
+    logger.warn({ maxConnections }, 'MAX_CONNECTIONS reached: new connections are closed at once until some end');
+  });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(config.port, config.host, () => {

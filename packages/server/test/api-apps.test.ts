@@ -133,6 +133,37 @@ for (const engine of ENGINES) {
     },
   );
 
+  engineTest(
+    `answers of /api/* and /internal/* are never cached, errors included; a rotation ends the app's stream tokens (${engine})`,
+    async (t) => {
+      const server = await startApiServer(t, fixture, engine);
+      const created = await server.internal('/internal/apps', { name: 'CRM' });
+      t.is(created.headers.get('cache-control'), 'no-store');
+      const { app_id: appId, api_key: key } = (await created.json()) as { app_id: string; api_key: string };
+      const token = (await (
+        await fetch(`${server.url}/api/stream-tokens`, { method: 'POST', headers: { 'x-app-api-key': key } })
+      ).json()) as {
+        token: string;
+      };
+      const rotated = await server.internal(`/internal/apps/${appId}/api-key`);
+      t.is(rotated.headers.get('cache-control'), 'no-store');
+      await rotated.body?.cancel();
+      for (const path of ['/api/calls', '/api/active-calls']) {
+        const answer = await server.get(path, key);
+        t.is(answer.status, 200, path);
+        t.is(answer.headers.get('cache-control'), 'no-store', path);
+        await answer.body?.cancel();
+      }
+      const refused = await server.get('/api/calls', 'bk_live_nope');
+      t.is(refused.status, 401);
+      t.is(refused.headers.get('cache-control'), 'no-store', 'a 401 too');
+      await refused.body?.cancel();
+      const stream = await fetch(`${server.url}/api/call-stream?token=${token.token}`);
+      t.is(stream.status, 401, 'a token got before the rotation (with a key that may have leaked) no longer opens a stream');
+      await stream.body?.cancel();
+    },
+  );
+
   engineTest(`a rotated key keeps working for API_KEY_GRACE_HOURS, then stops; the new one works at once (${engine})`, async (t) => {
     const server = await startApiServer(t, fixture, engine, { graceHours: 24 });
     const { appId, key: first } = await server.createApp();
@@ -366,4 +397,15 @@ test('INTERNAL_API_SECRET must be at least 32 characters; API_KEY_GRACE_HOURS a 
   for (const hours of ['-1', '1.5', 'day', '8761']) {
     t.throws(() => loadConfig({ ...base, API_KEY_GRACE_HOURS: hours }), { message: /API_KEY_GRACE_HOURS must be/ }, hours);
   }
+});
+
+test('MAX_STREAMS defaults to 80 % of MAX_CONNECTIONS and must stay below it; MAX_STREAMS_PER_APP defaults to 100', (t) => {
+  const base = { NS_API_BASE: 'https://ucportal.example.net', NS_TOKEN: 'token', UPDATE_SECRET: 'update-secret-0123456789' };
+  t.deepEqual(loadConfig(base).streams, { max: 800, perApp: 100 });
+  t.deepEqual(loadConfig({ ...base, MAX_CONNECTIONS: '50', MAX_STREAMS_PER_APP: '5' }).streams, { max: 40, perApp: 5 });
+  t.deepEqual(loadConfig({ ...base, MAX_CONNECTIONS: '2000', MAX_STREAMS: '1500' }).streams, { max: 1500, perApp: 100 });
+  t.throws(() => loadConfig({ ...base, MAX_CONNECTIONS: '100', MAX_STREAMS: '100' }), {
+    message: /MAX_STREAMS must be less than MAX_CONNECTIONS \(100\)/,
+  });
+  t.throws(() => loadConfig({ ...base, MAX_STREAMS_PER_APP: '0' }), { message: /MAX_STREAMS_PER_APP must be a whole number ≥ 1/ });
 });

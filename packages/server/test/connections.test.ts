@@ -1,4 +1,5 @@
 import { mkdtemp, rm } from 'node:fs/promises';
+import { Writable } from 'node:stream';
 import { connect, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -8,7 +9,11 @@ import { SECRET } from './helpers.js';
 import { copyEmptyPglite } from '../../../examples/shared/pglite-template.mjs';
 
 /** The real `start()`: what these tests pin is the listening server's own settings. */
-async function startServer(t: { teardown(fn: () => Promise<void>): void }, env: Record<string, string>): Promise<RunningServer> {
+async function startServer(
+  t: { teardown(fn: () => Promise<void>): void },
+  env: Record<string, string>,
+  logs: string[] = [],
+): Promise<RunningServer> {
   const dir = await mkdtemp(join(tmpdir(), 'beckon-connections-'));
   await copyEmptyPglite(join(dir, 'pglite'));
   const config = loadConfig({
@@ -20,7 +25,13 @@ async function startServer(t: { teardown(fn: () => Promise<void>): void }, env: 
     PORT: '0',
     ...env,
   });
-  const running = await start({ config, logger: createLogger('silent') });
+  const sink = new Writable({
+    write(chunk: Buffer, _encoding, done) {
+      logs.push(chunk.toString());
+      done();
+    },
+  });
+  const running = await start({ config, logger: createLogger('warn', sink) });
   t.teardown(async () => {
     await running.close(1_000);
     await rm(dir, { recursive: true, force: true });
@@ -67,7 +78,8 @@ test("a client slow to send its headers or its body gets 408 within the configur
 });
 
 test('connections past MAX_CONNECTIONS are closed at once, and served again once one is freed', async (t) => {
-  const server = await startServer(t, { MAX_CONNECTIONS: '4' });
+  const logs: string[] = [];
+  const server = await startServer(t, { MAX_CONNECTIONS: '4' }, logs);
   const held = await Promise.all([1, 2, 3, 4].map(() => open(server.url)));
   t.teardown(async () => held.forEach((socket) => socket.destroy()));
   // Let the server register every held socket before the next one arrives.
@@ -84,6 +96,7 @@ test('connections past MAX_CONNECTIONS are closed at once, and served again once
   const refused = await ask();
   t.is(refused.text, '', 'the fifth connection is closed without an answer');
   t.true(refused.ms < 3_000, `closed after ${refused.ms} ms`);
+  t.is(logs.filter((line) => line.includes('MAX_CONNECTIONS reached')).length, 1, 'said once, so an operator can see why');
   held.pop()?.destroy();
   await new Promise((resolve) => setTimeout(resolve, 100));
   t.regex((await ask()).text, /^HTTP\/1\.1 200 /);

@@ -28,7 +28,12 @@ interface StreamServer {
 }
 
 /** A Beckon app on a migrated database (or, with `settings`, a second instance on the same one), with a bus of its own to count subscribers. */
-async function startStreamServer(t: ExecutionContext, engine: Engine, settings?: DatabaseSettings): Promise<StreamServer> {
+async function startStreamServer(
+  t: ExecutionContext,
+  engine: Engine,
+  settings?: DatabaseSettings,
+  limits?: { max: number; perApp: number },
+): Promise<StreamServer> {
   let db: Database;
   if (settings) {
     db = await openDatabase(settings, { logger: quiet });
@@ -41,7 +46,12 @@ async function startStreamServer(t: ExecutionContext, engine: Engine, settings?:
   t.teardown(() => harness.close());
   const bus = createCallEventBus(db, harness.deps.logger);
   t.teardown(() => bus.close());
-  const config = { ...harness.deps.config, internalApiSecret: INTERNAL_SECRET, apiKeyGraceHours: 24 };
+  const config = {
+    ...harness.deps.config,
+    internalApiSecret: INTERNAL_SECRET,
+    apiKeyGraceHours: 24,
+    ...(limits ? { streams: limits } : {}),
+  };
   const { url } = await serveForTest(t, createApp({ ...harness.deps, config, db, callEvents: bus }).callback());
   const streams: SseStream[] = [];
   t.teardown(() => streams.forEach((stream) => stream.close()));
@@ -263,6 +273,79 @@ for (const engine of ENGINES) {
       ['progress-later', 'progress-answered', 'progress-ringing'],
       "/api/active-calls leaves out the ended, the stale and the other id's calls too",
     );
+  });
+
+  test(`a stream resuming over a megabyte back, or starting with as many calls in progress, gets all of them: it waits for the client instead of cutting it off (${engine})`, async (t) => {
+    const server = await startStreamServer(t, engine);
+    const key = await server.newApp(['a.com-x']);
+    // 600 ringing calls of a customer with a 2 KB page address: each frame over 2 KB, 1.3 MB in all.
+    const { rows } = await server.db.query<{ id: number }>(
+      `INSERT INTO customers (tenant, external_id, name, url) VALUES ('a.com-x', 'crm-long', 'Long Page Ltd', $1) RETURNING id`,
+      [`https://crm.example.com/${'p'.repeat(2_000)}`],
+    );
+    await server.db.query(
+      `WITH new_calls AS (
+         INSERT INTO calls (tenant, provider, provider_call_id, direction, from_number, state, started_at, customer_id)
+         SELECT 'a.com-x', 'netsapiens', 'bulk-' || n, 'inbound', '+18135551234', 'ringing', now(), $1 FROM generate_series(1, 600) n
+         RETURNING id)
+       INSERT INTO call_events (call_id, tenant, state, at) SELECT id, 'a.com-x', 'ringing', now() FROM new_calls ORDER BY id`,
+      [rows[0]!.id],
+    );
+    const replayed = await server.stream(`?token=${await server.token(key)}&last_event_id=0`);
+    await connected(t, replayed);
+    const events = await replayed.calls(600, 30_000);
+    t.is(new Set(events.map((event) => event.id)).size, 600, 'every event of the replay, once');
+
+    const fresh = await server.stream(`?token=${await server.token(key)}`);
+    await connected(t, fresh);
+    const inProgress = await fresh.calls(600, 30_000);
+    t.is(new Set(inProgress.map((event) => callOf(event).session_id)).size, 600, 'every call in progress');
+  });
+
+  test(`a Last-Event-ID past the newest event (a replaced database) starts afresh: the calls in progress, then live events (${engine})`, async (t) => {
+    const server = await startStreamServer(t, engine);
+    const key = await server.newApp(['a.com-x']);
+    const ringingId = await record(server.db, 'a.com-x', 'ringing', 'past-the-end');
+    const stream = await server.stream(`?token=${await server.token(key)}&last_event_id=999999999999`);
+    t.truthy((await stream.next())?.retry);
+    const hello = await stream.next();
+    t.is(hello?.event, 'connected');
+    t.is(hello?.id, String(ringingId), 'the stream starts at the newest event, not past it');
+    const [inProgress] = await stream.calls(1);
+    t.is(callOf(inProgress!).session_id, 'past-the-end');
+    const later = await record(server.db, 'a.com-x', 'ringing', 'past-the-end-later');
+    t.is((await stream.calls(1))[0]!.id, String(later));
+  });
+
+  test(`HEAD with a valid token answers the stream's headers and ends; it holds no stream (${engine})`, async (t) => {
+    const server = await startStreamServer(t, engine);
+    const token = await server.token(await server.newApp());
+    const controller = new AbortController();
+    const timer = setTimeout(() => controller.abort(), 10_000);
+    const response = await fetch(`${server.url}/api/call-stream?token=${token}`, { method: 'HEAD', signal: controller.signal });
+    clearTimeout(timer);
+    t.is(response.status, 200);
+    t.regex(response.headers.get('content-type') ?? '', /^text\/event-stream/);
+    t.is(server.bus.size, 0);
+  });
+
+  test(`past MAX_STREAMS_PER_APP an app's next stream is a 429 with Retry-After, other apps still connect; past MAX_STREAMS every app's is (${engine})`, async (t) => {
+    const server = await startStreamServer(t, engine, undefined, { max: 3, perApp: 2 });
+    const [first, second] = [await server.newApp(), await server.newApp()];
+    for (const key of [first, first]) await connected(t, await server.stream(`?token=${await server.token(key)}`));
+    const refused = await fetch(`${server.url}/api/call-stream?token=${await server.token(first)}`);
+    t.is(refused.status, 429);
+    t.truthy(Number(refused.headers.get('retry-after')) >= 1);
+    t.is(refused.headers.get('access-control-allow-origin'), '*');
+    t.like(await refused.json(), { status: 'error', code: 'too_many_streams' });
+    const other = await server.stream(`?token=${await server.token(second)}`);
+    await connected(t, other);
+    const full = await fetch(`${server.url}/api/call-stream?token=${await server.token(second)}`);
+    t.is(full.status, 429, 'the server holds MAX_STREAMS streams');
+    t.regex(((await full.json()) as { message: string }).message, /as many live streams/);
+    other.close();
+    t.true(await eventually(() => server.bus.size === 2));
+    await connected(t, await server.stream(`?token=${await server.token(second)}`));
   });
 
   test(`a missing, made-up, expired or another database's token is a 401 before the stream starts; a bad Last-Event-ID a 400 (${engine})`, async (t) => {

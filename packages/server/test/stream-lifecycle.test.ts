@@ -93,6 +93,23 @@ test('an idle stream gets a heartbeat comment (every 15 s by default; 50 ms here
   t.deepEqual(await stream.next(1_000), { comment: 'heartbeat' });
 });
 
+test('a stream ends after its maximum lifetime (an hour by default), so its client reconnects with a new token', async (t) => {
+  const db = await migrated(t, 'postgres');
+  const harness = await startHarness({ tenants: API_TENANTS });
+  t.teardown(() => harness.close());
+  const bus = createCallEventBus(db, quiet);
+  t.teardown(() => bus.close());
+  const router = newRouter();
+  router.get('/api/call-stream', callStreamRoute({ db, bus, maxStreamMs: 300 }));
+  const { url } = await serveForTest(t, createApp({ ...harness.deps, db }, { routers: [router] }).callback());
+  const stream = await openSse(`${url}/api/call-stream?token=${await streamToken(db)}`);
+  t.teardown(() => stream.close());
+  await stream.next();
+  t.is((await stream.next())?.event, 'connected');
+  t.is(await stream.next(10_000), undefined, 'the server ended the stream');
+  t.true(await eventually(() => bus.size === 0));
+});
+
 test("a deleted app's open streams end at the next heartbeat; other apps' streams stay", async (t) => {
   const db = await migrated(t, 'postgres');
   const harness = await startHarness({ tenants: API_TENANTS });

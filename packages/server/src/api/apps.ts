@@ -88,7 +88,8 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
  * once; the app's key until now keeps working for the grace period (`API_KEY_GRACE_HOURS`), then stops.
  * At most two keys are live: a key still in its grace period from an earlier rotation stops now (the
  * one rotated away from longest ago, which its holders were told to replace), so rotating twice in a
- * row also shuts out a leaked key at once. Expired keys are deleted here.
+ * row also shuts out a leaked key at once. Expired keys are deleted here, and the app's stream tokens
+ * (any may have been got with a leaked key; pages ask their backend for a new one when they reconnect).
  */
 export function rotateKeyRoute(deps: { db: Database; graceHours?: number | undefined }): Middleware<AppState> {
   const graceHours = deps.graceHours ?? DEFAULT_GRACE_HOURS;
@@ -99,6 +100,8 @@ export function rotateKeyRoute(deps: { db: Database; graceHours?: number | undef
       const app = await tx.query('SELECT id FROM apps WHERE id = $1 FOR UPDATE', [appId]);
       if (app.rowCount === 0) return undefined;
       await tx.query('DELETE FROM api_keys WHERE app_id = $1 AND expires_at IS NOT NULL', [appId]);
+      // Tokens already handed out may have been got with a leaked key: its holders' backends ask again.
+      await tx.query('DELETE FROM stream_tokens WHERE app_id = $1', [appId]);
       const previous = await tx.query<{ expires_at: Date }>(
         `UPDATE api_keys SET expires_at = now() + make_interval(hours => $2) WHERE app_id = $1 AND expires_at IS NULL RETURNING expires_at`,
         [appId, graceHours],

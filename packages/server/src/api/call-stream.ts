@@ -1,4 +1,5 @@
 import { randomInt } from 'node:crypto';
+import { once } from 'node:events';
 import type { ServerResponse } from 'node:http';
 import type { Middleware } from 'koa';
 import type { Logger } from 'pino';
@@ -21,6 +22,11 @@ export interface StreamEvent {
 export type CallEventBus = EventBus<StreamEvent>;
 
 export const HEARTBEAT_MS = 15_000;
+/** A stream ends after this long, so that none outlives what its token was for by more than that (its client reconnects with a new token). */
+export const MAX_STREAM_MS = 60 * 60_000;
+/** `MAX_STREAMS` and `MAX_STREAMS_PER_APP` unset. */
+export const DEFAULT_MAX_STREAMS = 800;
+export const DEFAULT_MAX_STREAMS_PER_APP = 100;
 const REPLAY_PAGE = 500;
 /** Calls in progress are few; this bounds a fresh stream's first frames should ended calls never have been reported. */
 const MAX_ACTIVE_SNAPSHOT = 1_000;
@@ -81,10 +87,11 @@ export async function readActiveCallFrames(db: Queryable, range: { upTo: number;
      LEFT JOIN customers cu ON cu.id = c.customer_id
      WHERE c.state IN ('ringing', 'answered') AND ${ACTIVE_CALL} AND e.state IN ('ringing', 'answered')
        ${range.ids ? `AND c.tenant = ANY($${params.push(range.ids)}::text[])` : ''}
-     ORDER BY e.id LIMIT $2`,
+     ORDER BY e.id DESC LIMIT $2`,
     params,
   );
-  return rows.map(callFrame);
+  // The newest when there are more than the limit (the call ringing now matters most), sent oldest first.
+  return rows.reverse().map(callFrame);
 }
 
 /** The bus the live streams share: one per process (`createDeps` makes it; closing it ends the streams). */
@@ -134,11 +141,29 @@ class OpenStream implements Subscriber<StreamEvent> {
     for (const event of held) this.send(event);
   }
 
+  /** Live: a client this far behind is cut off rather than buffered (the bus must not wait for it). */
   write(text: string): void {
     // Ended by the shutdown while a replay still reads, or gone: writing would be an error.
     if (this.res.destroyed || this.res.writableEnded) return;
     this.res.write(text);
     if (this.res.writableLength > MAX_BUFFERED_BYTES) this.res.destroy();
+  }
+
+  /**
+   * Before going live (the calls in progress, the replay): waits for the client to take what was
+   * written, however far back it resumes. Cutting it off here would make it reconnect from the same
+   * place, and never catch up.
+   */
+  async writeAndWait(text: string): Promise<void> {
+    if (this.res.destroyed || this.res.writableEnded) return;
+    if (!this.res.write(text)) await Promise.race([once(this.res, 'drain'), once(this.res, 'close')]);
+  }
+
+  /** `writeAndWait` for a replayed event, skipping what was already sent. */
+  async replay(event: StreamEvent): Promise<void> {
+    if (event.id <= this.cursor) return;
+    this.cursor = event.id;
+    await this.writeAndWait(event.frame);
   }
 
   end(): void {
@@ -162,6 +187,15 @@ export interface CallStreamOptions {
   bus: CallEventBus;
   /** How often an idle stream gets a comment, so proxies and browsers keep it open. Default 15 s. */
   heartbeatMs?: number;
+  /**
+   * Open streams at most in this process (`MAX_STREAMS`, default 800), kept under `MAX_CONNECTIONS`, so
+   * that streams can never take the connections NetSapiens' webhooks and the other routes need.
+   */
+  maxStreams?: number | undefined;
+  /** Open streams at most per app in this process (`MAX_STREAMS_PER_APP`, default 100): one leaked token cannot take them all. */
+  maxStreamsPerApp?: number | undefined;
+  /** How long a stream lasts at most (default an hour). */
+  maxStreamMs?: number;
 }
 
 /**
@@ -175,7 +209,12 @@ export interface CallStreamOptions {
 export function callStreamRoute(options: CallStreamOptions): Middleware<AppState> {
   const { db, bus } = options;
   const heartbeatMs = options.heartbeatMs ?? HEARTBEAT_MS;
+  const maxStreams = options.maxStreams ?? DEFAULT_MAX_STREAMS;
+  const maxStreamsPerApp = options.maxStreamsPerApp ?? DEFAULT_MAX_STREAMS_PER_APP;
+  const maxStreamMs = options.maxStreamMs ?? MAX_STREAM_MS;
   const open = new Set<OpenStream>();
+  /** Open streams by app, for `maxStreamsPerApp`. */
+  const perApp = new Map<string, number>();
   // One timer for every stream of this route, running while any is open.
   let heartbeat: NodeJS.Timeout | undefined;
   let checking = false;
@@ -199,6 +238,7 @@ export function callStreamRoute(options: CallStreamOptions): Middleware<AppState
   };
   const opened = (stream: OpenStream) => {
     open.add(stream);
+    perApp.set(stream.appId, (perApp.get(stream.appId) ?? 0) + 1);
     heartbeat ??= setInterval(() => {
       for (const each of open) each.write(': heartbeat\n\n');
       void closeDeletedApps();
@@ -207,6 +247,9 @@ export function callStreamRoute(options: CallStreamOptions): Middleware<AppState
   const closed = (stream: OpenStream) => {
     bus.unsubscribe(stream);
     open.delete(stream);
+    const left = (perApp.get(stream.appId) ?? 1) - 1;
+    if (left > 0) perApp.set(stream.appId, left);
+    else perApp.delete(stream.appId);
     if (open.size === 0) {
       clearInterval(heartbeat);
       heartbeat = undefined;
@@ -220,7 +263,13 @@ export function callStreamRoute(options: CallStreamOptions): Middleware<AppState
     if (Array.isArray(token)) throw new HttpError(400, 'token is given more than once');
     const app = token ? await appForStreamToken(db, token) : undefined;
     if (!app) throw new HttpError(401, 'A valid stream token is required: get one from POST /api/stream-tokens (each lasts 5 minutes)');
-    const after = resumeAfter(ctx.get('Last-Event-ID'), ctx.query.last_event_id);
+    let after = resumeAfter(ctx.get('Last-Event-ID'), ctx.query.last_event_id);
+    if (ctx.method === 'HEAD') {
+      // A link checker's HEAD: the stream's headers, and no stream to hold the connection.
+      ctx.status = 200;
+      ctx.type = 'text/event-stream';
+      return;
+    }
 
     const { res } = ctx;
     const stream = new OpenStream(res, app.appId, app.ids);
@@ -234,8 +283,25 @@ export function callStreamRoute(options: CallStreamOptions): Middleware<AppState
       }
       throw error;
     }
+    // Counted here, with nothing awaited until `opened`: streams opening at once cannot all slip under the limits.
+    const refusal =
+      open.size >= maxStreams
+        ? 'This server has as many live streams open as it takes: connect again in a moment'
+        : (perApp.get(app.appId) ?? 0) >= maxStreamsPerApp
+          ? `This app has ${maxStreamsPerApp} live streams open on this server, the most it may: close one, or raise MAX_STREAMS_PER_APP`
+          : undefined;
+    if (refusal) {
+      bus.unsubscribe(stream);
+      throw new HttpError(429, refusal, { headers: { 'Retry-After': String(10 + randomInt(20)) }, code: 'too_many_streams' });
+    }
     opened(stream);
     void gone.then(() => closed(stream));
+    if (after !== undefined && after > from) {
+      // An id past the log's end (a restored or replaced database, another environment's id): resuming
+      // there would wait for ever. Start afresh instead, with the calls in progress.
+      ctx.state.log.info({ lastEventId: after, latest: from }, 'live stream asked to resume past the newest event: starting afresh');
+      after = undefined;
+    }
     if (res.destroyed) {
       ctx.respond = false;
       return;
@@ -260,11 +326,11 @@ export function callStreamRoute(options: CallStreamOptions): Middleware<AppState
     stream.cursor = start;
     try {
       if (after === undefined) {
-        for (const frame of await readActiveCallFrames(db, { upTo: from, ids: app.ids })) stream.write(frame);
+        for (const frame of await readActiveCallFrames(db, { upTo: from, ids: app.ids })) await stream.writeAndWait(frame);
       }
       for (let page = start; page < from && !res.destroyed;) {
         const events = await readCallEvents(db, { after: page, upTo: from, ids: app.ids, limit: REPLAY_PAGE });
-        for (const event of events) stream.send(event);
+        for (const event of events) await stream.replay(event);
         page = events.length < REPLAY_PAGE ? from : events.at(-1)!.id;
       }
       stream.goLive();
@@ -273,6 +339,9 @@ export function callStreamRoute(options: CallStreamOptions): Middleware<AppState
       ctx.state.log.warn({ err: error }, 'the live stream could not replay from the database');
       res.destroy();
     }
+    // The client reconnects with a new token (and its last event id): no stream outlives its app's key by long.
+    const lifetime = setTimeout(() => stream.end(), maxStreamMs);
     await gone;
+    clearTimeout(lifetime);
   };
 }
