@@ -19,18 +19,44 @@ export const serverRequire = createRequire(import.meta.resolve('@beckon/server')
 // ---------------------------------------------------------------------------------------------------
 // Settings
 
-export const DEFAULTS = { duration: 5, connections: 50, warmup: 1, smsDelayMs: 2_000, floodSeconds: 60 };
+export const DEFAULTS = {
+  duration: 5,
+  connections: 50,
+  warmup: 1,
+  smsDelayMs: 2_000,
+  floodSeconds: 60,
+  streams: 1_000,
+  streamCalls: 20,
+  storedCalls: 1_000_000,
+  intakeRate: 2_000,
+  apiClients: 10,
+};
+
+/** The benchmark's parts, in the order they run. */
+export const PARTS = ['routes', 'call-events'];
 
 export const USAGE = `npm run bench [-- options]      (or: node packages/server/bench/run.mjs [options])
 
-  --duration S     seconds of load per scenario          default ${DEFAULTS.duration}     env BENCH_DURATION
-  --connections N  concurrent connections                default ${DEFAULTS.connections}    env BENCH_CONNECTIONS
-  --warmup S       unmeasured seconds before each one    default ${DEFAULTS.warmup}     env BENCH_WARMUP
-  --sms-delay MS   the slow SMS API's delay              default ${DEFAULTS.smsDelayMs}  env BENCH_SMS_DELAY_MS
-  --flood S        the /webresponder flood's length      default ${DEFAULTS.floodSeconds}    env BENCH_FLOOD_SECONDS (0: skip it)
-  --logs DIR       keep each server's log there          (discarded)   env BENCH_LOGS
-  --out FILE       the report, from the repository root  default docs/benchmarks.md
-  --no-write       print the tables only`;
+  --duration S       seconds of load per scenario            default ${DEFAULTS.duration}        env BENCH_DURATION
+  --connections N    concurrent connections                  default ${DEFAULTS.connections}       env BENCH_CONNECTIONS
+  --warmup S         unmeasured seconds before each one      default ${DEFAULTS.warmup}        env BENCH_WARMUP
+  --sms-delay MS     the slow SMS API's delay                default ${DEFAULTS.smsDelayMs}     env BENCH_SMS_DELAY_MS
+  --flood S          the /webresponder flood's length        default ${DEFAULTS.floodSeconds}       env BENCH_FLOOD_SECONDS (0: skip it)
+  --only PART        one part: ${PARTS.join(' or ')}     (both)           env BENCH_ONLY
+  --logs DIR         keep each server's log there            (discarded)      env BENCH_LOGS
+  --out FILE         the report, from the repository root    default docs/benchmarks.md
+  --no-write         print the tables only
+
+The call-events part (a throwaway PostgreSQL from /usr/lib/postgresql, or PG_BIN):
+  --streams N        live streams open at once               default ${DEFAULTS.streams}     env BENCH_STREAMS
+  --stream-calls N   calls delivered to them (3 events each) default ${DEFAULTS.streamCalls}       env BENCH_STREAM_CALLS
+  --stored-calls N   calls stored for GET /api/calls         default ${DEFAULTS.storedCalls}  env BENCH_STORED_CALLS
+  --intake-rate R    NS deliveries/s offered to the webhook  default ${DEFAULTS.intakeRate}     env BENCH_INTAKE_RATE
+  --api-clients N    clients paging /api/calls at once       default ${DEFAULTS.apiClients}       env BENCH_API_CLIENTS
+  --duration, --warmup and --connections apply too: each intake and paging run's length, and the
+  intake's closed-loop senders.
+
+Writing one part keeps the other's section of the report as it is.`;
 
 /** Flags win over the environment, which wins over the defaults; anything else is refused with the usage. */
 export function readSettings(argv, env) {
@@ -42,6 +68,12 @@ export function readSettings(argv, env) {
       warmup: { type: 'string' },
       'sms-delay': { type: 'string' },
       flood: { type: 'string' },
+      only: { type: 'string' },
+      streams: { type: 'string' },
+      'stream-calls': { type: 'string' },
+      'stored-calls': { type: 'string' },
+      'intake-rate': { type: 'string' },
+      'api-clients': { type: 'string' },
       out: { type: 'string' },
       'no-write': { type: 'boolean' },
       logs: { type: 'string' },
@@ -56,13 +88,22 @@ export function readSettings(argv, env) {
       throw new Error(`--${flag} (${variable}) must be a number ≥ ${min}, got ${JSON.stringify(raw)}`);
     return value;
   };
+  const only = values.only ?? (env.BENCH_ONLY || undefined);
+  if (only !== undefined && !PARTS.includes(only))
+    throw new Error(`--only (BENCH_ONLY) must be ${PARTS.join(' or ')}, got ${JSON.stringify(only)}`);
   return {
     help: values.help === true,
+    parts: only ? [only] : PARTS,
     duration: number('duration', 'BENCH_DURATION', DEFAULTS.duration, 1),
     connections: Math.round(number('connections', 'BENCH_CONNECTIONS', DEFAULTS.connections, 1)),
     warmup: number('warmup', 'BENCH_WARMUP', DEFAULTS.warmup, 0),
     smsDelayMs: number('sms-delay', 'BENCH_SMS_DELAY_MS', DEFAULTS.smsDelayMs, 0),
     floodSeconds: number('flood', 'BENCH_FLOOD_SECONDS', DEFAULTS.floodSeconds, 0),
+    streams: Math.round(number('streams', 'BENCH_STREAMS', DEFAULTS.streams, 1)),
+    streamCalls: Math.round(number('stream-calls', 'BENCH_STREAM_CALLS', DEFAULTS.streamCalls, 1)),
+    storedCalls: Math.round(number('stored-calls', 'BENCH_STORED_CALLS', DEFAULTS.storedCalls, 1_000)),
+    intakeRate: number('intake-rate', 'BENCH_INTAKE_RATE', DEFAULTS.intakeRate, 1),
+    apiClients: Math.round(number('api-clients', 'BENCH_API_CLIENTS', DEFAULTS.apiClients, 1)),
     out: values['no-write'] ? undefined : (values.out ?? 'docs/benchmarks.md'),
     logs: values.logs ?? env.BENCH_LOGS ?? undefined,
   };
@@ -282,6 +323,32 @@ function processCpu() {
     }
   }
   return processes;
+}
+
+/**
+ * CPU time so far (µs) of each of `pids` that is still there, from /proc (Linux: utime + stime, in clock
+ * ticks of 10 ms, USER_HZ being 100), as a Map: two of these, before and after, give what processes that
+ * are not ours to ask (PostgreSQL's) used in between — `cpuBetween`.
+ */
+export function processMicros(pids) {
+  const micros = new Map();
+  for (const pid of pids) {
+    try {
+      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      micros.set(pid, (Number(fields[11]) + Number(fields[12])) * 10_000);
+    } catch {
+      // Gone: its time is lost, as for any process that ends.
+    }
+  }
+  return micros;
+}
+
+/** µs of CPU between two `processMicros` samples (a process first seen after counts from its start). */
+export function cpuBetween(before, after) {
+  let sum = 0;
+  for (const [pid, micros] of after) sum += micros - (before.get(pid) ?? 0);
+  return sum;
 }
 
 /** `node /work/x/node_modules/ava/lib/worker/base.js` → `node …/ava/lib/worker/base.js`. */

@@ -1,9 +1,12 @@
 // The "prove it holds" benchmark: requests/s and latency of Beckon's public routes under autocannon on
 // loopback, against a bare Koa app as the reference, with the NS sandbox as NetSapiens; and what the
-// per-id config costs with 10 and with 10 000 ids. Prints a table and writes docs/benchmarks.md.
+// per-id config costs with 10 and with 10 000 ids. Then, second, the call events' figures against issue
+// 13's goals (call-events.mjs: live streams, webhook intake, /api/calls paging, on PostgreSQL). Prints
+// the tables and writes docs/benchmarks.md.
 //
 //   npm run bench                      (builds first; runs the BUILT @beckon/server and sandbox)
 //   npm run bench -- --duration 10 --connections 100 --no-write
+//   npm run bench -- --only call-events --streams 100 --stored-calls 50000   (one part, smaller)
 //
 // Layout: this process runs autocannon only. The NS sandbox, each Beckon server and the bare Koa app run
 // in child processes (service.mjs), so the load generator never shares an event loop with what it
@@ -12,11 +15,12 @@
 
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { dirname, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
 import { checkPhone } from '@beckon/server';
+import { CALL_EVENTS_SECTION, callEventsPart } from './call-events.mjs';
 import {
   cycle,
   format,
@@ -85,6 +89,38 @@ try {
 }
 
 async function main() {
+  const sections = {};
+  if (settings.parts.includes('routes')) sections.routes = await routesPart();
+  if (settings.parts.includes('call-events')) {
+    if (sections.routes) console.log('');
+    sections.callEvents = await callEventsPart({ settings, launch, stop, problems, ourPids });
+  }
+  for (const problem of problems) console.log(`CHECK FAILED: ${problem}`);
+  if (problems.length > 0 && !settings.logs) console.log("Rerun with --logs DIR to keep the servers' logs.");
+  if (settings.out) {
+    const file = resolve(ROOT, settings.out);
+    await mkdir(dirname(file), { recursive: true });
+    await writeFile(file, await reportFile(file, sections));
+    console.log(`Wrote ${relative(process.cwd(), file) || file}`);
+  }
+  if (problems.length > 0) process.exitCode = 1;
+}
+
+/**
+ * The report: the route part's text, then the call-events section. A part that did not run this time
+ * (`--only`) keeps its section from the file as it was.
+ */
+async function reportFile(file, sections) {
+  const existing = await readFile(file, 'utf8').catch(() => '');
+  const split = existing.search(CALL_EVENTS_SECTION);
+  const [oldRoutes, oldCallEvents] = split < 0 ? [existing, ''] : [existing.slice(0, split), existing.slice(split)];
+  const routes = sections.routes ?? (oldRoutes.trim() ? oldRoutes : '# Benchmarks\n\n');
+  const callEvents = sections.callEvents ?? oldCallEvents;
+  return `${routes.trimEnd()}\n${callEvents ? `\n${callEvents.trimEnd()}\n` : ''}`;
+}
+
+/** The routes' benchmark: prints its tables and returns its part of the report. */
+async function routesPart() {
   const machine = machineInfo();
   const startedAt = new Date();
   const runCpu = { machine: machineCpu(), ours: await ourMicros(), wall: performance.now() };
@@ -202,15 +238,7 @@ async function main() {
   console.log(`\n${report.tables.text.routes}\n\n${report.tables.text.lookups}\n`);
   if (flood) console.log(`${floodText(flood)}\n`);
   console.log(`Other processes used ${format.percent(run?.other)} of the machine's CPU during the run${othersText(run)}.`);
-  for (const problem of problems) console.log(`CHECK FAILED: ${problem}`);
-  if (problems.length > 0 && !settings.logs) console.log("Rerun with --logs DIR to keep the servers' logs.");
-  if (settings.out) {
-    const file = resolve(ROOT, settings.out);
-    await mkdir(dirname(file), { recursive: true });
-    await writeFile(file, markdown(report));
-    console.log(`Wrote ${relative(process.cwd(), file) || file}`);
-  }
-  if (problems.length > 0) process.exitCode = 1;
+  return markdown(report);
 }
 
 /**

@@ -5,6 +5,8 @@
 //   sandbox  the NetSapiens stand-in (`@beckon/ns-client/sandbox`, built)
 //   beckon   `@beckon/server` (built) wired by `start()` from an environment, exactly as beckon-server is
 //   koa      a bare Koa app answering {status:'ok'}: the reference Beckon's overhead is read against
+//   streams  the call-events benchmark's browsers: many live streams (`GET /api/call-stream`) on raw
+//            sockets, each event timed as it arrives (streams.mjs)
 //
 // Protocol: the child sends {type:'ready', url, ...} once listening; the parent sends {id, cmd, args} and
 // gets {id, result} or {id, error}. The child exits when told to `close`, or when the parent goes away,
@@ -18,7 +20,9 @@ import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { createLogger, loadConfig, openFileTenantStore, start } from '@beckon/server';
 import { startNsSandbox } from '@beckon/ns-client/sandbox';
+import { runIntake } from './intake-load.mjs';
 import { generateTenants, measureLookups, serverRequire } from './lib.mjs';
+import { callEvents, openStream } from './streams.mjs';
 
 // The koa @beckon/server itself runs on, not whatever the repository root's node_modules holds (an old
 // koa 2 pulled in by the widget's test runner can sit there).
@@ -34,26 +38,57 @@ const commands = {
     const { user, system } = process.cpuUsage();
     return user + system;
   },
-  // What the process keeps, after a full collection: resident memory and the JavaScript heap in use (MiB).
+  // What the process keeps, after a full collection: resident memory, the JavaScript heap in use and the
+  // memory outside it that JavaScript objects hold (buffers) (MiB).
   memory: () => {
     globalThis.gc?.();
-    const { rss, heapUsed } = process.memoryUsage();
-    return { rssMb: rss / 2 ** 20, heapUsedMb: heapUsed / 2 ** 20 };
+    globalThis.gc?.();
+    const { rss, heapUsed, heapTotal, external } = process.memoryUsage();
+    return { rssMb: rss / 2 ** 20, heapUsedMb: heapUsed / 2 ** 20, heapTotalMb: heapTotal / 2 ** 20, externalMb: external / 2 ** 20 };
   },
+  // This process's clock (ms since the epoch, sub-millisecond), to check that processes' times compare.
+  clock: () => now(),
 };
+
+/** A time that compares across processes on one machine: the epoch's ms, at sub-millisecond precision. */
+const now = () => performance.timeOrigin + performance.now();
 
 /**
  * The NetSapiens stand-in. It counts what it receives from events rather than reading `sandbox.calls`,
  * which deep-copies every record on each read.
  */
 async function sandboxRole() {
-  const sandbox = await startNsSandbox({ token: options.token });
+  const sandbox = await startNsSandbox({ token: options.token, deliveries: options.deliveries });
   let calls = 0;
   let messages = 0;
   sandbox.events.on('call', () => calls++);
   sandbox.events.on('message', () => messages++);
+  // When each delivery of a simulated call was answered, by `<orig_callid>|<state>`: the start of the
+  // webhook-to-browser time. The sandbox announces a delivery as soon as its answer has been read.
+  const answers = new Map();
+  sandbox.events.on('delivery', (delivery) => {
+    if (delivery.outcome === 'delivered' && delivery.state) answers.set(`${delivery.records[0].orig_callid}|${delivery.state}`, now());
+  });
   Object.assign(commands, {
     counts: () => ({ calls, messages }),
+    // One call's records as the sandbox builds them, delivered nowhere (no subscription may match `domain` yet).
+    callRecords: async (call) => (await sandbox.simulateCall(call)).records,
+    subscriptions: () => sandbox.subscriptions.map(({ id, domain, model }) => ({ id, domain, model })),
+    // `calls` calls into `domain`, one after the other, each ringing, answered and ended `stepMs` apart;
+    // then when each delivery was answered, and the statuses of any that failed.
+    simulateCalls: async ({ calls: count, stepMs, ...call }) => {
+      answers.clear();
+      const failed = [];
+      for (let i = 0; i < count; i++) {
+        const { deliveries } = await sandbox.simulateCall({ ...call, from: `+1813555${String(i % 10_000).padStart(4, '0')}`, stepMs });
+        for (const delivery of deliveries) if (delivery.outcome !== 'delivered') failed.push(delivery.attempts.at(-1)?.status ?? 'none');
+        await sleep(stepMs);
+      }
+      return { answers: [...answers], failed };
+    },
+    // A load on the webhook of subscription `subscriptionId`, posted as the sandbox posts (intake-load.mjs).
+    intake: ({ subscriptionId, ...load }) =>
+      runIntake({ ...load, postUrl: sandbox.subscriptions.find((subscription) => subscription.id === subscriptionId)['post-url'] }),
     // A slow SMS API: every text is answered (and carried out) `delayMs` late, until cleared.
     slowSms: ({ delayMs }) => sandbox.inject({ route: 'messages.send', delayMs, times: Infinity }),
     // Also forgets the recorded calls and texts, so the sandbox's memory does not grow across scenarios.
@@ -97,7 +132,26 @@ async function beckonRole() {
   }, 10);
   sampler.unref();
 
+  // Markers on the bus of call events, after the streams or before them: when the bus handed an event to
+  // its subscribers (subscribed in that order), by `<session_id>|<status>`.
+  const marks = {};
   Object.assign(commands, {
+    // One statement on the server's own database (PostgreSQL or its embedded one): counts, checks.
+    query: async ({ sql, params }) => (await running.deps.db.query(sql, params)).rows,
+    // Live streams the bus serves now (markers included).
+    subscribers: () => running.deps.callEvents.size,
+    mark: async ({ name }) => {
+      const times = (marks[name] = []);
+      await running.deps.callEvents.subscribe({
+        deliver: (event) => {
+          const at = now();
+          const { call } = JSON.parse(event.frame.slice(event.frame.indexOf('data: ') + 6));
+          times.push([`${call.session_id}|${call.status}`, at]);
+        },
+        end: () => undefined,
+      });
+    },
+    marks: () => marks,
     // The peak is since the previous `stats`: the parent asks once before a run and once after it.
     stats: () => {
       const { size, dropped } = running.deps.background;
@@ -144,7 +198,68 @@ async function koaRole() {
   return { url: `http://127.0.0.1:${server.address().port}` };
 }
 
-const roles = { sandbox: sandboxRole, beckon: beckonRole, koa: koaRole };
+/**
+ * Browsers: `open` opens `count` live streams with an app's key (a stream token each, asked for first,
+ * as `<call-popup>` does) and resolves once every one said `connected`; `events` gives each stream's
+ * `call` events with the time each arrived; `closeAll` disconnects them.
+ */
+async function streamsRole() {
+  let streams = [];
+  Object.assign(commands, {
+    open: async ({ url, key, count }) => {
+      const tokens = [];
+      // Without a key, the reference server: any path is a stream.
+      if (!key) tokens.push(...Array.from({ length: count }, () => 'none'));
+      for (let i = 0; key && i < count; i += 20) {
+        const batch = Array.from({ length: Math.min(20, count - i) }, async () => {
+          const response = await fetch(`${url}/api/stream-tokens`, { method: 'POST', headers: { 'x-app-api-key': key } });
+          if (response.status !== 201) throw new Error(`POST /api/stream-tokens answered ${response.status}`);
+          return (await response.json()).token;
+        });
+        tokens.push(...(await Promise.all(batch)));
+      }
+      for (let i = 0; i < tokens.length; i += 50) {
+        streams.push(...(await Promise.all(tokens.slice(i, i + 50).map((token) => openStream(url, `/api/call-stream?token=${token}`)))));
+      }
+      return streams.length;
+    },
+    events: () => streams.map((stream) => callEvents(stream.reads)),
+    closeAll: () => {
+      for (const stream of streams) stream.close();
+      streams = [];
+    },
+    close: () => commands.closeAll(),
+  });
+  return {};
+}
+
+/**
+ * The reference for a live stream's memory: node:http alone holding event streams open, each answered
+ * with the headers, `retry:` and `connected` as Beckon answers, then left open.
+ */
+async function sseRole() {
+  const server = createServer((req, res) => {
+    req.socket.setTimeout(0);
+    res.writeHead(200, {
+      'Content-Type': 'text/event-stream; charset=utf-8',
+      'Cache-Control': 'no-store, no-transform',
+      Connection: 'keep-alive',
+    });
+    res.write('retry: 3000\n\nid: 0\nevent: connected\ndata: {"type":"connected"}\n\n');
+  });
+  server.maxConnections = Infinity;
+  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
+  Object.assign(commands, {
+    subscribers: () => new Promise((resolve, reject) => server.getConnections((error, count) => (error ? reject(error) : resolve(count)))),
+    close: async () => {
+      server.closeAllConnections();
+      await new Promise((resolve) => server.close(resolve));
+    },
+  });
+  return { url: `http://127.0.0.1:${server.address().port}` };
+}
+
+const roles = { sandbox: sandboxRole, beckon: beckonRole, koa: koaRole, streams: streamsRole, sse: sseRole };
 
 process.on('disconnect', () => process.exit(0));
 process.on('message', async ({ id, cmd, args }) => {
