@@ -36,6 +36,16 @@ export { describeDatabase, openDatabase, openMigratedDatabase } from './db/open.
 export { MIGRATIONS, type Migration } from './db/migrations/index.js';
 export { loadWidgetBundle, type WidgetAsset, type WidgetBundle } from './widget-bundle.js';
 
+// Actions on call events that `start` runs beside the server; a host with its own wiring starts them itself.
+export {
+  signEventWebhook,
+  startEventRelay,
+  type CallEventWebhookPayload,
+  type EventRelay,
+  type EventRelayOptions,
+  type EventWebhook,
+} from './actions/event-webhooks.js';
+
 // What `beckon-server import-config` / `export-config` / `migrate` do, for scripts.
 export { exportConfig, importConfig } from './cli/config-transfer.js';
 export { migrate, UnknownMigrationError, type MigrateResult } from './db/migrate.js';

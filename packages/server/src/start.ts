@@ -12,6 +12,7 @@ import type { ServerDeps } from './deps.js';
 import { createMemoryLimits, createRedisLimits } from './guards/limits.js';
 import { createTurnstileCheck } from './guards/turnstile.js';
 import { createLogger, type Logger } from './logging.js';
+import { startEventRelay } from './actions/event-webhooks.js';
 import { startRenewals } from './providers/netsapiens/subscribe.js';
 import { closeRedis, connectRedis, RedisUnavailableError } from './redis.js';
 import { openFileTenantStore } from './tenants/file-store.js';
@@ -145,6 +146,10 @@ export async function start({ config, logger = createLogger(config.logLevel), ro
     db && ns.subscriptions
       ? startRenewals({ db, ns: { subscriptions: ns.subscriptions }, tenants: deps.tenants, publicUrl: deps.config.publicUrl, logger })
       : async () => undefined;
+  // Every instance relays call events to the ids' event_webhooks; the outbox keeps them from sending one twice.
+  const relay = db
+    ? startEventRelay({ db, tenants: deps.tenants, logger, ...(deps.callEvents ? { bus: deps.callEvents } : {}) })
+    : undefined;
   if (!config.publicUrl && isLocalOnly(url) && !isLocalOnly(config.nsApiBase)) {
     logger.warn(
       { publicUrl: url },
@@ -173,6 +178,7 @@ export async function start({ config, logger = createLogger(config.logLevel), ro
       clearInterval(idle);
       clearTimeout(cutOff);
       await stopRenewals();
+      await relay?.close();
       await closeDeps(deps, deadline);
       logger.info('beckon-server stopped');
     })());

@@ -25,6 +25,8 @@ const TABLES = [
   'calls',
   'customers',
   'deliveries',
+  'event_webhook_cursor',
+  'event_webhook_deliveries',
   'schema_migrations',
   'stream_tokens',
   'subscriptions',

@@ -84,8 +84,13 @@ export async function openPostgres(options: PostgresOptions): Promise<Database> 
     async transaction(work) {
       scope.refuseInside();
       const client = await pool.connect();
-      // A connection whose rollback failed is in an unknown state: it is closed rather than reused.
+      // A connection lost while checked out emits 'error' (its query fails too): the pool listens only
+      // while a connection is idle, so without this a database going away mid-transaction would crash
+      // the process.
+      // A connection whose rollback failed (or that was lost) is in an unknown state: it is closed rather than reused.
       let broken: Error | undefined;
+      const lost = (error: Error) => (broken = error);
+      client.on('error', lost);
       try {
         await client.query('BEGIN');
         const result = await scope.run((open) => work(transactionOn(client, open)));
@@ -95,6 +100,7 @@ export async function openPostgres(options: PostgresOptions): Promise<Database> 
         await client.query('ROLLBACK').catch((rollbackError: Error) => (broken = rollbackError));
         throw error;
       } finally {
+        client.off('error', lost);
         client.release(broken);
       }
     },

@@ -44,6 +44,11 @@ export interface TenantConfig {
    * `GET <url>?phone=+18135551234` (1 s timeout, answers cached); see docs/call-events.md.
    */
   customer_lookup_url?: string;
+  /**
+   * Receivers of every call event of this id, POSTed as JSON and signed as Standard Webhooks says
+   * (`webhook-id`, `webhook-timestamp`, `webhook-signature`); see docs/call-events.md.
+   */
+  event_webhooks?: { url: string; secret: string }[];
   [field: string]: unknown;
 }
 
@@ -115,6 +120,21 @@ const origin = z.string().refine(
   { error: 'must be an origin such as https://www.example.com' },
 );
 
+/** At most this many receivers per id: each call event is one request to each. */
+const MAX_EVENT_WEBHOOKS = 5;
+/** `whsec_` and the base64 of at least 24 bytes, as Standard Webhooks libraries make and take it. */
+const WEBHOOK_SECRET = /^whsec_(?:[A-Za-z0-9+/]{4}){8,}(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
+
+const eventWebhook = z.strictObject({
+  url: z
+    .string()
+    .max(2_048, { error: 'must be at most 2048 characters' })
+    .refine((value) => !CONTROL.test(value) && httpUrl.safeParse(value).success, { error: 'must be an http(s) URL' }),
+  secret: z.string().regex(WEBHOOK_SECRET, {
+    error: 'must be whsec_ and the base64 of at least 24 random bytes (e.g. echo whsec_$(openssl rand -base64 32))',
+  }),
+});
+
 /** What an entry on disk must look like to be served. */
 export const tenantSchema = z.looseObject({
   api_domain: fieldRules.api_domain,
@@ -132,6 +152,11 @@ export const tenantSchema = z.looseObject({
     .string()
     .max(2_048, { error: 'must be at most 2048 characters' })
     .refine((value) => !CONTROL.test(value) && httpUrl.safeParse(value).success, { error: 'must be an http(s) URL' })
+    .optional(),
+  event_webhooks: z
+    .array(eventWebhook)
+    .max(MAX_EVENT_WEBHOOKS, { error: `may list at most ${MAX_EVENT_WEBHOOKS} receivers` })
+    .refine((hooks) => new Set(hooks.map((hook) => hook.url)).size === hooks.length, { error: 'must not list a URL twice' })
     .optional(),
 });
 

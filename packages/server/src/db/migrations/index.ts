@@ -1,5 +1,6 @@
 import { migration as callEvents } from './0001-call-events.js';
 import { migration as streamTokens } from './0002-stream-tokens.js';
+import { migration as eventWebhooks } from './0003-event-webhooks.js';
 
 /**
  * One schema change, the same SQL for PostgreSQL and PGlite. Migrations are TypeScript modules so that
@@ -15,4 +16,4 @@ export interface Migration {
 }
 
 /** Every migration, in order. */
-export const MIGRATIONS: readonly Migration[] = [callEvents, streamTokens];
+export const MIGRATIONS: readonly Migration[] = [callEvents, streamTokens, eventWebhooks];
