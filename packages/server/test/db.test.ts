@@ -301,6 +301,25 @@ for (const engine of ENGINES) {
   });
 }
 
+test('PostgreSQL: a connection cut in the middle of a transaction fails that transaction, and the process carries on', async (t) => {
+  const settings = await fixture.settings(t, 'postgres');
+  const [db, admin] = await Promise.all([openDatabase(settings, { logger: quiet }), openDatabase(settings, { logger: quiet })]);
+  t.teardown(async () => {
+    await db.close();
+    await admin.close();
+  });
+  // The backend is terminated between two statements, while the connection is checked out and idle: the
+  // pool does not listen to it then, and its 'error' crashed the process before the fix.
+  const cut = db.transaction(async (tx) => {
+    const { rows } = await tx.query<{ pid: number }>('SELECT pg_backend_pid() AS pid');
+    await admin.query('SELECT pg_terminate_backend($1)', [rows[0]!.pid]);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    await tx.query('SELECT 1');
+  });
+  await t.throwsAsync(cut);
+  t.deepEqual((await db.query<{ one: number }>('SELECT 1 AS one')).rows, [{ one: 1 }], 'the pool gives a working connection next');
+});
+
 test('two migrators on one PostgreSQL apply each migration exactly once', async (t) => {
   const settings = await fixture.settings(t, 'postgres');
   const [one, two] = await Promise.all([openDatabase(settings, { logger: quiet }), openDatabase(settings, { logger: quiet })]);
