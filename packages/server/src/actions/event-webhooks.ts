@@ -2,8 +2,8 @@ import { createHmac } from 'node:crypto';
 import type { Logger } from 'pino';
 import { CALL_COLUMNS, callView, type CallRow, type CallView } from '../api/call-view.js';
 import type { Database, Queryable } from '../db/database.js';
-import type { BusMessage, Subscriber } from '../events/bus.js';
 import type { TenantStore } from '../tenants/store.js';
+import { startWorker, type Worker, type WorkerOptions } from './worker.js';
 
 /**
  * Outgoing call-event webhooks: every call event of an id is POSTed to each of the id's
@@ -67,7 +67,7 @@ export interface EventRelayOptions {
   tenants: Pick<TenantStore, 'get'>;
   logger: Logger;
   /** The process's call-event bus: a new event starts a round at once (otherwise the next poll does). */
-  bus?: { subscribe(subscriber: Subscriber<BusMessage>): Promise<number>; unsubscribe(subscriber: Subscriber<BusMessage>): void };
+  bus?: WorkerOptions['bus'];
   /** How often due retries are looked for. Default 5 s. */
   pollMs?: number;
   /** The waits before each retry; after the last, a delivery is given up. */
@@ -76,12 +76,7 @@ export interface EventRelayOptions {
   timeoutMs?: number;
 }
 
-export interface EventRelay {
-  /** Starts a round now (or right after the one running). */
-  wake(): void;
-  /** Stops: no new round; waits for the one running. */
-  close(): Promise<void>;
-}
+export type EventRelay = Worker;
 
 interface ClaimedRow {
   id: number;
@@ -102,10 +97,6 @@ export function startEventRelay(options: EventRelayOptions): EventRelay {
   const { db, tenants, logger } = options;
   const retryDelaysMs = options.retryDelaysMs ?? DEFAULT_RETRY_DELAYS_MS;
   const timeoutMs = options.timeoutMs ?? SEND_TIMEOUT_MS;
-  let running: Promise<void> | undefined;
-  let again = false;
-  let closed = false;
-
   const receiversOf = (tenant: string): EventWebhook[] => {
     const hooks = tenants.get(tenant)?.event_webhooks;
     return Array.isArray(hooks) ? (hooks as EventWebhook[]) : [];
@@ -243,9 +234,9 @@ export function startEventRelay(options: EventRelayOptions): EventRelay {
     logger.warn({ ...log, reason: failure, retryInMs: delay }, 'event webhook not delivered: trying again later');
   };
 
-  const round = async (): Promise<void> => {
+  const round = async (isClosed: () => boolean): Promise<void> => {
     await enqueue();
-    for (let claimed = await claim(); claimed.length > 0 && !closed; claimed = await claim()) {
+    for (let claimed = await claim(); claimed.length > 0 && !isClosed(); claimed = await claim()) {
       const bodies = await payloads(
         db,
         claimed.map((row) => row.event_id),
@@ -254,36 +245,5 @@ export function startEventRelay(options: EventRelayOptions): EventRelay {
     }
   };
 
-  const wake = (): void => {
-    if (closed) return;
-    if (running) {
-      again = true;
-      return;
-    }
-    running = round()
-      .catch((error: Error) => logger.warn({ reason: error.message }, 'event webhooks: round failed, trying again at the next'))
-      .finally(() => {
-        running = undefined;
-        if (again) {
-          again = false;
-          wake();
-        }
-      });
-  };
-
-  const subscriber: Subscriber<BusMessage> = { deliver: wake, end: () => undefined };
-  void options.bus?.subscribe(subscriber).catch(() => undefined);
-  const timer = setInterval(wake, options.pollMs ?? 5_000);
-  timer.unref();
-  wake();
-
-  return {
-    wake,
-    async close() {
-      closed = true;
-      clearInterval(timer);
-      options.bus?.unsubscribe(subscriber);
-      await running;
-    },
-  };
+  return startWorker({ name: 'event webhooks', round, logger, pollMs: options.pollMs ?? 5_000, bus: options.bus });
 }
