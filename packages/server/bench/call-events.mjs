@@ -40,6 +40,8 @@ const STEP_MS = 100;
 const PAGES_PER_WALK = 10;
 const PAGE_LIMIT = 100;
 const STARTING_POINTS = 2_000;
+/** Pages whose plan is sampled with EXPLAIN ANALYZE, per app. */
+const PLAN_SAMPLES = 100;
 
 const now = () => performance.timeOrigin + performance.now();
 
@@ -288,14 +290,16 @@ async function streamsScenario(context) {
     });
     browsers = await context.launch('streams');
     process.stdout.write(`• ${format.thousands(settings.streams)} live streams on PostgreSQL … `);
+    // The server's own subscribers to the bus, if it has any (event webhooks), besides the streams.
+    const own = await server.call('subscribers');
     await browsers.call('open', { url: server.url, key, count: WARM_STREAMS });
     await browsers.call('closeAll');
-    await waitFor(async () => (await server.call('subscribers')) === 0, 'the warm-up streams to close');
-    // First on the bus: when it is handed an event, the streams are about to be.
+    await waitFor(async () => (await server.call('subscribers')) === own, 'the warm-up streams to close');
+    // Before the streams on the bus: when it is handed an event, the streams are about to be.
     await server.call('mark', { name: 'first' });
     const memory = await streamMemory(server, browsers, { url: server.url, key, count: settings.streams });
-    const subscribers = await server.call('subscribers');
-    check(subscribers === settings.streams + 1, `streams: the bus serves ${subscribers - 1} streams, not ${settings.streams}`);
+    const streamsOpen = (await server.call('subscribers')) - own - 1;
+    check(streamsOpen === settings.streams, `streams: the bus serves ${streamsOpen} streams, not ${settings.streams}`);
     // Last on the bus: when it is handed an event, every stream has been written to.
     await server.call('mark', { name: 'last' });
     console.log(
@@ -540,17 +544,16 @@ async function pagingScenario(context) {
       process.stdout.write(`• GET /api/calls?after=, ${scope.name} (${format.thousands(visible)} calls) … `);
       if (settings.warmup > 0) await walk(agent, server.url, key, starts, settings.apiClients, settings.warmup);
       // One client: each page's own time. Then several at once: what the server takes, and the queueing.
+      const singleBefore = await cpuOf({ server }, cluster);
       const single = await walk(agent, server.url, key, starts, 1, settings.duration);
+      single.cpu = cpuSpent(singleBefore, await cpuOf({ server }, cluster));
       const before = await cpuOf({ server }, cluster);
       const loaded = await walk(agent, server.url, key, starts, settings.apiClients, settings.duration);
       const cpu = cpuSpent(before, await cpuOf({ server }, cluster));
       const errors = [...single.errors, ...loaded.errors];
       check(errors.length === 0, `paging (${scope.name}): ${errors.length} failed pages (${errors.slice(0, 3).join('; ')})`);
-      // The plans of the second page and of the last full one: a scan can cost most at either end.
-      const plans = {
-        second: await explainPage(cluster, databaseUrl, tenants, await cursorRow(cluster, databaseUrl, Number(lastRow.id))),
-        deepest: await explainPage(cluster, databaseUrl, tenants, await deepestFullPage(cluster, databaseUrl, tenants)),
-      };
+      // What the pages cost PostgreSQL alone, without HTTP, the server or the machine's other work.
+      const plans = await planSample(cluster, databaseUrl, tenants, starts.rows);
       results.push({ ...scope, visible, single, loaded, cpu, plans });
       console.log(
         `1 client: p50 ${format.ms(single.p50)} ms, p99 ${format.ms(single.p99)} ms; ${settings.apiClients} clients: ` +
@@ -619,18 +622,7 @@ async function cursorRow(cluster, url, id) {
   return rows[0];
 }
 
-/** The call after which the app's last full page starts (the oldest page of `PAGE_LIMIT` calls). */
-async function deepestFullPage(cluster, url, tenants) {
-  const { rows } = await cluster.query(
-    url,
-    `SELECT to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS at, id FROM calls
-     ${tenants ? 'WHERE tenant = ANY($2::text[])' : ''} ORDER BY created_at, id LIMIT 1 OFFSET $1`,
-    tenants ? [PAGE_LIMIT, tenants] : [PAGE_LIMIT],
-  );
-  return rows[0];
-}
-
-/** `STARTING_POINTS` random calls the app sees, as cursors. */
+/** `STARTING_POINTS` random calls the app sees (in a random order), as rows and as cursors. */
 async function startingPoints(cluster, url, tenants) {
   const { rows } = await cluster.query(
     url,
@@ -638,7 +630,7 @@ async function startingPoints(cluster, url, tenants) {
      ${tenants ? 'WHERE tenant = ANY($2::text[])' : ''} ORDER BY random() LIMIT $1`,
     tenants ? [STARTING_POINTS, tenants] : [STARTING_POINTS],
   );
-  return { cursors: rows.map((row) => Buffer.from(`${row.at}|${row.id}`).toString('base64url')) };
+  return { rows, cursors: rows.map((row) => Buffer.from(`${row.at}|${row.id}`).toString('base64url')) };
 }
 
 function getPage(agent, base, key, after) {
@@ -700,7 +692,6 @@ async function walk(agent, base, key, starts, clients, seconds) {
  * for EXPLAIN only): the scan it uses, the rows it read, and its execution time.
  */
 async function explainPage(cluster, url, tenants, row) {
-  if (!row) return { text: 'fewer calls than a page', executionMs: NaN };
   const params = [row.at, row.id, PAGE_LIMIT + 1];
   if (tenants) params.push(tenants);
   const { rows } = await cluster.query(
@@ -720,11 +711,30 @@ async function explainPage(cluster, url, tenants, row) {
     for (const child of node.Plans ?? []) visit(child);
   };
   visit(plan);
+  const read = (node) => node['Actual Rows'] + (node['Rows Removed by Filter'] ?? 0) + (node['Rows Removed by Index Recheck'] ?? 0);
   const describe = (node) =>
     node['Node Type'] === 'Sort'
       ? `Sort (${node['Sort Method']})`
-      : `${node['Node Type']}${node['Index Name'] ? ` on ${node['Index Name']}` : ''}: ${format.thousands(node['Actual Rows'] + (node['Rows Removed by Filter'] ?? 0))} rows read`;
-  return { text: nodes.map(describe).join(', '), executionMs };
+      : `${node['Node Type']}${node['Index Name'] ? ` on ${node['Index Name']}` : ''}: ${format.thousands(read(node))} rows read`;
+  const scans = nodes.filter((node) => node['Node Type'] !== 'Sort');
+  return { text: nodes.map(describe).join(', '), executionMs, rowsRead: scans.reduce((sum, node) => sum + read(node), 0) };
+}
+
+/**
+ * `EXPLAIN ANALYZE` of the pages after `PLAN_SAMPLES` of the starting points, one at a time: their
+ * execution times and the rows their scans read, and the plan of the slowest.
+ */
+async function planSample(cluster, url, tenants, rows) {
+  const execution = new Samples();
+  const rowsRead = new Samples();
+  let slowest;
+  for (const row of rows.slice(0, PLAN_SAMPLES)) {
+    const plan = await explainPage(cluster, url, tenants, row);
+    execution.push(plan.executionMs);
+    rowsRead.push(plan.rowsRead);
+    if (!slowest || plan.executionMs > slowest.executionMs) slowest = plan;
+  }
+  return { execution: percentiles(execution), rowsRead: percentiles(rowsRead), slowest };
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -853,6 +863,7 @@ function render(report) {
     'p99 ms',
     'server CPU',
     'PostgreSQL CPU',
+    'other load',
   ];
   const pagingRows = paging.scopes.map((scope) => [
     scope.name,
@@ -865,14 +876,17 @@ function render(report) {
     format.ms(scope.loaded.p99),
     format.percent(scope.cpu.share.server),
     format.percent(scope.cpu.share.postgres),
+    `${format.percent(scope.single.cpu.other)}, ${format.percent(scope.cpu.other)}`,
   ]);
-  const planHeader = ['app reads', 'second page: plan', 'execution', 'last full page: plan', 'execution'];
-  const planRows = paging.scopes.map((scope) => [
-    scope.name,
-    scope.plans.second.text,
-    ms(scope.plans.second.executionMs),
-    scope.plans.deepest.text,
-    ms(scope.plans.deepest.executionMs),
+  const planHeader = ['app reads', 'execution p50 ms', 'p99 ms', 'max ms', 'rows read p50', 'max', 'plan of the slowest page'];
+  const planRows = paging.scopes.map(({ name, plans }) => [
+    name,
+    format.ms(plans.execution.p50),
+    format.ms(plans.execution.p99),
+    format.ms(plans.execution.max),
+    format.thousands(plans.rowsRead.p50),
+    format.thousands(plans.rowsRead.max),
+    plans.slowest.text,
   ]);
 
   const text = [
@@ -971,12 +985,16 @@ the route builds \`next\`, checked against one) and reads ${PAGES_PER_WALK} page
 starts again elsewhere, for ${report.settings.duration} s: first one client (each page's own time: the goal's figure),
 then ${clients} at once (what the server takes; their times include waiting for it). Every page's time counts.
 
-${markdownTable(pagingHeader, ['l', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r'], pagingRows)}
+${markdownTable(pagingHeader, ['l', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r'], pagingRows)}
 
-PostgreSQL's plans (\`EXPLAIN ANALYZE\` of the route's query) for the page after the first one and for
-the oldest full page:
+*server CPU* and *PostgreSQL CPU* are for the ${clients} clients' run; *other load* is the share of the machine
+other processes used during the one-client run, then during the ${clients} clients'.
 
-${markdownTable(planHeader, ['l', 'l', 'r', 'l', 'r'], planRows)}
+What the same pages cost PostgreSQL alone: \`EXPLAIN ANALYZE\` of the route's query for the pages after
+${PLAN_SAMPLES} of the starting points, one at a time once the clients had stopped (execution time, rows the scans of
+\`calls\` read to return ${PAGE_LIMIT}, and the slowest one's plan):
+
+${markdownTable(planHeader, ['l', 'r', 'r', 'r', 'r', 'r', 'l'], planRows)}
 
 ### Reading
 
@@ -994,7 +1012,8 @@ function reading({ streams, intake, paging, postgres }) {
       `the database on the commit's notification), the server wrote it to all ${format.thousands(streams.streams)} streams in ` +
       `${ms(streams.fanOut.p50)} (p50, ${ms(streams.fanOut.max)} at most), and the last stream had it ${ms(streams.lastStream.p50)} ` +
       `after the answer (p50; ${ms(streams.lastStream.max)} at worst). A stream costs ${kb(memory.rssKb)} of RSS and ${kb(memory.heapKb)} ` +
-      `of heap; node:http alone holding an event stream, ${kb(memory.reference.rssKb)} and ${kb(memory.reference.heapKb)}: Beckon's own ` +
+      `of heap (the second half of them alone ${kb(memory.marginalRssKb)} of RSS: part of the first half's growth came once, not per ` +
+      `stream); node:http alone holding an event stream, ${kb(memory.reference.rssKb)} and ${kb(memory.reference.heapKb)}: Beckon's own ` +
       `part is some ${kb(memory.heapKb - memory.reference.heapKb)} of heap per stream (its Koa context, the request's logger, the ` +
       `stream's state), the rest is any open HTTP response's.`,
   );
@@ -1021,26 +1040,31 @@ function reading({ streams, intake, paging, postgres }) {
       );
     }
   }
-  const costly = paging.scopes.filter(
-    (scope) => /([\d,]+) rows read/.test(scope.plans.second.text) && readRows(scope.plans.second.text) > 10 * PAGE_LIMIT,
-  );
+  const costly = paging.scopes.filter((scope) => scope.plans.rowsRead.max > 10 * PAGE_LIMIT);
+  const cheap = paging.scopes.filter((scope) => !costly.includes(scope));
   const worst = paging.scopes.reduce((a, b) => (b.single.p99 > a.single.p99 ? b : a));
+  const slowestQuery = (scopes) => scopes.reduce((a, b) => (b.plans.execution.p99 > a.plans.execution.p99 ? b : a));
   lines.push(
     `- **Paging.** The slowest app for a client paging was *${worst.name}* (p99 ${ms(worst.single.p99)}, p50 ${ms(worst.single.p50)}). ` +
       (costly.length > 0
-        ? `For ${costly.map((scope) => `*${scope.name}*`).join(' and ')}, a page near the top reads ` +
-          `${costly.map((scope) => format.thousands(readRows(scope.plans.second.text))).join(' and ')} rows to return ${PAGE_LIMIT}: ` +
-          `the route filters with \`c.tenant = ANY($1)\`, and on PostgreSQL ${postgres.split('.')[0]} a list of ids, even a list of one, cannot use ` +
-          `\`calls_tenant_newest\`'s order, so the planner either walks every id's calls newest first (\`calls_newest\`) and throws ` +
-          `away the others', or reads all the app's calls older than the cursor and sorts them. The sparser the app's ids, the more ` +
-          `rows a page costs. An index cannot give a list that order; the query can (an equality on \`tenant\` for one id, a page per id merged for several).`
-        : 'Every plan read about a page of rows: the cost of a page does not grow with its depth.'),
+        ? `For ${costly.map((scope) => `*${scope.name}*`).join(' and ')}, a page's scans read up to ` +
+          `${costly.map((scope) => format.thousands(scope.plans.rowsRead.max)).join(' and ')} rows to return ${PAGE_LIMIT} ` +
+          `(PostgreSQL's execution p50 ${costly.map((scope) => ms(scope.plans.execution.p50)).join(' and ')}): ` +
+          `the route filters with \`c.tenant = ANY($1)\`, and on PostgreSQL ${postgres.split('.')[0]} a list of ids, even a list of ` +
+          `one, cannot use \`calls_tenant_newest\`'s order, so the planner either walks every id's calls newest first ` +
+          `(\`calls_newest\`) and throws away the others', or reads all the app's calls older than the cursor and sorts them. ` +
+          `The sparser the app's ids among all calls, the more rows a page costs. An index cannot give a list that order; the query ` +
+          `can (an equality on \`tenant\` for one id, a page per id merged for several). `
+        : 'Every sampled plan read about a page of rows: the cost of a page does not grow with its depth. ') +
+      (cheap.length > 0
+        ? `For ${cheap.map((scope) => `*${scope.name}*`).join(', ')}, the query cost PostgreSQL at most ` +
+          `${ms(slowestQuery(cheap).plans.execution.max)} (p99 ${ms(slowestQuery(cheap).plans.execution.p99)}); their pages' ` +
+          `p99 over HTTP (${cheap.map((scope) => ms(scope.single.p99)).join(', ')}) comes from outside the query: the server's ` +
+          `process (the key's lookup, 100 calls to JSON, the log line) and the machine's other work ` +
+          `(${cheap.map((scope) => format.percent(scope.single.cpu.other)).join(', ')} of it during those runs).`
+        : ''),
   );
   return lines.join('\n');
-}
-
-function readRows(text) {
-  return Number((/([\d,]+) rows read/.exec(text)?.[1] ?? '0').replaceAll(',', ''));
 }
 
 function integrityText({ label, integrity }) {
