@@ -465,6 +465,8 @@ async function intakeScenario(context, engine) {
     runs.push(
       await measure(`${settings.connections} senders`, { mode: 'closed', concurrency: settings.connections, seconds: settings.duration }),
     );
+    // One delivery at a time: what a delivery's transaction takes when nothing waits with it.
+    runs.push(await measure('1 sender', { mode: 'closed', concurrency: 1, seconds: settings.duration }));
 
     // What the database holds: every distinct record answered once, nothing twice.
     const [counts] = await server.call('query', {
@@ -753,7 +755,7 @@ function goalRows(report) {
   const { streams, intake, paging } = report;
   const postgres = intake.find((each) => each.engine === 'postgres');
   const offered = postgres.runs.find((run) => run.mode === 'rate');
-  const closed = postgres.runs.find((run) => run.mode === 'closed');
+  const closed = postgres.runs.filter((run) => run.mode === 'closed').reduce((most, run) => (run.rate > most.rate ? run : most));
   const slowest = paging.scopes.reduce((worst, scope) => (scope.single.p99 > worst.single.p99 ? scope : worst));
   const { integrity } = postgres;
   return [
@@ -837,7 +839,7 @@ function render(report) {
   const intakeRows = intake.flatMap(({ label, runs }) =>
     runs.map((run) => [
       label,
-      run.mode === 'rate' ? `${format.thousands(run.offered)}/s offered, ≤ 256 in flight` : `${run.concurrency} senders`,
+      run.mode === 'rate' ? `${format.thousands(run.offered)}/s offered, ≤ 256 in flight` : run.name,
       `${format.thousands(run.rate)}${run.abandoned ? ' (fell behind)' : ''}`,
       format.ms(run.p50),
       format.ms(run.p99),
@@ -1018,7 +1020,9 @@ function reading({ streams, intake, paging, postgres }) {
       `stream's state), the rest is any open HTTP response's.`,
   );
   for (const { label, engine, runs } of intake) {
-    const closed = runs.find((run) => run.mode === 'closed');
+    const closed = runs.find((run) => run.mode === 'closed' && run.concurrency > 1);
+    const alone = runs.find((run) => run.mode === 'closed' && run.concurrency === 1);
+    const aloneText = `One sender alone had each delivery answered in ${ms(alone.p50)} (p50): ${format.thousands(alone.rate)} deliveries/s. `;
     if (engine === 'postgres' && closed.sessions) {
       const waiting = closed.sessions['waiting for the call-events lock'] ?? 0;
       const holding = (closed.sessions['in a transaction, waiting for the server'] ?? 0) + (closed.sessions['running a statement'] ?? 0);
@@ -1031,12 +1035,13 @@ function reading({ streams, intake, paging, postgres }) {
           `${holding.toFixed(1)} held it, mostly waiting for the server's next statement; ${wal.toFixed(1)} were flushing WAL. ` +
           `Deliveries are stored one at a time, each holding the lock for the round trips of its whole transaction (some ten ` +
           `statements: the delivery, the call, the customer, the event, the notification, the commit): ` +
-          `${format.ms(1_000 / closed.rate)} ms per delivery at this rate. More senders or connections only queue on the lock.`,
+          `${format.ms(1_000 / closed.rate)} ms per delivery at this rate. ${aloneText}More senders or connections only queue ` +
+          `on the lock, where each holder's statements also wait their turn in the server's busier event loop.`,
       );
     } else if (engine === 'pglite') {
       lines.push(
         `- **Intake on ${label}** took ${format.thousands(closed.rate)} deliveries/s with ${closed.concurrency} senders: the embedded ` +
-          `database runs on the server's own thread, which was at ${format.percent(closed.cpu.share.server)} of a core.`,
+          `database runs on the server's own thread, which was at ${format.percent(closed.cpu.share.server)} of a core. ${aloneText}`,
       );
     }
   }
