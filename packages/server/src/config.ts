@@ -74,6 +74,14 @@ export interface ServerConfig {
    * `MAX_CONNECTIONS`, always below it) and per app (`MAX_STREAMS_PER_APP`, default 100).
    */
   streams: { max: number; perApp: number };
+  /**
+   * Twilio (`TWILIO_ACCOUNT_SID`, `TWILIO_AUTH_TOKEN`, `TWILIO_API_BASE`): the account ids with a `twilio`
+   * block are served through; undefined when unset. `single` is seed 003's one-number setup
+   * (`TWILIO_PHONE_NUMBER`, `USER_PHONE_NUMBER`, `TEXT_BACK_MESSAGE`), served as the id `twilio-default`.
+   */
+  twilio:
+    | { accountSid: string; authToken: string; apiBase: string; single?: { number: string; forwardTo: string; textBack?: string } }
+    | undefined;
   /** PostgreSQL (`DATABASE_URL`); undefined: the embedded database (PGlite) in `dataDir`. Holds a password: never log it as it is. */
   databaseUrl: string | undefined;
   /** Beckon's own files: the embedded database (`pglite/`), the demo's `domains.json`. */
@@ -105,6 +113,12 @@ const httpUrl = (name: string) =>
       error: `${name} must be an http(s) URL such as https://beckon.example.net`,
     })
     .transform((value) => value.replace(/\/+$/, ''));
+
+const e164 = (name: string) =>
+  z
+    .string()
+    .trim()
+    .regex(/^\+[1-9]\d{7,14}$/, { error: `${name} must be a phone number in E.164, such as +19294873999` });
 
 const whole = (name: string, fallback: number, min = 1) =>
   z
@@ -227,6 +241,20 @@ const environment = z.object({
     error: 'API_KEY_GRACE_HOURS must be at most 8760 (a year)',
   }),
   ...databaseVariables,
+  TWILIO_ACCOUNT_SID: z
+    .string()
+    .trim()
+    .regex(/^AC[0-9a-f]{32}$/, { error: 'TWILIO_ACCOUNT_SID must be an account SID: AC and 32 hexadecimal digits' })
+    .optional(),
+  TWILIO_AUTH_TOKEN: z
+    .string()
+    .trim()
+    .regex(/^[0-9a-f]{32}$/, { error: "TWILIO_AUTH_TOKEN must be the account's auth token: 32 hexadecimal digits" })
+    .optional(),
+  TWILIO_API_BASE: httpUrl('TWILIO_API_BASE').optional(),
+  TWILIO_PHONE_NUMBER: e164('TWILIO_PHONE_NUMBER').optional(),
+  USER_PHONE_NUMBER: e164('USER_PHONE_NUMBER').optional(),
+  TEXT_BACK_MESSAGE: z.string().max(1_000, { error: 'TEXT_BACK_MESSAGE must be at most 1000 characters' }).optional(),
   LOG_LEVEL: z
     .enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], {
       error: 'LOG_LEVEL must be one of fatal, error, warn, info, debug, trace, silent',
@@ -239,6 +267,14 @@ export function loadConfig(env: Record<string, string | undefined>): ServerConfi
   const parsed = environment.safeParse(present(env));
   if (!parsed.success) throw new ConfigError(parsed.error.issues.map((issue) => issue.message));
   const vars = parsed.data;
+  const twilioProblems = [
+    Boolean(vars.TWILIO_ACCOUNT_SID) !== Boolean(vars.TWILIO_AUTH_TOKEN) &&
+      'TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN go together: set both (from the Twilio console) or neither',
+    Boolean(vars.TWILIO_PHONE_NUMBER) !== Boolean(vars.USER_PHONE_NUMBER) &&
+      'TWILIO_PHONE_NUMBER and USER_PHONE_NUMBER go together: the Twilio number callers dial, and the phone it rings',
+    vars.TWILIO_PHONE_NUMBER && !vars.TWILIO_ACCOUNT_SID && 'TWILIO_PHONE_NUMBER needs TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN',
+  ].filter((problem): problem is string => typeof problem === 'string');
+  if (twilioProblems.length > 0) throw new ConfigError(twilioProblems);
   if (vars.MAX_STREAMS >= vars.MAX_CONNECTIONS) {
     throw new ConfigError([
       `MAX_STREAMS must be less than MAX_CONNECTIONS (${vars.MAX_CONNECTIONS}): live streams must leave connections for the webhooks and the other routes`,
@@ -281,6 +317,23 @@ export function loadConfig(env: Record<string, string | undefined>): ServerConfi
     internalApiSecret: vars.INTERNAL_API_SECRET,
     apiKeyGraceHours: vars.API_KEY_GRACE_HOURS,
     streams: { max: vars.MAX_STREAMS || Math.floor(vars.MAX_CONNECTIONS * 0.8), perApp: vars.MAX_STREAMS_PER_APP },
+    twilio:
+      vars.TWILIO_ACCOUNT_SID && vars.TWILIO_AUTH_TOKEN
+        ? {
+            accountSid: vars.TWILIO_ACCOUNT_SID,
+            authToken: vars.TWILIO_AUTH_TOKEN,
+            apiBase: vars.TWILIO_API_BASE ?? 'https://api.twilio.com',
+            ...(vars.TWILIO_PHONE_NUMBER && vars.USER_PHONE_NUMBER
+              ? {
+                  single: {
+                    number: vars.TWILIO_PHONE_NUMBER,
+                    forwardTo: vars.USER_PHONE_NUMBER,
+                    ...(vars.TEXT_BACK_MESSAGE ? { textBack: vars.TEXT_BACK_MESSAGE } : {}),
+                  },
+                }
+              : {}),
+          }
+        : undefined,
     ...databaseSettings(vars),
     logLevel: vars.LOG_LEVEL ?? 'info',
   };

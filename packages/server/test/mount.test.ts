@@ -38,6 +38,7 @@ test('a store that cannot answer makes click-to-call a 500 with a plain message,
       throw new Error('store backend unreachable');
     },
     size: () => 0,
+    ids: () => [],
     update: () => Promise.reject(new Error('store backend unreachable')),
     close: () => Promise.resolve(),
   };

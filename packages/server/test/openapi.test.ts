@@ -221,6 +221,7 @@ const unavailableStore: TenantStore = {
     throw new Error('store backend unreachable');
   },
   size: () => 0,
+  ids: () => [],
   update: (id) => Promise.reject(id.startsWith('broken') ? new Error('disk full') : new TenantStoreBusyError('locked')),
   close: () => Promise.resolve(),
 };

@@ -161,12 +161,14 @@ async function provision(deps: ServerDeps, id: string, entry: TenantConfig, log:
     };
     return { user: failed, dial_rule: failed, answer_rule: failed };
   }
+  // requireMerged made sure of it before the entry was saved.
+  const domain = entry.api_domain ?? '';
   try {
     const result = await deps.ns.provisionWebresponder({
-      domain: entry.api_domain,
+      domain,
       systemUser: entry.ns_system_user ?? '',
       webhookUrl: `${publicUrl}/webresponder?id=${encodeURIComponent(id)}&sig=${webresponderSignature(webresponderKey(deps.config), id)}`,
-      email: deps.config.provisionEmail ?? `webresponder@${entry.api_domain}`,
+      email: deps.config.provisionEmail ?? `webresponder@${domain}`,
       application: deps.config.provisionApplication,
     });
     return { user: result.user, dial_rule: result.dialRule, answer_rule: result.answerRule };

@@ -81,8 +81,8 @@ export function webresponder(deps: ServerDeps): Middleware<AppState> {
 }
 
 async function textBack(deps: ServerDeps, log: Logger, id: string, tenant: TenantConfig, nmsAni: string | undefined): Promise<void> {
-  const { user, from_number: fromNumber, message } = tenant;
-  if (!user || !fromNumber || !message) {
+  const { api_domain: domain, user, from_number: fromNumber, message } = tenant;
+  if (!domain || !user || !fromNumber || !message) {
     log.info({ id }, 'no text sent: the id has no SMS settings');
     return;
   }
@@ -113,7 +113,7 @@ async function textBack(deps: ServerDeps, log: Logger, id: string, tenant: Tenan
     return;
   }
   try {
-    await deps.ns.messages.sendSms({ domain: tenant.api_domain, user, fromNumber, destination: caller, message });
+    await deps.ns.messages.sendSms({ domain, user, fromNumber, destination: caller, message });
     log.info({ id, to }, 'text sent');
   } catch (error) {
     // Not retried: the text may have gone out, and a caller texted twice is worse than one not texted.

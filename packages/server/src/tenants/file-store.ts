@@ -64,6 +64,10 @@ class FileTenantStore implements TenantStore {
     return Object.keys(this.#tenants).length;
   }
 
+  ids(): string[] {
+    return Object.keys(this.#tenants);
+  }
+
   /** The first read: a file that exists but cannot be parsed stops start-up, with the reason. */
   async load(): Promise<void> {
     // The directory is watched and written to (lock, temp files): without it nothing could be saved.

@@ -125,6 +125,10 @@ class RedisTenantStore implements TenantStore {
     return Object.keys(this.#tenants).length;
   }
 
+  ids(): string[] {
+    return Object.keys(this.#tenants);
+  }
+
   state(): ConfigState {
     return this.#stale ? 'stale' : 'fresh';
   }

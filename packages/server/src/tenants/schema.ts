@@ -15,8 +15,13 @@ export interface Branding {
  * service's, so existing files keep working; fields Beckon does not know are kept as they are.
  */
 export interface TenantConfig {
-  /** The NetSapiens domain. */
-  api_domain: string;
+  /** The NetSapiens domain: required for every id but a Twilio one (with `twilio`). */
+  api_domain?: string;
+  /**
+   * Twilio: the numbers of the account that belong to this id (its calls are found by `To`), the phone
+   * they ring, how long, and the missed-call text; see docs/providers/twilio.md.
+   */
+  twilio?: TwilioSettings;
   /** Click-to-call: the call queue, `EXT@DOMAIN`. */
   queue?: string;
   branding?: Branding;
@@ -50,6 +55,18 @@ export interface TenantConfig {
    */
   event_webhooks?: { url: string; secret: string }[];
   [field: string]: unknown;
+}
+
+/** An id's Twilio settings (`twilio` in its config). */
+export interface TwilioSettings {
+  /** The account's numbers callers dial for this id, E.164. */
+  numbers: string[];
+  /** The phone a call rings, E.164 (the owner's mobile, a desk phone). */
+  forward_to: string;
+  /** How long it rings before the call counts as missed. Default 20. */
+  ring_seconds?: number;
+  /** What a caller nobody answered is texted; no text when absent. */
+  text_back?: string;
 }
 
 export type Tenants = Record<string, TenantConfig>;
@@ -135,30 +152,60 @@ const eventWebhook = z.strictObject({
   }),
 });
 
-/** What an entry on disk must look like to be served. */
-export const tenantSchema = z.looseObject({
-  api_domain: fieldRules.api_domain,
-  queue: fieldRules.queue.optional(),
-  branding: brandingSchema.optional(),
-  user: fieldRules.user.optional(),
-  ns_system_user: fieldRules.ns_system_user.optional(),
-  from_number: fieldRules.from_number.optional(),
-  message: fieldRules.message.optional(),
-  allowed_origins: z.array(origin).optional(),
-  allowed_countries: z.array(z.string().regex(COUNTRY_PATTERN, { error: 'must be an ISO 3166 country code such as US' })).optional(),
-  require_turnstile: z.boolean().optional(),
-  webresponder_signed: z.boolean().optional(),
-  customer_lookup_url: z
-    .string()
-    .max(2_048, { error: 'must be at most 2048 characters' })
-    .refine((value) => !CONTROL.test(value) && httpUrl.safeParse(value).success, { error: 'must be an http(s) URL' })
+const E164 = /^\+[1-9]\d{7,14}$/;
+const e164 = z.string().regex(E164, { error: 'must be a phone number in E.164, such as +19294873999' });
+
+const twilioSettings = z.strictObject({
+  numbers: z
+    .array(e164)
+    .min(1, { error: 'must list at least one of the Twilio numbers callers dial' })
+    .max(20, { error: 'may list at most 20 numbers' }),
+  forward_to: e164,
+  ring_seconds: z
+    .number()
+    .int({ error: 'must be a whole number of seconds' })
+    .min(5, { error: 'must be at least 5' })
+    .max(120, { error: 'must be at most 120' })
     .optional(),
-  event_webhooks: z
-    .array(eventWebhook)
-    .max(MAX_EVENT_WEBHOOKS, { error: `may list at most ${MAX_EVENT_WEBHOOKS} receivers` })
-    .refine((hooks) => new Set(hooks.map((hook) => hook.url)).size === hooks.length, { error: 'must not list a URL twice' })
-    .optional(),
+  text_back: text(1000, CONTROL_BUT_BREAKS).optional(),
 });
+
+/** What an entry on disk must look like to be served. */
+export const tenantSchema = z
+  .looseObject({
+    api_domain: fieldRules.api_domain.optional(),
+    twilio: twilioSettings.optional(),
+    queue: fieldRules.queue.optional(),
+    branding: brandingSchema.optional(),
+    user: fieldRules.user.optional(),
+    ns_system_user: fieldRules.ns_system_user.optional(),
+    from_number: fieldRules.from_number.optional(),
+    message: fieldRules.message.optional(),
+    allowed_origins: z.array(origin).optional(),
+    allowed_countries: z.array(z.string().regex(COUNTRY_PATTERN, { error: 'must be an ISO 3166 country code such as US' })).optional(),
+    require_turnstile: z.boolean().optional(),
+    webresponder_signed: z.boolean().optional(),
+    customer_lookup_url: z
+      .string()
+      .max(2_048, { error: 'must be at most 2048 characters' })
+      .refine((value) => !CONTROL.test(value) && httpUrl.safeParse(value).success, { error: 'must be an http(s) URL' })
+      .optional(),
+    event_webhooks: z
+      .array(eventWebhook)
+      .max(MAX_EVENT_WEBHOOKS, { error: `may list at most ${MAX_EVENT_WEBHOOKS} receivers` })
+      .refine((hooks) => new Set(hooks.map((hook) => hook.url)).size === hooks.length, { error: 'must not list a URL twice' })
+      .optional(),
+  })
+  .superRefine((entry, context) => {
+    // Every id but a Twilio one is a NetSapiens domain's.
+    if (entry.api_domain === undefined && entry.twilio === undefined) {
+      context.addIssue({
+        code: 'custom',
+        path: ['api_domain'],
+        message: 'is required (the NetSapiens domain), unless the id has a twilio block',
+      });
+    }
+  });
 
 export interface ParsedTenants {
   tenants: Tenants;

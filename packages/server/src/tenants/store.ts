@@ -11,6 +11,8 @@ export interface TenantStore {
   get(id: string): TenantConfig | undefined;
   /** How many ids are configured. */
   size(): number;
+  /** Every configured id (a copy). */
+  ids(): string[];
   update(id: string, change: TenantChange): Promise<TenantConfig>;
   close(): Promise<void>;
 }

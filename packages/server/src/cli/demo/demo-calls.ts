@@ -63,6 +63,7 @@ export async function setUpDemoCalls(deps: ServerDeps, signal: AbortSignal): Pro
       await sleep(2_000, undefined, { signal });
     }
   }
+  if (!tenant.api_domain) throw new Error(`the demo id ${DEMO_CALLS_ID} has no api_domain`);
   return { db, domain: tenant.api_domain, appId, caller: customer.phone_e164! };
 }
 

@@ -68,6 +68,8 @@ export async function subscribeNetsapiens(deps: SubscribeDeps, id: string, now =
       return { action: 'renewed', expiresAt };
     }
   }
+  if (!tenant.api_domain) throw new HttpError(400, `The id ${JSON.stringify(id)} has no api_domain: it is not a NetSapiens id`);
+  const domain = tenant.api_domain;
   const { token, hash } = newSubscriptionSecret();
   if (!(await startSubscription(deps.db, PROVIDER, id, hash))) {
     throw new HttpError(409, `A subscription for ${id} is being created right now: try again in a minute`);
@@ -75,7 +77,7 @@ export async function subscribeNetsapiens(deps: SubscribeDeps, id: string, now =
   const postUrl = `${deps.publicUrl}/webhooks/netsapiens?id=${encodeURIComponent(id)}&token=${token}`;
   let created: { id: string };
   try {
-    created = await deps.ns.subscriptions.create({ domain: tenant.api_domain, model: 'call', postUrl, expires: expiresAt });
+    created = await deps.ns.subscriptions.create({ domain, model: 'call', postUrl, expires: expiresAt });
   } catch (error) {
     await settleSubscription(deps.db, PROVIDER, id, { status: 'failed' });
     throw new SubscribeError(`NetSapiens did not create the subscription: ${(error as Error).message}`);
