@@ -1,7 +1,8 @@
 import type { RequestListener } from 'node:http';
 import test, { type ExecutionContext } from 'ava';
 import { createApp, createLogger, migrate, type Database, type Engine } from '../src/index.js';
-import { renewDueSubscriptions } from '../src/providers/netsapiens/subscribe.js';
+import { newSubscriptionSecret, startSubscription } from '../src/events/subscriptions.js';
+import { renewDueSubscriptions, type SubscribeDeps } from '../src/providers/netsapiens/subscribe.js';
 import { databaseFixture, ENGINES } from './fixtures/databases.js';
 import { ID } from './fixtures/netsapiens.js';
 import { serveForTest, startHarness, TENANTS, type Harness } from './helpers.js';
@@ -52,6 +53,47 @@ const eventStates = async (db: Database) =>
 
 /** The token in a post-url. */
 const tokenOf = (postUrl: string) => new URL(postUrl).searchParams.get('token') ?? '';
+
+/** What the renewal loop of an instance sharing this server's database works with. */
+const renewalDeps = (server: Server): SubscribeDeps => ({
+  db: server.db,
+  ns: { subscriptions: server.harness.deps.ns.subscriptions! },
+  tenants: server.harness.deps.tenants,
+  publicUrl: server.url,
+  logger: server.harness.deps.logger,
+});
+
+interface Listed {
+  status: string;
+  provider_subscription_id: string | null;
+  retry_at: string | null;
+}
+
+/** The one subscription `GET /internal/subscriptions` lists. */
+async function listedOne(t: ExecutionContext, server: Server): Promise<Listed> {
+  const { subscriptions } = (await (await server.list()).json()) as { subscriptions: Listed[] };
+  t.is(subscriptions.length, 1);
+  return subscriptions[0]!;
+}
+
+/** Whether an ISO time is `minutes` from now, give or take a minute. */
+const inMinutes = (iso: string | null, minutes: number) =>
+  iso !== null && Math.abs(Date.parse(iso) - (Date.now() + minutes * 60_000)) < 60_000;
+
+/** Brings the id's next retry to now, as if its backoff had passed. */
+const backoffOver = (db: Database) => db.query("UPDATE subscriptions SET retry_at = now() - interval '1 second'");
+
+/** Subscribes ID, then has NetSapiens lose the subscription and refuse the next creation: the id is left `failed`. */
+async function subscribedThenFailed(t: ExecutionContext, server: Server): Promise<{ postUrl: string }> {
+  t.is((await server.subscribe({ id: ID })).status, 201);
+  const first = server.harness.sandbox.subscriptions[0]!;
+  await server.harness.deps.ns.subscriptions!.delete({ id: first.id, domain: 'example.com' });
+  server.harness.sandbox.inject({ route: 'subscriptions.create', status: 503 });
+  t.is((await server.subscribe({ id: ID })).status, 502);
+  return { postUrl: first['post-url'] };
+}
+
+const postEmpty = (postUrl: string) => fetch(postUrl, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '[]' });
 
 for (const engine of ENGINES) {
   // Each PGlite holds the process's event loop while it starts: one at a time, PostgreSQL's concurrently.
@@ -156,11 +198,14 @@ for (const engine of ENGINES) {
   );
 
   engineTest(
-    `refusals: no secret 401, bad body 400, unknown id 404, NetSapiens failing 502 and the id left unsubscribed (${engine})`,
+    `refusals: no secret 401, bad body or unknown fields 400, unknown id 404, NetSapiens failing 502 and the id left unsubscribed (${engine})`,
     async (t) => {
       const server = await startServer(t, engine);
       t.is((await server.subscribe({ id: ID }, 'wrong-secret')).status, 401);
       t.is((await server.subscribe({ name: ID })).status, 400);
+      const unknownFields = await server.subscribe({ id: ID, x: 1, renew: true });
+      t.is(unknownFields.status, 400);
+      t.like(await unknownFields.json(), { status: 'error', message: 'Unknown field(s) x, renew: send id only' });
       t.is((await server.subscribe('[')).status, 400);
       t.is((await server.subscribe({ id: 'nobody.net-sales' })).status, 404);
       t.deepEqual(server.harness.sandbox.subscriptions, [], 'nothing asked of NetSapiens');
@@ -181,7 +226,119 @@ for (const engine of ENGINES) {
       t.false(server.harness.logText().includes(tokenOf(first['post-url'])));
     },
   );
+
+  engineTest(
+    `a failed subscription is created again by the renewal loop once its backoff is over: 5 minutes, doubling while NetSapiens keeps refusing (${engine})`,
+    async (t) => {
+      const server = await startServer(t, engine);
+      const old = await subscribedThenFailed(t, server);
+      const failed = await listedOne(t, server);
+      t.is(failed.status, 'failed');
+      t.true(inMinutes(failed.retry_at, 5), `the list says when: ${failed.retry_at}`);
+      t.deepEqual(await renewDueSubscriptions(renewalDeps(server)), {}, 'not before its time');
+
+      await backoffOver(server.db);
+      server.harness.sandbox.inject({ route: 'subscriptions.create', status: 503 });
+      t.deepEqual(await renewDueSubscriptions(renewalDeps(server)), { [ID]: 'failed' });
+      const again = await listedOne(t, server);
+      t.is(again.status, 'failed');
+      t.true(inMinutes(again.retry_at, 10), `refused again: twice the wait (${again.retry_at})`);
+      t.is(server.harness.sandbox.subscriptions.length, 0);
+
+      await backoffOver(server.db);
+      t.deepEqual(await renewDueSubscriptions(renewalDeps(server)), { [ID]: 'created' });
+      const [created, ...more] = server.harness.sandbox.subscriptions;
+      t.deepEqual(more, []);
+      t.like(await listedOne(t, server), { status: 'active', provider_subscription_id: created!.id, retry_at: null });
+      t.is((await postEmpty(created!['post-url'])).status, 200, 'deliveries are accepted again');
+      t.is((await postEmpty(old.postUrl)).status, 401);
+      t.deepEqual(await renewDueSubscriptions(renewalDeps(server)), {}, 'active for a week: nothing more to do');
+
+      const logs = server.harness.logText();
+      t.regex(logs, /"id":"example.com-sales","status":"failed","failures":1,"msg":"netsapiens subscription retrying"/);
+      t.regex(
+        logs,
+        /"reason":"NetSapiens did not create the subscription: [^"]*503[^"]*","retryAt":"[^"]+","msg":"netsapiens subscription retry failed"/,
+      );
+      t.regex(logs, /"action":"created","expiresAt":"[^"]+","msg":"netsapiens subscription retry succeeded"/);
+      for (const postUrl of [old.postUrl, created!['post-url']]) t.false(logs.includes(tokenOf(postUrl)), 'no token in the log');
+    },
+  );
+
+  engineTest(
+    `a subscription stuck in pending is created again once 5 minutes old, never while younger (a creation may be under way) (${engine})`,
+    async (t) => {
+      const server = await startServer(t, engine);
+      // What an instance that died between asking NetSapiens and recording its answer leaves behind.
+      t.true(await startSubscription(server.db, 'netsapiens', ID, newSubscriptionSecret().hash));
+      t.deepEqual(await renewDueSubscriptions(renewalDeps(server)), {}, 'a young pending one is left to its creator');
+      const pending = await listedOne(t, server);
+      t.is(pending.status, 'pending');
+      t.true(inMinutes(pending.retry_at, 5), `the list says when it counts as stuck: ${pending.retry_at}`);
+
+      await server.db.query(
+        "UPDATE subscriptions SET updated_at = updated_at - interval '5 minutes', retry_at = retry_at - interval '5 minutes'",
+      );
+      t.deepEqual(await renewDueSubscriptions(renewalDeps(server)), { [ID]: 'created' });
+      const [created] = server.harness.sandbox.subscriptions;
+      t.like(await listedOne(t, server), { status: 'active', provider_subscription_id: created!.id, retry_at: null });
+      t.is((await postEmpty(created!['post-url'])).status, 200);
+      t.regex(server.harness.logText(), /"status":"pending","failures":0,"msg":"netsapiens subscription retrying"/);
+    },
+  );
+
+  engineTest(
+    `a renewal NetSapiens refuses is tried again after the backoff, not at each check; the subscription stays active meanwhile (${engine})`,
+    async (t) => {
+      const server = await startServer(t, engine);
+      t.is((await server.subscribe({ id: ID })).status, 201);
+      const [subscription] = server.harness.sandbox.subscriptions;
+      await server.db.query("UPDATE subscriptions SET expires_at = now() + interval '1 day'");
+      server.harness.sandbox.inject({ route: 'subscriptions.update', status: 403 });
+      t.deepEqual(await renewDueSubscriptions(renewalDeps(server)), { [ID]: 'failed' });
+      const refused = await listedOne(t, server);
+      t.is(refused.status, 'active');
+      t.true(inMinutes(refused.retry_at, 5), `the list says when: ${refused.retry_at}`);
+      t.deepEqual(await renewDueSubscriptions(renewalDeps(server)), {}, 'the next check leaves it to its backoff');
+      t.is((await postEmpty(subscription!['post-url'])).status, 200, 'deliveries still accepted');
+
+      await backoffOver(server.db);
+      t.deepEqual(await renewDueSubscriptions(renewalDeps(server)), { [ID]: 'renewed' });
+      t.like(await listedOne(t, server), { status: 'active', provider_subscription_id: subscription!.id, retry_at: null });
+      t.regex(server.harness.logText(), /"status":"active","failures":1,"msg":"netsapiens subscription retrying"/);
+    },
+  );
+
+  engineTest(
+    `a failed subscription recorded without retry_at (before migration 4, or by an older instance) is retried 5 minutes after its last change (${engine})`,
+    async (t) => {
+      const server = await startServer(t, engine);
+      await server.db.query(
+        `INSERT INTO subscriptions (tenant, provider, secret_hash, status, updated_at)
+         VALUES ($1, 'netsapiens', 'x', 'failed', now() - interval '1 minute')`,
+        [ID],
+      );
+      t.true(inMinutes((await listedOne(t, server)).retry_at, 4));
+      t.deepEqual(await renewDueSubscriptions(renewalDeps(server)), {});
+      await server.db.query("UPDATE subscriptions SET updated_at = now() - interval '6 minutes'");
+      t.deepEqual(await renewDueSubscriptions(renewalDeps(server)), { [ID]: 'created' });
+      t.like(await listedOne(t, server), { status: 'active', retry_at: null });
+    },
+  );
 }
+
+test('a failed subscription is created again once however many instances retry it at the same moment', async (t) => {
+  const server = await startServer(t, 'postgres');
+  await subscribedThenFailed(t, server);
+  await backoffOver(server.db);
+  const rounds = await Promise.all([1, 2, 3].map(() => renewDueSubscriptions(renewalDeps(server))));
+  t.deepEqual(
+    rounds.flatMap((done) => Object.entries(done)),
+    [[ID, 'created']],
+  );
+  t.is(server.harness.sandbox.subscriptions.length, 1, 'NetSapiens was asked once');
+  t.is((await postEmpty(server.harness.sandbox.subscriptions[0]!['post-url'])).status, 200);
+});
 
 test.serial('two subscription requests for one id at once: one creates, the other is a 409, NetSapiens has one subscription', async (t) => {
   const server = await startServer(t, 'pglite');
@@ -202,13 +359,7 @@ test.serial('two subscription requests for one id at once: one creates, the othe
 test('subscriptions ending within two days are renewed, once however many instances try at the same moment', async (t) => {
   const server = await startServer(t, 'postgres');
   t.is((await server.subscribe({ id: ID })).status, 201);
-  const renewing = {
-    db: server.db,
-    ns: { subscriptions: server.harness.deps.ns.subscriptions! },
-    tenants: server.harness.deps.tenants,
-    publicUrl: server.url,
-    logger: server.harness.deps.logger,
-  };
+  const renewing = renewalDeps(server);
   t.deepEqual(await renewDueSubscriptions(renewing), {}, 'a week left: nothing to do');
   await server.db.query("UPDATE subscriptions SET expires_at = now() + interval '1 day', updated_at = now() - interval '1 hour'");
   const rounds = await Promise.all([renewDueSubscriptions(renewing), renewDueSubscriptions(renewing), renewDueSubscriptions(renewing)]);

@@ -4,7 +4,8 @@ import type { Queryable } from '../db/database.js';
 /**
  * A subscription's state as Beckon keeps it: `pending` while the provider is being asked (its new
  * secret already accepted, since the provider may post at once), `active` once it answered, `failed`
- * when it refused. Deliveries are accepted for `pending` and `active` ones.
+ * when it refused. Deliveries are accepted for `pending` and `active` ones. A `failed` one, and a
+ * `pending` one whose creation never finished, are created again by the renewal loop at `retry_at`.
  */
 export type SubscriptionStatus = 'pending' | 'active' | 'failed';
 
@@ -18,6 +19,12 @@ export interface SubscriptionSummary {
   provider_subscription_id: string | null;
   expires_at: string | null;
   updated_at: string;
+  /**
+   * When the renewal loop next takes it up: after a failure (5 minutes, doubling up to an hour while
+   * they keep failing), or, for a `pending` one, when its creation counts as stuck. Null for an `active`
+   * one whose last renewal or creation succeeded: it is renewed when it ends within days.
+   */
+  retry_at: string | null;
 }
 
 /** A new secret for a webhook URL: 32 random bytes (base64url, 43 characters), and the SHA-256 stored in its place. */
@@ -48,6 +55,17 @@ export async function subscriptionTokenMatches(db: Queryable, provider: string, 
   return timingSafeEqual(given, expected) && rows.length === 1;
 }
 
+/**
+ * When a `pending` subscription counts as stuck (its creator died before recording the provider's
+ * answer) and the renewal loop creates it again; until then it may be a creation under way elsewhere.
+ */
+const STUCK_PENDING_MINUTES = 5;
+/**
+ * When the renewal loop next takes a subscription up, as SQL: its `retry_at`; for a `failed` or
+ * `pending` one without it (written before migration 4, or by an older instance), 5 minutes after its last change.
+ */
+const NEXT_TRY = `COALESCE(retry_at, CASE WHEN status <> 'active' THEN updated_at + interval '${STUCK_PENDING_MINUTES} minutes' END)`;
+
 /** Every subscription, by provider and id: what `GET /internal/subscriptions` shows. */
 export async function listSubscriptions(db: Queryable): Promise<SubscriptionSummary[]> {
   const { rows } = await db.query<{
@@ -57,7 +75,11 @@ export async function listSubscriptions(db: Queryable): Promise<SubscriptionSumm
     provider_subscription_id: string | null;
     expires_at: Date | null;
     updated_at: Date;
-  }>('SELECT provider, tenant, status, provider_subscription_id, expires_at, updated_at FROM subscriptions ORDER BY provider, tenant');
+    retry_at: Date | null;
+  }>(
+    `SELECT provider, tenant, status, provider_subscription_id, expires_at, updated_at, ${NEXT_TRY} AS retry_at
+     FROM subscriptions ORDER BY provider, tenant`,
+  );
   return rows.map((row) => ({
     provider: row.provider,
     id: row.tenant,
@@ -65,6 +87,7 @@ export async function listSubscriptions(db: Queryable): Promise<SubscriptionSumm
     provider_subscription_id: row.provider_subscription_id,
     expires_at: row.expires_at?.toISOString() ?? null,
     updated_at: row.updated_at.toISOString(),
+    retry_at: row.retry_at?.toISOString() ?? null,
   }));
 }
 
@@ -84,6 +107,9 @@ export async function findSubscription(
 
 /** How long a `pending` subscription holds off another creation for the same id: longer than a provider's answer may take. */
 const PENDING_SECONDS = 60;
+/** The wait after a first failure, doubled after each further one up to `LAST_RETRY_SECONDS`. */
+const FIRST_RETRY_SECONDS = 300;
+const LAST_RETRY_SECONDS = 3_600;
 
 /**
  * Creates or replaces the tenant's subscription with a provider as `pending`, with a new secret's hash.
@@ -92,33 +118,80 @@ const PENDING_SECONDS = 60;
  */
 export async function startSubscription(db: Queryable, provider: string, tenant: string, secretHash: string): Promise<boolean> {
   const { rowCount } = await db.query(
-    `INSERT INTO subscriptions (tenant, provider, secret_hash, status) VALUES ($1, $2, $3, 'pending')
+    `INSERT INTO subscriptions (tenant, provider, secret_hash, status, retry_at)
+     VALUES ($1, $2, $3, 'pending', now() + make_interval(mins => $5))
      ON CONFLICT (tenant, provider) DO UPDATE
-       SET secret_hash = EXCLUDED.secret_hash, status = 'pending', provider_subscription_id = NULL, expires_at = NULL, updated_at = now()
+       SET secret_hash = EXCLUDED.secret_hash, status = 'pending', provider_subscription_id = NULL, expires_at = NULL,
+         retry_at = EXCLUDED.retry_at, updated_at = now()
        WHERE subscriptions.status <> 'pending' OR subscriptions.updated_at < now() - make_interval(secs => $4)`,
-    [tenant, provider, secretHash, PENDING_SECONDS],
+    [tenant, provider, secretHash, PENDING_SECONDS, STUCK_PENDING_MINUTES],
   );
   return rowCount === 1;
 }
 
-/** Records what the provider answered: `active` with its id and expiry, or `failed`. */
+/** Records that the provider accepted: `active`, with its id (null: the one it has) and expiry; nothing left to retry. */
 export async function settleSubscription(
   db: Queryable,
   provider: string,
   tenant: string,
-  outcome: { status: 'active'; providerSubscriptionId: string | null; expiresAt: Date | null } | { status: 'failed' },
+  outcome: { status: 'active'; providerSubscriptionId: string | null; expiresAt: Date | null },
 ): Promise<void> {
-  if (outcome.status === 'failed') {
-    await db.query(`UPDATE subscriptions SET status = 'failed', updated_at = now() WHERE provider = $1 AND tenant = $2`, [
-      provider,
-      tenant,
-    ]);
-    return;
-  }
   await db.query(
     `UPDATE subscriptions SET status = 'active', provider_subscription_id = COALESCE($3, provider_subscription_id), expires_at = $4,
-       updated_at = now()
+       failures = 0, retry_at = NULL, updated_at = now()
      WHERE provider = $1 AND tenant = $2`,
     [provider, tenant, outcome.providerSubscriptionId, outcome.expiresAt],
   );
+}
+
+/**
+ * Records a try that failed, and when the renewal loop tries again: 5 minutes after the first failure in
+ * a row, doubling up to an hour, so that a provider that keeps refusing is asked at most hourly.
+ * `failed`: the provider refused a creation, so the subscription becomes `failed` (its new secret is
+ * refused with it); otherwise its status stays (a refused renewal leaves the subscription running).
+ * Resolves to the time of the next try (null when there is no such subscription).
+ */
+export async function recordSubscriptionFailure(
+  db: Queryable,
+  provider: string,
+  tenant: string,
+  { failed }: { failed: boolean },
+): Promise<Date | null> {
+  const { rows } = await db.query<{ retry_at: Date }>(
+    `UPDATE subscriptions SET status = CASE WHEN $3::boolean THEN 'failed' ELSE status END, failures = failures + 1,
+       retry_at = now() + make_interval(secs => LEAST($5::float8, $4::float8 * power(2, LEAST(failures, 16)))), updated_at = now()
+     WHERE provider = $1 AND tenant = $2
+     RETURNING retry_at`,
+    [provider, tenant, failed, FIRST_RETRY_SECONDS, LAST_RETRY_SECONDS],
+  );
+  return rows[0]?.retry_at ?? null;
+}
+
+/** A subscription the renewal loop has claimed: its tenant, and its state when claimed. */
+export interface ClaimedSubscription {
+  tenant: string;
+  status: SubscriptionStatus;
+  /** Failed tries in a row before this one. */
+  failures: number;
+}
+
+/**
+ * Claims the provider's subscriptions that need a try now: `active` ones ending within `renewWithinDays`,
+ * and every one whose `retry_at` has come (failed, stuck pending, or a renewal that failed). The claim
+ * moves `retry_at` `claimMinutes` ahead in the same `UPDATE`, so that of several instances sharing the
+ * database exactly one gets each, and one that dies mid-try leaves it to be taken up after that.
+ */
+export async function claimDueSubscriptions(
+  db: Queryable,
+  provider: string,
+  { renewWithinDays, claimMinutes }: { renewWithinDays: number; claimMinutes: number },
+): Promise<ClaimedSubscription[]> {
+  const { rows } = await db.query<ClaimedSubscription>(
+    `UPDATE subscriptions SET retry_at = now() + make_interval(mins => $3)
+     WHERE provider = $1
+       AND (${NEXT_TRY} <= now() OR (retry_at IS NULL AND status = 'active' AND expires_at < now() + make_interval(days => $2)))
+     RETURNING tenant, status, failures`,
+    [provider, renewWithinDays, claimMinutes],
+  );
+  return rows;
 }

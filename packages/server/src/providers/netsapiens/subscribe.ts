@@ -1,12 +1,15 @@
 import { NsNotFoundError, type NsClient } from '@beckon/ns-client';
 import type { Middleware } from 'koa';
 import type { Logger } from 'pino';
+import { z } from 'zod';
 import type { AppState } from '../../context.js';
 import type { Database } from '../../db/database.js';
 import {
+  claimDueSubscriptions,
   findSubscription,
   listSubscriptions,
   newSubscriptionSecret,
+  recordSubscriptionFailure,
   settleSubscription,
   startSubscription,
 } from '../../events/subscriptions.js';
@@ -21,6 +24,10 @@ export const SUBSCRIPTION_DAYS = 7;
 /** Renewals move the end this far ahead of now; the loop renews what ends within `RENEW_WITHIN_DAYS`. */
 export const RENEW_WITHIN_DAYS = 2;
 const DAY_MS = 86_400_000;
+/** How often the loop looks for what to renew or retry: the shortest wait after a failure. */
+const CHECK_EVERY_MS = 300_000;
+/** How long a claimed subscription is left to the instance that claimed it: far longer than NetSapiens may take to answer. */
+const CLAIM_MINUTES = 5;
 
 export interface SubscribeDeps {
   db: Database;
@@ -40,6 +47,14 @@ export interface SubscribeResult {
 /** Why NetSapiens would not subscribe or renew; its message never holds the post URL (the client cuts it). */
 export class SubscribeError extends Error {
   override name = 'SubscribeError';
+
+  constructor(
+    message: string,
+    /** When the renewal loop tries again (recorded with the failure). */
+    readonly retryAt: Date | null,
+  ) {
+    super(message);
+  }
 }
 
 /**
@@ -55,17 +70,18 @@ export async function subscribeNetsapiens(deps: SubscribeDeps, id: string, now =
   const expiresAt = new Date(now.getTime() + SUBSCRIPTION_DAYS * DAY_MS);
   const existing = await findSubscription(deps.db, PROVIDER, id);
   if (existing?.status === 'active' && existing.providerSubscriptionId) {
-    const renewed = await deps.ns.subscriptions.renew({ id: existing.providerSubscriptionId, expires: expiresAt }).then(
-      () => true,
-      (error: Error) => {
-        // Gone from NetSapiens (expired and removed, or deleted there): subscribe again.
-        if (error instanceof NsNotFoundError) return false;
-        throw new SubscribeError(`NetSapiens did not renew the subscription: ${error.message}`);
-      },
+    const refusal = await deps.ns.subscriptions.renew({ id: existing.providerSubscriptionId, expires: expiresAt }).then(
+      () => undefined,
+      (error: Error) => error,
     );
-    if (renewed) {
+    if (!refusal) {
       await settleSubscription(deps.db, PROVIDER, id, { status: 'active', providerSubscriptionId: null, expiresAt });
       return { action: 'renewed', expiresAt };
+    }
+    // Gone from NetSapiens (expired and removed, or deleted there): subscribe again.
+    if (!(refusal instanceof NsNotFoundError)) {
+      const retryAt = await recordSubscriptionFailure(deps.db, PROVIDER, id, { failed: false });
+      throw new SubscribeError(`NetSapiens did not renew the subscription: ${refusal.message}`, retryAt);
     }
   }
   if (!tenant.api_domain) throw new HttpError(400, `The id ${JSON.stringify(id)} has no api_domain: it is not a NetSapiens id`);
@@ -79,31 +95,39 @@ export async function subscribeNetsapiens(deps: SubscribeDeps, id: string, now =
   try {
     created = await deps.ns.subscriptions.create({ domain, model: 'call', postUrl, expires: expiresAt });
   } catch (error) {
-    await settleSubscription(deps.db, PROVIDER, id, { status: 'failed' });
-    throw new SubscribeError(`NetSapiens did not create the subscription: ${(error as Error).message}`);
+    const retryAt = await recordSubscriptionFailure(deps.db, PROVIDER, id, { failed: true });
+    throw new SubscribeError(`NetSapiens did not create the subscription: ${(error as Error).message}`, retryAt);
   }
   await settleSubscription(deps.db, PROVIDER, id, { status: 'active', providerSubscriptionId: created.id, expiresAt });
   return { action: 'created', expiresAt };
 }
 
+const subscriptionRequest = z.strictObject({ id: z.string().regex(ID_PATTERN) });
+
 /**
  * `POST /internal/subscriptions/netsapiens {"id":"<config id>"}` → 201 `{"status":"ok","id","action":"created","expires_at"}`
- * or 200 with `"action":"renewed"`; 404 for an unknown id, 409 while another creation for it is under
- * way, 502 when NetSapiens refuses.
+ * or 200 with `"action":"renewed"`; 400 for anything but one valid id (naming unknown fields), 404 for
+ * an unknown id, 409 while another creation for it is under way, 502 when NetSapiens refuses.
  */
 export function subscribeRoute(deps: SubscribeDeps): Middleware<AppState> {
   return async function subscribeRoute(ctx) {
-    const body = await readJson(ctx, 4_096);
-    const id = (body as { id?: unknown } | null | undefined)?.id;
-    if (body === null || typeof body !== 'object' || Array.isArray(body) || typeof id !== 'string' || !ID_PATTERN.test(id)) {
-      throw new HttpError(400, 'Send {"id":"<config id>"}, e.g. {"id":"example.com-sales"}');
+    const parsed = subscriptionRequest.safeParse(await readJson(ctx, 4_096));
+    if (!parsed.success) {
+      const unknown = parsed.error.issues.find((issue) => issue.code === 'unrecognized_keys');
+      throw new HttpError(
+        400,
+        unknown
+          ? `Unknown field(s) ${unknown.keys.join(', ')}: send id only`
+          : 'Send {"id":"<config id>"}, e.g. {"id":"example.com-sales"}',
+      );
     }
+    const { id } = parsed.data;
     let result: SubscribeResult;
     try {
       result = await subscribeNetsapiens(deps, id);
     } catch (error) {
       if (!(error instanceof SubscribeError)) throw error;
-      ctx.state.log.warn({ id, reason: error.message }, 'netsapiens subscription failed');
+      ctx.state.log.warn({ id, reason: error.message, retryAt: error.retryAt }, 'netsapiens subscription failed');
       throw new HttpError(502, error.message);
     }
     ctx.state.log.info({ id, action: result.action, expiresAt: result.expiresAt }, 'netsapiens subscription');
@@ -112,7 +136,7 @@ export function subscribeRoute(deps: SubscribeDeps): Middleware<AppState> {
   };
 }
 
-/** `GET /internal/subscriptions` → `{"subscriptions":[{provider, id, status, provider_subscription_id, expires_at, updated_at}]}`: never a secret. */
+/** `GET /internal/subscriptions` → `{"subscriptions":[{provider, id, status, provider_subscription_id, expires_at, updated_at, retry_at}]}`: never a secret. */
 export function listSubscriptionsRoute(deps: { db: Database }): Middleware<AppState> {
   return async function listSubscriptionsRoute(ctx) {
     ctx.set('Cache-Control', 'no-store');
@@ -122,37 +146,48 @@ export function listSubscriptionsRoute(deps: { db: Database }): Middleware<AppSt
 
 /**
  * Renews the NetSapiens subscriptions ending within `RENEW_WITHIN_DAYS` (or already ended: NetSapiens
- * may still hold them a while; if not, they are created again). Each is claimed first by moving its
- * `updated_at`, so that of several instances sharing the database one renews it, and a failed renewal
- * is tried again after `retryMinutes`. Resolves to what was done per id; failures are logged, not thrown.
+ * may still hold them a while; if not, they are created again), and tries again those whose retry is
+ * due: `failed` ones and `pending` ones stuck for minutes are created again, a refused renewal is
+ * renewed again. Each is claimed first (`claimDueSubscriptions`), so that of several instances sharing
+ * the database one takes it up. A failure sets the next try 5 minutes on, doubling up to an hour.
+ * Resolves to what was done per id; each retry and its outcome are logged (never a token), nothing is thrown.
  */
-export async function renewDueSubscriptions(deps: SubscribeDeps, retryMinutes = 5): Promise<Record<string, string>> {
-  const due = await deps.db.query<{ tenant: string }>(
-    `UPDATE subscriptions SET updated_at = now()
-     WHERE provider = $1 AND status = 'active' AND expires_at < now() + make_interval(days => $2)
-       AND updated_at < now() - make_interval(mins => $3)
-     RETURNING tenant`,
-    [PROVIDER, RENEW_WITHIN_DAYS, retryMinutes],
-  );
+export async function renewDueSubscriptions(deps: SubscribeDeps): Promise<Record<string, string>> {
+  const due = await claimDueSubscriptions(deps.db, PROVIDER, { renewWithinDays: RENEW_WITHIN_DAYS, claimMinutes: CLAIM_MINUTES });
   const done: Record<string, string> = {};
-  for (const { tenant } of due.rows) {
+  for (const { tenant: id, status, failures } of due) {
+    const retrying = status !== 'active' || failures > 0;
+    if (retrying) deps.logger.info({ id, status, failures }, 'netsapiens subscription retrying');
     try {
-      const result = await subscribeNetsapiens(deps, tenant);
-      done[tenant] = result.action;
-      deps.logger.info({ id: tenant, action: result.action, expiresAt: result.expiresAt }, 'netsapiens subscription renewed');
+      const result = await subscribeNetsapiens(deps, id);
+      done[id] = result.action;
+      deps.logger.info(
+        { id, action: result.action, expiresAt: result.expiresAt },
+        retrying ? 'netsapiens subscription retry succeeded' : 'netsapiens subscription renewed',
+      );
     } catch (error) {
-      done[tenant] = 'failed';
-      deps.logger.warn({ id: tenant, reason: (error as Error).message }, 'netsapiens subscription not renewed');
+      done[id] = 'failed';
+      // NetSapiens' refusals are recorded where they happen; anything else (the id gone from the config,
+      // the database) is recorded here, so that it too waits out the backoff.
+      const retryAt =
+        error instanceof SubscribeError
+          ? error.retryAt
+          : await recordSubscriptionFailure(deps.db, PROVIDER, id, { failed: false }).catch(() => null);
+      deps.logger.warn(
+        { id, reason: (error as Error).message, retryAt },
+        retrying ? 'netsapiens subscription retry failed' : 'netsapiens subscription not renewed',
+      );
     }
   }
   return done;
 }
 
 /**
- * Runs `renewDueSubscriptions` now and every `everyMs` (default hourly). Returns the function that stops
- * it, resolving once a round under way has finished (so the database can be closed after it).
+ * Runs `renewDueSubscriptions` now and every `everyMs` (default 5 minutes, the shortest wait after a
+ * failure). Returns the function that stops it, resolving once a round under way has finished (so the
+ * database can be closed after it).
  */
-export function startRenewals(deps: SubscribeDeps, everyMs = 3_600_000): () => Promise<void> {
+export function startRenewals(deps: SubscribeDeps, everyMs = CHECK_EVERY_MS): () => Promise<void> {
   let current: Promise<void> | undefined;
   const round = () => {
     current ??= renewDueSubscriptions(deps)
