@@ -399,9 +399,18 @@ test('loadConfig accepts the filled-in template, and refuses the template until 
 });
 
 // Variables that only matter once another one is set: each is tried with that one filled in.
+const TWILIO_ACCOUNT = { TWILIO_ACCOUNT_SID: `AC${'0'.repeat(32)}`, TWILIO_AUTH_TOKEN: '0'.repeat(32) };
+const TWILIO_SINGLE = { ...TWILIO_ACCOUNT, TWILIO_PHONE_NUMBER: '+19295550100', USER_PHONE_NUMBER: '+18135550100' };
 const NEEDS = {
   TURNSTILE_VERIFY_URL: { TURNSTILE_SECRET_KEY: 'turnstile-secret' },
   REDIS_PREFIX: { REDIS_URL: 'redis://127.0.0.1:6379' },
+  // These go in pairs (the account; the number and the phone it rings): each is changed with its partner set.
+  TWILIO_ACCOUNT_SID: TWILIO_ACCOUNT,
+  TWILIO_AUTH_TOKEN: TWILIO_ACCOUNT,
+  TWILIO_API_BASE: TWILIO_ACCOUNT,
+  TWILIO_PHONE_NUMBER: TWILIO_SINGLE,
+  USER_PHONE_NUMBER: TWILIO_SINGLE,
+  TEXT_BACK_MESSAGE: TWILIO_SINGLE,
 };
 
 test('loadConfig reads every variable in the template', (t) => {
@@ -416,6 +425,9 @@ test('loadConfig reads every variable in the template', (t) => {
     'another-value-0123456789abcdef',
     'redis://127.0.0.1:6380',
     'postgres://beckon@127.0.0.1:5433/beckon',
+    `AC${'1'.repeat(32)}`,
+    '1'.repeat(32),
+    '+14165550199',
   ];
   for (const { name } of TEMPLATE) {
     const context = NEEDS[name] ?? {};
