@@ -14,7 +14,18 @@ import type { TenantStore } from './tenants/store.js';
 export interface ServerDeps {
   config: Pick<ServerConfig, 'updateSecret' | 'trustProxy' | 'provisionEmail'> &
     Partial<
-      Pick<ServerConfig, 'provisionApplication' | 'nsApiBase' | 'webresponderSecret' | 'internalApiSecret' | 'apiKeyGraceHours' | 'streams'>
+      Pick<
+        ServerConfig,
+        | 'provisionApplication'
+        | 'nsApiBase'
+        | 'webresponderSecret'
+        | 'internalApiSecret'
+        | 'apiKeyGraceHours'
+        | 'streams'
+        | 'twilio'
+        | 'textBackWindowSeconds'
+        | 'limits'
+      >
     > & {
       /** Where the public reaches this server (resolved: `PUBLIC_URL`, or the listening address). */
       publicUrl: string;

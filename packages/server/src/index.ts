@@ -46,6 +46,47 @@ export {
   type EventWebhook,
 } from './actions/event-webhooks.js';
 
+// Twilio: its webhook signatures, its REST client, and a stand-in for tests and demos (no account needed).
+export {
+  createTwilioClient,
+  TwilioError,
+  type TwilioClient,
+  type TwilioClientOptions,
+  type TwilioResource,
+} from './providers/twilio/client.js';
+export {
+  parseTwilioForm,
+  signTwilioRequest,
+  TWILIO_SIGNATURE_HEADER,
+  twilioSigningPayload,
+  twilioWebhookUrl,
+  verifyTwilioSignature,
+  type TwilioParams,
+  type TwilioSignatureCheck,
+} from './providers/twilio/signature.js';
+export {
+  DIAL_CALL_STATUSES,
+  placeTwilioCall,
+  sendTwilioSms,
+  startTwilioStandIn,
+  type DialCallStatus,
+  type PlaceTwilioCallOptions,
+  type SendTwilioSmsOptions,
+  type TwilioInboundSms,
+  type TwilioPlacedCall,
+  type TwilioStandIn,
+  type TwilioStandInFault,
+} from './providers/twilio/stand-in/index.js';
+export {
+  queueText,
+  recordOptOut,
+  startTextSender,
+  type TextRequest,
+  type TextPolicy,
+  type TextSender,
+  type TextSenderOptions,
+} from './actions/texts.js';
+
 // What `beckon-server import-config` / `export-config` / `migrate` do, for scripts.
 export { exportConfig, importConfig } from './cli/config-transfer.js';
 export { migrate, UnknownMigrationError, type MigrateResult } from './db/migrate.js';

@@ -17,6 +17,7 @@ import { errorEnvelope } from './middleware/errors.js';
 import { requestContext } from './middleware/request-context.js';
 import { netsapiensWebhook } from './providers/netsapiens/intake.js';
 import { listSubscriptionsRoute, subscribeRoute } from './providers/netsapiens/subscribe.js';
+import { twilioCallWebhook, twilioDialStatusWebhook, twilioSmsWebhook } from './providers/twilio/webhooks.js';
 import { clickToCall } from './routes/click-to-call.js';
 import { requireSecret, updateDomain, updateSms } from './routes/forms.js';
 import { health } from './routes/health.js';
@@ -96,6 +97,24 @@ export function addRoutes(
       background: deps.background,
     });
     router.post('/webhooks/netsapiens', netsapiensWebhook({ db: deps.db, tenants: deps.tenants, lookup }));
+  }
+
+  // Twilio's webhooks: with the account's settings (TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN), whose token signs them.
+  const { twilio } = deps.config;
+  if (twilio) {
+    const twilioDeps = {
+      db: deps.db,
+      tenants: deps.tenants,
+      authToken: twilio.authToken,
+      publicUrl: deps.config.publicUrl,
+      textPolicy: {
+        windowSeconds: deps.config.textBackWindowSeconds ?? 600,
+        perIdPerHour: deps.config.limits?.textsPerIdPerHour ?? 60,
+      },
+    };
+    router.post('/webhooks/twilio/call', twilioCallWebhook(twilioDeps));
+    router.post('/webhooks/twilio/call/status/:callSid', twilioDialStatusWebhook(twilioDeps));
+    router.post('/webhooks/twilio/sms', twilioSmsWebhook(twilioDeps));
   }
 
   // Admin routes (/internal/*): only with INTERNAL_API_SECRET set and a database; otherwise these paths do

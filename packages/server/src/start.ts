@@ -13,6 +13,9 @@ import { createMemoryLimits, createRedisLimits } from './guards/limits.js';
 import { createTurnstileCheck } from './guards/turnstile.js';
 import { createLogger, type Logger } from './logging.js';
 import { startEventRelay } from './actions/event-webhooks.js';
+import { startTextSender } from './actions/texts.js';
+import { createTwilioClient } from './providers/twilio/client.js';
+import { withSingleNumberId } from './providers/twilio/single-number.js';
 import { startRenewals } from './providers/netsapiens/subscribe.js';
 import { closeRedis, connectRedis, RedisUnavailableError } from './redis.js';
 import { openFileTenantStore } from './tenants/file-store.js';
@@ -55,6 +58,7 @@ export async function createDeps(config: ServerConfig, options: { publicUrl?: st
     background: new BackgroundTasks(logger),
   };
   const stores = await openStores(config, logger);
+  if (config.twilio?.single) stores.tenants = withSingleNumberId(stores.tenants, config.twilio.single);
   try {
     const db = await openMigratedDatabase(config, { logger });
     return { ...common, ...stores, db, callEvents: createCallEventBus(db, logger) };
@@ -150,6 +154,19 @@ export async function start({ config, logger = createLogger(config.logLevel), ro
   const relay = db
     ? startEventRelay({ db, tenants: deps.tenants, logger, ...(deps.callEvents ? { bus: deps.callEvents } : {}) })
     : undefined;
+  // Texts (the Twilio missed-call text-back) go out from the database's outbox, whichever instance queued them.
+  const twilio =
+    config.twilio &&
+    createTwilioClient({ accountSid: config.twilio.accountSid, authToken: config.twilio.authToken, baseUrl: config.twilio.apiBase });
+  const texts =
+    db && twilio
+      ? startTextSender({
+          db,
+          logger,
+          ...(deps.callEvents ? { bus: deps.callEvents } : {}),
+          senders: { twilio: async (text) => ({ providerMessageId: (await twilio.sendSms(text)).sid }) },
+        })
+      : undefined;
   if (!config.publicUrl && isLocalOnly(url) && !isLocalOnly(config.nsApiBase)) {
     logger.warn(
       { publicUrl: url },
@@ -179,6 +196,7 @@ export async function start({ config, logger = createLogger(config.logLevel), ro
       clearTimeout(cutOff);
       await stopRenewals();
       await relay?.close();
+      await texts?.close();
       await closeDeps(deps, deadline);
       logger.info('beckon-server stopped');
     })());

@@ -30,6 +30,8 @@ const TABLES = [
   'schema_migrations',
   'stream_tokens',
   'subscriptions',
+  'text_opt_outs',
+  'texts',
 ];
 
 /** A call row with what the schema requires, and `overrides`. */

@@ -1,4 +1,4 @@
-import type { Database } from '../db/database.js';
+import type { Database, Queryable } from '../db/database.js';
 import { applyCallChange, lockCallEvents, type CallChange } from './calls.js';
 
 /** One item of a verified delivery: stored as it came, and what it says about a call when it says something. */
@@ -28,6 +28,8 @@ export interface IntakeResult {
 export function receiveDelivery(
   db: Database,
   delivery: { provider: string; tenant: string; items: readonly DeliveryItem[] },
+  /** More work in the same transaction, after the items (e.g. queueing the text a missed call calls for): stored with them, or not at all. */
+  alsoInTransaction?: (tx: Queryable, result: IntakeResult) => Promise<void>,
 ): Promise<IntakeResult> {
   const { provider, tenant } = delivery;
   return db.transaction(async (tx) => {
@@ -50,6 +52,7 @@ export function receiveDelivery(
       }
       await tx.query('UPDATE deliveries SET processed_at = now(), attempts = attempts + 1 WHERE id = $1', [deliveryId]);
     }
+    await alsoInTransaction?.(tx, result);
     return result;
   });
 }

@@ -55,7 +55,11 @@ export async function readJson(ctx: ParameterizedContext<AppState>, limit: numbe
   return body && parseJson(body.raw);
 }
 
-async function readRaw(ctx: ParameterizedContext<AppState>, options: BodyOptions): Promise<{ type: BodyType; raw: Buffer } | undefined> {
+/** The body's bytes after the same checks (media type, no compression, at most `limit` bytes); undefined without a body. */
+export async function readRaw(
+  ctx: ParameterizedContext<AppState>,
+  options: BodyOptions,
+): Promise<{ type: BodyType; raw: Buffer } | undefined> {
   if (ctx.request.length === undefined && !ctx.get('Transfer-Encoding')) return undefined;
   if (ctx.req.readableEnded || (ctx.request as { body?: unknown }).body !== undefined) {
     // A host app's body parser ran first and the stream is gone: reading it would wait forever.
