@@ -170,6 +170,22 @@ function cpuSpent(before, after) {
   return { micros, share, other: otherLoad(before.machine, after.machine, ours, wallMs)?.other };
 }
 
+/** `SELECT 1` 500 times, one after the other, on a connection of its own (extended protocol, as the server queries): ms. */
+async function roundTrips(cluster, url) {
+  const client = await cluster.connect(url);
+  const samples = new Samples();
+  try {
+    for (let i = 0; i < 500; i++) {
+      const started = performance.now();
+      await client.query({ text: 'SELECT 1', queryMode: 'extended' });
+      samples.push(performance.now() - started);
+    }
+  } finally {
+    await client.end();
+  }
+  return percentiles(samples);
+}
+
 /**
  * What the server's database sessions are doing, sampled every 10 ms from `pg_stat_activity` until
  * `stop()`: the average number of the pool's sessions in each state. Says where intake's time goes.
@@ -431,6 +447,8 @@ async function intakeScenario(context, engine) {
     });
     const callers = Array.from({ length: 2_000 }, (_, i) => `1813555${String(i).padStart(4, '0')}`);
     const load = { subscriptionId, template, callers, redeliverShare: GOALS.redeliveredShare };
+    // The unit every statement of a delivery's transaction pays: a round trip from Node to this PostgreSQL.
+    const roundTrip = databaseUrl ? await roundTrips(context.cluster, databaseUrl) : undefined;
     const runs = [];
     const totals = { distinct: 0, calls: 0, sent: 0, redeliveries: 0 };
     const measure = async (name, options) => {
@@ -492,7 +510,7 @@ async function intakeScenario(context, engine) {
         `${held.calls} calls; ${totals.distinct} distinct records and ${totals.calls} calls were answered 200`,
     );
     check(held.unprocessed === 0, `intake on ${label}: ${held.unprocessed} deliveries stored but not processed`);
-    return { engine, label, runs, integrity };
+    return { engine, label, runs, integrity, roundTrip };
   } finally {
     await context.stop(server);
     await sandbox.call('reset');
@@ -971,6 +989,14 @@ ${markdownTable(intakeHeader, ['l', 'l', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r',
 
 ${intake.map(integrityText).join('\n')}
 
+${intake
+  .filter(({ roundTrip }) => roundTrip)
+  .map(
+    ({ roundTrip }) =>
+      `A \`SELECT 1\` round trip from Node to this PostgreSQL, alone: p50 ${ms(roundTrip.p50)}, p99 ${ms(roundTrip.p99)} (500, one after the other).`,
+  )
+  .join('\n')}
+
 Where PostgreSQL's sessions were, on average over each run (sampled from \`pg_stat_activity\` every 10 ms;
 the server's pool has 10):
 
@@ -1019,10 +1045,14 @@ function reading({ streams, intake, paging, postgres }) {
       `part is some ${kb(memory.heapKb - memory.reference.heapKb)} of heap per stream (its Koa context, the request's logger, the ` +
       `stream's state), the rest is any open HTTP response's.`,
   );
-  for (const { label, engine, runs } of intake) {
+  for (const { label, engine, runs, roundTrip } of intake) {
     const closed = runs.find((run) => run.mode === 'closed' && run.concurrency > 1);
     const alone = runs.find((run) => run.mode === 'closed' && run.concurrency === 1);
-    const aloneText = `One sender alone had each delivery answered in ${ms(alone.p50)} (p50): ${format.thousands(alone.rate)} deliveries/s. `;
+    const cpuMs = alone.cpu.micros.server / 1_000 / Math.max(1, alone.ok);
+    const aloneText =
+      `One sender alone had each delivery answered in ${ms(alone.p50)} (p50): ${format.thousands(alone.rate)} deliveries/s, ` +
+      `the server's process spending ${ms(cpuMs)} of CPU on each — at that cost a core of it takes some ` +
+      `${format.thousands(1_000 / cpuMs)} deliveries/s, lock or no lock. `;
     if (engine === 'postgres' && closed.sessions) {
       const waiting = closed.sessions['waiting for the call-events lock'] ?? 0;
       const holding = (closed.sessions['in a transaction, waiting for the server'] ?? 0) + (closed.sessions['running a statement'] ?? 0);
@@ -1034,7 +1064,9 @@ function reading({ streams, intake, paging, postgres }) {
           `(\`pg_advisory_xact_lock\`, taken first in every delivery's transaction: events/calls.ts, events/intake.ts) while ` +
           `${holding.toFixed(1)} held it, mostly waiting for the server's next statement; ${wal.toFixed(1)} were flushing WAL. ` +
           `Deliveries are stored one at a time, each holding the lock for the round trips of its whole transaction (some ten ` +
-          `statements: the delivery, the call, the customer, the event, the notification, the commit): ` +
+          `statements after the lock: the delivery, the lock again, the call read and written, the customer, the event, the ` +
+          `notification, the delivery marked, the commit; a bare round trip takes ${ms(roundTrip.p50)} here, p50) and the server's ` +
+          `work between them: ` +
           `${format.ms(1_000 / closed.rate)} ms per delivery at this rate. ${aloneText}More senders or connections only queue ` +
           `on the lock, where each holder's statements also wait their turn in the server's busier event loop.`,
       );
