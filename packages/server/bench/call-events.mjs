@@ -1035,6 +1035,13 @@ ${reading(report)}
 function reading({ streams, intake, paging, postgres }) {
   const lines = [];
   const { memory } = streams;
+  // Runs during which other processes took a good share of the machine: their figures say so.
+  const busy = (...cpus) => {
+    const other = Math.max(...cpus.map((cpu) => cpu.other ?? 0));
+    return other < 0.25
+      ? ''
+      : ` *(Other processes took up to ${format.percent(other)} of the machine meanwhile: read these figures with caution.)*`;
+  };
   lines.push(
     `- **Streams.** The event reached the bus ${ms(streams.toBus.p50)} after the webhook's answer (p50; the bus reads it from ` +
       `the database on the commit's notification), the server wrote it to all ${format.thousands(streams.streams)} streams in ` +
@@ -1043,7 +1050,8 @@ function reading({ streams, intake, paging, postgres }) {
       `of heap (the second half of them alone ${kb(memory.marginalRssKb)} of RSS: part of the first half's growth came once, not per ` +
       `stream); node:http alone holding an event stream, ${kb(memory.reference.rssKb)} and ${kb(memory.reference.heapKb)}: Beckon's own ` +
       `part is some ${kb(memory.heapKb - memory.reference.heapKb)} of heap per stream (its Koa context, the request's logger, the ` +
-      `stream's state), the rest is any open HTTP response's.`,
+      `stream's state), the rest is any open HTTP response's.` +
+      busy(streams.cpu),
   );
   for (const { label, engine, runs, roundTrip } of intake) {
     const closed = runs.find((run) => run.mode === 'closed' && run.concurrency > 1);
@@ -1068,12 +1076,14 @@ function reading({ streams, intake, paging, postgres }) {
           `notification, the delivery marked, the commit; a bare round trip takes ${ms(roundTrip.p50)} here, p50) and the server's ` +
           `work between them: ` +
           `${format.ms(1_000 / closed.rate)} ms per delivery at this rate. ${aloneText}More senders or connections only queue ` +
-          `on the lock, where each holder's statements also wait their turn in the server's busier event loop.`,
+          `on the lock, where each holder's statements also wait their turn in the server's busier event loop.` +
+          busy(closed.cpu, alone.cpu),
       );
     } else if (engine === 'pglite') {
       lines.push(
         `- **Intake on ${label}** took ${format.thousands(closed.rate)} deliveries/s with ${closed.concurrency} senders: the embedded ` +
-          `database runs on the server's own thread, which was at ${format.percent(closed.cpu.share.server)} of a core. ${aloneText}`,
+          `database runs on the server's own thread, which was at ${format.percent(closed.cpu.share.server)} of a core. ${aloneText}` +
+          busy(closed.cpu, alone.cpu),
       );
     }
   }
@@ -1099,7 +1109,8 @@ function reading({ streams, intake, paging, postgres }) {
           `p99 over HTTP (${cheap.map((scope) => ms(scope.single.p99)).join(', ')}) comes from outside the query: the server's ` +
           `process (the key's lookup, 100 calls to JSON, the log line) and the machine's other work ` +
           `(${cheap.map((scope) => format.percent(scope.single.cpu.other)).join(', ')} of it during those runs).`
-        : ''),
+        : '') +
+      busy(worst.single.cpu),
   );
   return lines.join('\n');
 }
