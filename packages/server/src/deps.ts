@@ -7,6 +7,7 @@ import type { CustomerLookupOptions } from './customers/lookup.js';
 import type { Database } from './db/database.js';
 import type { Limits } from './guards/limits.js';
 import type { BotCheck } from './guards/turnstile.js';
+import type { TwilioClient } from './providers/twilio/client.js';
 import type { ConfigState } from './tenants/redis-store.js';
 import type { TenantStore } from './tenants/store.js';
 
@@ -37,6 +38,11 @@ export interface ServerDeps {
   limits: Limits;
   /** Verifies Turnstile tokens for ids with `require_turnstile`; absent when `TURNSTILE_SECRET_KEY` is not set. */
   botCheck?: BotCheck;
+  /**
+   * The Twilio account's REST client (click-to-call of ids with `provider: "twilio"`, the texts' outbox);
+   * absent when `TWILIO_ACCOUNT_SID` and `TWILIO_AUTH_TOKEN` are not set.
+   */
+  twilio?: TwilioClient;
   /** Redis, when `REDIS_URL` is set: its state for `/health`, and closing it. */
   redis?: { ready(): boolean; close(): Promise<void> };
   /**

@@ -42,8 +42,9 @@ export interface RunningServer {
 
 /**
  * Wires Beckon's dependencies from a validated config: the database (PostgreSQL or the embedded one,
- * migrated); the NetSapiens client; the file store and in-memory limits, or with `REDIS_URL` both in
- * Redis; the background tasks. For host apps mounting `createRouter`; `start` uses it too. Close with `closeDeps`.
+ * migrated); the NetSapiens client, and Twilio's when `TWILIO_*` are set; the file store and in-memory
+ * limits, or with `REDIS_URL` both in Redis; the background tasks. For host apps mounting `createRouter`;
+ * `start` uses it too. Close with `closeDeps`.
  */
 export async function createDeps(config: ServerConfig, options: { publicUrl?: string; logger?: Logger } = {}): Promise<ServerDeps> {
   const logger = options.logger ?? createLogger(config.logLevel);
@@ -54,6 +55,9 @@ export async function createDeps(config: ServerConfig, options: { publicUrl?: st
     config: { ...config, publicUrl },
     ns: createNsClient({ baseUrl: config.nsApiBase, auth: { token: config.nsToken }, timeoutMs: config.nsTimeoutMs }),
     botCheck: config.turnstile && createTurnstileCheck({ ...config.turnstile, logger }),
+    twilio:
+      config.twilio &&
+      createTwilioClient({ accountSid: config.twilio.accountSid, authToken: config.twilio.authToken, baseUrl: config.twilio.apiBase }),
     logger,
     background: new BackgroundTasks(logger),
   };
@@ -155,9 +159,7 @@ export async function start({ config, logger = createLogger(config.logLevel), ro
     ? startEventRelay({ db, tenants: deps.tenants, logger, ...(deps.callEvents ? { bus: deps.callEvents } : {}) })
     : undefined;
   // Texts (the Twilio missed-call text-back) go out from the database's outbox, whichever instance queued them.
-  const twilio =
-    config.twilio &&
-    createTwilioClient({ accountSid: config.twilio.accountSid, authToken: config.twilio.authToken, baseUrl: config.twilio.apiBase });
+  const { twilio } = deps;
   const texts =
     db && twilio
       ? startTextSender({

@@ -11,10 +11,13 @@ import {
   createApp,
   createLogger,
   createMemoryLimits,
+  createTwilioClient,
   openFileTenantStore,
+  startTwilioStandIn,
   type ServerConfig,
   type ServerDeps,
   type Tenants,
+  type TwilioStandIn,
 } from '../src/index.js';
 
 export const SECRET = 'test-update-secret-0123456789';
@@ -34,6 +37,10 @@ export const TENANTS: Tenants = {
   },
 };
 
+/** The Twilio account of a harness started with `twilio: true`: the stand-in's, and what signs its webhooks. */
+export const TWILIO_ACCOUNT_SID = `AC${'a1'.repeat(16)}`;
+export const TWILIO_AUTH_TOKEN = 'f0'.repeat(16);
+
 export interface HarnessOptions {
   tenants?: Tenants;
   limits?: Partial<ServerConfig['limits']>;
@@ -50,6 +57,11 @@ export interface HarnessOptions {
   db?: ServerDeps['db'];
   /** PUBLIC_URL; `'self'` uses the address the server listens on (for browser tests). Default `http://beckon.test`. */
   publicUrl?: string;
+  /**
+   * A Twilio stand-in (`harness.twilio`), and the Twilio settings pointing at it (`TWILIO_ACCOUNT_SID`,
+   * `TWILIO_AUTH_TOKEN`): Twilio's webhooks are mounted and `deps.twilio` places calls through it.
+   */
+  twilio?: boolean;
 }
 
 export interface LogLine {
@@ -62,6 +74,8 @@ export interface Harness {
   /** The Beckon server, e.g. `http://127.0.0.1:PORT`. */
   url: string;
   sandbox: NsSandbox;
+  /** With `twilio: true`. */
+  twilio?: TwilioStandIn;
   deps: ServerDeps;
   domainsFile: string;
   /** Every log line the server wrote, parsed. */
@@ -75,6 +89,7 @@ export interface Harness {
 /** A real Beckon app on port 0, wired to a real NS sandbox and a temporary domains.json. */
 export async function startHarness(options: HarnessOptions = {}): Promise<Harness> {
   const sandbox = await startNsSandbox(options.sandbox);
+  const twilio = options.twilio ? await startTwilioStandIn({ accountSid: TWILIO_ACCOUNT_SID, authToken: TWILIO_AUTH_TOKEN }) : undefined;
   const dir = await mkdtemp(join(tmpdir(), 'beckon-test-'));
   const domainsFile = join(dir, 'domains.json');
   await writeFile(domainsFile, JSON.stringify(options.tenants ?? TENANTS, null, 2));
@@ -100,6 +115,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     provisionEmail: 'ops@example.com',
     provisionApplication: options.provisionApplication,
     nsApiBase: options.nsApiBase,
+    twilio: twilio && { accountSid: TWILIO_ACCOUNT_SID, authToken: TWILIO_AUTH_TOKEN, apiBase: twilio.url },
   };
   const deps: ServerDeps = {
     config,
@@ -119,6 +135,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
       textBackWindowSeconds: options.textBackWindowSeconds ?? 600,
     }),
     botCheck: options.botCheck,
+    twilio: twilio && createTwilioClient({ accountSid: TWILIO_ACCOUNT_SID, authToken: TWILIO_AUTH_TOKEN, baseUrl: twilio.url }),
     db: options.db,
     logger,
     background: new BackgroundTasks(logger),
@@ -128,6 +145,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
   return {
     url,
     sandbox,
+    twilio,
     deps,
     domainsFile,
     logs,
@@ -144,6 +162,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
       await deps.background.drain(5_000);
       await deps.tenants.close();
       await sandbox.close();
+      await twilio?.close();
       await rm(dir, { recursive: true, force: true });
     },
   };

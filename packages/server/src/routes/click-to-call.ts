@@ -6,7 +6,8 @@ import { checkPhone } from '../guards/phone-policy.js';
 import { maskPhone } from '../logging.js';
 import type { BodyState } from '../middleware/body.js';
 import { HttpError } from '../http-error.js';
-import { ID_PATTERN } from '../tenants/schema.js';
+import { twilioClickToCall } from '../providers/twilio/originate.js';
+import { ID_PATTERN, type TenantConfig } from '../tenants/schema.js';
 
 const PHONE_ERRORS = {
   invalid: { message: 'Please enter a valid phone number.', code: 'invalid_number' },
@@ -14,10 +15,44 @@ const PHONE_ERRORS = {
   premium: { message: 'Sorry, we cannot call that number.', code: 'number_not_allowed' },
 } as const;
 
+/** How an id's calls are placed, and what the log says of one (numbers masked). */
+interface CallPlacement {
+  /** `queued call`, `twilio call`. */
+  kind: string;
+  /** Places the call to the visitor's number (E.164), once: never retried. What to log of it. */
+  place(visitor: string): Promise<Record<string, string>>;
+  /** What to log of a failure. */
+  failure(error: unknown): Record<string, unknown>;
+}
+
 /**
- * `POST /click-to-call {id, phone_number}`: NetSapiens calls the visitor and bridges them into the id's
- * queue. The checks run in the running service's order (id, config, number, limits), with the origin
- * and per-number checks added; the queue always comes from config, never from the request.
+ * How `tenant`'s click-to-call is placed: NetSapiens calls the visitor into the id's `queue`; with
+ * `provider: "twilio"`, Twilio rings the business's phone first and bridges the visitor when it answers.
+ * `not_configured` when the id has nothing to call into, `unavailable` when its provider is not set up
+ * on this server.
+ */
+function placementFor(deps: ServerDeps, tenant: TenantConfig): CallPlacement | 'not_configured' | 'unavailable' {
+  if (tenant.provider === 'twilio') {
+    if (!tenant.twilio) return 'not_configured';
+    return deps.twilio ? twilioClickToCall(deps.twilio, tenant.twilio) : 'unavailable';
+  }
+  const { queue, api_domain: domain } = tenant;
+  if (!queue) return 'not_configured';
+  return {
+    kind: 'queued call',
+    place: async (destination) => {
+      await deps.ns.queuedCalls.create({ queue, domain, destination });
+      return {};
+    },
+    failure: (error) => ({ err: error }),
+  };
+}
+
+/**
+ * `POST /click-to-call {id, phone_number}`: the id's provider calls the visitor (see `placementFor`).
+ * The checks run in the running service's order (id, config, number, limits), with the origin and
+ * per-number checks added, whichever the provider; what is called always comes from config, never from
+ * the request.
  */
 export function clickToCall(deps: ServerDeps): Middleware<BodyState> {
   return async function clickToCall(ctx) {
@@ -32,9 +67,14 @@ export function clickToCall(deps: ServerDeps): Middleware<BodyState> {
       log.error({ err: error, id }, 'config unavailable');
       throw new HttpError(500, 'Service temporarily unavailable.', { code: 'unavailable' });
     }
-    if (!tenant?.queue) {
+    const placement = tenant ? placementFor(deps, tenant) : 'not_configured';
+    if (!tenant || placement === 'not_configured') {
       log.warn({ id }, 'click-to-call for an id without a queue');
       throw new HttpError(404, 'This call button is not configured.', { code: 'not_configured' });
+    }
+    if (placement === 'unavailable') {
+      log.error({ id }, 'this id places its calls through Twilio but TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN are not set');
+      throw new HttpError(503, 'Service temporarily unavailable.', { code: 'unavailable' });
     }
     if (!originAllowed(tenant, ctx.get('Origin') || undefined)) {
       log.warn({ id, origin: ctx.get('Origin') }, 'click-to-call from an origin the id does not allow');
@@ -70,13 +110,14 @@ export function clickToCall(deps: ServerDeps): Middleware<BodyState> {
       throw tripped(log, { limit: 'id', id })(error);
     }
 
+    let placed: Record<string, string>;
     try {
-      await deps.ns.queuedCalls.create({ queue: tenant.queue, domain: tenant.api_domain, destination: phone.e164 });
+      placed = await placement.place(phone.e164);
     } catch (error) {
-      log.error({ err: error, id, to }, 'queued call failed');
+      log.error({ ...placement.failure(error), id, to }, `${placement.kind} failed`);
       throw new HttpError(502, 'Could not place your call right now. Please try again.', { code: 'call_failed' });
     }
-    log.info({ id, to }, 'queued call placed');
+    log.info({ ...placed, id, to }, `${placement.kind} placed`);
     ctx.body = { status: 'ok' };
   };
 }

@@ -22,6 +22,11 @@ export interface TenantConfig {
    * they ring, how long, and the missed-call text; see docs/providers/twilio.md.
    */
   twilio?: TwilioSettings;
+  /**
+   * Who places the id's click-to-call: `netsapiens` (absent means it too) calls the visitor into `queue`;
+   * `twilio` rings `twilio.forward_to` first and bridges the visitor when it answers (needs `twilio`).
+   */
+  provider?: 'netsapiens' | 'twilio';
   /** Click-to-call: the call queue, `EXT@DOMAIN`. */
   queue?: string;
   branding?: Branding;
@@ -175,6 +180,7 @@ export const tenantSchema = z
   .looseObject({
     api_domain: fieldRules.api_domain.optional(),
     twilio: twilioSettings.optional(),
+    provider: z.enum(['netsapiens', 'twilio'], { error: 'must be "netsapiens" or "twilio"' }).optional(),
     queue: fieldRules.queue.optional(),
     branding: brandingSchema.optional(),
     user: fieldRules.user.optional(),
@@ -203,6 +209,14 @@ export const tenantSchema = z
         code: 'custom',
         path: ['api_domain'],
         message: 'is required (the NetSapiens domain), unless the id has a twilio block',
+      });
+    }
+    // Click-to-call through Twilio calls forward_to from the id's Twilio number: without them there is nothing to place.
+    if (entry.provider === 'twilio' && entry.twilio === undefined) {
+      context.addIssue({
+        code: 'custom',
+        path: ['twilio'],
+        message: 'is required when provider is "twilio" (the numbers to call from and forward_to, the phone to ring first)',
       });
     }
   });
