@@ -14,7 +14,8 @@ import {
 } from '../src/index.js';
 import { INTERNAL_SECRET, startApiServer, insertCall, type ApiServer } from './fixtures/api.js';
 import { databaseFixture } from './fixtures/databases.js';
-import { SECRET, serveForTest, startHarness, TENANTS, type Harness, type HarnessOptions } from './helpers.js';
+import { signTwilioRequest } from '../src/providers/twilio/signature.js';
+import { SECRET, serveForTest, startHarness, TENANTS, TWILIO_AUTH_TOKEN, type Harness, type HarnessOptions } from './helpers.js';
 
 /**
  * docs/http-api.openapi.json checked against real responses: each request in the table goes to a real
@@ -203,6 +204,7 @@ const tenants: Tenants = {
   'example.com-voice': { ...TENANTS['example.com-sms']!, voice_message: 'We are open <9 to 5> & closed on Sundays.' },
   'example.com-signed': { ...TENANTS['example.com-sms']!, webresponder_signed: true },
   'example.com-guarded': { api_domain: 'example.com', queue: '9002@example.com', require_turnstile: true },
+  'shop-twilio': { provider: 'twilio', twilio: { numbers: ['+19295550100'], forward_to: '+18135550199', ring_seconds: 15 } },
 };
 
 /** A real Turnstile check; the rows that use it are refused before it would reach siteverify. */
@@ -358,6 +360,19 @@ const CALL_RECORD = {
   time_answer: '0000-00-00 00:00:00',
 };
 const version = loadWidgetBundle()?.version ?? 'unbuilt';
+/** A Twilio webhook's form, signed as Twilio signs it: over the harness's PUBLIC_URL (`http://beckon.test`) and this path. */
+const signedForm = (path: string, fields: Record<string, string>) =>
+  asForm(fields, { 'x-twilio-signature': signTwilioRequest(TWILIO_AUTH_TOKEN, `http://beckon.test${path}`, fields) });
+const CALL_SID = `CA${'0123456789abcdef'.repeat(2)}`;
+/** A call to shop-twilio's number, as Twilio posts it. */
+const TWILIO_CALL = {
+  CallSid: CALL_SID,
+  AccountSid: `AC${'a1'.repeat(16)}`,
+  From: '+18135551234',
+  To: '+19295550100',
+  CallStatus: 'ringing',
+};
+const DIAL_STATUS = `/webhooks/twilio/call/status/${CALL_SID}`;
 
 const rows: Record<string, Row> = {
   // POST /click-to-call and its preflight
@@ -464,6 +479,32 @@ const rows: Record<string, Row> = {
     status: 502,
     ...call('8135551234'),
     before: ({ harness }) => harness.sandbox.inject({ route: 'queuedcall.create', status: 503 }),
+  },
+  'click-to-call: a Twilio id rings the business first': {
+    method: 'POST',
+    path: '/click-to-call',
+    status: 200,
+    ...call('8135551234', 'shop-twilio'),
+    harness: { twilio: true },
+    then: (t, body, { harness }) => {
+      t.deepEqual(body, { status: 'ok' });
+      t.like(harness.twilio!.calls, [{ to: '+18135550199', from: '+19295550100' }]);
+      t.is(harness.sandbox.calls.length, 0);
+    },
+  },
+  'click-to-call: Twilio fails': {
+    method: 'POST',
+    path: '/click-to-call',
+    status: 502,
+    ...call('8135551234', 'shop-twilio'),
+    harness: { twilio: true },
+    before: ({ harness }) => harness.twilio!.inject({ route: 'calls', status: 503 }),
+  },
+  'click-to-call: a Twilio id, no Twilio settings': {
+    method: 'POST',
+    path: '/click-to-call',
+    status: 503,
+    ...call('8135551234', 'shop-twilio'),
   },
   'click-to-call: the store cannot be read': {
     method: 'POST',
@@ -1094,6 +1135,130 @@ const rows: Record<string, Row> = {
     documentedHeaders: ['Retry-After'],
   },
   'netsapiens webhook: GET': { method: 'GET', path: '/webhooks/netsapiens', status: 405, database: 'with secret' },
+
+  // Twilio's webhooks: mounted with the Twilio settings, signed with TWILIO_AUTH_TOKEN; no database needed
+  'twilio call: a ringing call is forwarded': {
+    method: 'POST',
+    path: '/webhooks/twilio/call',
+    status: 200,
+    harness: { twilio: true },
+    ...signedForm('/webhooks/twilio/call', TWILIO_CALL),
+    then: (t, body) =>
+      t.regex(
+        String(body),
+        /<Dial timeout="15" action="http:\/\/beckon\.test\/webhooks\/twilio\/call\/status\/CA[0-9a-f]{32}" method="POST"><Number>\+18135550199<\/Number><\/Dial>/,
+      ),
+  },
+  'twilio call: another status': {
+    method: 'POST',
+    path: '/webhooks/twilio/call',
+    status: 200,
+    harness: { twilio: true },
+    ...signedForm('/webhooks/twilio/call', { ...TWILIO_CALL, CallStatus: 'completed' }),
+    then: (t, body) => t.regex(String(body), /<Response><\/Response>/),
+  },
+  'twilio call: a number no id has': {
+    method: 'POST',
+    path: '/webhooks/twilio/call',
+    status: 200,
+    harness: { twilio: true },
+    ...signedForm('/webhooks/twilio/call', { ...TWILIO_CALL, To: '+19295550999' }),
+    then: (t, body) => t.regex(String(body), /<Say>[^<]+<\/Say><Hangup\/>/),
+  },
+  'twilio call: no signature': {
+    method: 'POST',
+    path: '/webhooks/twilio/call',
+    status: 403,
+    harness: { twilio: true },
+    ...asForm(TWILIO_CALL),
+  },
+  'twilio call: signed, then a parameter changed': {
+    method: 'POST',
+    path: '/webhooks/twilio/call',
+    status: 403,
+    harness: { twilio: true },
+    headers: signedForm('/webhooks/twilio/call', TWILIO_CALL).headers!,
+    body: new URLSearchParams({ ...TWILIO_CALL, From: '+18135550000' }).toString(),
+  },
+  'twilio call: a body over 64 KiB': {
+    method: 'POST',
+    path: '/webhooks/twilio/call',
+    status: 413,
+    harness: { twilio: true },
+    ...signedForm('/webhooks/twilio/call', { ...TWILIO_CALL, CallerName: 'x'.repeat(70_000) }),
+  },
+  'twilio call: JSON': {
+    method: 'POST',
+    path: '/webhooks/twilio/call',
+    status: 415,
+    harness: { twilio: true },
+    ...asJson(TWILIO_CALL),
+  },
+  'twilio call: GET': { method: 'GET', path: '/webhooks/twilio/call', status: 405, harness: { twilio: true } },
+  'twilio dial status: missed': {
+    method: 'POST',
+    path: DIAL_STATUS,
+    status: 200,
+    harness: { twilio: true },
+    ...signedForm(DIAL_STATUS, { ...TWILIO_CALL, CallStatus: 'in-progress', DialCallStatus: 'no-answer' }),
+  },
+  "twilio dial status: the path's CallSid is not the form's": {
+    method: 'POST',
+    path: `/webhooks/twilio/call/status/CA${'f'.repeat(32)}`,
+    status: 400,
+    harness: { twilio: true },
+    ...signedForm(`/webhooks/twilio/call/status/CA${'f'.repeat(32)}`, { ...TWILIO_CALL, DialCallStatus: 'busy' }),
+  },
+  'twilio dial status: a wrong signature': {
+    method: 'POST',
+    path: DIAL_STATUS,
+    status: 403,
+    harness: { twilio: true },
+    ...asForm({ ...TWILIO_CALL, DialCallStatus: 'busy' }, { 'x-twilio-signature': 'bm90IGEgc2lnbmF0dXJlIGF0IGFsbA==' }),
+  },
+  'twilio dial status: a body over 64 KiB': {
+    method: 'POST',
+    path: DIAL_STATUS,
+    status: 413,
+    harness: { twilio: true },
+    ...signedForm(DIAL_STATUS, { ...TWILIO_CALL, DialCallStatus: 'busy', CallerName: 'x'.repeat(70_000) }),
+  },
+  'twilio dial status: multipart': {
+    method: 'POST',
+    path: DIAL_STATUS,
+    status: 415,
+    harness: { twilio: true },
+    ...asMultipart({ ...TWILIO_CALL, DialCallStatus: 'busy' }),
+  },
+  'twilio sms: STOP': {
+    method: 'POST',
+    path: '/webhooks/twilio/sms',
+    status: 200,
+    harness: { twilio: true },
+    ...signedForm('/webhooks/twilio/sms', { MessageSid: `SM${'0'.repeat(32)}`, From: '+18135551234', To: '+19295550100', Body: 'STOP' }),
+  },
+  'twilio sms: no signature': {
+    method: 'POST',
+    path: '/webhooks/twilio/sms',
+    status: 403,
+    harness: { twilio: true },
+    ...asForm({ From: '+18135551234', To: '+19295550100', Body: 'STOP' }),
+  },
+  'twilio sms: a body over 64 KiB': {
+    method: 'POST',
+    path: '/webhooks/twilio/sms',
+    status: 413,
+    harness: { twilio: true },
+    ...asForm({ Body: 'x'.repeat(70_000) }),
+  },
+  'twilio sms: text/plain': {
+    method: 'POST',
+    path: '/webhooks/twilio/sms',
+    status: 415,
+    harness: { twilio: true },
+    headers: { 'content-type': 'text/plain' },
+    body: 'Body=STOP',
+  },
   'subscriptions: the list': {
     method: 'GET',
     path: '/internal/subscriptions',
@@ -1261,6 +1426,10 @@ test('every operation in the document, and every status it documents, is exercis
     // Needs MAX_STREAMS_PER_APP streams open (100 by default): pinned in stream-api.test.ts, which lowers the limits.
     'GET /api/call-stream 429',
     'POST /webhooks/netsapiens 500',
+    // Twilio's routes read the config from memory and answer TwiML whatever the database does: a 500 would be a bug.
+    'POST /webhooks/twilio/call 500',
+    'POST /webhooks/twilio/call/status/{callSid} 500',
+    'POST /webhooks/twilio/sms 500',
   ]);
   const exercised = new Set(
     Object.values(rows).flatMap((row) =>
