@@ -146,6 +146,23 @@ for (const engine of ENGINES) {
     t.deepEqual(await server.customers(), []);
   });
 
+  test(`regression: a database error storing customers is logged with its code and the request id, never the customers (${engine})`, async (t) => {
+    const server = await startCustomersServer(t, fixture, engine);
+    // A constraint the list breaks: a data error (a bug's kind, a 500), raised with the whole list as the parameter.
+    await server.db.query("ALTER TABLE customers ADD CONSTRAINT no_grace CHECK (name <> 'Grace Hopper')");
+    const customers = [
+      { external_id: 'crm-1', name: 'Ada Lovelace', email: 'ada@example.com', phone: '(813) 555-1234' },
+      { external_id: 'crm-2', name: 'Grace Hopper', email: 'grace@example.com', phone: '+1 929 555 0199' },
+    ];
+    const response = await server.upsert({ id: ID, customers });
+    t.is(response.status, 500);
+    const line = server.harness.logs.find((entry) => entry.msg === 'request failed');
+    t.like(line, { level: 50, requestId: response.headers.get('x-request-id'), err: { code: '23514' } });
+    const log = server.harness.logText();
+    for (const secret of ['8135551234', '9295550199', 'Ada Lovelace', 'Grace Hopper', 'grace@example.com'])
+      t.false(log.includes(secret), secret);
+  });
+
   test(`an unknown id is a 404; a phone is read in the id's default country (${engine})`, async (t) => {
     const server = await startCustomersServer(t, fixture, engine);
     const [status, body] = await answer(await server.upsert({ id: 'nobody.com-sales', customers: [{ external_id: 'x' }] }));

@@ -168,6 +168,24 @@ for (const engine of ENGINES) {
     t.like(digits, { from_number: '+18135551234', customer_id: rows[0]!.id });
     t.like(other, { from_number: '+18135559999', customer_id: null });
   });
+
+  engineTest(
+    `regression: a database error in a delivery is logged with its code, message and request id, never the query, its parameters or a phone number (${engine})`,
+    async (t) => {
+      const server = await startIntakeServer(t, fixture, engine);
+      // A constraint no record meets: a data error (a bug's kind, a 500), raised with the raw record as a parameter.
+      await server.db.query("ALTER TABLE deliveries ADD CONSTRAINT refuse_all CHECK (dedupe_key = 'none')");
+      const response = await server.deliver([callRecord('ringing', { from: '18135551234', fromName: 'Ada Lovelace' })]);
+      t.is(response.status, 500);
+      const requestId = response.headers.get('x-request-id');
+      const line = server.harness.logs.find((entry) => entry.msg === 'request failed');
+      t.like(line, { level: 50, requestId, err: { code: '23514' } });
+      t.regex(String((line?.err as { message?: unknown }).message), /refuse_all/);
+      for (const field of ['query', 'params', 'detail', 'where']) t.false(field in (line!.err as object), field);
+      const log = server.harness.logText();
+      for (const secret of ['8135551234', 'Ada Lovelace', 'a1b2c3d4@192.0.2.10', server.token]) t.false(log.includes(secret), secret);
+    },
+  );
 }
 
 test.serial('with the embedded database closed, a delivery is a 503 with Retry-After, and nothing is half-stored', async (t) => {

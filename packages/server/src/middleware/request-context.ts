@@ -3,6 +3,7 @@ import type { Middleware } from 'koa';
 import type { Logger } from 'pino';
 import type { AppState } from '../context.js';
 import { clientAddress } from '../guards/limits.js';
+import { maskPhonesIn } from '../logging.js';
 
 const INCOMING_ID = /^[A-Za-z0-9._:-]{8,128}$/;
 
@@ -30,7 +31,8 @@ export function requestContext(logger: Logger): Middleware<AppState> {
           status: ctx.status,
           ms: Math.round(performance.now() - started),
           ip,
-          reason: ctx.state.refusal,
+          // A refusal may quote what was sent: a customer's phone, say.
+          reason: ctx.state.refusal === undefined ? undefined : maskPhonesIn(ctx.state.refusal),
         },
         'request',
       );
