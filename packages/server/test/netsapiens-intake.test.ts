@@ -1,4 +1,5 @@
 import test from 'ava';
+import fc from 'fast-check';
 import { createLogger, openMigratedDatabase, type Database } from '../src/index.js';
 import { databaseFixture, ENGINES } from './fixtures/databases.js';
 import { callRecord, ID, startIntakeServer, subscribe, type IntakeServer } from './fixtures/netsapiens.js';
@@ -167,6 +168,99 @@ for (const engine of ENGINES) {
     t.like(formatted, { from_number: '+18135551234', customer_id: rows[0]!.id });
     t.like(digits, { from_number: '+18135551234', customer_id: rows[0]!.id });
     t.like(other, { from_number: '+18135559999', customer_id: null });
+  });
+
+  engineTest(
+    `regression: NUL and lone surrogates in a record are made storable: 200, every record of the delivery stored, a redelivery still a redelivery (${engine})`,
+    async (t) => {
+      const server = await startIntakeServer(t, fixture, engine);
+      const delivery = [
+        callRecord('ringing', { callId: 'good-call' }),
+        callRecord('ringing', { callId: 'nul-name', fromName: 'A\u0000B' }),
+        callRecord('ringing', { callId: 'nul\u0000id' }),
+        { ...callRecord('ringing', { callId: 'surrogate-name', fromName: 'Ada \ud800' }), ['x\u0000\udfff']: ['\u0000', { y: '\ud83d' }] },
+      ];
+      await ok(await server.deliver(delivery), 4, 4);
+      const stored = await calls(server.db);
+      t.deepEqual(
+        stored.map((call) => [call.provider_call_id, call.from_name]),
+        [
+          ['good-call', 'ADA LOVELACE'],
+          ['nul-name', 'AB'],
+          ['nulid', 'ADA LOVELACE'],
+          ['surrogate-name', 'Ada \uFFFD'],
+        ],
+      );
+      const { rows } = await server.db.query<{ body: Record<string, unknown> }>(
+        "SELECT body FROM deliveries WHERE body->>'orig_callid' = 'surrogate-name'",
+      );
+      t.deepEqual(rows[0]!.body['x\uFFFD'], ['', { y: '\uFFFD' }], 'the raw record, its strings and keys made storable');
+      await ok(await server.deliver(delivery), 0, 4);
+      t.deepEqual(await server.counts(), { deliveries: 4, calls: 4, call_events: 4 });
+      t.false(server.harness.logs.some((line) => line.level >= 50));
+    },
+  );
+
+  engineTest(
+    `regression: a record nested too deep to store is skipped with a warning, and the rest of its delivery is stored: 200 (${engine})`,
+    async (t) => {
+      const server = await startIntakeServer(t, fixture, engine);
+      const depth = 10_000;
+      const deep = `{"orig_callid":"deep","term_call_info":"alerting","x":${'['.repeat(depth)}${']'.repeat(depth)}}`;
+      const response = await server.deliver(`[${JSON.stringify(callRecord('ringing', { callId: 'good-call' }))},${deep}]`);
+      t.is(response.status, 200);
+      t.deepEqual(await response.json(), { status: 'ok', received: 2, stored: 1, skipped: 1 });
+      t.deepEqual(
+        (await calls(server.db)).map((call) => call.provider_call_id),
+        ['good-call'],
+      );
+      const warning = server.harness.logs.find((line) => line.msg === 'netsapiens record skipped: it cannot be stored');
+      t.like(warning, { level: 40, id: ID, record: 1, reason: 'nested more than 16 levels deep' });
+      t.false(server.harness.logs.some((line) => line.level >= 50));
+    },
+  );
+
+  engineTest(
+    `regression: any text in any field of a record (NUL, lone surrogates, any code point) is a 200 that stores the delivery, and its redelivery stores nothing (${engine})`,
+    async (t) => {
+      const server = await startIntakeServer(t, fixture, engine);
+      const unit = fc.oneof(
+        fc.constantFrom('\u0000', '\ud800', '\udbff', '\udc00', '\udfff', ':', '%', '\u202e'),
+        fc.string({ unit: 'binary', minLength: 1, maxLength: 1 }),
+      );
+      const text = fc.string({ unit, maxLength: 12 });
+      let run = 0;
+      await fc.assert(
+        fc.asyncProperty(text, text, text, text, text, async (callId, leg, name, key, value) => {
+          run += 1;
+          const good = callRecord('ringing', { callId: `good-${run}` });
+          const fuzzed = {
+            ...callRecord('ringing', { callId: `fuzz-${run}-${callId}`, fromName: name }),
+            term_callid: leg,
+            [`x${key}`]: value,
+          };
+          const delivery = [good, fuzzed];
+          await ok(await server.deliver(delivery), 2, 2);
+          await ok(await server.deliver(delivery), 0, 2);
+        }),
+        { numRuns: 40 },
+      );
+      const { rows } = await server.db.query<{ count: number }>(
+        "SELECT count(*)::int AS count FROM calls WHERE provider_call_id LIKE 'good-%'",
+      );
+      t.is(rows[0]!.count, run);
+      t.false(server.harness.logs.some((line) => line.level >= 50));
+    },
+  );
+
+  engineTest(`regression: an id no config can have (a NUL) is the 401 of an unknown id, not a 500 (${engine})`, async (t) => {
+    const server = await startIntakeServer(t, fixture, engine);
+    const unknown = await refused(await server.deliver([callRecord('ringing')], 'id=nobody.net-sales&token=x'));
+    for (const query of ['id=a%00&token=x', `id=${ID}%00&token=${server.token}`, "id=a'b&token=x", `id=${'a'.repeat(200)}&token=x`]) {
+      t.deepEqual(await refused(await server.deliver([callRecord('ringing')], query)), unknown, query);
+    }
+    t.deepEqual(await server.counts(), { deliveries: 0, calls: 0, call_events: 0 });
+    t.false(server.harness.logs.some((line) => line.level >= 50));
   });
 
   engineTest(

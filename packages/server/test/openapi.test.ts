@@ -1089,6 +1089,16 @@ const rows: Record<string, Row> = {
     ...asJson([CALL_RECORD]),
     then: (t, body) => t.deepEqual(body, { status: 'ok', received: 1, stored: 1 }),
   },
+  'netsapiens webhook: a record nested too deep is skipped, the rest stored': {
+    method: 'POST',
+    path: WEBHOOK,
+    status: 200,
+    database: 'with secret',
+    before: subscribed,
+    headers: { 'content-type': 'application/json' },
+    body: `[${JSON.stringify(CALL_RECORD)},{"orig_callid":"deep","x":${'['.repeat(100)}${']'.repeat(100)}}]`,
+    then: (t, body) => t.deepEqual(body, { status: 'ok', received: 2, stored: 1, skipped: 1 }),
+  },
   'netsapiens webhook: not an array': {
     method: 'POST',
     path: WEBHOOK,

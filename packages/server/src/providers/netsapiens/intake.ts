@@ -7,9 +7,9 @@ import { defaultCountry } from '../../events/phone.js';
 import { subscriptionTokenMatches } from '../../events/subscriptions.js';
 import { HttpError } from '../../http-error.js';
 import { readJson } from '../../middleware/body.js';
-import type { TenantConfig } from '../../tenants/schema.js';
+import { ID_PATTERN, type TenantConfig } from '../../tenants/schema.js';
 import type { TenantStore } from '../../tenants/store.js';
-import { callRecordItem, parseCallRecords, PROVIDER } from './records.js';
+import { callRecordItem, parseCallRecords, PROVIDER, SKIPPED_REASON } from './records.js';
 
 /**
  * The largest delivery read. NetSapiens posts one record (some 80 fields, 2–3 KB) per call leg and state
@@ -30,7 +30,9 @@ const REFUSED = 'This webhook URL is not valid (wrong id or token, or its subscr
  * one, an unknown id or a replaced subscription all answer the same 401. Then the JSON array of call
  * records is stored and normalized in one transaction (`receiveDelivery`): 200 once committed, a 400 for
  * a body that is not call records (nothing stored), a 503 while the database cannot take it (nothing
- * stored; NetSapiens redelivers). The request's log line has the path only, never the token.
+ * stored; NetSapiens redelivers). Strings are made storable first (`storableText`), and a record nested
+ * too deep to store is skipped with a warning, the rest stored and the answer a 200 saying how many were
+ * skipped. The request's log line has the path only, never the token.
  */
 export function netsapiensWebhook(deps: {
   db: Database;
@@ -42,23 +44,33 @@ export function netsapiensWebhook(deps: {
   return async function netsapiensWebhook(ctx) {
     const id = ctx.query.id;
     const token = ctx.query.token;
-    if (typeof id !== 'string' || typeof token !== 'string' || id === '' || token === '') throw new HttpError(401, REFUSED);
+    // An id that no config can have (a NUL, a quote) is refused like an unknown one, before it reaches SQL.
+    if (typeof id !== 'string' || typeof token !== 'string' || !ID_PATTERN.test(id) || token === '') throw new HttpError(401, REFUSED);
     const genuine = await unlessUnavailable(ctx, () => subscriptionTokenMatches(db, PROVIDER, id, token));
     if (!genuine) throw new HttpError(401, REFUSED);
 
     const body = await readJson(ctx, WEBHOOK_BODY_LIMIT);
     if (body === undefined) throw new HttpError(400, 'Send the call records as a JSON array (Content-Type: application/json)');
     const parsed = parseCallRecords(body);
-    if ('problem' in parsed) throw new HttpError(400, parsed.problem);
+    if ('problem' in parsed) throw new HttpError(parsed.status, parsed.problem);
+    const { records, skipped } = parsed;
+    // Skipped, not refused: NetSapiens would redeliver a refused delivery, good records and all, until it gave up.
+    for (const index of skipped)
+      ctx.state.log.warn({ id, record: index, reason: SKIPPED_REASON }, 'netsapiens record skipped: it cannot be stored');
 
     const country = defaultCountry(tenantOf(deps.tenants, id));
     const receivedAt = new Date();
-    const items = parsed.records.map((record) => callRecordItem(record, country, receivedAt));
+    const items = records.map((record) => callRecordItem(record, country, receivedAt));
     const { stored, events } = await unlessUnavailable(ctx, () => receiveDelivery(db, { provider: PROVIDER, tenant: id, items }));
     ctx.state.log.debug({ id, records: items.length, stored, events: events.length }, 'netsapiens delivery');
     // Committed: a lookup starts in the background and cannot hold up this answer.
     deps.lookup?.afterDelivery(id, events);
-    ctx.body = { status: 'ok', received: items.length, stored };
+    ctx.body = {
+      status: 'ok',
+      received: records.length + skipped.length,
+      stored,
+      ...(skipped.length > 0 ? { skipped: skipped.length } : {}),
+    };
   };
 }
 

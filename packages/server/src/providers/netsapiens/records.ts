@@ -10,23 +10,72 @@ export const PROVIDER = 'netsapiens';
 const MAX_CALL_ID = 256;
 /** Caller names (CNAM) are 15 characters on the wire; anything longer is cut. */
 const MAX_NAME = 100;
+/** How deep a record may nest (the record itself is level 1): NetSapiens' values are all strings. */
+const MAX_DEPTH = 16;
+
+/** A body that is not a delivery of call records: the answer's status, and a message a person can act on. */
+export interface DeliveryProblem {
+  status: 400;
+  problem: string;
+}
+
+/** A delivery's records as they can be stored, and the positions of those that cannot (skipped, not refused). */
+export interface CallRecords {
+  records: NsCallRecord[];
+  /** Positions (0-based) of records nested deeper than a record can be stored. */
+  skipped: number[];
+}
 
 /**
- * Checks a delivery's body: a JSON array of call records, each an object with an `orig_callid`. Returns
- * the records, or a message a person can act on.
+ * Checks a delivery's body: a JSON array of call records, each an object with an `orig_callid`. Anything else refuses the whole delivery. The records are made storable (`storable`);
+ * one nested too deep to store is skipped rather than refused, so that it does not hold back the rest.
  */
-export function parseCallRecords(body: unknown): { records: NsCallRecord[] } | { problem: string } {
-  if (!Array.isArray(body)) return { problem: 'The body must be a JSON array of NetSapiens call records' };
+export function parseCallRecords(body: unknown): CallRecords | DeliveryProblem {
+  const refused = (problem: string): DeliveryProblem => ({ status: 400, problem });
+  if (!Array.isArray(body)) return refused('The body must be a JSON array of NetSapiens call records');
   for (const [index, record] of body.entries()) {
     if (record === null || typeof record !== 'object' || Array.isArray(record)) {
-      return { problem: `Record ${index} is not an object: the body must be a JSON array of NetSapiens call records` };
+      return refused(`Record ${index} is not an object: the body must be a JSON array of NetSapiens call records`);
     }
     const id = (record as { orig_callid?: unknown }).orig_callid;
-    if (typeof id !== 'string' || id.trim() === '' || id.length > MAX_CALL_ID) {
-      return { problem: `Record ${index} has no orig_callid (a string of at most ${MAX_CALL_ID} characters)` };
+    if (typeof id !== 'string' || storableText(id).trim() === '' || id.length > MAX_CALL_ID) {
+      return refused(`Record ${index} has no orig_callid (a string of at most ${MAX_CALL_ID} characters)`);
     }
   }
-  return { records: body as NsCallRecord[] };
+  const result: CallRecords = { records: [], skipped: [] };
+  for (const [index, record] of body.entries()) {
+    if (nestsWithin(record, MAX_DEPTH)) result.records.push(storable(record) as NsCallRecord);
+    else result.skipped.push(index);
+  }
+  return result;
+}
+
+/** Why a skipped record was skipped, for the log line. */
+export const SKIPPED_REASON = `nested more than ${MAX_DEPTH} levels deep`;
+
+/**
+ * Text PostgreSQL can hold: without NUL (which neither `text` nor `jsonb` takes) and with each lone
+ * surrogate (half of a UTF-16 pair, which `jsonb` refuses) replaced by U+FFFD, as a UTF-8 encoder would.
+ * A caller name from a carrier is nobody's to fix, and must not cost a call its record.
+ */
+export function storableText(value: string): string {
+  return value.replaceAll('\u0000', '').replace(/\p{Cs}/gu, '\uFFFD');
+}
+
+/** Whether `value` holds no array or object more than `levels` deep (`value` itself is level 1). */
+function nestsWithin(value: unknown, levels: number): boolean {
+  if (value === null || typeof value !== 'object') return true;
+  if (levels === 0) return false;
+  return Object.values(value).every((item) => nestsWithin(item, levels - 1));
+}
+
+/** A copy of a parsed JSON value with `storableText` applied to every string, keys included. */
+function storable(value: unknown): unknown {
+  if (typeof value === 'string') return storableText(value);
+  if (value === null || typeof value !== 'object') return value;
+  if (Array.isArray(value)) return value.map(storable);
+  // fromEntries defines own properties: a `__proto__` key stays a key.
+  return Object.fromEntries(Object.entries(value).map(([key, item]) => [storableText(key), storable(item)]));
 }
 
 /** A field's text, when it is a non-empty string (every value of a record is one; anything else is ignored). */
@@ -78,8 +127,9 @@ function recordState(record: NsCallRecord): { key: string; signal: CallSignal | 
 /**
  * One NetSapiens call record as a delivery item: deduplicated by `orig_callid`, the leg (`term_callid`)
  * and its state (a redelivery, or the same state of the same leg sent again, is the same item), stored
- * raw, and normalized into a change of the call (`orig_callid`: one call however many phones ring). `country` reads numbers without a country code (the id's default); `receivedAt` dates what
- * the record does not (the end of a call).
+ * as `parseCallRecords` gave it, and normalized into a change of the call (`orig_callid`: one call however
+ * many phones ring). `country` reads numbers without a country code (the id's default); `receivedAt`
+ * dates what the record does not (the end of a call).
  */
 export function callRecordItem(record: NsCallRecord, country: CountryCode, receivedAt: Date): DeliveryItem {
   const callId = record.orig_callid.trim();
