@@ -263,6 +263,16 @@ for (const engine of ENGINES) {
     t.false(server.harness.logs.some((line) => line.level >= 50));
   });
 
+  engineTest(`regression: a delivery of more than 500 records is a 413 that says the limit, and stores nothing (${engine})`, async (t) => {
+    const server = await startIntakeServer(t, fixture, engine);
+    const records = (n: number) => Array.from({ length: n }, (_, i) => callRecord('ringing', { callId: `bulk-${n}-${i}` }));
+    const [status, message] = await refused(await server.deliver(records(501)));
+    t.is(status, 413);
+    t.is(message, 'The delivery holds 501 records: send at most 500 records per delivery');
+    t.deepEqual(await server.counts(), { deliveries: 0, calls: 0, call_events: 0 });
+    await ok(await server.deliver(records(500)), 500, 500);
+  });
+
   engineTest(
     `regression: a database error in a delivery is logged with its code, message and request id, never the query, its parameters or a phone number (${engine})`,
     async (t) => {

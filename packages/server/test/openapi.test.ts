@@ -1099,6 +1099,14 @@ const rows: Record<string, Row> = {
     body: `[${JSON.stringify(CALL_RECORD)},{"orig_callid":"deep","x":${'['.repeat(100)}${']'.repeat(100)}}]`,
     then: (t, body) => t.deepEqual(body, { status: 'ok', received: 2, stored: 1, skipped: 1 }),
   },
+  'netsapiens webhook: more than 500 records': {
+    method: 'POST',
+    path: WEBHOOK,
+    status: 413,
+    database: 'with secret',
+    before: subscribed,
+    ...asJson(Array.from({ length: 501 }, (_, i) => ({ ...CALL_RECORD, orig_callid: `bulk-${i}` }))),
+  },
   'netsapiens webhook: not an array': {
     method: 'POST',
     path: WEBHOOK,

@@ -29,10 +29,11 @@ const REFUSED = 'This webhook URL is not valid (wrong id or token, or its subscr
  * with the id's subscription before anything else (the body is not even read), and a wrong or missing
  * one, an unknown id or a replaced subscription all answer the same 401. Then the JSON array of call
  * records is stored and normalized in one transaction (`receiveDelivery`): 200 once committed, a 400 for
- * a body that is not call records (nothing stored), a 503 while the database cannot take it (nothing
- * stored; NetSapiens redelivers). Strings are made storable first (`storableText`), and a record nested
- * too deep to store is skipped with a warning, the rest stored and the answer a 200 saying how many were
- * skipped. The request's log line has the path only, never the token.
+ * a body that is not call records and a 413 for more than `MAX_RECORDS` of them (nothing stored), a 503
+ * while the database cannot take it (nothing stored; NetSapiens redelivers). Strings are made storable
+ * first (`storableText`), and a record nested too deep to store is skipped with a warning, the rest
+ * stored and the answer a 200 saying how many were skipped. The request's log line has the path only,
+ * never the token.
  */
 export function netsapiensWebhook(deps: {
   db: Database;

@@ -10,12 +10,17 @@ export const PROVIDER = 'netsapiens';
 const MAX_CALL_ID = 256;
 /** Caller names (CNAM) are 15 characters on the wire; anything longer is cut. */
 const MAX_NAME = 100;
+/**
+ * The most records one delivery may hold. NetSapiens posts a few at a time; a delivery is one transaction
+ * holding the call-events lock every id's deliveries wait on, so its size is what bounds that wait.
+ */
+export const MAX_RECORDS = 500;
 /** How deep a record may nest (the record itself is level 1): NetSapiens' values are all strings. */
 const MAX_DEPTH = 16;
 
 /** A body that is not a delivery of call records: the answer's status, and a message a person can act on. */
 export interface DeliveryProblem {
-  status: 400;
+  status: 400 | 413;
   problem: string;
 }
 
@@ -27,12 +32,16 @@ export interface CallRecords {
 }
 
 /**
- * Checks a delivery's body: a JSON array of call records, each an object with an `orig_callid`. Anything else refuses the whole delivery. The records are made storable (`storable`);
+ * Checks a delivery's body: a JSON array of at most `MAX_RECORDS` call records, each an object with an
+ * `orig_callid`. Anything else refuses the whole delivery. The records are made storable (`storable`);
  * one nested too deep to store is skipped rather than refused, so that it does not hold back the rest.
  */
 export function parseCallRecords(body: unknown): CallRecords | DeliveryProblem {
   const refused = (problem: string): DeliveryProblem => ({ status: 400, problem });
   if (!Array.isArray(body)) return refused('The body must be a JSON array of NetSapiens call records');
+  if (body.length > MAX_RECORDS) {
+    return { status: 413, problem: `The delivery holds ${body.length} records: send at most ${MAX_RECORDS} records per delivery` };
+  }
   for (const [index, record] of body.entries()) {
     if (record === null || typeof record !== 'object' || Array.isArray(record)) {
       return refused(`Record ${index} is not an object: the body must be a JSON array of NetSapiens call records`);
