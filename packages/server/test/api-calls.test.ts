@@ -230,4 +230,28 @@ for (const engine of ENGINES) {
       'no error logged',
     );
   });
+
+  engineTest(
+    `regression: a cursor whose time PostgreSQL would not read (year 0, February 30, 24:00) is the 400 of a bad cursor, not a 500 (${engine})`,
+    async (t) => {
+      const server = await startApiServer(t, fixture, engine);
+      const { key } = await server.createApp();
+      const forged = (time: string) => Buffer.from(`${time}|1`).toString('base64url');
+      for (const time of [
+        '0000-01-01T00:00:00.000000Z',
+        '2024-02-30T00:00:00.000000Z',
+        '2023-02-29T12:00:00.000000Z',
+        '2024-02-28T24:00:00.000000Z',
+        '2024-04-31T00:00:00.000000Z',
+      ]) {
+        const response = await server.get(`/api/calls?after=${forged(time)}`, key);
+        t.is(response.status, 400, time);
+        t.regex(((await response.json()) as { message: string }).message, /after must be the "next" value of a page/, time);
+      }
+      for (const time of ['0001-01-01T00:00:00.000000Z', '2024-02-29T23:59:59.999999Z']) {
+        t.is((await server.get(`/api/calls?after=${forged(time)}`, key)).status, 200, time);
+      }
+      t.false(server.harness.logs.some((line) => line.level >= 50));
+    },
+  );
 }

@@ -22,10 +22,20 @@ function encodeCursor(createdAt: string, id: number): string {
 
 function decodeCursor(cursor: string): [string, number] {
   const parts = /^[A-Za-z0-9_-]{1,100}$/.test(cursor) ? CURSOR.exec(Buffer.from(cursor, 'base64url').toString('latin1')) : null;
-  if (!parts || Number.isNaN(Date.parse(parts[1]!)) || !Number.isSafeInteger(Number(parts[2]))) {
+  if (!parts || !isStoredTime(parts[1]!) || !Number.isSafeInteger(Number(parts[2]))) {
     throw new HttpError(400, 'after must be the "next" value of a page this API answered');
   }
   return [parts[1]!, Number(parts[2])];
+}
+
+/**
+ * Whether a cursor's time is one PostgreSQL reads as it is written: `Date.parse` also takes what it does
+ * not (year 0, February 30 rolled into March, 24:00), so the time must come back unchanged to the
+ * millisecond (the digits after it are digits: `CURSOR` says so).
+ */
+function isStoredTime(time: string): boolean {
+  const ms = Date.parse(time);
+  return !Number.isNaN(ms) && !time.startsWith('0000') && new Date(ms).toISOString().slice(0, 23) === time.slice(0, 23);
 }
 
 /** A query parameter given once, or undefined; repeated, a 400. */
