@@ -146,6 +146,38 @@ for (const engine of ENGINES) {
     t.deepEqual(await server.customers(), []);
   });
 
+  test(`regression: a lone surrogate in a customer's field is a 400 naming the field, not a 500, and nothing is stored (${engine})`, async (t) => {
+    const server = await startCustomersServer(t, fixture, engine);
+    const ada = { external_id: 'crm-1', name: 'Ada', phone: '(813) 555-1234' };
+    const cases: [string, Record<string, unknown>, RegExp][] = [
+      ['in a name', { external_id: 'crm-2', name: 'Bad \ud800 name' }, /^Nothing was stored: customers\[1\]\.name must be valid text/],
+      ['in an external_id', { external_id: 'crm-\udc00' }, /^Nothing was stored: customers\[1\]\.external_id must be valid text/],
+      ['in a URL', { external_id: 'crm-2', url: 'https://crm.example.com/\ud83d' }, /customers\[1\]\.url must be valid text/],
+    ];
+    for (const [what, customer, message] of cases) {
+      const [status, body] = await answer(await server.upsert({ id: ID, customers: [ada, customer] }));
+      t.is(status, 400, what);
+      t.regex(String(body.message), message, what);
+    }
+    t.deepEqual(await server.customers(), []);
+    t.is((await server.upsert({ id: ID, customers: [{ ...ada, name: 'Ada 😀' }] })).status, 200, 'a whole pair is text');
+    t.false(server.harness.logs.some((line) => line.level >= 50));
+  });
+
+  test(`regression: a number out of range for a customer's field is refused in plain words, not the validation library's (${engine})`, async (t) => {
+    const server = await startCustomersServer(t, fixture, engine);
+    for (const value of [-1, 1.5, 1e300, 2 ** 53]) {
+      const [status, body] = await answer(await server.upsert({ id: ID, customers: [{ external_id: value }] }));
+      t.is(status, 400, String(value));
+      t.is(
+        body.message,
+        'Nothing was stored: customers[0].external_id must be a string, or a whole number from 0 to 9007199254740991',
+        String(value),
+      );
+    }
+    t.is((await server.upsert({ id: ID, customers: [{ external_id: 42, phone: 8135551234 }] })).status, 200);
+  });
+
   test(`regression: a database error storing customers is logged with its code and the request id, never the customers (${engine})`, async (t) => {
     const server = await startCustomersServer(t, fixture, engine);
     // A constraint the list breaks: a data error (a bug's kind, a 500), raised with the whole list as the parameter.

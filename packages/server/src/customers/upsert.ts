@@ -26,13 +26,20 @@ export interface CustomerRow {
 /** A customer as it is sent (`POST /internal/customers`, a JSON or CSV file, a lookup URL's answer). */
 export type CustomerInput = Record<string, unknown>;
 
+/** Half of a UTF-16 pair without its other half: no character, and not storable (customers travel as one `jsonb`). */
+const LONE_SURROGATE = /\p{Cs}/u;
+
+/** What a field takes, said once for every way a value can miss it (zod's own wording is not for people). */
+const TEXT_OR_NUMBER = `must be a string, or a whole number from 0 to ${Number.MAX_SAFE_INTEGER}`;
+
 /** Text, trimmed; a number (a CRM's numeric id, a phone as digits) is read as its digits. Empty is absent. */
 const loose = (field: keyof typeof MAX, control = CONTROL) =>
   z
-    .union([z.string(), z.number().int().nonnegative()], { error: 'must be a string' })
+    .union([z.string(), z.number().int({ error: TEXT_OR_NUMBER }).nonnegative({ error: TEXT_OR_NUMBER })], { error: TEXT_OR_NUMBER })
     .transform((value) => String(value).trim())
     .refine((value) => value.length <= MAX[field], { error: `must be at most ${MAX[field]} characters` })
-    .refine((value) => !control.test(value), { error: 'must not contain control characters' });
+    .refine((value) => !control.test(value), { error: 'must not contain control characters' })
+    .refine((value) => !LONE_SURROGATE.test(value), { error: 'must be valid text: it holds half of a UTF-16 surrogate pair' });
 
 const optional = (field: keyof typeof MAX, control = CONTROL) =>
   loose(field, control)
