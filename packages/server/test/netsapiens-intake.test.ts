@@ -274,6 +274,26 @@ for (const engine of ENGINES) {
   });
 
   engineTest(
+    `regression: call ids holding ":" make distinct dedupe keys ("a:b" + leg "x" is not "a" + leg "b:x"), while a key stored before stays a redelivery (${engine})`,
+    async (t) => {
+      const server = await startIntakeServer(t, fixture, engine);
+      const removed = (callId: string, leg: string) => ({ ...callRecord('ended', { callId }), term_callid: leg });
+      await ok(await server.deliver([removed('a:b', 'alerting'), removed('a', 'b:alerting'), removed('a%3Ab', 'alerting')]), 3, 3);
+      t.deepEqual(
+        (await calls(server.db)).map((call) => call.provider_call_id),
+        ['a:b', 'a', 'a%3Ab'],
+      );
+      // As stored before the parts were escaped: an id without ":" or "%" has the same key, so its redelivery after an upgrade is one.
+      const before = callRecord('ringing', { callId: 'old-call@192.0.2.10' });
+      await server.db.query(
+        `INSERT INTO deliveries (provider, tenant, dedupe_key, body, processed_at) VALUES ('netsapiens', $1, $2, $3::jsonb, now())`,
+        [ID, `old-call@192.0.2.10:${before.term_callid}:alerting`, JSON.stringify(before)],
+      );
+      await ok(await server.deliver([before]), 0);
+    },
+  );
+
+  engineTest(
     `regression: a database error in a delivery is logged with its code, message and request id, never the query, its parameters or a phone number (${engine})`,
     async (t) => {
       const server = await startIntakeServer(t, fixture, engine);

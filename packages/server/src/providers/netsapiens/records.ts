@@ -134,6 +134,15 @@ function recordState(record: NsCallRecord): { key: string; signal: CallSignal | 
 }
 
 /**
+ * A call or leg id in the dedupe key, whose parts `:` separates: `%` and `:` are escaped as `%25` and
+ * `%3A`, so that `a:b` + `alerting` and `a` + `b:alerting` are two keys. An id with neither (NetSapiens'
+ * own ids) keeps the key it had before the escaping.
+ */
+function keyPart(id: string): string {
+  return id.replaceAll('%', '%25').replaceAll(':', '%3A');
+}
+
+/**
  * One NetSapiens call record as a delivery item: deduplicated by `orig_callid`, the leg (`term_callid`)
  * and its state (a redelivery, or the same state of the same leg sent again, is the same item), stored
  * as `parseCallRecords` gave it, and normalized into a change of the call (`orig_callid`: one call however
@@ -144,7 +153,7 @@ export function callRecordItem(record: NsCallRecord, country: CountryCode, recei
   const callId = record.orig_callid.trim();
   const { key, signal } = recordState(record);
   const leg = text(record, 'term_callid')?.slice(0, MAX_CALL_ID) ?? '';
-  const item: DeliveryItem = { dedupeKey: `${callId}:${leg}:${key}`, body: record };
+  const item: DeliveryItem = { dedupeKey: `${keyPart(callId)}:${keyPart(leg)}:${key}`, body: record };
   if (!signal) return item;
   const startedAt = nsTime(text(record, 'time_start'));
   const answeredAt = nsTime(text(record, 'time_answer'));
