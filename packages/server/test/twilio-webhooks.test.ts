@@ -199,6 +199,22 @@ for (const engine of ENGINES) {
     t.deepEqual(await server.states(), {});
   });
 
+  engineTest(`a signed webhook with a NUL or a lone surrogate in a field is forwarded and recorded, never a 500 (${engine})`, async (t) => {
+    const server = await startTwilioServer(t, engine);
+    const callSid = `CA${'5'.repeat(32)}`;
+    const params = { CallSid: callSid, From: '+18135550145', To: SHOP, CallStatus: 'ringing', CallerName: 'Ada\u0000 \uD800Lovelace' };
+    const url = `${server.running.url}/webhooks/twilio/call`;
+    const response = await fetch(url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded', 'x-twilio-signature': signTwilioRequest(AUTH_TOKEN, url, params) },
+      body: new URLSearchParams(params),
+    });
+    t.is(response.status, 200);
+    t.regex(await response.text(), /<Dial /);
+    const { rows } = await server.db.query<{ from_name: string }>('SELECT from_name FROM calls WHERE provider_call_id = $1', [callSid]);
+    t.deepEqual(rows, [{ from_name: 'Ada \uFFFDLovelace' }]);
+  });
+
   engineTest(`a call to a number no id has is told so and hung up (${engine})`, async (t) => {
     const server = await startTwilioServer(t, engine);
     const placed = await server.call('+18135550150', 'no-answer', '+19295550999');

@@ -77,3 +77,12 @@ export function failedForNow(error: unknown): boolean {
   if (typeof code === 'string' && /^[0-9A-DF-Z][0-9A-Z]{4}$/.test(code)) return TRANSIENT_CLASSES.has(code.slice(0, 2));
   return true;
 }
+
+/**
+ * Text PostgreSQL can hold: without NUL (which neither `text` nor `jsonb` takes) and with each lone
+ * surrogate (half of a UTF-16 pair, which `jsonb` refuses) replaced by U+FFFD, as a UTF-8 encoder would.
+ * A caller name from a carrier is nobody's to fix, and must not cost a call its record.
+ */
+export function storableText(value: string): string {
+  return value.replaceAll('\u0000', '').replace(/\p{Cs}/gu, '\uFFFD');
+}

@@ -3,6 +3,7 @@ import type { CountryCode } from 'libphonenumber-js/max';
 import type { DeliveryItem } from '../../events/intake.js';
 import { e164, partyNumber } from '../../events/phone.js';
 import type { CallSignal } from '../../events/states.js';
+import { storableText } from '../../events/intake.js';
 
 export const PROVIDER = 'netsapiens';
 
@@ -61,15 +62,6 @@ export function parseCallRecords(body: unknown): CallRecords | DeliveryProblem {
 
 /** Why a skipped record was skipped, for the log line. */
 export const SKIPPED_REASON = `nested more than ${MAX_DEPTH} levels deep`;
-
-/**
- * Text PostgreSQL can hold: without NUL (which neither `text` nor `jsonb` takes) and with each lone
- * surrogate (half of a UTF-16 pair, which `jsonb` refuses) replaced by U+FFFD, as a UTF-8 encoder would.
- * A caller name from a carrier is nobody's to fix, and must not cost a call its record.
- */
-export function storableText(value: string): string {
-  return value.replaceAll('\u0000', '').replace(/\p{Cs}/gu, '\uFFFD');
-}
 
 /** Whether `value` holds no array or object more than `levels` deep (`value` itself is level 1). */
 function nestsWithin(value: unknown, levels: number): boolean {

@@ -2,7 +2,7 @@ import type { Middleware, ParameterizedContext } from 'koa';
 import { queueText, recordOptOut, type TextPolicy } from '../../actions/texts.js';
 import type { AppState } from '../../context.js';
 import type { Database } from '../../db/database.js';
-import { receiveDelivery, type DeliveryItem } from '../../events/intake.js';
+import { receiveDelivery, storableText, type DeliveryItem } from '../../events/intake.js';
 import type { CallSignal } from '../../events/states.js';
 import { HttpError } from '../../http-error.js';
 import { maskPhone } from '../../logging.js';
@@ -79,7 +79,13 @@ async function verifiedForm(ctx: ParameterizedContext<AppState>, deps: TwilioWeb
     );
     throw new HttpError(403, 'X-Twilio-Signature is missing or does not match this request');
   }
-  return form;
+  // Verified as sent; stored as the database can hold it (a NUL or a lone surrogate in a caller name must not cost the call its record).
+  return Object.fromEntries(
+    Object.entries(form).map(([name, value]) => [
+      storableText(name),
+      typeof value === 'string' ? storableText(value) : value.map(storableText),
+    ]),
+  );
 }
 
 /** The id whose Twilio numbers hold `to`, with its settings. */
