@@ -282,3 +282,30 @@ test('Twilio down, then back: the queued text goes out once, after retries; a te
   t.like(rows[1], { dedupe_key: 'text-back:two', attempts: 1, sent: false, failed: true }, "Twilio's 400 (invalid To) is not tried again");
   t.is(twilio.messages.filter((message) => message.to === '+18135550170').length, 1, 'sent once');
 });
+
+test('a text queued before a restart is sent by the next process: the outbox, not the process, holds it', async (t) => {
+  const twilio = await startTwilioStandIn({ accountSid: ACCOUNT_SID, authToken: AUTH_TOKEN });
+  t.teardown(() => twilio.close());
+  const { db } = await fixture.open(t, 'pglite');
+  await migrate(db, { logger: quiet });
+  const client = createTwilioClient({ accountSid: ACCOUNT_SID, authToken: AUTH_TOKEN, baseUrl: twilio.url, timeoutMs: 2_000 });
+  const senders = {
+    twilio: async (text: { to: string; from: string; body: string }) => ({ providerMessageId: (await client.sendSms(text)).sid }),
+  };
+  twilio.inject({ route: 'messages', times: 1, status: 503 });
+  await db.query(
+    `INSERT INTO texts (tenant, provider, dedupe_key, to_number, from_number, body) VALUES ('shop-main', 'twilio', 'text-back:restart', '+18135550180', $1, 'Back soon')`,
+    [SHOP],
+  );
+  const before = startTextSender({ db, logger: quiet, pollMs: 50, retryDelaysMs: [60_000], senders });
+  t.true(await eventually(async () => (await db.query('SELECT 1 FROM texts WHERE attempts = 1 AND locked_until IS NULL')).rowCount === 1));
+  await before.close();
+  t.is(twilio.messages.length, 0);
+  // The next process, once the wait is over.
+  await db.query('UPDATE texts SET next_attempt_at = now()');
+  const after = startTextSender({ db, logger: quiet, pollMs: 50, senders });
+  t.teardown(() => after.close());
+  t.true(await eventually(() => twilio.messages.length === 1, 10_000));
+  await new Promise((resolve) => setTimeout(resolve, 300));
+  t.is(twilio.messages.length, 1);
+});
