@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { openingHoursSchema, type OpeningHours } from '../hours/schema.js';
 
 /** The button's look, as the click-to-call form sets it. */
 export interface Branding {
@@ -59,6 +60,8 @@ export interface TenantConfig {
    * (`webhook-id`, `webhook-timestamp`, `webhook-signature`); see docs/call-events.md.
    */
   event_webhooks?: { url: string; secret: string }[];
+  /** When click-to-call is open, in the id's zone; absent means always. See docs/hours.md. */
+  hours?: OpeningHours;
   [field: string]: unknown;
 }
 
@@ -201,6 +204,7 @@ export const tenantSchema = z
       .max(MAX_EVENT_WEBHOOKS, { error: `may list at most ${MAX_EVENT_WEBHOOKS} receivers` })
       .refine((hooks) => new Set(hooks.map((hook) => hook.url)).size === hooks.length, { error: 'must not list a URL twice' })
       .optional(),
+    hours: openingHoursSchema.optional(),
   })
   .superRefine((entry, context) => {
     // Every id but a Twilio one is a NetSapiens domain's.
