@@ -1,4 +1,5 @@
 import test from 'ava';
+import { WEEKDAYS, type OpeningHours } from '../src/hours/schema.js';
 import { startHarness, TENANTS, type Harness } from './helpers.js';
 
 const call = (harness: Harness, body: unknown, headers?: Record<string, string>) => harness.post('/click-to-call', body, headers);
@@ -215,4 +216,79 @@ test('wrong method on a route is 405 with Allow', async (t) => {
   const response = await fetch(`${harness.url}/click-to-call`);
   t.is(response.status, 405);
   t.regex(response.headers.get('allow') ?? '', /POST/);
+});
+
+/** 00:00–24:00 on every weekday. */
+const everyDay = (): OpeningHours['weekly'] => Object.fromEntries(WEEKDAYS.map((day) => [day, [['00:00', '24:00']]]));
+
+/** Closed on the three UTC dates from today on, open all day every other day: closed whenever this runs, opening at a known instant. */
+function closedForThreeDays(): { hours: OpeningHours; opens: string } {
+  const today = Date.UTC(new Date().getUTCFullYear(), new Date().getUTCMonth(), new Date().getUTCDate());
+  const date = (days: number) => new Date(today + days * 86_400_000).toISOString().slice(0, 10);
+  return {
+    hours: {
+      timezone: 'UTC',
+      weekly: everyDay(),
+      closed: [date(0), date(1), date(2)],
+    },
+    opens: `${date(3)}T00:00:00Z`,
+  };
+}
+
+test('outside opening hours: 409 closed with next_open, no call, and none of the limits spent', async (t) => {
+  const { hours, opens } = closedForThreeDays();
+  const harness = await startHarness({
+    tenants: {
+      'example.com-closed': { api_domain: 'example.com', queue: '9002@example.com', hours },
+      'example.com-sales': TENANTS['example.com-sales']!,
+    },
+    limits: { ipPerMinute: 1, numberPerHour: 1, idPerHour: 1, numbersPerVisitorPerHour: 1 },
+  });
+  t.teardown(() => harness.close());
+  for (let attempt = 0; attempt < 3; attempt++) {
+    const response = await call(harness, { id: 'example.com-closed', phone_number: '8135551234' }, { origin: 'https://shop.example' });
+    t.is(response.status, 409);
+    t.is(response.headers.get('access-control-allow-origin'), 'https://shop.example', 'the widget can read why');
+    const body = (await response.json()) as Record<string, unknown>;
+    t.like(body, { status: 'error', code: 'closed', next_open: opens });
+    t.regex(
+      String(body.message),
+      new RegExp(`^We are closed right now\\. We open again at ${opens.slice(0, 10)} 00:00 \\(UTC time\\)\\.$`),
+    );
+  }
+  t.is(harness.sandbox.calls.length, 0);
+  // A malformed number is still told so first.
+  t.like(await (await call(harness, { id: 'example.com-closed', phone_number: '555-1234' })).json(), { code: 'invalid_number' });
+  // Every limit is 1 and the same address and number were used: the closed line spent none of them.
+  t.is((await call(harness, { id: 'example.com-sales', phone_number: '8135551234' })).status, 200);
+  t.true(harness.logs.some((line) => line.reason === `We are closed right now. We open again at ${opens.slice(0, 10)} 00:00 (UTC time).`));
+});
+
+test('a closed line answers 409 before Turnstile and whatever the provider; an open one places the call; no hours is always open', async (t) => {
+  const never: OpeningHours = { timezone: 'America/New_York', weekly: {} };
+  const always: OpeningHours = { timezone: 'Asia/Tokyo', weekly: everyDay() };
+  const harness = await startHarness({
+    twilio: true,
+    tenants: {
+      'example.com-never': { api_domain: 'example.com', queue: '9002@example.com', hours: never, require_turnstile: true },
+      'shop-twilio': { provider: 'twilio', twilio: { numbers: ['+19295550100'], forward_to: '+18135550199' }, hours: never },
+      'shop-twilio-open': { provider: 'twilio', twilio: { numbers: ['+19295550101'], forward_to: '+18135550199' }, hours: always },
+      'example.com-sales': TENANTS['example.com-sales']!,
+    },
+  });
+  t.teardown(() => harness.close());
+  const closedNoToken = await call(harness, { id: 'example.com-never', phone_number: '8135551234' });
+  t.is(closedNoToken.status, 409, 'no Turnstile token asked for, no siteverify request made');
+  t.deepEqual(await closedNoToken.json(), {
+    status: 'error',
+    code: 'closed',
+    message: 'We are closed right now, and not open in the next 14 days.',
+    next_open: null,
+  });
+  t.is((await call(harness, { id: 'shop-twilio', phone_number: '8135551234' })).status, 409);
+  t.is(harness.twilio!.calls.length, 0);
+  t.is((await call(harness, { id: 'shop-twilio-open', phone_number: '8135551234' })).status, 200);
+  t.like(harness.twilio!.calls, [{ to: '+18135550199', from: '+19295550101' }]);
+  t.is((await call(harness, { id: 'example.com-sales', phone_number: '8135551234' })).status, 200);
+  t.is(harness.sandbox.calls.length, 1);
 });

@@ -4,6 +4,7 @@ import test from 'ava';
 import { createCallEventBus } from '../src/api/call-stream.js';
 import type { CallView } from '../src/api/call-view.js';
 import { recordCallChange, type CallChange } from '../src/events/calls.js';
+import { WEEKDAYS, type OpeningHours } from '../src/hours/schema.js';
 import { createApp, createLogger, migrate } from '../src/index.js';
 import { launchChromium, servePage } from './browser.js';
 import { API_TENANTS, INTERNAL_SECRET } from './fixtures/api.js';
@@ -203,4 +204,44 @@ test('<call-popup> from the served bundle, on another origin, shows a ringing ca
   await toast.waitFor({ state: 'detached', timeout: 5_000 });
   t.is(tokens, 1);
   t.deepEqual(problems, []);
+});
+
+/** Every day, all day: open whenever a test runs. */
+const ALWAYS_OPEN: OpeningHours = {
+  timezone: 'America/New_York',
+  weekly: Object.fromEntries(WEEKDAYS.map((day) => [day, [['00:00', '24:00']]])),
+};
+
+test('/widget-config says whether an id with hours is open and when it opens; no hours, no such fields', async (t) => {
+  // A one-minute range starting two to three minutes from now, in UTC: closed now, opening soon, whenever this runs.
+  const opens = new Date((Math.ceil(Date.now() / 60_000) + 2) * 60_000);
+  const hhmm = (instant: Date) => instant.toISOString().slice(11, 16);
+  const day = WEEKDAYS[opens.getUTCDay()]!;
+  const end = hhmm(opens) === '23:59' ? '24:00' : hhmm(new Date(opens.getTime() + 60_000));
+  const harness = await startHarness({
+    tenants: {
+      'example.com-open': { api_domain: 'example.com', queue: '9002@example.com', hours: ALWAYS_OPEN },
+      'example.com-closed': { api_domain: 'example.com', queue: '9002@example.com', hours: { timezone: 'Europe/London', weekly: {} } },
+      'example.com-soon': {
+        api_domain: 'example.com',
+        queue: '9002@example.com',
+        hours: { timezone: 'UTC', weekly: { [day]: [[hhmm(opens), end]] } },
+      },
+      'example.com-plain': { api_domain: 'example.com', queue: '9002@example.com' },
+    },
+  });
+  t.teardown(() => harness.close());
+  const config = async (id: string) => {
+    const response = await fetch(`${harness.url}/widget-config?id=${id}`);
+    t.is(response.status, 200, id);
+    const maxAge = Number(/^public, max-age=(\d+)$/.exec(response.headers.get('cache-control') ?? '')?.[1]);
+    return { body: (await response.json()) as Record<string, unknown>, maxAge };
+  };
+
+  t.deepEqual(await config('example.com-open'), { body: { id: 'example.com-open', open: true, next_open: null }, maxAge: 300 });
+  t.deepEqual(await config('example.com-closed'), { body: { id: 'example.com-closed', open: false, next_open: null }, maxAge: 300 });
+  const soon = await config('example.com-soon');
+  t.deepEqual(soon.body, { id: 'example.com-soon', open: false, next_open: opens.toISOString().replace('.000Z', 'Z') });
+  t.true(soon.maxAge > 0 && soon.maxAge <= 180, `cached until it opens at most (max-age=${soon.maxAge})`);
+  t.deepEqual(await config('example.com-plain'), { body: { id: 'example.com-plain' }, maxAge: 300 });
 });

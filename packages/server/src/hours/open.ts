@@ -90,3 +90,8 @@ export function hoursStatus(hours: OpeningHours, instant: Date): HoursStatus {
   const opens = next && next.start <= horizon ? new Date(next.start) : null;
   return { open: false, nextOpen: opens, changesAt: opens };
 }
+
+/** An instant as the routes answer it: ISO 8601 in UTC, to the second (`2026-11-26T14:00:00Z`). */
+export function isoUtc(instant: Date): string {
+  return `${instant.toISOString().slice(0, 19)}Z`;
+}

@@ -5,6 +5,9 @@ import { originAllowed } from '../guards/origins.js';
 import { checkPhone } from '../guards/phone-policy.js';
 import { maskPhone } from '../logging.js';
 import type { BodyState } from '../middleware/body.js';
+import { isoUtc, nextOpen, openAt } from '../hours/open.js';
+import type { OpeningHours } from '../hours/schema.js';
+import { wallClock } from '../hours/zone.js';
 import { HttpError } from '../http-error.js';
 import { twilioClickToCall } from '../providers/twilio/originate.js';
 import { ID_PATTERN, type TenantConfig } from '../tenants/schema.js';
@@ -52,7 +55,8 @@ function placementFor(deps: ServerDeps, tenant: TenantConfig): CallPlacement | '
  * `POST /click-to-call {id, phone_number}`: the id's provider calls the visitor (see `placementFor`).
  * The checks run in the running service's order (id, config, number, limits), with the origin and
  * per-number checks added, whichever the provider; what is called always comes from config, never from
- * the request.
+ * the request. An id with `hours` that is closed answers 409 once the request is known to be well formed
+ * (id, origin, number), before Turnstile and the limits: a closed line spends no one's budget.
  */
 export function clickToCall(deps: ServerDeps): Middleware<BodyState> {
   return async function clickToCall(ctx) {
@@ -80,6 +84,12 @@ export function clickToCall(deps: ServerDeps): Middleware<BodyState> {
       log.warn({ id, origin: ctx.get('Origin') }, 'click-to-call from an origin the id does not allow');
       throw new HttpError(403, 'This call button cannot be used on this site.', { code: 'origin_not_allowed' });
     }
+    const now = new Date();
+    if (tenant.hours && !openAt(tenant.hours, now)) {
+      checkedPhone(fields, tenant);
+      refuseClosed(ctx, tenant.hours, now);
+      return;
+    }
     const visitor = clientKey(ctx.ip);
     const limitVisitor = () =>
       consume(deps.limits.ip, visitor, 'Too many requests. Please try again in a minute.').catch(tripped(log, { limit: 'ip', id }));
@@ -88,8 +98,7 @@ export function clickToCall(deps: ServerDeps): Middleware<BodyState> {
       await limitVisitor();
       await checkBot(deps, clientAddress(ctx.ip), fields, log, id);
     }
-    const phone = checkPhone(fields.phone_number ?? '', tenant);
-    if (!phone.ok) throw new HttpError(400, PHONE_ERRORS[phone.reason].message, { code: PHONE_ERRORS[phone.reason].code });
+    const phone = checkedPhone(fields, tenant);
 
     const to = maskPhone(phone.e164);
     // Before the other limits, so it sees every number a visitor tries, even ones they would refuse.
@@ -120,6 +129,33 @@ export function clickToCall(deps: ServerDeps): Middleware<BodyState> {
     log.info({ ...placed, id, to }, `${placement.kind} placed`);
     ctx.body = { status: 'ok' };
   };
+}
+
+/** The visitor's number in E.164, or the 400 that says what is wrong with it. */
+function checkedPhone(fields: Record<string, string | undefined>, tenant: TenantConfig): { e164: string } {
+  const phone = checkPhone(fields.phone_number ?? '', tenant);
+  if (!phone.ok) throw new HttpError(400, PHONE_ERRORS[phone.reason].message, { code: PHONE_ERRORS[phone.reason].code });
+  return phone;
+}
+
+/**
+ * The 409 of a closed line, `{"status":"error","code":"closed","message","next_open"}`: written here
+ * rather than thrown, because the error envelope carries no `next_open`. `next_open` is UTC (`Z`), for
+ * the widget to show in the visitor's zone; the message names the business's own time and zone.
+ */
+function refuseClosed(ctx: Parameters<Middleware<BodyState>>[0], hours: OpeningHours, now: Date): void {
+  const opens = nextOpen(hours, now);
+  const message = opens
+    ? `We are closed right now. We open again at ${localTime(opens, hours.timezone)} (${hours.timezone} time).`
+    : 'We are closed right now, and not open in the next 14 days.';
+  ctx.state.refusal = message;
+  ctx.status = 409;
+  ctx.body = { status: 'error', code: 'closed', message, next_open: opens && isoUtc(opens) };
+}
+
+/** `2026-11-26 09:00` in `timeZone`. */
+function localTime(instant: Date, timeZone: string): string {
+  return new Date(wallClock(instant.getTime(), timeZone)).toISOString().slice(0, 16).replace('T', ' ');
 }
 
 /** Turnstile tokens are at most 2048 characters. */

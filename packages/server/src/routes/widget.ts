@@ -1,6 +1,7 @@
 import type { Middleware } from 'koa';
 import type { AppState } from '../context.js';
 import type { ServerDeps } from '../deps.js';
+import { hoursStatus, isoUtc, type HoursStatus } from '../hours/open.js';
 import { HttpError } from '../http-error.js';
 import { ID_PATTERN, type TenantConfig } from '../tenants/schema.js';
 import type { WidgetAsset, WidgetBundle } from '../widget-bundle.js';
@@ -13,13 +14,27 @@ export function scriptSafeJson(value: unknown): string {
   return JSON.stringify(value).replace(/[<>&\u2028\u2029]/g, (char) => `\\u${char.charCodeAt(0).toString(16).padStart(4, '0')}`);
 }
 
-/** What a page may know of an id: its branding. Empty fields are left out so the element's own (translated) defaults apply. */
+/**
+ * What a page may know of an id: its branding, and whether its line is open when it has `hours`. Empty
+ * fields are left out so the element's own (translated) defaults apply.
+ */
 export interface WidgetConfig {
   id: string;
   buttonText?: string;
   buttonColor?: string;
   companyName?: string;
   logoUrl?: string;
+  /** With `hours` only: whether click-to-call is open now. */
+  open?: boolean;
+  /** With `hours` only: when a closed line opens (UTC, `Z`); `null` while open, or when it stays closed beyond 14 days. */
+  next_open?: string | null;
+}
+
+/** How long `/widget-config` may be cached: 5 minutes, or until the id opens or closes if that is sooner. */
+const MAX_AGE_SECONDS = 300;
+function maxAge(status: HoursStatus | undefined, now: Date): number {
+  if (!status?.changesAt) return MAX_AGE_SECONDS;
+  return Math.min(MAX_AGE_SECONDS, Math.max(0, Math.floor((status.changesAt.getTime() - now.getTime()) / 1_000)));
 }
 
 export function widgetConfig(id: string, tenant: TenantConfig): WidgetConfig {
@@ -38,15 +53,23 @@ function lookup(deps: ServerDeps, query: Record<string, unknown>): { id: string;
   return { id, tenant: ID_PATTERN.test(id) ? deps.tenants.get(id) : undefined };
 }
 
-/** `GET /widget-config?id=`: the element's branding when it is used without branding attributes. */
+/** `GET /widget-config?id=`: the element's branding when it is used without branding attributes, and whether its line is open. */
 export function widgetConfigRoute(deps: ServerDeps): Middleware<AppState> {
   return function widgetConfigRoute(ctx) {
     // Branding is public (every embed shows it), so any page may read it.
     ctx.set('Access-Control-Allow-Origin', '*');
     const { id, tenant } = lookup(deps, ctx.query);
     if (!tenant) throw new HttpError(404, 'This call button is not configured.');
-    ctx.set('Cache-Control', 'public, max-age=300');
-    ctx.body = widgetConfig(id, tenant);
+    const now = new Date();
+    const status = tenant.hours && hoursStatus(tenant.hours, now);
+    // An open/closed flag must not be served from a cache past the moment it changes.
+    ctx.set('Cache-Control', `public, max-age=${maxAge(status, now)}`);
+    const config = widgetConfig(id, tenant);
+    if (status) {
+      config.open = status.open;
+      config.next_open = !status.open && status.nextOpen ? isoUtc(status.nextOpen) : null;
+    }
+    ctx.body = config;
   };
 }
 
