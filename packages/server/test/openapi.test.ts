@@ -506,6 +506,22 @@ const rows: Record<string, Row> = {
     status: 503,
     ...call('8135551234', 'shop-twilio'),
   },
+  'click-to-call: outside opening hours': {
+    method: 'POST',
+    path: '/click-to-call',
+    status: 409,
+    ...call('8135551234', 'example.com-closed'),
+    harness: {
+      tenants: {
+        ...tenants,
+        'example.com-closed': { api_domain: 'example.com', queue: '9002', hours: { timezone: 'America/New_York', weekly: {} } },
+      },
+    },
+    then: (t, body, { harness }) => {
+      t.like(body, { code: 'closed', next_open: null });
+      t.is(harness.sandbox.calls.length, 0);
+    },
+  },
   'click-to-call: the store cannot be read': {
     method: 'POST',
     path: '/click-to-call',
@@ -527,6 +543,18 @@ const rows: Record<string, Row> = {
     status: 200,
     then: (t, body) =>
       t.deepEqual(body, { id: 'example.com-sales', buttonText: 'Call us', buttonColor: '#ff9900', companyName: 'Example Co' }),
+  },
+  'widget-config: an id with opening hours': {
+    method: 'GET',
+    path: '/widget-config?id=example.com-closed',
+    status: 200,
+    harness: {
+      tenants: {
+        ...tenants,
+        'example.com-closed': { api_domain: 'example.com', queue: '9002', hours: { timezone: 'Europe/London', weekly: {} } },
+      },
+    },
+    then: (t, body) => t.deepEqual(body, { id: 'example.com-closed', open: false, next_open: null }),
   },
   'widget-config: an unknown id': { method: 'GET', path: '/widget-config?id=nobody.net-sales', status: 404 },
   'widget-config: the store cannot be read': {
