@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import test, { type ExecutionContext } from 'ava';
 import { createApp, createLogger, loadConfig, migrate, start, type Database } from '../src/index.js';
-import { callStreamRoute, createCallEventBus } from '../src/api/call-stream.js';
+import { callStreamRoute, createCallEventBus, type CallStreamOptions } from '../src/api/call-stream.js';
 import { issueStreamToken } from '../src/api/stream-tokens.js';
 import { recordCallChange } from '../src/events/calls.js';
 import { newRouter } from '../src/router.js';
@@ -76,54 +76,17 @@ test('on the real server, a stream outlives the request timeouts, and the shutdo
   t.is(await stream.next(), undefined, 'the stream ended');
 });
 
-test('an idle stream gets a heartbeat comment (every 15 s by default; 50 ms here)', async (t) => {
+/** PostgreSQL, its bus, and an app serving the stream route with `options` (a short heartbeat or lifetime). */
+async function streamServer(t: ExecutionContext, options: Partial<CallStreamOptions>) {
   const db = await migrated(t, 'postgres');
   const harness = await startHarness({ tenants: API_TENANTS });
   t.teardown(() => harness.close());
   const bus = createCallEventBus(db, quiet);
   t.teardown(() => bus.close());
   const router = newRouter();
-  router.get('/api/call-stream', callStreamRoute({ db, bus, heartbeatMs: 50 }));
+  router.get('/api/call-stream', callStreamRoute({ db, bus, ...options }));
   const { url } = await serveForTest(t, createApp({ ...harness.deps, db }, { routers: [router] }).callback());
-  const stream = await openSse(`${url}/api/call-stream?token=${await streamToken(db)}`);
-  t.teardown(() => stream.close());
-  await stream.next();
-  t.is((await stream.next())?.event, 'connected');
-  t.deepEqual(await stream.next(1_000), { comment: 'heartbeat' });
-  t.deepEqual(await stream.next(1_000), { comment: 'heartbeat' });
-});
-
-test('a stream ends after its maximum lifetime (an hour by default), so its client reconnects with a new token', async (t) => {
-  const db = await migrated(t, 'postgres');
-  const harness = await startHarness({ tenants: API_TENANTS });
-  t.teardown(() => harness.close());
-  const bus = createCallEventBus(db, quiet);
-  t.teardown(() => bus.close());
-  const router = newRouter();
-  router.get('/api/call-stream', callStreamRoute({ db, bus, maxStreamMs: 300 }));
-  const { url } = await serveForTest(t, createApp({ ...harness.deps, db }, { routers: [router] }).callback());
-  const stream = await openSse(`${url}/api/call-stream?token=${await streamToken(db)}`);
-  t.teardown(() => stream.close());
-  await stream.next();
-  t.is((await stream.next())?.event, 'connected');
-  t.is(await stream.next(10_000), undefined, 'the server ended the stream');
-  t.true(await eventually(() => bus.size === 0));
-});
-
-test("a deleted app's open streams end at the next heartbeat; other apps' streams stay", async (t) => {
-  const db = await migrated(t, 'postgres');
-  const harness = await startHarness({ tenants: API_TENANTS });
-  t.teardown(() => harness.close());
-  const bus = createCallEventBus(db, quiet);
-  t.teardown(() => bus.close());
-  const router = newRouter();
-  router.get('/api/call-stream', callStreamRoute({ db, bus, heartbeatMs: 50 }));
-  const { url } = await serveForTest(t, createApp({ ...harness.deps, db }, { routers: [router] }).callback());
-  const newApp = async (name: string) => {
-    const { rows } = await db.query<{ id: string }>('INSERT INTO apps (name) VALUES ($1) RETURNING id', [name]);
-    return { appId: rows[0]!.id, token: (await issueStreamToken(db, rows[0]!.id)).token };
-  };
-  const [doomed, kept] = [await newApp('Leaked'), await newApp('Kept')];
+  /** Opens a stream with `token` and reads up to its `connected` event. */
   const open = async (token: string) => {
     const stream = await openSse(`${url}/api/call-stream?token=${token}`);
     t.teardown(() => stream.close());
@@ -131,6 +94,30 @@ test("a deleted app's open streams end at the next heartbeat; other apps' stream
     t.is((await stream.next())?.event, 'connected');
     return stream;
   };
+  return { db, bus, open };
+}
+
+test('an idle stream gets a heartbeat comment (every 15 s by default; 50 ms here)', async (t) => {
+  const { db, open } = await streamServer(t, { heartbeatMs: 50 });
+  const stream = await open(await streamToken(db));
+  t.deepEqual(await stream.next(1_000), { comment: 'heartbeat' });
+  t.deepEqual(await stream.next(1_000), { comment: 'heartbeat' });
+});
+
+test('a stream ends after its maximum lifetime (an hour by default), so its client reconnects with a new token', async (t) => {
+  const { db, bus, open } = await streamServer(t, { maxStreamMs: 300 });
+  const stream = await open(await streamToken(db));
+  t.is(await stream.next(10_000), undefined, 'the server ended the stream');
+  t.true(await eventually(() => bus.size === 0));
+});
+
+test("a deleted app's open streams end at the next heartbeat; other apps' streams stay", async (t) => {
+  const { db, open } = await streamServer(t, { heartbeatMs: 50 });
+  const newApp = async (name: string) => {
+    const { rows } = await db.query<{ id: string }>('INSERT INTO apps (name) VALUES ($1) RETURNING id', [name]);
+    return { appId: rows[0]!.id, token: (await issueStreamToken(db, rows[0]!.id)).token };
+  };
+  const [doomed, kept] = [await newApp('Leaked'), await newApp('Kept')];
   const [gone, stays] = [await open(doomed.token), await open(kept.token)];
   await db.query('DELETE FROM apps WHERE id = $1', [doomed.appId]);
   let next = await gone.next(5_000);
