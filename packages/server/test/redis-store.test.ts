@@ -70,7 +70,7 @@ test('an update after Redis lost its data applies to the entry this instance hol
   t.deepEqual(Object.keys(held), ['example.com-sales', 'example.com-sms']);
   t.deepEqual(held['example.com-sales'], saved);
   t.deepEqual(held['example.com-sms'], TENANTS['example.com-sms']);
-  t.true(await eventually(() => b.get('example.com-sales')?.branding?.button_text === 'After the flush'));
+  t.true(await eventually(() => b.get('example.com-sales')?.branding?.button_text === 'After the flush', 10_000));
   t.like(b.get('example.com-sales'), { queue: '9002@example.com' });
   t.deepEqual(b.get('example.com-sms'), TENANTS['example.com-sms']);
   t.like(lost(logs), [{ level: 50, ids: 2 }]);
@@ -120,9 +120,9 @@ test('a change announced in a Redis that lost its data makes the instances put t
     .exec();
 
   const everyId = ['example.com-sales', 'example.com-sms', 'example.net-new'];
-  t.true(await eventually(async () => Object.keys(await readRawTenants(admin)).length === 3));
+  t.true(await eventually(async () => Object.keys(await readRawTenants(admin)).length === 3, 10_000));
   t.deepEqual(Object.keys(await readRawTenants(admin)), everyId);
-  t.true(await eventually(() => [a, b].every((store) => everyId.every((id) => store.get(id)))));
+  t.true(await eventually(() => [a, b].every((store) => everyId.every((id) => store.get(id))), 10_000));
   t.like(a.get('example.com-sales'), { queue: '9002@example.com' });
   t.is(lost(logs).length, 1);
 });
@@ -154,7 +154,7 @@ test('a Redis holding the marker is the truth: ids import-config --replace remov
   const { admin, logs, open } = await setup(t);
   const [a, b] = [await open(), await open()];
   await writeTenants(admin, { 'example.com-sales': TENANTS['example.com-sales']! }, { replace: true });
-  t.true(await eventually(() => a.get('example.com-sms') === undefined && b.get('example.com-sms') === undefined));
+  t.true(await eventually(() => a.get('example.com-sms') === undefined && b.get('example.com-sms') === undefined, 10_000));
   await a.update('example.com-sales', buttonText('After the import'));
   t.deepEqual(Object.keys(await readRawTenants(admin)), ['example.com-sales']);
   t.deepEqual(lost(logs), []);
