@@ -13,6 +13,13 @@ export const CALL_EVENTS_CHANNEL = 'call_events';
  */
 const CALL_EVENTS_LOCK = 0x63616c6c;
 
+/**
+ * The tenant's customer with the caller's number (the first added, when several share it), as a subquery
+ * of the statement writing the call: matched in the same round trip. Null for no number (an extension).
+ */
+const CUSTOMER_WITH_NUMBER = (tenant: string, phone: string) =>
+  `(SELECT id FROM customers WHERE tenant = ${tenant} AND phone_e164 = ${phone}::text ORDER BY id LIMIT 1)`;
+
 /** What a provider's delivery says about one call, normalized by its adapter. */
 export interface CallChange {
   /** The config id the call belongs to. */
@@ -100,7 +107,6 @@ export async function moveCall(
     const state = nextState(call?.state, change.signal, change.answeredAt !== undefined);
     if (!state) return { callId: call!.id, state: call!.state, event: undefined };
     const event = (callId: number) => ({ callId, tenant: change.tenant, state, at: change.at, deliveryId: change.deliveryId ?? null });
-    const customerId = call?.customer_id ?? (await matchCustomer(tx, change.tenant, change.fromE164));
     const answeredAt = state === 'answered' ? (change.answeredAt ?? change.at) : change.answeredAt;
     const endedAt = state === 'ringing' || state === 'answered' ? null : change.at;
     if (call) {
@@ -108,7 +114,7 @@ export async function moveCall(
       await tx.query(
         `UPDATE calls SET state = $2, answered_at = COALESCE(answered_at, $3), ended_at = COALESCE(ended_at, $4),
            from_number = COALESCE(from_number, $5), from_name = COALESCE(from_name, $6), to_number = COALESCE(to_number, $7),
-           customer_id = $8, updated_at = now()
+           customer_id = COALESCE(customer_id, ${CUSTOMER_WITH_NUMBER('calls.tenant', '$8')}), updated_at = now()
          WHERE id = $1`,
         [
           call.id,
@@ -118,7 +124,7 @@ export async function moveCall(
           change.fromNumber ?? null,
           change.fromName ?? null,
           change.toNumber ?? null,
-          customerId,
+          change.fromE164 ?? null,
         ],
       );
       return { callId: call.id, state, event: event(call.id) };
@@ -128,7 +134,7 @@ export async function moveCall(
     const inserted = await tx.query<{ id: number }>(
       `INSERT INTO calls (tenant, provider, provider_call_id, direction, from_number, from_name, to_number, state,
          started_at, answered_at, ended_at, customer_id)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, ${CUSTOMER_WITH_NUMBER('$1', '$12')})
        ON CONFLICT (tenant, provider, provider_call_id) DO NOTHING RETURNING id`,
       [
         change.tenant,
@@ -142,7 +148,7 @@ export async function moveCall(
         change.startedAt ?? change.at,
         answeredAt ?? null,
         endedAt,
-        customerId,
+        change.fromE164 ?? null,
       ],
     );
     const callId = inserted.rows[0]?.id;
@@ -153,38 +159,23 @@ export async function moveCall(
 
 /**
  * Records call events, in order, each announced on `CALL_EVENTS_CHANNEL` at commit; resolves to their
- * ids. Takes the call-events lock first, so the transaction must have written every other row it
+ * ids. Takes the call-events lock (held to commit) first, so the transaction must have written every other row it
  * writes by now (see `CALL_EVENTS_LOCK`) and should commit soon after.
  */
 export async function recordCallEvents(tx: Queryable, events: readonly PendingCallEvent[]): Promise<number[]> {
-  if (events.length === 0) return [];
-  await lockCallEvents(tx);
   const ids: number[] = [];
   for (const event of events) {
-    // One round trip for the insert and its announcement: the lock is held meanwhile.
+    // One round trip, the lock held from its start: the lock (again is harmless), then the row built
+    // from it — so the id, handed out as the row is inserted, comes after the lock — and its NOTIFY.
     const { rows } = await tx.query<{ id: number }>(
-      `WITH event AS (
-         INSERT INTO call_events (call_id, tenant, state, at, delivery_id) VALUES ($1, $2, $3, $4, $5) RETURNING id
+      `WITH locked AS (SELECT pg_advisory_xact_lock($6)),
+       event AS (
+         INSERT INTO call_events (call_id, tenant, state, at, delivery_id) SELECT $1, $2, $3, $4, $5 FROM locked RETURNING id
        )
        SELECT id, pg_notify('${CALL_EVENTS_CHANNEL}', id::text) FROM event`,
-      [event.callId, event.tenant, event.state, event.at, event.deliveryId],
+      [event.callId, event.tenant, event.state, event.at, event.deliveryId, CALL_EVENTS_LOCK],
     );
     ids.push(rows[0]!.id);
   }
   return ids;
-}
-
-/** Takes the call-events lock for the rest of the transaction (again is harmless): see `CALL_EVENTS_LOCK` for when. */
-async function lockCallEvents(tx: Queryable): Promise<void> {
-  await tx.query('SELECT pg_advisory_xact_lock($1)', [CALL_EVENTS_LOCK]);
-}
-
-/** The tenant's customer with this number (the first added, when several share it). */
-async function matchCustomer(tx: Queryable, tenant: string, phone: string | undefined): Promise<number | null> {
-  if (!phone) return null;
-  const { rows } = await tx.query<{ id: number }>('SELECT id FROM customers WHERE tenant = $1 AND phone_e164 = $2 ORDER BY id LIMIT 1', [
-    tenant,
-    phone,
-  ]);
-  return rows[0]?.id ?? null;
 }
