@@ -2,7 +2,7 @@ import type { Middleware } from 'koa';
 import type { Database, SqlValue } from '../db/database.js';
 import { HttpError } from '../http-error.js';
 import type { AppKeyState } from './api-keys.js';
-import { ACTIVE_CALL, CALL_COLUMNS, CALL_FROM, CALL_SELECT, callView, type CallRow } from './call-view.js';
+import { ACTIVE_CALL, CALL_COLUMNS, CALL_SELECT, callView, type CallRow } from './call-view.js';
 
 export const DEFAULT_LIMIT = 50;
 export const MAX_LIMIT = 100;
@@ -67,19 +67,27 @@ export function listCallsRoute(db: Database): Middleware<AppKeyState> {
     if (after !== undefined && offsetText !== undefined) throw new HttpError(400, 'Give after or offset, not both');
     const offset = wholeNumber(offsetText, 'offset', 0, MAX_OFFSET, 0);
 
-    const where: string[] = [];
     const params: SqlValue[] = [];
-    const { ids } = ctx.state.app;
-    if (ids) where.push(`c.tenant = ANY($${params.push(ids)}::text[])`);
-    if (after !== undefined) {
-      const [createdAt, id] = decodeCursor(after);
-      where.push(`(c.created_at, c.id) < ($${params.push(createdAt)}::timestamptz, $${params.push(id)}::bigint)`);
-    }
+    const cursor = after === undefined ? undefined : decodeCursor(after);
+    // Unqualified: it is applied inside the subqueries below, over `calls` alone.
+    const keyset = cursor ? `(created_at, id) < ($${params.push(cursor[0])}::timestamptz, $${params.push(cursor[1])}::bigint)` : 'true';
     // One more than the page, to know whether another follows.
+    const wanted = `$${params.push(limit + 1)}`;
+    const skipped = `$${params.push(offset)}`;
+    const { ids } = ctx.state.app;
+    // An app limited to some ids reads each id's newest calls from that id's index, then merges them:
+    // one scan of every call filtered by id, or a sort of all the ids' calls, costs far more when the
+    // app's ids hold a small share of them (PostgreSQL 15 does not merge the index's ranges itself).
+    const calls = ids
+      ? `(SELECT DISTINCT unnest($${params.push(ids)}::text[]) AS tenant) app_ids
+         CROSS JOIN LATERAL (
+           SELECT * FROM calls WHERE calls.tenant = app_ids.tenant AND ${keyset}
+           ORDER BY created_at DESC, id DESC LIMIT $${params.push(limit + 1 + offset)}
+         ) c`
+      : `(SELECT * FROM calls WHERE ${keyset}) c`;
     const { rows } = await db.query<CallRow & { cursor_at: string }>(
-      `SELECT ${CURSOR_AT}, ${CALL_COLUMNS} ${CALL_FROM}
-       ${where.length > 0 ? `WHERE ${where.join(' AND ')}` : ''}
-       ORDER BY c.created_at DESC, c.id DESC LIMIT $${params.push(limit + 1)} OFFSET $${params.push(offset)}`,
+      `SELECT ${CURSOR_AT}, ${CALL_COLUMNS} FROM ${calls} LEFT JOIN customers cu ON cu.id = c.customer_id
+       ORDER BY c.created_at DESC, c.id DESC LIMIT ${wanted} OFFSET ${skipped}`,
       params,
     );
     const page = rows.slice(0, limit);
