@@ -420,6 +420,7 @@ test('loadConfig reads every variable in the template', (t) => {
     '12345',
     '::1',
     'debug',
+    'pretty',
     'https://other.example.net',
     'other@example.net',
     'another-value-0123456789abcdef',

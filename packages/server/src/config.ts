@@ -87,6 +87,13 @@ export interface ServerConfig {
   /** Beckon's own files: the embedded database (`pglite/`), the demo's `domains.json`. */
   dataDir: string;
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+  /** `LOG_FORMAT`: `json` lines, or `pretty` for a person; undefined: pretty when stdout is a terminal, JSON otherwise. */
+  logFormat: 'json' | 'pretty' | undefined;
+  /**
+   * Prometheus metrics: `GET /metrics` on the server behind `Authorization: Bearer <METRICS_TOKEN>`,
+   * and/or on `METRICS_PORT` bound to 127.0.0.1 without a token. Neither set: no metrics are served.
+   */
+  metrics: { token: string | undefined; port: number | undefined };
 }
 
 /** Cloudflare's siteverify endpoint; `TURNSTILE_VERIFY_URL` replaces it (a stand-in in tests). */
@@ -260,6 +267,19 @@ const environment = z.object({
       error: 'LOG_LEVEL must be one of fatal, error, warn, info, debug, trace, silent',
     })
     .optional(),
+  LOG_FORMAT: z.enum(['json', 'pretty'], { error: 'LOG_FORMAT must be json or pretty' }).optional(),
+  METRICS_TOKEN: z
+    .string()
+    .trim()
+    .min(32, { error: 'METRICS_TOKEN must be at least 32 characters (use a long random value, e.g. openssl rand -hex 32)' })
+    .optional(),
+  METRICS_PORT: z
+    .string()
+    .trim()
+    .regex(/^\d{1,5}$/, { error: 'METRICS_PORT must be a port number from 1 to 65535 (0: any free port)' })
+    .transform(Number)
+    .refine((port) => port <= 65_535, { error: 'METRICS_PORT must be a port number from 1 to 65535 (0: any free port)' })
+    .optional(),
 });
 
 /** Validates the environment once; every problem is listed, each naming its variable. */
@@ -336,6 +356,8 @@ export function loadConfig(env: Record<string, string | undefined>): ServerConfi
         : undefined,
     ...databaseSettings(vars),
     logLevel: vars.LOG_LEVEL ?? 'info',
+    logFormat: vars.LOG_FORMAT,
+    metrics: { token: vars.METRICS_TOKEN, port: vars.METRICS_PORT },
   };
 }
 

@@ -6,6 +6,7 @@ import type { ServerConfig } from './config.js';
 import type { CustomerLookupOptions } from './customers/lookup.js';
 import type { Database } from './db/database.js';
 import type { Limits } from './guards/limits.js';
+import type { Metrics } from './metrics/metrics.js';
 import type { BotCheck } from './guards/turnstile.js';
 import type { TwilioClient } from './providers/twilio/client.js';
 import type { ConfigState } from './tenants/redis-store.js';
@@ -26,6 +27,7 @@ export interface ServerDeps {
         | 'twilio'
         | 'textBackWindowSeconds'
         | 'limits'
+        | 'metrics'
       >
     > & {
       /** Where the public reaches this server (resolved: `PUBLIC_URL`, or the listening address). */
@@ -59,6 +61,10 @@ export interface ServerDeps {
   callEvents?: CallEventBus;
   logger: Logger;
   background: BackgroundTasks;
+  /** Prometheus metrics (`GET /metrics`): made by `createDeps`; without them nothing is counted. */
+  metrics?: Metrics;
+  /** `stopping` turns `/ready` to 503 while the server drains (set by `start`'s close), so a load balancer stops sending. */
+  lifecycle?: { stopping: boolean };
   /** The customer lookup's limits (`customer_lookup_url`), when not its defaults: 1 s, 16 KiB, cached 5 minutes, 10 000 answers. */
   customerLookup?: Pick<CustomerLookupOptions, 'timeoutMs' | 'maxBytes' | 'ttlMs' | 'maxEntries'>;
 }

@@ -11,6 +11,7 @@ export { ConfigError, loadConfig, loadDatabaseConfig, TURNSTILE_VERIFY_URL, type
 export { closeDeps, createDeps, start, type RunningServer, type StartOptions } from './start.js';
 export type { ServerDeps } from './deps.js';
 export { BackgroundTasks } from './background.js';
+export { Metrics } from './metrics/metrics.js';
 export { createLogger, maskPhone, type Logger } from './logging.js';
 export { HttpError, type HttpErrorOptions } from './http-error.js';
 

@@ -6,7 +6,7 @@ import { createAppRoute, deleteAppRoute, listAppsRoute, rotateKeyRoute } from '.
 import { upsertCustomersRoute } from './api/customers.js';
 import { activeCallsRoute, listCallsRoute } from './api/calls.js';
 import { callStreamRoute, createCallEventBus } from './api/call-stream.js';
-import { requireInternalSecret } from './api/internal-auth.js';
+import { requireBearer, requireInternalSecret } from './api/internal-auth.js';
 import { createStreamTokenRoute } from './api/stream-tokens.js';
 import { databaseOutage } from './api/unavailable.js';
 import type { AppState } from './context.js';
@@ -14,13 +14,14 @@ import { createCustomerLookup } from './customers/lookup.js';
 import type { ServerDeps } from './deps.js';
 import { parseBody } from './middleware/body.js';
 import { errorEnvelope } from './middleware/errors.js';
+import { metricsRoute } from './metrics/serve.js';
 import { requestContext } from './middleware/request-context.js';
 import { netsapiensWebhook } from './providers/netsapiens/intake.js';
 import { listSubscriptionsRoute, subscribeRoute } from './providers/netsapiens/subscribe.js';
 import { twilioCallWebhook, twilioDialStatusWebhook, twilioSmsWebhook } from './providers/twilio/webhooks.js';
 import { clickToCall } from './routes/click-to-call.js';
 import { requireSecret, updateDomain, updateSms } from './routes/forms.js';
-import { health } from './routes/health.js';
+import { health, ready } from './routes/health.js';
 import { webresponder } from './routes/webresponder.js';
 import { widgetBundleRoute, widgetConfigRoute, widgetLoader } from './routes/widget.js';
 import { loadWidgetBundle, type WidgetBundle } from './widget-bundle.js';
@@ -37,7 +38,7 @@ export function newRouter(): Router<AppState> {
  */
 export function createRouter(deps: ServerDeps, bundle?: WidgetBundle): Router<AppState> {
   const router = newRouter();
-  router.use(requestContext(deps.logger), errorEnvelope());
+  router.use(requestContext(deps.logger, deps.metrics), errorEnvelope());
   return addRoutes(router, deps, bundle);
 }
 
@@ -86,6 +87,13 @@ export function addRoutes(
   router.post('/update-sms', ...form, updateSms(deps));
 
   router.get('/health', health(deps));
+  router.get('/ready', ready(deps));
+  // Prometheus metrics: only with METRICS_TOKEN (or on METRICS_PORT, see start.ts); otherwise a 404 like any unknown path.
+  const metricsToken = deps.config.metrics?.token;
+  if (metricsToken && deps.metrics) {
+    const scraper = requireBearer(metricsToken, { variable: 'METRICS_TOKEN', what: 'the metrics token', realm: 'beckon-metrics' });
+    router.get('/metrics', scraper, metricsRoute(deps.metrics));
+  }
 
   // Provider webhooks: only with a database, where each delivery is stored before it is answered.
   if (deps.db) {
@@ -153,7 +161,11 @@ export function addRoutes(
     router.post('/api/stream-tokens', noStore, outage, appKey, createStreamTokenRoute(db));
     const bus = deps.callEvents ?? createCallEventBus(db, deps.logger);
     const { streams } = deps.config;
-    router.get('/api/call-stream', outage, callStreamRoute({ db, bus, maxStreams: streams?.max, maxStreamsPerApp: streams?.perApp }));
+    router.get(
+      '/api/call-stream',
+      outage,
+      callStreamRoute({ db, bus, maxStreams: streams?.max, maxStreamsPerApp: streams?.perApp, metrics: deps.metrics }),
+    );
   }
   return router;
 }

@@ -256,6 +256,8 @@ async function serve(
   return { url, harness };
 }
 
+const METRICS_TOKEN = 'openapi-metrics-token-0123456789abcdef';
+
 // ── the requests ─────────────────────────────────────────────────────────────────────────────────
 
 interface Row {
@@ -1419,6 +1421,31 @@ const rows: Record<string, Row> = {
 
   // Health, and what is not a route
   'health: up': { method: 'GET', path: '/health', status: 200 },
+  'ready: taking traffic': { method: 'GET', path: '/ready', status: 200 },
+  'ready: stopping': {
+    method: 'GET',
+    path: '/ready',
+    status: 503,
+    documentedHeaders: ['Retry-After'],
+    before: (server) => {
+      server.harness.deps.lifecycle = { stopping: true };
+    },
+  },
+  'metrics: with METRICS_TOKEN': {
+    method: 'GET',
+    path: '/metrics',
+    status: 200,
+    harness: { metricsToken: METRICS_TOKEN },
+    headers: { authorization: `Bearer ${METRICS_TOKEN}` },
+  },
+  'metrics: a wrong token': {
+    method: 'GET',
+    path: '/metrics',
+    status: 401,
+    harness: { metricsToken: METRICS_TOKEN },
+    headers: { authorization: 'Bearer not-the-token' },
+    documentedHeaders: ['WWW-Authenticate'],
+  },
   'health: POST': { method: 'POST', path: '/health', status: 405 },
   'an unknown path': { method: 'GET', path: '/nowhere', status: 404 },
   // Koa's router would say 501; an unknown method is the client's mistake, so it is a 405 like any other.
