@@ -1,7 +1,9 @@
 // Stand-in for the Beckon server's widget routes, served by the test runner's dev server under /stub/
 // so the element's `fetch` stays real. It answers like the real server: JSON bodies, the
 // {"status":"error","message"} envelope, CORS for cross-origin pages; the config id picks the case.
-// Every request is logged so tests can assert what actually went over the wire.
+// Every request is logged so tests can assert what actually went over the wire. Chromium and Firefox
+// run their tests at the same time against this one stub, so each browser (told apart by its
+// User-Agent) reads and clears only its own log.
 
 const BRANDING = {
   // Configured ids without branding: the element keeps its own (translated) defaults.
@@ -52,9 +54,14 @@ export function beckonStub() {
     const origin = ctx.get('Origin');
     if (origin) ctx.set('Access-Control-Allow-Origin', origin);
 
+    const browser = ctx.get('User-Agent');
     if (route === '/requests') {
-      if (ctx.method === 'DELETE') log.length = 0;
-      json(ctx, 200, log);
+      if (ctx.method === 'DELETE') log.splice(0, log.length, ...log.filter((entry) => entry.browser !== browser));
+      json(
+        ctx,
+        200,
+        log.filter((entry) => entry.browser === browser).map(({ browser: _, ...entry }) => entry),
+      );
       return;
     }
     if (route === '/logo.svg') {
@@ -65,6 +72,7 @@ export function beckonStub() {
 
     const body = ctx.method === 'POST' ? await readBody(ctx.req) : '';
     log.push({
+      browser,
       method: ctx.method,
       path: route,
       query: ctx.querystring,

@@ -53,7 +53,8 @@ describe('keyboard only', () => {
   it('Space opens too, and Tab walks input → submit → cancel; Enter on cancel closes', async () => {
     const element = await fixture({ endpoint: ENDPOINT, 'config-id': 'plain' });
     await sendKeys({ press: 'Tab' });
-    await sendKeys({ press: 'Space' });
+    // ' ', not 'Space': puppeteer's WebDriver BiDi keyboard (Firefox) knows the key only by its character.
+    await sendKeys({ press: ' ' });
     await waitFor(() => part<HTMLDialogElement>(element, 'dialog').open, 'the dialog to open');
     expect(focused(element)).to.equal('input[part=input]');
     await sendKeys({ press: 'Tab' });
