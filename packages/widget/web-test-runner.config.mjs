@@ -9,8 +9,14 @@ import { chromiumLaunchOptions } from '../../examples/shared/chromium.mjs';
 import { beckonStub } from './test/beckon-stub.mjs';
 import { callStreamStub } from './test/call-stream-stub.mjs';
 
+/**
+ * The visitors' time zone in every test: not the machine's (UTC here), and not the zone of the
+ * businesses the hours tests use, so times are shown converted and their zone named.
+ */
+const env = { ...process.env, TZ: 'Europe/Paris' };
+
 function chromium() {
-  return playwrightLauncher({ product: 'chromium', launchOptions: chromiumLaunchOptions() });
+  return playwrightLauncher({ product: 'chromium', launchOptions: { ...chromiumLaunchOptions(), env } });
 }
 
 /** Firefox ESR, with `prefs` on top of the quiet defaults. */
@@ -22,6 +28,7 @@ function firefox(prefs = {}) {
       browser: 'firefox',
       executablePath: process.env.FIREFOX_PATH ?? '/usr/bin/firefox-esr',
       headless: true,
+      env,
       // The closed network makes Firefox's own background requests slow and noisy.
       extraPrefsFirefox: {
         'app.update.enabled': false,

@@ -134,6 +134,27 @@ describe('accessibility audit (axe-core)', () => {
     await audit(region, 'closed');
   });
 
+  it('a line closed by its opening hours: the button with its note, the dialog saying when it opens', async () => {
+    const { host, region } = await place({
+      endpoint: ENDPOINT,
+      'config-id': `hours:closed:${Date.UTC(2026, 10, 26, 14)}:America/New_York`,
+    });
+    await waitFor(() => !!host.shadowRoot?.querySelector('[part~="closed-note"]'), 'the closed note');
+    await audit(region, 'line closed, dialog closed');
+    await open(host);
+    await audit(region, 'line closed, dialog open');
+  });
+
+  it('the country picker, with a number refused for the picked country', async () => {
+    const { host, region } = await place({ endpoint: ENDPOINT, 'config-id': 'abroad' });
+    await waitFor(() => !!host.shadowRoot?.querySelector('[part~="input"][placeholder]'), 'the countries');
+    await open(host);
+    await audit(region, 'country picker');
+    await submit(host, '06');
+    await host.updateComplete;
+    await audit(region, 'country picker, number refused');
+  });
+
   it('open, with the phone field focused', async () => {
     const { host, region } = await place({ endpoint: ENDPOINT, 'config-id': 'plain' });
     await open(host);
@@ -358,6 +379,36 @@ describe('accessibility checks axe cannot make', () => {
         if (name !== 'error') expect(Math.min(rect.width, rect.height), `${lang}: ${name} target`).to.be.at.least(44);
       }
       cleanup();
+    }
+  });
+
+  it('reflows at 320 CSS px wide with the country picker, and with a closed line', async () => {
+    await setViewport({ width: 320, height: 640 });
+    for (const lang of ['en', 'es', 'fr']) {
+      const closed = `hours:closed:${Date.UTC(2026, 10, 26, 14)}:America/New_York`;
+      for (const [id, names] of [
+        ['abroad', ['button', 'country', 'input', 'submit', 'cancel']],
+        [closed, ['button', 'closed-note', 'status', 'cancel']],
+      ] as const) {
+        const { host } = await place({ endpoint: ENDPOINT, 'config-id': id }, lang);
+        await waitFor(() => !!host.shadowRoot?.querySelector(`[part~="${names[1]}"]`), `${id}: its config`);
+        const dialog = await open(host);
+        await settled(host.parentElement as HTMLElement);
+        const box = dialog.getBoundingClientRect();
+        expect(box.right, `${lang} ${id}: dialog right`).to.be.at.most(320);
+        expect(dialog.scrollWidth, `${lang} ${id}: dialog scrolls sideways`).to.be.at.most(dialog.clientWidth);
+        for (const name of names) {
+          const element = part(host, name);
+          const rect = element.getBoundingClientRect();
+          expect(rect.right, `${lang} ${id}: ${name} right edge`).to.be.at.most(
+            name === 'button' || name === 'closed-note' ? 320 : box.right,
+          );
+          expect(element.scrollWidth, `${lang} ${id}: ${name} clips its text`).to.be.at.most(element.clientWidth + 1);
+          if (name !== 'status' && name !== 'closed-note')
+            expect(Math.min(rect.width, rect.height), `${lang} ${id}: ${name} target`).to.be.at.least(44);
+        }
+        cleanup();
+      }
     }
   });
 });
