@@ -21,7 +21,12 @@ export function closedMessage(hours: LineHours, text: CallUsStrings, lang: strin
   try {
     // A zone this browser does not know throws: then the visitor's time is all there is to show.
     if (timeZone && format({ ...WHEN, timeZone }) !== time) {
-      const business = format({ weekday: 'long', hour: 'numeric', minute: '2-digit', timeZone, timeZoneName: 'longGeneric' });
+      const inZone = (timeZoneName: 'longGeneric' | 'long'): string =>
+        format({ weekday: 'long', hour: 'numeric', minute: '2-digit', timeZone, timeZoneName });
+      // "Eastern Time" reads best, but zones without a generic name (UTC among them) come out as an
+      // offset, "GMT+00:00", where the specific name ("Coordinated Universal Time") may exist.
+      let business = inZone('longGeneric');
+      if (/GMT[+\-−]/.test(business)) business = inZone('long');
       time = text.yourTime.replace('{time}', time).replace('{business}', business);
     }
   } catch {

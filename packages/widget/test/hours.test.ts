@@ -65,6 +65,14 @@ describe('opening hours', () => {
     );
   });
 
+  it('names a zone without a generic name by its specific one (UTC: not "GMT+00:00")', async () => {
+    const { host } = await closedFixture(hoursId('closed', THURSDAY, 'UTC'));
+    await open(host);
+    expect(statusText(host)).to.equal(
+      "We're closed right now. We open again on Thursday, November 26 at 3:00 PM your time (Thursday, 2:00 PM Coordinated Universal Time).",
+    );
+  });
+
   it('says to try later when the server gives no opening time', async () => {
     const { host, detail } = await closedFixture(hoursId('closed-long', THURSDAY, 'America/New_York'));
     expect(detail).to.deep.equal({ open: false, nextOpen: null, timeZone: 'America/New_York' });
