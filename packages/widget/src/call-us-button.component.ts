@@ -406,12 +406,11 @@ export class CallUsButton extends LitElement {
     clearTimeout(this.openingTimer);
     const opens = this.hours?.open === false ? this.hours.nextOpen : undefined;
     if (!opens || !this.isConnected) return;
-    // A second past the opening, so the server's clock agrees; the button shows the form from then on.
-    const delay = Math.min(Math.max(opens.getTime() - Date.now(), 0) + 1_000, MAX_TIMEOUT_MS);
-    this.openingTimer = setTimeout(() => {
-      this.requestUpdate();
-      this.loadConfig(false);
-    }, delay);
+    // A second past the opening, so the server's clock agrees; at least two seconds, so a visitor's clock
+    // running ahead of the server's makes the element ask again every two seconds at most (the answers
+    // are cacheable until the server's opening anyway).
+    const delay = Math.min(Math.max(opens.getTime() - Date.now() + 1_000, 2_000), MAX_TIMEOUT_MS);
+    this.openingTimer = setTimeout(() => this.loadConfig(false), delay);
   }
 
   private onInput(): void {

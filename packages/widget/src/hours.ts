@@ -4,9 +4,12 @@ import type { CallUsStrings } from './strings/index.js';
 
 const WHEN: Intl.DateTimeFormatOptions = { weekday: 'long', month: 'long', day: 'numeric', hour: 'numeric', minute: '2-digit' };
 
-/** Whether the line is closed now: a closed answer stops counting once its opening time has passed. */
-export function isClosed(hours: LineHours | undefined, now = Date.now()): boolean {
-  return hours?.open === false && !(hours.nextOpen && hours.nextOpen.getTime() <= now);
+/**
+ * Whether the line is closed, as the server last said. Its word, not the visitor's clock: a clock
+ * running ahead would show a form the server still refuses (the element asks again at the opening).
+ */
+export function isClosed(hours: LineHours | undefined): boolean {
+  return hours?.open === false;
 }
 
 /**

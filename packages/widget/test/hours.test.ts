@@ -4,7 +4,20 @@
 import { expect } from '@esm-bundle/chai';
 import '../src/call-us-button.js';
 import type { CallUsButton } from '../src/call-us-button.js';
-import { ENDPOINT, cleanup, clearRequests, nextEvent, nodeName, open, part, requests, statusText, submit, waitFor } from './helpers.js';
+import {
+  ENDPOINT,
+  cleanup,
+  clearRequests,
+  nextEvent,
+  track,
+  nodeName,
+  open,
+  part,
+  requests,
+  statusText,
+  submit,
+  waitFor,
+} from './helpers.js';
 
 /** Thursday 26 November 2026, 14:00 UTC: 09:00 in New York, 15:00 in Paris. */
 const THURSDAY = Date.UTC(2026, 10, 26, 14);
@@ -17,7 +30,7 @@ async function closedFixture(id: string, attributes: Record<string, string> = {}
   const host = document.createElement('call-us-button');
   const heard = nextEvent(host, 'call-us-hours');
   for (const [name, value] of Object.entries({ endpoint: ENDPOINT, 'config-id': id, ...attributes })) host.setAttribute(name, value);
-  document.body.append(host);
+  document.body.append(track(host));
   const event = await heard;
   await host.updateComplete;
   return { host, detail: event.detail };
@@ -138,10 +151,24 @@ describe('opening hours', () => {
     expect(nodeName(host.shadowRoot?.activeElement)).to.equal('input[part=input]');
   });
 
+  it("believes the server over a visitor's clock running ahead: closed until it says open, asking every 2 s at most", async () => {
+    // Closed "until a minute ago" by the visitor's clock: the server still says closed.
+    const { host } = await closedFixture(hoursId('closed', Date.now() - 60_000, 'America/New_York'));
+    const first = performance.now();
+    expect(noteOf(host)).to.equal('Closed now');
+    await open(host);
+    expect(statusText(host)).to.match(/^We're closed right now\. We open again on /);
+    expect(host.shadowRoot?.querySelector('[part~="input"]')).to.equal(null);
+    await nextEvent(host, 'call-us-hours');
+    expect(performance.now() - first).to.be.at.least(1_900);
+    expect(noteOf(host)).to.equal('Closed now');
+  });
+
   it('stops waiting for the opening once removed', async () => {
     const { host } = await closedFixture(hoursId('opens', Date.now() + 300, 'America/New_York'));
     host.remove();
-    await new Promise((resolve) => setTimeout(resolve, 1_800));
+    // It would have asked again 2 s after its first answer.
+    await new Promise((resolve) => setTimeout(resolve, 2_500));
     expect((await requests()).filter((request) => request.path === '/widget-config')).to.have.length(1);
   });
 });
