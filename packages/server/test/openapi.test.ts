@@ -556,7 +556,23 @@ const rows: Record<string, Row> = {
         'example.com-closed': { api_domain: 'example.com', queue: '9002', hours: { timezone: 'Europe/London', weekly: {} } },
       },
     },
-    then: (t, body) => t.deepEqual(body, { id: 'example.com-closed', open: false, next_open: null }),
+    then: (t, body) => t.deepEqual(body, { id: 'example.com-closed', open: false, next_open: null, timezone: 'Europe/London' }),
+  },
+  'widget-config: an id with allowed_countries': {
+    method: 'GET',
+    path: '/widget-config?id=example.com-abroad',
+    status: 200,
+    harness: {
+      tenants: { ...tenants, 'example.com-abroad': { api_domain: 'example.com', queue: '9002', allowed_countries: ['FR', 'BE'] } },
+    },
+    then: (t, body) =>
+      t.deepEqual(body, {
+        id: 'example.com-abroad',
+        countries: [
+          { code: 'FR', calling_code: '33', example: '06 12 34 56 78', lengths: [9] },
+          { code: 'BE', calling_code: '32', example: '0450 00 12 34', lengths: [8, 9] },
+        ],
+      }),
   },
   'widget-config: an unknown id': { method: 'GET', path: '/widget-config?id=nobody.net-sales', status: 404 },
   'widget-config: the store cannot be read': {
