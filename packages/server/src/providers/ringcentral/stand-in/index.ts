@@ -7,17 +7,26 @@
  * Point `RINGCENTRAL_SERVER_URL` at `standIn.url`.
  */
 import { randomUUID } from 'node:crypto';
+import type { EventEmitter } from 'node:events';
 import { isIP } from 'node:net';
 import {
   info,
   RingCentralStandInServer,
   type DeliveryResult,
+  type RingCentralStandInEvents,
   type RingCentralStandInFault,
   type StandInRequest,
   type StandInSubscription,
 } from './server.js';
 
-export type { DeliveryResult, RingCentralStandInFault, RingCentralStandInRoute, StandInRequest, StandInSubscription } from './server.js';
+export type {
+  DeliveryResult,
+  RingCentralStandInEvents,
+  RingCentralStandInFault,
+  RingCentralStandInRoute,
+  StandInRequest,
+  StandInSubscription,
+} from './server.js';
 export { rcError, WEBHOOK_MAX_EXPIRES_IN, type RingCentralErrorBody } from './rules.js';
 
 export interface RingCentralStandInOptions {
@@ -69,6 +78,8 @@ export interface RingCentralStandIn {
   readonly subscriptions: readonly Record<string, unknown>[];
   /** Every request received, with the status answered. */
   readonly requests: readonly StandInRequest[];
+  /** `delivery` and `subscription` as they happen, for live demo pages. */
+  readonly events: EventEmitter<RingCentralStandInEvents>;
   /** Makes the next matching requests answer an error. */
   inject(fault: RingCentralStandInFault): void;
   clearFaults(): void;
@@ -216,6 +227,7 @@ export async function startRingCentralStandIn(options: RingCentralStandInOptions
     get requests() {
       return [...server.requests];
     },
+    events: server.events,
     inject: (fault) => server.inject(fault),
     clearFaults: () => server.clearFaults(),
     blacklist: (id, reason = 'I/O operation is failed. Details: [Read timed out]') => server.blacklist(id, reason),

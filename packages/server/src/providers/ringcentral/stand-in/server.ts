@@ -5,6 +5,7 @@
  * notification, and blacklisting after repeated failed deliveries.
  */
 import { randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
+import { EventEmitter } from 'node:events';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import {
@@ -68,6 +69,14 @@ export interface DeliveryResult {
   body: string;
 }
 
+/** What the stand-in tells as it happens, for live demo pages. */
+export interface RingCentralStandInEvents {
+  /** A notification posted to a subscribed address, and how it went. */
+  delivery: [{ at: string; result: DeliveryResult; envelope: Record<string, unknown> }];
+  /** A subscription created (after its handshake passed). */
+  subscription: [{ at: string; id: string; eventFilters: string[] }];
+}
+
 export interface StandInParts {
   clientId: string;
   clientSecret: string;
@@ -96,6 +105,7 @@ const notFound = () => error(404, rcError('CMN-102', 'Resource for parameter [su
 export class RingCentralStandInServer {
   readonly subscriptions = new Map<string, StandInSubscription>();
   readonly requests: StandInRequest[] = [];
+  readonly events = new EventEmitter<RingCentralStandInEvents>();
   readonly #faults: RingCentralStandInFault[] = [];
   readonly #accessTokens = new Map<string, number>();
   readonly #refreshTokens = new Set<string>();
@@ -172,6 +182,7 @@ export class RingCentralStandInServer {
         // No answer in time, or none at all: a failed delivery.
       }
     }
+    this.events.emit('delivery', { at: new Date().toISOString(), result, envelope });
     if (result.status === 200) subscription.failures = 0;
     else if ((subscription.failures += 1) >= this.parts.blacklistAfterFailures) {
       this.blacklist(subscription.id, `Delivery failed ${subscription.failures} times in a row (last: ${result.status})`);
@@ -307,6 +318,7 @@ export class RingCentralStandInServer {
     };
     this.#extend(subscription, checked.expiresIn ?? DEFAULT_EXPIRES_IN);
     this.subscriptions.set(subscription.id, subscription);
+    this.events.emit('subscription', { at: subscription.creationTime, id: subscription.id, eventFilters: subscription.eventFilters });
     return { status: 200, body: info(subscription) };
   }
 
