@@ -194,6 +194,8 @@ for (const engine of ENGINES) {
         /application\/json/,
       ],
     ];
+    const crowd = Array.from({ length: 51 }, (_, index) => ({ telephonySessionId: `s-${index}`, telephonyStatus: 'Ringing' }));
+    cases.push([await server.post({ uuid: 'crowd', body: { activeCalls: crowd } }, headers), 413, /reports 51 calls: at most 50/]);
     let nested: unknown = 'deep';
     for (let level = 0; level < 40; level += 1) nested = { nested };
     cases.push([await server.post({ uuid: 'deep', body: nested }, headers), 400, /nested more than 32/]);

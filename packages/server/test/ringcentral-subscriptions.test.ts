@@ -162,6 +162,20 @@ test('the JWT grant: tokens revoked are got again; wrong credentials are a 502 t
   }
 });
 
+test('an access token about to expire is refreshed with the refresh token, not a new JWT login', async (t) => {
+  // Tokens of 1 s: the SDK counts them expired at once (it refreshes a minute ahead).
+  const server = await startRcServer(t, fixture, 'pglite', { accessTokenSeconds: 1 });
+  t.is((await server.subscribe({ id: ID })).status, 201);
+  t.is((await server.subscribe({ id: ID })).status, 200);
+  const grants = server.standIn.requests.filter((request) => request.route === 'token').map((request) => request.grant);
+  t.is(grants[0], 'urn:ietf:params:oauth:grant-type:jwt-bearer');
+  t.true(grants.length >= 2);
+  t.true(
+    grants.slice(1).every((grant) => grant === 'refresh_token'),
+    grants.join(', '),
+  );
+});
+
 test('POST /internal/subscriptions/ringcentral refuses what is not one known id', async (t) => {
   const server = await startRcServer(t, fixture, 'pglite');
   const cases: [unknown, number, RegExp][] = [

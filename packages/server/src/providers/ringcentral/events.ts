@@ -12,6 +12,12 @@ const MAX_ID = 256;
 const MAX_NAME = 100;
 /** How deep a notification may nest: RingCentral's go five or six levels; deeper is no notification of theirs. */
 const MAX_DEPTH = 32;
+/**
+ * The most calls (or parties) one notification may report: presence lists the latest 7 active calls. A
+ * notification is one transaction holding the call-events lock every id's deliveries wait on, so its
+ * size is what bounds that wait.
+ */
+export const MAX_CALLS = 50;
 
 /**
  * What a RingCentral status says of a call, for the three shapes Beckon reads (detailed presence's
@@ -99,8 +105,9 @@ interface CallReport {
   body: unknown;
 }
 
-/** A body that is not a RingCentral notification: refused whole with a 400 and this message. */
+/** A body that is not a RingCentral notification: refused whole with this status and message. */
 export interface NotificationProblem {
+  status: 400 | 413;
   problem: string;
 }
 
@@ -116,9 +123,9 @@ export interface NotificationProblem {
  */
 export function notificationItems(envelope: unknown, country: CountryCode, receivedAt: Date): DeliveryItem[] | NotificationProblem {
   if (!isObject(envelope) || !isObject(envelope.body)) {
-    return { problem: 'Send a RingCentral notification: a JSON object with a "body" object (and uuid, event, timestamp)' };
+    return { status: 400, problem: 'Send a RingCentral notification: a JSON object with a "body" object (and uuid, event, timestamp)' };
   }
-  if (!nestsWithin(envelope, MAX_DEPTH)) return { problem: `The notification is nested more than ${MAX_DEPTH} levels deep` };
+  if (!nestsWithin(envelope, MAX_DEPTH)) return { status: 400, problem: `The notification is nested more than ${MAX_DEPTH} levels deep` };
   const stored = storable(envelope) as Json;
   const body = stored.body as Json;
   const uuid = text(stored.uuid);
@@ -127,7 +134,11 @@ export function notificationItems(envelope: unknown, country: CountryCode, recei
     : `content:${createHash('sha256').update(JSON.stringify(stored)).digest('hex')}`;
   const items: DeliveryItem[] = [{ dedupeKey: notificationKey, body: stored }];
   const at = time(body.eventTime) ?? time(stored.timestamp) ?? receivedAt;
-  for (const report of callReports(body)) {
+  const reports = callReports(body);
+  if (reports.length > MAX_CALLS) {
+    return { status: 413, problem: `The notification reports ${reports.length} calls: at most ${MAX_CALLS} are taken per notification` };
+  }
+  for (const report of reports) {
     const item = callItem(report, { uuid, at, country });
     if (item) items.push(item);
   }

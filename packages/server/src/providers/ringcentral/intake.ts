@@ -35,8 +35,9 @@ const REFUSED =
  * Beckon set on the id's subscription; it is compared with the stored hash in constant time before the
  * body is read, and a missing or wrong one, an unknown id or a replaced subscription all answer the
  * same 401. Then the notification (JSON, at most 64 KB) is stored and its calls normalized in one
- * transaction (`receiveDelivery`): 200 once committed, 400 for a body that is no notification, 503 while
- * the database cannot take it (RingCentral redelivers). A redelivery (the same `uuid`) changes nothing.
+ * transaction (`receiveDelivery`): 200 once committed, 400 for a body that is no notification, 413 for
+ * one reporting more than `MAX_CALLS` calls, 503 while the database cannot take it (RingCentral
+ * redelivers); nothing is stored on a refusal. A redelivery (the same `uuid`) changes nothing.
  */
 export function ringcentralWebhook(deps: {
   db: Database;
@@ -66,7 +67,7 @@ export function ringcentralWebhook(deps: {
     const envelope = await readJson(ctx, NOTIFICATION_BODY_LIMIT);
     if (envelope === undefined) throw new HttpError(400, 'Send the notification as JSON (Content-Type: application/json)');
     const items = notificationItems(envelope, defaultCountry(tenantOf(deps.tenants, id)), new Date());
-    if ('problem' in items) throw new HttpError(400, items.problem);
+    if ('problem' in items) throw new HttpError(items.status, items.problem);
     const { stored, events } = await unlessUnavailable(ctx, () => receiveDelivery(db, { provider: PROVIDER, tenant: id, items }));
     ctx.state.log.debug({ id, items: items.length, stored, events: events.length }, 'ringcentral notification');
     // Committed: a lookup starts in the background and cannot hold up this answer.

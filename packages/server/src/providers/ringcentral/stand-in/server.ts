@@ -59,6 +59,8 @@ export interface StandInRequest {
   path: string;
   route: RingCentralStandInRoute | undefined;
   status: number;
+  /** For the token endpoint: the `grant_type` asked for (the JWT grant, or `refresh_token`). */
+  grant?: string;
 }
 
 export interface DeliveryResult {
@@ -215,7 +217,14 @@ export class RingCentralStandInServer {
         reply = await this.#answer(route.name, route.id, request, raw);
       }
     }
-    this.requests.push({ method: request.method ?? '', path: url.pathname, route: route?.name, status: reply.status });
+    const grant = route?.name === 'token' && raw ? new URLSearchParams(raw.toString('utf8')).get('grant_type') : null;
+    this.requests.push({
+      method: request.method ?? '',
+      path: url.pathname,
+      route: route?.name,
+      status: reply.status,
+      ...(grant ? { grant } : {}),
+    });
     response.writeHead(reply.status, reply.body === undefined ? {} : { 'content-type': 'application/json' });
     response.end(reply.body === undefined ? undefined : JSON.stringify(reply.body));
   }
