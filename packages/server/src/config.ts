@@ -82,6 +82,12 @@ export interface ServerConfig {
   twilio:
     | { accountSid: string; authToken: string; apiBase: string; single?: { number: string; forwardTo: string; textBack?: string } }
     | undefined;
+  /**
+   * RingCentral (`RINGCENTRAL_CLIENT_ID`, `RINGCENTRAL_CLIENT_SECRET`, `RINGCENTRAL_JWT_TOKEN`,
+   * `RINGCENTRAL_SERVER_URL`): the app and user whose calls ids subscribe to; undefined when unset.
+   * Secrets: never log them.
+   */
+  ringcentral: { clientId: string; clientSecret: string; jwt: string; serverUrl: string } | undefined;
   /** PostgreSQL (`DATABASE_URL`); undefined: the embedded database (PGlite) in `dataDir`. Holds a password: never log it as it is. */
   databaseUrl: string | undefined;
   /** Beckon's own files: the embedded database (`pglite/`), the demo's `domains.json`. */
@@ -262,6 +268,28 @@ const environment = z.object({
   TWILIO_PHONE_NUMBER: e164('TWILIO_PHONE_NUMBER').optional(),
   USER_PHONE_NUMBER: e164('USER_PHONE_NUMBER').optional(),
   TEXT_BACK_MESSAGE: z.string().max(1_000, { error: 'TEXT_BACK_MESSAGE must be at most 1000 characters' }).optional(),
+  RINGCENTRAL_CLIENT_ID: z
+    .string()
+    .trim()
+    .regex(/^[\x21-\x7e]{1,256}$/, { error: "RINGCENTRAL_CLIENT_ID must be the app's Client ID from RingCentral's Developer Console" })
+    .optional(),
+  RINGCENTRAL_CLIENT_SECRET: z
+    .string()
+    .trim()
+    .regex(/^[\x21-\x7e]{1,256}$/, { error: "RINGCENTRAL_CLIENT_SECRET must be the app's Client Secret (no spaces)" })
+    .optional(),
+  RINGCENTRAL_JWT_TOKEN: z
+    .string()
+    .trim()
+    .regex(/^[\w-]+\.[\w-]+\.[\w-]*$/, {
+      error: 'RINGCENTRAL_JWT_TOKEN must be the JWT credential made in the Developer Console (three dot-separated parts)',
+    })
+    .optional(),
+  RINGCENTRAL_SERVER_URL: httpUrl('RINGCENTRAL_SERVER_URL')
+    .refine((value) => !URL.canParse(value) || isBareOrigin(new URL(value)), {
+      error: 'RINGCENTRAL_SERVER_URL must be an origin such as https://platform.ringcentral.com, without credentials, query or fragment',
+    })
+    .optional(),
   LOG_LEVEL: z
     .enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], {
       error: 'LOG_LEVEL must be one of fatal, error, warn, info, debug, trace, silent',
@@ -295,6 +323,12 @@ export function loadConfig(env: Record<string, string | undefined>): ServerConfi
     vars.TWILIO_PHONE_NUMBER && !vars.TWILIO_ACCOUNT_SID && 'TWILIO_PHONE_NUMBER needs TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN',
   ].filter((problem): problem is string => typeof problem === 'string');
   if (twilioProblems.length > 0) throw new ConfigError(twilioProblems);
+  const ringcentralSet = [vars.RINGCENTRAL_CLIENT_ID, vars.RINGCENTRAL_CLIENT_SECRET, vars.RINGCENTRAL_JWT_TOKEN].filter(Boolean).length;
+  if (ringcentralSet !== 0 && ringcentralSet !== 3) {
+    throw new ConfigError([
+      'RINGCENTRAL_CLIENT_ID, RINGCENTRAL_CLIENT_SECRET and RINGCENTRAL_JWT_TOKEN go together: set all three (from the Developer Console) or none',
+    ]);
+  }
   if (vars.MAX_STREAMS >= vars.MAX_CONNECTIONS) {
     throw new ConfigError([
       `MAX_STREAMS must be less than MAX_CONNECTIONS (${vars.MAX_CONNECTIONS}): live streams must leave connections for the webhooks and the other routes`,
@@ -352,6 +386,15 @@ export function loadConfig(env: Record<string, string | undefined>): ServerConfi
                   },
                 }
               : {}),
+          }
+        : undefined,
+    ringcentral:
+      vars.RINGCENTRAL_CLIENT_ID && vars.RINGCENTRAL_CLIENT_SECRET && vars.RINGCENTRAL_JWT_TOKEN
+        ? {
+            clientId: vars.RINGCENTRAL_CLIENT_ID,
+            clientSecret: vars.RINGCENTRAL_CLIENT_SECRET,
+            jwt: vars.RINGCENTRAL_JWT_TOKEN,
+            serverUrl: vars.RINGCENTRAL_SERVER_URL ?? 'https://platform.ringcentral.com',
           }
         : undefined,
     ...databaseSettings(vars),

@@ -8,6 +8,7 @@ import type { Database } from './db/database.js';
 import type { Limits } from './guards/limits.js';
 import type { Metrics } from './metrics/metrics.js';
 import type { BotCheck } from './guards/turnstile.js';
+import type { RingCentralClient } from './providers/ringcentral/client.js';
 import type { TwilioClient } from './providers/twilio/client.js';
 import type { ConfigState } from './tenants/redis-store.js';
 import type { TenantStore } from './tenants/store.js';
@@ -45,6 +46,12 @@ export interface ServerDeps {
    * absent when `TWILIO_ACCOUNT_SID` and `TWILIO_AUTH_TOKEN` are not set.
    */
   twilio?: TwilioClient;
+  /**
+   * RingCentral's client (subscriptions of ids to the JWT user's calls); absent when the `RINGCENTRAL_*`
+   * settings are not set: then `/internal/subscriptions/ringcentral` is not mounted. The webhook itself
+   * needs only the database.
+   */
+  ringcentral?: RingCentralClient;
   /** Redis, when `REDIS_URL` is set: its state for `/health`, and closing it. */
   redis?: { ready(): boolean; close(): Promise<void> };
   /**

@@ -88,6 +88,27 @@ export {
   type TextSenderOptions,
 } from './actions/texts.js';
 
+// RingCentral: its REST client (subscriptions), the renewal loop a host with its own wiring runs, and a stand-in.
+export {
+  createRingCentralClient,
+  RingCentralError,
+  type RingCentralClient,
+  type RingCentralClientOptions,
+  type RingCentralSubscription,
+} from './providers/ringcentral/client.js';
+export {
+  checkRingcentralSubscriptions,
+  startRingcentralRenewals,
+  type RingCentralSubscribeDeps,
+} from './providers/ringcentral/subscribe.js';
+export {
+  startRingCentralStandIn,
+  type RingCentralStandIn,
+  type RingCentralStandInFault,
+  type RingCentralStandInOptions,
+  type StandInCall as RingCentralStandInCall,
+} from './providers/ringcentral/stand-in/index.js';
+
 // What `beckon-server import-config` / `export-config` / `migrate` do, for scripts.
 export { exportConfig, importConfig } from './cli/config-transfer.js';
 export { migrate, UnknownMigrationError, type MigrateResult } from './db/migrate.js';

@@ -18,6 +18,8 @@ import { metricsRoute } from './metrics/serve.js';
 import { requestContext } from './middleware/request-context.js';
 import { netsapiensWebhook } from './providers/netsapiens/intake.js';
 import { listSubscriptionsRoute, subscribeRoute } from './providers/netsapiens/subscribe.js';
+import { ringcentralWebhook } from './providers/ringcentral/intake.js';
+import { ringcentralSubscribeRoute } from './providers/ringcentral/subscribe.js';
 import { twilioCallWebhook, twilioDialStatusWebhook, twilioSmsWebhook } from './providers/twilio/webhooks.js';
 import { clickToCall } from './routes/click-to-call.js';
 import { requireSecret, updateDomain, updateSms } from './routes/forms.js';
@@ -105,6 +107,7 @@ export function addRoutes(
       background: deps.background,
     });
     router.post('/webhooks/netsapiens', netsapiensWebhook({ db: deps.db, tenants: deps.tenants, lookup }));
+    router.post('/webhooks/ringcentral', ringcentralWebhook({ db: deps.db, tenants: deps.tenants, lookup }));
   }
 
   // Twilio's webhooks: with the account's settings (TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN), whose token signs them.
@@ -148,6 +151,11 @@ export function addRoutes(
     if (subscriptions) {
       const subscribe = subscribeRoute({ db, ns: { subscriptions }, tenants: deps.tenants, publicUrl, logger: deps.logger });
       router.post('/internal/subscriptions/netsapiens', noStore, admin, outage, subscribe);
+    }
+    const { ringcentral } = deps;
+    if (ringcentral) {
+      const subscribe = ringcentralSubscribeRoute({ db, ringcentral, tenants: deps.tenants, publicUrl, logger: deps.logger });
+      router.post('/internal/subscriptions/ringcentral', noStore, admin, outage, subscribe);
     }
   }
 

@@ -19,6 +19,8 @@ import { startTextSender } from './actions/texts.js';
 import { createTwilioClient } from './providers/twilio/client.js';
 import { withSingleNumberId } from './providers/twilio/single-number.js';
 import { startRenewals } from './providers/netsapiens/subscribe.js';
+import { createRingCentralClient } from './providers/ringcentral/client.js';
+import { startRingcentralRenewals } from './providers/ringcentral/subscribe.js';
 import { closeRedis, connectRedis, RedisUnavailableError } from './redis.js';
 import { openFileTenantStore } from './tenants/file-store.js';
 import { openRedisTenantStore } from './tenants/redis-store.js';
@@ -72,6 +74,7 @@ export async function createDeps(config: ServerConfig, options: { publicUrl?: st
     twilio:
       config.twilio &&
       createTwilioClient({ accountSid: config.twilio.accountSid, authToken: config.twilio.authToken, baseUrl: config.twilio.apiBase }),
+    ringcentral: config.ringcentral && createRingCentralClient(config.ringcentral),
     logger,
     background,
     metrics,
@@ -178,6 +181,12 @@ export async function start({
     db && ns.subscriptions
       ? startRenewals({ db, ns: { subscriptions: ns.subscriptions }, tenants: deps.tenants, publicUrl: deps.config.publicUrl, logger })
       : async () => undefined;
+  // RingCentral subscriptions likewise, and replaced when RingCentral blacklisted them or lost them.
+  const { ringcentral } = deps;
+  const stopRingcentral =
+    db && ringcentral
+      ? startRingcentralRenewals({ db, ringcentral, tenants: deps.tenants, publicUrl: deps.config.publicUrl, logger })
+      : async () => undefined;
   // Every instance relays call events to the ids' event_webhooks; the outbox keeps them from sending one twice.
   const relay = db
     ? startEventRelay({ db, tenants: deps.tenants, logger, ...(deps.callEvents ? { bus: deps.callEvents } : {}) })
@@ -225,6 +234,7 @@ export async function start({
       clearInterval(idle);
       clearTimeout(cutOff);
       await stopRenewals();
+      await stopRingcentral();
       await relay?.close();
       await texts?.close();
       await closeDeps(deps, deadline);
