@@ -94,3 +94,36 @@ test("through the real server: a line closed by its hours says when it opens in 
   t.is(beckon.sandbox.calls.length, 1);
   t.like(beckon.sandbox.calls[0], { queue: '9002@example.com', destination: '+32470123456', status: 'queued' });
 });
+
+test("a page that requires Trusted Types for scripts (require-trusted-types-for 'script') gets the button through the loader's named policy", async (t) => {
+  const beckon = await startHarness({ publicUrl: 'self' });
+  t.teardown(() => beckon.close());
+  const site = await servePage(
+    `<!doctype html><html lang="en"><head><title>Bank</title></head><body>
+      <script src="${beckon.url}/widget.js?id=example.com-sales"></script></body></html>`,
+    {
+      'content-security-policy':
+        `default-src 'self'; script-src ${beckon.url}; connect-src ${beckon.url}; img-src 'self' ${beckon.url}; ` +
+        "require-trusted-types-for 'script'; trusted-types beckon-widget lit-html",
+    },
+  );
+  t.teardown(() => site.close());
+  const browser = await launchChromium();
+  t.teardown(() => browser.close());
+  const page = await browser.newPage();
+  const problems: string[] = [];
+  page.on('console', (message) => {
+    if (message.type() === 'error') problems.push(message.text());
+  });
+  page.on('pageerror', (error) => problems.push(error.message));
+  await page.goto(site.url);
+  t.true(
+    await page.evaluate(
+      () => typeof (globalThis as { trustedTypes?: { createPolicy?: unknown } }).trustedTypes?.createPolicy === 'function',
+    ),
+    'the browser enforces Trusted Types',
+  );
+  const widget = page.locator('call-us-button');
+  await widget.getByRole('button', { name: 'Call us' }).waitFor({ timeout: 10_000 });
+  t.deepEqual(problems, [], 'no Trusted Types violation, no console error');
+});

@@ -150,7 +150,16 @@ const LOADER = String.raw`  var script = document.currentScript;
   else document.body.appendChild(button);
   if (!window.customElements.get('call-us-button') && !document.querySelector('script[data-beckon-widget]')) {
     var bundle = document.createElement('script');
-    bundle.src = settings.bundle;
+    var url = settings.bundle;
+    // Pages requiring Trusted Types for scripts take a script URL only from a policy: "beckon-widget"
+    // (a page listing its policies lists it, and Lit's "lit-html"), which passes this one URL and no other.
+    if (window.trustedTypes && window.trustedTypes.createPolicy) {
+      url = window.trustedTypes.createPolicy('beckon-widget', { createScriptURL: function (given) {
+        if (given !== settings.bundle) throw new TypeError('beckon-widget: not the widget bundle');
+        return given;
+      } }).createScriptURL(settings.bundle);
+    }
+    bundle.src = url;
     bundle.async = true;
     bundle.setAttribute('data-beckon-widget', '');
     document.head.appendChild(bundle);
