@@ -7,6 +7,7 @@ import type { CustomerLookupOptions } from './customers/lookup.js';
 import type { Database } from './db/database.js';
 import type { Limits } from './guards/limits.js';
 import type { BotCheck } from './guards/turnstile.js';
+import type { DialpadClient } from './providers/dialpad/client.js';
 import type { TwilioClient } from './providers/twilio/client.js';
 import type { ConfigState } from './tenants/redis-store.js';
 import type { TenantStore } from './tenants/store.js';
@@ -26,6 +27,7 @@ export interface ServerDeps {
         | 'twilio'
         | 'textBackWindowSeconds'
         | 'limits'
+        | 'dialpad'
       >
     > & {
       /** Where the public reaches this server (resolved: `PUBLIC_URL`, or the listening address). */
@@ -43,6 +45,8 @@ export interface ServerDeps {
    * absent when `TWILIO_ACCOUNT_SID` and `TWILIO_AUTH_TOKEN` are not set.
    */
   twilio?: TwilioClient;
+  /** Dialpad's REST client (creating webhooks and subscriptions); absent when `DIALPAD_API_KEY` is not set. */
+  dialpad?: DialpadClient;
   /** Redis, when `REDIS_URL` is set: its state for `/health`, and closing it. */
   redis?: { ready(): boolean; close(): Promise<void> };
   /**
