@@ -23,7 +23,8 @@ export interface WebhookSummary {
 
 /**
  * Records a webhook about to be created at Dialpad (`pending`), its secret sealed; Beckon's id of it, or
- * undefined when another webhook already has this secret (a delivery could not then say which it came through).
+ * undefined when another webhook already has this secret (a delivery could not then say which it came
+ * through). A `failed` webhook's secret may be used again: that is the operator trying again.
  */
 export async function startWebhook(
   db: Queryable,
@@ -32,7 +33,11 @@ export async function startWebhook(
 ): Promise<number | undefined> {
   const { rows } = await db.query<{ id: number }>(
     `INSERT INTO dialpad_webhooks (app_id, tenant, hook_url, secret_sealed, secret_fingerprint, status)
-     VALUES ($1, $2, $3, $4, $5, 'pending') ON CONFLICT (secret_fingerprint) DO NOTHING RETURNING id`,
+     VALUES ($1, $2, $3, $4, $5, 'pending')
+     ON CONFLICT (secret_fingerprint) DO UPDATE SET app_id = EXCLUDED.app_id, tenant = EXCLUDED.tenant, hook_url = EXCLUDED.hook_url,
+       secret_sealed = EXCLUDED.secret_sealed, status = 'pending', dialpad_webhook_id = NULL, updated_at = now()
+       WHERE dialpad_webhooks.status = 'failed'
+     RETURNING id`,
     [webhook.appId, webhook.tenant, webhook.hookUrl, box.seal(webhook.secret), box.fingerprint(webhook.secret)],
   );
   return rows[0]?.id;
