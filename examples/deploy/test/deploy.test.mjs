@@ -411,6 +411,8 @@ const NEEDS = {
   TWILIO_PHONE_NUMBER: TWILIO_SINGLE,
   USER_PHONE_NUMBER: TWILIO_SINGLE,
   TEXT_BACK_MESSAGE: TWILIO_SINGLE,
+  // A hand-made webhook's secret goes with the id its events are stored under.
+  DIALPAD_WEBHOOK_SECRET: { DIALPAD_DEFAULT_ID: 'example.com-sales' },
 };
 
 test('loadConfig reads every variable in the template', (t) => {
