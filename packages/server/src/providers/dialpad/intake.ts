@@ -12,7 +12,7 @@ import { maskPhonesIn } from '../../logging.js';
 import type { TenantConfig } from '../../tenants/schema.js';
 import type { TenantStore } from '../../tenants/store.js';
 import { PROVIDER, readDialpadEvent, type DialpadEvent } from './events.js';
-import { tokenKey, verifyDialpadToken } from './jwt.js';
+import { isCompactJwt, tokenKey, verifyDialpadToken } from './jwt.js';
 import type { SecretBox } from './secrets.js';
 import { loadSigners } from './store.js';
 
@@ -55,8 +55,13 @@ export function dialpadWebhook(deps: DialpadIntakeDeps): Middleware<AppState> {
   const { db } = deps;
   return async function dialpadWebhook(ctx) {
     const token = tokenIn(await readBody(ctx));
+    // Not even shaped like a signed JWT: refused without a look at the database.
+    if (token === undefined || !isCompactJwt(token)) {
+      ctx.state.log.info({ reason: 'not a JWT' }, 'dialpad delivery refused');
+      throw new HttpError(401, REFUSED);
+    }
     const signers = await unlessUnavailable(ctx, () => loadSigners(db, deps.secrets, deps.fallback));
-    const verified = token === undefined ? undefined : await verifyDialpadToken(token, signers);
+    const verified = await verifyDialpadToken(token, signers);
     if (!verified) {
       ctx.state.log.info({ reason: signers.length === 0 ? 'no secret configured' : 'not verified' }, 'dialpad delivery refused');
       throw new HttpError(401, signers.length === 0 ? `${REFUSED}: none is configured (DIALPAD_WEBHOOK_SECRET)` : REFUSED);
@@ -68,7 +73,7 @@ export function dialpadWebhook(deps: DialpadIntakeDeps): Middleware<AppState> {
         `INSERT INTO deliveries (provider, tenant, dedupe_key, body, retry_at)
          VALUES ($1, $2, $3, $4::jsonb, now() + make_interval(secs => $5))
          ON CONFLICT (provider, tenant, dedupe_key) DO NOTHING RETURNING id`,
-        [PROVIDER, tenant, tokenKey(token!), JSON.stringify({ jwt: token, webhook: webhookId ?? null, payload }), FIRST_RETRY_SECONDS],
+        [PROVIDER, tenant, tokenKey(token), JSON.stringify({ jwt: token, webhook: webhookId ?? null, payload }), FIRST_RETRY_SECONDS],
       ),
     );
     const deliveryId = stored.rows[0]?.id;

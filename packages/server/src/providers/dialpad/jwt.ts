@@ -4,6 +4,11 @@ import { jwtVerify, type JWTPayload } from 'jose';
 /** A compact JWS: three base64url parts. Anything else is refused before a key is tried. */
 const COMPACT = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/;
 
+/** Whether `token` has the shape of a signed compact JWT: what is not is refused before any secret is looked up. */
+export function isCompactJwt(token: string): boolean {
+  return COMPACT.test(token);
+}
+
 /** A secret a delivery may be signed with, and what it stands for (the webhook it belongs to). */
 export interface Signer<T> {
   secret: string;
@@ -21,7 +26,7 @@ export async function verifyDialpadToken<T>(
   token: string,
   signers: readonly Signer<T>[],
 ): Promise<{ payload: JWTPayload; owner: T } | undefined> {
-  if (!COMPACT.test(token)) return undefined;
+  if (!isCompactJwt(token)) return undefined;
   for (const signer of signers) {
     try {
       const { payload } = await jwtVerify(token, new TextEncoder().encode(signer.secret), { algorithms: ['HS256'] });
