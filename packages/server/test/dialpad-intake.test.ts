@@ -6,6 +6,7 @@ import test from 'ava';
 import { SignJWT } from 'jose';
 import { signDialpadEvent, startDialpadProcessor, createLogger } from '../src/index.js';
 import { databaseFixture, ENGINES } from './fixtures/databases.js';
+import { openSse } from './fixtures/sse.js';
 import {
   callEvent,
   DEFAULT_ID,
@@ -145,6 +146,22 @@ for (const engine of ENGINES) {
       t.deepEqual(rows, [{ state: 'missed' }]);
     },
   );
+
+  engineTest(`a Dialpad call reaches the live stream (what <call-popup> shows) like any provider's (${engine})`, async (t) => {
+    const server = await startDialpadServer(t, fixture, engine);
+    const { key } = await server.createApp([DEFAULT_ID]);
+    const tokenResponse = await fetch(`${server.url}/api/stream-tokens`, { method: 'POST', headers: { 'x-app-api-key': key } });
+    const { token } = (await tokenResponse.json()) as { token: string };
+    const stream = await openSse(`${server.url}/api/call-stream?token=${token}`);
+    t.teardown(() => stream.close());
+    const callId = newCall();
+    await server.deliver(await signDialpadEvent(callEvent(callId, 'ringing'), ENV_WEBHOOK_SECRET));
+    const [event] = await stream.calls(1);
+    t.like(JSON.parse(event!.data!), {
+      type: 'call',
+      call: { provider: 'dialpad', session_id: String(callId), status: 'ringing', from_name: 'Ada Caller' },
+    });
+  });
 
   engineTest(`SMS events become messages and voicemails become voicemails, each served by its API (${engine})`, async (t) => {
     const server = await startDialpadServer(t, fixture, engine);
