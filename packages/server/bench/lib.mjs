@@ -44,6 +44,7 @@ export const USAGE = `npm run bench [-- options]      (or: node packages/server/
   --flood S          the /webresponder flood's length        default ${DEFAULTS.floodSeconds}       env BENCH_FLOOD_SECONDS (0: skip it)
   --only PART        one part: ${PARTS.join(' or ')}     (both)           env BENCH_ONLY
   --logs DIR         keep each server's log there            (discarded)      env BENCH_LOGS
+  --profile DIR      each Beckon server writes a CPU profile there (.cpuprofile, for Chrome DevTools) env BENCH_PROFILE
   --out FILE         the report, from the repository root    default docs/benchmarks.md
   --no-write         print the tables only
 
@@ -77,6 +78,7 @@ export function readSettings(argv, env) {
       out: { type: 'string' },
       'no-write': { type: 'boolean' },
       logs: { type: 'string' },
+      profile: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -106,6 +108,7 @@ export function readSettings(argv, env) {
     apiClients: Math.round(number('api-clients', 'BENCH_API_CLIENTS', DEFAULTS.apiClients, 1)),
     out: values['no-write'] ? undefined : (values.out ?? 'docs/benchmarks.md'),
     logs: values.logs ?? env.BENCH_LOGS ?? undefined,
+    profile: values.profile ?? env.BENCH_PROFILE ?? undefined,
   };
 }
 
@@ -216,10 +219,11 @@ const SERVICE = fileURLToPath(new URL('./service.mjs', import.meta.url));
  * `logFile` is given: Beckon logs every request there at `info`, paying for it as in production without
  * flooding the terminal. stderr is kept, so a crash is visible.
  */
-export function spawnService(role, options = {}, logFile = undefined) {
+export function spawnService(role, options = {}, logFile = undefined, profileDir = undefined) {
   const stdout = logFile ? openSync(logFile, 'w') : 'ignore';
   // --expose-gc: the memory figures are read after a full collection, so they show what is kept, not garbage.
-  const child = fork(SERVICE, [role, JSON.stringify(options)], { stdio: ['ignore', stdout, 'inherit', 'ipc'], execArgv: ['--expose-gc'] });
+  const execArgv = ['--expose-gc', ...(profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [])];
+  const child = fork(SERVICE, [role, JSON.stringify(options)], { stdio: ['ignore', stdout, 'inherit', 'ipc'], execArgv });
   // The child has its own copy of the descriptor.
   if (logFile) closeSync(stdout);
   const pending = new Map();

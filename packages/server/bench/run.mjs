@@ -291,7 +291,9 @@ async function launch(role, options) {
     await mkdir(settings.logs, { recursive: true });
     logFile = resolve(settings.logs, `${++launched}-${role}.log`);
   }
-  const service = await spawnService(role, options, logFile);
+  // Only Beckon's servers are profiled: the sandbox and the bare app are the yardsticks.
+  const profileDir = settings.profile && role === 'beckon' ? resolve(settings.profile) : undefined;
+  const service = await spawnService(role, options, logFile, profileDir);
   live.add(service);
   ourPids.add(service.pid);
   return service;

@@ -276,6 +276,13 @@ for (const engine of ENGINES) {
   });
 
   test(`a stream resuming over a megabyte back, or starting with as many calls in progress, gets all of them: it waits for the client instead of cutting it off (${engine})`, async (t) => {
+    // Regression: each wait for the client left a close and an error listener on the response.
+    const piledUp: string[] = [];
+    const onWarning = (warning: Error) => {
+      if (warning.name === 'MaxListenersExceededWarning') piledUp.push(warning.message);
+    };
+    process.on('warning', onWarning);
+    t.teardown(() => process.off('warning', onWarning));
     const server = await startStreamServer(t, engine);
     const key = await server.newApp(['a.com-x']);
     // 600 ringing calls of a customer with a 2 KB page address: each frame over 2 KB, 1.3 MB in all.
@@ -300,6 +307,8 @@ for (const engine of ENGINES) {
     await connected(t, fresh);
     const inProgress = await fresh.calls(600, 30_000);
     t.is(new Set(inProgress.map((event) => callOf(event).session_id)).size, 600, 'every call in progress');
+    await new Promise((resolve) => setImmediate(resolve));
+    t.deepEqual(piledUp, [], 'no listeners pile up on a response while it waits for its client');
   });
 
   test(`a Last-Event-ID past the newest event (a replaced database) starts afresh: the calls in progress, then live events (${engine})`, async (t) => {

@@ -120,8 +120,8 @@ test("a deleted app's open streams end at the next heartbeat; other apps' stream
   const [doomed, kept] = [await newApp('Leaked'), await newApp('Kept')];
   const [gone, stays] = [await open(doomed.token), await open(kept.token)];
   await db.query('DELETE FROM apps WHERE id = $1', [doomed.appId]);
-  let next = await gone.next(5_000);
-  while (next?.comment === 'heartbeat') next = await gone.next(5_000);
+  let next = await gone.next(10_000);
+  while (next?.comment === 'heartbeat') next = await gone.next(10_000);
   t.is(next, undefined, 'the deleted app’s stream ended');
   const { eventId } = await ringing(db, 'after-the-deletion');
   t.is((await stays.calls(1))[0]!.id, String(eventId), 'the other app’s stream is still live');

@@ -1,5 +1,4 @@
 import { randomInt } from 'node:crypto';
-import { once } from 'node:events';
 import type { ServerResponse } from 'node:http';
 import type { Middleware } from 'koa';
 import type { Logger } from 'pino';
@@ -156,7 +155,15 @@ class OpenStream implements Subscriber<StreamEvent> {
    */
   async writeAndWait(text: string): Promise<void> {
     if (this.res.destroyed || this.res.writableEnded) return;
-    if (!this.res.write(text)) await Promise.race([once(this.res, 'drain'), once(this.res, 'close')]);
+    if (this.res.write(text)) return;
+    // Listeners of our own, removed once either fires (`events.once` in a race would leave the loser's behind, one pair per wait).
+    await new Promise<void>((resolve) => {
+      const done = () => {
+        this.res.off('drain', done).off('close', done);
+        resolve();
+      };
+      this.res.on('drain', done).on('close', done);
+    });
   }
 
   /** `writeAndWait` for a replayed event, skipping what was already sent. */
@@ -273,7 +280,6 @@ export function callStreamRoute(options: CallStreamOptions): Middleware<AppState
 
     const { res } = ctx;
     const stream = new OpenStream(res, app.appId, app.ids);
-    const gone = new Promise<void>((resolve) => res.once('close', resolve));
     let from: number;
     try {
       from = await bus.subscribe(stream);
@@ -295,7 +301,12 @@ export function callStreamRoute(options: CallStreamOptions): Middleware<AppState
       throw new HttpError(429, refusal, { headers: { 'Retry-After': String(10 + randomInt(20)) }, code: 'too_many_streams' });
     }
     opened(stream);
-    void gone.then(() => closed(stream));
+    // Ended by the stream's lifetime, the shutdown, a deleted app or the client: the timer goes with it.
+    const lifetime = setTimeout(() => stream.end(), maxStreamMs);
+    res.once('close', () => {
+      clearTimeout(lifetime);
+      closed(stream);
+    });
     if (after !== undefined && after > from) {
       // An id past the log's end (a restored or replaced database, another environment's id): resuming
       // there would wait for ever. Start afresh instead, with the calls in progress.
@@ -339,9 +350,8 @@ export function callStreamRoute(options: CallStreamOptions): Middleware<AppState
       ctx.state.log.warn({ err: error }, 'the live stream could not replay from the database');
       res.destroy();
     }
-    // The client reconnects with a new token (and its last event id): no stream outlives its app's key by long.
-    const lifetime = setTimeout(() => stream.end(), maxStreamMs);
-    await gone;
-    clearTimeout(lifetime);
+    // Live: the bus, the heartbeat and the timer hold the stream from here, and the request's handlers
+    // return (its log line says it opened) — waiting here for its end would keep each one's frames,
+    // closures and logger alive for the stream's whole life, for every open stream.
   };
 }

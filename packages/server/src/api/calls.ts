@@ -1,7 +1,7 @@
 import type { Middleware } from 'koa';
 import type { Database } from '../db/database.js';
 import type { AppKeyState } from './api-keys.js';
-import { ACTIVE_CALL, CALL_COLUMNS, CALL_FROM, CALL_SELECT, callView, type CallRow } from './call-view.js';
+import { ACTIVE_CALL, CALL_COLUMNS, CALL_SELECT, callView, type CallRow } from './call-view.js';
 import { readPage } from './paging.js';
 
 /** Active calls are few; this bounds the answer should ended calls never have been reported. */
@@ -19,9 +19,15 @@ export function listCallsRoute(db: Database): Middleware<AppKeyState> {
     const { rows, next } = await readPage<CallRow>(
       ctx,
       ctx.state.app.ids,
-      async ({ columns, where, tail, params }) =>
-        (await db.query<CallRow & { cursor_at: string }>(`SELECT ${columns}, ${CALL_COLUMNS} ${CALL_FROM} ${where} ${tail}`, params)).rows,
+      'calls',
       'c',
+      async ({ cursor, from, tail, params }) =>
+        (
+          await db.query<CallRow & { cursor_at: string }>(
+            `SELECT ${cursor}, ${CALL_COLUMNS} FROM ${from} LEFT JOIN customers cu ON cu.id = c.customer_id ${tail}`,
+            params,
+          )
+        ).rows,
     );
     ctx.body = { calls: rows.map(callView), ...(next ? { next } : {}) };
   };

@@ -43,16 +43,17 @@ export function listMessagesRoute(db: Database): Middleware<AppKeyState> {
     const { rows, next } = await readPage<MessageRow>(
       ctx,
       ctx.state.app.ids,
-      async ({ columns, where, tail, params }) =>
+      'messages',
+      'm',
+      async ({ cursor, from, tail, params }) =>
         (
           await db.query<MessageRow & { cursor_at: string }>(
-            `SELECT ${columns}, m.id, m.tenant, m.provider, m.provider_message_id, m.direction, m.from_number, m.to_numbers, m.body,
+            `SELECT ${cursor}, m.id, m.tenant, m.provider, m.provider_message_id, m.direction, m.from_number, m.to_numbers, m.body,
                m.status, m.sent_at
-             FROM messages m ${where} ${tail}`,
+             FROM ${from} ${tail}`,
             params,
           )
         ).rows,
-      'm',
     );
     ctx.body = {
       messages: rows.map((row): MessageView => ({

@@ -42,16 +42,17 @@ export function listVoicemailsRoute(db: Database): Middleware<AppKeyState> {
     const { rows, next } = await readPage<VoicemailRow>(
       ctx,
       ctx.state.app.ids,
-      async ({ columns, where, tail, params }) =>
+      'voicemails',
+      'v',
+      async ({ cursor, from, tail, params }) =>
         (
           await db.query<VoicemailRow & { cursor_at: string }>(
-            `SELECT ${columns}, v.id, v.tenant, v.provider, v.provider_call_id, v.call_id, v.from_number, v.from_name, v.to_number,
+            `SELECT ${cursor}, v.id, v.tenant, v.provider, v.provider_call_id, v.call_id, v.from_number, v.from_name, v.to_number,
                v.recording_url, v.transcription, v.left_at
-             FROM voicemails v ${where} ${tail}`,
+             FROM ${from} ${tail}`,
             params,
           )
         ).rows,
-      'v',
     );
     ctx.body = {
       voicemails: rows.map((row): VoicemailView => ({

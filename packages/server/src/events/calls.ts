@@ -5,12 +5,20 @@ import { nextState, type CallSignal, type CallState } from './states.js';
 export const CALL_EVENTS_CHANNEL = 'call_events';
 
 /**
- * Taken (per transaction) before a call row is locked or an event inserted: call event ids are handed
- * out at insert, so concurrent writers must commit them in id order, or a stream replaying from
- * `Last-Event-ID` could skip one committed late. Taking it first, before any row lock, also keeps two
- * transactions from each holding what the other waits for. (An arbitrary constant: "call" in ASCII.)
+ * Taken (per transaction) just before call events are inserted, and held until commit: call event ids
+ * are handed out at insert, so concurrent writers must commit them in id order, or a stream replaying
+ * from `Last-Event-ID` could skip one committed late. Taken last — after every row lock the
+ * transaction needs — so it is held for an insert and the commit only, and its holder never waits for
+ * another transaction: none can hold what it still needs. (An arbitrary constant: "call" in ASCII.)
  */
 const CALL_EVENTS_LOCK = 0x63616c6c;
+
+/**
+ * The tenant's customer with the caller's number (the first added, when several share it), as a subquery
+ * of the statement writing the call: matched in the same round trip. Null for no number (an extension).
+ */
+const CUSTOMER_WITH_NUMBER = (tenant: string, phone: string) =>
+  `(SELECT id FROM customers WHERE tenant = ${tenant} AND phone_e164 = ${phone}::text ORDER BY id LIMIT 1)`;
 
 /** What a provider's delivery says about one call, normalized by its adapter. */
 export interface CallChange {
@@ -65,42 +73,69 @@ export function recordCallChange(db: Database, change: CallChange): Promise<Call
 
 /** `recordCallChange` inside a transaction the caller holds (`Database.transaction`), such as the one storing the delivery. */
 export async function applyCallChange(tx: Queryable, change: CallChange): Promise<CallChangeResult> {
-  await lockCallEvents(tx);
-  const existing = await tx.query<CallRow>(
-    'SELECT id, state, customer_id FROM calls WHERE tenant = $1 AND provider = $2 AND provider_call_id = $3 FOR UPDATE',
-    [change.tenant, change.provider, change.providerCallId],
-  );
-  const call = existing.rows[0];
-  const state = nextState(call?.state, change.signal, change.answeredAt !== undefined);
-  if (!state) return { callId: call!.id, state: call!.state, eventId: undefined };
-  const customerId = call?.customer_id ?? (await matchCustomer(tx, change.tenant, change.fromE164));
-  const answeredAt = state === 'answered' ? (change.answeredAt ?? change.at) : change.answeredAt;
-  const endedAt = state === 'ringing' || state === 'answered' ? null : change.at;
-  let callId: number;
-  if (call) {
-    // Fields a first delivery may have lacked are filled in; what is known is kept.
-    await tx.query(
-      `UPDATE calls SET state = $2, answered_at = COALESCE(answered_at, $3), ended_at = COALESCE(ended_at, $4),
-         from_number = COALESCE(from_number, $5), from_name = COALESCE(from_name, $6), to_number = COALESCE(to_number, $7),
-         customer_id = $8, updated_at = now()
-       WHERE id = $1`,
-      [
-        call.id,
-        state,
-        answeredAt ?? null,
-        endedAt,
-        change.fromNumber ?? null,
-        change.fromName ?? null,
-        change.toNumber ?? null,
-        customerId,
-      ],
+  const moved = await moveCall(tx, change);
+  if (!moved.event) return { callId: moved.callId, state: moved.state, eventId: undefined };
+  const [eventId] = await recordCallEvents(tx, [moved.event]);
+  return { callId: moved.callId, state: moved.state, eventId };
+}
+
+/** A call event to record: a call's state after a change, and when it happened. */
+export interface PendingCallEvent {
+  callId: number;
+  tenant: string;
+  state: CallState;
+  at: Date;
+  deliveryId: number | null;
+}
+
+/**
+ * The row work of a change, under the call row's lock (held to commit): the call created, or moved
+ * forward and filled in. Returns the event the move calls for, to be recorded by `recordCallEvents`
+ * after every other row of the transaction is written; none when the change moved nothing.
+ */
+export async function moveCall(
+  tx: Queryable,
+  change: CallChange,
+): Promise<{ callId: number; state: CallState; event: PendingCallEvent | undefined }> {
+  // Two turns at most: the second finds the row a concurrent insert was waited for.
+  for (let turn = 0; turn < 3; turn++) {
+    const existing = await tx.query<CallRow>(
+      'SELECT id, state, customer_id FROM calls WHERE tenant = $1 AND provider = $2 AND provider_call_id = $3 FOR UPDATE',
+      [change.tenant, change.provider, change.providerCallId],
     );
-    callId = call.id;
-  } else {
+    const call = existing.rows[0];
+    const state = nextState(call?.state, change.signal, change.answeredAt !== undefined);
+    if (!state) return { callId: call!.id, state: call!.state, event: undefined };
+    const event = (callId: number) => ({ callId, tenant: change.tenant, state, at: change.at, deliveryId: change.deliveryId ?? null });
+    const answeredAt = state === 'answered' ? (change.answeredAt ?? change.at) : change.answeredAt;
+    const endedAt = state === 'ringing' || state === 'answered' ? null : change.at;
+    if (call) {
+      // Fields a first delivery may have lacked are filled in; what is known is kept.
+      await tx.query(
+        `UPDATE calls SET state = $2, answered_at = COALESCE(answered_at, $3), ended_at = COALESCE(ended_at, $4),
+           from_number = COALESCE(from_number, $5), from_name = COALESCE(from_name, $6), to_number = COALESCE(to_number, $7),
+           customer_id = COALESCE(customer_id, ${CUSTOMER_WITH_NUMBER('calls.tenant', '$8')}), updated_at = now()
+         WHERE id = $1`,
+        [
+          call.id,
+          state,
+          answeredAt ?? null,
+          endedAt,
+          change.fromNumber ?? null,
+          change.fromName ?? null,
+          change.toNumber ?? null,
+          change.fromE164 ?? null,
+        ],
+      );
+      return { callId: call.id, state, event: event(call.id) };
+    }
+    // Another transaction storing the same call's first change makes this insert wait for it: once that
+    // one commits, nothing is inserted here and the next turn finds its row (and locks it).
     const inserted = await tx.query<{ id: number }>(
       `INSERT INTO calls (tenant, provider, provider_call_id, direction, from_number, from_name, to_number, state,
          started_at, answered_at, ended_at, customer_id)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) RETURNING id`,
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, ${CUSTOMER_WITH_NUMBER('$1', '$12')})
+       ON CONFLICT (tenant, provider, provider_call_id) DO NOTHING RETURNING id`,
       [
         change.tenant,
         change.provider,
@@ -113,35 +148,34 @@ export async function applyCallChange(tx: Queryable, change: CallChange): Promis
         change.startedAt ?? change.at,
         answeredAt ?? null,
         endedAt,
-        customerId,
+        change.fromE164 ?? null,
       ],
     );
-    callId = inserted.rows[0]!.id;
+    const callId = inserted.rows[0]?.id;
+    if (callId !== undefined) return { callId, state, event: event(callId) };
   }
-  const event = await tx.query<{ id: number }>(
-    'INSERT INTO call_events (call_id, tenant, state, at, delivery_id) VALUES ($1, $2, $3, $4, $5) RETURNING id',
-    [callId, change.tenant, state, change.at, change.deliveryId ?? null],
-  );
-  const eventId = event.rows[0]!.id;
-  await tx.notify(CALL_EVENTS_CHANNEL, String(eventId));
-  return { callId, state, eventId };
+  throw new Error(`call ${change.providerCallId} of ${change.tenant} was neither found nor inserted`);
 }
 
 /**
- * Takes the call-events lock for the rest of the transaction (again is harmless). A transaction that
- * will record events must take it before any other lock it could wait on — a call row, or a unique key
- * another transaction is inserting — or two of them could each wait for the other.
+ * Records call events, in order, each announced on `CALL_EVENTS_CHANNEL` at commit; resolves to their
+ * ids. Takes the call-events lock (held to commit) first, so the transaction must have written every other row it
+ * writes by now (see `CALL_EVENTS_LOCK`) and should commit soon after.
  */
-export async function lockCallEvents(tx: Queryable): Promise<void> {
-  await tx.query('SELECT pg_advisory_xact_lock($1)', [CALL_EVENTS_LOCK]);
-}
-
-/** The tenant's customer with this number (the first added, when several share it). */
-async function matchCustomer(tx: Queryable, tenant: string, phone: string | undefined): Promise<number | null> {
-  if (!phone) return null;
-  const { rows } = await tx.query<{ id: number }>('SELECT id FROM customers WHERE tenant = $1 AND phone_e164 = $2 ORDER BY id LIMIT 1', [
-    tenant,
-    phone,
-  ]);
-  return rows[0]?.id ?? null;
+export async function recordCallEvents(tx: Queryable, events: readonly PendingCallEvent[]): Promise<number[]> {
+  const ids: number[] = [];
+  for (const event of events) {
+    // One round trip, the lock held from its start: the lock (again is harmless), then the row built
+    // from it — so the id, handed out as the row is inserted, comes after the lock — and its NOTIFY.
+    const { rows } = await tx.query<{ id: number }>(
+      `WITH locked AS (SELECT pg_advisory_xact_lock($6)),
+       event AS (
+         INSERT INTO call_events (call_id, tenant, state, at, delivery_id) SELECT $1, $2, $3, $4, $5 FROM locked RETURNING id
+       )
+       SELECT id, pg_notify('${CALL_EVENTS_CHANNEL}', id::text) FROM event`,
+      [event.callId, event.tenant, event.state, event.at, event.deliveryId, CALL_EVENTS_LOCK],
+    );
+    ids.push(rows[0]!.id);
+  }
+  return ids;
 }

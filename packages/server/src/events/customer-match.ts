@@ -1,5 +1,6 @@
 import type { Database } from '../db/database.js';
-import { CALL_EVENTS_CHANNEL, lockCallEvents } from './calls.js';
+import { recordCallEvents } from './calls.js';
+import type { CallState } from './states.js';
 
 /**
  * Matches a call to a customer after it was stored (a lookup answered later): the call gets
@@ -10,20 +11,14 @@ import { CALL_EVENTS_CHANNEL, lockCallEvents } from './calls.js';
  */
 export function matchCallLater(db: Database, callId: number, customerId: number): Promise<number | undefined> {
   return db.transaction(async (tx) => {
-    // First, as every writer of call events does: ids commit in order, and no row lock is held while waiting.
-    await lockCallEvents(tx);
-    const { rows } = await tx.query<{ tenant: string; state: string }>(
-      'UPDATE calls SET customer_id = $2, updated_at = now() WHERE id = $1 AND customer_id IS NULL RETURNING tenant, state',
+    const { rows } = await tx.query<{ tenant: string; state: CallState; at: Date }>(
+      'UPDATE calls SET customer_id = $2, updated_at = now() WHERE id = $1 AND customer_id IS NULL RETURNING tenant, state, now() AS at',
       [callId, customerId],
     );
     const call = rows[0];
     if (!call) return undefined;
-    const event = await tx.query<{ id: number }>(
-      'INSERT INTO call_events (call_id, tenant, state, at) VALUES ($1, $2, $3, now()) RETURNING id',
-      [callId, call.tenant, call.state],
-    );
-    const eventId = event.rows[0]!.id;
-    await tx.notify(CALL_EVENTS_CHANNEL, String(eventId));
+    // Last, after the call's row is written, as every writer of call events does (see recordCallEvents).
+    const [eventId] = await recordCallEvents(tx, [{ callId, tenant: call.tenant, state: call.state, at: call.at, deliveryId: null }]);
     return eventId;
   });
 }

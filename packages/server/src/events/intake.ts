@@ -1,5 +1,5 @@
 import type { Database, Queryable } from '../db/database.js';
-import { applyCallChange, lockCallEvents, type CallChange } from './calls.js';
+import { moveCall, recordCallEvents, type CallChange, type PendingCallEvent } from './calls.js';
 
 /** One item of a verified delivery: stored as it came, and what it says about a call when it says something. */
 export interface DeliveryItem {
@@ -18,42 +18,71 @@ export interface IntakeResult {
   events: number[];
 }
 
+/** How often a delivery's transaction is run again after PostgreSQL broke a deadlock by failing it. */
+const DEADLOCK_RETRIES = 3;
+
 /**
  * Stores a verified delivery's items and applies their call changes, all in one transaction: an item is
  * stored with its change applied and marked processed, or (on any failure, the database going away
  * included) nothing of the delivery is, and the provider redelivers it. An item already stored — a
  * redelivery, or the same delivery received by another instance at the same moment — is skipped
  * whole, so nothing is doubled.
+ *
+ * Concurrent deliveries run side by side until their call events: the rows come first, under their own
+ * locks, and the events last (`recordCallEvents`), under the one lock that keeps event ids committing in
+ * order. Two deliveries of the same items in opposite orders can deadlock (rare: a provider resending
+ * a batch regrouped); PostgreSQL then fails one after a second, and it is run again here. Items are
+ * kept in the order they came (sorting them would avoid that, but reorder calls stored together).
  */
-export function receiveDelivery(
+export async function receiveDelivery(
   db: Database,
   delivery: { provider: string; tenant: string; items: readonly DeliveryItem[] },
-  /** More work in the same transaction, after the items (e.g. queueing the text a missed call calls for): stored with them, or not at all. */
-  alsoInTransaction?: (tx: Queryable, result: IntakeResult) => Promise<void>,
+  /**
+   * More work in the same transaction, after the items are stored but before their call events (e.g.
+   * queueing the text a missed call calls for): stored with them, or not at all. It may be run again
+   * (after a deadlock), so it must only write through `tx`.
+   */
+  alsoInTransaction?: (tx: Queryable) => Promise<void>,
 ): Promise<IntakeResult> {
-  const { provider, tenant } = delivery;
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await storeDelivery(db, delivery, alsoInTransaction);
+    } catch (error) {
+      if (attempt >= DEADLOCK_RETRIES || (error as { code?: unknown } | null)?.code !== DEADLOCK_DETECTED) throw error;
+    }
+  }
+}
+
+/** PostgreSQL's SQLSTATE for a transaction failed to break a deadlock. */
+const DEADLOCK_DETECTED = '40P01';
+
+function storeDelivery(
+  db: Database,
+  delivery: { provider: string; tenant: string; items: readonly DeliveryItem[] },
+  alsoInTransaction?: (tx: Queryable) => Promise<void>,
+): Promise<IntakeResult> {
+  const { provider, tenant, items } = delivery;
   return db.transaction(async (tx) => {
-    const result: IntakeResult = { stored: 0, events: [] };
-    // First: a redelivery's inserts below wait for a concurrent one's, which must not be waiting for this lock.
-    if (delivery.items.some((item) => item.change)) await lockCallEvents(tx);
-    for (const item of delivery.items) {
-      // A concurrent transaction inserting the same key makes this one wait for it, then skip.
+    let stored = 0;
+    const pending: PendingCallEvent[] = [];
+    for (const item of items) {
+      // Stored as processed: it is, once this transaction commits. A concurrent transaction inserting
+      // the same key makes this one wait for it, then skip.
       const inserted = await tx.query<{ id: number }>(
-        `INSERT INTO deliveries (provider, tenant, dedupe_key, body) VALUES ($1, $2, $3, $4::jsonb)
+        `INSERT INTO deliveries (provider, tenant, dedupe_key, body, processed_at, attempts) VALUES ($1, $2, $3, $4::jsonb, now(), 1)
          ON CONFLICT (provider, tenant, dedupe_key) DO NOTHING RETURNING id`,
         [provider, tenant, item.dedupeKey, JSON.stringify(item.body)],
       );
       const deliveryId = inserted.rows[0]?.id;
       if (deliveryId === undefined) continue;
-      result.stored += 1;
+      stored += 1;
       if (item.change) {
-        const { eventId } = await applyCallChange(tx, { ...item.change, tenant, provider, deliveryId });
-        if (eventId !== undefined) result.events.push(eventId);
+        const { event } = await moveCall(tx, { ...item.change, tenant, provider, deliveryId });
+        if (event) pending.push(event);
       }
-      await tx.query('UPDATE deliveries SET processed_at = now(), attempts = attempts + 1 WHERE id = $1', [deliveryId]);
     }
-    await alsoInTransaction?.(tx, result);
-    return result;
+    await alsoInTransaction?.(tx);
+    return { stored, events: await recordCallEvents(tx, pending) };
   });
 }
 

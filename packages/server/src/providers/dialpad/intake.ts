@@ -4,7 +4,7 @@ import { startWorker, type Worker, type WorkerOptions } from '../../actions/work
 import type { BackgroundTasks } from '../../background.js';
 import type { AppState } from '../../context.js';
 import type { Database, Queryable } from '../../db/database.js';
-import { applyCallChange, lockCallEvents } from '../../events/calls.js';
+import { moveCall, recordCallEvents, type PendingCallEvent } from '../../events/calls.js';
 import { failedForNow, storableText } from '../../events/intake.js';
 import { defaultCountry } from '../../events/phone.js';
 import { HttpError } from '../../http-error.js';
@@ -180,14 +180,15 @@ export async function processDelivery(deps: ProcessDeps, deliveryId: number): Pr
         ? readDialpadEvent(payload as Record<string, unknown>, defaultCountry(tenantOf(deps.tenants, row.tenant)), row.received_at)
         : { kind: 'other' };
     await db.transaction(async (tx) => {
-      // The call-events lock first, before the delivery's row lock, as every writer of call events takes them.
-      if (event.kind === 'call' && event.change) await lockCallEvents(tx);
+      // The delivery's row first: of two processors of it (the intake's and a worker's), the second waits, then finds it done.
       const locked = await tx.query('SELECT id FROM deliveries WHERE id = $1 AND processed_at IS NULL FOR UPDATE', [deliveryId]);
       if (locked.rows.length === 0) return;
-      await apply(tx, row.tenant, deliveryId, event);
+      const pending = await apply(tx, row.tenant, deliveryId, event);
       await tx.query('UPDATE deliveries SET processed_at = now(), attempts = attempts + 1, error = NULL, retry_at = NULL WHERE id = $1', [
         deliveryId,
       ]);
+      // Last, as the shared pipeline requires: the call event is inserted under the call-events lock, held to commit.
+      if (pending) await recordCallEvents(tx, [pending]);
     });
     if (event.kind !== 'other') deps.logger.debug({ id: row.tenant, delivery: deliveryId, kind: event.kind }, 'dialpad delivery processed');
   } catch (error) {
@@ -212,11 +213,11 @@ export async function processDelivery(deps: ProcessDeps, deliveryId: number): Pr
   }
 }
 
-async function apply(tx: Queryable, tenant: string, deliveryId: number, event: DialpadEvent): Promise<void> {
+/** Writes the event's rows (the call's, the voicemail's, the message's); the call event it calls for, to record last. */
+async function apply(tx: Queryable, tenant: string, deliveryId: number, event: DialpadEvent): Promise<PendingCallEvent | undefined> {
   if (event.kind === 'call') {
-    const callId = event.change
-      ? (await applyCallChange(tx, { ...event.change, tenant, provider: PROVIDER, deliveryId })).callId
-      : undefined;
+    const moved = event.change ? await moveCall(tx, { ...event.change, tenant, provider: PROVIDER, deliveryId }) : undefined;
+    const callId = moved?.callId;
     const voicemail = event.voicemail;
     if (voicemail) {
       await tx.query(
@@ -244,7 +245,9 @@ async function apply(tx: Queryable, tenant: string, deliveryId: number, event: D
         ],
       );
     }
-  } else if (event.kind === 'sms') {
+    return moved?.event;
+  }
+  if (event.kind === 'sms') {
     const { message } = event;
     await tx.query(
       `INSERT INTO messages (tenant, provider, provider_message_id, direction, from_number, to_numbers, body, status, sent_at, delivery_id)
@@ -267,6 +270,7 @@ async function apply(tx: Queryable, tenant: string, deliveryId: number, event: D
       ],
     );
   }
+  return undefined;
 }
 
 function tenantOf(tenants: Pick<TenantStore, 'get'>, id: string): TenantConfig | undefined {
