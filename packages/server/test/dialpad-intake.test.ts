@@ -217,6 +217,45 @@ for (const engine of ENGINES) {
   });
 
   engineTest(
+    `a delivery whose normalization fails is still a 200, kept with its error, and the worker retries it (${engine})`,
+    async (t) => {
+      const server = await startDialpadServer(t, fixture, engine);
+      // The messages table gone for a while: storing the delivery works, normalizing it cannot.
+      await server.db.query('ALTER TABLE messages RENAME TO messages_away');
+      const sms = smsEvent();
+      const response = await server.deliver(await signDialpadEvent(sms, ENV_WEBHOOK_SECRET));
+      t.is(response.status, 200, 'stored is what the answer says: Dialpad must not redeliver');
+      const failed = await server.db.query<{ processed: boolean; attempts: number; error: string; retrying: boolean }>(
+        "SELECT processed_at IS NOT NULL AS processed, attempts, error, retry_at > now() AS retrying FROM deliveries WHERE provider = 'dialpad'",
+      );
+      t.like(failed.rows[0], { processed: false, attempts: 1, retrying: true });
+      t.regex(failed.rows[0]!.error, /messages/);
+      t.regex(server.logText(), /dialpad delivery not processed: trying again later/);
+
+      await server.db.query('ALTER TABLE messages_away RENAME TO messages');
+      await server.db.query("UPDATE deliveries SET retry_at = now() - interval '1 second' WHERE provider = 'dialpad'");
+      const worker = startDialpadProcessor({
+        db: server.db,
+        tenants: server.running.deps.tenants,
+        logger: createLogger('silent'),
+        pollMs: 50,
+      });
+      t.teardown(() => worker.close());
+      const deadline = Date.now() + 5_000;
+      let stored = 0;
+      while (Date.now() < deadline && stored === 0) {
+        stored = await count(server, 'messages');
+        if (stored === 0) await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+      t.is(stored, 1);
+      const done = await server.db.query<{ processed: boolean; attempts: number; error: string | null }>(
+        "SELECT processed_at IS NOT NULL AS processed, attempts, error FROM deliveries WHERE provider = 'dialpad'",
+      );
+      t.deepEqual(done.rows, [{ processed: true, attempts: 2, error: null }]);
+    },
+  );
+
+  engineTest(
     `a delivery stored but not normalized (a crash after the answer) is processed from its row by the worker (${engine})`,
     async (t) => {
       const server = await startDialpadServer(t, fixture, engine);
