@@ -3,6 +3,7 @@
 // the REST API serves; what does not verify is a 401 and leaves the database as it was.
 import { createHmac, generateKeyPairSync } from 'node:crypto';
 import test from 'ava';
+import fc from 'fast-check';
 import { SignJWT } from 'jose';
 import { signDialpadEvent, startDialpadProcessor, createLogger } from '../src/index.js';
 import { databaseFixture, ENGINES } from './fixtures/databases.js';
@@ -298,4 +299,70 @@ test('a body over 1 MiB is a 413 and a compressed one a 415, storing nothing', a
   });
   t.is(compressed.status, 415);
   t.is(await count(server, 'deliveries'), 0);
+});
+
+test('property: any body is a 2xx or a 4xx, never a 5xx; what verifies is stored and normalized, what does not leaves nothing', async (t) => {
+  const server = await startDialpadServer(t, fixture, 'postgres');
+  const scalar = fc.oneof(
+    fc.string(),
+    fc.integer(),
+    fc.double({ noNaN: true }),
+    fc.boolean(),
+    fc.constant(null),
+    fc.constantFrom(1_772_366_400_000, '1772366400000', -1, 9e15, 'ringing', 'hangup', '+14165551234', '4165551234', 'x\u0000y'),
+  );
+  const field = fc.constantFrom(
+    'call_id',
+    'state',
+    'direction',
+    'external_number',
+    'internal_number',
+    'date_started',
+    'date_connected',
+    'date_ended',
+    'event_timestamp',
+    'voicemail_link',
+    'transcription_text',
+    'id',
+    'from_number',
+    'to_number',
+    'text',
+    'message_status',
+    'created_date',
+    'contact',
+  );
+  const payload = fc.dictionary(field, fc.oneof(scalar, fc.array(scalar, { maxLength: 3 }), fc.dictionary(fc.string(), scalar)), {
+    maxKeys: 10,
+  });
+  const body = fc.oneof(
+    fc.string(),
+    payload.map((event) => ({ event, signed: true })),
+    fc.tuple(payload, fc.string({ minLength: 1 })).map(([event, secret]) => ({ event, secret })),
+  );
+  let refused = 0;
+  await fc.assert(
+    fc.asyncProperty(body, async (input) => {
+      const deliveriesBefore = await count(server, 'deliveries');
+      const token =
+        typeof input === 'string'
+          ? input
+          : await signDialpadEvent(input.event, 'signed' in input ? ENV_WEBHOOK_SECRET : `${input.secret}-not-the-secret`);
+      const response = await server.deliver(token);
+      const text = await response.text();
+      if (response.status >= 500) throw new Error(`${response.status} for ${JSON.stringify(input)}: ${text}`);
+      const verified = typeof input !== 'string' && 'signed' in input;
+      if (!verified) {
+        refused += 1;
+        if (response.status !== 401) throw new Error(`${response.status} for an unverifiable body ${JSON.stringify(input)}`);
+        if ((await count(server, 'deliveries')) !== deliveriesBefore) throw new Error('a refused body was stored');
+      } else if (response.status !== 200) throw new Error(`${response.status} for a signed event ${JSON.stringify(input)}: ${text}`);
+    }),
+    { numRuns: 150 },
+  );
+  t.true(refused > 0);
+  // Every verified event was normalized: none is left failing.
+  const { rows } = await server.db.query<{ error: string | null }>(
+    "SELECT error FROM deliveries WHERE provider = 'dialpad' AND processed_at IS NULL",
+  );
+  t.deepEqual(rows, []);
 });
