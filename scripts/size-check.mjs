@@ -3,10 +3,13 @@ import { readFileSync } from 'node:fs';
 import { brotliCompressSync, gzipSync, constants } from 'node:zlib';
 
 const KB = 1024;
-/** Gzip budgets: each bundle carries its own copy of Lit (≈5.6 KB gzip of each). */
+/**
+ * Gzip budgets: each bundle carries its own copy of Lit (≈5.6 KB gzip of each). The button's is 14 KB
+ * (issue 17): opening hours and the country picker, with no phone metadata (the server sends the id's).
+ */
 const budgets = {
-  'packages/widget/cdn/call-us-button.js': 12 * KB,
-  'packages/widget/cdn/call-us-button.iife.js': 12 * KB,
+  'packages/widget/cdn/call-us-button.js': 14 * KB,
+  'packages/widget/cdn/call-us-button.iife.js': 14 * KB,
   'packages/widget/cdn/call-popup.js': 12 * KB,
 };
 

@@ -102,9 +102,9 @@ call-us-button::part(status) {
 dialog returns to \`idle\` once any request in flight has ended.
 
 - The number gets a quick check in the browser: 7–20 characters of digits, spaces and \`()+-.\`, at least
-  7 of them digits. Otherwise the inline \`invalidPhone\` message shows, linked to the field
-  (\`aria-invalid\`, \`aria-describedby\`), focus stays there and nothing is sent. The server does the real
-  validation.
+  7 of them digits (for an id that lists its countries, see [Countries](#countries) instead). Otherwise
+  the inline \`invalidPhone\` message shows, linked to the field (\`aria-invalid\`, \`aria-describedby\`),
+  focus stays there and nothing is sent. The server does the real validation.
 - While the request is on its way the submit button is disabled, so a number is never sent twice, and
   the request is never retried. Closing the dialog does not cancel it: it still completes and fires its
   event.
@@ -116,17 +116,60 @@ dialog returns to \`idle\` once any request in flight has ended.
   message; network failures and answers without a usable message show \`genericError\`.
 - \`config-id\` and \`endpoint\` are both needed to place a call. Without them the element still renders,
   and a submit shows the generic error without sending anything.
-- When none of \`button-text\`, \`button-color\`, \`company-name\` and \`logo-url\` is set (and \`config-id\` and
-  \`endpoint\` are), the element fetches the id's branding from \`GET {endpoint}/widget-config?id=…\`
-  (cacheable); if that fails it keeps its defaults. Requests never carry cookies.
+- With \`config-id\` and \`endpoint\` set, the element asks \`GET {endpoint}/widget-config?id=…\` (cacheable)
+  for the id's branding, opening hours and countries; if that fails it keeps its defaults (always open,
+  the number sent as typed). The fetched branding applies only when none of \`button-text\`,
+  \`button-color\`, \`company-name\` and \`logo-url\` is set, so a page's own branding is never mixed with
+  the server's. Requests never carry cookies.
 - Every event is a \`CustomEvent\` that **bubbles** and is **composed** (it leaves the shadow root), so
-  listeners on \`document\` or \`window\` hear it too. The five events are declared on
+  listeners on \`document\` or \`window\` hear it too. The six events are declared on
   \`HTMLElementEventMap\`, \`DocumentEventMap\` and \`WindowEventMap\`, so \`addEventListener\` is typed in
   TypeScript on the element, the document and the window.
 - For an id with \`require_turnstile\`, the page renders the Cloudflare Turnstile challenge itself and
   gives the element a \`turnstileToken\` function; the \`/widget.js\` embed does not do that on its own,
   so such a page sets the property on the element the loader inserted (see
   [operations](operations.md#bot-checks-turnstile)).
+
+### Opening hours
+
+For an id with [\`hours\`](hours.md), \`/widget-config\` says whether the line is open, when a closed one
+opens (\`next_open\`, UTC) and the business's zone (\`timezone\`).
+
+- While the line is closed, the button carries a "Closed now" note (part \`closed-note\`, string
+  \`closedNote\`), and the dialog shows no field: its status line (the live region, which describes the
+  dialog then) says "We're closed right now. We open again on Thursday, November 26 at 3:00 PM." with the
+  date and time in the visitor's language and time zone. When the business's zone shows another time,
+  that time follows with the zone named: "… at 3:00 PM your time (Thursday, 9:00 AM Eastern Time)."
+  Without an opening time (closed beyond 14 days) it says to try again later. Focus goes to Close.
+- When the opening time comes, the element asks the server again and shows the form; it stops waiting
+  once removed from the page.
+- A submit that finds the line closed (the server's 409 \`closed\`, for a line that closed after the
+  element last asked) turns the open dialog into the same closed state: the live region announces it,
+  focus moves from the field to Close, and \`call-us-error\` fires with \`code: "closed"\` and the text shown.
+- \`call-us-hours\` reports each answer about the hours (\`{ open, nextOpen, timeZone }\`), so a page can, for
+  instance, hide the button while closed.
+
+### Countries
+
+For an id with [\`allowed_countries\`](configuration.md), \`/widget-config\` lists those countries (the id's
+default first) with their calling code, an example number and the lengths of a national number there,
+taken from the libphonenumber metadata the server validates with; the bundle carries no phone metadata.
+
+- With more than one country, the dialog has a labelled country \`<select>\` (part \`country\`, string
+  \`countryLabel\`): the id's default first and picked, the others by name, named in the dialog's language
+  with \`Intl.DisplayNames\` and followed by their calling code ("Belgium (+32)"); no flags. The field
+  keeps focus first; Shift+Tab reaches the picker.
+- The field's placeholder is the picked country's example number. A national number is sent as \`+\`, the
+  country's calling code and its digits (the server drops a national prefix such as France's leading 0);
+  a number starting with \`+\` or \`00\` is sent as an international one, whatever country is picked.
+  \`call-us-submit\` and \`call-us-success\` carry the picked \`country\`.
+- The quick check then uses the country's lengths: a national number has at least the shortest and at
+  most the longest plus three digits (for a national prefix), an international one 5 to 15. It is
+  lenient on purpose, so it never refuses a number the server would take; a refused number shows
+  \`invalidPhoneExample\` ("Please enter a valid phone number, such as 06 12 34 56 78.").
+- With one country there is no picker, but the placeholder and the dialling above apply. An id without
+  \`allowed_countries\` keeps the field as it always was: no placeholder, the number sent as typed, read by
+  the server as a US or Canadian one unless it starts with \`+\`.
 
 For the server side of these requests see the [HTTP API](http-api.openapi.json) and
 [operations](operations.md); for the package itself, its [README](../packages/widget/README.md).`;

@@ -401,6 +401,11 @@ test('loadConfig accepts the filled-in template, and refuses the template until 
 // Variables that only matter once another one is set: each is tried with that one filled in.
 const TWILIO_ACCOUNT = { TWILIO_ACCOUNT_SID: `AC${'0'.repeat(32)}`, TWILIO_AUTH_TOKEN: '0'.repeat(32) };
 const TWILIO_SINGLE = { ...TWILIO_ACCOUNT, TWILIO_PHONE_NUMBER: '+19295550100', USER_PHONE_NUMBER: '+18135550100' };
+const RINGCENTRAL_APP = {
+  RINGCENTRAL_CLIENT_ID: 'rc-client-id',
+  RINGCENTRAL_CLIENT_SECRET: 'rc-client-secret',
+  RINGCENTRAL_JWT_TOKEN: 'eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiIxIn0.c2ln',
+};
 const NEEDS = {
   TURNSTILE_VERIFY_URL: { TURNSTILE_SECRET_KEY: 'turnstile-secret' },
   REDIS_PREFIX: { REDIS_URL: 'redis://127.0.0.1:6379' },
@@ -413,6 +418,11 @@ const NEEDS = {
   TEXT_BACK_MESSAGE: TWILIO_SINGLE,
   // A hand-made webhook's secret goes with the id its events are stored under.
   DIALPAD_WEBHOOK_SECRET: { DIALPAD_DEFAULT_ID: 'example.com-sales' },
+  // RingCentral's app and JWT go together: each is changed with the other two set.
+  RINGCENTRAL_CLIENT_ID: RINGCENTRAL_APP,
+  RINGCENTRAL_CLIENT_SECRET: RINGCENTRAL_APP,
+  RINGCENTRAL_JWT_TOKEN: RINGCENTRAL_APP,
+  RINGCENTRAL_SERVER_URL: RINGCENTRAL_APP,
 };
 
 test('loadConfig reads every variable in the template', (t) => {
@@ -422,6 +432,7 @@ test('loadConfig reads every variable in the template', (t) => {
     '12345',
     '::1',
     'debug',
+    'pretty',
     'https://other.example.net',
     'other@example.net',
     'another-value-0123456789abcdef',
@@ -430,6 +441,7 @@ test('loadConfig reads every variable in the template', (t) => {
     `AC${'1'.repeat(32)}`,
     '1'.repeat(32),
     '+14165550199',
+    'eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIyIn0.b3RoZXI',
   ];
   for (const { name } of TEMPLATE) {
     const context = NEEDS[name] ?? {};

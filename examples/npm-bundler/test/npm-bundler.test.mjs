@@ -118,11 +118,12 @@ test('the rollup-bundled element is themed by the page, places a call, and the p
   await dialog.waitFor();
   t.deepEqual((await page.locator('#call-log li').allTextContents()).slice(3), ['call-us-close', 'call-us-open']);
 
-  // The element came from the page's own bundle: nothing but the call went to the Beckon server — no
-  // CDN bundle, and no /widget-config, since the page brands the button itself.
+  // The element came from the page's own bundle: nothing but its config (asked for the id's hours and
+  // countries; its branding is not used, since the page brands the button itself) and the call went to
+  // the Beckon server, no CDN bundle.
   t.deepEqual(
     [...new Set(toBeckon)].filter((line) => !line.startsWith('OPTIONS')),
-    ['POST /click-to-call'],
+    ['GET /widget-config', 'POST /click-to-call'],
   );
   t.deepEqual(problems, [], 'no console errors on the page');
 });

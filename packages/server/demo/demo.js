@@ -20,6 +20,11 @@ function describe(event) {
         `${time} — call ${event.state}: from ${event.from}${event.fromName ? ` (${event.fromName})` : ''} to ${event.to}, posted to Beckon's webhook ` +
         (event.status === null ? `(not delivered: ${event.error})` : `(${event.status})`)
       );
+    case 'ringcentral':
+      return (
+        `${time} — RingCentral: call ${event.status} from ${event.from}${event.fromName ? ` (${event.fromName})` : ''}, posted to Beckon's webhook ` +
+        `(${event.answered})`
+      );
     default:
       return `${time} — provisioning: ${event.action} ${event.name}`;
   }
@@ -62,10 +67,17 @@ customElements.whenDefined('call-popup').then(() => {
   };
 });
 
-document.getElementById('incoming-call').addEventListener('click', async () => {
-  const response = await fetch('/demo/incoming-call', { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });
+async function incomingCall(provider) {
+  const response = await fetch('/demo/incoming-call', {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ provider }),
+  });
   const answer = await response.json();
+  const who = provider === 'ringcentral' ? 'The RingCentral stand-in rings' : 'The sandbox rings';
   document.getElementById('incoming-result').textContent = response.ok
-    ? `The sandbox rings ${answer.to}: ${answer.customer} is calling from ${answer.from}.`
+    ? `${who} ${answer.to}: ${answer.customer} is calling from ${answer.from}.`
     : answer.message;
-});
+}
+document.getElementById('incoming-call').addEventListener('click', () => incomingCall('netsapiens'));
+document.getElementById('incoming-ringcentral-call').addEventListener('click', () => incomingCall('ringcentral'));

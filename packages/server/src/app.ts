@@ -29,7 +29,7 @@ export function createApp(deps: ServerDeps, options: AppOptions = {}): Koa<AppSt
   // Errors are answered and logged by the envelope; Koa's default printer would log them again.
   app.silent = true;
   const router = addRoutes(newRouter(), deps);
-  app.use(requestContext(deps.logger));
+  app.use(requestContext(deps.logger, deps.metrics));
   app.use(errorEnvelope());
   for (const extra of options.routers ?? []) app.use(extra.routes());
   app.use(router.routes());

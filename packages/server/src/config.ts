@@ -89,11 +89,24 @@ export interface ServerConfig {
    * `DIALPAD_DEFAULT_ID` (also the id of a created webhook whose app reads several ids and names none).
    */
   dialpad: { apiKey: string | undefined; apiBase: string; webhookSecret: string | undefined; defaultId: string | undefined };
+  /**
+   * RingCentral (`RINGCENTRAL_CLIENT_ID`, `RINGCENTRAL_CLIENT_SECRET`, `RINGCENTRAL_JWT_TOKEN`,
+   * `RINGCENTRAL_SERVER_URL`): the app and user whose calls ids subscribe to; undefined when unset.
+   * Secrets: never log them.
+   */
+  ringcentral: { clientId: string; clientSecret: string; jwt: string; serverUrl: string } | undefined;
   /** PostgreSQL (`DATABASE_URL`); undefined: the embedded database (PGlite) in `dataDir`. Holds a password: never log it as it is. */
   databaseUrl: string | undefined;
   /** Beckon's own files: the embedded database (`pglite/`), the demo's `domains.json`. */
   dataDir: string;
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+  /** `LOG_FORMAT`: `json` lines, or `pretty` for a person; undefined: pretty when stdout is a terminal, JSON otherwise. */
+  logFormat: 'json' | 'pretty' | undefined;
+  /**
+   * Prometheus metrics: `GET /metrics` on the server behind `Authorization: Bearer <METRICS_TOKEN>`,
+   * and/or on `METRICS_PORT` bound to 127.0.0.1 without a token. Neither set: no metrics are served.
+   */
+  metrics: { token: string | undefined; port: number | undefined };
 }
 
 /** Cloudflare's siteverify endpoint; `TURNSTILE_VERIFY_URL` replaces it (a stand-in in tests). */
@@ -288,10 +301,45 @@ const environment = z.object({
     .regex(/^[A-Za-z0-9][A-Za-z0-9.-]{0,127}$/, { error: 'DIALPAD_DEFAULT_ID must be a config id such as example.com-sales' })
     .optional(),
   TEXT_BACK_MESSAGE: z.string().max(1_000, { error: 'TEXT_BACK_MESSAGE must be at most 1000 characters' }).optional(),
+  RINGCENTRAL_CLIENT_ID: z
+    .string()
+    .trim()
+    .regex(/^[\x21-\x7e]{1,256}$/, { error: "RINGCENTRAL_CLIENT_ID must be the app's Client ID from RingCentral's Developer Console" })
+    .optional(),
+  RINGCENTRAL_CLIENT_SECRET: z
+    .string()
+    .trim()
+    .regex(/^[\x21-\x7e]{1,256}$/, { error: "RINGCENTRAL_CLIENT_SECRET must be the app's Client Secret (no spaces)" })
+    .optional(),
+  RINGCENTRAL_JWT_TOKEN: z
+    .string()
+    .trim()
+    .regex(/^[\w-]+\.[\w-]+\.[\w-]*$/, {
+      error: 'RINGCENTRAL_JWT_TOKEN must be the JWT credential made in the Developer Console (three dot-separated parts)',
+    })
+    .optional(),
+  RINGCENTRAL_SERVER_URL: httpUrl('RINGCENTRAL_SERVER_URL')
+    .refine((value) => !URL.canParse(value) || isBareOrigin(new URL(value)), {
+      error: 'RINGCENTRAL_SERVER_URL must be an origin such as https://platform.ringcentral.com, without credentials, query or fragment',
+    })
+    .optional(),
   LOG_LEVEL: z
     .enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], {
       error: 'LOG_LEVEL must be one of fatal, error, warn, info, debug, trace, silent',
     })
+    .optional(),
+  LOG_FORMAT: z.enum(['json', 'pretty'], { error: 'LOG_FORMAT must be json or pretty' }).optional(),
+  METRICS_TOKEN: z
+    .string()
+    .trim()
+    .min(32, { error: 'METRICS_TOKEN must be at least 32 characters (use a long random value, e.g. openssl rand -hex 32)' })
+    .optional(),
+  METRICS_PORT: z
+    .string()
+    .trim()
+    .regex(/^\d{1,5}$/, { error: 'METRICS_PORT must be a port number from 1 to 65535 (0: any free port)' })
+    .transform(Number)
+    .refine((port) => port <= 65_535, { error: 'METRICS_PORT must be a port number from 1 to 65535 (0: any free port)' })
     .optional(),
 });
 
@@ -310,6 +358,12 @@ export function loadConfig(env: Record<string, string | undefined>): ServerConfi
   if (twilioProblems.length > 0) throw new ConfigError(twilioProblems);
   if (vars.DIALPAD_WEBHOOK_SECRET && !vars.DIALPAD_DEFAULT_ID) {
     throw new ConfigError(['DIALPAD_WEBHOOK_SECRET needs DIALPAD_DEFAULT_ID: the config id its events are stored under']);
+  }
+  const ringcentralSet = [vars.RINGCENTRAL_CLIENT_ID, vars.RINGCENTRAL_CLIENT_SECRET, vars.RINGCENTRAL_JWT_TOKEN].filter(Boolean).length;
+  if (ringcentralSet !== 0 && ringcentralSet !== 3) {
+    throw new ConfigError([
+      'RINGCENTRAL_CLIENT_ID, RINGCENTRAL_CLIENT_SECRET and RINGCENTRAL_JWT_TOKEN go together: set all three (from the Developer Console) or none',
+    ]);
   }
   if (vars.MAX_STREAMS >= vars.MAX_CONNECTIONS) {
     throw new ConfigError([
@@ -376,8 +430,19 @@ export function loadConfig(env: Record<string, string | undefined>): ServerConfi
       webhookSecret: vars.DIALPAD_WEBHOOK_SECRET,
       defaultId: vars.DIALPAD_DEFAULT_ID,
     },
+    ringcentral:
+      vars.RINGCENTRAL_CLIENT_ID && vars.RINGCENTRAL_CLIENT_SECRET && vars.RINGCENTRAL_JWT_TOKEN
+        ? {
+            clientId: vars.RINGCENTRAL_CLIENT_ID,
+            clientSecret: vars.RINGCENTRAL_CLIENT_SECRET,
+            jwt: vars.RINGCENTRAL_JWT_TOKEN,
+            serverUrl: vars.RINGCENTRAL_SERVER_URL ?? 'https://platform.ringcentral.com',
+          }
+        : undefined,
     ...databaseSettings(vars),
     logLevel: vars.LOG_LEVEL ?? 'info',
+    logFormat: vars.LOG_FORMAT,
+    metrics: { token: vars.METRICS_TOKEN, port: vars.METRICS_PORT },
   };
 }
 

@@ -6,8 +6,10 @@ import type { ServerConfig } from './config.js';
 import type { CustomerLookupOptions } from './customers/lookup.js';
 import type { Database } from './db/database.js';
 import type { Limits } from './guards/limits.js';
+import type { Metrics } from './metrics/metrics.js';
 import type { BotCheck } from './guards/turnstile.js';
 import type { DialpadClient } from './providers/dialpad/client.js';
+import type { RingCentralClient } from './providers/ringcentral/client.js';
 import type { TwilioClient } from './providers/twilio/client.js';
 import type { ConfigState } from './tenants/redis-store.js';
 import type { TenantStore } from './tenants/store.js';
@@ -28,6 +30,7 @@ export interface ServerDeps {
         | 'textBackWindowSeconds'
         | 'limits'
         | 'dialpad'
+        | 'metrics'
       >
     > & {
       /** Where the public reaches this server (resolved: `PUBLIC_URL`, or the listening address). */
@@ -47,6 +50,12 @@ export interface ServerDeps {
   twilio?: TwilioClient;
   /** Dialpad's REST client (creating webhooks and subscriptions); absent when `DIALPAD_API_KEY` is not set. */
   dialpad?: DialpadClient;
+  /**
+   * RingCentral's client (subscriptions of ids to the JWT user's calls); absent when the `RINGCENTRAL_*`
+   * settings are not set: then `/internal/subscriptions/ringcentral` is not mounted. The webhook itself
+   * needs only the database.
+   */
+  ringcentral?: RingCentralClient;
   /** Redis, when `REDIS_URL` is set: its state for `/health`, and closing it. */
   redis?: { ready(): boolean; close(): Promise<void> };
   /**
@@ -63,6 +72,10 @@ export interface ServerDeps {
   callEvents?: CallEventBus;
   logger: Logger;
   background: BackgroundTasks;
+  /** Prometheus metrics (`GET /metrics`): made by `createDeps`; without them nothing is counted. */
+  metrics?: Metrics;
+  /** `stopping` turns `/ready` to 503 while the server drains (set by `start`'s close), so a load balancer stops sending. */
+  lifecycle?: { stopping: boolean };
   /** The customer lookup's limits (`customer_lookup_url`), when not its defaults: 1 s, 16 KiB, cached 5 minutes, 10 000 answers. */
   customerLookup?: Pick<CustomerLookupOptions, 'timeoutMs' | 'maxBytes' | 'ttlMs' | 'maxEntries'>;
 }

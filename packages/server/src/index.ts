@@ -11,6 +11,7 @@ export { ConfigError, loadConfig, loadDatabaseConfig, TURNSTILE_VERIFY_URL, type
 export { closeDeps, createDeps, start, type RunningServer, type StartOptions } from './start.js';
 export type { ServerDeps } from './deps.js';
 export { BackgroundTasks } from './background.js';
+export { Metrics } from './metrics/metrics.js';
 export { createLogger, maskPhone, type Logger } from './logging.js';
 export { HttpError, type HttpErrorOptions } from './http-error.js';
 
@@ -96,6 +97,27 @@ export {
   type TextSender,
   type TextSenderOptions,
 } from './actions/texts.js';
+
+// RingCentral: its REST client (subscriptions), the renewal loop a host with its own wiring runs, and a stand-in.
+export {
+  createRingCentralClient,
+  RingCentralError,
+  type RingCentralClient,
+  type RingCentralClientOptions,
+  type RingCentralSubscription,
+} from './providers/ringcentral/client.js';
+export {
+  checkRingcentralSubscriptions,
+  startRingcentralRenewals,
+  type RingCentralSubscribeDeps,
+} from './providers/ringcentral/subscribe.js';
+export {
+  startRingCentralStandIn,
+  type RingCentralStandIn,
+  type RingCentralStandInFault,
+  type RingCentralStandInOptions,
+  type StandInCall as RingCentralStandInCall,
+} from './providers/ringcentral/stand-in/index.js';
 
 // What `beckon-server import-config` / `export-config` / `migrate` do, for scripts.
 export { exportConfig, importConfig } from './cli/config-transfer.js';

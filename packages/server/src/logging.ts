@@ -1,12 +1,19 @@
 import { pino, stdSerializers, type Logger, type LoggerOptions } from 'pino';
+import pretty from 'pino-pretty';
 
 export type { Logger };
 
 /**
- * JSON logs. Fields named like secrets are censored at the top level and one level down, as a second
- * line of defence: the code never logs secrets on purpose. Errors (`err`) go through `errorForLog`.
+ * JSON logs, or (`format: 'pretty'`, the default when stdout is a terminal and no `destination` is
+ * given) one readable line each, through pino-pretty in this thread. Fields named like secrets are
+ * censored at the top level and one level down, as a second line of defence: the code never logs
+ * secrets on purpose. Errors (`err`) go through `errorForLog`.
  */
-export function createLogger(level: LoggerOptions['level'] = 'info', destination?: NodeJS.WritableStream): Logger {
+export function createLogger(
+  level: LoggerOptions['level'] = 'info',
+  destination?: NodeJS.WritableStream,
+  format: 'json' | 'pretty' | undefined = undefined,
+): Logger {
   const options: LoggerOptions = {
     level,
     base: { service: 'beckon-server' },
@@ -27,7 +34,12 @@ export function createLogger(level: LoggerOptions['level'] = 'info', destination
       censor: '[redacted]',
     },
   };
-  return destination ? pino(options, destination) : pino(options);
+  if (destination) return pino(options, destination);
+  // Pretty for a person at a terminal; JSON for everything that reads logs (journald, a collector, a file).
+  if ((format ?? (process.stdout.isTTY ? 'pretty' : 'json')) === 'pretty') {
+    return pino(options, pretty({ sync: true, colorize: process.stdout.isTTY === true, ignore: 'pid,hostname,service' }));
+  }
+  return pino(options);
 }
 
 /** `+1813•••1234`: enough to tell numbers apart in a log, not enough to call one. */

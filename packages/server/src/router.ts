@@ -8,7 +8,7 @@ import { activeCallsRoute, listCallsRoute } from './api/calls.js';
 import { listMessagesRoute } from './api/messages.js';
 import { listVoicemailsRoute } from './api/voicemails.js';
 import { callStreamRoute, createCallEventBus } from './api/call-stream.js';
-import { requireInternalSecret } from './api/internal-auth.js';
+import { requireBearer, requireInternalSecret } from './api/internal-auth.js';
 import { createStreamTokenRoute } from './api/stream-tokens.js';
 import { databaseOutage } from './api/unavailable.js';
 import type { AppState } from './context.js';
@@ -16,6 +16,7 @@ import { createCustomerLookup } from './customers/lookup.js';
 import type { ServerDeps } from './deps.js';
 import { parseBody } from './middleware/body.js';
 import { errorEnvelope } from './middleware/errors.js';
+import { metricsRoute } from './metrics/serve.js';
 import { requestContext } from './middleware/request-context.js';
 import { createWebhookRoute, listWebhooksRoute, subscribeDialpadRoute } from './providers/dialpad/admin.js';
 import { dialpadWebhook } from './providers/dialpad/intake.js';
@@ -23,10 +24,12 @@ import { createSecretBox } from './providers/dialpad/secrets.js';
 import { listDialpadSubscriptions } from './providers/dialpad/store.js';
 import { netsapiensWebhook } from './providers/netsapiens/intake.js';
 import { listSubscriptionsRoute, subscribeRoute } from './providers/netsapiens/subscribe.js';
+import { ringcentralWebhook } from './providers/ringcentral/intake.js';
+import { ringcentralSubscribeRoute } from './providers/ringcentral/subscribe.js';
 import { twilioCallWebhook, twilioDialStatusWebhook, twilioSmsWebhook } from './providers/twilio/webhooks.js';
 import { clickToCall } from './routes/click-to-call.js';
 import { requireSecret, updateDomain, updateSms } from './routes/forms.js';
-import { health } from './routes/health.js';
+import { health, ready } from './routes/health.js';
 import { webresponder } from './routes/webresponder.js';
 import { widgetBundleRoute, widgetConfigRoute, widgetLoader } from './routes/widget.js';
 import { loadWidgetBundle, type WidgetBundle } from './widget-bundle.js';
@@ -43,7 +46,7 @@ export function newRouter(): Router<AppState> {
  */
 export function createRouter(deps: ServerDeps, bundle?: WidgetBundle): Router<AppState> {
   const router = newRouter();
-  router.use(requestContext(deps.logger), errorEnvelope());
+  router.use(requestContext(deps.logger, deps.metrics), errorEnvelope());
   return addRoutes(router, deps, bundle);
 }
 
@@ -92,6 +95,13 @@ export function addRoutes(
   router.post('/update-sms', ...form, updateSms(deps));
 
   router.get('/health', health(deps));
+  router.get('/ready', ready(deps));
+  // Prometheus metrics: only with METRICS_TOKEN (or on METRICS_PORT, see start.ts); otherwise a 404 like any unknown path.
+  const metricsToken = deps.config.metrics?.token;
+  if (metricsToken && deps.metrics) {
+    const scraper = requireBearer(metricsToken, { variable: 'METRICS_TOKEN', what: 'the metrics token', realm: 'beckon-metrics' });
+    router.get('/metrics', scraper, metricsRoute(deps.metrics));
+  }
 
   // The Dialpad webhook secrets Beckon creates are sealed with a key derived from INTERNAL_API_SECRET.
   const dialpadSecrets = deps.config.internalApiSecret ? createSecretBox(deps.config.internalApiSecret) : undefined;
@@ -118,6 +128,7 @@ export function addRoutes(
         background: deps.background,
       }),
     );
+    router.post('/webhooks/ringcentral', ringcentralWebhook({ db: deps.db, tenants: deps.tenants, lookup }));
   }
 
   // Twilio's webhooks: with the account's settings (TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN), whose token signs them.
@@ -175,6 +186,11 @@ export function addRoutes(
       const subscribe = subscribeRoute({ db, ns: { subscriptions }, tenants: deps.tenants, publicUrl, logger: deps.logger });
       router.post('/internal/subscriptions/netsapiens', noStore, admin, outage, subscribe);
     }
+    const { ringcentral } = deps;
+    if (ringcentral) {
+      const subscribe = ringcentralSubscribeRoute({ db, ringcentral, tenants: deps.tenants, publicUrl, logger: deps.logger });
+      router.post('/internal/subscriptions/ringcentral', noStore, admin, outage, subscribe);
+    }
   }
 
   // Reading calls with an app's key (/api/*): only with a database.
@@ -189,7 +205,11 @@ export function addRoutes(
     router.post('/api/stream-tokens', noStore, outage, appKey, createStreamTokenRoute(db));
     const bus = deps.callEvents ?? createCallEventBus(db, deps.logger);
     const { streams } = deps.config;
-    router.get('/api/call-stream', outage, callStreamRoute({ db, bus, maxStreams: streams?.max, maxStreamsPerApp: streams?.perApp }));
+    router.get(
+      '/api/call-stream',
+      outage,
+      callStreamRoute({ db, bus, maxStreams: streams?.max, maxStreamsPerApp: streams?.perApp, metrics: deps.metrics }),
+    );
   }
   return router;
 }

@@ -11,6 +11,8 @@ import { openMigratedDatabase } from './db/open.js';
 import type { ServerDeps } from './deps.js';
 import { createMemoryLimits, createRedisLimits } from './guards/limits.js';
 import { createTurnstileCheck } from './guards/turnstile.js';
+import { Metrics } from './metrics/metrics.js';
+import { serveMetrics } from './metrics/serve.js';
 import { createLogger, type Logger } from './logging.js';
 import { startEventRelay } from './actions/event-webhooks.js';
 import { startTextSender } from './actions/texts.js';
@@ -19,6 +21,8 @@ import { startDialpadProcessor } from './providers/dialpad/intake.js';
 import { createTwilioClient } from './providers/twilio/client.js';
 import { withSingleNumberId } from './providers/twilio/single-number.js';
 import { startRenewals } from './providers/netsapiens/subscribe.js';
+import { createRingCentralClient } from './providers/ringcentral/client.js';
+import { startRingcentralRenewals } from './providers/ringcentral/subscribe.js';
 import { closeRedis, connectRedis, RedisUnavailableError } from './redis.js';
 import { openFileTenantStore } from './tenants/file-store.js';
 import { openRedisTenantStore } from './tenants/redis-store.js';
@@ -35,6 +39,8 @@ export interface RunningServer {
   url: string;
   server: Server;
   deps: ServerDeps;
+  /** Where `METRICS_PORT` serves the metrics (`http://127.0.0.1:<port>/metrics`); undefined without it. */
+  metricsUrl?: string;
   /**
    * Stops accepting connections, lets requests in flight and then background texts finish, and closes
    * the store — all within `graceMs` (default 10 s, inside systemd's usual stop timeout).
@@ -49,20 +55,33 @@ export interface RunningServer {
  * `start` uses it too. Close with `closeDeps`.
  */
 export async function createDeps(config: ServerConfig, options: { publicUrl?: string; logger?: Logger } = {}): Promise<ServerDeps> {
-  const logger = options.logger ?? createLogger(config.logLevel);
+  const logger = options.logger ?? createLogger(config.logLevel, undefined, config.logFormat);
   // PUBLIC_URL wins; `options.publicUrl` is the fallback a host that knows its address passes.
   const publicUrl = config.publicUrl ?? options.publicUrl;
   if (!publicUrl) throw new ConfigError(['PUBLIC_URL is required here: set it, or pass createDeps() a publicUrl']);
+  const background = new BackgroundTasks(logger);
+  const metrics = new Metrics({ backgroundDropped: () => background.dropped });
   const common = {
     config: { ...config, publicUrl },
-    ns: createNsClient({ baseUrl: config.nsApiBase, auth: { token: config.nsToken }, timeoutMs: config.nsTimeoutMs }),
+    ns: createNsClient({
+      baseUrl: config.nsApiBase,
+      auth: { token: config.nsToken },
+      timeoutMs: config.nsTimeoutMs,
+      hooks: {
+        onResponse: ({ status, error }) =>
+          metrics.providerRequest('netsapiens', status === undefined ? (error ?? 'network') : `${Math.floor(status / 100)}xx`),
+      },
+    }),
     botCheck: config.turnstile && createTurnstileCheck({ ...config.turnstile, logger }),
     twilio:
       config.twilio &&
       createTwilioClient({ accountSid: config.twilio.accountSid, authToken: config.twilio.authToken, baseUrl: config.twilio.apiBase }),
     dialpad: config.dialpad.apiKey ? createDialpadClient({ apiKey: config.dialpad.apiKey, baseUrl: config.dialpad.apiBase }) : undefined,
+    ringcentral: config.ringcentral && createRingCentralClient(config.ringcentral),
     logger,
-    background: new BackgroundTasks(logger),
+    background,
+    metrics,
+    lifecycle: { stopping: false },
   };
   const stores = await openStores(config, logger);
   if (config.twilio?.single) stores.tenants = withSingleNumberId(stores.tenants, config.twilio.single);
@@ -106,7 +125,11 @@ export async function closeDeps(deps: ServerDeps, deadline = Date.now() + 10_000
 }
 
 /** Wires the dependencies from a validated config and listens. */
-export async function start({ config, logger = createLogger(config.logLevel), routers }: StartOptions): Promise<RunningServer> {
+export async function start({
+  config,
+  logger = createLogger(config.logLevel, undefined, config.logFormat),
+  routers,
+}: StartOptions): Promise<RunningServer> {
   // Listen before wiring the app: without PUBLIC_URL, the public URL is the address actually bound (PORT may be 0).
   const { maxConnections, headersTimeoutMs, requestTimeoutMs } = config.http;
   const server = createServer({
@@ -151,11 +174,21 @@ export async function start({ config, logger = createLogger(config.logLevel), ro
   }
   server.off('request', starting);
   server.on('request', createApp(deps, { routers }).callback());
+  // METRICS_PORT: the metrics on a loopback port of their own, for a scraper on this machine.
+  const metricsServer =
+    config.metrics.port !== undefined && deps.metrics ? await serveMetrics(deps.metrics, config.metrics.port, logger) : undefined;
+  if (metricsServer) logger.info({ url: metricsServer.url }, 'metrics served on loopback (METRICS_PORT)');
   // NetSapiens subscriptions are renewed before they expire, by whichever instance claims each first.
   const { db, ns } = deps;
   const stopRenewals =
     db && ns.subscriptions
       ? startRenewals({ db, ns: { subscriptions: ns.subscriptions }, tenants: deps.tenants, publicUrl: deps.config.publicUrl, logger })
+      : async () => undefined;
+  // RingCentral subscriptions likewise, and replaced when RingCentral blacklisted them or lost them.
+  const { ringcentral } = deps;
+  const stopRingcentral =
+    db && ringcentral
+      ? startRingcentralRenewals({ db, ringcentral, tenants: deps.tenants, publicUrl: deps.config.publicUrl, logger })
       : async () => undefined;
   // Every instance relays call events to the ids' event_webhooks; the outbox keeps them from sending one twice.
   const relay = db
@@ -169,6 +202,7 @@ export async function start({ config, logger = createLogger(config.logLevel), ro
           db,
           logger,
           ...(deps.callEvents ? { bus: deps.callEvents } : {}),
+          ...(deps.metrics ? { metrics: deps.metrics } : {}),
           senders: { twilio: async (text) => ({ providerMessageId: (await twilio.sendSms(text)).sid }) },
         })
       : undefined;
@@ -189,6 +223,9 @@ export async function start({ config, logger = createLogger(config.logLevel), ro
   const close = (graceMs = 10_000) =>
     (closing ??= (async () => {
       const deadline = Date.now() + graceMs;
+      // /ready answers 503 from now on, on the connections still open: a load balancer stops sending.
+      if (deps.lifecycle) deps.lifecycle.stopping = true;
+      metricsServer?.server.close();
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       // Live streams never finish on their own: end them, or the server would wait for them until the cut-off.
       void deps.callEvents?.close();
@@ -202,11 +239,12 @@ export async function start({ config, logger = createLogger(config.logLevel), ro
       clearInterval(idle);
       clearTimeout(cutOff);
       await stopRenewals();
+      await stopRingcentral();
       await relay?.close();
       await texts?.close();
       await dialpadDeliveries?.close();
       await closeDeps(deps, deadline);
       logger.info('beckon-server stopped');
     })());
-  return { url, server, deps, close };
+  return { url, server, deps, close, ...(metricsServer && { metricsUrl: metricsServer.url }) };
 }

@@ -154,6 +154,11 @@ test('with PostgreSQL, /health reports it; an outage is logged once, the LISTEN 
     return body;
   };
   t.deepEqual(await health(), { status: 'ok', database: 'ok' });
+  const ready = async () => {
+    const response = await fetch(`${running.url}/ready`);
+    return { status: response.status, body: (await response.json()) as unknown };
+  };
+  t.deepEqual(await ready(), { status: 200, body: { status: 'ready' } });
 
   const heard: string[] = [];
   let reconnects = 0;
@@ -162,12 +167,18 @@ test('with PostgreSQL, /health reports it; an outage is logged once, the LISTEN 
   await cluster.stop();
   t.true(await eventually(() => !db.ready(), 5_000), 'the lost connection is noticed');
   t.deepEqual(await health(), { status: 'degraded', database: 'unavailable' });
+  t.deepEqual(
+    await ready(),
+    { status: 503, body: { status: 'unavailable', database: 'unavailable' } },
+    'not ready: send traffic elsewhere',
+  );
   await t.throwsAsync(db.query('SELECT 1'));
 
   await cluster.start();
   t.true(await eventually(() => db.ready(), 10_000), 'reconnected');
   t.is(reconnects, 1, 'listeners are told they may have missed notifications');
   t.deepEqual(await health(), { status: 'ok', database: 'ok' });
+  t.deepEqual(await ready(), { status: 200, body: { status: 'ready' } });
   await db.notify('call_events', 'after the outage');
   t.true(await eventually(() => heard.includes('after the outage'), 5_000), 'listening again');
 

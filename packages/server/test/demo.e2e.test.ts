@@ -73,7 +73,9 @@ test("npm start's demo: the page's widget places a call that the page then lists
   // An incoming call: the sandbox posts its states to the subscription made at start, and <call-popup>
   // (with a stream token for the demo app) shows the matched customer until the call is answered.
   // The states come 1.5 s apart here rather than the page's 5 s.
-  await tab.route('**/demo/incoming-call', (route) => route.continue({ postData: JSON.stringify({ step_ms: 1_500 }) }));
+  await tab.route('**/demo/incoming-call', (route) =>
+    route.continue({ postData: JSON.stringify({ ...(route.request().postDataJSON() as object), step_ms: 1_500 }) }),
+  );
   await tab.getByRole('button', { name: 'Simulate an incoming call' }).click();
   const toast = tab.locator('call-popup [part~="toast"]');
   await toast.waitFor();
@@ -86,6 +88,18 @@ test("npm start's demo: the page's widget places a call that the page then lists
   await toast.waitFor({ state: 'detached' });
   await tab.locator('#events li.delivery', { hasText: 'call ended' }).waitFor();
   t.regex((await tab.locator('#events li.subscription').textContent()) ?? '', /webhook gets the calls of example\.com/);
+
+  // The same customer calling a business on RingCentral: the stand-in posts detailed presence to the
+  // RingCentral webhook (subscribed at start, with its verification token), and the popup shows her.
+  await tab.getByRole('button', { name: 'Simulate a RingCentral call' }).click();
+  await toast.waitFor();
+  t.is(await toast.locator('[part~="customer"]').textContent(), 'Dana Reyes');
+  await tab
+    .locator('#events li.ringcentral', { hasText: "call Ringing from +18135550142 (WIRELESS CALLER), posted to Beckon's webhook (200)" })
+    .waitFor();
+  await tab.locator('#incoming-result').getByText('The RingCentral stand-in rings').waitFor();
+  await toast.waitFor({ state: 'detached' });
+  await tab.locator('#events li.ringcentral', { hasText: 'call NoCall' }).waitFor();
   t.deepEqual(problems, []);
 
   // A client naming another host (Host, Origin) never gets the forms' secret sent to it.

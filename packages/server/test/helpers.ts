@@ -12,6 +12,7 @@ import {
   createLogger,
   createMemoryLimits,
   createTwilioClient,
+  Metrics,
   openFileTenantStore,
   startTwilioStandIn,
   type ServerConfig,
@@ -62,6 +63,8 @@ export interface HarnessOptions {
    * `TWILIO_AUTH_TOKEN`): Twilio's webhooks are mounted and `deps.twilio` places calls through it.
    */
   twilio?: boolean;
+  /** METRICS_TOKEN: `GET /metrics` is mounted behind it, over the harness's own metrics. */
+  metricsToken?: string;
 }
 
 export interface LogLine {
@@ -116,6 +119,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     provisionApplication: options.provisionApplication,
     nsApiBase: options.nsApiBase,
     twilio: twilio && { accountSid: TWILIO_ACCOUNT_SID, authToken: TWILIO_AUTH_TOKEN, apiBase: twilio.url },
+    metrics: { token: options.metricsToken, port: undefined },
   };
   const deps: ServerDeps = {
     config,
@@ -139,6 +143,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     db: options.db,
     logger,
     background: new BackgroundTasks(logger),
+    metrics: new Metrics(),
   };
   server.on('request', createApp(deps).callback());
 

@@ -247,6 +247,7 @@ async function serve(
   store: 'file' | 'unavailable',
   database?: Row['database'],
   withDialpad?: boolean,
+  ringcentral?: boolean,
 ): Promise<Server> {
   if (database) {
     const dialpad = withDialpad ? await startDialpadStandIn({ apiKey: 'dialpad-api-key-for-tests' }) : undefined;
@@ -254,6 +255,7 @@ async function serve(
     const api = await startApiServer(t, databases, 'postgres', {
       internalApiSecret: database === 'without secret' ? null : INTERNAL_SECRET,
       ...(dialpad ? { dialpad } : {}),
+      ringcentral,
     });
     return { url: api.url, harness: api.harness, api, ...(dialpad ? { dialpad } : {}) };
   }
@@ -263,6 +265,8 @@ async function serve(
   const { url } = await serveForTest(t, createApp({ ...harness.deps, tenants: unavailableStore }).callback());
   return { url, harness };
 }
+
+const METRICS_TOKEN = 'openapi-metrics-token-0123456789abcdef';
 
 // ── the requests ─────────────────────────────────────────────────────────────────────────────────
 
@@ -284,6 +288,8 @@ interface Row {
   database?: 'with secret' | 'without secret';
   /** With `database`: Dialpad's settings (DIALPAD_API_KEY, DIALPAD_WEBHOOK_SECRET `DIALPAD_TEST_SECRET`) and a stand-in (`server.dialpad`). */
   dialpad?: boolean;
+  /** With `database`: RingCentral settings pointing at a stand-in (`server.api.ringcentral`), PUBLIC_URL the server's own address. */
+  ringcentral?: boolean;
   /** Run first, against the same server; may give more request headers. */
   before?: (server: Server) => Promise<Record<string, string> | void> | void;
   /** Headers that must be documented for this response and present on it. */
@@ -399,6 +405,39 @@ async function subscribed({ api }: Server): Promise<void> {
     `INSERT INTO subscriptions (tenant, provider, provider_subscription_id, secret_hash, status)
      VALUES ('example.com-sales', 'netsapiens', 'sub-1', $1, 'active')`,
     [createHash('sha256').update(WEBHOOK_TOKEN).digest('hex')],
+  );
+}
+/** The verification token of example.com-sales's RingCentral subscription in the webhook rows. */
+const RC_TOKEN = 'openapi-ringcentral-token-0123456789abcdefgh';
+const RC_WEBHOOK = '/webhooks/ringcentral?id=example.com-sales';
+/** A detailed-presence notification of one ringing call. */
+const RC_NOTIFICATION = {
+  uuid: 'openapi-notification-1',
+  event: '/restapi/v1.0/account/~/extension/101/presence?detailedTelephonyState=true',
+  timestamp: '2026-01-05T10:00:00.000Z',
+  subscriptionId: 'rc-sub-1',
+  ownerId: '101',
+  body: {
+    telephonyStatus: 'Ringing',
+    activeCalls: [
+      {
+        id: 'c1',
+        direction: 'Inbound',
+        from: '+14165551234',
+        fromName: 'Sarah Customer',
+        to: '+15879876543',
+        telephonyStatus: 'Ringing',
+        telephonySessionId: 's-openapi-1',
+      },
+    ],
+  },
+};
+/** Subscribes example.com-sales to RingCentral notifications with `RC_TOKEN`. */
+async function ringcentralSubscribed({ api }: Server): Promise<void> {
+  await api!.db.query(
+    `INSERT INTO subscriptions (tenant, provider, provider_subscription_id, secret_hash, status)
+     VALUES ('example.com-sales', 'ringcentral', 'rc-sub-1', $1, 'active')`,
+    [createHash('sha256').update(RC_TOKEN).digest('hex')],
   );
 }
 /** Stream tokens for the call-stream rows' paths, one per row (rows run at once); set by `before`. */
@@ -617,7 +656,23 @@ const rows: Record<string, Row> = {
         'example.com-closed': { api_domain: 'example.com', queue: '9002', hours: { timezone: 'Europe/London', weekly: {} } },
       },
     },
-    then: (t, body) => t.deepEqual(body, { id: 'example.com-closed', open: false, next_open: null }),
+    then: (t, body) => t.deepEqual(body, { id: 'example.com-closed', open: false, next_open: null, timezone: 'Europe/London' }),
+  },
+  'widget-config: an id with allowed_countries': {
+    method: 'GET',
+    path: '/widget-config?id=example.com-abroad',
+    status: 200,
+    harness: {
+      tenants: { ...tenants, 'example.com-abroad': { api_domain: 'example.com', queue: '9002', allowed_countries: ['FR', 'BE'] } },
+    },
+    then: (t, body) =>
+      t.deepEqual(body, {
+        id: 'example.com-abroad',
+        countries: [
+          { code: 'FR', calling_code: '33', example: '06 12 34 56 78', lengths: [9] },
+          { code: 'BE', calling_code: '32', example: '0450 00 12 34', lengths: [8, 9] },
+        ],
+      }),
   },
   'widget-config: an unknown id': { method: 'GET', path: '/widget-config?id=nobody.net-sales', status: 404 },
   'widget-config: the store cannot be read': {
@@ -1795,9 +1850,197 @@ const rows: Record<string, Row> = {
         ],
       }),
   },
+  // RingCentral notifications and subscriptions: with a database (and for subscribing, the RingCentral settings)
+  'ringcentral webhook: the creation handshake': {
+    method: 'POST',
+    path: '/webhooks/ringcentral',
+    status: 200,
+    database: 'with secret',
+    headers: { 'validation-token': '6a3c1b2e-0000-4000-8000-000000000001' },
+    documentedHeaders: ['Validation-Token'],
+    then: (t, body) => t.deepEqual(body, { status: 'ok' }),
+  },
+  'ringcentral webhook: a notification stored': {
+    method: 'POST',
+    path: RC_WEBHOOK,
+    status: 200,
+    database: 'with secret',
+    before: ringcentralSubscribed,
+    ...asJson(RC_NOTIFICATION),
+    headers: { 'content-type': 'application/json', 'verification-token': RC_TOKEN },
+    then: (t, body) => t.deepEqual(body, { status: 'ok', stored: 2, events: 1 }),
+  },
+  'ringcentral webhook: a bad handshake token': {
+    method: 'POST',
+    path: '/webhooks/ringcentral',
+    status: 400,
+    database: 'with secret',
+    headers: { 'validation-token': 'two words' },
+  },
+  'ringcentral webhook: a wrong verification token': {
+    method: 'POST',
+    path: RC_WEBHOOK,
+    status: 401,
+    database: 'with secret',
+    before: ringcentralSubscribed,
+    body: JSON.stringify(RC_NOTIFICATION),
+    headers: { 'content-type': 'application/json', 'verification-token': 'x'.repeat(43) },
+  },
+  'ringcentral webhook: a body over 64 KB': {
+    method: 'POST',
+    path: RC_WEBHOOK,
+    status: 413,
+    database: 'with secret',
+    before: ringcentralSubscribed,
+    body: JSON.stringify({ ...RC_NOTIFICATION, padding: 'x'.repeat(70_000) }),
+    headers: { 'content-type': 'application/json', 'verification-token': RC_TOKEN },
+  },
+  'ringcentral webhook: text/plain': {
+    method: 'POST',
+    path: RC_WEBHOOK,
+    status: 415,
+    database: 'with secret',
+    before: ringcentralSubscribed,
+    body: JSON.stringify(RC_NOTIFICATION),
+    headers: { 'content-type': 'text/plain', 'verification-token': RC_TOKEN },
+  },
+  'ringcentral webhook: the database is down': {
+    method: 'POST',
+    path: RC_WEBHOOK,
+    status: 503,
+    database: 'with secret',
+    before: async (server) => {
+      await ringcentralSubscribed(server);
+      await server.api!.db.close();
+    },
+    body: JSON.stringify(RC_NOTIFICATION),
+    headers: { 'content-type': 'application/json', 'verification-token': RC_TOKEN },
+    documentedHeaders: ['Retry-After'],
+  },
+  'subscribe ringcentral: created': {
+    method: 'POST',
+    path: '/internal/subscriptions/ringcentral',
+    status: 201,
+    database: 'with secret',
+    ringcentral: true,
+    ...admin({ id: 'example.com-sales' }),
+    then: (t, body, { api }) => {
+      t.like(body, { status: 'ok', id: 'example.com-sales', action: 'created' });
+      t.is(api!.ringcentral!.subscriptions.length, 1);
+    },
+  },
+  'subscribe ringcentral: renewed': {
+    method: 'POST',
+    path: '/internal/subscriptions/ringcentral',
+    status: 200,
+    database: 'with secret',
+    ringcentral: true,
+    ...admin({ id: 'example.com-sales' }),
+    before: async ({ url }) => {
+      const { headers, body } = admin({ id: 'example.com-sales' });
+      await (await fetch(`${url}/internal/subscriptions/ringcentral`, { method: 'POST', headers, body: body as string })).text();
+    },
+    then: (t, body) => t.like(body, { action: 'renewed' }),
+  },
+  'subscribe ringcentral: no id': {
+    method: 'POST',
+    path: '/internal/subscriptions/ringcentral',
+    status: 400,
+    database: 'with secret',
+    ringcentral: true,
+    ...admin({ name: 'example.com-sales' }),
+  },
+  'subscribe ringcentral: a wrong secret': {
+    method: 'POST',
+    path: '/internal/subscriptions/ringcentral',
+    status: 401,
+    database: 'with secret',
+    ringcentral: true,
+    ...admin({ id: 'example.com-sales' }, 'not-the-internal-secret-0123456789abcdef'),
+  },
+  'subscribe ringcentral: an unknown id': {
+    method: 'POST',
+    path: '/internal/subscriptions/ringcentral',
+    status: 404,
+    database: 'with secret',
+    ringcentral: true,
+    ...admin({ id: 'nobody.net-sales' }),
+  },
+  'subscribe ringcentral: a body over 4 KB': {
+    method: 'POST',
+    path: '/internal/subscriptions/ringcentral',
+    status: 413,
+    database: 'with secret',
+    ringcentral: true,
+    ...admin({ id: 'x'.repeat(5_000) }),
+  },
+  'subscribe ringcentral: a form body': {
+    method: 'POST',
+    path: '/internal/subscriptions/ringcentral',
+    status: 415,
+    database: 'with secret',
+    ringcentral: true,
+    headers: { authorization: `Bearer ${INTERNAL_SECRET}`, 'content-type': 'application/x-www-form-urlencoded' },
+    body: 'id=example.com-sales',
+  },
+  'subscribe ringcentral: another creation under way': {
+    method: 'POST',
+    path: '/internal/subscriptions/ringcentral',
+    status: 409,
+    database: 'with secret',
+    ringcentral: true,
+    ...admin({ id: 'example.com-sales' }),
+    before: async ({ api }) =>
+      void (await api!.db.query(
+        "INSERT INTO subscriptions (tenant, provider, secret_hash, status) VALUES ('example.com-sales', 'ringcentral', 'x', 'pending')",
+      )),
+  },
+  'subscribe ringcentral: RingCentral fails': {
+    method: 'POST',
+    path: '/internal/subscriptions/ringcentral',
+    status: 502,
+    database: 'with secret',
+    ringcentral: true,
+    ...admin({ id: 'example.com-sales' }),
+    before: ({ api }) => api!.ringcentral!.inject({ route: 'subscription.create', status: 503 }),
+  },
+  'subscribe ringcentral: the database is down': {
+    method: 'POST',
+    path: '/internal/subscriptions/ringcentral',
+    status: 503,
+    database: 'with secret',
+    ringcentral: true,
+    ...admin({ id: 'example.com-sales' }),
+    before: ({ api }) => api!.db.close(),
+  },
 
   // Health, and what is not a route
   'health: up': { method: 'GET', path: '/health', status: 200 },
+  'ready: taking traffic': { method: 'GET', path: '/ready', status: 200 },
+  'ready: stopping': {
+    method: 'GET',
+    path: '/ready',
+    status: 503,
+    documentedHeaders: ['Retry-After'],
+    before: (server) => {
+      server.harness.deps.lifecycle = { stopping: true };
+    },
+  },
+  'metrics: with METRICS_TOKEN': {
+    method: 'GET',
+    path: '/metrics',
+    status: 200,
+    harness: { metricsToken: METRICS_TOKEN },
+    headers: { authorization: `Bearer ${METRICS_TOKEN}` },
+  },
+  'metrics: a wrong token': {
+    method: 'GET',
+    path: '/metrics',
+    status: 401,
+    harness: { metricsToken: METRICS_TOKEN },
+    headers: { authorization: 'Bearer not-the-token' },
+    documentedHeaders: ['WWW-Authenticate'],
+  },
   'health: POST': { method: 'POST', path: '/health', status: 405 },
   'an unknown path': { method: 'GET', path: '/nowhere', status: 404 },
   // Koa's router would say 501; an unknown method is the client's mistake, so it is a 405 like any other.
@@ -1806,7 +2049,7 @@ const rows: Record<string, Row> = {
 
 for (const [title, row] of Object.entries(rows)) {
   test(`${row.method} ${row.path.split('?')[0]}: ${title}`, async (t) => {
-    const server = await serve(t, row.harness ?? {}, row.store ?? 'file', row.database, row.dialpad);
+    const server = await serve(t, row.harness ?? {}, row.store ?? 'file', row.database, row.dialpad, row.ringcentral);
     const extraHeaders = (await row.before?.(server)) ?? {};
     const url = server.url + row.path;
     const response = await fetch(url, { method: row.method, headers: { ...row.headers, ...extraHeaders }, body: row.body ?? null });
@@ -1855,6 +2098,7 @@ test('every operation in the document, and every status it documents, is exercis
     'GET /api/messages 500',
     'GET /api/voicemails 500',
     'GET /internal/webhooks 500',
+    'POST /webhooks/ringcentral 500',
     // Twilio's routes read the config from memory and answer TwiML whatever the database does: a 500 would be a bug.
     'POST /webhooks/twilio/call 500',
     'POST /webhooks/twilio/call/status/{callSid} 500',

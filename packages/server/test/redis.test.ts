@@ -208,6 +208,9 @@ test('Redis killed mid-run: every instance keeps answering from memory, and reco
   t.is(outage.status, 200, 'still serving: a load balancer must keep it');
   // The subscription is down too: a change made elsewhere now would be missed until a full reload.
   t.deepEqual(await outage.json(), { status: 'degraded', redis: 'unavailable', database: 'ok', config: 'stale' });
+  const notReady = await fetch(`${b.url}/ready`);
+  t.is(notReady.status, 503, 'not ready while its Redis is down');
+  t.deepEqual(await notReady.json(), { status: 'unavailable', redis: 'unavailable' });
 
   t.is((await clickToCall(a, '8135551301')).status, 200, 'limits fall back to per-process insurance');
   t.like(await branding(b, 'example.com-sales'), { buttonText: 'Call us' });

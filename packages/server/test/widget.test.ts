@@ -1,11 +1,14 @@
 import { Script } from 'node:vm';
 import type { CallPopupCall } from '@beckon/widget';
 import test from 'ava';
+import { parsePhoneNumberFromString } from 'libphonenumber-js/max';
 import { createCallEventBus } from '../src/api/call-stream.js';
 import type { CallView } from '../src/api/call-view.js';
 import { recordCallChange, type CallChange } from '../src/events/calls.js';
+import { checkPhone } from '../src/guards/phone-policy.js';
 import { WEEKDAYS, type OpeningHours } from '../src/hours/schema.js';
 import { createApp, createLogger, migrate } from '../src/index.js';
+import { widgetCountries } from '../src/routes/widget.js';
 import { launchChromium, servePage } from './browser.js';
 import { API_TENANTS, INTERNAL_SECRET } from './fixtures/api.js';
 import { databaseFixture } from './fixtures/databases.js';
@@ -212,7 +215,7 @@ const ALWAYS_OPEN: OpeningHours = {
   weekly: Object.fromEntries(WEEKDAYS.map((day) => [day, [['00:00', '24:00']]])),
 };
 
-test('/widget-config says whether an id with hours is open and when it opens; no hours, no such fields', async (t) => {
+test('/widget-config says whether an id with hours is open, when it opens and in which zone; no hours, no such fields', async (t) => {
   // A one-minute range starting two to three minutes from now, in UTC: closed now, opening soon, whenever this runs.
   const opens = new Date((Math.ceil(Date.now() / 60_000) + 2) * 60_000);
   const hhmm = (instant: Date) => instant.toISOString().slice(11, 16);
@@ -238,10 +241,50 @@ test('/widget-config says whether an id with hours is open and when it opens; no
     return { body: (await response.json()) as Record<string, unknown>, maxAge };
   };
 
-  t.deepEqual(await config('example.com-open'), { body: { id: 'example.com-open', open: true, next_open: null }, maxAge: 300 });
-  t.deepEqual(await config('example.com-closed'), { body: { id: 'example.com-closed', open: false, next_open: null }, maxAge: 300 });
+  t.deepEqual(await config('example.com-open'), {
+    body: { id: 'example.com-open', open: true, next_open: null, timezone: 'America/New_York' },
+    maxAge: 300,
+  });
+  t.deepEqual(await config('example.com-closed'), {
+    body: { id: 'example.com-closed', open: false, next_open: null, timezone: 'Europe/London' },
+    maxAge: 300,
+  });
   const soon = await config('example.com-soon');
-  t.deepEqual(soon.body, { id: 'example.com-soon', open: false, next_open: opens.toISOString().replace('.000Z', 'Z') });
+  t.deepEqual(soon.body, { id: 'example.com-soon', open: false, next_open: opens.toISOString().replace('.000Z', 'Z'), timezone: 'UTC' });
   t.true(soon.maxAge > 0 && soon.maxAge <= 180, `cached until it opens at most (max-age=${soon.maxAge})`);
   t.deepEqual(await config('example.com-plain'), { body: { id: 'example.com-plain' }, maxAge: 300 });
+});
+
+test("/widget-config lists an id's allowed_countries in order, each with its calling code, an example and its number lengths; none without", async (t) => {
+  const harness = await startHarness({
+    tenants: {
+      'example.com-europe': { api_domain: 'example.com', queue: '9002@example.com', allowed_countries: ['FR', 'GB', 'US', 'ZZ'] },
+      'example.com-plain': { api_domain: 'example.com', queue: '9002@example.com' },
+    },
+  });
+  t.teardown(() => harness.close());
+  const config = async (id: string) => (await (await fetch(`${harness.url}/widget-config?id=${id}`)).json()) as Record<string, unknown>;
+  // ZZ is no country libphonenumber knows (nor one /click-to-call could ever match): left out.
+  t.deepEqual((await config('example.com-europe')).countries, [
+    { code: 'FR', calling_code: '33', example: '06 12 34 56 78', lengths: [9] },
+    { code: 'GB', calling_code: '44', example: '07400 123456', lengths: [7, 9, 10] },
+    { code: 'US', calling_code: '1', example: '(201) 555-0123', lengths: [10] },
+  ]);
+  t.false('countries' in (await config('example.com-plain')));
+});
+
+test('a national number dialled as + calling code + its digits is what /click-to-call reads it as in that country', (t) => {
+  // How the widget sends a number typed with a country picked: it cannot strip national prefixes
+  // without metadata, and needs not, since libphonenumber strips them after a calling code as well.
+  for (const [country, national] of [
+    ['FR', '06 12 34 56 78'],
+    ['GB', '07400 123456'],
+    ['IT', '312 345 6789'],
+    ['AR', '011 15-2345-6789'],
+  ] as const) {
+    const { calling_code: code } = widgetCountries([country])[0]!;
+    const dialled = checkPhone(`+${code}${national.replace(/\D/g, '')}`, { allowed_countries: [country] });
+    const expected = parsePhoneNumberFromString(national, country)?.number;
+    t.deepEqual(dialled, { ok: true, e164: expected }, `${country} ${national}`);
+  }
 });

@@ -114,9 +114,10 @@ export class CallPopup extends LitElement {
   protected override render(): TemplateResult {
     const { text, fallbackLang } = this.localized();
     // A live region that exists before any toast does, so screen readers announce each one as it is
-    // added; nothing in it ever takes focus.
+    // added; nothing in it ever takes focus. tabindex -1: Firefox makes a scrolling box a Tab stop of
+    // its own, and the controls inside are the stops (focusing one scrolls it into view).
     return html`
-      <div part="stack" role="status" aria-live="polite" aria-label=${text.region} lang=${fallbackLang ?? nothing}>
+      <div part="stack" tabindex="-1" role="status" aria-live="polite" aria-label=${text.region} lang=${fallbackLang ?? nothing}>
         ${repeat(
           this.toasts,
           (toast) => toast.key,

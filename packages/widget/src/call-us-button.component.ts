@@ -1,12 +1,21 @@
 import { LitElement, html, nothing, type PropertyValues, type TemplateResult } from 'lit';
 import { property, query, state } from 'lit/decorators.js';
-import { fetchBranding, requestCall, type CallFailure, type CallOutcome, type WidgetBranding } from './api.js';
+import {
+  fetchConfig,
+  requestCall,
+  type CallFailure,
+  type CallOutcome,
+  type DialCountry,
+  type LineHours,
+  type WidgetBranding,
+} from './api.js';
 import { parseHexColor, readableTextColor } from './contrast.js';
+import { closedMessage, isClosed } from './hours.js';
 import { inheritedLang } from './lang.js';
-import { callUsEvent } from './events.js';
+import { callUsEvent, type CallUsPhoneDetail } from './events.js';
 import { stringsFor, type CallUsLanguage, type CallUsStrings } from './strings/index.js';
 import { styles } from './styles.js';
-import { httpUrl, isPlausiblePhoneNumber } from './validate.js';
+import { dialledNumber, httpUrl, isPlausibleIn, isPlausiblePhoneNumber } from './validate.js';
 
 /** The server's error codes (`POST /click-to-call`), and the string each is shown as. */
 const ERROR_STRINGS: Partial<Record<string, keyof CallUsStrings>> = {
@@ -34,31 +43,39 @@ function failureMessage(failure: CallFailure, text: CallUsStrings): string {
   return known ? text[known] : (failure.message ?? text.genericError);
 }
 
+/** The longest delay `setTimeout` takes (about 24.8 days); a line's next opening is at most 14 days away. */
+const MAX_TIMEOUT_MS = 2 ** 31 - 1;
+
 /** Where the element is in its flow: closed, dialog open, request in flight, or how it ended. */
 type Phase = 'idle' | 'open' | 'sending' | 'success' | 'error';
 
 /**
  * A button that opens a dialog where a visitor types their phone number; the Beckon server then asks
- * the phone system to call them back.
+ * the phone system to call them back. For an id with opening hours, the button says when the line is
+ * closed and the dialog says when it opens, in the visitor's time zone; for an id that calls several
+ * countries, the dialog has a country picker.
  *
  * @summary Click-to-call button: the visitor leaves a number and is called back.
  *
  * @attr {string} lang - Language of the built-in strings: `en`, `es` or `fr`, matched by primary subtag (so `es-MX` is Spanish), else English. Without it, the closest `lang` on an ancestor (across shadow roots) or `<html lang>` applies. The element re-renders when its own `lang` or `<html lang>` changes; an ancestor's is read whenever it renders. It is the standard HTML attribute, reflected by the native `lang` property.
  *
  * @fires {CustomEvent<Record<PropertyKey, never>>} call-us-open - The dialog opened.
- * @fires {CustomEvent<{ phoneNumber: string }>} call-us-submit - A number passed the quick check and is being sent.
- * @fires {CustomEvent<{ phoneNumber: string }>} call-us-success - The server accepted the request: the visitor is being called.
- * @fires {CustomEvent<{ message: string, status?: number, code?: string }>} call-us-error - The request failed or could not be sent. `message` is the text shown; `status` is the HTTP status when the server answered (absent for network errors); `code` is the server's error code (`invalid_number`, `rate_limited`…) when it gave one.
+ * @fires {CustomEvent<{ phoneNumber: string, country?: string }>} call-us-submit - A number passed the quick check and is being sent. `country` is the one picked, when the id lists its countries.
+ * @fires {CustomEvent<{ phoneNumber: string, country?: string }>} call-us-success - The server accepted the request: the visitor is being called.
+ * @fires {CustomEvent<{ message: string, status?: number, code?: string }>} call-us-error - The request failed or could not be sent. `message` is the text shown; `status` is the HTTP status when the server answered (absent for network errors); `code` is the server's error code (`invalid_number`, `rate_limited`, `closed`…) when it gave one.
  * @fires {CustomEvent<Record<PropertyKey, never>>} call-us-close - The dialog closed (Escape, the cancel/close button or `hide()`).
+ * @fires {CustomEvent<{ open: boolean, nextOpen: string | null, timeZone?: string }>} call-us-hours - The server said whether the id's line is open (only for an id with opening hours): on each `/widget-config` answer, and when a request found the line closed. `nextOpen` is when a closed line opens (ISO 8601, UTC), `timeZone` the business's zone.
  *
  * @csspart button - The button that opens the dialog.
+ * @csspart closed-note - The "Closed now" note inside the button, while the line is closed.
  * @csspart dialog - The `<dialog>` element.
  * @csspart logo - The company logo in the dialog heading (only when `logo-url` is an http(s) URL).
+ * @csspart country - The country picker (a `<select>`), for an id that calls several countries.
  * @csspart input - The phone number field.
  * @csspart error - The inline message shown when the number does not look valid.
  * @csspart submit - The button that sends the request.
  * @csspart cancel - The button that closes the dialog.
- * @csspart status - The live status line (sending, success, error).
+ * @csspart status - The live status line (sending, success, error, closed and when the line opens).
  *
  * @cssprop [--call-us-color=#0b57d0] - Background of the button and of the submit button. The `button-color` attribute takes precedence.
  * @cssprop [--call-us-text-color=#ffffff] - Text colour on those buttons; when set, it applies whatever the background. Without it, the text is black or white, whichever contrasts more with the colour from `button-color` (or the id's branding); with a colour set only through `--call-us-color`, it is white, so set this too when that colour is light.
@@ -116,29 +133,40 @@ export class CallUsButton extends LitElement {
   @state() private invalid = false;
   /** Branding from `GET /widget-config`, used only where no attribute gives a value. */
   @state() private branding: WidgetBranding = {};
+  /** Whether the line is open, for an id with opening hours: from `GET /widget-config` or a 409 `closed`. */
+  @state() private hours?: LineHours;
+  /** The countries the id calls, its default first, when `GET /widget-config` lists them. */
+  @state() private countries?: DialCountry[];
+  /** The picked country's code; empty for the id's default. */
+  @state() private countryCode = '';
 
   @query('#trigger') private trigger!: HTMLButtonElement | null;
   @query('#dialog') private dialog!: HTMLDialogElement | null;
   @query('#phone') private input!: HTMLInputElement | null;
   @query('[part~="submit"]') private submitButton!: HTMLButtonElement | null;
+  @query('[part~="cancel"]') private cancelButton!: HTMLButtonElement | null;
 
-  /** Tells a stale branding answer (for an earlier id or endpoint) from the current one. */
-  private brandingRequest = 0;
+  /** Tells a stale config answer (for an earlier id or endpoint) from the current one. */
+  private configRequest = 0;
+  /** Asks the server again when a closed line is due to open. */
+  private openingTimer?: ReturnType<typeof setTimeout>;
   /** Follows `<html lang>`, which single-page apps change without reloading. */
   private readonly documentLang = new MutationObserver(() => this.requestUpdate());
 
   /** Opens the dialog and moves focus to the phone number field (what activating the button does). */
   async show(): Promise<void> {
     await this.updateComplete;
-    const { dialog, input } = this;
-    if (!dialog || !input || dialog.open || !this.isConnected) return;
+    const { dialog } = this;
+    if (!dialog || dialog.open || !this.isConnected) return;
     if (this.phase !== 'sending') {
       this.phase = 'open';
       this.errorMessage = '';
       this.invalid = false;
     }
     dialog.showModal();
-    input.focus();
+    // The field, even with a country picker before it; a closed line has none, and its Close button
+    // (after which a step to book a time could come) takes focus.
+    (this.input ?? this.cancelButton)?.focus();
     this.dispatchEvent(callUsEvent('call-us-open', {}));
   }
 
@@ -153,11 +181,13 @@ export class CallUsButton extends LitElement {
   override connectedCallback(): void {
     super.connectedCallback();
     this.documentLang.observe(document.documentElement, { attributeFilter: ['lang'] });
+    this.watchOpening();
   }
 
   override disconnectedCallback(): void {
     super.disconnectedCallback();
     this.documentLang.disconnect();
+    clearTimeout(this.openingTimer);
     // A removed modal leaves the top layer but keeps `open`; closing keeps state and events consistent.
     this.hide();
   }
@@ -168,7 +198,7 @@ export class CallUsButton extends LitElement {
   }
 
   protected override willUpdate(changed: PropertyValues<this>): void {
-    if (changed.has('configId') || changed.has('endpoint')) this.loadBranding();
+    if (changed.has('configId') || changed.has('endpoint')) this.loadConfig(true);
   }
 
   protected override updated(): void {
@@ -192,6 +222,7 @@ export class CallUsButton extends LitElement {
     const company = this.companyName || this.branding.companyName;
     const logo = httpUrl(this.logoUrl || this.branding.logoUrl);
     const sending = this.phase === 'sending';
+    const closed = isClosed(this.hours);
 
     // A native modal <dialog> rather than a role="dialog" panel: the browser makes the rest of the page
     // inert (a real focus trap), closes it on Escape, puts it in the top layer above any page z-index,
@@ -206,12 +237,13 @@ export class CallUsButton extends LitElement {
         @click=${this.show}
       >
         ${brandedLabel || text.buttonText}
+        ${closed ? html`<span part="closed-note" lang=${fallbackLang ?? nothing}>${text.closedNote}</span>` : nothing}
       </button>
       <dialog
         id="dialog"
         part="dialog"
         aria-labelledby="heading"
-        aria-describedby="description"
+        aria-describedby=${closed ? 'status' : 'description'}
         lang=${fallbackLang ?? nothing}
         @close=${this.onClose}
       >
@@ -223,31 +255,83 @@ export class CallUsButton extends LitElement {
             }
             <h2 id="heading">${company || text.heading}</h2>
           </div>
-          <p id="description">${text.description}</p>
-          <label for="phone">${text.phoneLabel}</label>
-          <input
-            id="phone"
-            part="input"
-            name="phone"
-            type="tel"
-            autocomplete="tel"
-            inputmode="tel"
-            aria-invalid=${this.invalid ? 'true' : 'false'}
-            aria-describedby=${this.invalid ? 'error' : nothing}
-            @input=${this.onInput}
-          />
-          <p id="error" part="error" ?hidden=${!this.invalid}>${text.invalidPhone}</p>
-          <p part="status" role="status" aria-live="polite">${this.statusText(text)}</p>
+          ${closed ? nothing : this.renderNumberFields(text)}
+          <p id="status" part="status" role="status" aria-live="polite">${this.statusText(text, closed)}</p>
           <div class="actions">
-            <button part="submit" type="submit" ?disabled=${sending} aria-busy=${sending ? 'true' : 'false'}>${text.submit}</button>
-            <button part="cancel" type="button" @click=${this.hide}>${this.phase === 'success' ? text.close : text.cancel}</button>
+            ${
+              // A closed line takes no number. A step to book a time for later would go here.
+              closed
+                ? nothing
+                : html`<button part="submit" type="submit" ?disabled=${sending} aria-busy=${sending ? 'true' : 'false'}>
+                    ${text.submit}
+                  </button>`
+            }
+            <button part="cancel" type="button" @click=${this.hide}>
+              ${closed || this.phase === 'success' ? text.close : text.cancel}
+            </button>
           </div>
         </form>
       </dialog>
     `;
   }
 
-  private statusText(text: CallUsStrings): string {
+  /** The description, the country picker when the id calls several countries, and the number field. */
+  private renderNumberFields(text: CallUsStrings): TemplateResult {
+    const countries = this.countries;
+    const country = this.pickedCountry();
+    const invalidText = country?.example ? text.invalidPhoneExample.replace('{example}', country.example) : text.invalidPhone;
+    return html`
+      <p id="description">${text.description}</p>
+      ${
+        countries && countries.length > 1
+          ? html`
+              <label for="country">${text.countryLabel}</label>
+              <select id="country" part="country" autocomplete="country" @change=${this.onCountry}>
+                ${this.countryOptions(countries).map(
+                  ({ code, callingCode, name }) =>
+                    html`<option value=${code} ?selected=${code === country?.code}>${name} (+${callingCode})</option>`,
+                )}
+              </select>
+            `
+          : nothing
+      }
+      <label for="phone">${text.phoneLabel}</label>
+      <input
+        id="phone"
+        part="input"
+        name="phone"
+        type="tel"
+        autocomplete="tel"
+        inputmode="tel"
+        placeholder=${country?.example ?? nothing}
+        aria-invalid=${this.invalid ? 'true' : 'false'}
+        aria-describedby=${this.invalid ? 'error' : nothing}
+        @input=${this.onInput}
+      />
+      <p id="error" part="error" ?hidden=${!this.invalid}>${invalidText}</p>
+    `;
+  }
+
+  /** The id's default first, then the others by their name in the dialog's language. */
+  private countryOptions(countries: DialCountry[]): (DialCountry & { name: string })[] {
+    const lang = this.textLanguage();
+    let names: Intl.DisplayNames | undefined;
+    try {
+      names = new Intl.DisplayNames([lang], { type: 'region' });
+    } catch {
+      // An invalid language tag: the codes stand in for names.
+    }
+    const [first, ...rest] = countries.map((country) => ({ ...country, name: names?.of(country.code) ?? country.code }));
+    return first ? [first, ...rest.sort((a, b) => a.name.localeCompare(b.name, lang))] : [];
+  }
+
+  /** The picked country, else the id's default; undefined when the id does not list its countries. */
+  private pickedCountry(): DialCountry | undefined {
+    return this.countries?.find((country) => country.code === this.countryCode) ?? this.countries?.[0];
+  }
+
+  private statusText(text: CallUsStrings, closed: boolean): string {
+    if (closed && this.hours) return closedMessage(this.hours, text, this.textLanguage());
     switch (this.phase) {
       case 'sending':
         return text.sending;
@@ -277,18 +361,65 @@ export class CallUsButton extends LitElement {
     return inheritedLang(this);
   }
 
-  private loadBranding(): void {
-    const request = ++this.brandingRequest;
-    this.branding = {};
-    const branded = [this.buttonText, this.buttonColor, this.companyName, this.logoUrl].some((value) => value != null);
-    if (branded || !this.endpoint || !this.configId) return;
-    void fetchBranding(this.endpoint, this.configId).then((branding) => {
-      if (branding && request === this.brandingRequest) this.branding = branding;
+  /** The language of country names and dates: the dialog's (English where English stands in). */
+  private textLanguage(): string {
+    return this.localized().fallbackLang ?? (this.requestedLanguage() || 'en');
+  }
+
+  /**
+   * Asks `GET /widget-config` for the id's branding, hours and countries. `fresh`: for a new id or
+   * endpoint, so what was known of the old one is dropped; otherwise it stays until the answer.
+   * Branding is kept out when any branding attribute is set, so a page's own branding is never mixed
+   * with the server's; hours and countries always apply.
+   */
+  private loadConfig(fresh: boolean): void {
+    const request = ++this.configRequest;
+    if (fresh) {
+      this.branding = {};
+      this.hours = undefined;
+      this.countries = undefined;
+      this.countryCode = '';
+    }
+    clearTimeout(this.openingTimer);
+    if (!this.endpoint || !this.configId) return;
+    void fetchConfig(this.endpoint, this.configId).then((config) => {
+      if (!config || request !== this.configRequest) return;
+      const branded = [this.buttonText, this.buttonColor, this.companyName, this.logoUrl].some((value) => value != null);
+      this.branding = branded ? {} : config.branding;
+      this.countries = config.countries;
+      if (config.hours) this.learnHours(config.hours);
     });
+  }
+
+  /** Shows what the server said of the line's hours, says it in `call-us-hours`, and waits for it to open. */
+  private learnHours(hours: LineHours): void {
+    this.hours = { ...hours, timeZone: hours.timeZone ?? this.hours?.timeZone };
+    const { open, nextOpen, timeZone } = this.hours;
+    this.watchOpening();
+    this.dispatchEvent(
+      callUsEvent('call-us-hours', { open, nextOpen: nextOpen?.toISOString() ?? null, ...(timeZone ? { timeZone } : {}) }),
+    );
+  }
+
+  /** While the line is closed with a known opening time, asks the server again once that time comes. */
+  private watchOpening(): void {
+    clearTimeout(this.openingTimer);
+    const opens = this.hours?.open === false ? this.hours.nextOpen : undefined;
+    if (!opens || !this.isConnected) return;
+    // A second past the opening, so the server's clock agrees; at least two seconds, so a visitor's clock
+    // running ahead of the server's makes the element ask again every two seconds at most (the answers
+    // are cacheable until the server's opening anyway).
+    const delay = Math.min(Math.max(opens.getTime() - Date.now() + 1_000, 2_000), MAX_TIMEOUT_MS);
+    this.openingTimer = setTimeout(() => this.loadConfig(false), delay);
   }
 
   private onInput(): void {
     // The message describes the value that was refused; once it is edited, it no longer applies.
+    this.invalid = false;
+  }
+
+  private onCountry(event: Event): void {
+    this.countryCode = (event.target as HTMLSelectElement).value;
     this.invalid = false;
   }
 
@@ -305,36 +436,38 @@ export class CallUsButton extends LitElement {
     event.preventDefault();
     if (this.phase === 'sending') return;
     const phoneNumber = this.input?.value.trim();
-    if (phoneNumber === undefined || !this.checkPhoneNumber(phoneNumber)) return;
+    const country = this.pickedCountry();
+    if (phoneNumber === undefined || !this.checkPhoneNumber(phoneNumber, country)) return;
     const { text } = this.localized();
     if (!this.endpoint || !this.configId) {
       // Misconfigured embed: nothing is sent anywhere, and the visitor gets the generic message.
       this.fail(text.genericError);
       return;
     }
-    this.startSending(phoneNumber);
+    const detail = { phoneNumber, ...(country ? { country: country.code } : {}) };
+    this.startSending(detail);
     const token = await this.turnstileTokenForRequest();
     if (token === false) {
       // The page's challenge failed; without a token the server refuses anyway, so say so now.
       this.fail(text.genericError);
       return;
     }
-    this.showOutcome(await requestCall(this.endpoint, this.configId, phoneNumber, token), phoneNumber, text);
+    this.showOutcome(await requestCall(this.endpoint, this.configId, dialledNumber(phoneNumber, country), token), detail, text);
   }
 
   /** The quick check. A refused number gets the inline message and keeps focus, so the visitor can fix it. */
-  private checkPhoneNumber(phoneNumber: string): boolean {
-    this.invalid = !isPlausiblePhoneNumber(phoneNumber);
+  private checkPhoneNumber(phoneNumber: string, country: DialCountry | undefined): boolean {
+    this.invalid = !(country ? isPlausibleIn(phoneNumber, country) : isPlausiblePhoneNumber(phoneNumber));
     if (this.invalid) this.input?.focus();
     return !this.invalid;
   }
 
   /** Disables the submit button (through the `sending` phase) and fires `call-us-submit`. */
-  private startSending(phoneNumber: string): void {
+  private startSending(detail: CallUsPhoneDetail): void {
     // The submit button is about to be disabled; focus on it would fall out of the dialog.
     if (this.shadowRoot?.activeElement === this.submitButton) this.input?.focus();
     this.phase = 'sending';
-    this.dispatchEvent(callUsEvent('call-us-submit', { phoneNumber }));
+    this.dispatchEvent(callUsEvent('call-us-submit', detail));
   }
 
   /**
@@ -349,15 +482,30 @@ export class CallUsButton extends LitElement {
     }
   }
 
-  private showOutcome(outcome: CallOutcome, phoneNumber: string, text: CallUsStrings): void {
-    if (outcome.ok) this.succeed(phoneNumber);
+  private showOutcome(outcome: CallOutcome, detail: CallUsPhoneDetail, text: CallUsStrings): void {
+    if (outcome.ok) this.succeed(detail);
+    else if (outcome.code === 'closed') this.foundClosed(outcome, text);
     else this.fail(failureMessage(outcome, text), outcome.status, outcome.code);
   }
 
-  private succeed(phoneNumber: string): void {
+  private succeed(detail: CallUsPhoneDetail): void {
     // A request that ends after the dialog closed leaves the element idle, so reopening starts afresh.
     this.phase = this.dialog?.open ? 'success' : 'idle';
-    this.dispatchEvent(callUsEvent('call-us-success', { phoneNumber }));
+    this.dispatchEvent(callUsEvent('call-us-success', detail));
+  }
+
+  /**
+   * The line closed since the element last asked (409 `closed`): the dialog turns into its closed state,
+   * which the live region announces, and focus moves from the field, now gone, to Close.
+   */
+  private foundClosed(failure: CallFailure, text: CallUsStrings): void {
+    this.learnHours({ open: false, nextOpen: failure.nextOpen });
+    const open = this.dialog?.open;
+    this.phase = open ? 'open' : 'idle';
+    const message = closedMessage({ open: false, nextOpen: failure.nextOpen, timeZone: this.hours?.timeZone }, text, this.textLanguage());
+    this.dispatchEvent(callUsEvent('call-us-error', { message, status: failure.status ?? 409, code: 'closed' }));
+    // Inside a modal dialog, focus lost with the field it was on would land on the page's body.
+    if (open) void this.updateComplete.then(() => this.shadowRoot?.activeElement || this.cancelButton?.focus());
   }
 
   private fail(message: string, status?: number, code?: string): void {

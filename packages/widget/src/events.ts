@@ -6,6 +6,17 @@ import type { CallPopupCall } from './call-stream.js';
 export interface CallUsPhoneDetail {
   /** The number as the visitor typed it, trimmed. */
   phoneNumber: string;
+  /** The country picked (ISO 3166, `FR`), when the id lists the countries it calls. */
+  country?: string;
+}
+
+/** Detail of `call-us-hours`: whether the id's line is open, as the server last said. */
+export interface CallUsHoursDetail {
+  open: boolean;
+  /** When a closed line opens (ISO 8601, UTC); null while open, or when the server gave no time. */
+  nextOpen: string | null;
+  /** The business's time zone (IANA), when the server gave it. */
+  timeZone?: string;
 }
 
 /** Detail of `call-us-error`. */
@@ -31,6 +42,8 @@ export type CallUsSubmitEvent = CustomEvent<CallUsPhoneDetail>;
 export type CallUsSuccessEvent = CustomEvent<CallUsPhoneDetail>;
 /** The `call-us-error` event. */
 export type CallUsErrorEvent = CustomEvent<CallUsErrorDetail>;
+/** The `call-us-hours` event. */
+export type CallUsHoursEvent = CustomEvent<CallUsHoursDetail>;
 
 /**
  * Every event `<call-us-button>` dispatches, by name, to its type. `HTMLElementEventMap`,
@@ -46,6 +59,7 @@ export interface CallUsEventMap {
   'call-us-success': CallUsSuccessEvent;
   'call-us-error': CallUsErrorEvent;
   'call-us-close': CallUsCloseEvent;
+  'call-us-hours': CallUsHoursEvent;
 }
 
 /** Bubbling and composed, so listeners outside the shadow root and on ancestors hear them. */

@@ -20,6 +20,8 @@ export type {
   CallUsErrorDetail,
   CallUsErrorEvent,
   CallUsEventMap,
+  CallUsHoursDetail,
+  CallUsHoursEvent,
   CallUsNoDetail,
   CallUsOpenEvent,
   CallUsPhoneDetail,

@@ -28,7 +28,8 @@ export const styles = css`
   }
 
   button,
-  input {
+  input,
+  select {
     font: inherit;
     box-sizing: border-box;
     /* WCAG 2.5.5/2.5.8: comfortable touch targets. */
@@ -122,7 +123,15 @@ export const styles = css`
     font-weight: 600;
   }
 
-  [part~='input'] {
+  /* Under the button's label, smaller and not bold: the state of the line, not its name. */
+  [part~='closed-note'] {
+    display: block;
+    font-size: 0.8em;
+    font-weight: 400;
+  }
+
+  [part~='input'],
+  [part~='country'] {
     display: block;
     width: 100%;
     margin-top: 0.25rem;

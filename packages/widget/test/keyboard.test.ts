@@ -53,7 +53,8 @@ describe('keyboard only', () => {
   it('Space opens too, and Tab walks input → submit → cancel; Enter on cancel closes', async () => {
     const element = await fixture({ endpoint: ENDPOINT, 'config-id': 'plain' });
     await sendKeys({ press: 'Tab' });
-    await sendKeys({ press: 'Space' });
+    // ' ', not 'Space': puppeteer's WebDriver BiDi keyboard (Firefox) knows the key only by its character.
+    await sendKeys({ press: ' ' });
     await waitFor(() => part<HTMLDialogElement>(element, 'dialog').open, 'the dialog to open');
     expect(focused(element)).to.equal('input[part=input]');
     await sendKeys({ press: 'Tab' });
@@ -77,5 +78,27 @@ describe('keyboard only', () => {
     expect(input.getAttribute('aria-invalid')).to.equal('true');
     expect(focused(element)).to.equal('input[part=input]');
     expect(part(element, 'error').hidden).to.equal(false);
+  });
+
+  it('the country picker: Shift+Tab from the field reaches it, arrows pick, Tab goes back to the field', async () => {
+    const element = await fixture({ endpoint: ENDPOINT, 'config-id': 'abroad' });
+    await waitFor(() => !!element.shadowRoot?.querySelector('[part~="input"][placeholder]'), 'the countries');
+    await sendKeys({ press: 'Tab' });
+    await sendKeys({ press: 'Enter' });
+    await waitFor(() => part<HTMLDialogElement>(element, 'dialog').open, 'the dialog to open');
+    // The field takes focus first, even with the picker before it: the default country is usually right.
+    expect(focused(element)).to.equal('input[part=input]');
+    await sendKeys({ down: 'Shift' });
+    await sendKeys({ press: 'Tab' });
+    await sendKeys({ up: 'Shift' });
+    expect(focused(element)).to.equal('select[part=country]');
+    await sendKeys({ press: 'ArrowDown' });
+    await waitFor(() => part<HTMLInputElement>(element, 'input').placeholder === '0450 00 12 34', 'Belgium picked');
+    await sendKeys({ press: 'Tab' });
+    expect(focused(element)).to.equal('input[part=input]');
+    await sendKeys({ type: '0450 00 12 34' });
+    const submitted = nextEvent(element, 'call-us-submit');
+    await sendKeys({ press: 'Enter' });
+    expect((await submitted).detail).to.deep.equal({ phoneNumber: '0450 00 12 34', country: 'BE' });
   });
 });

@@ -1,13 +1,10 @@
 import { expect } from '@esm-bundle/chai';
-import { emulateMedia } from '@web/test-runner-commands';
 import { CallUsButton } from '../src/call-us-button.js';
 import { cleanup, contrast, fixture, open, part, track } from './helpers.js';
+import { useMedia } from './media-helpers.js';
 
 describe('rendering and attributes', () => {
-  afterEach(async () => {
-    cleanup();
-    await emulateMedia({ reducedMotion: 'no-preference' });
-  });
+  afterEach(cleanup);
 
   it('defines the tag once and upgrades to CallUsButton', async () => {
     const element = await fixture();
@@ -184,19 +181,12 @@ describe('rendering and attributes', () => {
     });
   });
 
-  it('animates the dialog, but not under prefers-reduced-motion: reduce', async () => {
+  it('animates the dialog when the visitor does not ask for reduced motion (reduce: test/media/)', async () => {
+    await useMedia({ reducedMotion: 'no-preference' });
     const element = await fixture();
-    let dialog = await open(element);
+    const dialog = await open(element);
     expect(getComputedStyle(dialog).animationName).to.equal('call-us-enter');
     expect(getComputedStyle(part(element, 'button')).transitionDuration).to.not.equal('0s');
-    cleanup();
-
-    await emulateMedia({ reducedMotion: 'reduce' });
-    const reduced = await fixture();
-    dialog = await open(reduced);
-    expect(getComputedStyle(dialog).animationName).to.equal('none');
-    expect(getComputedStyle(part(reduced, 'button')).transitionDuration).to.equal('0s');
-    expect(getComputedStyle(part(reduced, 'submit')).transitionDuration).to.equal('0s');
   });
 
   it('gives every control a touch target of at least 44×44 CSS px', async () => {

@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import type { Database, Queryable } from '../db/database.js';
 import { maskPhone } from '../logging.js';
+import type { Metrics } from '../metrics/metrics.js';
 import { startWorker, type Worker, type WorkerOptions } from './worker.js';
 
 /**
@@ -91,6 +92,8 @@ export interface TextSenderOptions {
   bus?: WorkerOptions['bus'];
   pollMs?: number;
   retryDelaysMs?: readonly number[];
+  /** Counts each text sent, and each given up (`beckon_texts_total`). */
+  metrics?: Pick<Metrics, 'text'>;
 }
 
 interface ClaimedText {
@@ -104,7 +107,7 @@ interface ClaimedText {
 }
 
 export function startTextSender(options: TextSenderOptions): Worker {
-  const { db, senders, logger } = options;
+  const { db, senders, logger, metrics } = options;
   const retryDelaysMs = options.retryDelaysMs ?? DEFAULT_TEXT_RETRY_DELAYS_MS;
   const providers = Object.keys(senders);
 
@@ -131,6 +134,7 @@ export function startTextSender(options: TextSenderOptions): Worker {
         providerMessageId,
       ]);
       logger.info(log, 'text sent');
+      metrics?.text(text.provider, 'sent');
     } catch (error) {
       // A provider's message may repeat the number ("The 'To' number +1… is not valid"): masked before it is logged or stored.
       const reason = (error as Error).message.replace(/\+?\d[\d ().-]{6,}\d/g, (number) => maskPhone(number));
@@ -138,6 +142,7 @@ export function startTextSender(options: TextSenderOptions): Worker {
       if (delay === undefined) {
         await db.query('UPDATE texts SET failed_at = now(), locked_until = NULL, last_error = $2 WHERE id = $1', [text.id, reason]);
         logger.error({ ...log, reason }, 'text not sent: given up');
+        metrics?.text(text.provider, 'failed');
         return;
       }
       await db.query(

@@ -7,6 +7,7 @@ import type { Database, Queryable, SqlValue } from '../db/database.js';
 import { BusClosedError, EventBus, type Subscriber } from '../events/bus.js';
 import { CALL_EVENTS_CHANNEL } from '../events/calls.js';
 import { HttpError } from '../http-error.js';
+import type { Metrics } from '../metrics/metrics.js';
 import { ACTIVE_CALL, CALL_COLUMNS, callView, type CallRow, type CallView } from './call-view.js';
 import { appForStreamToken } from './stream-tokens.js';
 
@@ -203,6 +204,8 @@ export interface CallStreamOptions {
   maxStreamsPerApp?: number | undefined;
   /** How long a stream lasts at most (default an hour). */
   maxStreamMs?: number;
+  /** Counts the open streams (`beckon_streams_connected`). */
+  metrics?: Pick<Metrics, 'streamsChanged'> | undefined;
 }
 
 /**
@@ -245,6 +248,7 @@ export function callStreamRoute(options: CallStreamOptions): Middleware<AppState
   };
   const opened = (stream: OpenStream) => {
     open.add(stream);
+    options.metrics?.streamsChanged(1);
     perApp.set(stream.appId, (perApp.get(stream.appId) ?? 0) + 1);
     heartbeat ??= setInterval(() => {
       for (const each of open) each.write(': heartbeat\n\n');
@@ -254,6 +258,7 @@ export function callStreamRoute(options: CallStreamOptions): Middleware<AppState
   const closed = (stream: OpenStream) => {
     bus.unsubscribe(stream);
     open.delete(stream);
+    options.metrics?.streamsChanged(-1);
     const left = (perApp.get(stream.appId) ?? 1) - 1;
     if (left > 0) perApp.set(stream.appId, left);
     else perApp.delete(stream.appId);

@@ -13,12 +13,17 @@ const BEARER = /^Bearer[ \t]+(\S+)[ \t]*$/i;
  * body is read, so an unauthenticated request costs no parsing.
  */
 export function requireInternalSecret(secret: string | undefined): Middleware<AppState> {
-  return async function requireInternalSecret(ctx, next) {
+  return requireBearer(secret, { variable: 'INTERNAL_API_SECRET', what: 'the internal API secret', realm: 'beckon-internal' });
+}
+
+/** `requireInternalSecret`'s check for any route behind a bearer secret set in `variable` (`/metrics` and `METRICS_TOKEN`). */
+export function requireBearer(secret: string | undefined, names: { variable: string; what: string; realm: string }): Middleware<AppState> {
+  return async function requireBearer(ctx, next) {
     if (!secret) throw new HttpError(404, `There is no ${ctx.method} ${ctx.path} here`);
     const given = BEARER.exec(ctx.get('Authorization'))?.[1] ?? '';
     if (!secretMatches(given, secret)) {
-      throw new HttpError(401, 'Send the internal API secret as Authorization: Bearer <INTERNAL_API_SECRET>.', {
-        headers: { 'WWW-Authenticate': 'Bearer realm="beckon-internal"' },
+      throw new HttpError(401, `Send ${names.what} as Authorization: Bearer <${names.variable}>.`, {
+        headers: { 'WWW-Authenticate': `Bearer realm="${names.realm}"` },
       });
     }
     await next();

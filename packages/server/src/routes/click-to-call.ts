@@ -92,7 +92,7 @@ export function clickToCall(deps: ServerDeps): Middleware<BodyState> {
     }
     const visitor = clientKey(ctx.ip);
     const limitVisitor = () =>
-      consume(deps.limits.ip, visitor, 'Too many requests. Please try again in a minute.').catch(tripped(log, { limit: 'ip', id }));
+      consume(deps.limits.ip, visitor, 'Too many requests. Please try again in a minute.').catch(tripped(deps, log, { limit: 'ip', id }));
     if (tenant.require_turnstile === true) {
       // Each check costs a request to Cloudflare: a client over its limit does not get to make one.
       await limitVisitor();
@@ -103,11 +103,11 @@ export function clickToCall(deps: ServerDeps): Middleware<BodyState> {
     const to = maskPhone(phone.e164);
     // Before the other limits, so it sees every number a visitor tries, even ones they would refuse.
     await checkVisitorNumbers(deps.limits, visitor, phone.e164, 'Too many different numbers. Please try again tomorrow.').catch(
-      tripped(log, { limit: 'visitor-numbers', id, to }),
+      tripped(deps, log, { limit: 'visitor-numbers', id, to }),
     );
     if (tenant.require_turnstile !== true) await limitVisitor();
     await consume(deps.limits.number, phone.e164, 'This number was called too often. Please try again later.').catch(
-      tripped(log, { limit: 'number', id, to }),
+      tripped(deps, log, { limit: 'number', id, to }),
     );
     // The id's budget comes last, so only a request that will be placed spends it: one visitor refused by
     // the limits above cannot use up a customer's button for everyone else.
@@ -116,7 +116,7 @@ export function clickToCall(deps: ServerDeps): Middleware<BodyState> {
     } catch (error) {
       // Not called after all: the number's point goes back to it.
       await deps.limits.number.reward(phone.e164, 1).catch(() => undefined);
-      throw tripped(log, { limit: 'id', id })(error);
+      throw tripped(deps, log, { limit: 'id', id })(error);
     }
 
     let placed: Record<string, string>;
@@ -180,10 +180,13 @@ async function checkBot(deps: ServerDeps, ip: string, fields: Record<string, str
   if (result === 'failed') throw new HttpError(403, 'The verification failed. Please try again.', { code: 'verification_failed' });
 }
 
-/** Logs which limit tripped (number masked) and passes the 429 on. */
-function tripped(log: BodyState['log'], details: Record<string, string>) {
+/** Logs and counts which limit tripped (number masked) and passes the 429 on. */
+function tripped(deps: Pick<ServerDeps, 'metrics'>, log: BodyState['log'], details: { limit: string } & Record<string, string>) {
   return (error: unknown): never => {
-    if (error instanceof HttpError) log.warn(details, 'rate limit reached');
+    if (error instanceof HttpError) {
+      log.warn(details, 'rate limit reached');
+      deps.metrics?.limitRefused(details.limit);
+    }
     throw error;
   };
 }

@@ -24,3 +24,26 @@ export function health(deps?: Pick<ServerDeps, 'redis' | 'tenants' | 'db'>): Mid
     };
   };
 }
+
+/**
+ * `GET /ready`: whether this instance should get traffic now — 200 `{"status":"ready"}`, or 503
+ * `{"status":"unavailable", …}` naming what is missing: Redis (with `REDIS_URL`) or PostgreSQL (with
+ * `DATABASE_URL`) unreachable, or the server shutting down (`"stopping":true`). Before the server is
+ * wired every request, this one included, is a 503 already. `/health` stays 200 meanwhile: the process
+ * is alive and should not be restarted for a dependency's outage.
+ */
+export function ready(deps: Pick<ServerDeps, 'redis' | 'db' | 'lifecycle'>): Middleware {
+  return function ready(ctx) {
+    ctx.set('Cache-Control', 'no-store');
+    const redis = deps.redis && !deps.redis.ready() ? 'unavailable' : undefined;
+    const database = deps.db?.engine === 'postgres' && !deps.db.ready() ? 'unavailable' : undefined;
+    const stopping = deps.lifecycle?.stopping === true;
+    if (!redis && !database && !stopping) {
+      ctx.body = { status: 'ready' };
+      return;
+    }
+    ctx.status = 503;
+    ctx.set('Retry-After', '5');
+    ctx.body = { status: 'unavailable', ...(redis && { redis }), ...(database && { database }), ...(stopping && { stopping }) };
+  };
+}

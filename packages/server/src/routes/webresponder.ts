@@ -23,6 +23,7 @@ export function webresponder(deps: ServerDeps): Middleware<AppState> {
     // Before anything else: the route is public, and each request may start a text.
     if (!(await tryConsume(deps.limits.webresponder, clientKey(ctx.ip)))) {
       ctx.state.refusal = 'too many requests from this address (LIMIT_WEBRESPONDER_PER_MINUTE)';
+      deps.metrics?.limitRefused('webresponder');
       ctx.status = 429;
       ctx.body = nsResponse([{ verb: 'Hangup' }]);
       return;
@@ -76,7 +77,7 @@ export function webresponder(deps: ServerDeps): Middleware<AppState> {
       return;
     }
     const log = ctx.state.log;
-    deps.background.run('text-back', () => textBack(deps, log, id, tenant, params.NmsAni));
+    if (!deps.background.run('text-back', () => textBack(deps, log, id, tenant, params.NmsAni))) deps.metrics?.text(PROVIDER, 'dropped');
   };
 }
 
@@ -97,29 +98,38 @@ async function textBack(deps: ServerDeps, log: Logger, id: string, tenant: Tenan
   const policy = checkPhone(`+${caller}`, tenant);
   if (!policy.ok) {
     log.warn({ id, to, reason: policy.reason }, 'no text sent: the caller number is not one this id may text');
+    deps.metrics?.text(PROVIDER, 'refused-number');
     return;
   }
   // The id's cap is looked at first: once it is used up, a flood of distinct callers creates no per-caller state.
   if (await usedUp(deps.limits.idTexts, id)) {
     log.warn({ id, to }, 'no text sent: this id reached its texts per hour (LIMIT_TEXTS_PER_ID_PER_HOUR)');
+    deps.metrics?.text(PROVIDER, 'limited');
     return;
   }
   if (!(await tryConsume(deps.limits.textBack, `${id}:${caller}`))) {
     log.info({ id, to }, 'no text sent: this caller was texted within the window');
+    deps.metrics?.text(PROVIDER, 'recent');
     return;
   }
   if (!(await tryConsume(deps.limits.idTexts, id))) {
     log.warn({ id, to }, 'no text sent: this id reached its texts per hour (LIMIT_TEXTS_PER_ID_PER_HOUR)');
+    deps.metrics?.text(PROVIDER, 'limited');
     return;
   }
   try {
     await deps.ns.messages.sendSms({ domain, user, fromNumber, destination: caller, message });
     log.info({ id, to }, 'text sent');
+    deps.metrics?.text(PROVIDER, 'sent');
   } catch (error) {
     // Not retried: the text may have gone out, and a caller texted twice is worse than one not texted.
     log.error({ err: error, id, to }, 'text failed');
+    deps.metrics?.text(PROVIDER, 'failed');
   }
 }
+
+/** The text-back's provider, as the metrics name it. */
+const PROVIDER = 'netsapiens';
 
 function firstValues(query: Record<string, string | string[] | undefined>): Fields {
   const fields: Fields = Object.create(null) as Fields;

@@ -1,4 +1,6 @@
 import type { Middleware } from 'koa';
+import { getCountryCallingCode, getExampleNumber, isSupportedCountry, Metadata, type CountryCode } from 'libphonenumber-js/max';
+import examples from 'libphonenumber-js/mobile/examples';
 import type { AppState } from '../context.js';
 import type { ServerDeps } from '../deps.js';
 import { hoursStatus, isoUtc, type HoursStatus } from '../hours/open.js';
@@ -28,6 +30,43 @@ export interface WidgetConfig {
   open?: boolean;
   /** With `hours` only: when a closed line opens (UTC, `Z`); `null` while open, or when it stays closed beyond 14 days. */
   next_open?: string | null;
+  /** With `hours` only: the zone the hours are read in (IANA), for the widget to name when the visitor's differs. */
+  timezone?: string;
+  /** With `allowed_countries` only: the countries a visitor may be called in, in that order (the id's default first). */
+  countries?: WidgetCountry[];
+}
+
+/** A country a visitor may pick in the widget: what it needs to dial and check a national number there. */
+export interface WidgetCountry {
+  /** ISO 3166 code, such as `FR`. */
+  code: string;
+  /** Its calling code, without `+`: `33`. */
+  calling_code: string;
+  /** An example mobile number in national format (`06 12 34 56 78`), for a placeholder; absent when libphonenumber has none. */
+  example?: string;
+  /** The lengths a national number (without its national prefix) can have there, from libphonenumber's metadata. */
+  lengths: number[];
+}
+
+/**
+ * What the widget needs of each allowed country, from the same libphonenumber metadata `/click-to-call`
+ * validates with, so the widget's check never drifts from the server's and its bundle carries none.
+ */
+export function widgetCountries(codes: readonly string[]): WidgetCountry[] {
+  const metadata = new Metadata();
+  // An arrow, not `filter(isSupportedCountry)`: its optional last argument is metadata, not an index.
+  return codes
+    .filter((code): code is CountryCode => isSupportedCountry(code))
+    .map((country) => {
+      metadata.selectNumberingPlan(country);
+      const example = getExampleNumber(country, examples)?.formatNational();
+      return {
+        code: country,
+        calling_code: getCountryCallingCode(country),
+        ...(example ? { example } : {}),
+        lengths: metadata.numberingPlan?.possibleLengths() ?? [],
+      };
+    });
 }
 
 /** How long `/widget-config` may be cached: 5 minutes, or until the id opens or closes if that is sooner. */
@@ -53,7 +92,10 @@ function lookup(deps: ServerDeps, query: Record<string, unknown>): { id: string;
   return { id, tenant: ID_PATTERN.test(id) ? deps.tenants.get(id) : undefined };
 }
 
-/** `GET /widget-config?id=`: the element's branding when it is used without branding attributes, and whether its line is open. */
+/**
+ * `GET /widget-config?id=`: the element's branding when it is used without branding attributes, whether
+ * its line is open, and the countries it may call.
+ */
 export function widgetConfigRoute(deps: ServerDeps): Middleware<AppState> {
   return function widgetConfigRoute(ctx) {
     // Branding is public (every embed shows it), so any page may read it.
@@ -65,10 +107,12 @@ export function widgetConfigRoute(deps: ServerDeps): Middleware<AppState> {
     // An open/closed flag must not be served from a cache past the moment it changes.
     ctx.set('Cache-Control', `public, max-age=${maxAge(status, now)}`);
     const config = widgetConfig(id, tenant);
-    if (status) {
+    if (status && tenant.hours) {
       config.open = status.open;
       config.next_open = !status.open && status.nextOpen ? isoUtc(status.nextOpen) : null;
+      config.timezone = tenant.hours.timezone;
     }
+    if (tenant.allowed_countries) config.countries = widgetCountries(tenant.allowed_countries);
     ctx.body = config;
   };
 }

@@ -45,6 +45,25 @@ export interface CallUsStrings {
   numberNotAllowed: string;
   /** Status when the phone system could not place the call, or the bot check could not be run. */
   callFailed: string;
+  // A country picker, for an id that calls several countries.
+  /** Label of the country picker. */
+  countryLabel: string;
+  /** Inline error when the number does not fit the picked country; `{example}` is a number there. */
+  invalidPhoneExample: string;
+  // Opening hours, for an id that has them.
+  /** Beside the button's label while the line is closed. */
+  closedNote: string;
+  /** Status in the dialog while the line is closed (and after a request found it closed). */
+  closed: string;
+  /** After `closed`: when the line opens. `{time}` is a date and time, in the visitor's zone. */
+  opensAt: string;
+  /**
+   * What `{time}` in `opensAt` becomes when the business's zone differs from the visitor's: `{time}`
+   * is the time in the visitor's zone, `{business}` the same instant in the business's, zone named.
+   */
+  yourTime: string;
+  /** After `closed` when the server gave no opening time (closed beyond the next 14 days). */
+  tryLater: string;
 }
 
 export const en: CallUsStrings = {
@@ -67,4 +86,11 @@ export const en: CallUsStrings = {
   countryNotAllowed: 'Sorry, we cannot call numbers in that country.',
   numberNotAllowed: 'Sorry, we cannot call that number.',
   callFailed: 'Could not place your call right now. Please try again.',
+  countryLabel: 'Country',
+  invalidPhoneExample: 'Please enter a valid phone number, such as {example}.',
+  closedNote: 'Closed now',
+  closed: "We're closed right now.",
+  opensAt: 'We open again on {time}.',
+  yourTime: '{time} your time ({business})',
+  tryLater: 'Please try again later.',
 };

@@ -20,4 +20,11 @@ export const es: CallUsStrings = {
   countryNotAllowed: 'Lo sentimos, no podemos llamar a números de ese país.',
   numberNotAllowed: 'Lo sentimos, no podemos llamar a ese número.',
   callFailed: 'No pudimos realizar su llamada en este momento. Vuelva a intentarlo.',
+  countryLabel: 'País',
+  invalidPhoneExample: 'Introduzca un número de teléfono válido, como {example}.',
+  closedNote: 'Cerrado ahora',
+  closed: 'En este momento estamos cerrados.',
+  opensAt: 'Volvemos a abrir el {time}.',
+  yourTime: '{time}, su hora local ({business})',
+  tryLater: 'Vuelva a intentarlo más tarde.',
 };

@@ -20,4 +20,11 @@ export const fr: CallUsStrings = {
   countryNotAllowed: 'Désolé, nous ne pouvons pas appeler les numéros de ce pays.',
   numberNotAllowed: 'Désolé, nous ne pouvons pas appeler ce numéro.',
   callFailed: "Nous n'avons pas pu passer votre appel pour le moment. Veuillez réessayer.",
+  countryLabel: 'Pays',
+  invalidPhoneExample: 'Veuillez saisir un numéro de téléphone valide, par exemple {example}.',
+  closedNote: 'Fermé pour le moment',
+  closed: 'Nous sommes fermés pour le moment.',
+  opensAt: 'Nous rouvrons le {time}.',
+  yourTime: '{time}, heure locale ({business})',
+  tryLater: 'Veuillez réessayer plus tard.',
 };

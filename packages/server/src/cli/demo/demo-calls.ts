@@ -5,6 +5,7 @@ import type { ServerDeps } from '../../deps.js';
 import { defaultCountry } from '../../events/phone.js';
 import { HttpError } from '../../http-error.js';
 import { subscribeNetsapiens } from '../../providers/netsapiens/subscribe.js';
+import { subscribeRingcentral } from '../../providers/ringcentral/subscribe.js';
 
 /** The demo config's id whose calls the page's `<call-popup>` shows (`api_domain` example.com). */
 export const DEMO_CALLS_ID = 'example.com-sales';
@@ -51,20 +52,33 @@ export async function setUpDemoCalls(deps: ServerDeps, signal: AbortSignal): Pro
   await db.transaction((tx) => upsertCustomers(tx, DEMO_CALLS_ID, [customer]));
   const appId = await demoApp(db);
 
-  const subscribeDeps = { db, ns: { subscriptions }, tenants, publicUrl: deps.config.publicUrl, logger };
-  // A creation a stopped run left pending holds off another for a minute (409): wait it out.
+  const { publicUrl } = deps.config;
+  await waitingOutCreations(signal, async () => {
+    const { action } = await subscribeNetsapiens({ db, ns: { subscriptions }, tenants, publicUrl, logger }, DEMO_CALLS_ID);
+    logger.info({ id: DEMO_CALLS_ID, action }, 'demo: netsapiens subscription');
+  });
+  // And to the RingCentral stand-in's user, as POST /internal/subscriptions/ringcentral does.
+  const { ringcentral } = deps;
+  if (ringcentral) {
+    await waitingOutCreations(signal, async () => {
+      const { action } = await subscribeRingcentral({ db, ringcentral, tenants, publicUrl, logger }, DEMO_CALLS_ID);
+      logger.info({ id: DEMO_CALLS_ID, action }, 'demo: ringcentral subscription');
+    });
+  }
+  if (!tenant.api_domain) throw new Error(`the demo id ${DEMO_CALLS_ID} has no api_domain`);
+  return { db, domain: tenant.api_domain, appId, caller: customer.phone_e164! };
+}
+
+/** Runs `subscribe`; a creation a stopped run (or the renewal loop) left pending holds off another for a minute (409): waited out. */
+async function waitingOutCreations(signal: AbortSignal, subscribe: () => Promise<void>): Promise<void> {
   for (let attempt = 1; ; attempt++) {
     try {
-      const { action } = await subscribeNetsapiens(subscribeDeps, DEMO_CALLS_ID);
-      logger.info({ id: DEMO_CALLS_ID, action }, 'demo: netsapiens subscription');
-      break;
+      return await subscribe();
     } catch (error) {
       if (!(error instanceof HttpError && error.status === 409) || attempt === 40) throw error;
       await sleep(2_000, undefined, { signal });
     }
   }
-  if (!tenant.api_domain) throw new Error(`the demo id ${DEMO_CALLS_ID} has no api_domain`);
-  return { db, domain: tenant.api_domain, appId, caller: customer.phone_e164! };
 }
 
 /** The demo app, made by the first run on this database. */

@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { PassThrough } from 'node:stream';
+import { setTimeout as sleep } from 'node:timers/promises';
 import Router, { type RouterContext } from '@koa/router';
 import type {
   NsSandbox,
@@ -15,6 +16,7 @@ import type { AppState } from '../../context.js';
 import type { ServerDeps } from '../../deps.js';
 import { HttpError } from '../../http-error.js';
 import { readJson } from '../../middleware/body.js';
+import type { RingCentralStandIn, RingCentralStandInEvents } from '../../providers/ringcentral/stand-in/index.js';
 import { submitSmsForm } from '../../routes/forms.js';
 import { DEMO_CALLED, DEMO_CUSTOMER, type DemoCalls } from './demo-calls.js';
 
@@ -30,7 +32,8 @@ export type DemoEvent =
   | { kind: 'text'; at: string; destination: string; from?: string; message: string }
   | { kind: 'provision'; at: string; what: string; action: string; name: string }
   | { kind: 'subscription'; at: string; model: string; domain: string }
-  | { kind: 'delivery'; at: string; state: string; from: string; fromName: string; to: string; status: number | null; error?: string };
+  | { kind: 'delivery'; at: string; state: string; from: string; fromName: string; to: string; status: number | null; error?: string }
+  | { kind: 'ringcentral'; at: string; status: string; from: string; fromName: string; answered: number | 'failed' };
 
 function fromCall(call: SandboxCall): DemoEvent {
   return {
@@ -85,6 +88,20 @@ function fromDelivery(delivery: SandboxDelivery): DemoEvent {
   };
 }
 
+/** A notification the RingCentral stand-in posted: the first active call's status and caller, never the token. */
+function fromRingCentral({ at, result, envelope }: RingCentralStandInEvents['delivery'][0]): DemoEvent {
+  const body = envelope.body as { activeCalls?: { telephonyStatus?: string; from?: string; fromName?: string }[] } | undefined;
+  const call = body?.activeCalls?.[0];
+  return {
+    kind: 'ringcentral',
+    at,
+    status: call?.telephonyStatus ?? 'notification',
+    from: call?.from ?? '',
+    fromName: call?.fromName ?? '',
+    answered: result.status,
+  };
+}
+
 /** What the demo's SMS form button submits. */
 const DEMO_SMS_FORM = {
   id: 'example.com-sms',
@@ -115,6 +132,8 @@ export interface DemoOptions {
   signature: (id: string) => string;
   /** The incoming-call set-up (`setUpDemoCalls`), once started: the routes of section 4 wait for it. */
   calls: () => Promise<DemoCalls> | undefined;
+  /** The RingCentral stand-in, whose calls section 4 can ring too. */
+  ringcentral?: RingCentralStandIn;
 }
 
 /** The time between a simulated call's states unless the page asks for another (at most `MAX_STEP_MS`). */
@@ -163,12 +182,15 @@ export function demoRoutes(sandbox: NsSandbox, options: DemoOptions): DemoRoutes
     // A subscription's counters change on every delivery: only its creation is listed.
     const onSubscription = (event: SandboxSubscriptionEvent) => event.action === 'create' && send(fromSubscription(event.record));
     const onDelivery = (delivery: SandboxDelivery) => send(fromDelivery(delivery));
+    const onRingCentral = (delivery: RingCentralStandInEvents['delivery'][0]) => send(fromRingCentral(delivery));
+    options.ringcentral?.events.on('delivery', onRingCentral);
     const { events } = sandbox;
     events.on('call', onCall).on('message', onMessage).on('provision', onProvision);
     events.on('subscription', onSubscription).on('delivery', onDelivery);
     const stop = () => {
       events.off('call', onCall).off('message', onMessage).off('provision', onProvision);
       events.off('subscription', onSubscription).off('delivery', onDelivery);
+      options.ringcentral?.events.off('delivery', onRingCentral);
       streams.delete(stream);
       stream.end();
     };
@@ -239,15 +261,35 @@ export function demoRoutes(sandbox: NsSandbox, options: DemoOptions): DemoRoutes
 
   // The demo customer calls: the sandbox delivers the call's states (ringing, answered, ended, `step_ms`
   // apart) to this server's NetSapiens webhook through the subscription made at start, as NetSapiens
-  // would. Answered at once; the deliveries follow.
+  // would; with `"provider":"ringcentral"`, the RingCentral stand-in posts them (detailed presence:
+  // Ringing, CallConnected, NoCall) to the RingCentral webhook with the subscription's verification
+  // token. Answered at once; the deliveries follow.
   router.post('/demo/incoming-call', async (ctx) => {
     requireJson(ctx);
-    const body = await readJson(ctx, 1_024);
-    const stepMs = (body as { step_ms?: unknown } | undefined)?.step_ms ?? STEP_MS;
+    const body = (await readJson(ctx, 1_024)) as { step_ms?: unknown; provider?: unknown } | undefined;
+    const stepMs = body?.step_ms ?? STEP_MS;
     if (typeof stepMs !== 'number' || !Number.isInteger(stepMs) || stepMs < 0 || stepMs > MAX_STEP_MS) {
       throw new HttpError(400, `step_ms must be a whole number of milliseconds from 0 to ${MAX_STEP_MS}`);
     }
+    const provider = body?.provider ?? 'netsapiens';
+    if (provider !== 'netsapiens' && provider !== 'ringcentral') throw new HttpError(400, 'provider must be "netsapiens" or "ringcentral"');
     const { domain, caller } = await demoCalls();
+    const { ringcentral } = options;
+    if (provider === 'ringcentral') {
+      if (!ringcentral) throw new HttpError(503, 'The RingCentral stand-in is not running.');
+      const call = ringcentral.incomingCall({ from: caller, fromName: 'WIRELESS CALLER', to: `+1${DEMO_CALLED.dialed.slice(1)}` });
+      const play = async () => {
+        await call.ring();
+        await sleep(stepMs);
+        await call.answer();
+        await sleep(stepMs);
+        await call.hangUp();
+      };
+      play().catch((error: Error) => ctx.state.log.warn({ reason: error.message }, 'demo: simulated RingCentral call failed'));
+      ctx.status = 202;
+      ctx.body = { status: 'ok', provider, from: caller, customer: DEMO_CUSTOMER.name, to: `+1${DEMO_CALLED.dialed.slice(1)}` };
+      return;
+    }
     const call = { domain, from: caller, fromName: 'WIRELESS CALLER', to: DEMO_CALLED.user, dialed: DEMO_CALLED.dialed, stepMs };
     sandbox.simulateCall(call).catch((error: Error) => ctx.state.log.warn({ reason: error.message }, 'demo: simulated call failed'));
     ctx.status = 202;
