@@ -1,6 +1,6 @@
 // The widget's CDN builds, Lit bundled into each: `<call-us-button>` as one minified ESM file and one
 // IIFE file (the `/widget.js` loader injects the IIFE), `<call-popup>` as one ESM file. Each starts from
-// its own tag module, so a bundle carries only its own element. The npm build is `tsc -b` (ESM + .d.ts,
+// its own tag module, so a bundle carries only its own element. Each has a source map beside it. The npm build is `tsc -b` (ESM + .d.ts,
 // Lit left as a dependency); these bundle that output.
 import { nodeResolve } from '@rollup/plugin-node-resolve';
 import terser from '@rollup/plugin-terser';
@@ -18,6 +18,7 @@ export default [
         file: `${widget}/cdn/call-us-button.js`,
         format: 'es',
         banner: banner('call-us-button'),
+        sourcemap: true,
         plugins: [terser({ ecma: 2021, module: true })],
       },
       {
@@ -25,6 +26,7 @@ export default [
         format: 'iife',
         name: 'BeckonWidget',
         banner: banner('call-us-button'),
+        sourcemap: true,
         plugins: [terser({ ecma: 2021 })],
       },
     ],
@@ -36,6 +38,7 @@ export default [
       file: `${widget}/cdn/call-popup.js`,
       format: 'es',
       banner: banner('call-popup'),
+      sourcemap: true,
       plugins: [terser({ ecma: 2021, module: true })],
     },
   },
