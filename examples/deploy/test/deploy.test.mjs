@@ -416,6 +416,8 @@ const NEEDS = {
   TWILIO_PHONE_NUMBER: TWILIO_SINGLE,
   USER_PHONE_NUMBER: TWILIO_SINGLE,
   TEXT_BACK_MESSAGE: TWILIO_SINGLE,
+  // A hand-made webhook's secret goes with the id its events are stored under.
+  DIALPAD_WEBHOOK_SECRET: { DIALPAD_DEFAULT_ID: 'example.com-sales' },
   // RingCentral's app and JWT go together: each is changed with the other two set.
   RINGCENTRAL_CLIENT_ID: RINGCENTRAL_APP,
   RINGCENTRAL_CLIENT_SECRET: RINGCENTRAL_APP,

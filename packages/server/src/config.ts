@@ -83,6 +83,13 @@ export interface ServerConfig {
     | { accountSid: string; authToken: string; apiBase: string; single?: { number: string; forwardTo: string; textBack?: string } }
     | undefined;
   /**
+   * Dialpad: `DIALPAD_API_KEY` (creates webhooks and subscriptions; without it those admin routes do not
+   * exist), `DIALPAD_API_BASE` (default `https://dialpad.com`), `DIALPAD_WEBHOOK_SECRET` (verifies deliveries
+   * of a webhook made by hand; its events go to `DIALPAD_DEFAULT_ID`, which it requires) and
+   * `DIALPAD_DEFAULT_ID` (also the id of a created webhook whose app reads several ids and names none).
+   */
+  dialpad: { apiKey: string | undefined; apiBase: string; webhookSecret: string | undefined; defaultId: string | undefined };
+  /**
    * RingCentral (`RINGCENTRAL_CLIENT_ID`, `RINGCENTRAL_CLIENT_SECRET`, `RINGCENTRAL_JWT_TOKEN`,
    * `RINGCENTRAL_SERVER_URL`): the app and user whose calls ids subscribe to; undefined when unset.
    * Secrets: never log them.
@@ -267,6 +274,32 @@ const environment = z.object({
   TWILIO_API_BASE: httpUrl('TWILIO_API_BASE').optional(),
   TWILIO_PHONE_NUMBER: e164('TWILIO_PHONE_NUMBER').optional(),
   USER_PHONE_NUMBER: e164('USER_PHONE_NUMBER').optional(),
+  DIALPAD_API_KEY: z
+    .string()
+    .trim()
+    .regex(/^[\x21-\x7e]{8,512}$/, {
+      error: 'DIALPAD_API_KEY must be the API key from Dialpad (Admin Settings > Integrations > API Keys), on one line',
+    })
+    .optional(),
+  DIALPAD_API_BASE: httpUrl('DIALPAD_API_BASE')
+    .refine((value) => !URL.canParse(value) || isBareOrigin(new URL(value)), {
+      error:
+        'DIALPAD_API_BASE must be an origin without credentials, query or fragment (https://dialpad.com or https://sandbox.dialpad.com)',
+    })
+    .optional(),
+  DIALPAD_WEBHOOK_SECRET: z
+    .string()
+    .trim()
+    .regex(/^[\x21-\x7e]{32,256}$/, {
+      error:
+        'DIALPAD_WEBHOOK_SECRET must be 32 to 256 visible characters (the secret set on the Dialpad webhook; e.g. openssl rand -hex 32)',
+    })
+    .optional(),
+  DIALPAD_DEFAULT_ID: z
+    .string()
+    .trim()
+    .regex(/^[A-Za-z0-9][A-Za-z0-9.-]{0,127}$/, { error: 'DIALPAD_DEFAULT_ID must be a config id such as example.com-sales' })
+    .optional(),
   TEXT_BACK_MESSAGE: z.string().max(1_000, { error: 'TEXT_BACK_MESSAGE must be at most 1000 characters' }).optional(),
   RINGCENTRAL_CLIENT_ID: z
     .string()
@@ -323,6 +356,9 @@ export function loadConfig(env: Record<string, string | undefined>): ServerConfi
     vars.TWILIO_PHONE_NUMBER && !vars.TWILIO_ACCOUNT_SID && 'TWILIO_PHONE_NUMBER needs TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN',
   ].filter((problem): problem is string => typeof problem === 'string');
   if (twilioProblems.length > 0) throw new ConfigError(twilioProblems);
+  if (vars.DIALPAD_WEBHOOK_SECRET && !vars.DIALPAD_DEFAULT_ID) {
+    throw new ConfigError(['DIALPAD_WEBHOOK_SECRET needs DIALPAD_DEFAULT_ID: the config id its events are stored under']);
+  }
   const ringcentralSet = [vars.RINGCENTRAL_CLIENT_ID, vars.RINGCENTRAL_CLIENT_SECRET, vars.RINGCENTRAL_JWT_TOKEN].filter(Boolean).length;
   if (ringcentralSet !== 0 && ringcentralSet !== 3) {
     throw new ConfigError([
@@ -388,6 +424,12 @@ export function loadConfig(env: Record<string, string | undefined>): ServerConfi
               : {}),
           }
         : undefined,
+    dialpad: {
+      apiKey: vars.DIALPAD_API_KEY,
+      apiBase: vars.DIALPAD_API_BASE ?? 'https://dialpad.com',
+      webhookSecret: vars.DIALPAD_WEBHOOK_SECRET,
+      defaultId: vars.DIALPAD_DEFAULT_ID,
+    },
     ringcentral:
       vars.RINGCENTRAL_CLIENT_ID && vars.RINGCENTRAL_CLIENT_SECRET && vars.RINGCENTRAL_JWT_TOKEN
         ? {

@@ -8,6 +8,7 @@ import type { Database } from './db/database.js';
 import type { Limits } from './guards/limits.js';
 import type { Metrics } from './metrics/metrics.js';
 import type { BotCheck } from './guards/turnstile.js';
+import type { DialpadClient } from './providers/dialpad/client.js';
 import type { RingCentralClient } from './providers/ringcentral/client.js';
 import type { TwilioClient } from './providers/twilio/client.js';
 import type { ConfigState } from './tenants/redis-store.js';
@@ -28,6 +29,7 @@ export interface ServerDeps {
         | 'twilio'
         | 'textBackWindowSeconds'
         | 'limits'
+        | 'dialpad'
         | 'metrics'
       >
     > & {
@@ -46,6 +48,8 @@ export interface ServerDeps {
    * absent when `TWILIO_ACCOUNT_SID` and `TWILIO_AUTH_TOKEN` are not set.
    */
   twilio?: TwilioClient;
+  /** Dialpad's REST client (creating webhooks and subscriptions); absent when `DIALPAD_API_KEY` is not set. */
+  dialpad?: DialpadClient;
   /**
    * RingCentral's client (subscriptions of ids to the JWT user's calls); absent when the `RINGCENTRAL_*`
    * settings are not set: then `/internal/subscriptions/ringcentral` is not mounted. The webhook itself

@@ -47,6 +47,16 @@ export {
   type EventWebhook,
 } from './actions/event-webhooks.js';
 
+// Dialpad: its REST client, the deliveries' processor, and a stand-in for tests and demos.
+export { createDialpadClient, DialpadError, type DialpadClient, type DialpadClientOptions } from './providers/dialpad/client.js';
+export { startDialpadProcessor } from './providers/dialpad/intake.js';
+export {
+  postDialpadToken,
+  signDialpadEvent,
+  startDialpadStandIn,
+  type DialpadStandIn,
+  type DialpadStandInFault,
+} from './providers/dialpad/stand-in/index.js';
 // Twilio: its webhook signatures, its REST client, and a stand-in for tests and demos (no account needed).
 export {
   createTwilioClient,

@@ -5,6 +5,8 @@ import { requireAppKey } from './api/api-keys.js';
 import { createAppRoute, deleteAppRoute, listAppsRoute, rotateKeyRoute } from './api/apps.js';
 import { upsertCustomersRoute } from './api/customers.js';
 import { activeCallsRoute, listCallsRoute } from './api/calls.js';
+import { listMessagesRoute } from './api/messages.js';
+import { listVoicemailsRoute } from './api/voicemails.js';
 import { callStreamRoute, createCallEventBus } from './api/call-stream.js';
 import { requireBearer, requireInternalSecret } from './api/internal-auth.js';
 import { createStreamTokenRoute } from './api/stream-tokens.js';
@@ -16,6 +18,10 @@ import { parseBody } from './middleware/body.js';
 import { errorEnvelope } from './middleware/errors.js';
 import { metricsRoute } from './metrics/serve.js';
 import { requestContext } from './middleware/request-context.js';
+import { createWebhookRoute, listWebhooksRoute, subscribeDialpadRoute } from './providers/dialpad/admin.js';
+import { dialpadWebhook } from './providers/dialpad/intake.js';
+import { createSecretBox } from './providers/dialpad/secrets.js';
+import { listDialpadSubscriptions } from './providers/dialpad/store.js';
 import { netsapiensWebhook } from './providers/netsapiens/intake.js';
 import { listSubscriptionsRoute, subscribeRoute } from './providers/netsapiens/subscribe.js';
 import { ringcentralWebhook } from './providers/ringcentral/intake.js';
@@ -97,6 +103,9 @@ export function addRoutes(
     router.get('/metrics', scraper, metricsRoute(deps.metrics));
   }
 
+  // The Dialpad webhook secrets Beckon creates are sealed with a key derived from INTERNAL_API_SECRET.
+  const dialpadSecrets = deps.config.internalApiSecret ? createSecretBox(deps.config.internalApiSecret) : undefined;
+
   // Provider webhooks: only with a database, where each delivery is stored before it is answered.
   if (deps.db) {
     const lookup = createCustomerLookup({
@@ -107,6 +116,18 @@ export function addRoutes(
       background: deps.background,
     });
     router.post('/webhooks/netsapiens', netsapiensWebhook({ db: deps.db, tenants: deps.tenants, lookup }));
+    // Dialpad's JWTs: verified with DIALPAD_WEBHOOK_SECRET or the secret of a webhook created below.
+    const { dialpad } = deps.config;
+    router.post(
+      '/webhooks/dialpad',
+      dialpadWebhook({
+        db: deps.db,
+        tenants: deps.tenants,
+        secrets: dialpadSecrets,
+        fallback: dialpad?.webhookSecret && dialpad.defaultId ? { secret: dialpad.webhookSecret, tenant: dialpad.defaultId } : undefined,
+        background: deps.background,
+      }),
+    );
     router.post('/webhooks/ringcentral', ringcentralWebhook({ db: deps.db, tenants: deps.tenants, lookup }));
   }
 
@@ -145,7 +166,20 @@ export function addRoutes(
     router.delete('/internal/apps/:app_id', noStore, admin, outage, deleteAppRoute({ db }));
     router.post('/internal/apps/:app_id/api-key', noStore, admin, outage, rotateKeyRoute({ db, graceHours: deps.config.apiKeyGraceHours }));
     router.post('/internal/customers', noStore, admin, outage, upsertCustomersRoute({ db, tenants: deps.tenants }));
-    router.get('/internal/subscriptions', noStore, admin, outage, listSubscriptionsRoute({ db }));
+    router.get('/internal/subscriptions', noStore, admin, outage, listSubscriptionsRoute({ db, others: [listDialpadSubscriptions] }));
+    router.get('/internal/webhooks', noStore, admin, outage, listWebhooksRoute({ db }));
+    if (deps.dialpad && dialpadSecrets) {
+      const dialpadAdmin = {
+        db,
+        tenants: deps.tenants,
+        client: deps.dialpad,
+        secrets: dialpadSecrets,
+        publicUrl: deps.config.publicUrl,
+        defaultId: deps.config.dialpad?.defaultId,
+      };
+      router.post('/internal/webhooks/create', noStore, admin, outage, createWebhookRoute(dialpadAdmin));
+      router.post('/internal/subscriptions/dialpad', noStore, admin, outage, subscribeDialpadRoute(dialpadAdmin));
+    }
     const { subscriptions } = deps.ns;
     const { publicUrl } = deps.config;
     if (subscriptions) {
@@ -164,6 +198,8 @@ export function addRoutes(
     const appKey = requireAppKey(db);
     router.get('/api/calls', noStore, outage, appKey, listCallsRoute(db));
     router.get('/api/active-calls', noStore, outage, appKey, activeCallsRoute(db));
+    router.get('/api/messages', noStore, outage, appKey, listMessagesRoute(db));
+    router.get('/api/voicemails', noStore, outage, appKey, listVoicemailsRoute(db));
     // The live stream: a browser opens it with a short-lived token its page's backend got with the app key.
     // Deps without a bus (`createDeps` makes one) get one here, which listens from the first stream on.
     router.post('/api/stream-tokens', noStore, outage, appKey, createStreamTokenRoute(db));

@@ -16,6 +16,8 @@ import { serveMetrics } from './metrics/serve.js';
 import { createLogger, type Logger } from './logging.js';
 import { startEventRelay } from './actions/event-webhooks.js';
 import { startTextSender } from './actions/texts.js';
+import { createDialpadClient } from './providers/dialpad/client.js';
+import { startDialpadProcessor } from './providers/dialpad/intake.js';
 import { createTwilioClient } from './providers/twilio/client.js';
 import { withSingleNumberId } from './providers/twilio/single-number.js';
 import { startRenewals } from './providers/netsapiens/subscribe.js';
@@ -74,6 +76,7 @@ export async function createDeps(config: ServerConfig, options: { publicUrl?: st
     twilio:
       config.twilio &&
       createTwilioClient({ accountSid: config.twilio.accountSid, authToken: config.twilio.authToken, baseUrl: config.twilio.apiBase }),
+    dialpad: config.dialpad.apiKey ? createDialpadClient({ apiKey: config.dialpad.apiKey, baseUrl: config.dialpad.apiBase }) : undefined,
     ringcentral: config.ringcentral && createRingCentralClient(config.ringcentral),
     logger,
     background,
@@ -203,6 +206,8 @@ export async function start({
           senders: { twilio: async (text) => ({ providerMessageId: (await twilio.sendSms(text)).sid }) },
         })
       : undefined;
+  // Dialpad deliveries whose normalization failed (or was cut short by a restart) are taken up again from their stored row.
+  const dialpadDeliveries = db ? startDialpadProcessor({ db, tenants: deps.tenants, logger }) : undefined;
   if (!config.publicUrl && isLocalOnly(url) && !isLocalOnly(config.nsApiBase)) {
     logger.warn(
       { publicUrl: url },
@@ -237,6 +242,7 @@ export async function start({
       await stopRingcentral();
       await relay?.close();
       await texts?.close();
+      await dialpadDeliveries?.close();
       await closeDeps(deps, deadline);
       logger.info('beckon-server stopped');
     })());

@@ -25,13 +25,17 @@ const TABLES = [
   'calls',
   'customers',
   'deliveries',
+  'dialpad_subscriptions',
+  'dialpad_webhooks',
   'event_webhook_cursor',
   'event_webhook_deliveries',
+  'messages',
   'schema_migrations',
   'stream_tokens',
   'subscriptions',
   'text_opt_outs',
   'texts',
+  'voicemails',
 ];
 
 /** A call row with what the schema requires, and `overrides`. */

@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { createHash, createHmac } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import test, { type ExecutionContext } from 'ava';
 // The named export: under NodeNext the default import of this CommonJS module is not constructable.
@@ -8,11 +8,13 @@ import {
   createLogger,
   createTurnstileCheck,
   loadWidgetBundle,
+  startDialpadStandIn,
+  type DialpadStandIn,
   TenantStoreBusyError,
   type TenantStore,
   type Tenants,
 } from '../src/index.js';
-import { INTERNAL_SECRET, startApiServer, insertCall, type ApiServer } from './fixtures/api.js';
+import { DIALPAD_TEST_SECRET, INTERNAL_SECRET, startApiServer, insertCall, type ApiServer } from './fixtures/api.js';
 import { databaseFixture } from './fixtures/databases.js';
 import { signTwilioRequest } from '../src/providers/twilio/signature.js';
 import { SECRET, serveForTest, startHarness, TENANTS, TWILIO_AUTH_TOKEN, type Harness, type HarnessOptions } from './helpers.js';
@@ -233,6 +235,8 @@ interface Server {
   harness: Harness;
   /** The app and database of a row with `database`. */
   api?: ApiServer;
+  /** The Dialpad stand-in of a row with `dialpad`. */
+  dialpad?: DialpadStandIn;
 }
 
 const databases = databaseFixture(test);
@@ -242,14 +246,18 @@ async function serve(
   options: HarnessOptions,
   store: 'file' | 'unavailable',
   database?: Row['database'],
+  withDialpad?: boolean,
   ringcentral?: boolean,
 ): Promise<Server> {
   if (database) {
+    const dialpad = withDialpad ? await startDialpadStandIn({ apiKey: 'dialpad-api-key-for-tests' }) : undefined;
+    if (dialpad) t.teardown(() => dialpad.close());
     const api = await startApiServer(t, databases, 'postgres', {
       internalApiSecret: database === 'without secret' ? null : INTERNAL_SECRET,
+      ...(dialpad ? { dialpad } : {}),
       ringcentral,
     });
-    return { url: api.url, harness: api.harness, api };
+    return { url: api.url, harness: api.harness, api, ...(dialpad ? { dialpad } : {}) };
   }
   const harness = await startHarness({ tenants, ...options });
   t.teardown(() => harness.close());
@@ -278,6 +286,8 @@ interface Row {
    * the rows waiting on the NS sandbox to time out (and the file with them).
    */
   database?: 'with secret' | 'without secret';
+  /** With `database`: Dialpad's settings (DIALPAD_API_KEY, DIALPAD_WEBHOOK_SECRET `DIALPAD_TEST_SECRET`) and a stand-in (`server.dialpad`). */
+  dialpad?: boolean;
   /** With `database`: RingCentral settings pointing at a stand-in (`server.api.ringcentral`), PUBLIC_URL the server's own address. */
   ringcentral?: boolean;
   /** Run first, against the same server; may give more request headers. */
@@ -321,6 +331,59 @@ const admin = (body?: unknown, secret = INTERNAL_SECRET): Pick<Row, 'headers' | 
   headers: { authorization: `Bearer ${secret}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
   ...(body === undefined ? {} : { body: JSON.stringify(body) }),
 });
+/** A compact HS256 JWT as Dialpad signs its events, made synchronously: the table is built before the tests are declared. */
+function signHs256(payload: Record<string, unknown>, secret: string): string {
+  const part = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('base64url');
+  const input = `${part({ alg: 'HS256', typ: 'JWT' })}.${part(payload)}`;
+  return `${input}.${createHmac('sha256', secret).update(input).digest('base64url')}`;
+}
+// Dialpad: events signed with DIALPAD_WEBHOOK_SECRET (stored under a.com-x), and the stand-in's first webhook id.
+const DIALPAD_SMS = signHs256(
+  {
+    id: 7001,
+    created_date: Date.UTC(2026, 2, 1, 12),
+    direction: 'inbound',
+    from_number: '+14165551234',
+    to_number: ['+18135550100'],
+    text: 'Hi',
+  },
+  DIALPAD_TEST_SECRET,
+);
+const DIALPAD_VOICEMAIL = signHs256(
+  {
+    call_id: 6001,
+    state: 'voicemail_uploaded',
+    direction: 'inbound',
+    external_number: '+14165551234',
+    internal_number: '+18135550100',
+    voicemail_link: 'https://dialpad.com/r/vm/1',
+  },
+  DIALPAD_TEST_SECRET,
+);
+/** The id the stand-in gives the first webhook it creates (its ids count up from there). */
+const FIRST_DIALPAD_WEBHOOK = '5030715509751809';
+const asJwt = (token: string): Pick<Row, 'headers' | 'body'> => ({ headers: { 'content-type': 'application/jwt' }, body: token });
+/** The app `APP_ID`, reading a.com-x. */
+async function dialpadApp({ api }: Server): Promise<void> {
+  await api!.db.query("INSERT INTO apps (id, name, ids) VALUES ($1, 'CRM', ARRAY['a.com-x'])", [APP_ID]);
+}
+/** The app `APP_ID` and its webhook (`FIRST_DIALPAD_WEBHOOK`), with `secret` when given. */
+async function dialpadWebhook(server: Server, secret?: string): Promise<void> {
+  await dialpadApp(server);
+  const response = await server.api!.internal(`/internal/webhooks/create?app_id=${APP_ID}`, secret ? { webhook_secret: secret } : {});
+  if (response.status !== 201) throw new Error(`webhooks/create: ${response.status} ${await response.text()}`);
+}
+/** An app reading a.com-x, and an event delivered: the key's header. */
+async function withDialpadEvent(server: Server, token: string): Promise<Record<string, string>> {
+  const { key } = await server.api!.createApp({ name: 'CRM', ids: ['a.com-x'] });
+  const delivered = await fetch(`${server.url}/webhooks/dialpad`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/jwt' },
+    body: token,
+  });
+  if (delivered.status !== 200) throw new Error(`webhooks/dialpad: ${delivered.status}`);
+  return { 'x-app-api-key': key };
+}
 /** An app seeing example.com-sales, two of its calls (ringing, answered, one with a customer) and one of another id: the key's header. */
 async function withCalls({ api }: Server): Promise<Record<string, string>> {
   const { key } = await api!.createApp({ name: 'CRM', ids: ['example.com-sales'] });
@@ -1472,6 +1535,321 @@ const rows: Record<string, Row> = {
     before: ({ api }) => api!.db.close(),
   },
 
+  // Dialpad
+  'dialpad webhook: a signed event': {
+    method: 'POST',
+    path: '/webhooks/dialpad',
+    status: 200,
+    database: 'with secret',
+    dialpad: true,
+    ...asJwt(DIALPAD_SMS),
+    then: (t, body) => t.deepEqual(body, { status: 'ok', stored: 1 }),
+  },
+  'dialpad webhook: not a verifiable JWT': {
+    method: 'POST',
+    path: '/webhooks/dialpad',
+    status: 401,
+    database: 'with secret',
+    dialpad: true,
+    ...asJwt('eyJhbGciOiJub25lIn0.eyJpZCI6MX0.'),
+  },
+  'dialpad webhook: over 1 MiB': {
+    method: 'POST',
+    path: '/webhooks/dialpad',
+    status: 413,
+    database: 'with secret',
+    dialpad: true,
+    ...asJwt('a'.repeat(1_048_577)),
+  },
+  'dialpad webhook: compressed': {
+    method: 'POST',
+    path: '/webhooks/dialpad',
+    status: 415,
+    database: 'with secret',
+    dialpad: true,
+    headers: { 'content-type': 'application/jwt', 'content-encoding': 'gzip' },
+    body: DIALPAD_SMS,
+  },
+  'dialpad webhook: the database is down': {
+    method: 'POST',
+    path: '/webhooks/dialpad',
+    status: 503,
+    database: 'with secret',
+    dialpad: true,
+    ...asJwt(DIALPAD_SMS),
+    before: ({ api }) => api!.db.close(),
+    documentedHeaders: ['Retry-After'],
+  },
+  'messages: a page': {
+    method: 'GET',
+    path: '/api/messages?limit=1',
+    status: 200,
+    database: 'with secret',
+    dialpad: true,
+    before: (server) => withDialpadEvent(server, DIALPAD_SMS),
+    then: (t, body) => t.like(body, { messages: [{ provider: 'dialpad', tenant: 'a.com-x', text: 'Hi' }] }),
+  },
+  'messages: limit over 100': { method: 'GET', path: '/api/messages?limit=101', status: 400, database: 'with secret', before: withCalls },
+  'messages: no key': {
+    method: 'GET',
+    path: '/api/messages',
+    status: 401,
+    database: 'with secret',
+    documentedHeaders: ['WWW-Authenticate'],
+  },
+  'messages: the database is down': {
+    method: 'GET',
+    path: '/api/messages',
+    status: 503,
+    database: 'with secret',
+    before: async (server) => {
+      const headers = await withCalls(server);
+      await server.api!.db.close();
+      return headers;
+    },
+  },
+  'voicemails: a page, by offset': {
+    method: 'GET',
+    path: '/api/voicemails?offset=0',
+    status: 200,
+    database: 'with secret',
+    dialpad: true,
+    before: (server) => withDialpadEvent(server, DIALPAD_VOICEMAIL),
+    then: (t, body) =>
+      t.like(body, { voicemails: [{ provider: 'dialpad', session_id: '6001', recording_url: 'https://dialpad.com/r/vm/1' }] }),
+  },
+  'voicemails: offset and after together': {
+    method: 'GET',
+    path: '/api/voicemails?offset=1&after=x',
+    status: 400,
+    database: 'with secret',
+    before: withCalls,
+  },
+  'voicemails: no key': {
+    method: 'GET',
+    path: '/api/voicemails',
+    status: 401,
+    database: 'with secret',
+    documentedHeaders: ['WWW-Authenticate'],
+  },
+  'voicemails: the database is down': {
+    method: 'GET',
+    path: '/api/voicemails',
+    status: 503,
+    database: 'with secret',
+    before: async (server) => {
+      const headers = await withCalls(server);
+      await server.api!.db.close();
+      return headers;
+    },
+  },
+  'dialpad webhook create: created': {
+    method: 'POST',
+    path: `/internal/webhooks/create?app_id=${APP_ID}`,
+    status: 201,
+    database: 'with secret',
+    dialpad: true,
+    ...admin({}),
+    before: dialpadApp,
+    then: (t, body, { dialpad }) => {
+      t.like(body, { success: true, id: 'a.com-x', webhook_id: FIRST_DIALPAD_WEBHOOK });
+      t.is(dialpad!.webhooks.length, 1);
+    },
+  },
+  'dialpad webhook create: app_id is not a UUID': {
+    method: 'POST',
+    path: '/internal/webhooks/create?app_id=42',
+    status: 400,
+    database: 'with secret',
+    dialpad: true,
+    ...admin({}),
+  },
+  'dialpad webhook create: a wrong secret': {
+    method: 'POST',
+    path: `/internal/webhooks/create?app_id=${APP_ID}`,
+    status: 401,
+    database: 'with secret',
+    dialpad: true,
+    ...admin({}, 'not-the-internal-secret-0123456789abcdef'),
+  },
+  'dialpad webhook create: an unknown app': {
+    method: 'POST',
+    path: `/internal/webhooks/create?app_id=${APP_ID}`,
+    status: 404,
+    database: 'with secret',
+    dialpad: true,
+    ...admin({}),
+  },
+  'dialpad webhook create: a secret another webhook has': {
+    method: 'POST',
+    path: `/internal/webhooks/create?app_id=${APP_ID}`,
+    status: 409,
+    database: 'with secret',
+    dialpad: true,
+    ...admin({ webhook_secret: 'w'.repeat(40) }),
+    before: (server) => dialpadWebhook(server, 'w'.repeat(40)),
+  },
+  'dialpad webhook create: a body over 8 KB': {
+    method: 'POST',
+    path: `/internal/webhooks/create?app_id=${APP_ID}`,
+    status: 413,
+    database: 'with secret',
+    dialpad: true,
+    ...admin({ webhook_url: `https://example.com/${'x'.repeat(9_000)}` }),
+  },
+  'dialpad webhook create: a form body': {
+    method: 'POST',
+    path: `/internal/webhooks/create?app_id=${APP_ID}`,
+    status: 415,
+    database: 'with secret',
+    dialpad: true,
+    headers: { authorization: `Bearer ${INTERNAL_SECRET}`, 'content-type': 'application/x-www-form-urlencoded' },
+    body: 'webhook_url=x',
+  },
+  'dialpad webhook create: Dialpad fails': {
+    method: 'POST',
+    path: `/internal/webhooks/create?app_id=${APP_ID}`,
+    status: 502,
+    database: 'with secret',
+    dialpad: true,
+    ...admin({}),
+    before: async (server) => {
+      await dialpadApp(server);
+      server.dialpad!.inject({ route: 'webhooks', method: 'POST', status: 500 });
+    },
+  },
+  'dialpad webhook create: the database is down': {
+    method: 'POST',
+    path: `/internal/webhooks/create?app_id=${APP_ID}`,
+    status: 503,
+    database: 'with secret',
+    dialpad: true,
+    ...admin({}),
+    before: ({ api }) => api!.db.close(),
+  },
+  'dialpad webhooks: an app’s': {
+    method: 'GET',
+    path: `/internal/webhooks?app_id=${APP_ID}`,
+    status: 200,
+    database: 'with secret',
+    dialpad: true,
+    ...admin(),
+    before: (server) => dialpadWebhook(server),
+    then: (t, body) => t.like(body, { webhooks: [{ webhook_id: FIRST_DIALPAD_WEBHOOK, status: 'active', subscriptions: [] }] }),
+  },
+  'dialpad webhooks: app_id is not a UUID': {
+    method: 'GET',
+    path: '/internal/webhooks?app_id=x',
+    status: 400,
+    database: 'with secret',
+    ...admin(),
+  },
+  'dialpad webhooks: no secret': { method: 'GET', path: '/internal/webhooks', status: 401, database: 'with secret' },
+  'dialpad webhooks: INTERNAL_API_SECRET unset': { method: 'GET', path: '/internal/webhooks', status: 404, database: 'without secret' },
+  'dialpad webhooks: the database is down': {
+    method: 'GET',
+    path: '/internal/webhooks',
+    status: 503,
+    database: 'with secret',
+    ...admin(),
+    before: ({ api }) => api!.db.close(),
+  },
+  'subscribe dialpad: created': {
+    method: 'POST',
+    path: '/internal/subscriptions/dialpad',
+    status: 201,
+    database: 'with secret',
+    dialpad: true,
+    ...admin({ app_id: APP_ID, webhook_id: FIRST_DIALPAD_WEBHOOK }),
+    before: (server) => dialpadWebhook(server),
+    then: (t, body, { dialpad }) => {
+      t.like(body, { success: true, webhook_id: FIRST_DIALPAD_WEBHOOK, subscriptions: [{ kind: 'call' }, { kind: 'sms' }] });
+      t.is(dialpad!.subscriptions.length, 2);
+    },
+  },
+  'subscribe dialpad: no body': {
+    method: 'POST',
+    path: '/internal/subscriptions/dialpad',
+    status: 400,
+    database: 'with secret',
+    dialpad: true,
+    ...admin(),
+  },
+  'subscribe dialpad: a wrong secret': {
+    method: 'POST',
+    path: '/internal/subscriptions/dialpad',
+    status: 401,
+    database: 'with secret',
+    dialpad: true,
+    ...admin({ app_id: APP_ID, webhook_id: 1 }, 'not-the-internal-secret-0123456789abcdef'),
+  },
+  'subscribe dialpad: an unknown webhook': {
+    method: 'POST',
+    path: '/internal/subscriptions/dialpad',
+    status: 404,
+    database: 'with secret',
+    dialpad: true,
+    ...admin({ app_id: APP_ID, webhook_id: 1 }),
+    before: dialpadApp,
+  },
+  'subscribe dialpad: a body over 8 KB': {
+    method: 'POST',
+    path: '/internal/subscriptions/dialpad',
+    status: 413,
+    database: 'with secret',
+    dialpad: true,
+    ...admin({ app_id: APP_ID, webhook_id: 1, call_states: Array.from({ length: 1_000 }, () => 'ringing') }),
+  },
+  'subscribe dialpad: a form body': {
+    method: 'POST',
+    path: '/internal/subscriptions/dialpad',
+    status: 415,
+    database: 'with secret',
+    dialpad: true,
+    headers: { authorization: `Bearer ${INTERNAL_SECRET}`, 'content-type': 'application/x-www-form-urlencoded' },
+    body: 'app_id=x',
+  },
+  'subscribe dialpad: Dialpad fails': {
+    method: 'POST',
+    path: '/internal/subscriptions/dialpad',
+    status: 502,
+    database: 'with secret',
+    dialpad: true,
+    ...admin({ app_id: APP_ID, webhook_id: FIRST_DIALPAD_WEBHOOK }),
+    before: async (server) => {
+      await dialpadWebhook(server);
+      server.dialpad!.inject({ route: 'subscriptions', method: 'POST', status: 429 });
+    },
+  },
+  'subscribe dialpad: the database is down': {
+    method: 'POST',
+    path: '/internal/subscriptions/dialpad',
+    status: 503,
+    database: 'with secret',
+    dialpad: true,
+    ...admin({ app_id: APP_ID, webhook_id: 1 }),
+    before: ({ api }) => api!.db.close(),
+  },
+  'subscriptions: Dialpad’s after NetSapiens’': {
+    method: 'GET',
+    path: '/internal/subscriptions',
+    status: 200,
+    database: 'with secret',
+    dialpad: true,
+    ...admin(),
+    before: async (server) => {
+      await dialpadWebhook(server);
+      const { headers, body } = admin({ app_id: APP_ID, webhook_id: FIRST_DIALPAD_WEBHOOK });
+      await (await fetch(`${server.url}/internal/subscriptions/dialpad`, { method: 'POST', headers, body: body as string })).text();
+    },
+    then: (t, body) =>
+      t.like(body, {
+        subscriptions: [
+          { provider: 'dialpad', id: 'a.com-x', kind: 'call', webhook_id: FIRST_DIALPAD_WEBHOOK, app_id: APP_ID },
+          { provider: 'dialpad', kind: 'sms' },
+        ],
+      }),
+  },
   // RingCentral notifications and subscriptions: with a database (and for subscribing, the RingCentral settings)
   'ringcentral webhook: the creation handshake': {
     method: 'POST',
@@ -1671,7 +2049,7 @@ const rows: Record<string, Row> = {
 
 for (const [title, row] of Object.entries(rows)) {
   test(`${row.method} ${row.path.split('?')[0]}: ${title}`, async (t) => {
-    const server = await serve(t, row.harness ?? {}, row.store ?? 'file', row.database, row.ringcentral);
+    const server = await serve(t, row.harness ?? {}, row.store ?? 'file', row.database, row.dialpad, row.ringcentral);
     const extraHeaders = (await row.before?.(server)) ?? {};
     const url = server.url + row.path;
     const response = await fetch(url, { method: row.method, headers: { ...row.headers, ...extraHeaders }, body: row.body ?? null });
@@ -1716,6 +2094,10 @@ test('every operation in the document, and every status it documents, is exercis
     // Needs MAX_STREAMS_PER_APP streams open (100 by default): pinned in stream-api.test.ts, which lowers the limits.
     'GET /api/call-stream 429',
     'POST /webhooks/netsapiens 500',
+    'POST /webhooks/dialpad 500',
+    'GET /api/messages 500',
+    'GET /api/voicemails 500',
+    'GET /internal/webhooks 500',
     'POST /webhooks/ringcentral 500',
     // Twilio's routes read the config from memory and answer TwiML whatever the database does: a 500 would be a bug.
     'POST /webhooks/twilio/call 500',

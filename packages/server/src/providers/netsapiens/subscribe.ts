@@ -136,11 +136,18 @@ export function subscribeRoute(deps: SubscribeDeps): Middleware<AppState> {
   };
 }
 
-/** `GET /internal/subscriptions` → `{"subscriptions":[{provider, id, status, provider_subscription_id, expires_at, updated_at, retry_at}]}`: never a secret. */
-export function listSubscriptionsRoute(deps: { db: Database }): Middleware<AppState> {
+/**
+ * `GET /internal/subscriptions` → `{"subscriptions":[{provider, id, status, provider_subscription_id, expires_at, updated_at, retry_at}]}`:
+ * never a secret. `others` adds other providers' rows after these (Dialpad's, with the fields that say which webhook).
+ */
+export function listSubscriptionsRoute(deps: {
+  db: Database;
+  others?: readonly ((db: Database) => Promise<Record<string, unknown>[]>)[];
+}): Middleware<AppState> {
   return async function listSubscriptionsRoute(ctx) {
     ctx.set('Cache-Control', 'no-store');
-    ctx.body = { subscriptions: await listSubscriptions(deps.db) };
+    const more = await Promise.all((deps.others ?? []).map((list) => list(deps.db)));
+    ctx.body = { subscriptions: [...(await listSubscriptions(deps.db)), ...more.flat()] };
   };
 }
 
