@@ -161,7 +161,8 @@ test('a writer SIGKILLed again and again mid-write never leaves a domains.json t
         return false;
       }
     };
-    t.true(await eventually(holding, 10_000), `round ${round}: the writer started writing`);
+    // Its start (tsx compiling the store) takes seconds on a loaded machine.
+    t.true(await eventually(holding, 40_000), `round ${round}: the writer started writing`);
     await sleep(Math.random() * 250);
     if (holding()) midWrite += 1;
     child.kill('SIGKILL');
@@ -208,15 +209,17 @@ async function stdinWriter(t: ExecutionContext, file: string, name: string): Pro
   });
   const waiting: ((line: string) => void)[] = [];
   createInterface({ input: child.stdout }).on('line', (line) => waiting.shift()?.(line));
-  const next = () =>
+  // Generous: six writers starting at once (each compiling the store with tsx) on a loaded machine take
+  // long; the failure this guards against is a writer that never answers.
+  const next = (ms = 20_000) =>
     new Promise<string>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`writer ${name} did not answer within 10 s`)), 10_000);
+      const timer = setTimeout(() => reject(new Error(`writer ${name} did not answer within ${ms / 1000} s`)), ms);
       waiting.push((line) => {
         clearTimeout(timer);
         resolve(line);
       });
     });
-  if ((await next()) !== 'ready') throw new Error(`writer ${name} did not start`);
+  if ((await next(60_000)) !== 'ready') throw new Error(`writer ${name} did not start`);
   return (line) => {
     const answer = next();
     child.stdin.write(`${line}\n`);

@@ -57,7 +57,7 @@ test('/click-to-call: NS answering 4xx/5xx or dropping the connection is a 502 a
 
 test('/click-to-call: concurrent requests while NS is slower than the timeout are each a 502 within it, each NS call made once', async (t) => {
   const timeoutMs = 500;
-  const delayMs = 2_500;
+  const delayMs = 8_000;
   const harness = await startHarness({ nsTimeoutMs: timeoutMs });
   t.teardown(() => harness.close());
   harness.sandbox.inject({ route: 'queuedcall.create', delayMs, times: Infinity });
@@ -68,7 +68,7 @@ test('/click-to-call: concurrent requests while NS is slower than the timeout ar
     t.is(response.status, 502);
     // The route waited for NetSapiens (it did not give up early), and for the timeout, not for NetSapiens'
     // answer (the margin is for a loaded machine running the whole suite).
-    t.true(ms >= timeoutMs - 20 && ms < timeoutMs + 1_000, `answered in ${Math.round(ms)} ms for a ${timeoutMs} ms timeout`);
+    t.true(ms >= timeoutMs - 20 && ms < timeoutMs + 4_000, `answered in ${Math.round(ms)} ms for a ${timeoutMs} ms timeout`);
   }
   const slowest = Math.max(...results.map((result) => result.ms));
   t.log(`${phones.length} concurrent 502s, slowest in ${Math.round(slowest)} ms (timeout ${timeoutMs} ms, NS delay ${delayMs} ms)`);
