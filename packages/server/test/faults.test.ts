@@ -18,7 +18,7 @@ async function timed<T>(run: () => Promise<T>): Promise<{ value: T; ms: number }
 const call = (harness: Harness, phone: string) => harness.post('/click-to-call', { id: 'example.com-sales', phone_number: phone });
 
 test('/click-to-call: NS answering 4xx/5xx or dropping the connection is a 502 at once, after exactly one attempt and no call', async (t) => {
-  const timeoutMs = 1_000;
+  const timeoutMs = 10_000;
   const harness = await startHarness({ nsTimeoutMs: timeoutMs });
   t.teardown(() => harness.close());
   const faults: Omit<SandboxFault, 'route'>[] = [
@@ -42,7 +42,7 @@ test('/click-to-call: NS answering 4xx/5xx or dropping the connection is a 502 a
       { status: 'error', message: 'Could not place your call right now. Please try again.', code: 'call_failed' },
       label,
     );
-    t.true(ms < timeoutMs, `${label}: answered in ${Math.round(ms)} ms, within the ${timeoutMs} ms timeout`);
+    t.true(ms < timeoutMs / 2, `${label}: answered in ${Math.round(ms)} ms, well within the ${timeoutMs} ms timeout`);
     t.log(`${label}: 502 in ${Math.round(ms)} ms`);
     t.is(attempts(harness, 'queuedcall.create') - before, 1, `${label}: NS asked exactly once`);
     const failed = harness.logs.filter((line) => line.msg === 'queued call failed').at(-1);
