@@ -708,19 +708,26 @@ async function walk(agent, base, key, starts, clients, seconds) {
 }
 
 /**
- * The plan PostgreSQL runs for the page after `row`, with the route's query (api/calls.ts, copied here
- * for EXPLAIN only): the scan it uses, the rows it read, and its execution time.
+ * The plan PostgreSQL runs for the page after `row`, with the route's query (api/paging.ts, copied here
+ * for EXPLAIN only): the scan it uses, the rows it read, and its execution time. An app limited to ids
+ * reads each id's newest calls from its own index range (a lateral join), then merges them.
  */
 async function explainPage(cluster, url, tenants, row) {
   const params = [row.at, row.id, PAGE_LIMIT + 1];
   if (tenants) params.push(tenants);
+  const keyset = '(created_at, id) < ($1::timestamptz, $2::bigint)';
+  const from = tenants
+    ? `(SELECT DISTINCT unnest($4::text[]) AS tenant) app_ids
+       CROSS JOIN LATERAL (
+         SELECT * FROM calls WHERE calls.tenant = app_ids.tenant AND ${keyset} ORDER BY created_at DESC, id DESC LIMIT $3
+       ) c`
+    : `(SELECT * FROM calls WHERE ${keyset}) c`;
   const { rows } = await cluster.query(
     url,
     `EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON)
      SELECT c.id, c.tenant, c.provider, c.provider_call_id, c.direction, c.from_number, c.from_name, c.to_number, c.state,
             c.started_at, cu.external_id, cu.name, cu.email, cu.url
-     FROM calls c LEFT JOIN customers cu ON cu.id = c.customer_id
-     WHERE ${tenants ? 'c.tenant = ANY($4::text[]) AND ' : ''}(c.created_at, c.id) < ($1::timestamptz, $2::bigint)
+     FROM ${from} LEFT JOIN customers cu ON cu.id = c.customer_id
      ORDER BY c.created_at DESC, c.id DESC LIMIT $3 OFFSET 0`,
     params,
   );
