@@ -1076,14 +1076,15 @@ function reading({ streams, intake, paging, postgres }) {
         `- **Intake on ${label}** took ${format.thousands(closed.rate)} deliveries/s with ${closed.concurrency} senders, the server's ` +
           `process at ${format.percent(closed.cpu.share.server)} of a core and PostgreSQL at ${format.percent(closed.cpu.share.postgres)}: ` +
           `neither was out of CPU. Of the pool's 10 sessions, ${waiting.toFixed(1)} on average waited for the call-events lock ` +
-          `(\`pg_advisory_xact_lock\`, taken first in every delivery's transaction: events/calls.ts, events/intake.ts) while ` +
-          `${holding.toFixed(1)} held it, mostly waiting for the server's next statement; ${wal.toFixed(1)} were flushing WAL. ` +
-          `Deliveries are stored one at a time, each holding the lock for the round trips of its whole transaction (some ten ` +
-          `statements after the lock: the delivery, the lock again, the call read and written, the customer, the event, the ` +
-          `notification, the delivery marked, the commit; a bare round trip takes ${ms(roundTrip.p50)} here, p50) and the server's ` +
-          `work between them: ` +
-          `${format.ms(1_000 / closed.rate)} ms per delivery at this rate. ${aloneText}More senders or connections only queue ` +
-          `on the lock, where each holder's statements also wait their turn in the server's busier event loop.` +
+          `(\`pg_advisory_xact_lock\`, taken last in every delivery's transaction, in the statement that inserts its event, and ` +
+          `held to the commit: events/calls.ts, events/intake.ts) while ${holding.toFixed(1)} were in a transaction, mostly ` +
+          `waiting for the server's next statement; ${wal.toFixed(1)} were flushing WAL. A delivery's transaction is six round ` +
+          `trips (begin, the delivery, the call read, the call written with its customer, the event with the lock and its ` +
+          `notification, the commit; a bare round trip takes ${ms(roundTrip.p50)} here, p50); the lock is held for the last two ` +
+          `and the server's turn between them, which its busy event loop stretches: ` +
+          `${format.ms(1_000 / closed.rate)} ms per delivery at this rate. ${aloneText}The server's CPU per delivery is the ` +
+          `ceiling now as much as the lock: its event loop runs the HTTP request, the JSON, the checks and six statements' ` +
+          `protocol work for each, and only one core of the two is its own.` +
           busy(closed.cpu, alone.cpu),
       );
     } else if (engine === 'pglite') {
