@@ -1,43 +1,13 @@
+import { CALL_STATES } from '../admin.js';
+
 /**
  * What the stand-in accepts, after Dialpad's OpenAPI description (dialpad/dialpad-python-sdk
  * `dialpad_api_spec.json`): `schemas.webhook.CreateWebhook`, `schemas.call_event_subscription.CreateCallEventSubscription`
  * and `schemas.sms_event_subscription.CreateSmsEventSubscription`. Each check returns the problem, or undefined.
  */
 
-export const CALL_STATES = new Set([
-  'admin',
-  'admin_recording',
-  'ai_playbook',
-  'all',
-  'barge',
-  'blocked',
-  'call_transcription',
-  'calling',
-  'connected',
-  'csat',
-  'dispositions',
-  'eavesdrop',
-  'hangup',
-  'hold',
-  'merged',
-  'missed',
-  'monitor',
-  'parked',
-  'pcsat',
-  'postcall',
-  'preanswer',
-  'queued',
-  'recap_action_items',
-  'recap_outcome',
-  'recap_purposes',
-  'recap_summary',
-  'recording',
-  'ringing',
-  'takeover',
-  'transcription',
-  'voicemail',
-  'voicemail_uploaded',
-]);
+/** The call states a subscription may list: the current spec's enum, as Beckon's admin route checks them too. */
+const CALL_STATE_SET: ReadonlySet<string> = new Set(CALL_STATES);
 
 const TARGET_TYPES = new Set([
   'callcenter',
@@ -99,7 +69,7 @@ export function checkCallSubscription(body: unknown): string | undefined {
   const states = body.call_states;
   if (states !== undefined && states !== null) {
     if (!Array.isArray(states)) return 'call_states must be an array';
-    const unknown = states.find((state) => typeof state !== 'string' || !CALL_STATES.has(state));
+    const unknown = states.find((state) => typeof state !== 'string' || !CALL_STATE_SET.has(state));
     if (unknown !== undefined) return `call_states holds ${JSON.stringify(unknown)}, which is not a call state`;
   }
   return checkTarget(body) ?? optional(body, 'group_calls_only', (value) => typeof value === 'boolean', 'a boolean');
