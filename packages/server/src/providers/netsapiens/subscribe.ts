@@ -1,7 +1,6 @@
 import { NsNotFoundError, type NsClient } from '@beckon/ns-client';
 import type { Middleware } from 'koa';
 import type { Logger } from 'pino';
-import { z } from 'zod';
 import type { AppState } from '../../context.js';
 import type { Database } from '../../db/database.js';
 import {
@@ -13,9 +12,8 @@ import {
   settleSubscription,
   startSubscription,
 } from '../../events/subscriptions.js';
+import { readSubscriptionId } from '../../api/subscription-request.js';
 import { HttpError } from '../../http-error.js';
-import { readJson } from '../../middleware/body.js';
-import { ID_PATTERN } from '../../tenants/schema.js';
 import type { TenantStore } from '../../tenants/store.js';
 import { PROVIDER } from './records.js';
 
@@ -102,8 +100,6 @@ export async function subscribeNetsapiens(deps: SubscribeDeps, id: string, now =
   return { action: 'created', expiresAt };
 }
 
-const subscriptionRequest = z.strictObject({ id: z.string().regex(ID_PATTERN) });
-
 /**
  * `POST /internal/subscriptions/netsapiens {"id":"<config id>"}` → 201 `{"status":"ok","id","action":"created","expires_at"}`
  * or 200 with `"action":"renewed"`; 400 for anything but one valid id (naming unknown fields), 404 for
@@ -111,17 +107,7 @@ const subscriptionRequest = z.strictObject({ id: z.string().regex(ID_PATTERN) })
  */
 export function subscribeRoute(deps: SubscribeDeps): Middleware<AppState> {
   return async function subscribeRoute(ctx) {
-    const parsed = subscriptionRequest.safeParse(await readJson(ctx, 4_096));
-    if (!parsed.success) {
-      const unknown = parsed.error.issues.find((issue) => issue.code === 'unrecognized_keys');
-      throw new HttpError(
-        400,
-        unknown
-          ? `Unknown field(s) ${unknown.keys.join(', ')}: send id only`
-          : 'Send {"id":"<config id>"}, e.g. {"id":"example.com-sales"}',
-      );
-    }
-    const { id } = parsed.data;
+    const id = await readSubscriptionId(ctx);
     let result: SubscribeResult;
     try {
       result = await subscribeNetsapiens(deps, id);

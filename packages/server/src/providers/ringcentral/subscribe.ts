@@ -1,6 +1,5 @@
 import type { Middleware } from 'koa';
 import type { Logger } from 'pino';
-import { z } from 'zod';
 import type { AppState } from '../../context.js';
 import type { Database } from '../../db/database.js';
 import {
@@ -12,9 +11,8 @@ import {
   settleSubscription,
   startSubscription,
 } from '../../events/subscriptions.js';
+import { readSubscriptionId } from '../../api/subscription-request.js';
 import { HttpError } from '../../http-error.js';
-import { readJson } from '../../middleware/body.js';
-import { ID_PATTERN } from '../../tenants/schema.js';
 import type { TenantStore } from '../../tenants/store.js';
 import type { RingCentralClient, RingCentralSubscription } from './client.js';
 import { PROVIDER } from './events.js';
@@ -128,8 +126,6 @@ export async function subscribeRingcentral(
   return { action: 'created', expiresAt, ...(replaced ? { replaced } : {}) };
 }
 
-const subscriptionRequest = z.strictObject({ id: z.string().regex(ID_PATTERN) });
-
 /**
  * `POST /internal/subscriptions/ringcentral {"id":"<config id>"}` → 201 `{"status":"ok","id","action":"created","expires_at"}`
  * or 200 with `"action":"renewed"`; 400 for anything but one valid id, 404 for an unknown id, 409 while
@@ -138,17 +134,7 @@ const subscriptionRequest = z.strictObject({ id: z.string().regex(ID_PATTERN) })
  */
 export function ringcentralSubscribeRoute(deps: RingCentralSubscribeDeps): Middleware<AppState> {
   return async function ringcentralSubscribeRoute(ctx) {
-    const parsed = subscriptionRequest.safeParse(await readJson(ctx, 4_096));
-    if (!parsed.success) {
-      const unknown = parsed.error.issues.find((issue) => issue.code === 'unrecognized_keys');
-      throw new HttpError(
-        400,
-        unknown
-          ? `Unknown field(s) ${unknown.keys.join(', ')}: send id only`
-          : 'Send {"id":"<config id>"}, e.g. {"id":"example.com-sales"}',
-      );
-    }
-    const { id } = parsed.data;
+    const id = await readSubscriptionId(ctx);
     let result: RingCentralSubscribeResult;
     try {
       result = await subscribeRingcentral(deps, id);
