@@ -23,3 +23,19 @@ export function databaseOutage(): Middleware<AppState> {
     }
   };
 }
+
+/**
+ * A provider webhook's database step: an outage (or a conflict worth retrying) is a 503 with
+ * `Retry-After` that says nothing was stored, so the provider delivers again; the cause is logged.
+ */
+export async function storedOrRedeliver<T>(ctx: { state: AppState }, provider: string, step: () => Promise<T>): Promise<T> {
+  try {
+    return await step();
+  } catch (error) {
+    if (!failedForNow(error)) throw error;
+    ctx.state.log.error({ err: error }, `${provider} delivery not stored: the database is unavailable`);
+    throw new HttpError(503, 'The database is unavailable: nothing was stored; deliver again later', {
+      headers: { 'Retry-After': String(RETRY_AFTER_SECONDS) },
+    });
+  }
+}

@@ -2,6 +2,7 @@
 import { parsePhoneNumberFromString, type CountryCode } from 'libphonenumber-js/max';
 import { DEFAULT_COUNTRIES } from '../guards/phone-policy.js';
 import type { TenantConfig } from '../tenants/schema.js';
+import type { TenantStore } from '../tenants/store.js';
 
 /**
  * The country a number without `+` is read in, for an id: the first of its `allowed_countries`, else
@@ -9,6 +10,18 @@ import type { TenantConfig } from '../tenants/schema.js';
  */
 export function defaultCountry(tenant: Pick<TenantConfig, 'allowed_countries'> | undefined): CountryCode {
   return (tenant?.allowed_countries?.[0] ?? DEFAULT_COUNTRIES[0]) as CountryCode;
+}
+
+/**
+ * `defaultCountry` of the id `id`, as a webhook reads it: a subscription outlives its config, and a
+ * store that cannot be read now must not lose a delivery, so either is the default country.
+ */
+export function countryOfId(tenants: Pick<TenantStore, 'get'>, id: string): CountryCode {
+  try {
+    return defaultCountry(tenants.get(id));
+  } catch {
+    return defaultCountry(undefined);
+  }
 }
 
 /** The E.164 form of `raw` when it is a valid phone number (national in `country`, or international with or without its `+`); undefined otherwise. */

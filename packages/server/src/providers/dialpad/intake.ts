@@ -5,11 +5,11 @@ import type { BackgroundTasks } from '../../background.js';
 import type { AppState } from '../../context.js';
 import type { Database, Queryable } from '../../db/database.js';
 import { moveCall, recordCallEvents, type PendingCallEvent } from '../../events/calls.js';
-import { failedForNow, storableText } from '../../events/intake.js';
-import { defaultCountry } from '../../events/phone.js';
+import { storedOrRedeliver } from '../../api/unavailable.js';
+import { storableText } from '../../events/intake.js';
+import { countryOfId } from '../../events/phone.js';
 import { HttpError } from '../../http-error.js';
 import { maskPhonesIn } from '../../logging.js';
-import type { TenantConfig } from '../../tenants/schema.js';
 import type { TenantStore } from '../../tenants/store.js';
 import { PROVIDER, readDialpadEvent, type DialpadEvent } from './events.js';
 import { isCompactJwt, tokenKey, verifyDialpadToken } from './jwt.js';
@@ -26,7 +26,6 @@ const FIRST_RETRY_SECONDS = 30;
 const LAST_RETRY_SECONDS = 3_600;
 /** While a worker holds a delivery, no other takes it up. */
 const LEASE_SECONDS = 120;
-const RETRY_AFTER_SECONDS = 5;
 
 const REFUSED = 'The body must be a JWT signed (HS256) with the secret of a Dialpad webhook this server knows';
 
@@ -60,7 +59,7 @@ export function dialpadWebhook(deps: DialpadIntakeDeps): Middleware<AppState> {
       ctx.state.log.info({ reason: 'not a JWT' }, 'dialpad delivery refused');
       throw new HttpError(401, REFUSED);
     }
-    const signers = await unlessUnavailable(ctx, () => loadSigners(db, deps.secrets, deps.fallback));
+    const signers = await storedOrRedeliver(ctx, PROVIDER, () => loadSigners(db, deps.secrets, deps.fallback));
     const verified = await verifyDialpadToken(token, signers);
     if (!verified) {
       ctx.state.log.info({ reason: signers.length === 0 ? 'no secret configured' : 'not verified' }, 'dialpad delivery refused');
@@ -68,7 +67,7 @@ export function dialpadWebhook(deps: DialpadIntakeDeps): Middleware<AppState> {
     }
     const { tenant, webhookId } = verified.owner;
     const payload = storable(verified.payload) as Record<string, unknown>;
-    const stored = await unlessUnavailable(ctx, () =>
+    const stored = await storedOrRedeliver(ctx, PROVIDER, () =>
       db.query<{ id: number }>(
         `INSERT INTO deliveries (provider, tenant, dedupe_key, body, retry_at)
          VALUES ($1, $2, $3, $4::jsonb, now() + make_interval(secs => $5))
@@ -141,18 +140,6 @@ function storable(value: unknown, depth = 0): unknown {
   return Object.fromEntries(Object.entries(value).map(([key, item]) => [storableText(key), storable(item, depth + 1)]));
 }
 
-async function unlessUnavailable<T>(ctx: { state: AppState }, step: () => Promise<T>): Promise<T> {
-  try {
-    return await step();
-  } catch (error) {
-    if (!failedForNow(error)) throw error;
-    ctx.state.log.error({ err: error }, 'dialpad delivery not stored: the database is unavailable');
-    throw new HttpError(503, 'The database is unavailable: nothing was stored; deliver again later', {
-      headers: { 'Retry-After': String(RETRY_AFTER_SECONDS) },
-    });
-  }
-}
-
 export interface ProcessDeps {
   db: Database;
   tenants: Pick<TenantStore, 'get'>;
@@ -177,7 +164,7 @@ export async function processDelivery(deps: ProcessDeps, deliveryId: number): Pr
     const payload = row.body.payload;
     const event: DialpadEvent =
       payload !== null && typeof payload === 'object' && !Array.isArray(payload)
-        ? readDialpadEvent(payload as Record<string, unknown>, defaultCountry(tenantOf(deps.tenants, row.tenant)), row.received_at)
+        ? readDialpadEvent(payload as Record<string, unknown>, countryOfId(deps.tenants, row.tenant), row.received_at)
         : { kind: 'other' };
     await db.transaction(async (tx) => {
       // The delivery's row first: of two processors of it (the intake's and a worker's), the second waits, then finds it done.
@@ -271,14 +258,6 @@ async function apply(tx: Queryable, tenant: string, deliveryId: number, event: D
     );
   }
   return undefined;
-}
-
-function tenantOf(tenants: Pick<TenantStore, 'get'>, id: string): TenantConfig | undefined {
-  try {
-    return tenants.get(id);
-  } catch {
-    return undefined;
-  }
 }
 
 /**

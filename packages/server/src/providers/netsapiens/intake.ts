@@ -2,12 +2,13 @@ import type { Middleware } from 'koa';
 import type { AppState } from '../../context.js';
 import type { CustomerLookup } from '../../customers/lookup.js';
 import type { Database } from '../../db/database.js';
-import { failedForNow, receiveDelivery } from '../../events/intake.js';
-import { defaultCountry } from '../../events/phone.js';
+import { storedOrRedeliver } from '../../api/unavailable.js';
+import { receiveDelivery } from '../../events/intake.js';
+import { countryOfId } from '../../events/phone.js';
 import { subscriptionTokenMatches } from '../../events/subscriptions.js';
 import { HttpError } from '../../http-error.js';
 import { readJson } from '../../middleware/body.js';
-import { ID_PATTERN, type TenantConfig } from '../../tenants/schema.js';
+import { ID_PATTERN } from '../../tenants/schema.js';
 import type { TenantStore } from '../../tenants/store.js';
 import { callRecordItem, parseCallRecords, PROVIDER, SKIPPED_REASON } from './records.js';
 
@@ -18,7 +19,6 @@ import { callRecordItem, parseCallRecords, PROVIDER, SKIPPED_REASON } from './re
 export const WEBHOOK_BODY_LIMIT = 1_048_576;
 
 /** How long NetSapiens is told to wait before redelivering while the database is down. */
-const RETRY_AFTER_SECONDS = 5;
 
 const REFUSED = 'This webhook URL is not valid (wrong id or token, or its subscription was replaced): create the subscription again';
 
@@ -47,7 +47,7 @@ export function netsapiensWebhook(deps: {
     const token = ctx.query.token;
     // An id that no config can have (a NUL, a quote) is refused like an unknown one, before it reaches SQL.
     if (typeof id !== 'string' || typeof token !== 'string' || !ID_PATTERN.test(id) || token === '') throw new HttpError(401, REFUSED);
-    const genuine = await unlessUnavailable(ctx, () => subscriptionTokenMatches(db, PROVIDER, id, token));
+    const genuine = await storedOrRedeliver(ctx, PROVIDER, () => subscriptionTokenMatches(db, PROVIDER, id, token));
     if (!genuine) throw new HttpError(401, REFUSED);
 
     const body = await readJson(ctx, WEBHOOK_BODY_LIMIT);
@@ -59,10 +59,10 @@ export function netsapiensWebhook(deps: {
     for (const index of skipped)
       ctx.state.log.warn({ id, record: index, reason: SKIPPED_REASON }, 'netsapiens record skipped: it cannot be stored');
 
-    const country = defaultCountry(tenantOf(deps.tenants, id));
+    const country = countryOfId(deps.tenants, id);
     const receivedAt = new Date();
     const items = records.map((record) => callRecordItem(record, country, receivedAt));
-    const { stored, events } = await unlessUnavailable(ctx, () => receiveDelivery(db, { provider: PROVIDER, tenant: id, items }));
+    const { stored, events } = await storedOrRedeliver(ctx, PROVIDER, () => receiveDelivery(db, { provider: PROVIDER, tenant: id, items }));
     ctx.state.log.debug({ id, records: items.length, stored, events: events.length }, 'netsapiens delivery');
     // Committed: a lookup starts in the background and cannot hold up this answer.
     deps.lookup?.afterDelivery(id, events);
@@ -73,26 +73,4 @@ export function netsapiensWebhook(deps: {
       ...(skipped.length > 0 ? { skipped: skipped.length } : {}),
     };
   };
-}
-
-/** The id's config for its default country; a subscription outlives its config, and a store that cannot be read now must not lose a delivery. */
-function tenantOf(tenants: Pick<TenantStore, 'get'>, id: string): TenantConfig | undefined {
-  try {
-    return tenants.get(id);
-  } catch {
-    return undefined;
-  }
-}
-
-/** Runs a database step; an outage (or a conflict worth retrying) is a 503 with Retry-After, so NetSapiens redelivers. */
-async function unlessUnavailable<T>(ctx: { state: AppState }, step: () => Promise<T>): Promise<T> {
-  try {
-    return await step();
-  } catch (error) {
-    if (!failedForNow(error)) throw error;
-    ctx.state.log.error({ err: error }, 'netsapiens delivery not stored: the database is unavailable');
-    throw new HttpError(503, 'The database is unavailable: nothing was stored; deliver again later', {
-      headers: { 'Retry-After': String(RETRY_AFTER_SECONDS) },
-    });
-  }
 }

@@ -2,12 +2,13 @@ import type { Middleware } from 'koa';
 import type { AppState } from '../../context.js';
 import type { CustomerLookup } from '../../customers/lookup.js';
 import type { Database } from '../../db/database.js';
-import { failedForNow, receiveDelivery } from '../../events/intake.js';
-import { defaultCountry } from '../../events/phone.js';
+import { storedOrRedeliver } from '../../api/unavailable.js';
+import { receiveDelivery } from '../../events/intake.js';
+import { countryOfId } from '../../events/phone.js';
 import { subscriptionTokenMatches } from '../../events/subscriptions.js';
 import { HttpError } from '../../http-error.js';
 import { readJson } from '../../middleware/body.js';
-import { ID_PATTERN, type TenantConfig } from '../../tenants/schema.js';
+import { ID_PATTERN } from '../../tenants/schema.js';
 import type { TenantStore } from '../../tenants/store.js';
 import { notificationItems, PROVIDER } from './events.js';
 
@@ -18,7 +19,6 @@ export const VALIDATION_TOKEN_HEADER = 'Validation-Token';
 /** The header every notification carries: the `deliveryMode.verificationToken` Beckon set on the subscription. */
 export const VERIFICATION_TOKEN_HEADER = 'Verification-Token';
 /** How long RingCentral is told to wait before redelivering while the database is down. */
-const RETRY_AFTER_SECONDS = 5;
 /** What a handshake token may be: RingCentral sends a UUID; anything that is no plain header value is not echoed. */
 const ECHOABLE = /^[\x21-\x7e]{1,256}$/;
 
@@ -58,7 +58,7 @@ export function ringcentralWebhook(deps: {
     const id = ctx.query.id;
     const token = ctx.get(VERIFICATION_TOKEN_HEADER);
     if (typeof id !== 'string' || !ID_PATTERN.test(id) || token === '') throw new HttpError(401, REFUSED);
-    const genuine = await unlessUnavailable(ctx, () => subscriptionTokenMatches(db, PROVIDER, id, token));
+    const genuine = await storedOrRedeliver(ctx, PROVIDER, () => subscriptionTokenMatches(db, PROVIDER, id, token));
     if (!genuine) {
       ctx.state.log.warn({ id }, 'ringcentral notification refused: missing or wrong Verification-Token');
       throw new HttpError(401, REFUSED);
@@ -66,34 +66,12 @@ export function ringcentralWebhook(deps: {
 
     const envelope = await readJson(ctx, NOTIFICATION_BODY_LIMIT);
     if (envelope === undefined) throw new HttpError(400, 'Send the notification as JSON (Content-Type: application/json)');
-    const items = notificationItems(envelope, defaultCountry(tenantOf(deps.tenants, id)), new Date());
+    const items = notificationItems(envelope, countryOfId(deps.tenants, id), new Date());
     if ('problem' in items) throw new HttpError(items.status, items.problem);
-    const { stored, events } = await unlessUnavailable(ctx, () => receiveDelivery(db, { provider: PROVIDER, tenant: id, items }));
+    const { stored, events } = await storedOrRedeliver(ctx, PROVIDER, () => receiveDelivery(db, { provider: PROVIDER, tenant: id, items }));
     ctx.state.log.debug({ id, items: items.length, stored, events: events.length }, 'ringcentral notification');
     // Committed: a lookup starts in the background and cannot hold up this answer.
     deps.lookup?.afterDelivery(id, events);
     ctx.body = { status: 'ok', stored, events: events.length };
   };
-}
-
-/** The id's config for its default country; a subscription outlives its config, and a store that cannot be read now must not lose a notification. */
-function tenantOf(tenants: Pick<TenantStore, 'get'>, id: string): TenantConfig | undefined {
-  try {
-    return tenants.get(id);
-  } catch {
-    return undefined;
-  }
-}
-
-/** Runs a database step; an outage (or a conflict worth retrying) is a 503 with Retry-After, so RingCentral redelivers. */
-async function unlessUnavailable<T>(ctx: { state: AppState }, step: () => Promise<T>): Promise<T> {
-  try {
-    return await step();
-  } catch (error) {
-    if (!failedForNow(error)) throw error;
-    ctx.state.log.error({ err: error }, 'ringcentral notification not stored: the database is unavailable');
-    throw new HttpError(503, 'The database is unavailable: nothing was stored; deliver again later', {
-      headers: { 'Retry-After': String(RETRY_AFTER_SECONDS) },
-    });
-  }
 }
