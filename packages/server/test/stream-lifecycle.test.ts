@@ -78,7 +78,7 @@ test('on the real server, a stream outlives the request timeouts, and the shutdo
 
 /** PostgreSQL, its bus, and an app serving the stream route with `options` (a short heartbeat or lifetime). */
 async function streamServer(t: ExecutionContext, options: Partial<CallStreamOptions>) {
-  const db = await migrated(t, 'postgres');
+  const db = options.db ?? (await migrated(t, 'postgres'));
   const harness = await startHarness({ tenants: API_TENANTS });
   t.teardown(() => harness.close());
   const bus = createCallEventBus(db, quiet);
@@ -125,6 +125,35 @@ test("a deleted app's open streams end at the next heartbeat; other apps' stream
   t.is(next, undefined, 'the deleted app’s stream ended');
   const { eventId } = await ringing(db, 'after-the-deletion');
   t.is((await stays.calls(1))[0]!.id, String(eventId), 'the other app’s stream is still live');
+});
+
+test("regression: a stream opened while the heartbeat's check of deleted apps is running is not ended with them", async (t) => {
+  const base = await migrated(t, 'postgres');
+  // The check's query is held until the second stream is open: the window a real check leaves by chance.
+  let release!: () => void;
+  const held = new Promise<void>((resolve) => (release = resolve));
+  let checking = false;
+  const db: Database = {
+    ...base,
+    query: async (sql, params) => {
+      if (sql.startsWith('SELECT id FROM apps')) {
+        checking = true;
+        await held;
+      }
+      return base.query(sql, params);
+    },
+  };
+  const { open } = await streamServer(t, { heartbeatMs: 50, db });
+  const newApp = async (name: string) => {
+    const { rows } = await base.query<{ id: string }>('INSERT INTO apps (name) VALUES ($1) RETURNING id', [name]);
+    return (await issueStreamToken(base, rows[0]!.id)).token;
+  };
+  await open(await newApp('First'));
+  t.true(await eventually(() => checking, 5_000), 'the check of deleted apps started');
+  const second = await open(await newApp('Second'));
+  release();
+  const { eventId } = await ringing(base, 'after-the-check');
+  t.is((await second.calls(1, 10_000))[0]!.id, String(eventId), 'the stream opened meanwhile is still live');
 });
 
 test("PostgreSQL: an event committed while the bus's LISTEN connection was lost reaches the stream once it is back", async (t) => {

@@ -236,10 +236,12 @@ export function callStreamRoute(options: CallStreamOptions): Middleware<AppState
     if (checking || open.size === 0) return;
     checking = true;
     try {
-      const appIds = [...new Set([...open].map((stream) => stream.appId))];
+      // The streams open now: one opened while the query runs is not in its answer, and must not be taken for a deleted app's.
+      const checked = [...open];
+      const appIds = [...new Set(checked.map((stream) => stream.appId))];
       const { rows } = await db.query<{ id: string }>('SELECT id FROM apps WHERE id = ANY($1::uuid[])', [appIds]);
       const live = new Set(rows.map((row) => row.id));
-      for (const stream of open) if (!live.has(stream.appId)) stream.end();
+      for (const stream of checked) if (!live.has(stream.appId)) stream.end();
     } catch {
       // The database is unreachable now: the next heartbeat checks again.
     } finally {
