@@ -18,6 +18,7 @@ import { DIALPAD_TEST_SECRET, INTERNAL_SECRET, startApiServer, insertCall, type 
 import { databaseFixture } from './fixtures/databases.js';
 import { signTwilioRequest } from '../src/providers/twilio/signature.js';
 import { SECRET, serveForTest, startHarness, TENANTS, TWILIO_AUTH_TOKEN, type Harness, type HarnessOptions } from './helpers.js';
+import { eventually } from './eventually.js';
 
 /**
  * docs/http-api.openapi.json checked against real responses: each request in the table goes to a real
@@ -382,6 +383,13 @@ async function withDialpadEvent(server: Server, token: string): Promise<Record<s
     body: token,
   });
   if (delivered.status !== 200) throw new Error(`webhooks/dialpad: ${delivered.status}`);
+  // The answer waits up to 2 s for the event to be normalized, then leaves it to the background: on a
+  // loaded machine the row may land just after it.
+  const normalized = () =>
+    server
+      .api!.db.query("SELECT 1 FROM deliveries WHERE provider = 'dialpad' AND processed_at IS NULL")
+      .then(({ rowCount }) => rowCount === 0);
+  if (!(await eventually(normalized, 20_000))) throw new Error('webhooks/dialpad: the event was not normalized within 20 s');
   return { 'x-app-api-key': key };
 }
 /** An app seeing example.com-sales, two of its calls (ringing, answered, one with a customer) and one of another id: the key's header. */

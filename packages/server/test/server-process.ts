@@ -47,8 +47,12 @@ export interface ServerProcess {
   kill(): void;
 }
 
-/** Starts `beckon-server` with only the given environment (and PATH), in `cwd`, and waits until it listens. */
-export function startServerProcess(env: Record<string, string>, cwd: string, timeoutMs = 15_000): Promise<ServerProcess> {
+/**
+ * Starts `beckon-server` with only the given environment (and PATH), in `cwd`, and waits until it listens
+ * — up to a minute: under the whole suite's load a start (migrations included) has taken over 15 s, and
+ * the failure this guards against is never listening.
+ */
+export function startServerProcess(env: Record<string, string>, cwd: string, timeoutMs = 60_000): Promise<ServerProcess> {
   const child = spawn(process.execPath, [BIN], { cwd, env: { PATH: process.env.PATH ?? '', PORT: '0', LOG_LEVEL: 'info', ...env } });
   const logs: LogLine[] = [];
   let stderr = '';
