@@ -74,7 +74,8 @@ export async function readRaw(
   return { type, raw: await readLimited(ctx, options.limit) };
 }
 
-async function readLimited(ctx: ParameterizedContext<AppState>, limit: number): Promise<Buffer> {
+/** The body as sent, at most `limit` bytes: a 413 past it (the connection closes), a 400 when it stops short. */
+export async function readLimited(ctx: ParameterizedContext<AppState>, limit: number): Promise<Buffer> {
   const tooLarge = () => new HttpError(413, `The request body is larger than ${limit} bytes`);
   if (ctx.request.length !== undefined && ctx.request.length > limit) {
     // Not read at all; the connection closes after the 413 instead of draining a huge upload.

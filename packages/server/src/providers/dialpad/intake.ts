@@ -9,6 +9,7 @@ import { storedOrRedeliver } from '../../api/unavailable.js';
 import { storableText } from '../../events/intake.js';
 import { countryOfId } from '../../events/phone.js';
 import { HttpError } from '../../http-error.js';
+import { readLimited } from '../../middleware/body.js';
 import { maskPhonesIn } from '../../logging.js';
 import type { TenantStore } from '../../tenants/store.js';
 import { PROVIDER, readDialpadEvent, type DialpadEvent } from './events.js';
@@ -92,31 +93,7 @@ export function dialpadWebhook(deps: DialpadIntakeDeps): Middleware<AppState> {
 async function readBody(ctx: ParameterizedContext<AppState>): Promise<string> {
   const encoding = ctx.get('Content-Encoding');
   if (encoding && encoding !== 'identity') throw new HttpError(415, 'Compressed request bodies are not accepted');
-  const tooLarge = () => new HttpError(413, `The request body is larger than ${WEBHOOK_BODY_LIMIT} bytes`);
-  if (ctx.request.length !== undefined && ctx.request.length > WEBHOOK_BODY_LIMIT) {
-    ctx.set('Connection', 'close');
-    throw tooLarge();
-  }
-  const req = ctx.req;
-  return new Promise<string>((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    const settle = (error: HttpError | undefined) => {
-      req.off('data', onData).off('end', onEnd).off('error', onAbort).off('close', onAbort);
-      if (error) reject(error);
-      else resolve(Buffer.concat(chunks).toString('utf8'));
-    };
-    const onData = (chunk: Buffer) => {
-      size += chunk.length;
-      if (size <= WEBHOOK_BODY_LIMIT) return void chunks.push(chunk);
-      req.pause();
-      ctx.set('Connection', 'close');
-      settle(tooLarge());
-    };
-    const onEnd = () => settle(undefined);
-    const onAbort = () => settle(new HttpError(400, 'The request body was not received completely'));
-    req.on('data', onData).on('end', onEnd).on('error', onAbort).on('close', onAbort);
-  });
+  return (await readLimited(ctx, WEBHOOK_BODY_LIMIT)).toString('utf8');
 }
 
 /** The token in a body: the body itself, trimmed, or a JSON string holding it. */
