@@ -60,14 +60,17 @@ export async function createDeps(config: ServerConfig, options: { publicUrl?: st
   const publicUrl = config.publicUrl ?? options.publicUrl;
   if (!publicUrl) throw new ConfigError(['PUBLIC_URL is required here: set it, or pass createDeps() a publicUrl']);
   const background = new BackgroundTasks(logger);
-  const metrics = new Metrics({ backgroundDropped: () => background.dropped });
+  // Counted only when something reads them (METRICS_TOKEN or METRICS_PORT): otherwise no collectors or
+  // event-loop monitor run, and no request pays for a histogram nobody scrapes.
+  const served = config.metrics.token !== undefined || config.metrics.port !== undefined;
+  const metrics = served ? new Metrics({ backgroundDropped: () => background.dropped }) : undefined;
   const common = {
     config: { ...config, publicUrl },
     ns: createNsClient({
       baseUrl: config.nsApiBase,
       auth: { token: config.nsToken },
       timeoutMs: config.nsTimeoutMs,
-      hooks: {
+      hooks: metrics && {
         onResponse: ({ status, error }) =>
           metrics.providerRequest('netsapiens', status === undefined ? (error ?? 'network') : `${Math.floor(status / 100)}xx`),
       },
@@ -80,7 +83,7 @@ export async function createDeps(config: ServerConfig, options: { publicUrl?: st
     ringcentral: config.ringcentral && createRingCentralClient(config.ringcentral),
     logger,
     background,
-    metrics,
+    ...(metrics && { metrics }),
     lifecycle: { stopping: false },
   };
   const stores = await openStores(config, logger);
