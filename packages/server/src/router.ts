@@ -89,7 +89,7 @@ export function addRoutes(
     const callbackBus = deps.callbackEvents ?? createCallbackEventBus(deps.db, deps.logger);
     router.get(
       '/click-to-call/:callback_id/events',
-      callbackStatusRoute({ db: deps.db, bus: callbackBus, ...(deps.clock ? { now: deps.clock } : {}) }),
+      callbackStatusRoute({ db: deps.db, bus: callbackBus, now: () => deps.clock?.() ?? new Date() }),
     );
   }
 
