@@ -10,7 +10,10 @@ import type { OpeningHours } from '../src/hours/schema.js';
 
 const NY = 'America/New_York';
 const nineToFive: [string, string][] = [['09:00', '17:00']];
-const weekdays: OpeningHours = { timezone: NY, weekly: { mon: nineToFive, tue: nineToFive, wed: nineToFive, thu: nineToFive, fri: nineToFive } };
+const weekdays: OpeningHours = {
+  timezone: NY,
+  weekly: { mon: nineToFive, tue: nineToFive, wed: nineToFive, thu: nineToFive, fri: nineToFive },
+};
 const iso = (dates: Date[]) => dates.map((date) => date.toISOString().replace('.000Z', 'Z'));
 
 test('slots start at the first step at least 15 minutes away, every 15 minutes, capped at a day of steps', (t) => {
@@ -76,7 +79,7 @@ test('scheduled_at: accepted inside hours with any offset; refused with a messag
     'not a date': ['tomorrow at ten', /ISO 8601 with its zone/],
     'a date the calendar lacks': ['2026-02-30T15:00:00Z', /does not exist/],
     'the past': ['2026-11-25T13:00:00Z', /in the past/],
-    'now': ['2026-11-25T14:00:00Z', /in the past/],
+    now: ['2026-11-25T14:00:00Z', /in the past/],
     'more than 14 days ahead': ['2026-12-09T15:00:00Z', /more than 14 days ahead/],
     'outside hours': ['2026-11-28T15:00:00Z', /closed at that time \(America\/New_York time\)/],
   };

@@ -75,7 +75,9 @@ async function book(db: Database, phone: string, scheduledAt = AT) {
 }
 
 async function statuses(db: Database, callbackId: string): Promise<string[]> {
-  const { rows } = await db.query<{ status: string }>('SELECT status FROM callback_events WHERE callback_id = $1 ORDER BY id', [callbackId]);
+  const { rows } = await db.query<{ status: string }>('SELECT status FROM callback_events WHERE callback_id = $1 ORDER BY id', [
+    callbackId,
+  ]);
   return rows.map((row) => row.status);
 }
 
@@ -91,7 +93,9 @@ test('postgres: a booking is placed at its time by exactly one of two instances 
   const first = await openMigrated(t, settings);
   const second = await openMigrated(t, settings);
   const time = clock(new Date(AT.getTime() - 60_000));
-  const ids = await Promise.all(['+18135550001', '+18135550002', '+18135550003', '+18135550004', '+18135550005'].map((phone) => book(first, phone)));
+  const ids = await Promise.all(
+    ['+18135550001', '+18135550002', '+18135550003', '+18135550004', '+18135550005'].map((phone) => book(first, phone)),
+  );
   const workers = [instance(t, first, sandbox, time.now), instance(t, second, sandbox, time.now)];
   await settle();
   t.is(sandbox.calls.length, 0, 'nothing is placed before its time');
@@ -102,7 +106,13 @@ test('postgres: a booking is placed at its time by exactly one of two instances 
   await settle();
   t.is(sandbox.calls.length, 5, 'each booking once');
   t.true(await eventually(async () => (await Promise.all(ids.map((id) => statuses(first, id)))).every((list) => list.length === 2)));
-  t.deepEqual(sandbox.calls.map((call) => call.destination).sort(), ['+18135550001', '+18135550002', '+18135550003', '+18135550004', '+18135550005']);
+  t.deepEqual(sandbox.calls.map((call) => call.destination).sort(), [
+    '+18135550001',
+    '+18135550002',
+    '+18135550003',
+    '+18135550004',
+    '+18135550005',
+  ]);
   for (const id of ids) t.deepEqual(await statuses(first, id), ['scheduled', 'queued']);
 });
 
@@ -154,7 +164,9 @@ for (const engine of ENGINES) {
     const id = await book(db, '+18135551234');
     instance(t, db, sandbox, time.now);
     const attempts = () => sandbox.requests.filter((request) => request.route === 'queuedcall.create').length;
-    t.true(await eventually(async () => (await db.query(`SELECT 1 FROM callbacks WHERE status = 'scheduled' AND attempts = 1`)).rowCount === 1));
+    t.true(
+      await eventually(async () => (await db.query(`SELECT 1 FROM callbacks WHERE status = 'scheduled' AND attempts = 1`)).rowCount === 1),
+    );
     await settle();
     t.is(attempts(), 1, 'no retry before the minute is up');
     const { rows } = await db.query<{ status: string; attempts: number; due_at: Date; last_error: string }>(
@@ -182,7 +194,9 @@ test('pglite: two 5xx fail the booking after the one retry; a 4xx fails it at on
   instance(t, db, sandbox, time.now);
   const attempts = () => sandbox.requests.filter((request) => request.route === 'queuedcall.create').length;
   // Moved on only once the retry is due a minute after the failure (as the worker's clock had it then).
-  t.true(await eventually(async () => (await db.query(`SELECT 1 FROM callbacks WHERE status = 'scheduled' AND attempts = 1`)).rowCount === 1));
+  t.true(
+    await eventually(async () => (await db.query(`SELECT 1 FROM callbacks WHERE status = 'scheduled' AND attempts = 1`)).rowCount === 1),
+  );
   time.advance(60_000);
   t.true(await eventually(async () => (await statuses(db, twice)).includes('failed')));
   await settle();
@@ -215,7 +229,10 @@ test('pglite: a claim whose instance stopped mid-placement is marked failed, not
   const db = await openMigrated(t, await databases.settings(t, 'pglite'));
   const id = await book(db, '+18135551234');
   // What an instance leaves behind when it stops between claiming and recording the outcome.
-  await db.query(`UPDATE callbacks SET status = 'placing', attempts = 1, locked_until = $1 WHERE id = $2`, [new Date(AT.getTime() + 120_000), id]);
+  await db.query(`UPDATE callbacks SET status = 'placing', attempts = 1, locked_until = $1 WHERE id = $2`, [
+    new Date(AT.getTime() + 120_000),
+    id,
+  ]);
   const time = clock(AT);
   instance(t, db, sandbox, time.now);
   await settle();

@@ -176,7 +176,9 @@ for (const engine of ENGINES) {
     t.deepEqual(body.slots.slice(0, 2), ['2026-11-26T14:00:00Z', '2026-11-26T14:15:00Z']);
     t.is(body.slots[31], '2026-11-26T21:45:00Z');
     t.is(body.slots[32], '2026-11-27T14:00:00Z');
-    const paged = (await (await fetch(`${server.harness.url}/click-to-call/slots?id=example.com-hours&from=2026-11-27T21:30:00Z`)).json()) as {
+    const paged = (await (
+      await fetch(`${server.harness.url}/click-to-call/slots?id=example.com-hours&from=2026-11-27T21:30:00Z`)
+    ).json()) as {
       slots: string[];
     };
     t.deepEqual(paged.slots.slice(0, 3), ['2026-11-27T21:30:00Z', '2026-11-27T21:45:00Z', '2026-11-30T14:00:00Z']);
@@ -192,7 +194,8 @@ for (const engine of ENGINES) {
       t.is(refused.status, status, what);
       t.is(((await refused.json()) as { code: string }).code, code, what);
     }
-    const config = async (id: string) => ((await (await fetch(`${server.harness.url}/widget-config?id=${id}`)).json()) as { scheduling: boolean }).scheduling;
+    const config = async (id: string) =>
+      ((await (await fetch(`${server.harness.url}/widget-config?id=${id}`)).json()) as { scheduling: boolean }).scheduling;
     t.true(await config('example.com-hours'));
     t.false(await config('example.com-nobook'));
     t.false(await config('example.com-sms'), 'an id that places no calls takes no bookings');
