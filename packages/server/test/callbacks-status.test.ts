@@ -159,7 +159,7 @@ for (const engine of ENGINES) {
   });
 }
 
-test('pglite: a wrong token is 401 and an unknown callback 404, before any stream; a token expires a day after the call', async (t) => {
+test('pglite: a wrong token is 401 and an unknown callback 404, before any stream; five streams per callback; a token expires a day after the call', async (t) => {
   const { streaming, call } = await setup(t, 'pglite', { delayMs: 0, stepMs: 0 });
   const callback = await call('+18135551234');
   const wrong = await fetch(streamUrl(streaming, { ...callback, status_token: 'A'.repeat(43) }));
@@ -172,6 +172,15 @@ test('pglite: a wrong token is 401 and an unknown callback 404, before any strea
   t.is((await fetch(streamUrl(streaming, { ...callback, callback_id: 'nope' }))).status, 404);
   const badResume = await fetch(streamUrl(streaming, callback, '&last_event_id=latest'));
   t.is(badResume.status, 400);
+
+  // Five streams of one callback at most per instance: a leaked token cannot hold hundreds.
+  const abort = new AbortController();
+  const open = await Promise.all(Array.from({ length: 5 }, () => fetch(streamUrl(streaming, callback), { signal: abort.signal })));
+  t.true(open.every((response) => response.status === 200));
+  const sixth = await fetch(streamUrl(streaming, callback));
+  t.is(sixth.status, 429);
+  t.like(await sixth.json(), { code: 'too_many_streams' });
+  abort.abort();
 
   streaming.deps.clock = () => new Date(Date.now() + 24 * 60 * 60_000 + 60_000);
   const expired = await fetch(streamUrl(streaming, callback));
