@@ -1,16 +1,7 @@
 import test, { type ExecutionContext } from 'ava';
 import { createNsClient } from '@beckon/ns-client';
 import { startNsSandbox, type NsSandbox } from '@beckon/ns-client/sandbox';
-import {
-  createLogger,
-  migrate,
-  openDatabase,
-  placementFor,
-  startCallbackWorker,
-  type Database,
-  type Engine,
-  type TenantConfig,
-} from '../src/index.js';
+import { createLogger, migrate, openDatabase, placementFor, startCallbackWorker, type Database, type TenantConfig } from '../src/index.js';
 import { bookCallback } from '../src/callbacks/store.js';
 import { databaseFixture, ENGINES, type DatabaseSettings } from './fixtures/databases.js';
 import { eventually as eventuallyWithin, TENANTS } from './helpers.js';
