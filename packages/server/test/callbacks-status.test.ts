@@ -160,7 +160,7 @@ for (const engine of ENGINES) {
 }
 
 test('pglite: a wrong token is 401 and an unknown callback 404, before any stream; five streams per callback; a token expires a day after the call', async (t) => {
-  const { streaming, call } = await setup(t, 'pglite', { delayMs: 0, stepMs: 0 });
+  const { placing, streaming, call } = await setup(t, 'pglite', { delayMs: 0, stepMs: 0 });
   const callback = await call('+18135551234');
   const wrong = await fetch(streamUrl(streaming, { ...callback, status_token: 'A'.repeat(43) }));
   t.is(wrong.status, 401);
@@ -173,11 +173,16 @@ test('pglite: a wrong token is 401 and an unknown callback 404, before any strea
   const badResume = await fetch(streamUrl(streaming, callback, '&last_event_id=latest'));
   t.is(badResume.status, 400);
 
-  // Five streams of one callback at most per instance: a leaked token cannot hold hundreds.
+  // Five streams of one callback at most per instance: a leaked token cannot hold hundreds. A booking
+  // for tomorrow, whose streams stay open (a call now may end, and its streams with it, meanwhile).
+  const tomorrow = new Date(Math.ceil((Date.now() + 86_400_000) / 900_000) * 900_000).toISOString();
+  const booked = await placing.post('/click-to-call', { id: ID, phone_number: '+18135559876', scheduled_at: tomorrow });
+  t.is(booked.status, 202);
+  const booking = (await booked.json()) as { callback_id: string; status_token: string };
   const abort = new AbortController();
-  const open = await Promise.all(Array.from({ length: 5 }, () => fetch(streamUrl(streaming, callback), { signal: abort.signal })));
+  const open = await Promise.all(Array.from({ length: 5 }, () => fetch(streamUrl(streaming, booking), { signal: abort.signal })));
   t.true(open.every((response) => response.status === 200));
-  const sixth = await fetch(streamUrl(streaming, callback));
+  const sixth = await fetch(streamUrl(streaming, booking));
   t.is(sixth.status, 429);
   t.like(await sixth.json(), { code: 'too_many_streams' });
   abort.abort();

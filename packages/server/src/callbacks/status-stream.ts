@@ -75,6 +75,8 @@ class StatusStream implements Subscriber<CallbackEvent> {
 }
 
 const EVENT_ID = /^\d{1,15}$/;
+/** The longest a Node timer waits (about 24.8 days); a token lasts a day past its call, so this never cuts one short. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
 
 /**
  * `GET /click-to-call/:callback_id/events?token=<status_token>`: Server-Sent Events. `retry:` first; then
@@ -117,7 +119,8 @@ export function callbackStatusRoute(options: {
     const { token } = ctx.query;
     if (Array.isArray(token)) throw new HttpError(400, 'token is given more than once');
     if (!token) throw new HttpError(401, 'The status_token of this callback is required (?token=…).', { code: 'invalid_token' });
-    const access = await statusAccess(db, callbackId, token, now());
+    const found = await statusAccess(db, callbackId, token, now());
+    const { access } = found;
     if (access === 'unknown') throw new HttpError(404, 'There is no such callback.', { code: 'not_found' });
     if (access === 'refused') {
       throw new HttpError(401, 'This status token is wrong or has expired: use the status_token of the click-to-call answer.', {
@@ -151,7 +154,15 @@ export function callbackStatusRoute(options: {
     heartbeat ??= setInterval(() => {
       for (const each of open) if (!each.res.destroyed && !each.res.writableEnded) each.res.write(': heartbeat\n\n');
     }, heartbeatMs);
-    res.once('close', () => closed(stream));
+    // A stream lasts no longer than its token: a callback whose provider never reports (no subscription) would hold it for ever.
+    const lifetime = setTimeout(
+      () => stream.end(),
+      Math.min(found.access === 'ok' ? found.expiresAt.getTime() - now().getTime() : 0, MAX_TIMER_MS),
+    );
+    res.once('close', () => {
+      clearTimeout(lifetime);
+      closed(stream);
+    });
 
     ctx.status = 200;
     ctx.respond = false;

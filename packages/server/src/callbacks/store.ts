@@ -174,16 +174,24 @@ export function cancelCallback(
   });
 }
 
-/** Who may read a callback's status: `ok` with its status token while it lasts; `unknown` id; `refused` (wrong or expired token). */
-export async function statusAccess(db: Queryable, callbackId: string, token: string, now: Date): Promise<'ok' | 'unknown' | 'refused'> {
+/**
+ * Who may read a callback's status: its status token while it lasts (`ok`, with when it stops), an
+ * `unknown` id, or `refused` (a wrong or expired token).
+ */
+export async function statusAccess(
+  db: Queryable,
+  callbackId: string,
+  token: string,
+  now: Date,
+): Promise<{ access: 'ok'; expiresAt: Date } | { access: 'unknown' | 'refused' }> {
   const { rows } = await db.query<{ status_token_hash: string; token_expires_at: Date }>(
     'SELECT status_token_hash, token_expires_at FROM callbacks WHERE id = $1',
     [callbackId],
   );
   const row = rows[0];
-  if (!row) return 'unknown';
-  if (!tokenMatches(row.status_token_hash, token) || row.token_expires_at.getTime() <= now.getTime()) return 'refused';
-  return 'ok';
+  if (!row) return { access: 'unknown' };
+  if (!tokenMatches(row.status_token_hash, token) || row.token_expires_at.getTime() <= now.getTime()) return { access: 'refused' };
+  return { access: 'ok', expiresAt: row.token_expires_at };
 }
 
 /** One status a callback took, as its stream sends it. */
