@@ -268,3 +268,30 @@ test('pglite: DELETE from an origin the booking id does not allow is 403, and ca
   const { rows } = await server.db.query<{ status: string }>('SELECT status FROM callbacks');
   t.deepEqual(rows, [{ status: 'scheduled' }]);
 });
+
+test('pglite: on the spring-forward Sunday the slots follow New York clocks: no 02:xx, 03:00 EDT right after 01:45 EST', async (t) => {
+  const server = await start(t, 'pglite', {
+    tenants: {
+      ...TENANTS_WITH_BOOKINGS,
+      'example.com-sunday': { api_domain: 'example.com', queue: '9002', hours: { timezone: NY, weekly: { sun: [['01:00', '04:00']] } } },
+    },
+  });
+  server.setNow(new Date('2026-03-07T12:00:00Z'));
+  const { slots } = (await (await fetch(`${server.harness.url}/click-to-call/slots?id=example.com-sunday`)).json()) as { slots: string[] };
+  t.deepEqual(slots.slice(0, 9), [
+    '2026-03-08T06:00:00Z',
+    '2026-03-08T06:15:00Z',
+    '2026-03-08T06:30:00Z',
+    '2026-03-08T06:45:00Z',
+    '2026-03-08T07:00:00Z',
+    '2026-03-08T07:15:00Z',
+    '2026-03-08T07:30:00Z',
+    '2026-03-08T07:45:00Z',
+    '2026-03-15T05:00:00Z',
+  ]);
+  const booked = await server.book({ id: 'example.com-sunday', scheduled_at: '2026-03-08T03:15:00-04:00' });
+  t.is(booked.status, 202, '03:15 EDT is open');
+  const skipped = await server.book({ id: 'example.com-sunday', phone_number: '8135559876', scheduled_at: '2026-03-08T08:00:00Z' });
+  t.is(skipped.status, 400, '04:00 EDT is closing time');
+  t.is(skipped.body.code, 'invalid_schedule');
+});

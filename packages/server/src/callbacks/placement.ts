@@ -43,6 +43,14 @@ export function placementFor(
   };
 }
 
+/**
+ * Whether `tenant` takes bookings here: a database to keep them, an id that can place calls, and
+ * `scheduled_callbacks` not false. What `/widget-config` says as `scheduling`.
+ */
+export function schedulingAllowed(deps: Pick<ServerDeps, 'db' | 'ns' | 'twilio'>, tenant: TenantConfig): boolean {
+  return deps.db !== undefined && tenant.scheduled_callbacks !== false && typeof placementFor(deps, tenant) !== 'string';
+}
+
 /** Connection failures that show the request was never sent: trying again cannot call anyone twice. */
 const NOT_SENT = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH']);
 

@@ -4,9 +4,8 @@ import type { ServerDeps } from '../deps.js';
 import { originAllowed } from '../guards/origins.js';
 import { isoUtc } from '../hours/open.js';
 import { HttpError } from '../http-error.js';
-import { schedulingAllowed } from '../routes/click-to-call.js';
 import { ID_PATTERN } from '../tenants/schema.js';
-import { placementFor } from './placement.js';
+import { placementFor, schedulingAllowed } from './placement.js';
 import { bookableSlots, STEP_MINUTES } from './schedule.js';
 import { CALLBACK_ID, cancelCallback } from './store.js';
 

@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import { startWorker, type Worker, type WorkerOptions } from '../actions/worker.js';
-import type { Database } from '../db/database.js';
+import type { Database, SqlValue } from '../db/database.js';
 import type { CallState } from '../events/states.js';
 import { maskPhone } from '../logging.js';
 import type { TenantConfig } from '../tenants/schema.js';
@@ -61,10 +61,10 @@ export function startCallbackWorker(options: CallbackWorkerOptions): Worker {
   const leaseMs = options.leaseMs ?? 120_000;
 
   /** Marks each row `query` selects (locked, skipping those locked elsewhere) with `status`, one transaction each. */
-  const settleEach = async (select: string, params: unknown[], status: CallbackStatus, reason: string): Promise<void> => {
+  const settleEach = async (select: string, params: readonly SqlValue[], status: CallbackStatus, reason: string): Promise<void> => {
     for (;;) {
       const settled = await db.transaction(async (tx) => {
-        const { rows } = await tx.query<{ id: string; tenant: string }>(select, params as never);
+        const { rows } = await tx.query<{ id: string; tenant: string }>(select, params);
         const row = rows[0];
         if (!row) return false;
         const at = now();

@@ -1,5 +1,5 @@
 import type { Middleware } from 'koa';
-import { placementFor } from '../callbacks/placement.js';
+import { placementFor, schedulingAllowed } from '../callbacks/placement.js';
 import { checkScheduledAt } from '../callbacks/schedule.js';
 import { bookCallback, recordPlacedCallback } from '../callbacks/store.js';
 import type { ServerDeps } from '../deps.js';
@@ -136,14 +136,6 @@ export function clickToCall(deps: ServerDeps): Middleware<BodyState> {
     log.info({ ...placed, id, to }, `${placement.kind} placed`);
     ctx.body = { status: 'ok', ...(deps.db ? await recordCall(deps.db, callback, now, log) : {}) };
   };
-}
-
-/**
- * Whether `tenant` takes bookings here: a database to keep them, an id that can place calls, and
- * `scheduled_callbacks` not false. What `/widget-config` says as `scheduling`.
- */
-export function schedulingAllowed(deps: Pick<ServerDeps, 'db' | 'ns' | 'twilio'>, tenant: TenantConfig): boolean {
-  return deps.db !== undefined && tenant.scheduled_callbacks !== false && typeof placementFor(deps, tenant) !== 'string';
 }
 
 /**

@@ -4,7 +4,7 @@ import examples from 'libphonenumber-js/mobile/examples';
 import type { AppState } from '../context.js';
 import type { ServerDeps } from '../deps.js';
 import { hoursStatus, isoUtc, type HoursStatus } from '../hours/open.js';
-import { schedulingAllowed } from './click-to-call.js';
+import { schedulingAllowed } from '../callbacks/placement.js';
 import { HttpError } from '../http-error.js';
 import { ID_PATTERN, type TenantConfig } from '../tenants/schema.js';
 import type { WidgetAsset, WidgetBundle } from '../widget-bundle.js';
