@@ -63,8 +63,8 @@ export function clickToCall(deps: ServerDeps): Middleware<BodyState> {
     const requested = fields.scheduled_at?.trim();
     let scheduledAt: Date | undefined;
     if (requested) {
-      const { db } = deps;
-      if (!db || !schedulingAllowed(deps, tenant)) {
+      // schedulingAllowed says no without a database.
+      if (!schedulingAllowed(deps, tenant)) {
         throw new HttpError(409, 'This call button does not take bookings: ask for a call now instead.', { code: 'scheduling_disabled' });
       }
       checkedPhone(fields, tenant);
