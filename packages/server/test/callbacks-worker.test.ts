@@ -44,7 +44,7 @@ function instance(t: ExecutionContext, db: Database, sandbox: NsSandbox, now: ()
     db,
     tenants: { get: (id) => tenants[id] },
     placementFor: (tenant) => placementFor({ ns }, tenant),
-    logger: createLogger(process.env.DEBUG_WORKER ? 'debug' : 'silent'),
+    logger: createLogger('silent'),
     now,
     pollMs: 20,
   });
