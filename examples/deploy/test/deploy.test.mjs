@@ -228,7 +228,7 @@ test('the Caddyfile sends nothing else to beckon-server', async (t) => {
       `${pattern} is proxied to beckon-server, but the server has no such route`,
     );
   }
-  for (const path of ['/', '/index.html', '/about', '/widget', '/healthz', '/click-to-call/x', '/webresponder.php', '/update-domain/']) {
+  for (const path of ['/', '/index.html', '/about', '/widget', '/healthz', '/click-to-call.php', '/webresponder.php', '/update-domain/']) {
     t.false(
       proxied.some((pattern) => pathMatches(pattern, path)),
       `${path} goes to the static site`,

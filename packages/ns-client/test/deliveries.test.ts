@@ -2,7 +2,7 @@ import type { IncomingHttpHeaders } from 'node:http';
 import test, { type ExecutionContext } from 'ava';
 import type { NsCallRecord } from '@beckon/ns-client';
 import { type NsSandbox, type NsSandboxOptions, type SandboxDelivery } from '@beckon/ns-client/sandbox';
-import { closedUrl, listenForTest, waitFor, withSandbox } from './helpers.js';
+import { closedUrl, listenForTest, sleep, waitFor, withSandbox } from './helpers.js';
 
 const DOMAIN = 'example.com';
 const TOKEN = 'tok_9XqL2vB7nM4cK8wZ1rT6yP3s';
@@ -324,4 +324,58 @@ test('reset() and close() stop deliveries under way', async (t) => {
   t.true(await waitFor(() => sandbox.deliveries[0]?.outcome === 'delivered'));
   await sandbox.close();
   t.is((await held).deliveries.length, 1, 'the next state was never sent');
+});
+
+test('queuedCallLegs: a queued call is followed by its leg to the destination, ringing → answered → ended, from the queue out', async (t) => {
+  const { sandbox, client } = await withSandbox(t, {
+    sandbox: { ...FAST, queuedCallLegs: { answer: (destination) => destination !== '+18135550000', delayMs: 0, stepMs: 0 } },
+  });
+  const receiver = await withReceiver(t);
+  await subscribe(sandbox, client, receiver.postUrl);
+
+  await client.queuedCalls.create({ queue: '9002', domain: DOMAIN, destination: '+18135551234' });
+  t.true(await waitFor(() => receiver.received.length === 3));
+  const [ringing, answered, ended] = receiver.received.map((post) => (post.body as NsCallRecord[])[0]);
+  const leg = {
+    orig_user: '9002',
+    orig_domain: DOMAIN,
+    orig_from_uri: `sip:9002@${DOMAIN}`,
+    orig_to_user: '18135551234',
+    term_user: '18135551234',
+    term_type: 'gateway',
+  };
+  t.like(ringing, { ...leg, term_call_info: 'alerting', time_answer: '0000-00-00 00:00:00' });
+  t.like(answered, { ...leg, term_call_info: 'active' });
+  t.like(ended, { ...leg, remove: 'yes' });
+  t.is(new Set([ringing?.orig_callid, answered?.orig_callid, ended?.orig_callid]).size, 1);
+
+  await client.queuedCalls.create({ queue: '9002', domain: DOMAIN, destination: '+18135550000' });
+  t.true(await waitFor(() => receiver.received.length === 5));
+  const unanswered = receiver.received.slice(3).map((post) => (post.body as NsCallRecord[])[0]);
+  t.like(unanswered, [{ term_call_info: 'alerting' }, { remove: 'yes', time_answer: '0000-00-00 00:00:00' }]);
+});
+
+test('queuedCallLegs: off by default, and a bare queue (a call that fails inside NetSapiens) has no legs', async (t) => {
+  const plain = await withSandbox(t, { sandbox: FAST });
+  const receiver = await withReceiver(t);
+  await subscribe(plain.sandbox, plain.client, receiver.postUrl);
+  await plain.client.queuedCalls.create({ queue: '9002', domain: DOMAIN, destination: '+18135551234' });
+
+  const legs = await withSandbox(t, { sandbox: { ...FAST, queuedCallLegs: { delayMs: 0, stepMs: 0 } } });
+  const other = await withReceiver(t);
+  await subscribe(legs.sandbox, legs.client, other.postUrl);
+  // The legacy API with a bare extension: answered 202, but the call fails silently.
+  const form = new FormData();
+  for (const [name, value] of Object.entries({ format: 'json', uid: '9002', queue: '9002', destination: '+18135551234' }))
+    form.append(name, value);
+  const bare = await fetch(`${legs.sandbox.url}/ns-api/?object=queuedcall&action=create`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${legs.sandbox.token}` },
+    body: form,
+  });
+  t.is(bare.status, 202);
+  await sleep(200);
+  t.is(receiver.received.length, 0);
+  t.is(other.received.length, 0);
+  t.true(legs.sandbox.calls.every((call) => call.status === 'failed'));
 });

@@ -2,6 +2,7 @@ import type { NsClient } from '@beckon/ns-client';
 import type { Logger } from 'pino';
 import type { CallEventBus } from './api/call-stream.js';
 import type { BackgroundTasks } from './background.js';
+import type { CallbackEventBus } from './callbacks/status-stream.js';
 import type { ServerConfig } from './config.js';
 import type { CustomerLookupOptions } from './customers/lookup.js';
 import type { Database } from './db/database.js';
@@ -70,6 +71,13 @@ export interface ServerDeps {
    * the open streams) by `closeDeps`. Without it, the stream route makes its own.
    */
   callEvents?: CallEventBus;
+  /**
+   * The callback status streams' bus (`GET /click-to-call/:callback_id/events`), one per process: made by
+   * `createDeps`, closed by `closeDeps`. Without it, the route makes its own.
+   */
+  callbackEvents?: CallbackEventBus;
+  /** What "now" is for bookings and their placement; default the system clock (tests move it). */
+  clock?: () => Date;
   logger: Logger;
   background: BackgroundTasks;
   /** Prometheus metrics (`GET /metrics`): made by `createDeps`; without them nothing is counted. */

@@ -122,3 +122,8 @@ export {
 // What `beckon-server import-config` / `export-config` / `migrate` do, for scripts.
 export { exportConfig, importConfig } from './cli/config-transfer.js';
 export { migrate, UnknownMigrationError, type MigrateResult } from './db/migrate.js';
+
+// Callbacks: the worker a host with its own wiring runs to place bookings and follow their status (start() runs it).
+export { placementFor, type CallPlacement } from './callbacks/placement.js';
+export { createCallbackEventBus, type CallbackEventBus } from './callbacks/status-stream.js';
+export { startCallbackWorker, type CallbackWorkerOptions } from './callbacks/worker.js';

@@ -27,6 +27,8 @@ import { listSubscriptionsRoute, subscribeRoute } from './providers/netsapiens/s
 import { ringcentralWebhook } from './providers/ringcentral/intake.js';
 import { ringcentralSubscribeRoute } from './providers/ringcentral/subscribe.js';
 import { twilioCallWebhook, twilioDialStatusWebhook, twilioSmsWebhook } from './providers/twilio/webhooks.js';
+import { cancelRoute, slotsRoute } from './callbacks/routes.js';
+import { callbackStatusRoute, createCallbackEventBus } from './callbacks/status-stream.js';
 import { clickToCall } from './routes/click-to-call.js';
 import { requireSecret, updateDomain, updateSms } from './routes/forms.js';
 import { health, ready } from './routes/health.js';
@@ -72,6 +74,24 @@ export function addRoutes(
   });
   router.options('/click-to-call', widgetCors);
   router.post('/click-to-call', widgetCors, parseBody({ accept: ['json'], limit: 4_096 }), clickToCall(deps));
+  // Booking callbacks: the open slots (public, like /widget-config), cancelling (from the widget's page,
+  // its origin checked by the route like click-to-call's), and the live status (the token is the credential).
+  router.get('/click-to-call/slots', slotsRoute(deps));
+  if (deps.db) {
+    const cancelCors = cors({
+      origin: (ctx) => ctx.get('Origin'),
+      allowMethods: ['DELETE', 'OPTIONS'],
+      allowHeaders: ['Content-Type'],
+      maxAge: 600,
+    });
+    router.options('/click-to-call/:callback_id', cancelCors);
+    router.delete('/click-to-call/:callback_id', cancelCors, cancelRoute(deps));
+    const callbackBus = deps.callbackEvents ?? createCallbackEventBus(deps.db, deps.logger);
+    router.get(
+      '/click-to-call/:callback_id/events',
+      callbackStatusRoute({ db: deps.db, bus: callbackBus, now: () => deps.clock?.() ?? new Date() }),
+    );
+  }
 
   router.get('/widget.js', widgetLoader(deps, bundle));
   router.get('/widget-config', widgetConfigRoute(deps));

@@ -16,6 +16,9 @@ import { serveMetrics } from './metrics/serve.js';
 import { createLogger, type Logger } from './logging.js';
 import { startEventRelay } from './actions/event-webhooks.js';
 import { startTextSender } from './actions/texts.js';
+import { placementFor } from './callbacks/placement.js';
+import { createCallbackEventBus } from './callbacks/status-stream.js';
+import { startCallbackWorker } from './callbacks/worker.js';
 import { createDialpadClient } from './providers/dialpad/client.js';
 import { startDialpadProcessor } from './providers/dialpad/intake.js';
 import { createTwilioClient } from './providers/twilio/client.js';
@@ -90,7 +93,7 @@ export async function createDeps(config: ServerConfig, options: { publicUrl?: st
   if (config.twilio?.single) stores.tenants = withSingleNumberId(stores.tenants, config.twilio.single);
   try {
     const db = await openMigratedDatabase(config, { logger });
-    return { ...common, ...stores, db, callEvents: createCallEventBus(db, logger) };
+    return { ...common, ...stores, db, callEvents: createCallEventBus(db, logger), callbackEvents: createCallbackEventBus(db, logger) };
   } catch (error) {
     await stores.tenants.close();
     await stores.redis?.close();
@@ -121,6 +124,7 @@ async function openStores(config: ServerConfig, logger: Logger): Promise<Pick<Se
 /** Ends the live streams, lets background texts finish (until `deadline`, a timestamp) and closes the store (and Redis), then the database. */
 export async function closeDeps(deps: ServerDeps, deadline = Date.now() + 10_000): Promise<void> {
   await deps.callEvents?.close();
+  await deps.callbackEvents?.close();
   await deps.background.drain(Math.max(0, deadline - Date.now()));
   await deps.tenants.close();
   await deps.redis?.close();
@@ -211,6 +215,16 @@ export async function start({
       : undefined;
   // Dialpad deliveries whose normalization failed (or was cut short by a restart) are taken up again from their stored row.
   const dialpadDeliveries = db ? startDialpadProcessor({ db, tenants: deps.tenants, logger }) : undefined;
+  // Booked callbacks are placed at their time by whichever instance claims each, and every placed one follows its call's events.
+  const callbacks = db
+    ? startCallbackWorker({
+        db,
+        tenants: deps.tenants,
+        placementFor: (tenant) => placementFor(deps, tenant),
+        logger,
+        ...(deps.callEvents ? { bus: deps.callEvents } : {}),
+      })
+    : undefined;
   if (!config.publicUrl && isLocalOnly(url) && !isLocalOnly(config.nsApiBase)) {
     logger.warn(
       { publicUrl: url },
@@ -232,6 +246,7 @@ export async function start({
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       // Live streams never finish on their own: end them, or the server would wait for them until the cut-off.
       void deps.callEvents?.close();
+      void deps.callbackEvents?.close();
       // Not only the connections idle now: each one whose request finishes during the grace period too,
       // or a client's keep-alive would hold the shutdown up to the cut-off.
       server.closeIdleConnections();
@@ -246,6 +261,7 @@ export async function start({
       await relay?.close();
       await texts?.close();
       await dialpadDeliveries?.close();
+      await callbacks?.close();
       await closeDeps(deps, deadline);
       logger.info('beckon-server stopped');
     })());

@@ -102,17 +102,17 @@ for (const engine of ENGINES) {
     t.is(first.code, 0, first.stderr);
     t.regex(
       first.stdout,
-      /^Applied migration 1 \(call-events\)\.\nApplied migration 2 \(stream-tokens\)\.\nApplied migration 3 \(event-webhooks\)\.\nApplied migration 4 \(subscription-retries\)\.\nApplied migration 5 \(texts\)\.\nApplied migration 6 \(dialpad\)\.\n/,
+      /^Applied migration 1 \(call-events\)\.\nApplied migration 2 \(stream-tokens\)\.\nApplied migration 3 \(event-webhooks\)\.\nApplied migration 4 \(subscription-retries\)\.\nApplied migration 5 \(texts\)\.\nApplied migration 6 \(dialpad\)\.\nApplied migration 7 \(callbacks\)\.\n/,
     );
     t.regex(
       first.stdout,
       engine === 'postgres' ? /PostgreSQL at postgres:\/\/postgres:\*\*\*@127\.0\.0\.1:\d+\/test_/ : /the embedded database in .*pglite/,
     );
-    t.regex(first.stdout, /is at schema version 6\.\n$/);
+    t.regex(first.stdout, /is at schema version 7\.\n$/);
     t.false(first.stdout.includes('s3cret'));
     const again = await runCli(t, env, ['migrate']);
     t.is(again.code, 0, again.stderr);
-    t.regex(again.stdout, /^Nothing to do: .* is at schema version 6\.\n$/);
+    t.regex(again.stdout, /^Nothing to do: .* is at schema version 7\.\n$/);
   });
 }
 

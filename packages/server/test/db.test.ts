@@ -22,6 +22,8 @@ const TABLES = [
   'api_keys',
   'apps',
   'call_events',
+  'callback_events',
+  'callbacks',
   'calls',
   'customers',
   'deliveries',

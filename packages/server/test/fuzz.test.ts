@@ -922,6 +922,8 @@ async function checkSaved(
       ...(branding.button_color ? { buttonColor: branding.button_color } : {}),
       ...(branding.company_name ? { companyName: branding.company_name } : {}),
       ...(branding.logo_url ? { logoUrl: branding.logo_url } : {}),
+      // This server keeps no database: no id takes bookings.
+      scheduling: false,
     };
     check(isDeepStrictEqual(JSON.parse(config.text), expected), '/widget-config does not serve what was saved', config);
     const loader = await send({ method: 'GET', path: `/widget.js?id=${encodeURIComponent(id)}`, headers: {} });

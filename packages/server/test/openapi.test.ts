@@ -484,6 +484,29 @@ const TWILIO_CALL = {
 };
 const DIAL_STATUS = `/webhooks/twilio/call/status/${CALL_SID}`;
 
+/** A time `POST /click-to-call` can book on ids without hours: two days on, on a quarter hour. */
+const BOOKABLE_AT = new Date(Math.ceil((Date.now() + 2 * 86_400_000) / 900_000) * 900_000).toISOString().replace('.000Z', 'Z');
+/** Bookings made by the callback rows' `before`, by row (rows run at once). */
+const bookings: Record<string, { callback_id: string; cancel_token: string; status_token: string }> = {};
+/** Books a callback for `row` on the row's database server; with `status`, sets it as the worker would have. */
+function withBooking(row: string, options: { cancel?: boolean; status?: string } = {}): Row['before'] {
+  return async ({ api }) => {
+    const response = await fetch(`${api!.url}/click-to-call`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ id: 'example.com-sales', phone_number: '8135551234', scheduled_at: BOOKABLE_AT }),
+    });
+    const booked = (await response.json()) as { callback_id: string; cancel_token: string; status_token: string };
+    bookings[row] = booked;
+    if (options.cancel) {
+      await (await fetch(`${api!.url}/click-to-call/${booked.callback_id}?token=${booked.cancel_token}`, { method: 'DELETE' })).text();
+    }
+    if (options.status) await api!.db.query('UPDATE callbacks SET status = $2 WHERE id = $1', [booked.callback_id, options.status]);
+  };
+}
+const booking = (row: string) =>
+  bookings[row] ?? { callback_id: '00000000-0000-4000-8000-000000000000', cancel_token: '', status_token: '' };
+
 const rows: Record<string, Row> = {
   // POST /click-to-call and its preflight
   'click-to-call: CORS preflight': {
@@ -640,6 +663,145 @@ const rows: Record<string, Row> = {
     store: 'unavailable',
   },
   'click-to-call: GET': { method: 'GET', path: '/click-to-call', status: 405, documentedHeaders: ['Allow'] },
+  'click-to-call: a call placed is recorded for its live status': {
+    method: 'POST',
+    path: '/click-to-call',
+    status: 200,
+    database: 'with secret',
+    ...call('8135551234'),
+    then: (t, body) => t.like(body, { status: 'ok' }),
+  },
+  'click-to-call: a callback booked': {
+    method: 'POST',
+    path: '/click-to-call',
+    status: 202,
+    database: 'with secret',
+    ...asJson({ id: 'example.com-sales', phone_number: '8135551234', scheduled_at: BOOKABLE_AT }),
+    then: (t, body) => t.like(body, { status: 'scheduled', scheduled_at: BOOKABLE_AT }),
+  },
+  'click-to-call: a booking at a time that cannot be booked': {
+    method: 'POST',
+    path: '/click-to-call',
+    status: 400,
+    database: 'with secret',
+    ...asJson({ id: 'example.com-sales', phone_number: '8135551234', scheduled_at: '2026-01-01T10:00:00' }),
+    then: (t, body) => t.like(body, { code: 'invalid_schedule' }),
+  },
+  'click-to-call: a second booking for one number': {
+    method: 'POST',
+    path: '/click-to-call',
+    status: 409,
+    database: 'with secret',
+    ...asJson({ id: 'example.com-sales', phone_number: '8135551234', scheduled_at: BOOKABLE_AT }),
+    before: withBooking('second'),
+    then: (t, body) => t.like(body, { code: 'already_booked' }),
+  },
+  'click-to-call: a booking where the server keeps no database': {
+    method: 'POST',
+    path: '/click-to-call',
+    status: 409,
+    ...asJson({ id: 'example.com-sales', phone_number: '8135551234', scheduled_at: BOOKABLE_AT }),
+    then: (t, body) => t.like(body, { code: 'scheduling_disabled' }),
+  },
+
+  // Callback slots, cancelling and live status (docs/callbacks.md)
+  'slots: an id': {
+    method: 'GET',
+    path: '/click-to-call/slots?id=example.com-sales',
+    status: 200,
+    database: 'with secret',
+    documentedHeaders: ['Cache-Control', 'Access-Control-Allow-Origin'],
+    then: (t, body) => t.is((body as { slots: string[] }).slots.length, 96),
+  },
+  'slots: a from that is no time': {
+    method: 'GET',
+    path: '/click-to-call/slots?id=example.com-sales&from=soon',
+    status: 400,
+    database: 'with secret',
+  },
+  'slots: an unknown id': { method: 'GET', path: '/click-to-call/slots?id=nobody.net-sales', status: 404 },
+  'slots: no database, no bookings': { method: 'GET', path: '/click-to-call/slots?id=example.com-sales', status: 409 },
+  'slots: the store cannot be read': {
+    method: 'GET',
+    path: '/click-to-call/slots?id=example.com-sales',
+    status: 500,
+    store: 'unavailable',
+  },
+  'cancel: CORS preflight': {
+    method: 'OPTIONS',
+    path: '/click-to-call/00000000-0000-4000-8000-000000000000',
+    status: 204,
+    database: 'with secret',
+    headers: { origin: 'https://shop.example', 'access-control-request-method': 'DELETE' },
+  },
+  'cancel: a booking': {
+    method: 'DELETE',
+    get path() {
+      const { callback_id, cancel_token } = booking('cancel');
+      return `/click-to-call/${callback_id}?token=${cancel_token}`;
+    },
+    status: 200,
+    database: 'with secret',
+    before: withBooking('cancel'),
+    then: (t, body) => t.like(body, { status: 'cancelled' }),
+  },
+  'cancel: a wrong token': {
+    method: 'DELETE',
+    get path() {
+      return `/click-to-call/${booking('wrongCancel').callback_id}?token=wrong`;
+    },
+    status: 404,
+    database: 'with secret',
+    before: withBooking('wrongCancel'),
+  },
+  'cancel: a booking placed already': {
+    method: 'DELETE',
+    get path() {
+      const { callback_id, cancel_token } = booking('placed');
+      return `/click-to-call/${callback_id}?token=${cancel_token}`;
+    },
+    status: 409,
+    database: 'with secret',
+    before: withBooking('placed', { status: 'queued' }),
+  },
+  'callback status: a stream to its final status': {
+    method: 'GET',
+    get path() {
+      const { callback_id, status_token } = booking('stream');
+      return `/click-to-call/${callback_id}/events?token=${status_token}&last_event_id=0`;
+    },
+    status: 200,
+    database: 'with secret',
+    before: withBooking('stream', { cancel: true }),
+    documentedHeaders: ['X-Accel-Buffering', 'Access-Control-Allow-Origin', 'Cache-Control'],
+    then: (t, body) => t.regex(String(body), /event: status\ndata: \{"status":"scheduled".*event: status\ndata: \{"status":"cancelled"/s),
+  },
+  'callback status: Last-Event-ID not an event id': {
+    method: 'GET',
+    get path() {
+      const { callback_id, status_token } = booking('badResume');
+      return `/click-to-call/${callback_id}/events?token=${status_token}`;
+    },
+    status: 400,
+    database: 'with secret',
+    headers: { 'last-event-id': 'latest' },
+    before: withBooking('badResume'),
+  },
+  'callback status: a wrong token': {
+    method: 'GET',
+    get path() {
+      return `/click-to-call/${booking('wrongStatus').callback_id}/events?token=wrong`;
+    },
+    status: 401,
+    database: 'with secret',
+    before: withBooking('wrongStatus'),
+  },
+  'callback status: an unknown callback': {
+    method: 'GET',
+    path: '/click-to-call/00000000-0000-4000-8000-000000000000/events?token=any',
+    status: 404,
+    database: 'with secret',
+  },
 
   // The widget
   'widget.js: an id': { method: 'GET', path: '/widget.js?id=example.com-sales', status: 200 },
@@ -652,7 +814,13 @@ const rows: Record<string, Row> = {
     path: '/widget-config?id=example.com-sales',
     status: 200,
     then: (t, body) =>
-      t.deepEqual(body, { id: 'example.com-sales', buttonText: 'Call us', buttonColor: '#ff9900', companyName: 'Example Co' }),
+      t.deepEqual(body, {
+        id: 'example.com-sales',
+        buttonText: 'Call us',
+        buttonColor: '#ff9900',
+        companyName: 'Example Co',
+        scheduling: false,
+      }),
   },
   'widget-config: an id with opening hours': {
     method: 'GET',
@@ -664,7 +832,8 @@ const rows: Record<string, Row> = {
         'example.com-closed': { api_domain: 'example.com', queue: '9002', hours: { timezone: 'Europe/London', weekly: {} } },
       },
     },
-    then: (t, body) => t.deepEqual(body, { id: 'example.com-closed', open: false, next_open: null, timezone: 'Europe/London' }),
+    then: (t, body) =>
+      t.deepEqual(body, { id: 'example.com-closed', open: false, next_open: null, timezone: 'Europe/London', scheduling: false }),
   },
   'widget-config: an id with allowed_countries': {
     method: 'GET',
@@ -676,6 +845,7 @@ const rows: Record<string, Row> = {
     then: (t, body) =>
       t.deepEqual(body, {
         id: 'example.com-abroad',
+        scheduling: false,
         countries: [
           { code: 'FR', calling_code: '33', example: '06 12 34 56 78', lengths: [9] },
           { code: 'BE', calling_code: '32', example: '0450 00 12 34', lengths: [8, 9] },
@@ -2119,6 +2289,12 @@ test('every operation in the document, and every status it documents, is exercis
     'GET /api/call-stream 500',
     // Needs MAX_STREAMS_PER_APP streams open (100 by default): pinned in stream-api.test.ts, which lowers the limits.
     'GET /api/call-stream 429',
+    // Pinned in callbacks.test.ts: the contract rows' database server has no id with allowed_origins.
+    'DELETE /click-to-call/{callback_id} 403',
+    // Pinned in callbacks-status.test.ts (five streams of one callback open, then a sixth).
+    'GET /click-to-call/{callback_id}/events 429',
+    // Only while the server shuts down: its bus is closed.
+    'GET /click-to-call/{callback_id}/events 503',
     'POST /webhooks/netsapiens 500',
     'POST /webhooks/dialpad 500',
     'GET /api/messages 500',

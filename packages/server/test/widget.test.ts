@@ -92,7 +92,14 @@ test('/widget-config gives the branding to any origin, cacheable; unknown id 404
   t.is(response.status, 200);
   t.is(response.headers.get('access-control-allow-origin'), '*');
   t.regex(response.headers.get('cache-control') ?? '', /public, max-age=\d+/);
-  t.deepEqual(await response.json(), { id: 'example.com-sales', buttonText: 'Call us', buttonColor: '#ff9900', companyName: 'Example Co' });
+  // `scheduling` false: this server keeps no database, so no id takes bookings (see callbacks.test.ts).
+  t.deepEqual(await response.json(), {
+    id: 'example.com-sales',
+    buttonText: 'Call us',
+    buttonColor: '#ff9900',
+    companyName: 'Example Co',
+    scheduling: false,
+  });
   const unknown = await fetch(`${harness.url}/widget-config?id=nobody.net-x`);
   t.is(unknown.status, 404);
   t.like(await unknown.json(), { status: 'error' });
@@ -273,17 +280,23 @@ test('/widget-config says whether an id with hours is open, when it opens and in
   };
 
   t.deepEqual(await config('example.com-open'), {
-    body: { id: 'example.com-open', open: true, next_open: null, timezone: 'America/New_York' },
+    body: { id: 'example.com-open', open: true, next_open: null, timezone: 'America/New_York', scheduling: false },
     maxAge: 300,
   });
   t.deepEqual(await config('example.com-closed'), {
-    body: { id: 'example.com-closed', open: false, next_open: null, timezone: 'Europe/London' },
+    body: { id: 'example.com-closed', open: false, next_open: null, timezone: 'Europe/London', scheduling: false },
     maxAge: 300,
   });
   const soon = await config('example.com-soon');
-  t.deepEqual(soon.body, { id: 'example.com-soon', open: false, next_open: opens.toISOString().replace('.000Z', 'Z'), timezone: 'UTC' });
+  t.deepEqual(soon.body, {
+    id: 'example.com-soon',
+    open: false,
+    next_open: opens.toISOString().replace('.000Z', 'Z'),
+    timezone: 'UTC',
+    scheduling: false,
+  });
   t.true(soon.maxAge > 0 && soon.maxAge <= 180, `cached until it opens at most (max-age=${soon.maxAge})`);
-  t.deepEqual(await config('example.com-plain'), { body: { id: 'example.com-plain' }, maxAge: 300 });
+  t.deepEqual(await config('example.com-plain'), { body: { id: 'example.com-plain', scheduling: false }, maxAge: 300 });
 });
 
 test("/widget-config lists an id's allowed_countries in order, each with its calling code, an example and its number lengths; none without", async (t) => {

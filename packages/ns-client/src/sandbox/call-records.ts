@@ -176,6 +176,73 @@ export function callRecords(story: CallStory): CallRecords {
   };
 }
 
+/** A queued call NetSapiens originates: from the queue (`EXT@DOMAIN`) out through a carrier gateway to `destination`. */
+export interface QueuedCallStory {
+  domain: string;
+  /** The queue's extension: the originating user. */
+  queue: string;
+  /** The number called, digits with the country code (as v2 writes numbers). */
+  destination: string;
+  answer: boolean;
+  callId: string;
+  startedAt: number;
+  stepMs: number;
+}
+
+/**
+ * Each state's record of a queued call's leg to the destination, as a `call` subscription of the domain
+ * receives it: the inbound records' field set, turned around — the originating side is the queue (a user
+ * of the domain, so `orig_user` is set, as for any call a domain's user places), the terminating side the
+ * gateway the destination is reached through.
+ */
+export function queuedCallRecords(story: QueuedCallStory): CallRecords {
+  const { domain, queue, destination } = story;
+  const base = callRecords({
+    domain,
+    fromUser: queue,
+    fromName: '',
+    to: destination,
+    dialed: destination,
+    answer: story.answer,
+    callId: story.callId,
+    startedAt: story.startedAt,
+    stepMs: story.stepMs,
+  });
+  const outbound = (record: NsCallRecord): NsCallRecord => ({
+    ...record,
+    orig_ip: PHONE_IP,
+    orig_match: `sip:${queue}@${domain}`,
+    orig_sub: queue,
+    orig_domain: domain,
+    orig_own_sub: queue,
+    orig_own_domain: domain,
+    orig_type: 'device',
+    orig_from_uri: `sip:${queue}@${domain}`,
+    orig_logi_uri: `sip:${queue}@${domain}`,
+    orig_from_host: domain,
+    orig_user: queue,
+    term_ip: CARRIER_IP,
+    term_match: `sip:*@${CARRIER_IP}`,
+    term_sub: '',
+    term_domain: '*',
+    term_own_sub: '',
+    term_own_domain: '*',
+    term_type: 'gateway',
+    term_to_uri: `sip:${destination}@${CARRIER_IP}`,
+    term_logi_uri: `sip:${destination}@${CARRIER_IP}`,
+    term_uri: `sip:${destination}@${CARRIER_IP}`,
+    term_user: destination,
+    ani: queue,
+    orig_id: queue,
+    route_to: `sip:${destination}@${CARRIER_IP}`,
+  });
+  return {
+    ringing: outbound(base.ringing),
+    ...(base.answered ? { answered: outbound(base.answered) } : {}),
+    ended: outbound(base.ended),
+  };
+}
+
 /** The shorter record a `call_origid` subscription receives. */
 export function origidRecord(record: NsCallRecord): NsCallRecord {
   const short: Record<string, unknown> = {};

@@ -3,10 +3,17 @@ import { Agent as HttpAgent, request as httpRequest } from 'node:http';
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { NsCallRecord } from '../resources/subscriptions.js';
-import { callRecords, newCallId, origidRecord, type CallStory } from './call-records.js';
+import { callRecords, newCallId, origidRecord, queuedCallRecords, type CallRecords, type CallStory } from './call-records.js';
 import type { NsSandboxDeliveryOptions, SimulateCallOptions, SimulatedCall } from './index.js';
 import { isRecord } from './schemas.js';
-import type { SandboxCallState, SandboxDelivery, SandboxDeliveryAttempt, SandboxState, SandboxSubscription } from './state.js';
+import type { SandboxCall, SandboxCallState, SandboxDelivery, SandboxDeliveryAttempt, SandboxState, SandboxSubscription } from './state.js';
+
+/** `NsSandboxOptions.queuedCallLegs` with its defaults applied. */
+export interface QueuedCallLegs {
+  answer: boolean | ((destination: string) => boolean);
+  delayMs: number;
+  stepMs: number;
+}
 
 /** The delivery options in force, defaults applied. */
 export type DeliverySettings = Required<NsSandboxDeliveryOptions>;
@@ -116,10 +123,50 @@ export class Deliverer {
   async simulateCall(options: SimulateCallOptions): Promise<SimulatedCall> {
     const { story: call, order } = story(options);
     const records = callRecords(call);
+    const deliveries = await this.#deliverStates(records, order, call.stepMs, call.domain, call.to);
+    return { callId: call.callId, records, deliveries };
+  }
+
+  /**
+   * A queued call's leg to its destination (`NsSandboxOptions.queuedCallLegs`): ringing, then answered
+   * and ended, or ended unanswered, to the subscriptions of the queue's domain (for every user, or the
+   * queue's own extension), `delayMs` after the call was queued and `stepMs` apart.
+   */
+  async simulateQueuedCallLeg(call: SandboxCall, legs: QueuedCallLegs): Promise<SimulatedCall | undefined> {
+    if (call.status !== 'queued' || !call.domain) return undefined;
+    const signal = this.#stop.signal;
+    if (legs.delayMs > 0 && !(await this.#wait(legs.delayMs, signal))) return undefined;
+    const queue = call.queue.slice(0, call.queue.indexOf('@'));
+    // Numbers go out as digits with the country code, as v2 writes them.
+    const destination = call.destination.replace(/^\+/, '');
+    const answer = typeof legs.answer === 'function' ? legs.answer(call.destination) : legs.answer;
+    const callId = newCallId();
+    const records = queuedCallRecords({
+      domain: call.domain,
+      queue,
+      destination,
+      answer,
+      callId,
+      startedAt: Date.now(),
+      stepMs: legs.stepMs,
+    });
+    const order = STATES.filter((state) => answer || state !== 'answered');
+    const deliveries = await this.#deliverStates(records, order, legs.stepMs, call.domain, queue);
+    return { callId, records, deliveries };
+  }
+
+  /** Each state's record, in `order`, `stepMs` apart, to every active call subscription of `domain` (and `user`, or `*`) at that moment. */
+  async #deliverStates(
+    records: CallRecords,
+    order: readonly SandboxCallState[],
+    stepMs: number,
+    domain: string,
+    user: string,
+  ): Promise<SandboxDelivery[]> {
     const signal = this.#stop.signal;
     const deliveries: SandboxDelivery[] = [];
     for (const [index, state] of order.entries()) {
-      if (index > 0 && call.stepMs > 0 && !(await this.#wait(call.stepMs, signal))) break;
+      if (index > 0 && stepMs > 0 && !(await this.#wait(stepMs, signal))) break;
       if (signal.aborted) break;
       const record = records[state];
       if (!record) continue;
@@ -127,15 +174,15 @@ export class Deliverer {
         (subscription) =>
           isActive(subscription) &&
           CALL_MODELS.has(subscription.model) &&
-          (subscription.domain === '*' || subscription.domain === call.domain) &&
-          (subscription.user === '*' || subscription.user === call.to),
+          (subscription.domain === '*' || subscription.domain === domain) &&
+          (subscription.user === '*' || subscription.user === user),
       );
       const sent = await Promise.all(
         targets.map((subscription) => this.#send(subscription, [subscription.model === 'call' ? record : origidRecord(record)], state)),
       );
       deliveries.push(...sent);
     }
-    return { callId: call.callId, records, deliveries };
+    return deliveries;
   }
 
   async #send(subscription: SandboxSubscription, records: NsCallRecord[], state: SandboxCallState | undefined): Promise<SandboxDelivery> {

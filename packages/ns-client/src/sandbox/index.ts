@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import type { EventEmitter } from 'node:events';
 import { isIP } from 'node:net';
 import type { NsCallRecord } from '../resources/subscriptions.js';
-import { Deliverer, type DeliverySettings } from './deliveries.js';
+import { Deliverer, type DeliverySettings, type QueuedCallLegs } from './deliveries.js';
 import { FaultList, type SandboxFault } from './faults.js';
 import type { OAuthSettings } from './routes/shared.js';
 import { SandboxServer } from './server.js';
@@ -140,6 +140,22 @@ export interface NsSandboxOptions {
   autoCreateAnswerRule?: boolean;
   /** Retries and timeouts of deliveries to subscriptions. */
   deliveries?: NsSandboxDeliveryOptions;
+  /**
+   * Off by default. When set, each queued call accepted (and not failed for a bare queue) is followed by
+   * its leg to the destination, as NetSapiens reports it to the queue domain's `call` subscriptions:
+   * ringing → answered → ended, or ringing → ended unanswered (see `QueuedCallLegsOptions`).
+   */
+  queuedCallLegs?: QueuedCallLegsOptions;
+}
+
+/** How the sandbox plays the legs of queued calls to subscriptions (`NsSandboxOptions.queuedCallLegs`). */
+export interface QueuedCallLegsOptions {
+  /** Whether the destination answers: a boolean for every call, or asked per destination (E.164 as queued). Default true. */
+  answer?: boolean | ((destination: string) => boolean);
+  /** How long after the queued call's answer the destination starts ringing, in ms. Default 50. */
+  delayMs?: number;
+  /** The time between the leg's states, in ms (as `SimulateCallOptions.stepMs`). Default 50. */
+  stepMs?: number;
 }
 
 /** A running sandbox. The collections are snapshots: each read returns fresh copies. */
@@ -212,6 +228,21 @@ function deliverySettings(options: NsSandboxDeliveryOptions = {}): DeliverySetti
   return { retries, backoffMs, timeoutMs };
 }
 
+function queuedCallLegs(options: QueuedCallLegsOptions | undefined): QueuedCallLegs | undefined {
+  if (options === undefined) return undefined;
+  const { answer = true, delayMs = 50, stepMs = 50 } = options;
+  if (typeof answer !== 'boolean' && typeof answer !== 'function')
+    throw new TypeError('queuedCallLegs.answer must be a boolean or a function');
+  for (const [name, value] of [
+    ['delayMs', delayMs],
+    ['stepMs', stepMs],
+  ] as const) {
+    if (typeof value !== 'number' || !Number.isFinite(value) || value < 0)
+      throw new TypeError(`queuedCallLegs.${name} must be a non-negative number`);
+  }
+  return { answer, delayMs, stepMs };
+}
+
 function oauthSettings(oauth: NsSandboxOAuthOptions | undefined): OAuthSettings | undefined {
   if (oauth === undefined) return undefined;
   const expiresInSeconds = oauth.expiresInSeconds ?? 3600;
@@ -246,6 +277,8 @@ export async function startNsSandbox(options: NsSandboxOptions = {}): Promise<Ns
     state.reset();
     faults.clear();
   };
+  const legs = queuedCallLegs(options.queuedCallLegs);
+  if (legs) state.events.on('call', (call) => void deliverer.simulateQueuedCallLeg(call, legs));
   const server = new SandboxServer({ state, faults, deliverer, settings, reset }, token);
   const address = await server.listen(port, host);
   const url = `http://${isIP(host) === 6 ? `[${host}]` : host}:${address.port}`;

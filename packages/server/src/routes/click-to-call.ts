@@ -1,4 +1,7 @@
 import type { Middleware } from 'koa';
+import { placementFor, schedulingAllowed } from '../callbacks/placement.js';
+import { checkScheduledAt } from '../callbacks/schedule.js';
+import { bookCallback, recordPlacedCallback } from '../callbacks/store.js';
 import type { ServerDeps } from '../deps.js';
 import { checkVisitorNumbers, clientAddress, clientKey, consume } from '../guards/limits.js';
 import { originAllowed } from '../guards/origins.js';
@@ -9,7 +12,6 @@ import { isoUtc, nextOpen, openAt } from '../hours/open.js';
 import type { OpeningHours } from '../hours/schema.js';
 import { wallClock } from '../hours/zone.js';
 import { HttpError } from '../http-error.js';
-import { twilioClickToCall } from '../providers/twilio/originate.js';
 import { ID_PATTERN, type TenantConfig } from '../tenants/schema.js';
 
 const PHONE_ERRORS = {
@@ -18,45 +20,18 @@ const PHONE_ERRORS = {
   premium: { message: 'Sorry, we cannot call that number.', code: 'number_not_allowed' },
 } as const;
 
-/** How an id's calls are placed, and what the log says of one (numbers masked). */
-interface CallPlacement {
-  /** `queued call`, `twilio call`. */
-  kind: string;
-  /** Places the call to the visitor's number (E.164), once: never retried. What to log of it. */
-  place(visitor: string): Promise<Record<string, string>>;
-  /** What to log of a failure. */
-  failure(error: unknown): Record<string, unknown>;
-}
-
 /**
- * How `tenant`'s click-to-call is placed: NetSapiens calls the visitor into the id's `queue`; with
- * `provider: "twilio"`, Twilio rings the business's phone first and bridges the visitor when it answers.
- * `not_configured` when the id has nothing to call into, `unavailable` when its provider is not set up
- * on this server.
- */
-function placementFor(deps: ServerDeps, tenant: TenantConfig): CallPlacement | 'not_configured' | 'unavailable' {
-  if (tenant.provider === 'twilio') {
-    if (!tenant.twilio) return 'not_configured';
-    return deps.twilio ? twilioClickToCall(deps.twilio, tenant.twilio) : 'unavailable';
-  }
-  const { queue, api_domain: domain } = tenant;
-  if (!queue) return 'not_configured';
-  return {
-    kind: 'queued call',
-    place: async (destination) => {
-      await deps.ns.queuedCalls.create({ queue, domain, destination });
-      return {};
-    },
-    failure: (error) => ({ err: error }),
-  };
-}
-
-/**
- * `POST /click-to-call {id, phone_number}`: the id's provider calls the visitor (see `placementFor`).
+ * `POST /click-to-call {id, phone_number}`: the id's provider calls the visitor (see `placementFor`), and
+ * with a database the call is recorded (`callback_id`, `status_token` for its live status).
  * The checks run in the running service's order (id, config, number, limits), with the origin and
  * per-number checks added, whichever the provider; what is called always comes from config, never from
  * the request. An id with `hours` that is closed answers 409 once the request is known to be well formed
  * (id, origin, number), before Turnstile and the limits: a closed line spends no one's budget.
+ *
+ * With `scheduled_at` the request books a callback instead (202), closed line or not: the same checks
+ * and limits, then the time (`checkScheduledAt`, 400 `invalid_schedule`, before Turnstile and the limits
+ * for the same reason) and one pending booking per number per id (409 `already_booked`). The worker
+ * (`callbacks/worker.ts`) places it at its time.
  */
 export function clickToCall(deps: ServerDeps): Middleware<BodyState> {
   return async function clickToCall(ctx) {
@@ -84,8 +59,19 @@ export function clickToCall(deps: ServerDeps): Middleware<BodyState> {
       log.warn({ id, origin: ctx.get('Origin') }, 'click-to-call from an origin the id does not allow');
       throw new HttpError(403, 'This call button cannot be used on this site.', { code: 'origin_not_allowed' });
     }
-    const now = new Date();
-    if (tenant.hours && !openAt(tenant.hours, now)) {
+    const now = deps.clock?.() ?? new Date();
+    const requested = fields.scheduled_at?.trim();
+    let scheduledAt: Date | undefined;
+    if (requested) {
+      // schedulingAllowed says no without a database.
+      if (!schedulingAllowed(deps, tenant)) {
+        throw new HttpError(409, 'This call button does not take bookings: ask for a call now instead.', { code: 'scheduling_disabled' });
+      }
+      checkedPhone(fields, tenant);
+      const schedule = checkScheduledAt(requested, tenant.hours, now);
+      if (!schedule.ok) throw new HttpError(400, schedule.message, { code: 'invalid_schedule' });
+      scheduledAt = schedule.at;
+    } else if (tenant.hours && !openAt(tenant.hours, now)) {
       checkedPhone(fields, tenant);
       refuseClosed(ctx, tenant.hours, now);
       return;
@@ -119,6 +105,27 @@ export function clickToCall(deps: ServerDeps): Middleware<BodyState> {
       throw tripped(deps, log, { limit: 'id', id })(error);
     }
 
+    const callback = { tenant: id, provider: placement.provider, phone: phone.e164 };
+    if (scheduledAt && deps.db) {
+      const booked = await bookCallback(deps.db, { ...callback, scheduledAt }, now);
+      if (booked === 'already_booked') {
+        await deps.limits.number.reward(phone.e164, 1).catch(() => undefined);
+        throw new HttpError(409, 'This number already has a callback booked: cancel it first to book another time.', {
+          code: 'already_booked',
+        });
+      }
+      log.info({ id, to, callback: booked.callbackId, scheduledAt: isoUtc(scheduledAt) }, 'callback booked');
+      ctx.status = 202;
+      ctx.body = {
+        status: 'scheduled',
+        callback_id: booked.callbackId,
+        scheduled_at: isoUtc(scheduledAt),
+        cancel_token: booked.cancelToken,
+        status_token: booked.statusToken,
+      };
+      return;
+    }
+
     let placed: Record<string, string>;
     try {
       placed = await placement.place(phone.e164);
@@ -127,8 +134,27 @@ export function clickToCall(deps: ServerDeps): Middleware<BodyState> {
       throw new HttpError(502, 'Could not place your call right now. Please try again.', { code: 'call_failed' });
     }
     log.info({ ...placed, id, to }, `${placement.kind} placed`);
-    ctx.body = { status: 'ok' };
+    ctx.body = { status: 'ok', ...(deps.db ? await recordCall(deps.db, callback, now, log) : {}) };
   };
+}
+
+/**
+ * Records a call just placed, for its live status. The call is out already: a database failing now costs
+ * the visitor the status, never a 5xx that would make them ask for a second call.
+ */
+async function recordCall(
+  db: NonNullable<ServerDeps['db']>,
+  callback: Parameters<typeof recordPlacedCallback>[1],
+  now: Date,
+  log: BodyState['log'],
+): Promise<{ callback_id?: string; status_token?: string }> {
+  try {
+    const { callbackId, statusToken } = await recordPlacedCallback(db, callback, now);
+    return { callback_id: callbackId, status_token: statusToken };
+  } catch (error) {
+    log.error({ err: error, id: callback.tenant }, 'the call was placed but could not be recorded: no live status for it');
+    return {};
+  }
 }
 
 /** The visitor's number in E.164, or the 400 that says what is wrong with it. */

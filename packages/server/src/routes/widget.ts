@@ -4,6 +4,7 @@ import examples from 'libphonenumber-js/mobile/examples';
 import type { AppState } from '../context.js';
 import type { ServerDeps } from '../deps.js';
 import { hoursStatus, isoUtc, type HoursStatus } from '../hours/open.js';
+import { schedulingAllowed } from '../callbacks/placement.js';
 import { HttpError } from '../http-error.js';
 import { ID_PATTERN, type TenantConfig } from '../tenants/schema.js';
 import type { WidgetAsset, WidgetBundle } from '../widget-bundle.js';
@@ -32,6 +33,8 @@ export interface WidgetConfig {
   next_open?: string | null;
   /** With `hours` only: the zone the hours are read in (IANA), for the widget to name when the visitor's differs. */
   timezone?: string;
+  /** Whether the id takes bookings (`POST /click-to-call` with `scheduled_at`): see docs/callbacks.md. Not in the loader's settings. */
+  scheduling?: boolean;
   /** With `allowed_countries` only: the countries a visitor may be called in, in that order (the id's default first). */
   countries?: WidgetCountry[];
 }
@@ -112,6 +115,7 @@ export function widgetConfigRoute(deps: ServerDeps): Middleware<AppState> {
       config.next_open = !status.open && status.nextOpen ? isoUtc(status.nextOpen) : null;
       config.timezone = tenant.hours.timezone;
     }
+    config.scheduling = schedulingAllowed(deps, tenant);
     if (tenant.allowed_countries) config.countries = widgetCountries(tenant.allowed_countries);
     ctx.body = config;
   };

@@ -62,6 +62,11 @@ export interface TenantConfig {
   event_webhooks?: { url: string; secret: string }[];
   /** When click-to-call is open, in the id's zone; absent means always. See docs/hours.md. */
   hours?: OpeningHours;
+  /**
+   * Whether visitors may book a callback for later (`POST /click-to-call` with `scheduled_at`); absent
+   * means yes for an id that can place calls. See docs/callbacks.md.
+   */
+  scheduled_callbacks?: boolean;
   [field: string]: unknown;
 }
 
@@ -205,6 +210,7 @@ export const tenantSchema = z
       .refine((hooks) => new Set(hooks.map((hook) => hook.url)).size === hooks.length, { error: 'must not list a URL twice' })
       .optional(),
     hours: openingHoursSchema.optional(),
+    scheduled_callbacks: z.boolean({ error: 'must be true or false' }).optional(),
   })
   .superRefine((entry, context) => {
     // Every id but a Twilio one is a NetSapiens domain's.

@@ -4,6 +4,7 @@ import { migration as eventWebhooks } from './0003-event-webhooks.js';
 import { migration as subscriptionRetries } from './0004-subscription-retries.js';
 import { migration as texts } from './0005-texts.js';
 import { migration as dialpad } from './0006-dialpad.js';
+import { migration as callbacks } from './0007-callbacks.js';
 
 /**
  * One schema change, the same SQL for PostgreSQL and PGlite. Migrations are TypeScript modules so that
@@ -19,4 +20,4 @@ export interface Migration {
 }
 
 /** Every migration, in order. */
-export const MIGRATIONS: readonly Migration[] = [callEvents, streamTokens, eventWebhooks, subscriptionRetries, texts, dialpad];
+export const MIGRATIONS: readonly Migration[] = [callEvents, streamTokens, eventWebhooks, subscriptionRetries, texts, dialpad, callbacks];
