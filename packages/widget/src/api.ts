@@ -1,4 +1,4 @@
-/** The two requests the element makes to a Beckon server. Neither sends cookies or other credentials. */
+/** The requests the element makes to a Beckon server. None sends cookies or other credentials. */
 
 /** Branding for a config id, as `GET /widget-config` gives it; every field may be missing. */
 export interface WidgetBranding {
@@ -34,6 +34,8 @@ export interface WidgetConfig {
   branding: WidgetBranding;
   hours?: LineHours;
   countries?: DialCountry[];
+  /** Whether the id takes bookings (`POST /click-to-call` with `scheduled_at`). */
+  scheduling: boolean;
 }
 
 /**
@@ -49,11 +51,31 @@ export interface CallFailure {
   nextOpen?: Date;
 }
 
-/** How a click-to-call request ended. */
-export type CallOutcome = { ok: true } | CallFailure;
+/**
+ * An accepted click-to-call request. `callbackId` and `statusToken` open the call's live status (an
+ * older server gives neither); a booking also has `scheduledAt` and the `cancelToken` that cancels it.
+ */
+export interface CallAccepted {
+  ok: true;
+  callbackId?: string;
+  statusToken?: string;
+  scheduledAt?: Date;
+  cancelToken?: string;
+}
 
-/** The config only decorates and informs the button: give up soon and keep the defaults. */
-const BRANDING_TIMEOUT_MS = 8_000;
+/** How a click-to-call request (or a cancellation) ended. */
+export type CallOutcome = CallAccepted | CallFailure;
+
+/** The next times an id takes bookings at, as `GET /click-to-call/slots` lists them. */
+export interface CallSlots {
+  /** The business's zone (IANA). */
+  timeZone?: string;
+  /** UTC instants (ISO 8601) as the server wrote them, so a booking sends one back unchanged. */
+  slots: string[];
+}
+
+/** The config and the bookable times only inform the dialog: give up soon and keep the defaults. */
+const INFO_TIMEOUT_MS = 8_000;
 /** Long enough for the phone system to accept the call; the request is never retried. */
 const CALL_TIMEOUT_MS = 20_000;
 
@@ -90,7 +112,7 @@ export async function fetchConfig(endpoint: string, id: string): Promise<WidgetC
   try {
     const response = await fetch(url(endpoint, `/widget-config?id=${encodeURIComponent(id)}`), {
       credentials: 'omit',
-      signal: AbortSignal.timeout(BRANDING_TIMEOUT_MS),
+      signal: AbortSignal.timeout(INFO_TIMEOUT_MS),
     });
     if (!response.ok) return undefined;
     const body: unknown = await response.json();
@@ -112,6 +134,7 @@ export async function fetchConfig(endpoint: string, id: string): Promise<WidgetC
           ? { open: body.open, nextOpen: date(body.next_open), timeZone: typeof body.timezone === 'string' ? body.timezone : undefined }
           : undefined,
       countries: countries.length > 0 ? countries : undefined,
+      scheduling: body.scheduling === true,
     };
   } catch {
     return undefined;
@@ -119,19 +142,58 @@ export async function fetchConfig(endpoint: string, id: string): Promise<WidgetC
 }
 
 /**
- * `POST {endpoint}/click-to-call {id, phone_number}`. Success is a 2xx answer `{"status":"ok"}`; an
- * error keeps the server's `message` from its `{"status":"error","message"}` envelope when there is one,
- * and the `next_open` of a 409 `closed`.
+ * `POST {endpoint}/click-to-call {id, phone_number}`, with `scheduled_at` to book a time. Success is a
+ * 2xx answer `{"status":"ok"}` (or `"scheduled"`, a booking); an error keeps the server's `message` from
+ * its `{"status":"error","message"}` envelope when there is one, and the `next_open` of a 409 `closed`.
  */
-export async function requestCall(endpoint: string, id: string, phoneNumber: string, turnstileToken?: string): Promise<CallOutcome> {
+export function requestCall(
+  endpoint: string,
+  id: string,
+  phoneNumber: string,
+  turnstileToken?: string,
+  scheduledAt?: string,
+): Promise<CallOutcome> {
+  const body: Record<string, string> = { id, phone_number: phoneNumber };
+  if (turnstileToken) body.turnstile_token = turnstileToken;
+  if (scheduledAt) body.scheduled_at = scheduledAt;
+  return send(url(endpoint, '/click-to-call'), 'POST', body);
+}
+
+/** `DELETE {endpoint}/click-to-call/:callback_id?token=`: cancels a booking. */
+export function cancelCall(endpoint: string, callbackId: string, cancelToken: string): Promise<CallOutcome> {
+  return send(url(endpoint, `/click-to-call/${encodeURIComponent(callbackId)}?token=${encodeURIComponent(cancelToken)}`), 'DELETE');
+}
+
+/** The call's live status stream, `GET {endpoint}/click-to-call/:callback_id/events?token=` (Server-Sent Events). */
+export function statusUrl(endpoint: string, callbackId: string, statusToken: string): string {
+  return url(endpoint, `/click-to-call/${encodeURIComponent(callbackId)}/events?token=${encodeURIComponent(statusToken)}`);
+}
+
+/** `GET {endpoint}/click-to-call/slots?id=`: undefined on any failure. */
+export async function fetchSlots(endpoint: string, id: string): Promise<CallSlots | undefined> {
+  try {
+    const response = await fetch(url(endpoint, `/click-to-call/slots?id=${encodeURIComponent(id)}`), {
+      credentials: 'omit',
+      signal: AbortSignal.timeout(INFO_TIMEOUT_MS),
+    });
+    const body: unknown = await response.json();
+    if (!response.ok || !isRecord(body) || !Array.isArray(body.slots)) return undefined;
+    return {
+      timeZone: typeof body.timezone === 'string' ? body.timezone : undefined,
+      slots: body.slots.filter((slot): slot is string => date(slot) !== undefined),
+    };
+  } catch {
+    return undefined;
+  }
+}
+
+/** A JSON request answered in the server's shapes: an accepted call, or the error envelope. */
+async function send(target: string, method: string, fields?: Record<string, string>): Promise<CallOutcome> {
   let response: Response;
   try {
-    response = await fetch(url(endpoint, '/click-to-call'), {
-      method: 'POST',
-      headers: { 'Content-Type': 'application/json' },
-      body: JSON.stringify(
-        turnstileToken ? { id, phone_number: phoneNumber, turnstile_token: turnstileToken } : { id, phone_number: phoneNumber },
-      ),
+    response = await fetch(target, {
+      method,
+      ...(fields ? { headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(fields) } : {}),
       credentials: 'omit',
       signal: AbortSignal.timeout(CALL_TIMEOUT_MS),
     });
@@ -139,9 +201,26 @@ export async function requestCall(endpoint: string, id: string, phoneNumber: str
     return { ok: false };
   }
   const body: unknown = await response.json().catch(() => undefined);
-  if (response.ok && isRecord(body) && body.status === 'ok') return { ok: true };
-  const envelope = isRecord(body) && body.status === 'error' ? body : {};
-  const message = typeof envelope.message === 'string' && envelope.message.trim() ? envelope.message : undefined;
-  const code = typeof envelope.code === 'string' ? envelope.code : undefined;
-  return { ok: false, status: response.status, message, code, nextOpen: date(envelope.next_open) };
+  const field = (key: string): string | undefined => {
+    const value = isRecord(body) ? body[key] : undefined;
+    return typeof value === 'string' && value.trim() ? value : undefined;
+  };
+  const status = field('status');
+  if (response.ok && (status === 'ok' || status === 'scheduled' || status === 'cancelled')) {
+    return {
+      ok: true,
+      callbackId: field('callback_id'),
+      statusToken: field('status_token'),
+      scheduledAt: date(field('scheduled_at')),
+      cancelToken: field('cancel_token'),
+    };
+  }
+  const error = status === 'error';
+  return {
+    ok: false,
+    status: response.status,
+    message: error ? field('message') : undefined,
+    code: error ? field('code') : undefined,
+    nextOpen: error ? date(field('next_open')) : undefined,
+  };
 }

@@ -1,18 +1,22 @@
 import { LitElement, html, nothing, type PropertyValues, type TemplateResult } from 'lit';
 import { property, query, state } from 'lit/decorators.js';
 import {
+  cancelCall,
   fetchConfig,
+  fetchSlots,
   requestCall,
+  statusUrl,
   type CallFailure,
   type CallOutcome,
+  type CallSlots,
   type DialCountry,
   type LineHours,
   type WidgetBranding,
 } from './api.js';
 import { parseHexColor, readableTextColor } from './contrast.js';
-import { closedMessage, isClosed } from './hours.js';
+import { DAY, TIME, WHEN, closedMessage, isClosed, zoned } from './hours.js';
 import { inheritedLang } from './lang.js';
-import { callUsEvent, type CallUsPhoneDetail } from './events.js';
+import { callUsEvent, type CallUsCallStatus, type CallUsPhoneDetail } from './events.js';
 import { stringsFor, type CallUsLanguage, type CallUsStrings } from './strings/index.js';
 import { styles } from './styles.js';
 import { dialledNumber, httpUrl, isPlausibleIn, isPlausiblePhoneNumber } from './validate.js';
@@ -30,7 +34,33 @@ const ERROR_STRINGS: Partial<Record<string, keyof CallUsStrings>> = {
   rate_limited: 'tooManyRequests',
   call_failed: 'callFailed',
   unavailable: 'genericError',
+  invalid_schedule: 'slotTaken',
+  already_booked: 'alreadyBooked',
+  not_pending: 'notCancellable',
 };
+
+/** What each step of the call's live status is shown as. */
+const STATUS_STRINGS: Record<CallUsCallStatus, keyof CallUsStrings> = {
+  scheduled: 'success',
+  queued: 'success',
+  ringing: 'ringing',
+  answered: 'answered',
+  ended: 'ended',
+  'no-answer': 'noAnswer',
+  failed: 'callFailed',
+  cancelled: 'cancelled',
+  missed: 'noAnswer',
+};
+
+/** The statuses after which nothing more happens to a call. */
+const FINAL_STATUSES: CallUsCallStatus[] = ['ended', 'no-answer', 'failed', 'cancelled', 'missed'];
+
+/** A time the visitor booked here, kept in memory only: the cancel token is a credential. */
+interface Booking {
+  callbackId: string;
+  at: Date;
+  cancelToken?: string;
+}
 
 /**
  * The text a failed request shows. The server speaks English: an error it names by code (and any 429)
@@ -47,13 +77,16 @@ function failureMessage(failure: CallFailure, text: CallUsStrings): string {
 const MAX_TIMEOUT_MS = 2 ** 31 - 1;
 
 /** Where the element is in its flow: closed, dialog open, request in flight, or how it ended. */
-type Phase = 'idle' | 'open' | 'sending' | 'success' | 'error';
+type Phase = 'idle' | 'open' | 'sending' | 'success' | 'error' | 'cancelled';
 
 /**
  * A button that opens a dialog where a visitor types their phone number; the Beckon server then asks
  * the phone system to call them back. For an id with opening hours, the button says when the line is
- * closed and the dialog says when it opens, in the visitor's time zone; for an id that calls several
- * countries, the dialog has a country picker.
+ * closed and the dialog says when it opens, in the visitor's time zone; for an id that takes bookings,
+ * the dialog offers times to be called at when the line is closed, or on request ("Call me later"), and
+ * shows the booking with a button that cancels it; after an immediate call, it follows the call live
+ * ("We're ringing you now", "Connected"); for an id that calls several countries, the dialog has a
+ * country picker.
  *
  * @summary Click-to-call button: the visitor leaves a number and is called back.
  *
@@ -63,6 +96,9 @@ type Phase = 'idle' | 'open' | 'sending' | 'success' | 'error';
  * @fires {CustomEvent<{ phoneNumber: string, country?: string }>} call-us-submit - A number passed the quick check and is being sent. `country` is the one picked, when the id lists its countries.
  * @fires {CustomEvent<{ phoneNumber: string, country?: string }>} call-us-success - The server accepted the request: the visitor is being called.
  * @fires {CustomEvent<{ message: string, status?: number, code?: string }>} call-us-error - The request failed or could not be sent. `message` is the text shown; `status` is the HTTP status when the server answered (absent for network errors); `code` is the server's error code (`invalid_number`, `rate_limited`, `closed`…) when it gave one.
+ * @fires {CustomEvent<{ phoneNumber: string, country?: string, callbackId: string, scheduledAt: string }>} call-us-scheduled - The server booked a time (`scheduledAt`, ISO 8601, UTC) to call the visitor at. `callbackId` names the booking.
+ * @fires {CustomEvent<{ callbackId: string }>} call-us-cancelled - The visitor cancelled their booking, and the server confirmed it.
+ * @fires {CustomEvent<{ status: 'scheduled' | 'queued' | 'ringing' | 'answered' | 'ended' | 'no-answer' | 'failed' | 'cancelled' | 'missed', callbackId: string }>} call-us-status - A step of an immediate call, from the server's live status stream (servers that give a `status_token`): `queued`, `ringing`, `answered`, then `ended`, or `no-answer`/`failed`. The stream closes after a final step, or when the element leaves the page.
  * @fires {CustomEvent<Record<PropertyKey, never>>} call-us-close - The dialog closed (Escape, the cancel/close button or `hide()`).
  * @fires {CustomEvent<{ open: boolean, nextOpen: string | null, timeZone?: string }>} call-us-hours - The server said whether the id's line is open (only for an id with opening hours): on each `/widget-config` answer, and when a request found the line closed. `nextOpen` is when a closed line opens (ISO 8601, UTC), `timeZone` the business's zone.
  *
@@ -73,9 +109,12 @@ type Phase = 'idle' | 'open' | 'sending' | 'success' | 'error';
  * @csspart country - The country picker (a `<select>`), for an id that calls several countries.
  * @csspart input - The phone number field.
  * @csspart error - The inline message shown when the number does not look valid.
- * @csspart submit - The button that sends the request.
+ * @csspart slot - The picker of times to book (a `<select>`, times grouped by day), for an id that takes bookings.
+ * @csspart submit - The button that sends the request (or books the picked time).
+ * @csspart later - The "Call me later" button, offering times to book while the line is open.
+ * @csspart cancel-booking - The button that cancels a booking.
  * @csspart cancel - The button that closes the dialog.
- * @csspart status - The live status line (sending, success, error, closed and when the line opens).
+ * @csspart status - The live status line (sending, success and the call's progress, error, the booking, closed and when the line opens).
  *
  * @cssprop [--call-us-color=#0b57d0] - Background of the button and of the submit button. The `button-color` attribute takes precedence.
  * @cssprop [--call-us-text-color=#ffffff] - Text colour on those buttons; when set, it applies whatever the background. Without it, the text is black or white, whichever contrasts more with the colour from `button-color` (or the id's branding); with a colour set only through `--call-us-color`, it is white, so set this too when that colour is light.
@@ -139,12 +178,21 @@ export class CallUsButton extends LitElement {
   @state() private countries?: DialCountry[];
   /** The picked country's code; empty for the id's default. */
   @state() private countryCode = '';
+  /** Whether the id takes bookings, from `GET /widget-config`. */
+  @state() private scheduling = false;
+  /** The times to book, once fetched: while set, the dialog books one instead of calling now. */
+  @state() private slots?: CallSlots;
+  /** The time booked here, until it is cancelled and the dialog closed. */
+  @state() private booking?: Booking;
+  /** The latest step of the immediate call, from its status stream. */
+  @state() private callStatus?: CallUsCallStatus;
 
   @query('#trigger') private trigger!: HTMLButtonElement | null;
   @query('#dialog') private dialog!: HTMLDialogElement | null;
   @query('#phone') private input!: HTMLInputElement | null;
   @query('[part~="submit"]') private submitButton!: HTMLButtonElement | null;
   @query('[part~="cancel"]') private cancelButton!: HTMLButtonElement | null;
+  @query('#slot') private slotPicker!: HTMLSelectElement | null;
 
   /** Tells a stale config answer (for an earlier id or endpoint) from the current one. */
   private configRequest = 0;
@@ -152,6 +200,8 @@ export class CallUsButton extends LitElement {
   private openingTimer?: ReturnType<typeof setTimeout>;
   /** Follows `<html lang>`, which single-page apps change without reloading. */
   private readonly documentLang = new MutationObserver(() => this.requestUpdate());
+  /** The immediate call's status stream, open until a final step or until the element leaves the page. */
+  private statusStream?: EventSource;
 
   /** Opens the dialog and moves focus to the phone number field (what activating the button does). */
   async show(): Promise<void> {
@@ -163,6 +213,8 @@ export class CallUsButton extends LitElement {
       this.errorMessage = '';
       this.invalid = false;
     }
+    // Times change: a closed line's are fetched afresh on each opening.
+    if (this.scheduling && isClosed(this.hours)) void this.loadSlots();
     dialog.showModal();
     // The field, even with a country picker before it; a closed line has none, and its Close button
     // (after which a step to book a time could come) takes focus.
@@ -188,6 +240,7 @@ export class CallUsButton extends LitElement {
     super.disconnectedCallback();
     this.documentLang.disconnect();
     clearTimeout(this.openingTimer);
+    this.statusStream?.close();
     // A removed modal leaves the top layer but keeps `open`; closing keeps state and events consistent.
     this.hide();
   }
@@ -221,8 +274,11 @@ export class CallUsButton extends LitElement {
     const brandedLabel = this.buttonText || this.branding.buttonText;
     const company = this.companyName || this.branding.companyName;
     const logo = httpUrl(this.logoUrl || this.branding.logoUrl);
-    const sending = this.phase === 'sending';
+    const { phase, booking, slots } = this;
+    const sending = phase === 'sending';
     const closed = isClosed(this.hours);
+    // A booking replaces the form; otherwise a closed line takes a number only to book a time.
+    const form = !booking && (!closed || slots);
 
     // A native modal <dialog> rather than a role="dialog" panel: the browser makes the rest of the page
     // inert (a real focus trap), closes it on Escape, puts it in the top layer above any page z-index,
@@ -243,7 +299,7 @@ export class CallUsButton extends LitElement {
         id="dialog"
         part="dialog"
         aria-labelledby="heading"
-        aria-describedby=${closed ? 'status' : 'description'}
+        aria-describedby=${closed || slots || booking ? 'status' : 'description'}
         lang=${fallbackLang ?? nothing}
         @close=${this.onClose}
       >
@@ -255,19 +311,28 @@ export class CallUsButton extends LitElement {
             }
             <h2 id="heading">${company || text.heading}</h2>
           </div>
-          ${closed ? nothing : this.renderNumberFields(text)}
+          ${form ? this.renderNumberFields(text, slots) : nothing}
           <p id="status" part="status" role="status" aria-live="polite">${this.statusText(text, closed)}</p>
           <div class="actions">
             ${
-              // A closed line takes no number. A step to book a time for later would go here.
-              closed
-                ? nothing
-                : html`<button part="submit" type="submit" ?disabled=${sending} aria-busy=${sending ? 'true' : 'false'}>
+              form
+                ? html`<button part="submit" type="submit" ?disabled=${sending} aria-busy=${sending ? 'true' : 'false'}>
                     ${text.submit}
                   </button>`
+                : nothing
+            }
+            ${
+              form && !slots && this.scheduling && (phase === 'open' || phase === 'error')
+                ? html`<button part="later" type="button" @click=${this.onLater}>${text.later}</button>`
+                : nothing
+            }
+            ${
+              booking?.cancelToken && phase !== 'cancelled'
+                ? html`<button part="cancel-booking" type="button" @click=${this.onCancelBooking}>${text.cancelBooking}</button>`
+                : nothing
             }
             <button part="cancel" type="button" @click=${this.hide}>
-              ${closed || this.phase === 'success' ? text.close : text.cancel}
+              ${closed || booking || phase === 'success' ? text.close : text.cancel}
             </button>
           </div>
         </form>
@@ -275,13 +340,16 @@ export class CallUsButton extends LitElement {
     `;
   }
 
-  /** The description, the country picker when the id calls several countries, and the number field. */
-  private renderNumberFields(text: CallUsStrings): TemplateResult {
+  /**
+   * The description, the country picker when the id calls several countries, and the number field; to
+   * book a time, the picker of `slots` instead of the description.
+   */
+  private renderNumberFields(text: CallUsStrings, slots: CallSlots | undefined): TemplateResult {
     const countries = this.countries;
     const country = this.pickedCountry();
     const invalidText = country?.example ? text.invalidPhoneExample.replace('{example}', country.example) : text.invalidPhone;
     return html`
-      <p id="description">${text.description}</p>
+      ${slots ? this.renderSlots(text, slots) : html`<p id="description">${text.description}</p>`}
       ${
         countries && countries.length > 1
           ? html`
@@ -312,6 +380,32 @@ export class CallUsButton extends LitElement {
     `;
   }
 
+  /**
+   * The times to book, grouped by day in the visitor's zone (a native `<select>` with an `<optgroup>`
+   * per day: keyboard and screen readers know it), each in the visitor's time, and in the business's
+   * with its zone named when that shows another time.
+   */
+  private renderSlots(text: CallUsStrings, { slots, timeZone }: CallSlots): TemplateResult {
+    const lang = this.textLanguage();
+    const days = new Map<string, [string, Date][]>();
+    for (const slot of slots) {
+      const at = new Date(slot);
+      const day = new Intl.DateTimeFormat(lang, DAY).format(at);
+      days.set(day, [...(days.get(day) ?? []), [slot, at]]);
+    }
+    return html`
+      <label for="slot">${text.slotLabel}</label>
+      <select id="slot" part="slot">
+        ${[...days].map(
+          ([day, times]) =>
+            html`<optgroup label=${day}>
+              ${times.map(([slot, at]) => html`<option value=${slot}>${zoned(at, timeZone, text, lang, TIME)}</option>`)}
+            </optgroup>`,
+        )}
+      </select>
+    `;
+  }
+
   /** The id's default first, then the others by their name in the dialog's language. */
   private countryOptions(countries: DialCountry[]): (DialCountry & { name: string })[] {
     const lang = this.textLanguage();
@@ -331,17 +425,18 @@ export class CallUsButton extends LitElement {
   }
 
   private statusText(text: CallUsStrings, closed: boolean): string {
-    if (closed && this.hours) return closedMessage(this.hours, text, this.textLanguage());
-    switch (this.phase) {
-      case 'sending':
-        return text.sending;
-      case 'success':
-        return text.success;
-      case 'error':
-        return this.errorMessage;
-      default:
-        return '';
-    }
+    const { phase, booking } = this;
+    if (phase === 'sending') return text.sending;
+    if (phase === 'error') return this.errorMessage;
+    if (phase === 'cancelled') return text.cancelled;
+    if (booking) return text.booked.replace('{time}', zoned(booking.at, this.businessZone(), text, this.textLanguage(), WHEN));
+    if (phase === 'success') return text[this.callStatus ? STATUS_STRINGS[this.callStatus] : 'success'];
+    return closed && this.hours ? closedMessage(this.hours, text, this.textLanguage()) : '';
+  }
+
+  /** The business's zone, as the times to book or the hours named it. */
+  private businessZone(): string | undefined {
+    return this.slots?.timeZone ?? this.hours?.timeZone;
   }
 
   /**
@@ -379,6 +474,9 @@ export class CallUsButton extends LitElement {
       this.hours = undefined;
       this.countries = undefined;
       this.countryCode = '';
+      this.scheduling = false;
+      this.slots = undefined;
+      this.booking = undefined;
     }
     clearTimeout(this.openingTimer);
     if (!this.endpoint || !this.configId) return;
@@ -387,7 +485,9 @@ export class CallUsButton extends LitElement {
       const branded = [this.buttonText, this.buttonColor, this.companyName, this.logoUrl].some((value) => value != null);
       this.branding = branded ? {} : config.branding;
       this.countries = config.countries;
+      this.scheduling = config.scheduling;
       if (config.hours) this.learnHours(config.hours);
+      if (this.scheduling && isClosed(this.hours)) void this.loadSlots();
     });
   }
 
@@ -413,6 +513,36 @@ export class CallUsButton extends LitElement {
     this.openingTimer = setTimeout(() => this.loadConfig(false), delay);
   }
 
+  /** Fetches the times to book; none (or a failed request) leaves `slots` unset. */
+  private async loadSlots(): Promise<void> {
+    const request = this.configRequest;
+    const found = await fetchSlots(this.endpoint, this.configId);
+    if (request === this.configRequest) this.slots = found?.slots.length ? found : undefined;
+  }
+
+  /** "Call me later": the times to book replace the immediate call, and the picker takes focus from the button, now gone. */
+  private async onLater(): Promise<void> {
+    await this.loadSlots();
+    if (!this.slots) return this.fail(this.localized().text.noSlots);
+    this.phase = 'open';
+    await this.updateComplete;
+    this.slotPicker?.focus();
+  }
+
+  /** Cancels the booking (DELETE with its cancel token); focus moves from the Cancel button, then gone, to Close. */
+  private async onCancelBooking(): Promise<void> {
+    const { booking } = this;
+    if (!booking?.cancelToken || this.phase === 'sending') return;
+    const { text } = this.localized();
+    this.phase = 'sending';
+    const outcome = await cancelCall(this.endpoint, booking.callbackId, booking.cancelToken);
+    if (!outcome.ok) return this.fail(outcome.status === 404 ? text.notCancellable : failureMessage(outcome, text), outcome.status, outcome.code);
+    this.phase = 'cancelled';
+    this.dispatchEvent(callUsEvent('call-us-cancelled', { callbackId: booking.callbackId }));
+    await this.updateComplete;
+    this.cancelButton?.focus();
+  }
+
   private onInput(): void {
     // The message describes the value that was refused; once it is edited, it no longer applies.
     this.invalid = false;
@@ -424,7 +554,10 @@ export class CallUsButton extends LitElement {
   }
 
   private onClose(): void {
+    if (this.phase === 'cancelled') this.booking = undefined;
     if (this.phase !== 'sending') this.phase = 'idle';
+    // An open line offers a call now again; a closed line's times are fetched afresh on the next opening.
+    if (!isClosed(this.hours)) this.slots = undefined;
     // Only take focus back when it would otherwise be lost, never from elsewhere on the page.
     const active = document.activeElement;
     if (!active || active === document.body || active === this) this.trigger?.focus();
@@ -445,6 +578,7 @@ export class CallUsButton extends LitElement {
       return;
     }
     const detail = { phoneNumber, ...(country ? { country: country.code } : {}) };
+    const scheduledAt = this.slots ? this.slotPicker?.value : undefined;
     this.startSending(detail);
     const token = await this.turnstileTokenForRequest();
     if (token === false) {
@@ -452,7 +586,8 @@ export class CallUsButton extends LitElement {
       this.fail(text.genericError);
       return;
     }
-    this.showOutcome(await requestCall(this.endpoint, this.configId, dialledNumber(phoneNumber, country), token), detail, text);
+    const outcome = await requestCall(this.endpoint, this.configId, dialledNumber(phoneNumber, country), token, scheduledAt);
+    this.showOutcome(outcome, detail, text, scheduledAt);
   }
 
   /** The quick check. A refused number gets the inline message and keeps focus, so the visitor can fix it. */
@@ -482,16 +617,53 @@ export class CallUsButton extends LitElement {
     }
   }
 
-  private showOutcome(outcome: CallOutcome, detail: CallUsPhoneDetail, text: CallUsStrings): void {
-    if (outcome.ok) this.succeed(detail);
-    else if (outcome.code === 'closed') this.foundClosed(outcome, text);
-    else this.fail(failureMessage(outcome, text), outcome.status, outcome.code);
-  }
-
-  private succeed(detail: CallUsPhoneDetail): void {
+  private showOutcome(outcome: CallOutcome, detail: CallUsPhoneDetail, text: CallUsStrings, scheduledAt?: string): void {
+    if (!outcome.ok) {
+      if (outcome.code === 'closed') return this.foundClosed(outcome, text);
+      // The picked time was taken or has passed: offer the times still free.
+      if (outcome.code === 'invalid_schedule') void this.loadSlots();
+      return this.fail(failureMessage(outcome, text), outcome.status, outcome.code);
+    }
+    const { callbackId = '', statusToken, cancelToken } = outcome;
+    if (scheduledAt) {
+      const at = outcome.scheduledAt ?? new Date(scheduledAt);
+      this.booking = { callbackId, at, cancelToken };
+      this.phase = this.dialog?.open ? 'success' : 'idle';
+      this.dispatchEvent(callUsEvent('call-us-scheduled', { ...detail, callbackId, scheduledAt: at.toISOString() }));
+      // The form, and the submit button with it, is gone: Close takes focus, away from "Cancel the call".
+      void this.updateComplete.then(() => this.dialog?.open && this.cancelButton?.focus());
+      return;
+    }
     // A request that ends after the dialog closed leaves the element idle, so reopening starts afresh.
     this.phase = this.dialog?.open ? 'success' : 'idle';
+    this.callStatus = undefined;
     this.dispatchEvent(callUsEvent('call-us-success', detail));
+    // An older server gives no status token: then the success text is all there is to say.
+    if (callbackId && statusToken) this.followCall(callbackId, statusToken);
+  }
+
+  /**
+   * Follows the call's live status (Server-Sent Events): each step is shown in the live region and
+   * reported in `call-us-status`. EventSource reconnects by itself (sending `Last-Event-ID`); the stream
+   * is closed after a final step, on another call, and when the element leaves the page.
+   */
+  private followCall(callbackId: string, statusToken: string): void {
+    this.statusStream?.close();
+    const stream = (this.statusStream = new EventSource(statusUrl(this.endpoint, callbackId, statusToken)));
+    stream.addEventListener('status', (event) => {
+      let status: unknown;
+      try {
+        status = (JSON.parse((event as MessageEvent<string>).data) as { status?: unknown }).status;
+      } catch {
+        return;
+      }
+      // A step this version does not know, or one heard again after a reconnection, changes nothing.
+      if (typeof status !== 'string' || !Object.hasOwn(STATUS_STRINGS, status) || status === this.callStatus) return;
+      const step = status as CallUsCallStatus;
+      this.callStatus = step;
+      this.dispatchEvent(callUsEvent('call-us-status', { status: step, callbackId }));
+      if (FINAL_STATUSES.includes(step)) stream.close();
+    });
   }
 
   /**
@@ -500,6 +672,7 @@ export class CallUsButton extends LitElement {
    */
   private foundClosed(failure: CallFailure, text: CallUsStrings): void {
     this.learnHours({ open: false, nextOpen: failure.nextOpen });
+    if (this.scheduling) void this.loadSlots();
     const open = this.dialog?.open;
     this.phase = open ? 'open' : 'idle';
     const message = closedMessage({ open: false, nextOpen: failure.nextOpen, timeZone: this.hours?.timeZone }, text, this.textLanguage());
