@@ -60,6 +60,8 @@ interface Booking {
   callbackId: string;
   at: Date;
   cancelToken?: string;
+  /** The business's zone, as the times to book named it. */
+  timeZone?: string;
 }
 
 /**
@@ -322,7 +324,7 @@ export class CallUsButton extends LitElement {
                 : nothing
             }
             ${
-              form && !slots && this.scheduling && (phase === 'open' || phase === 'error')
+              form && !slots && this.scheduling && !sending && phase !== 'success'
                 ? html`<button part="later" type="button" @click=${this.onLater}>${text.later}</button>`
                 : nothing
             }
@@ -429,15 +431,11 @@ export class CallUsButton extends LitElement {
     if (phase === 'sending') return text.sending;
     if (phase === 'error') return this.errorMessage;
     if (phase === 'cancelled') return text.cancelled;
-    if (booking) return text.booked.replace('{time}', zoned(booking.at, this.businessZone(), text, this.textLanguage(), WHEN));
+    if (booking) return text.booked.replace('{time}', zoned(booking.at, booking.timeZone, text, this.textLanguage(), WHEN));
     if (phase === 'success') return text[this.callStatus ? STATUS_STRINGS[this.callStatus] : 'success'];
     return closed && this.hours ? closedMessage(this.hours, text, this.textLanguage()) : '';
   }
 
-  /** The business's zone, as the times to book or the hours named it. */
-  private businessZone(): string | undefined {
-    return this.slots?.timeZone ?? this.hours?.timeZone;
-  }
 
   /**
    * The strings to show: the built-in ones for the requested language, then the page's overrides. With
@@ -627,7 +625,7 @@ export class CallUsButton extends LitElement {
     const { callbackId = '', statusToken, cancelToken } = outcome;
     if (scheduledAt) {
       const at = outcome.scheduledAt ?? new Date(scheduledAt);
-      this.booking = { callbackId, at, cancelToken };
+      this.booking = { callbackId, at, cancelToken, timeZone: this.slots?.timeZone ?? this.hours?.timeZone };
       this.phase = this.dialog?.open ? 'success' : 'idle';
       this.dispatchEvent(callUsEvent('call-us-scheduled', { ...detail, callbackId, scheduledAt: at.toISOString() }));
       // The form, and the submit button with it, is gone: Close takes focus, away from "Cancel the call".
