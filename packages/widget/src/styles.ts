@@ -131,7 +131,8 @@ export const styles = css`
   }
 
   [part~='input'],
-  [part~='country'] {
+  [part~='country'],
+  [part~='slot'] {
     display: block;
     width: 100%;
     margin-top: 0.25rem;
