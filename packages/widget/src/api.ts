@@ -59,7 +59,8 @@ export interface CallAccepted {
   ok: true;
   callbackId?: string;
   statusToken?: string;
-  scheduledAt?: Date;
+  /** The booked time (ISO 8601, UTC), as the server wrote it. */
+  scheduledAt?: string;
   cancelToken?: string;
 }
 
@@ -107,38 +108,50 @@ function url(endpoint: string, path: string): string {
   return `${endpoint.replace(/\/+$/, '')}${path}`;
 }
 
-/** `GET {endpoint}/widget-config?id=`: undefined on any failure, since all of it is optional. */
-export async function fetchConfig(endpoint: string, id: string): Promise<WidgetConfig | undefined> {
+/** `GET {endpoint}{path}`: the JSON object answered, else undefined (on any failure). */
+async function getRecord(endpoint: string, path: string): Promise<Record<string, unknown> | undefined> {
   try {
-    const response = await fetch(url(endpoint, `/widget-config?id=${encodeURIComponent(id)}`), {
-      credentials: 'omit',
-      signal: AbortSignal.timeout(INFO_TIMEOUT_MS),
-    });
-    if (!response.ok) return undefined;
+    const response = await fetch(url(endpoint, path), { credentials: 'omit', signal: AbortSignal.timeout(INFO_TIMEOUT_MS) });
     const body: unknown = await response.json();
-    if (!isRecord(body)) return undefined;
-    const text = (key: keyof WidgetBranding): string | undefined => {
-      const value = body[key];
-      return typeof value === 'string' && value.trim() ? value : undefined;
-    };
-    const countries = Array.isArray(body.countries) ? body.countries.flatMap(country) : [];
-    return {
-      branding: {
-        buttonText: text('buttonText'),
-        buttonColor: text('buttonColor'),
-        companyName: text('companyName'),
-        logoUrl: text('logoUrl'),
-      },
-      hours:
-        typeof body.open === 'boolean'
-          ? { open: body.open, nextOpen: date(body.next_open), timeZone: typeof body.timezone === 'string' ? body.timezone : undefined }
-          : undefined,
-      countries: countries.length > 0 ? countries : undefined,
-      scheduling: body.scheduling === true,
-    };
+    return response.ok && isRecord(body) ? body : undefined;
   } catch {
     return undefined;
   }
+}
+
+/** `GET {endpoint}/widget-config?id=`: undefined on any failure, since all of it is optional. */
+export async function fetchConfig(endpoint: string, id: string): Promise<WidgetConfig | undefined> {
+  const body = await getRecord(endpoint, `/widget-config?id=${encodeURIComponent(id)}`);
+  if (!body) return undefined;
+  const text = (key: keyof WidgetBranding): string | undefined => {
+    const value = body[key];
+    return typeof value === 'string' && value.trim() ? value : undefined;
+  };
+  const countries = Array.isArray(body.countries) ? body.countries.flatMap(country) : [];
+  return {
+    branding: {
+      buttonText: text('buttonText'),
+      buttonColor: text('buttonColor'),
+      companyName: text('companyName'),
+      logoUrl: text('logoUrl'),
+    },
+    hours:
+      typeof body.open === 'boolean'
+        ? { open: body.open, nextOpen: date(body.next_open), timeZone: typeof body.timezone === 'string' ? body.timezone : undefined }
+        : undefined,
+    countries: countries.length > 0 ? countries : undefined,
+    scheduling: body.scheduling === true,
+  };
+}
+
+/** `GET {endpoint}/click-to-call/slots?id=`: undefined on any failure. */
+export async function fetchSlots(endpoint: string, id: string): Promise<CallSlots | undefined> {
+  const body = await getRecord(endpoint, `/click-to-call/slots?id=${encodeURIComponent(id)}`);
+  if (!Array.isArray(body?.slots)) return undefined;
+  return {
+    timeZone: typeof body.timezone === 'string' ? body.timezone : undefined,
+    slots: body.slots.filter((slot): slot is string => date(slot) !== undefined),
+  };
 }
 
 /**
@@ -159,32 +172,17 @@ export function requestCall(
   return send(url(endpoint, '/click-to-call'), 'POST', body);
 }
 
+/**
+ * A requested call's URL with its token: `{endpoint}/click-to-call/:callback_id?token=` (DELETE cancels
+ * a booking), or with `/events`, its live status stream (Server-Sent Events).
+ */
+export function callUrl(endpoint: string, callbackId: string, token: string, events = ''): string {
+  return url(endpoint, `/click-to-call/${encodeURIComponent(callbackId)}${events}?token=${encodeURIComponent(token)}`);
+}
+
 /** `DELETE {endpoint}/click-to-call/:callback_id?token=`: cancels a booking. */
 export function cancelCall(endpoint: string, callbackId: string, cancelToken: string): Promise<CallOutcome> {
-  return send(url(endpoint, `/click-to-call/${encodeURIComponent(callbackId)}?token=${encodeURIComponent(cancelToken)}`), 'DELETE');
-}
-
-/** The call's live status stream, `GET {endpoint}/click-to-call/:callback_id/events?token=` (Server-Sent Events). */
-export function statusUrl(endpoint: string, callbackId: string, statusToken: string): string {
-  return url(endpoint, `/click-to-call/${encodeURIComponent(callbackId)}/events?token=${encodeURIComponent(statusToken)}`);
-}
-
-/** `GET {endpoint}/click-to-call/slots?id=`: undefined on any failure. */
-export async function fetchSlots(endpoint: string, id: string): Promise<CallSlots | undefined> {
-  try {
-    const response = await fetch(url(endpoint, `/click-to-call/slots?id=${encodeURIComponent(id)}`), {
-      credentials: 'omit',
-      signal: AbortSignal.timeout(INFO_TIMEOUT_MS),
-    });
-    const body: unknown = await response.json();
-    if (!response.ok || !isRecord(body) || !Array.isArray(body.slots)) return undefined;
-    return {
-      timeZone: typeof body.timezone === 'string' ? body.timezone : undefined,
-      slots: body.slots.filter((slot): slot is string => date(slot) !== undefined),
-    };
-  } catch {
-    return undefined;
-  }
+  return send(callUrl(endpoint, callbackId, cancelToken), 'DELETE');
 }
 
 /** A JSON request answered in the server's shapes: an accepted call, or the error envelope. */
@@ -211,7 +209,7 @@ async function send(target: string, method: string, fields?: Record<string, stri
       ok: true,
       callbackId: field('callback_id'),
       statusToken: field('status_token'),
-      scheduledAt: date(field('scheduled_at')),
+      scheduledAt: field('scheduled_at'),
       cancelToken: field('cancel_token'),
     };
   }

@@ -5,7 +5,7 @@ import {
   fetchConfig,
   fetchSlots,
   requestCall,
-  statusUrl,
+  callUrl,
   type CallFailure,
   type CallOutcome,
   type CallSlots,
@@ -39,26 +39,27 @@ const ERROR_STRINGS: Partial<Record<string, keyof CallUsStrings>> = {
   not_pending: 'notCancellable',
 };
 
-/** What each step of the call's live status is shown as. */
-const STATUS_STRINGS: Record<CallUsCallStatus, keyof CallUsStrings> = {
-  scheduled: 'success',
-  queued: 'success',
-  ringing: 'ringing',
-  answered: 'answered',
-  ended: 'ended',
-  'no-answer': 'noAnswer',
-  failed: 'callFailed',
-  cancelled: 'cancelled',
-  missed: 'noAnswer',
+/**
+ * What each step of the call's live status is shown as, the final ones (after which nothing more
+ * happens to the call) marked `true`.
+ */
+const STATUS_STRINGS: Record<CallUsCallStatus, [keyof CallUsStrings, boolean?]> = {
+  scheduled: ['success'],
+  queued: ['success'],
+  ringing: ['ringing'],
+  answered: ['answered'],
+  ended: ['ended', true],
+  'no-answer': ['noAnswer', true],
+  failed: ['callFailed', true],
+  cancelled: ['cancelled', true],
+  missed: ['noAnswer', true],
 };
-
-/** The statuses after which nothing more happens to a call. */
-const FINAL_STATUSES: CallUsCallStatus[] = ['ended', 'no-answer', 'failed', 'cancelled', 'missed'];
 
 /** A time the visitor booked here, kept in memory only: the cancel token is a credential. */
 interface Booking {
   callbackId: string;
-  at: Date;
+  /** The booked time (ISO 8601, UTC). */
+  at: string;
   cancelToken?: string;
   /** The business's zone, as the times to book named it. */
   timeZone?: string;
@@ -197,13 +198,13 @@ export class CallUsButton extends LitElement {
   @query('#slot') private slotPicker!: HTMLSelectElement | null;
 
   /** Tells a stale config answer (for an earlier id or endpoint) from the current one. */
-  private configRequest = 0;
+  #configRequest = 0;
   /** Asks the server again when a closed line is due to open. */
-  private openingTimer?: ReturnType<typeof setTimeout>;
+  #openingTimer?: ReturnType<typeof setTimeout>;
   /** Follows `<html lang>`, which single-page apps change without reloading. */
-  private readonly documentLang = new MutationObserver(() => this.requestUpdate());
+  readonly #documentLang = new MutationObserver(() => this.requestUpdate());
   /** The immediate call's status stream, open until a final step or until the element leaves the page. */
-  private statusStream?: EventSource;
+  #statusStream?: EventSource;
 
   /** Opens the dialog and moves focus to the phone number field (what activating the button does). */
   async show(): Promise<void> {
@@ -216,7 +217,7 @@ export class CallUsButton extends LitElement {
       this.invalid = false;
     }
     // Times change: a closed line's are fetched afresh on each opening.
-    if (this.scheduling && isClosed(this.hours)) void this.loadSlots();
+    if (this.scheduling && isClosed(this.hours)) void this.#loadSlots();
     dialog.showModal();
     // The field, even with a country picker before it; a closed line has none, and its Close button
     // (after which a step to book a time could come) takes focus.
@@ -234,15 +235,15 @@ export class CallUsButton extends LitElement {
 
   override connectedCallback(): void {
     super.connectedCallback();
-    this.documentLang.observe(document.documentElement, { attributeFilter: ['lang'] });
-    this.watchOpening();
+    this.#documentLang.observe(document.documentElement, { attributeFilter: ['lang'] });
+    this.#watchOpening();
   }
 
   override disconnectedCallback(): void {
     super.disconnectedCallback();
-    this.documentLang.disconnect();
-    clearTimeout(this.openingTimer);
-    this.statusStream?.close();
+    this.#documentLang.disconnect();
+    clearTimeout(this.#openingTimer);
+    this.#statusStream?.close();
     // A removed modal leaves the top layer but keeps `open`; closing keeps state and events consistent.
     this.hide();
   }
@@ -253,7 +254,7 @@ export class CallUsButton extends LitElement {
   }
 
   protected override willUpdate(changed: PropertyValues<this>): void {
-    if (changed.has('configId') || changed.has('endpoint')) this.loadConfig(true);
+    if (changed.has('configId') || changed.has('endpoint')) this.#loadConfig(true);
   }
 
   protected override updated(): void {
@@ -272,7 +273,7 @@ export class CallUsButton extends LitElement {
   }
 
   protected override render(): TemplateResult {
-    const { text, fallbackLang } = this.localized();
+    const { text, fallbackLang } = this.#localized();
     const brandedLabel = this.buttonText || this.branding.buttonText;
     const company = this.companyName || this.branding.companyName;
     const logo = httpUrl(this.logoUrl || this.branding.logoUrl);
@@ -303,9 +304,9 @@ export class CallUsButton extends LitElement {
         aria-labelledby="heading"
         aria-describedby=${closed || slots || booking ? 'status' : 'description'}
         lang=${fallbackLang ?? nothing}
-        @close=${this.onClose}
+        @close=${this.#onClose}
       >
-        <form novalidate @submit=${this.onSubmit}>
+        <form novalidate @submit=${this.#onSubmit}>
           <div class="header">
             ${
               // Empty alt: the heading beside it already names the company, so the logo is decorative.
@@ -313,8 +314,8 @@ export class CallUsButton extends LitElement {
             }
             <h2 id="heading">${company || text.heading}</h2>
           </div>
-          ${form ? this.renderNumberFields(text, slots) : nothing}
-          <p id="status" part="status" role="status" aria-live="polite">${this.statusText(text, closed)}</p>
+          ${form ? this.#renderNumberFields(text, slots) : nothing}
+          <p id="status" part="status" role="status" aria-live="polite">${this.#statusText(text, closed)}</p>
           <div class="actions">
             ${
               form
@@ -325,12 +326,12 @@ export class CallUsButton extends LitElement {
             }
             ${
               form && !slots && this.scheduling && !sending && phase !== 'success'
-                ? html`<button part="later" type="button" @click=${this.onLater}>${text.later}</button>`
+                ? html`<button part="later" type="button" @click=${this.#onLater}>${text.later}</button>`
                 : nothing
             }
             ${
               booking?.cancelToken && phase !== 'cancelled'
-                ? html`<button part="cancel-booking" type="button" @click=${this.onCancelBooking}>${text.cancelBooking}</button>`
+                ? html`<button part="cancel-booking" type="button" @click=${this.#onCancelBooking}>${text.cancelBooking}</button>`
                 : nothing
             }
             <button part="cancel" type="button" @click=${this.hide}>
@@ -346,18 +347,18 @@ export class CallUsButton extends LitElement {
    * The description, the country picker when the id calls several countries, and the number field; to
    * book a time, the picker of `slots` instead of the description.
    */
-  private renderNumberFields(text: CallUsStrings, slots: CallSlots | undefined): TemplateResult {
+  #renderNumberFields(text: CallUsStrings, slots: CallSlots | undefined): TemplateResult {
     const countries = this.countries;
-    const country = this.pickedCountry();
+    const country = this.#pickedCountry();
     const invalidText = country?.example ? text.invalidPhoneExample.replace('{example}', country.example) : text.invalidPhone;
     return html`
-      ${slots ? this.renderSlots(text, slots) : html`<p id="description">${text.description}</p>`}
+      ${slots ? this.#renderSlots(text, slots) : html`<p id="description">${text.description}</p>`}
       ${
         countries && countries.length > 1
           ? html`
               <label for="country">${text.countryLabel}</label>
-              <select id="country" part="country" autocomplete="country" @change=${this.onCountry}>
-                ${this.countryOptions(countries).map(
+              <select id="country" part="country" autocomplete="country" @change=${this.#onCountry}>
+                ${this.#countryOptions(countries).map(
                   ({ code, callingCode, name }) =>
                     html`<option value=${code} ?selected=${code === country?.code}>${name} (+${callingCode})</option>`,
                 )}
@@ -376,7 +377,7 @@ export class CallUsButton extends LitElement {
         placeholder=${country?.example ?? nothing}
         aria-invalid=${this.invalid ? 'true' : 'false'}
         aria-describedby=${this.invalid ? 'error' : nothing}
-        @input=${this.onInput}
+        @input=${this.#onInput}
       />
       <p id="error" part="error" ?hidden=${!this.invalid}>${invalidText}</p>
     `;
@@ -387,8 +388,8 @@ export class CallUsButton extends LitElement {
    * per day: keyboard and screen readers know it), each in the visitor's time, and in the business's
    * with its zone named when that shows another time.
    */
-  private renderSlots(text: CallUsStrings, { slots, timeZone }: CallSlots): TemplateResult {
-    const lang = this.textLanguage();
+  #renderSlots(text: CallUsStrings, { slots, timeZone }: CallSlots): TemplateResult {
+    const lang = this.#textLanguage();
     const days = new Map<string, [string, Date][]>();
     for (const slot of slots) {
       const at = new Date(slot);
@@ -409,8 +410,8 @@ export class CallUsButton extends LitElement {
   }
 
   /** The id's default first, then the others by their name in the dialog's language. */
-  private countryOptions(countries: DialCountry[]): (DialCountry & { name: string })[] {
-    const lang = this.textLanguage();
+  #countryOptions(countries: DialCountry[]): (DialCountry & { name: string })[] {
+    const lang = this.#textLanguage();
     let names: Intl.DisplayNames | undefined;
     try {
       names = new Intl.DisplayNames([lang], { type: 'region' });
@@ -422,18 +423,18 @@ export class CallUsButton extends LitElement {
   }
 
   /** The picked country, else the id's default; undefined when the id does not list its countries. */
-  private pickedCountry(): DialCountry | undefined {
+  #pickedCountry(): DialCountry | undefined {
     return this.countries?.find((country) => country.code === this.countryCode) ?? this.countries?.[0];
   }
 
-  private statusText(text: CallUsStrings, closed: boolean): string {
+  #statusText(text: CallUsStrings, closed: boolean): string {
     const { phase, booking } = this;
     if (phase === 'sending') return text.sending;
     if (phase === 'error') return this.errorMessage;
     if (phase === 'cancelled') return text.cancelled;
-    if (booking) return text.booked.replace('{time}', zoned(booking.at, booking.timeZone, text, this.textLanguage(), WHEN));
-    if (phase === 'success') return text[this.callStatus ? STATUS_STRINGS[this.callStatus] : 'success'];
-    return closed && this.hours ? closedMessage(this.hours, text, this.textLanguage()) : '';
+    if (booking) return text.booked.replace('{time}', zoned(new Date(booking.at), booking.timeZone, text, this.#textLanguage(), WHEN));
+    if (phase === 'success') return text[this.callStatus ? STATUS_STRINGS[this.callStatus][0] : 'success'];
+    return closed && this.hours ? closedMessage(this.hours, text, this.#textLanguage()) : '';
   }
 
 
@@ -441,8 +442,8 @@ export class CallUsButton extends LitElement {
    * The strings to show: the built-in ones for the requested language, then the page's overrides. With
    * `fallbackLang`, the language to mark them with because English stands in for an unsupported one.
    */
-  private localized(): { text: CallUsStrings; fallbackLang: CallUsLanguage | undefined } {
-    const { language, strings, matched } = stringsFor(this.requestedLanguage());
+  #localized(): { text: CallUsStrings; fallbackLang: CallUsLanguage | undefined } {
+    const { language, strings, matched } = stringsFor(this.#requestedLanguage());
     // WCAG 3.1.2: English standing in for an unsupported page language is marked as English, unless
     // the page supplied its own strings (then their language is unknown and inheriting is right).
     const fallbackLang = !matched && Object.keys(this.strings).length === 0 ? language : undefined;
@@ -450,13 +451,13 @@ export class CallUsButton extends LitElement {
   }
 
   /** The element's own `lang`, else the closest one up the tree (across shadow roots), else the document's. */
-  private requestedLanguage(): string {
+  #requestedLanguage(): string {
     return inheritedLang(this);
   }
 
   /** The language of country names and dates: the dialog's (English where English stands in). */
-  private textLanguage(): string {
-    return this.localized().fallbackLang ?? (this.requestedLanguage() || 'en');
+  #textLanguage(): string {
+    return this.#localized().fallbackLang ?? (this.#requestedLanguage() || 'en');
   }
 
   /**
@@ -465,8 +466,8 @@ export class CallUsButton extends LitElement {
    * Branding is kept out when any branding attribute is set, so a page's own branding is never mixed
    * with the server's; hours and countries always apply.
    */
-  private loadConfig(fresh: boolean): void {
-    const request = ++this.configRequest;
+  #loadConfig(fresh: boolean): void {
+    const request = ++this.#configRequest;
     if (fresh) {
       this.branding = {};
       this.hours = undefined;
@@ -476,82 +477,82 @@ export class CallUsButton extends LitElement {
       this.slots = undefined;
       this.booking = undefined;
     }
-    clearTimeout(this.openingTimer);
+    clearTimeout(this.#openingTimer);
     if (!this.endpoint || !this.configId) return;
     void fetchConfig(this.endpoint, this.configId).then((config) => {
-      if (!config || request !== this.configRequest) return;
+      if (!config || request !== this.#configRequest) return;
       const branded = [this.buttonText, this.buttonColor, this.companyName, this.logoUrl].some((value) => value != null);
       this.branding = branded ? {} : config.branding;
       this.countries = config.countries;
       this.scheduling = config.scheduling;
-      if (config.hours) this.learnHours(config.hours);
-      if (this.scheduling && isClosed(this.hours)) void this.loadSlots();
+      if (config.hours) this.#learnHours(config.hours);
+      if (this.scheduling && isClosed(this.hours)) void this.#loadSlots();
     });
   }
 
   /** Shows what the server said of the line's hours, says it in `call-us-hours`, and waits for it to open. */
-  private learnHours(hours: LineHours): void {
+  #learnHours(hours: LineHours): void {
     this.hours = { ...hours, timeZone: hours.timeZone ?? this.hours?.timeZone };
     const { open, nextOpen, timeZone } = this.hours;
-    this.watchOpening();
+    this.#watchOpening();
     this.dispatchEvent(
       callUsEvent('call-us-hours', { open, nextOpen: nextOpen?.toISOString() ?? null, ...(timeZone ? { timeZone } : {}) }),
     );
   }
 
   /** While the line is closed with a known opening time, asks the server again once that time comes. */
-  private watchOpening(): void {
-    clearTimeout(this.openingTimer);
+  #watchOpening(): void {
+    clearTimeout(this.#openingTimer);
     const opens = this.hours?.open === false ? this.hours.nextOpen : undefined;
     if (!opens || !this.isConnected) return;
     // A second past the opening, so the server's clock agrees; at least two seconds, so a visitor's clock
     // running ahead of the server's makes the element ask again every two seconds at most (the answers
     // are cacheable until the server's opening anyway).
     const delay = Math.min(Math.max(opens.getTime() - Date.now() + 1_000, 2_000), MAX_TIMEOUT_MS);
-    this.openingTimer = setTimeout(() => this.loadConfig(false), delay);
+    this.#openingTimer = setTimeout(() => this.#loadConfig(false), delay);
   }
 
   /** Fetches the times to book; none (or a failed request) leaves `slots` unset. */
-  private async loadSlots(): Promise<void> {
-    const request = this.configRequest;
+  async #loadSlots(): Promise<void> {
+    const request = this.#configRequest;
     const found = await fetchSlots(this.endpoint, this.configId);
-    if (request === this.configRequest) this.slots = found?.slots.length ? found : undefined;
+    if (request === this.#configRequest) this.slots = found?.slots.length ? found : undefined;
   }
 
   /** "Call me later": the times to book replace the immediate call, and the picker takes focus from the button, now gone. */
-  private async onLater(): Promise<void> {
-    await this.loadSlots();
-    if (!this.slots) return this.fail(this.localized().text.noSlots);
+  async #onLater(): Promise<void> {
+    await this.#loadSlots();
+    if (!this.slots) return this.#fail(this.#localized().text.noSlots);
     this.phase = 'open';
     await this.updateComplete;
     this.slotPicker?.focus();
   }
 
   /** Cancels the booking (DELETE with its cancel token); focus moves from the Cancel button, then gone, to Close. */
-  private async onCancelBooking(): Promise<void> {
+  async #onCancelBooking(): Promise<void> {
     const { booking } = this;
     if (!booking?.cancelToken || this.phase === 'sending') return;
-    const { text } = this.localized();
+    const { text } = this.#localized();
     this.phase = 'sending';
     const outcome = await cancelCall(this.endpoint, booking.callbackId, booking.cancelToken);
-    if (!outcome.ok) return this.fail(outcome.status === 404 ? text.notCancellable : failureMessage(outcome, text), outcome.status, outcome.code);
+    if (!outcome.ok) return this.#fail(outcome.status === 404 ? text.notCancellable : failureMessage(outcome, text), outcome.status, outcome.code);
     this.phase = 'cancelled';
     this.dispatchEvent(callUsEvent('call-us-cancelled', { callbackId: booking.callbackId }));
     await this.updateComplete;
     this.cancelButton?.focus();
   }
 
-  private onInput(): void {
+  #onInput(): void {
     // The message describes the value that was refused; once it is edited, it no longer applies.
     this.invalid = false;
   }
 
-  private onCountry(event: Event): void {
+  #onCountry(event: Event): void {
     this.countryCode = (event.target as HTMLSelectElement).value;
     this.invalid = false;
   }
 
-  private onClose(): void {
+  #onClose(): void {
     if (this.phase === 'cancelled') this.booking = undefined;
     if (this.phase !== 'sending') this.phase = 'idle';
     // An open line offers a call now again; a closed line's times are fetched afresh on the next opening.
@@ -563,40 +564,40 @@ export class CallUsButton extends LitElement {
   }
 
   /** Check the number, announce it, get a Turnstile token if the page gives one, request the call, show how it ended. */
-  private async onSubmit(event: SubmitEvent): Promise<void> {
+  async #onSubmit(event: SubmitEvent): Promise<void> {
     event.preventDefault();
     if (this.phase === 'sending') return;
     const phoneNumber = this.input?.value.trim();
-    const country = this.pickedCountry();
-    if (phoneNumber === undefined || !this.checkPhoneNumber(phoneNumber, country)) return;
-    const { text } = this.localized();
+    const country = this.#pickedCountry();
+    if (phoneNumber === undefined || !this.#checkPhoneNumber(phoneNumber, country)) return;
+    const { text } = this.#localized();
     if (!this.endpoint || !this.configId) {
       // Misconfigured embed: nothing is sent anywhere, and the visitor gets the generic message.
-      this.fail(text.genericError);
+      this.#fail(text.genericError);
       return;
     }
     const detail = { phoneNumber, ...(country ? { country: country.code } : {}) };
     const scheduledAt = this.slots ? this.slotPicker?.value : undefined;
-    this.startSending(detail);
-    const token = await this.turnstileTokenForRequest();
+    this.#startSending(detail);
+    const token = await this.#turnstileTokenForRequest();
     if (token === false) {
       // The page's challenge failed; without a token the server refuses anyway, so say so now.
-      this.fail(text.genericError);
+      this.#fail(text.genericError);
       return;
     }
     const outcome = await requestCall(this.endpoint, this.configId, dialledNumber(phoneNumber, country), token, scheduledAt);
-    this.showOutcome(outcome, detail, text, scheduledAt);
+    this.#showOutcome(outcome, detail, text, scheduledAt);
   }
 
   /** The quick check. A refused number gets the inline message and keeps focus, so the visitor can fix it. */
-  private checkPhoneNumber(phoneNumber: string, country: DialCountry | undefined): boolean {
+  #checkPhoneNumber(phoneNumber: string, country: DialCountry | undefined): boolean {
     this.invalid = !(country ? isPlausibleIn(phoneNumber, country) : isPlausiblePhoneNumber(phoneNumber));
     if (this.invalid) this.input?.focus();
     return !this.invalid;
   }
 
   /** Disables the submit button (through the `sending` phase) and fires `call-us-submit`. */
-  private startSending(detail: CallUsPhoneDetail): void {
+  #startSending(detail: CallUsPhoneDetail): void {
     // The submit button is about to be disabled; focus on it would fall out of the dialog.
     if (this.shadowRoot?.activeElement === this.submitButton) this.input?.focus();
     this.phase = 'sending';
@@ -607,7 +608,7 @@ export class CallUsButton extends LitElement {
    * A fresh token from `turnstileToken` (tokens are single-use): undefined when the page has no hook or
    * its hook gave none, false when the page's challenge failed.
    */
-  private async turnstileTokenForRequest(): Promise<string | undefined | false> {
+  async #turnstileTokenForRequest(): Promise<string | undefined | false> {
     try {
       return (await this.turnstileToken?.()) || undefined;
     } catch {
@@ -615,29 +616,28 @@ export class CallUsButton extends LitElement {
     }
   }
 
-  private showOutcome(outcome: CallOutcome, detail: CallUsPhoneDetail, text: CallUsStrings, scheduledAt?: string): void {
+  #showOutcome(outcome: CallOutcome, detail: CallUsPhoneDetail, text: CallUsStrings, scheduledAt?: string): void {
     if (!outcome.ok) {
-      if (outcome.code === 'closed') return this.foundClosed(outcome, text);
+      if (outcome.code === 'closed') return this.#foundClosed(outcome, text);
       // The picked time was taken or has passed: offer the times still free.
-      if (outcome.code === 'invalid_schedule') void this.loadSlots();
-      return this.fail(failureMessage(outcome, text), outcome.status, outcome.code);
+      if (outcome.code === 'invalid_schedule') void this.#loadSlots();
+      return this.#fail(failureMessage(outcome, text), outcome.status, outcome.code);
     }
     const { callbackId = '', statusToken, cancelToken } = outcome;
+    // A request that ends after the dialog closed leaves the element idle, so reopening starts afresh.
+    this.phase = this.dialog?.open ? 'success' : 'idle';
     if (scheduledAt) {
-      const at = outcome.scheduledAt ?? new Date(scheduledAt);
+      const at = outcome.scheduledAt ?? scheduledAt;
       this.booking = { callbackId, at, cancelToken, timeZone: this.slots?.timeZone ?? this.hours?.timeZone };
-      this.phase = this.dialog?.open ? 'success' : 'idle';
-      this.dispatchEvent(callUsEvent('call-us-scheduled', { ...detail, callbackId, scheduledAt: at.toISOString() }));
+      this.dispatchEvent(callUsEvent('call-us-scheduled', { ...detail, callbackId, scheduledAt: at }));
       // The form, and the submit button with it, is gone: Close takes focus, away from "Cancel the call".
       void this.updateComplete.then(() => this.dialog?.open && this.cancelButton?.focus());
       return;
     }
-    // A request that ends after the dialog closed leaves the element idle, so reopening starts afresh.
-    this.phase = this.dialog?.open ? 'success' : 'idle';
     this.callStatus = undefined;
     this.dispatchEvent(callUsEvent('call-us-success', detail));
     // An older server gives no status token: then the success text is all there is to say.
-    if (callbackId && statusToken) this.followCall(callbackId, statusToken);
+    if (callbackId && statusToken) this.#followCall(callbackId, statusToken);
   }
 
   /**
@@ -645,9 +645,9 @@ export class CallUsButton extends LitElement {
    * reported in `call-us-status`. EventSource reconnects by itself (sending `Last-Event-ID`); the stream
    * is closed after a final step, on another call, and when the element leaves the page.
    */
-  private followCall(callbackId: string, statusToken: string): void {
-    this.statusStream?.close();
-    const stream = (this.statusStream = new EventSource(statusUrl(this.endpoint, callbackId, statusToken)));
+  #followCall(callbackId: string, statusToken: string): void {
+    this.#statusStream?.close();
+    const stream = (this.#statusStream = new EventSource(callUrl(this.endpoint, callbackId, statusToken, '/events')));
     stream.addEventListener('status', (event) => {
       let status: unknown;
       try {
@@ -660,7 +660,7 @@ export class CallUsButton extends LitElement {
       const step = status as CallUsCallStatus;
       this.callStatus = step;
       this.dispatchEvent(callUsEvent('call-us-status', { status: step, callbackId }));
-      if (FINAL_STATUSES.includes(step)) stream.close();
+      if (STATUS_STRINGS[step][1]) stream.close();
     });
   }
 
@@ -668,18 +668,18 @@ export class CallUsButton extends LitElement {
    * The line closed since the element last asked (409 `closed`): the dialog turns into its closed state,
    * which the live region announces, and focus moves from the field, now gone, to Close.
    */
-  private foundClosed(failure: CallFailure, text: CallUsStrings): void {
-    this.learnHours({ open: false, nextOpen: failure.nextOpen });
-    if (this.scheduling) void this.loadSlots();
+  #foundClosed(failure: CallFailure, text: CallUsStrings): void {
+    this.#learnHours({ open: false, nextOpen: failure.nextOpen });
+    if (this.scheduling) void this.#loadSlots();
     const open = this.dialog?.open;
     this.phase = open ? 'open' : 'idle';
-    const message = closedMessage({ open: false, nextOpen: failure.nextOpen, timeZone: this.hours?.timeZone }, text, this.textLanguage());
+    const message = closedMessage({ open: false, nextOpen: failure.nextOpen, timeZone: this.hours?.timeZone }, text, this.#textLanguage());
     this.dispatchEvent(callUsEvent('call-us-error', { message, status: failure.status ?? 409, code: 'closed' }));
     // Inside a modal dialog, focus lost with the field it was on would land on the page's body.
     if (open) void this.updateComplete.then(() => this.shadowRoot?.activeElement || this.cancelButton?.focus());
   }
 
-  private fail(message: string, status?: number, code?: string): void {
+  #fail(message: string, status?: number, code?: string): void {
     this.errorMessage = message;
     this.phase = this.dialog?.open ? 'error' : 'idle';
     this.dispatchEvent(callUsEvent('call-us-error', { message, ...(status === undefined ? {} : { status }), ...(code ? { code } : {}) }));

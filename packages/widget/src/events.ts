@@ -33,7 +33,7 @@ export interface CallUsErrorDetail {
 export interface CallUsScheduledDetail extends CallUsPhoneDetail {
   /** The booking's id on the server. */
   callbackId: string;
-  /** The booked time (ISO 8601, UTC). */
+  /** The booked time (ISO 8601, UTC), as the server wrote it. */
   scheduledAt: string;
 }
 

@@ -85,7 +85,7 @@ describe('booking a time', () => {
       { day: 'Monday, November 2', times: [['2026-11-02T14:00:00Z', '3:00 PM your time (Monday, 9:00 AM Eastern Time)']] },
     ]);
     // Labelled, after the closed line's message; the number field first takes focus, as in a call now.
-    expect(host.shadowRoot?.querySelector('label[for="slot"]')?.textContent).to.equal('When should we call you?');
+    expect(host.shadowRoot?.querySelector('label[for="slot"]')?.textContent).to.equal('When should we call?');
     expect(picker?.id).to.equal('slot');
     expect(statusText(host)).to.match(/^We're closed right now\. We open again on Thursday, November 26/);
     expect(focused(host)).to.equal('input[part=input]');
@@ -105,7 +105,7 @@ describe('booking a time', () => {
     const scheduled = nextEvent(host, 'call-us-scheduled');
     await book(host, 1, '813 555 1234');
     const { detail } = await scheduled;
-    expect(detail).to.deep.include({ phoneNumber: '813 555 1234', scheduledAt: '2026-10-31T13:15:00.000Z' });
+    expect(detail).to.deep.include({ phoneNumber: '813 555 1234', scheduledAt: '2026-10-31T13:15:00Z' });
     expect(detail.callbackId).to.match(/^cb-\d+$/);
     const posted = await loggedRequest((request) => request.method === 'POST');
     expect(JSON.parse(posted.body)).to.deep.equal({ id: CLOSED_BOOKABLE, phone_number: '813 555 1234', scheduled_at: '2026-10-31T13:15:00Z' });
@@ -146,9 +146,9 @@ describe('booking a time', () => {
     await clearRequests();
     const failed = nextEvent(host, 'call-us-error');
     await book(host, 0, '813 555 7777');
-    expect((await failed).detail).to.deep.equal({ message: 'That time is no longer free. Please pick another.', status: 400, code: 'invalid_schedule' });
+    expect((await failed).detail).to.deep.equal({ message: 'That time is taken. Please pick another.', status: 400, code: 'invalid_schedule' });
     await host.updateComplete;
-    expect(statusText(host)).to.equal('That time is no longer free. Please pick another.');
+    expect(statusText(host)).to.equal('That time is taken. Please pick another.');
     await loggedRequest((request) => request.path === '/click-to-call/slots');
     expect(has(host, 'slot')).to.equal(true);
     expect(has(host, 'cancel-booking')).to.equal(false);
@@ -159,9 +159,9 @@ describe('booking a time', () => {
     await open(host);
     const failed = nextEvent(host, 'call-us-error');
     await book(host, 0, '813 555 9999');
-    expect((await failed).detail).to.deep.equal({ message: 'You already have a call booked with us.', status: 409, code: 'already_booked' });
+    expect((await failed).detail).to.deep.equal({ message: 'You already have a call booked.', status: 409, code: 'already_booked' });
     await host.updateComplete;
-    expect(statusText(host)).to.equal('You already have a call booked with us.');
+    expect(statusText(host)).to.equal('You already have a call booked.');
   });
 
   it('says so when the booking can no longer be cancelled (409 not_pending)', async () => {
@@ -195,7 +195,7 @@ describe('booking a time', () => {
 
     const scheduled = nextEvent(host, 'call-us-scheduled');
     await book(host, 4, '813 555 1234');
-    expect((await scheduled).detail.scheduledAt).to.equal('2026-11-02T14:00:00.000Z');
+    expect((await scheduled).detail.scheduledAt).to.equal('2026-11-02T14:00:00Z');
 
     // Closing the booked dialog and cancelling later still works; a new visit to an open line offers the call now.
     await close(host);
@@ -209,9 +209,9 @@ describe('booking a time', () => {
     await open(host);
     const failed = nextEvent(host, 'call-us-error');
     part(host, 'later').click();
-    expect((await failed).detail.message).to.equal('No time can be booked right now. Please try again later.');
+    expect((await failed).detail.message).to.equal('No time is free to book.');
     await host.updateComplete;
-    expect(statusText(host)).to.equal('No time can be booked right now. Please try again later.');
+    expect(statusText(host)).to.equal('No time is free to book.');
     expect(has(host, 'input')).to.equal(true);
     expect(has(host, 'slot')).to.equal(false);
   });
@@ -245,6 +245,6 @@ describe('booking a time', () => {
     await sendKeys({ type: '813 555 1234' });
     const scheduled = nextEvent(host, 'call-us-scheduled');
     await sendKeys({ press: 'Enter' });
-    expect((await scheduled).detail.scheduledAt).to.equal('2026-10-31T13:15:00.000Z');
+    expect((await scheduled).detail.scheduledAt).to.equal('2026-10-31T13:15:00Z');
   });
 });

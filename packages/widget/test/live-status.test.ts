@@ -85,7 +85,7 @@ describe('live call status', () => {
     document.documentElement.lang = 'fr';
     try {
       const { host, heard } = await calling(call);
-      await step(host, call, 'ringing', 'Votre téléphone sonne : nous vous appelons.', heard);
+      await step(host, call, 'ringing', 'Votre téléphone sonne.', heard);
       await step(host, call, 'no-answer', "Nous n'avons pas pu vous joindre.", heard);
       await until(call, (all) => all.every((each) => !each.open), 'the element to close the stream');
     } finally {
