@@ -437,7 +437,6 @@ export class CallUsButton extends LitElement {
     return closed && this.hours ? closedMessage(this.hours, text, this.#textLanguage()) : '';
   }
 
-
   /**
    * The strings to show: the built-in ones for the requested language, then the page's overrides. With
    * `fallbackLang`, the language to mark them with because English stands in for an unsupported one.
@@ -535,7 +534,8 @@ export class CallUsButton extends LitElement {
     const { text } = this.#localized();
     this.phase = 'sending';
     const outcome = await cancelCall(this.endpoint, booking.callbackId, booking.cancelToken);
-    if (!outcome.ok) return this.#fail(outcome.status === 404 ? text.notCancellable : failureMessage(outcome, text), outcome.status, outcome.code);
+    if (!outcome.ok)
+      return this.#fail(outcome.status === 404 ? text.notCancellable : failureMessage(outcome, text), outcome.status, outcome.code);
     this.phase = 'cancelled';
     this.dispatchEvent(callUsEvent('call-us-cancelled', { callbackId: booking.callbackId }));
     await this.updateComplete;

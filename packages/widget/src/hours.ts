@@ -21,7 +21,13 @@ export function isClosed(hours: LineHours | undefined): boolean {
  * `at` in the visitor's zone, formatted with `options`; when the business's zone shows another day or
  * time, followed by the same instant there with that zone named (the `yourTime` string).
  */
-export function zoned(at: Date, timeZone: string | undefined, text: CallUsStrings, lang: string, options: Intl.DateTimeFormatOptions): string {
+export function zoned(
+  at: Date,
+  timeZone: string | undefined,
+  text: CallUsStrings,
+  lang: string,
+  options: Intl.DateTimeFormatOptions,
+): string {
   const format = (extra: Intl.DateTimeFormatOptions): string => new Intl.DateTimeFormat(lang, extra).format(at);
   const time = format(options);
   try {

@@ -108,9 +108,15 @@ describe('booking a time', () => {
     expect(detail).to.deep.include({ phoneNumber: '813 555 1234', scheduledAt: '2026-10-31T13:15:00Z' });
     expect(detail.callbackId).to.match(/^cb-\d+$/);
     const posted = await loggedRequest((request) => request.method === 'POST');
-    expect(JSON.parse(posted.body)).to.deep.equal({ id: CLOSED_BOOKABLE, phone_number: '813 555 1234', scheduled_at: '2026-10-31T13:15:00Z' });
+    expect(JSON.parse(posted.body)).to.deep.equal({
+      id: CLOSED_BOOKABLE,
+      phone_number: '813 555 1234',
+      scheduled_at: '2026-10-31T13:15:00Z',
+    });
     await host.updateComplete;
-    expect(statusText(host)).to.equal("Booked: we'll call you on Saturday, October 31 at 2:15 PM your time (Saturday, 9:15 AM Eastern Time).");
+    expect(statusText(host)).to.equal(
+      "Booked: we'll call you on Saturday, October 31 at 2:15 PM your time (Saturday, 9:15 AM Eastern Time).",
+    );
     for (const gone of ['input', 'submit', 'slot']) expect(has(host, gone), gone).to.equal(false);
     expect(part(host, 'cancel-booking').textContent?.trim()).to.equal('Cancel the call');
     await waitFor(() => focused(host) === 'button[part=cancel]', 'focus on Close');
@@ -146,7 +152,11 @@ describe('booking a time', () => {
     await clearRequests();
     const failed = nextEvent(host, 'call-us-error');
     await book(host, 0, '813 555 7777');
-    expect((await failed).detail).to.deep.equal({ message: 'That time is taken. Please pick another.', status: 400, code: 'invalid_schedule' });
+    expect((await failed).detail).to.deep.equal({
+      message: 'That time is taken. Please pick another.',
+      status: 400,
+      code: 'invalid_schedule',
+    });
     await host.updateComplete;
     expect(statusText(host)).to.equal('That time is taken. Please pick another.');
     await loggedRequest((request) => request.path === '/click-to-call/slots');
