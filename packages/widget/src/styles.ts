@@ -70,7 +70,9 @@ export const styles = css`
     opacity: 0.75;
   }
 
-  [part~='cancel'] {
+  [part~='cancel'],
+  [part~='later'],
+  [part~='cancel-booking'] {
     background: var(--_surface);
     color: var(--_on-surface);
     border: 1px solid var(--_border);
