@@ -1,5 +1,5 @@
 import { LitElement, html, nothing, type PropertyValues, type TemplateResult } from 'lit';
-import { property, query, state } from 'lit/decorators.js';
+import { property, state } from 'lit/decorators.js';
 import {
   cancelCall,
   fetchConfig,
@@ -16,7 +16,7 @@ import {
 import { parseHexColor, readableTextColor } from './contrast.js';
 import { DAY, TIME, WHEN, closedMessage, isClosed, zoned } from './hours.js';
 import { inheritedLang } from './lang.js';
-import { callUsEvent, type CallUsCallStatus, type CallUsPhoneDetail } from './events.js';
+import { callUsEvent, type CallUsCallStatus, type CallUsEventMap, type CallUsPhoneDetail } from './events.js';
 import { stringsFor, type CallUsLanguage, type CallUsStrings } from './strings/index.js';
 import { styles } from './styles.js';
 import { dialledNumber, httpUrl, isPlausibleIn, isPlausiblePhoneNumber } from './validate.js';
@@ -190,13 +190,6 @@ export class CallUsButton extends LitElement {
   /** The latest step of the immediate call, from its status stream. */
   @state() private callStatus?: CallUsCallStatus;
 
-  @query('#trigger') private trigger!: HTMLButtonElement | null;
-  @query('#dialog') private dialog!: HTMLDialogElement | null;
-  @query('#phone') private input!: HTMLInputElement | null;
-  @query('[part~="submit"]') private submitButton!: HTMLButtonElement | null;
-  @query('[part~="cancel"]') private cancelButton!: HTMLButtonElement | null;
-  @query('#slot') private slotPicker!: HTMLSelectElement | null;
-
   /** Tells a stale config answer (for an earlier id or endpoint) from the current one. */
   #configRequest = 0;
   /** Asks the server again when a closed line is due to open. */
@@ -206,10 +199,30 @@ export class CallUsButton extends LitElement {
   /** The immediate call's status stream, open until a final step or until the element leaves the page. */
   #statusStream?: EventSource;
 
+  // Getters rather than `@query`: private names minify, and the bundle has a size budget.
+  get #trigger(): HTMLButtonElement | null {
+    return this.renderRoot.querySelector('#trigger');
+  }
+  get #dialog(): HTMLDialogElement | null {
+    return this.renderRoot.querySelector('#dialog');
+  }
+  get #input(): HTMLInputElement | null {
+    return this.renderRoot.querySelector('#phone');
+  }
+  get #submitButton(): HTMLButtonElement | null {
+    return this.renderRoot.querySelector('[part~="submit"]');
+  }
+  get #cancelButton(): HTMLButtonElement | null {
+    return this.renderRoot.querySelector('[part~="cancel"]');
+  }
+  get #slotPicker(): HTMLSelectElement | null {
+    return this.renderRoot.querySelector('#slot');
+  }
+
   /** Opens the dialog and moves focus to the phone number field (what activating the button does). */
   async show(): Promise<void> {
     await this.updateComplete;
-    const { dialog } = this;
+    const dialog = this.#dialog;
     if (!dialog || dialog.open || !this.isConnected) return;
     if (this.phase !== 'sending') {
       this.phase = 'open';
@@ -221,8 +234,8 @@ export class CallUsButton extends LitElement {
     dialog.showModal();
     // The field, even with a country picker before it; a closed line has none, and its Close button
     // (after which a step to book a time could come) takes focus.
-    (this.input ?? this.cancelButton)?.focus();
-    this.dispatchEvent(callUsEvent('call-us-open', {}));
+    (this.#input ?? this.#cancelButton)?.focus();
+    this.#fire('call-us-open', {});
   }
 
   /**
@@ -230,7 +243,7 @@ export class CallUsButton extends LitElement {
    * `call-us-success` or `call-us-error`.
    */
   hide(): void {
-    if (this.dialog?.open) this.dialog.close();
+    if (this.#dialog?.open) this.#dialog.close();
   }
 
   override connectedCallback(): void {
@@ -260,7 +273,7 @@ export class CallUsButton extends LitElement {
   protected override updated(): void {
     // Set through the CSSOM, not a style attribute, so a CSP without 'unsafe-inline' allows it.
     const color = parseHexColor(this.buttonColor) ?? parseHexColor(this.branding.buttonColor);
-    for (const element of [this.trigger, this.dialog]) {
+    for (const element of [this.#trigger, this.#dialog]) {
       if (!element) continue;
       if (color) {
         element.style.setProperty('--_color', color);
@@ -494,9 +507,7 @@ export class CallUsButton extends LitElement {
     this.hours = { ...hours, timeZone: hours.timeZone ?? this.hours?.timeZone };
     const { open, nextOpen, timeZone } = this.hours;
     this.#watchOpening();
-    this.dispatchEvent(
-      callUsEvent('call-us-hours', { open, nextOpen: nextOpen?.toISOString() ?? null, ...(timeZone ? { timeZone } : {}) }),
-    );
+    this.#fire('call-us-hours', { open, nextOpen: nextOpen?.toISOString() ?? null, ...(timeZone ? { timeZone } : {}) });
   }
 
   /** While the line is closed with a known opening time, asks the server again once that time comes. */
@@ -524,7 +535,7 @@ export class CallUsButton extends LitElement {
     if (!this.slots) return this.#fail(this.#localized().text.noSlots);
     this.phase = 'open';
     await this.updateComplete;
-    this.slotPicker?.focus();
+    this.#slotPicker?.focus();
   }
 
   /** Cancels the booking (DELETE with its cancel token); focus moves from the Cancel button, then gone, to Close. */
@@ -537,9 +548,9 @@ export class CallUsButton extends LitElement {
     if (!outcome.ok)
       return this.#fail(outcome.status === 404 ? text.notCancellable : failureMessage(outcome, text), outcome.status, outcome.code);
     this.phase = 'cancelled';
-    this.dispatchEvent(callUsEvent('call-us-cancelled', { callbackId: booking.callbackId }));
+    this.#fire('call-us-cancelled', { callbackId: booking.callbackId });
     await this.updateComplete;
-    this.cancelButton?.focus();
+    this.#cancelButton?.focus();
   }
 
   #onInput(): void {
@@ -559,15 +570,15 @@ export class CallUsButton extends LitElement {
     if (!isClosed(this.hours)) this.slots = undefined;
     // Only take focus back when it would otherwise be lost, never from elsewhere on the page.
     const active = document.activeElement;
-    if (!active || active === document.body || active === this) this.trigger?.focus();
-    this.dispatchEvent(callUsEvent('call-us-close', {}));
+    if (!active || active === document.body || active === this) this.#trigger?.focus();
+    this.#fire('call-us-close', {});
   }
 
   /** Check the number, announce it, get a Turnstile token if the page gives one, request the call, show how it ended. */
   async #onSubmit(event: SubmitEvent): Promise<void> {
     event.preventDefault();
     if (this.phase === 'sending') return;
-    const phoneNumber = this.input?.value.trim();
+    const phoneNumber = this.#input?.value.trim();
     const country = this.#pickedCountry();
     if (phoneNumber === undefined || !this.#checkPhoneNumber(phoneNumber, country)) return;
     const { text } = this.#localized();
@@ -577,7 +588,7 @@ export class CallUsButton extends LitElement {
       return;
     }
     const detail = { phoneNumber, ...(country ? { country: country.code } : {}) };
-    const scheduledAt = this.slots ? this.slotPicker?.value : undefined;
+    const scheduledAt = this.slots ? this.#slotPicker?.value : undefined;
     this.#startSending(detail);
     const token = await this.#turnstileTokenForRequest();
     if (token === false) {
@@ -592,16 +603,16 @@ export class CallUsButton extends LitElement {
   /** The quick check. A refused number gets the inline message and keeps focus, so the visitor can fix it. */
   #checkPhoneNumber(phoneNumber: string, country: DialCountry | undefined): boolean {
     this.invalid = !(country ? isPlausibleIn(phoneNumber, country) : isPlausiblePhoneNumber(phoneNumber));
-    if (this.invalid) this.input?.focus();
+    if (this.invalid) this.#input?.focus();
     return !this.invalid;
   }
 
   /** Disables the submit button (through the `sending` phase) and fires `call-us-submit`. */
   #startSending(detail: CallUsPhoneDetail): void {
     // The submit button is about to be disabled; focus on it would fall out of the dialog.
-    if (this.shadowRoot?.activeElement === this.submitButton) this.input?.focus();
+    if (this.shadowRoot?.activeElement === this.#submitButton) this.#input?.focus();
     this.phase = 'sending';
-    this.dispatchEvent(callUsEvent('call-us-submit', detail));
+    this.#fire('call-us-submit', detail);
   }
 
   /**
@@ -625,17 +636,17 @@ export class CallUsButton extends LitElement {
     }
     const { callbackId = '', statusToken, cancelToken } = outcome;
     // A request that ends after the dialog closed leaves the element idle, so reopening starts afresh.
-    this.phase = this.dialog?.open ? 'success' : 'idle';
+    this.phase = this.#dialog?.open ? 'success' : 'idle';
     if (scheduledAt) {
       const at = outcome.scheduledAt ?? scheduledAt;
       this.booking = { callbackId, at, cancelToken, timeZone: this.slots?.timeZone ?? this.hours?.timeZone };
-      this.dispatchEvent(callUsEvent('call-us-scheduled', { ...detail, callbackId, scheduledAt: at }));
+      this.#fire('call-us-scheduled', { ...detail, callbackId, scheduledAt: at });
       // The form, and the submit button with it, is gone: Close takes focus, away from "Cancel the call".
-      void this.updateComplete.then(() => this.dialog?.open && this.cancelButton?.focus());
+      void this.updateComplete.then(() => this.#dialog?.open && this.#cancelButton?.focus());
       return;
     }
     this.callStatus = undefined;
-    this.dispatchEvent(callUsEvent('call-us-success', detail));
+    this.#fire('call-us-success', detail);
     // An older server gives no status token: then the success text is all there is to say.
     if (callbackId && statusToken) this.#followCall(callbackId, statusToken);
   }
@@ -659,7 +670,7 @@ export class CallUsButton extends LitElement {
       if (typeof status !== 'string' || !Object.hasOwn(STATUS_STRINGS, status) || status === this.callStatus) return;
       const step = status as CallUsCallStatus;
       this.callStatus = step;
-      this.dispatchEvent(callUsEvent('call-us-status', { status: step, callbackId }));
+      this.#fire('call-us-status', { status: step, callbackId });
       if (STATUS_STRINGS[step][1]) stream.close();
     });
   }
@@ -671,17 +682,22 @@ export class CallUsButton extends LitElement {
   #foundClosed(failure: CallFailure, text: CallUsStrings): void {
     this.#learnHours({ open: false, nextOpen: failure.nextOpen });
     if (this.scheduling) void this.#loadSlots();
-    const open = this.dialog?.open;
+    const open = this.#dialog?.open;
     this.phase = open ? 'open' : 'idle';
     const message = closedMessage({ open: false, nextOpen: failure.nextOpen, timeZone: this.hours?.timeZone }, text, this.#textLanguage());
-    this.dispatchEvent(callUsEvent('call-us-error', { message, status: failure.status ?? 409, code: 'closed' }));
+    this.#fire('call-us-error', { message, status: failure.status ?? 409, code: 'closed' });
     // Inside a modal dialog, focus lost with the field it was on would land on the page's body.
-    if (open) void this.updateComplete.then(() => this.shadowRoot?.activeElement || this.cancelButton?.focus());
+    if (open) void this.updateComplete.then(() => this.shadowRoot?.activeElement || this.#cancelButton?.focus());
+  }
+
+  /** Dispatches one of the element's events (see `CallUsEventMap`). */
+  #fire<K extends keyof CallUsEventMap>(type: K, detail: CallUsEventMap[K]['detail']): void {
+    this.dispatchEvent(callUsEvent(type, detail));
   }
 
   #fail(message: string, status?: number, code?: string): void {
     this.errorMessage = message;
-    this.phase = this.dialog?.open ? 'error' : 'idle';
-    this.dispatchEvent(callUsEvent('call-us-error', { message, ...(status === undefined ? {} : { status }), ...(code ? { code } : {}) }));
+    this.phase = this.#dialog?.open ? 'error' : 'idle';
+    this.#fire('call-us-error', { message, ...(status === undefined ? {} : { status }), ...(code ? { code } : {}) });
   }
 }

@@ -10,6 +10,8 @@ import { css } from 'lit';
  * - Buttons, fields and pickers are at least 44 px square: comfortable touch targets (WCAG 2.5.5/2.5.8).
  * - The coloured buttons' border is transparent, not none: forced-colours mode paints it, so they keep
  *   an outline there.
+ * - Buttons in the dialog are secondary (surface colours, a grey border) unless they are the submit
+ *   button, whose rule (an attribute selector) is more specific.
  * - Focus shows as two rings, dark outside and light inside, so it shows on any page and any colour.
  * - The closed note sits under the button's label, smaller and not bold: the state of the line, not its
  *   name.
@@ -70,9 +72,7 @@ export const styles = css`
     opacity: 0.75;
   }
 
-  [part~='cancel'],
-  [part~='later'],
-  [part~='cancel-booking'] {
+  dialog button {
     background: var(--_surface);
     color: var(--_on-surface);
     border: 1px solid var(--_border);
@@ -138,9 +138,8 @@ export const styles = css`
     font-weight: 400;
   }
 
-  [part~='input'],
-  [part~='country'],
-  [part~='slot'] {
+  input,
+  select {
     display: block;
     width: 100%;
     margin-top: 0.25rem;
