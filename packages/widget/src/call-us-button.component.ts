@@ -232,8 +232,8 @@ export class CallUsButton extends LitElement {
     // Times change: a closed line's are fetched afresh on each opening.
     if (this.scheduling && isClosed(this.hours)) void this.#loadSlots();
     dialog.showModal();
-    // The field, even with a country picker before it; a closed line has none, and its Close button
-    // (after which a step to book a time could come) takes focus.
+    // The field, even with a country picker (or the times to book) before it; a closed line that takes
+    // no booking has none, and its Close button takes focus.
     (this.#input ?? this.#cancelButton)?.focus();
     this.#fire('call-us-open', {});
   }
