@@ -630,8 +630,12 @@ export class CallUsButton extends LitElement {
   #showOutcome(outcome: CallOutcome, detail: CallUsPhoneDetail, text: CallUsStrings, scheduledAt?: string): void {
     if (!outcome.ok) {
       if (outcome.code === 'closed') return this.#foundClosed(outcome, text);
-      // The picked time was taken or has passed: offer the times still free.
-      if (outcome.code === 'invalid_schedule') void this.#loadSlots();
+      // The picked time was taken or has passed: offer the times still free. With none left on a
+      // closed line, the form goes, and focus with it: Close takes it, as when the line closes.
+      if (outcome.code === 'invalid_schedule')
+        void this.#loadSlots()
+          .then(() => this.updateComplete)
+          .then(() => this.shadowRoot?.activeElement || this.#cancelButton?.focus());
       return this.#fail(failureMessage(outcome, text), outcome.status, outcome.code);
     }
     const { callbackId = '', statusToken, cancelToken } = outcome;

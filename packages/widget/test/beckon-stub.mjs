@@ -9,7 +9,7 @@
 //   ids starting `book` take bookings (`"scheduling": true`); `book` itself is open, `book-hours:…` has
 //   hours as `hours:…` below. GET /click-to-call/slots lists SLOTS (none for `book-none`); a POST with
 //   `scheduled_at` books one of them (202), answers 400 `invalid_schedule` for any other time (or a
-//   number with 7777 in it), and 409
+//   number with 7777 in it; after that, an id starting `book-last-` has no time left), and 409
 //   `already_booked` for a number with 9999 in it; a number with 8888 in it gets a booking whose cancel
 //   answers 409 `not_pending`. DELETE /click-to-call/:id?token= cancels.
 //   ids `live:<call>` answer an immediate call with `callback_id` <call> and a `status_token`; the call's
@@ -52,7 +52,7 @@ const ALLOWED = { abroad: ['FR', 'US', 'DE', 'BE'], france: ['FR'] };
  * is asked for (409 `closed`, opening at the instant).
  */
 function hoursOf(id) {
-  const [, state, at, timezone] = /^(?:book-)?hours:([a-z-]+):(\d+):(.+)$/.exec(id) ?? [];
+  const [, state, at, timezone] = /^(?:book-[\w-]*?)?hours:([a-z-]+):(\d+):(.+)$/.exec(id) ?? [];
   if (!state) return undefined;
   const next = new Date(Number(at)).toISOString().replace('.000Z', 'Z');
   const open = state === 'late' || (state === 'opens' && Date.now() >= Number(at));
@@ -67,6 +67,8 @@ function hoursOf(id) {
  */
 const SLOTS = ['2026-10-31T13:00:00Z', '2026-10-31T13:15:00Z', '2026-11-01T05:00:00Z', '2026-11-01T06:00:00Z', '2026-11-02T14:00:00Z'];
 
+/** Ids starting `book-last-` whose last time was taken. */
+const taken = new Set();
 /** Bookings made, by callback id: the token that cancels each and whether it still can be. */
 const bookings = new Map();
 /** Live calls, by callback id: their streams, connections and the statuses sent so far. */
@@ -170,7 +172,8 @@ export function beckonStub() {
     if (route === '/click-to-call/slots' && ctx.method === 'GET') {
       const id = String(ctx.query.id ?? '');
       if (!id.startsWith('book')) return error(ctx, 404, NOT_CONFIGURED, 'not_configured');
-      return json(ctx, 200, { timezone: 'America/New_York', step_minutes: 15, slots: id === 'book-none' ? [] : SLOTS });
+      const none = id === 'book-none' || taken.has(id);
+      return json(ctx, 200, { timezone: 'America/New_York', step_minutes: 15, slots: none ? [] : SLOTS });
     }
 
     const events = /^\/click-to-call\/([\w-]+)\/events$/.exec(route);
@@ -218,8 +221,10 @@ export function beckonStub() {
       const phone = typeof fields?.phone_number === 'string' ? fields.phone_number : '';
       if (typeof id === 'string' && id.startsWith('book') && fields.scheduled_at !== undefined) {
         // 7777: as if another visitor had just taken the time.
-        if (!SLOTS.includes(fields.scheduled_at) || phone.includes('7777'))
+        if (!SLOTS.includes(fields.scheduled_at) || phone.includes('7777')) {
+          if (id.startsWith('book-last-')) taken.add(id);
           return error(ctx, 400, 'That time cannot be booked.', 'invalid_schedule');
+        }
         if (phone.includes('9999')) return error(ctx, 409, 'This number already has a booking.', 'already_booked');
         const callbackId = `cb-${bookings.size + 1}`;
         const token = `ct-${callbackId}`;

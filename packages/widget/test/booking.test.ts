@@ -164,6 +164,17 @@ describe('booking a time', () => {
     expect(has(host, 'cancel-booking')).to.equal(false);
   });
 
+  it('the last time taken on a closed line: the form goes and focus moves to Close', async () => {
+    const id = `book-last-${Math.random().toString(36).slice(2)}-hours:closed:${THURSDAY}:America/New_York`;
+    const host = await bookable(id);
+    await open(host);
+    await book(host, 0, '813 555 7777');
+    await waitFor(() => !slotPicker(host), 'the times to go');
+    await waitFor(() => focused(host) === 'button[part=cancel]', 'focus on Close');
+    expect(has(host, 'input')).to.equal(false);
+    expect(statusText(host)).to.equal('That time is taken. Please pick another.');
+  });
+
   it('shows a second booking for the number refused (409 already_booked)', async () => {
     const host = await bookable();
     await open(host);
