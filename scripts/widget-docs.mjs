@@ -2,17 +2,20 @@
 // Writes docs/widget.md, the reference of @beckon/widget's elements (<call-us-button>, <call-popup>):
 // each element's tables from packages/widget/custom-elements.json (which `npm run build` produces from
 // the elements' JSDoc), their strings and the package's exported types from the TSDoc in
-// packages/widget/src/ (read through the TypeScript compiler API). Run it after changing the element:
+// packages/widget/src/ (read through the TypeScript compiler API). From the same manifest it writes the
+// package's framework typings and editor data (scripts/widget-typings.mjs: React, Vue, VS Code,
+// JetBrains). Run it after changing the element:
 //
 //   npm run build && node scripts/widget-docs.mjs
 //
-// packages/server/test/docs.test.ts renders the same text in memory and fails when docs/widget.md is
-// out of date. Plain Node ESM; its one dependency is the repository's TypeScript.
+// packages/server/test/docs.test.ts renders the same text in memory and fails when docs/widget.md or a
+// generated file is out of date. Plain Node ESM; its one dependency is the repository's TypeScript.
 
-import { readFileSync, writeFileSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import ts from 'typescript';
+import { renderWidgetTypings } from './widget-typings.mjs';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const packageDir = resolve(root, 'packages/widget');
@@ -79,6 +82,14 @@ const button = document.querySelector('call-us-button');
 button.addEventListener('call-us-success', (event) => console.log('calling', event.detail.phoneNumber));
 button.addEventListener('call-us-error', (event) => console.warn(event.detail.status, event.detail.message));
 \`\`\`
+
+**React 19, Vue 3 and editors.** The package ships JSX types for React 19 (\`import type {} from
+'@beckon/widget/react'\`), \`GlobalComponents\` types for Vue 3 templates (\`import type {} from
+'@beckon/widget/vue'\`, with \`compilerOptions.isCustomElement: (tag) => tag === 'call-us-button' || tag ===
+'call-popup'\` in \`@vitejs/plugin-vue\`'s \`template\` options), VS Code custom data
+(\`"html.customData": ["./node_modules/@beckon/widget/vscode.html-custom-data.json"]\`) and JetBrains
+\`web-types.json\` (found through \`"web-types"\` in its \`package.json\`). All four are generated from the
+manifest, like this page; the [widget README](../packages/widget/README.md#react-19) shows them in use.
 
 **Theming**, with the [CSS custom properties](#css-custom-properties) and [parts](#css-parts):
 
@@ -663,9 +674,20 @@ export function writeWidgetDocs() {
   return OUTPUT_PATH;
 }
 
+/** Renders the framework typings and editor data from the built manifest and writes them into the package. */
+export function writeWidgetTypings() {
+  const files = renderWidgetTypings(readManifest());
+  for (const [path, text] of files) {
+    mkdirSync(dirname(path), { recursive: true });
+    writeFileSync(path, text);
+  }
+  return [...files.keys()];
+}
+
 if (process.argv[1] && import.meta.url === pathToFileURL(resolve(process.argv[1])).href) {
   try {
     console.log(`Wrote ${writeWidgetDocs()}`);
+    for (const path of writeWidgetTypings()) console.log(`Wrote ${path}`);
   } catch (error) {
     if (error?.code === 'ENOENT') console.error(`${MANIFEST_PATH} is missing: run \`npm run build\` at the repository root first.`);
     else console.error(error instanceof Error ? error.message : error);

@@ -4,12 +4,13 @@ import { CALL_US_STRINGS } from './strings.js';
 /**
  * A product page with the call-back button. `endpoint` is the Beckon server, `configId` the id that
  * selects the call queue on it.
+ * @param {{ endpoint: string, configId: string }} props
  */
 export function App({ endpoint, configId }) {
   const [calling, setCalling] = useState('');
   const [failure, setFailure] = useState('');
-  const [events, setEvents] = useState([]);
-  const note = (line) => setEvents((lines) => [...lines, line]);
+  const [events, setEvents] = useState(/** @type {string[]} */ ([]));
+  const note = (/** @type {string} */ line) => setEvents((lines) => [...lines, line]);
 
   return (
     <main>

@@ -8,7 +8,8 @@ import { StrictMode } from 'react';
 import { createRoot } from 'react-dom/client';
 import { App } from './App.jsx';
 
-const container = document.getElementById('root');
+// index.html has it; the cast says so to the type check (tsconfig.json).
+const container = /** @type {HTMLElement} */ (document.getElementById('root'));
 // Where the Beckon server is, from the host page: deployments change it without rebuilding the app.
 const { endpoint = '', configId = '' } = container.dataset;
 

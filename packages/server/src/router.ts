@@ -87,6 +87,19 @@ export function addRoutes(
     '/widget/call-popup.js',
     widgetBundleRoute(bundle, (files) => files.popup),
   );
+  // The bundles' source maps, where their `//# sourceMappingURL` comments point (for browsers' devtools).
+  router.get(
+    '/widget/call-us-button.js.map',
+    widgetBundleRoute(bundle, (files) => files.maps.esm),
+  );
+  router.get(
+    '/widget/call-us-button.iife.js.map',
+    widgetBundleRoute(bundle, (files) => files.maps.iife),
+  );
+  router.get(
+    '/widget/call-popup.js.map',
+    widgetBundleRoute(bundle, (files) => files.maps.popup),
+  );
   router.get('/webresponder', webresponder(deps));
   router.post('/webresponder', webresponder(deps));
 

@@ -6,7 +6,7 @@ import test from 'ava';
 
 /**
  * The documentation kept honest: docs/widget.md is what scripts/widget-docs.mjs generates from the
- * built custom-elements.json, the API parts of docs/ns-client.md are what scripts/ns-client-docs.mjs
+ * built custom-elements.json (and so are the widget's framework typings and editor data), the API parts of docs/ns-client.md are what scripts/ns-client-docs.mjs
  * generates from the TSDoc in packages/ns-client/src/, every relative link in docs/*.md and the root
  * README leads to a file (and heading) that exists, docs/README.md indexes every page, and
  * docs/ns-client.md names every export of @beckon/ns-client.
@@ -53,6 +53,35 @@ test('docs/widget.md is up to date with the element (its manifest, custom-elemen
     actual === expected,
     `docs/widget.md is out of date: run \`node scripts/widget-docs.mjs\` at the repository root (after \`npm run build\`) and commit the result (${firstDifference(expected, actual)})`,
   );
+});
+
+interface WidgetTypingsScript {
+  renderWidgetTypings(manifest: unknown): Map<string, string>;
+}
+
+// Beside widget-docs.mjs, which writes them with docs/widget.md.
+const widgetTypingsScript = new URL('../../../scripts/widget-typings.mjs', import.meta.url);
+
+test("@beckon/widget's React and Vue typings, VS Code data and web-types are up to date with custom-elements.json", async (t) => {
+  const script = (await import(widgetTypingsScript.href)) as WidgetTypingsScript;
+  const docs = (await import(widgetDocsScript.href)) as WidgetDocsScript & { readManifest(): unknown };
+  let files: Map<string, string>;
+  try {
+    files = script.renderWidgetTypings(docs.readManifest());
+  } catch (error) {
+    t.fail(
+      `scripts/widget-typings.mjs could not read packages/widget/custom-elements.json (run \`npm run build\` at the root first): ${String(error)}`,
+    );
+    return;
+  }
+  t.is(files.size, 4);
+  for (const [path, expected] of files) {
+    const actual = await readFile(path, 'utf8').catch(() => '');
+    t.true(
+      actual === expected,
+      `${relative(root, path)} is out of date: run \`node scripts/widget-docs.mjs\` at the repository root (after \`npm run build\`) and commit the result (${firstDifference(expected, actual)})`,
+    );
+  }
 });
 
 test('the API parts of docs/ns-client.md are up to date with the TSDoc in packages/ns-client/src', async (t) => {

@@ -1,7 +1,8 @@
 import test, { type ExecutionContext } from 'ava';
 import { createLogger, migrate, type Database, type Engine } from '../src/index.js';
 import { CALL_EVENTS_CHANNEL, recordCallChange, type CallChange } from '../src/events/calls.js';
-import { receiveDelivery } from '../src/events/intake.js';
+import { storeBatch } from '../src/events/batch.js';
+import { receiveDelivery, type DeliveryItem } from '../src/events/intake.js';
 import { e164, partyNumber } from '../src/events/phone.js';
 import { databaseFixture, ENGINES } from './fixtures/databases.js';
 import { eventually } from './helpers.js';
@@ -174,6 +175,147 @@ for (const engine of ENGINES) {
     t.is((await db.query('SELECT 1 FROM deliveries')).rowCount, 2, 'nothing of a failed delivery is stored');
     t.is((await calls(db)).length, 1);
   });
+
+  engineTest(
+    `deliveries arriving together are stored as storing them one after another would: the same calls, states, fields and events (${engine})`,
+    async (t) => {
+      const script = batchScript();
+      const withCustomer = async () => {
+        const db = await migrated(t, engine);
+        await db.query("INSERT INTO customers (tenant, external_id, name, phone_e164) VALUES ($1, 'crm-d', 'Dee', '+18135550000')", [
+          TENANT,
+        ]);
+        return db;
+      };
+      const oneByOne = await withCustomer();
+      const alone = [];
+      for (const delivery of script) alone.push(await receiveDelivery(oneByOne, delivery));
+      const together = await withCustomer();
+      const items = script.flatMap((delivery, index) =>
+        delivery.items.map((item) => ({ ...item, delivery: index, provider: 'test', tenant: TENANT })),
+      );
+      const batch = await together.transaction((tx) => storeBatch(tx, items, script.length, async () => undefined));
+      t.deepEqual(await contents(together), await contents(oneByOne));
+      t.deepEqual(
+        batch.stored,
+        alone.map((result) => result.stored),
+        'each delivery is told what it stored: a key twice in one delivery and the last, a redelivery of the first, are skipped',
+      );
+      t.deepEqual(batch.stored.at(-1), 0);
+      t.deepEqual(
+        batch.events.flat(),
+        (await events(together)).map((event) => event.id),
+        'each delivery is told its own events, and their ids follow the deliveries’ order',
+      );
+      t.deepEqual(
+        batch.events.map((ids) => ids.length),
+        alone.map((result) => result.events.length),
+      );
+    },
+  );
+
+  engineTest(
+    `deliveries arriving while others are stored gather into one transaction, each told its own outcome (${engine})`,
+    async (t) => {
+      const db = await migrated(t, engine);
+      const before = await commits(db);
+      const deliveries = Array.from({ length: 40 }, (_, n) => ({
+        provider: 'test',
+        tenant: TENANT,
+        items: [{ dedupeKey: `gather-${n}`, body: { n }, change: change('ringing', { providerCallId: `gather-${n % 20}` }) }],
+      }));
+      const results = await Promise.all(deliveries.map((delivery) => receiveDelivery(db, delivery)));
+      t.true(results.every((result) => result.stored === 1));
+      t.is(results.flatMap((result) => result.events).length, 20, 'the second delivery of each call moves nothing');
+      t.is((await calls(db)).length, 20);
+      const used = (await commits(db)) - before;
+      t.true(used < 10, `40 deliveries took ${used} transactions`);
+    },
+  );
+
+  engineTest(`a delivery whose data the database refuses fails alone: the others gathered with it are stored (${engine})`, async (t) => {
+    const db = await migrated(t, engine);
+    const good = (n: number) => ({
+      provider: 'test',
+      tenant: TENANT,
+      items: [{ dedupeKey: `good-${n}`, body: { n }, change: change('ringing', { providerCallId: `good-${n}` }) }],
+    });
+    const bad = {
+      provider: 'test',
+      tenant: TENANT,
+      items: [{ dedupeKey: 'bad', body: {}, change: change('ringing', { providerCallId: 'bad', direction: 'sideways' as 'inbound' }) }],
+    };
+    const outcomes = await Promise.allSettled([good(0), good(1), bad, good(2), good(3)].map((delivery) => receiveDelivery(db, delivery)));
+    t.deepEqual(
+      outcomes.map((outcome) => outcome.status),
+      ['fulfilled', 'fulfilled', 'rejected', 'fulfilled', 'fulfilled'],
+    );
+    t.deepEqual((await calls(db)).map((call) => call.state).length, 4);
+    const keys = (await db.query<{ dedupe_key: string }>('SELECT dedupe_key FROM deliveries ORDER BY dedupe_key')).rows;
+    t.deepEqual(
+      keys.map((row) => row.dedupe_key),
+      ['good-0', 'good-1', 'good-2', 'good-3'],
+    );
+  });
+}
+
+/**
+ * Deliveries exercising every path of a batch: new calls, a call moved twice within one delivery and
+ * again in a later one, a late change, an item without a change, a caller matched to a customer, the
+ * same key twice in one delivery, and a last delivery that repeats the first.
+ */
+function batchScript(): { provider: string; tenant: string; items: DeliveryItem[] }[] {
+  const item = (key: string, call: string, signal: CallChange['signal'], overrides: Partial<CallChange> = {}): DeliveryItem => ({
+    dedupeKey: key,
+    body: { key },
+    change: change(signal, { providerCallId: call, ...overrides }),
+  });
+  const delivery = (...items: DeliveryItem[]) => ({ provider: 'test', tenant: TENANT, items });
+  const first = delivery(item('a:ring', 'a', 'ringing'), item('a:answer', 'a', 'answered', { answeredAt: at(1) }));
+  return [
+    first,
+    delivery(item('b:ring', 'b', 'ringing', { fromName: undefined }), { dedupeKey: 'b:hold', body: {} }),
+    delivery(item('b:over', 'b', 'over', { fromName: 'Grace Hopper', toNumber: '+19295550199' }), item('c:ring', 'c', 'ringing')),
+    delivery(item('a:ring-late', 'a', 'ringing'), item('a:over', 'a', 'over', { answeredAt: at(1) })),
+    delivery(item('d:answer', 'd', 'answered', { fromE164: '+18135550000', fromNumber: '+18135550000' })),
+    delivery(item('d:over', 'd', 'over'), item('d:over', 'd', 'over'), item('c:missed', 'c', 'missed')),
+    first,
+  ];
+}
+
+/**
+ * Transactions committed in the database so far: PostgreSQL's own count (it lags by up to a statistics
+ * flush, so it is forced); PGlite has no statistics collector, so its transactions are counted by a
+ * trigger on the deliveries table: one count per transaction that stored any.
+ */
+async function commits(db: Database): Promise<number> {
+  if (db.engine === 'postgres') {
+    await db.query('SELECT pg_stat_force_next_flush()');
+    const { rows } = await db.query<{ n: number }>('SELECT xact_commit::int AS n FROM pg_stat_database WHERE datname = current_database()');
+    return rows[0]!.n;
+  }
+  await db.exec(`CREATE TABLE IF NOT EXISTS xacts (xid xid8 PRIMARY KEY);
+    CREATE OR REPLACE FUNCTION count_xact() RETURNS trigger LANGUAGE plpgsql AS $$
+      BEGIN INSERT INTO xacts VALUES (pg_current_xact_id()) ON CONFLICT DO NOTHING; RETURN NULL; END $$;
+    CREATE OR REPLACE TRIGGER count_xact AFTER INSERT ON deliveries FOR EACH ROW EXECUTE FUNCTION count_xact();`);
+  const { rows } = await db.query<{ n: number }>('SELECT count(*)::int AS n FROM xacts');
+  return rows[0]!.n;
+}
+
+/** What a database holds of calls and events, without the ids and clocks that differ between two runs. */
+async function contents(db: Database) {
+  const { rows: stored } = await db.query<Record<string, unknown>>(
+    `SELECT provider_call_id, state, direction, from_number, from_name, to_number, started_at, answered_at, ended_at,
+            (SELECT external_id FROM customers WHERE customers.id = customer_id) AS customer
+       FROM calls ORDER BY provider_call_id`,
+  );
+  const { rows: recorded } = await db.query<Record<string, unknown>>(
+    `SELECT calls.provider_call_id, call_events.state, call_events.at, deliveries.dedupe_key
+       FROM call_events JOIN calls ON calls.id = call_events.call_id LEFT JOIN deliveries ON deliveries.id = call_events.delivery_id
+      ORDER BY call_events.id`,
+  );
+  const { rows: kept } = await db.query<{ dedupe_key: string }>('SELECT dedupe_key FROM deliveries ORDER BY id');
+  return { calls: stored, events: recorded, deliveries: kept.map((row) => row.dedupe_key) };
 }
 
 // PostgreSQL only: PGlite runs one transaction at a time, so its writers cannot interleave.
@@ -212,6 +354,10 @@ test('under concurrent deliveries, call events become visible in id order: a rea
 
 test('two deliveries of the same calls in opposite orders, at once, several times: PostgreSQL’s deadlock breaking is retried, and each item is stored once (postgres)', async (t) => {
   const db = await migrated(t, 'postgres');
+  // Each row of a delivery lingers before the next is inserted: the two transactions then hold one key
+  // each when they reach the other's, every round, rather than once in a while.
+  await db.exec(`CREATE FUNCTION linger() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN PERFORM pg_sleep(0.05); RETURN NEW; END $$;
+                 CREATE TRIGGER linger BEFORE INSERT ON deliveries FOR EACH ROW EXECUTE FUNCTION linger();`);
   const item = (round: number, call: string) => ({
     dedupeKey: `${round}-${call}`,
     body: {},

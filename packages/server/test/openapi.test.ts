@@ -715,6 +715,19 @@ const rows: Record<string, Row> = {
     },
   },
   'popup bundle: POST': { method: 'POST', path: '/widget/call-popup.js', status: 405 },
+  'source map: ES module': { method: 'GET', path: '/widget/call-us-button.js.map', status: 200 },
+  'source map: classic script under its version': { method: 'GET', path: `/widget/call-us-button.iife.js.map?v=${version}`, status: 200 },
+  'source map: revalidation': {
+    method: 'GET',
+    path: '/widget/call-popup.js.map',
+    status: 304,
+    before: async ({ url }) => {
+      const first = await fetch(`${url}/widget/call-popup.js.map`);
+      await first.arrayBuffer();
+      return { 'if-none-match': first.headers.get('etag') ?? '', 'cache-control': 'max-age=0' };
+    },
+  },
+  'source map: the popup bundle': { method: 'GET', path: '/widget/call-popup.js.map', status: 200 },
 
   // GET|POST /webresponder
   'webresponder: GET from NetSapiens': {
@@ -2089,6 +2102,11 @@ test('every operation in the document, and every status it documents, is exercis
     'GET /widget/call-us-button.js 304',
     'GET /widget/call-us-button.iife.js 304',
     'GET /widget/call-popup.js 503',
+    'GET /widget/call-us-button.js.map 503',
+    'GET /widget/call-us-button.iife.js.map 503',
+    'GET /widget/call-popup.js.map 503',
+    'GET /widget/call-us-button.js.map 304',
+    'GET /widget/call-us-button.iife.js.map 304',
     // An unreachable database is a 503 on these; a 500 would be a bug.
     'POST /internal/apps 500',
     'POST /internal/apps/{app_id}/api-key 500',

@@ -1,3 +1,4 @@
+import { readFile } from 'node:fs/promises';
 import { Script } from 'node:vm';
 import type { CallPopupCall } from '@beckon/widget';
 import test from 'ava';
@@ -140,6 +141,36 @@ test('the <call-popup> bundle is served like the button’s: cross-origin, immut
   t.is(revalidated.status, 304);
   const unversioned = await fetch(`${harness.url}/widget/call-popup.js`);
   t.is(unversioned.headers.get('cache-control'), 'public, max-age=300');
+});
+
+test("each bundle's source map is served where its sourceMappingURL points: JSON, cached like the bundle, the file the package ships", async (t) => {
+  const harness = await startHarness();
+  t.teardown(() => harness.close());
+  const { bundle } = settingsOf(await (await fetch(`${harness.url}/widget.js?id=example.com-sales`)).text());
+  const version = new URL(bundle ?? '').searchParams.get('v');
+  const cdn = new URL('../../widget/cdn/', import.meta.url);
+  for (const file of ['call-us-button.js', 'call-us-button.iife.js', 'call-popup.js']) {
+    const script = await (await fetch(`${harness.url}/widget/${file}`)).text();
+    const named = /\n\/\/# sourceMappingURL=(\S+)\n?$/.exec(script)?.[1];
+    t.is(named, `${file}.map`, `${file} names its map beside it`);
+    // A browser resolves the comment against the bundle's URL, so the map sits at /widget/<bundle>.map.
+    const mapUrl = new URL(named ?? '', `${harness.url}/widget/${file}?v=${version}`);
+    const response = await fetch(mapUrl);
+    t.is(response.status, 200, mapUrl.pathname);
+    t.is(response.headers.get('content-type'), 'application/json; charset=utf-8');
+    t.is(response.headers.get('access-control-allow-origin'), '*');
+    t.is(response.headers.get('x-content-type-options'), 'nosniff');
+    t.is(response.headers.get('cache-control'), 'public, max-age=300', 'devtools ask without ?v=');
+    const body = await response.text();
+    t.is(body, await readFile(new URL(`${file}.map`, cdn), 'utf8'), 'the map @beckon/widget ships');
+    t.like(JSON.parse(body), { version: 3, file });
+    const etag = response.headers.get('etag') ?? '';
+    t.not(etag, '');
+    const revalidated = await fetch(mapUrl, { headers: { 'if-none-match': etag, 'cache-control': 'max-age=0' } });
+    t.is(revalidated.status, 304);
+    const versioned = await fetch(`${harness.url}/widget/${file}.map?v=${version}`);
+    t.is(versioned.headers.get('cache-control'), 'public, max-age=31536000, immutable');
+  }
 });
 
 test('<call-popup> from the served bundle, on another origin, shows a ringing call from the real stream and closes it when answered', async (t) => {

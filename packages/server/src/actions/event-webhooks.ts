@@ -1,6 +1,6 @@
 import { createHmac } from 'node:crypto';
 import type { Logger } from 'pino';
-import { CALL_COLUMNS, callView, type CallRow, type CallView } from '../api/call-view.js';
+import { CALL_COLUMNS, CUSTOMER_JOIN, callView, type CallRow, type CallView } from '../api/call-view.js';
 import type { Database, Queryable } from '../db/database.js';
 import type { TenantStore } from '../tenants/store.js';
 import { startWorker, type Worker, type WorkerOptions } from './worker.js';
@@ -158,7 +158,7 @@ export function startEventRelay(options: EventRelayOptions): EventRelay {
   const payloads = async (tx: Queryable, eventIds: number[]): Promise<Map<number, string>> => {
     const { rows } = await tx.query<EventRow>(
       `SELECT e.id AS event_id, e.state AS event_state, e.at AS event_at, ${CALL_COLUMNS}
-       FROM call_events e JOIN calls c ON c.id = e.call_id LEFT JOIN customers cu ON cu.id = c.customer_id
+       FROM call_events e JOIN calls c ON c.id = e.call_id ${CUSTOMER_JOIN}
        WHERE e.id = ANY($1::bigint[])`,
       [eventIds],
     );

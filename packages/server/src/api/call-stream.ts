@@ -8,7 +8,7 @@ import { BusClosedError, EventBus, type Subscriber } from '../events/bus.js';
 import { CALL_EVENTS_CHANNEL } from '../events/calls.js';
 import { HttpError } from '../http-error.js';
 import type { Metrics } from '../metrics/metrics.js';
-import { ACTIVE_CALL, CALL_COLUMNS, callView, type CallRow, type CallView } from './call-view.js';
+import { ACTIVE_CALL, CALL_COLUMNS, CUSTOMER_JOIN, callView, type CallRow, type CallView } from './call-view.js';
 import { appForStreamToken } from './stream-tokens.js';
 
 /** A call event as the stream sends it: its id, the config id it belongs to, and its SSE frame, made once for every stream. */
@@ -55,7 +55,7 @@ export async function readCallEvents(
   if (range.ids) where.push(`e.tenant = ANY($${params.push(range.ids)}::text[])`);
   const { rows } = await db.query<EventRow>(
     `SELECT e.id AS event_id, e.state AS event_state, ${CALL_COLUMNS}
-     FROM call_events e JOIN calls c ON c.id = e.call_id LEFT JOIN customers cu ON cu.id = c.customer_id
+     FROM call_events e JOIN calls c ON c.id = e.call_id ${CUSTOMER_JOIN}
      WHERE ${where.join(' AND ')} ORDER BY e.id LIMIT $${params.push(range.limit)}`,
     params,
   );
@@ -84,7 +84,7 @@ export async function readActiveCallFrames(db: Queryable, range: { upTo: number;
     `SELECT e.id AS event_id, e.state AS event_state, ${CALL_COLUMNS}
      FROM calls c
      JOIN LATERAL (SELECT id, state FROM call_events WHERE call_id = c.id AND id <= $1 ORDER BY id DESC LIMIT 1) e ON true
-     LEFT JOIN customers cu ON cu.id = c.customer_id
+     ${CUSTOMER_JOIN}
      WHERE c.state IN ('ringing', 'answered') AND ${ACTIVE_CALL} AND e.state IN ('ringing', 'answered')
        ${range.ids ? `AND c.tenant = ANY($${params.push(range.ids)}::text[])` : ''}
      ORDER BY e.id DESC LIMIT $2`,

@@ -47,8 +47,18 @@ export interface CallRow {
 export const CALL_COLUMNS = `c.id, c.tenant, c.provider, c.provider_call_id, c.direction, c.from_number, c.from_name, c.to_number, c.state,
   c.started_at, cu.external_id AS customer_external_id, cu.name AS customer_name, cu.email AS customer_email, cu.url AS customer_url`;
 
+/**
+ * The matched customer (alias `cu`) of each call (alias `c`), looked up by its key row by row. The
+ * `OFFSET 0` keeps PostgreSQL from turning the lookup into a join it may plan as a hash of every
+ * customer: for a page of 101 calls and 10 000 customers it did, reading and hashing the whole table for
+ * each page (4 to 30 ms of a page's time, measured with 1 000 000 calls), where 101 key lookups take
+ * well under one.
+ */
+export const CUSTOMER_JOIN =
+  'LEFT JOIN LATERAL (SELECT external_id, name, email, url FROM customers WHERE customers.id = c.customer_id OFFSET 0) cu ON true';
+
 /** The calls (alias `c`) with their matched customer (alias `cu`). */
-export const CALL_FROM = 'FROM calls c LEFT JOIN customers cu ON cu.id = c.customer_id';
+export const CALL_FROM = `FROM calls c ${CUSTOMER_JOIN}`;
 
 /**
  * A call (alias `c`) still in progress: ringing or answered, and changed recently enough to be believed.

@@ -1,7 +1,7 @@
 import type { Middleware } from 'koa';
 import type { Database } from '../db/database.js';
 import type { AppKeyState } from './api-keys.js';
-import { ACTIVE_CALL, CALL_COLUMNS, CALL_SELECT, callView, type CallRow } from './call-view.js';
+import { ACTIVE_CALL, CALL_COLUMNS, CALL_SELECT, CUSTOMER_JOIN, callView, type CallRow } from './call-view.js';
 import { readPage } from './paging.js';
 
 /** Active calls are few; this bounds the answer should ended calls never have been reported. */
@@ -24,7 +24,8 @@ export function listCallsRoute(db: Database): Middleware<AppKeyState> {
       async ({ cursor, from, tail, params }) =>
         (
           await db.query<CallRow & { cursor_at: string }>(
-            `SELECT ${cursor}, ${CALL_COLUMNS} FROM ${from} LEFT JOIN customers cu ON cu.id = c.customer_id ${tail}`,
+            // The page is cut first, its customers looked up after: for the page's calls only.
+            `SELECT ${cursor}, ${CALL_COLUMNS} FROM (SELECT c.* FROM ${from} ${tail}) c ${CUSTOMER_JOIN} ORDER BY c.created_at DESC, c.id DESC`,
             params,
           )
         ).rows,

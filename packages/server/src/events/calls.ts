@@ -11,7 +11,7 @@ export const CALL_EVENTS_CHANNEL = 'call_events';
  * transaction needs — so it is held for an insert and the commit only, and its holder never waits for
  * another transaction: none can hold what it still needs. (An arbitrary constant: "call" in ASCII.)
  */
-const CALL_EVENTS_LOCK = 0x63616c6c;
+export const CALL_EVENTS_LOCK = 0x63616c6c;
 
 /**
  * The tenant's customer with the caller's number (the first added, when several share it), as a subquery
@@ -159,23 +159,31 @@ export async function moveCall(
 
 /**
  * Records call events, in order, each announced on `CALL_EVENTS_CHANNEL` at commit; resolves to their
- * ids. Takes the call-events lock (held to commit) first, so the transaction must have written every other row it
- * writes by now (see `CALL_EVENTS_LOCK`) and should commit soon after.
+ * ids in the same order. One statement: the call-events lock first (see `CALL_EVENTS_LOCK`), then the
+ * rows, inserted in order so their ids follow it.
  */
 export async function recordCallEvents(tx: Queryable, events: readonly PendingCallEvent[]): Promise<number[]> {
-  const ids: number[] = [];
-  for (const event of events) {
-    // One round trip, the lock held from its start: the lock (again is harmless), then the row built
-    // from it — so the id, handed out as the row is inserted, comes after the lock — and its NOTIFY.
-    const { rows } = await tx.query<{ id: number }>(
-      `WITH locked AS (SELECT pg_advisory_xact_lock($6)),
-       event AS (
-         INSERT INTO call_events (call_id, tenant, state, at, delivery_id) SELECT $1, $2, $3, $4, $5 FROM locked RETURNING id
-       )
-       SELECT id, pg_notify('${CALL_EVENTS_CHANNEL}', id::text) FROM event`,
-      [event.callId, event.tenant, event.state, event.at, event.deliveryId, CALL_EVENTS_LOCK],
-    );
-    ids.push(rows[0]!.id);
-  }
-  return ids;
+  if (events.length === 0) return [];
+  const rows = events.map((event, n) => ({
+    n,
+    call_id: event.callId,
+    tenant: event.tenant,
+    state: event.state,
+    at: event.at,
+    delivery_id: event.deliveryId,
+  }));
+  const { rows: inserted } = await tx.query<{ id: number }>(
+    `WITH locked AS (SELECT pg_advisory_xact_lock($2)),
+     event AS (
+       INSERT INTO call_events (call_id, tenant, state, at, delivery_id)
+       SELECT e.call_id, e.tenant, e.state, e.at, e.delivery_id
+         FROM locked, jsonb_to_recordset($1::jsonb) AS e(n int, call_id bigint, tenant text, state text, at timestamptz, delivery_id bigint)
+        ORDER BY e.n
+       RETURNING id
+     )
+     SELECT id, pg_notify('${CALL_EVENTS_CHANNEL}', id::text) FROM event ORDER BY id`,
+    [JSON.stringify(rows), CALL_EVENTS_LOCK],
+  );
+  // Ids are handed out as rows are inserted, in the order above: ascending ids are the events in order.
+  return inserted.map((row) => row.id);
 }

@@ -1,5 +1,6 @@
 import type { Database, Queryable } from '../db/database.js';
-import { moveCall, recordCallEvents, type CallChange, type PendingCallEvent } from './calls.js';
+import { storeBatch, type BatchItem } from './batch.js';
+import type { CallChange } from './calls.js';
 
 /** One item of a verified delivery: stored as it came, and what it says about a call when it says something. */
 export interface DeliveryItem {
@@ -18,8 +19,30 @@ export interface IntakeResult {
   events: number[];
 }
 
-/** How often a delivery's transaction is run again after PostgreSQL broke a deadlock by failing it. */
+/** How often a batch's transaction is run again after PostgreSQL broke a deadlock by failing it. */
 const DEADLOCK_RETRIES = 3;
+
+/** PostgreSQL's SQLSTATE for a transaction failed to break a deadlock. */
+const DEADLOCK_DETECTED = '40P01';
+
+/** The most items one batch's transaction stores: a bound on its statements' size and its locks. */
+const MAX_BATCH_ITEMS = 500;
+
+/**
+ * Batches in flight at once per database. PostgreSQL: a few, so one batch's round trips overlap
+ * another's (their call events still commit one at a time, under the lock), leaving most of the pool
+ * to the API and the streams. PGlite runs one transaction at a time anyway.
+ */
+const CONCURRENT_BATCHES = { postgres: 4, pglite: 1 } as const;
+
+type Hook = (tx: Queryable) => Promise<void>;
+
+interface Waiting {
+  delivery: { provider: string; tenant: string; items: readonly DeliveryItem[] };
+  alsoInTransaction: Hook | undefined;
+  resolve: (result: IntakeResult) => void;
+  reject: (error: unknown) => void;
+}
 
 /**
  * Stores a verified delivery's items and applies their call changes, all in one transaction: an item is
@@ -28,62 +51,113 @@ const DEADLOCK_RETRIES = 3;
  * redelivery, or the same delivery received by another instance at the same moment — is skipped
  * whole, so nothing is doubled.
  *
- * Concurrent deliveries run side by side until their call events: the rows come first, under their own
- * locks, and the events last (`recordCallEvents`), under the one lock that keeps event ids committing in
- * order. Two deliveries of the same items in opposite orders can deadlock (rare: a provider resending
- * a batch regrouped); PostgreSQL then fails one after a second, and it is run again here. Items are
- * kept in the order they came (sorting them would avoid that, but reorder calls stored together).
+ * Deliveries arriving together share a transaction (`IntakeQueue`): each statement then serves all of
+ * them, so the database's round trips and commits — and the call-events lock, held from the events'
+ * insert to the commit — are paid once per batch instead of once per delivery. A batch that fails for
+ * good (a delivery with data the database refuses) is run again one delivery at a time, so only that
+ * delivery fails; one that fails for now (the database unreachable) fails every delivery in it, each
+ * then answered 503 and redelivered.
  */
-export async function receiveDelivery(
+export function receiveDelivery(
   db: Database,
   delivery: { provider: string; tenant: string; items: readonly DeliveryItem[] },
   /**
    * More work in the same transaction, after the items are stored but before their call events (e.g.
    * queueing the text a missed call calls for): stored with them, or not at all. It may be run again
-   * (after a deadlock), so it must only write through `tx`.
+   * (after a deadlock, or alone after its batch failed), so it must only write through `tx`.
    */
-  alsoInTransaction?: (tx: Queryable) => Promise<void>,
+  alsoInTransaction?: Hook,
 ): Promise<IntakeResult> {
+  let queue = queues.get(db);
+  if (!queue) queues.set(db, (queue = new IntakeQueue(db)));
+  return queue.receive(delivery, alsoInTransaction);
+}
+
+/** Each database's queue: deliveries to one database, from every route of this process, batch together. */
+const queues = new WeakMap<Database, IntakeQueue>();
+
+/**
+ * Gathers deliveries while earlier batches are in flight, and stores each gathering as one batch as soon
+ * as a slot frees up: at low rates every delivery is a batch of its own and waits for nothing; under
+ * load, batches grow with the load instead of deliveries queueing for the database one by one.
+ */
+class IntakeQueue {
+  readonly #db: Database;
+  readonly #slots: number;
+  #waiting: Waiting[] = [];
+  #running = 0;
+
+  constructor(db: Database) {
+    this.#db = db;
+    this.#slots = CONCURRENT_BATCHES[db.engine];
+  }
+
+  receive(delivery: Waiting['delivery'], alsoInTransaction: Hook | undefined): Promise<IntakeResult> {
+    return new Promise((resolve, reject) => {
+      this.#waiting.push({ delivery, alsoInTransaction, resolve, reject });
+      this.#next();
+    });
+  }
+
+  #next(): void {
+    while (this.#running < this.#slots && this.#waiting.length > 0) {
+      let items = 0;
+      let count = 0;
+      // At least one delivery, however large; then as many as fit.
+      while (count < this.#waiting.length && (count === 0 || items + this.#waiting[count]!.delivery.items.length <= MAX_BATCH_ITEMS)) {
+        items += this.#waiting[count]!.delivery.items.length;
+        count += 1;
+      }
+      const batch = this.#waiting.splice(0, count);
+      this.#running += 1;
+      void this.#store(batch).finally(() => {
+        this.#running -= 1;
+        this.#next();
+      });
+    }
+  }
+
+  async #store(batch: Waiting[]): Promise<void> {
+    try {
+      const outcome = await storeWithRetries(this.#db, batch);
+      batch.forEach((waiting, index) => waiting.resolve({ stored: outcome.stored[index]!, events: outcome.events[index]! }));
+    } catch (error) {
+      if (batch.length === 1 || failedForNow(error)) {
+        for (const waiting of batch) waiting.reject(error);
+        return;
+      }
+      // One delivery's data failed the batch: each alone, so only that one fails.
+      await Promise.all(batch.map((waiting) => this.#store([waiting])));
+    }
+  }
+}
+
+async function storeWithRetries(db: Database, batch: readonly Waiting[]) {
   for (let attempt = 0; ; attempt++) {
     try {
-      return await storeDelivery(db, delivery, alsoInTransaction);
+      return await storeOnce(db, batch);
     } catch (error) {
       if (attempt >= DEADLOCK_RETRIES || (error as { code?: unknown } | null)?.code !== DEADLOCK_DETECTED) throw error;
     }
   }
 }
 
-/** PostgreSQL's SQLSTATE for a transaction failed to break a deadlock. */
-const DEADLOCK_DETECTED = '40P01';
-
-function storeDelivery(
-  db: Database,
-  delivery: { provider: string; tenant: string; items: readonly DeliveryItem[] },
-  alsoInTransaction?: (tx: Queryable) => Promise<void>,
-): Promise<IntakeResult> {
-  const { provider, tenant, items } = delivery;
-  return db.transaction(async (tx) => {
-    let stored = 0;
-    const pending: PendingCallEvent[] = [];
-    for (const item of items) {
-      // Stored as processed: it is, once this transaction commits. A concurrent transaction inserting
-      // the same key makes this one wait for it, then skip.
-      const inserted = await tx.query<{ id: number }>(
-        `INSERT INTO deliveries (provider, tenant, dedupe_key, body, processed_at, attempts) VALUES ($1, $2, $3, $4::jsonb, now(), 1)
-         ON CONFLICT (provider, tenant, dedupe_key) DO NOTHING RETURNING id`,
-        [provider, tenant, item.dedupeKey, JSON.stringify(item.body)],
-      );
-      const deliveryId = inserted.rows[0]?.id;
-      if (deliveryId === undefined) continue;
-      stored += 1;
-      if (item.change) {
-        const { event } = await moveCall(tx, { ...item.change, tenant, provider, deliveryId });
-        if (event) pending.push(event);
-      }
-    }
-    await alsoInTransaction?.(tx);
-    return { stored, events: await recordCallEvents(tx, pending) };
-  });
+function storeOnce(db: Database, batch: readonly Waiting[]) {
+  const items: BatchItem[] = batch.flatMap(({ delivery }, index) =>
+    delivery.items.map((item) => ({
+      delivery: index,
+      provider: delivery.provider,
+      tenant: delivery.tenant,
+      dedupeKey: item.dedupeKey,
+      body: item.body,
+      change: item.change,
+    })),
+  );
+  return db.transaction((tx) =>
+    storeBatch(tx, items, batch.length, async () => {
+      for (const { alsoInTransaction } of batch) await alsoInTransaction?.(tx);
+    }),
+  );
 }
 
 /**

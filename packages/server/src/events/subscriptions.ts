@@ -41,18 +41,52 @@ function hashToken(token: string): string {
 const NO_HASH = hashToken('no subscription');
 
 /**
+ * How long an accepted token is trusted without asking the database again: a webhook then costs no
+ * query of its own at a steady rate of deliveries. Writes in this process forget the id's entry at
+ * once; a subscription replaced or failed by another instance is refused here at most this much later
+ * (its provider may deliver on the old subscription that long anyway).
+ */
+const ACCEPTED_TOKEN_TTL_MS = 5_000;
+
+/** Per database: the hash last accepted for each provider and id, until when, and the id's `changes` then. Only accepted tokens are kept. */
+const acceptedTokens = new WeakMap<Queryable, Map<string, { hash: Buffer; until: number; changes: number }>>();
+
+/**
+ * Writes to each provider and id's subscription in this process, whatever queryable (a transaction's
+ * too) they went through: an accepted token counted before the last write is checked again.
+ */
+const changes = new Map<string, number>();
+
+const tokenKey = (provider: string, tenant: string) => `${provider}\u0000${tenant}`;
+
+/** Its subscription changed: what was accepted for the id is checked again. */
+function forgetAcceptedToken(provider: string, tenant: string): void {
+  const key = tokenKey(provider, tenant);
+  changes.set(key, (changes.get(key) ?? 0) + 1);
+}
+
+/**
  * Whether `token` is the secret of the tenant's subscription with this provider that accepts
  * deliveries. The hashes are compared in constant time; an unknown id, no subscription and a wrong
- * token are one and the same answer.
+ * token are one and the same answer. A token accepted in the last `ACCEPTED_TOKEN_TTL_MS` is accepted
+ * again without a query; any other is checked against the database.
  */
 export async function subscriptionTokenMatches(db: Queryable, provider: string, tenant: string, token: string): Promise<boolean> {
+  const given = Buffer.from(hashToken(token), 'hex');
+  let accepted = acceptedTokens.get(db);
+  if (!accepted) acceptedTokens.set(db, (accepted = new Map()));
+  const key = tokenKey(provider, tenant);
+  const known = accepted.get(key);
+  const changed = changes.get(key) ?? 0;
+  if (known && known.until > performance.now() && known.changes === changed && timingSafeEqual(given, known.hash)) return true;
   const { rows } = await db.query<{ secret_hash: string }>(
     `SELECT secret_hash FROM subscriptions WHERE provider = $1 AND tenant = $2 AND status IN ('pending', 'active')`,
     [provider, tenant],
   );
   const expected = Buffer.from(rows[0]?.secret_hash ?? NO_HASH, 'hex');
-  const given = Buffer.from(hashToken(token), 'hex');
-  return timingSafeEqual(given, expected) && rows.length === 1;
+  const matches = timingSafeEqual(given, expected) && rows.length === 1;
+  if (matches) accepted.set(key, { hash: expected, until: performance.now() + ACCEPTED_TOKEN_TTL_MS, changes: changed });
+  return matches;
 }
 
 /**
@@ -117,6 +151,7 @@ const LAST_RETRY_SECONDS = 3_600;
  * each ask the provider, and the first subscription's deliveries would be refused with the second's secret.
  */
 export async function startSubscription(db: Queryable, provider: string, tenant: string, secretHash: string): Promise<boolean> {
+  forgetAcceptedToken(provider, tenant);
   const { rowCount } = await db.query(
     `INSERT INTO subscriptions (tenant, provider, secret_hash, status, retry_at)
      VALUES ($1, $2, $3, 'pending', now() + make_interval(mins => $5))
@@ -126,6 +161,8 @@ export async function startSubscription(db: Queryable, provider: string, tenant:
        WHERE subscriptions.status <> 'pending' OR subscriptions.updated_at < now() - make_interval(secs => $4)`,
     [tenant, provider, secretHash, PENDING_SECONDS, STUCK_PENDING_MINUTES],
   );
+  // Again once written: a check between the first forgetting and the write may have kept the old hash.
+  forgetAcceptedToken(provider, tenant);
   return rowCount === 1;
 }
 
@@ -157,6 +194,7 @@ export async function recordSubscriptionFailure(
   tenant: string,
   { failed }: { failed: boolean },
 ): Promise<Date | null> {
+  forgetAcceptedToken(provider, tenant);
   const { rows } = await db.query<{ retry_at: Date }>(
     `UPDATE subscriptions SET status = CASE WHEN $3::boolean THEN 'failed' ELSE status END, failures = failures + 1,
        retry_at = now() + make_interval(secs => LEAST($5::float8, $4::float8 * power(2, LEAST(failures, 16)))), updated_at = now()
@@ -164,6 +202,7 @@ export async function recordSubscriptionFailure(
      RETURNING retry_at`,
     [provider, tenant, failed, FIRST_RETRY_SECONDS, LAST_RETRY_SECONDS],
   );
+  forgetAcceptedToken(provider, tenant);
   return rows[0]?.retry_at ?? null;
 }
 

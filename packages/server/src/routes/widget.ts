@@ -168,11 +168,11 @@ const LOADER = String.raw`  var script = document.currentScript;
 
 /**
  * `GET /widget/call-us-button.js` (ESM), `/widget/call-us-button.iife.js` and `/widget/call-popup.js` (ESM):
- * an element, Lit included; `pick` says which.
+ * an element, Lit included; and each one's source map at its name + `.map`. `pick` says which.
  */
 export function widgetBundleRoute(bundle: WidgetBundle | undefined, pick: (bundle: WidgetBundle) => WidgetAsset): Middleware<AppState> {
   return function widgetBundleRoute(ctx) {
-    ctx.type = 'application/javascript';
+    ctx.type = bundle ? pick(bundle).type : 'application/javascript';
     ctx.set('X-Content-Type-Options', 'nosniff');
     // Module scripts are fetched with CORS, and pages with COEP need an explicit resource policy.
     ctx.set('Access-Control-Allow-Origin', '*');
