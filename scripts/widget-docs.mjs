@@ -110,7 +110,8 @@ call-us-button::part(status) {
 ## How it behaves
 
 \`idle\` → (the button, or \`show()\`) → \`open\` → (submit) → \`sending\` → \`success\` or \`error\`; closing the
-dialog returns to \`idle\` once any request in flight has ended.
+dialog returns to \`idle\` once any request in flight has ended. A [booking](#booking-a-time) stays shown
+(with its Cancel button) until it is cancelled and the dialog closed.
 
 - The number gets a quick check in the browser: 7–20 characters of digits, spaces and \`()+-.\`, at least
   7 of them digits (for an id that lists its countries, see [Countries](#countries) instead). Otherwise
@@ -133,7 +134,7 @@ dialog returns to \`idle\` once any request in flight has ended.
   \`button-color\`, \`company-name\` and \`logo-url\` is set, so a page's own branding is never mixed with
   the server's. Requests never carry cookies.
 - Every event is a \`CustomEvent\` that **bubbles** and is **composed** (it leaves the shadow root), so
-  listeners on \`document\` or \`window\` hear it too. The six events are declared on
+  listeners on \`document\` or \`window\` hear it too. The nine events are declared on
   \`HTMLElementEventMap\`, \`DocumentEventMap\` and \`WindowEventMap\`, so \`addEventListener\` is typed in
   TypeScript on the element, the document and the window.
 - For an id with \`require_turnstile\`, the page renders the Cloudflare Turnstile challenge itself and
@@ -159,6 +160,58 @@ opens (\`next_open\`, UTC) and the business's zone (\`timezone\`).
   focus moves from the field to Close, and \`call-us-error\` fires with \`code: "closed"\` and the text shown.
 - \`call-us-hours\` reports each answer about the hours (\`{ open, nextOpen, timeZone }\`), so a page can, for
   instance, hide the button while closed.
+
+### Booking a time
+
+For an id that takes bookings, \`/widget-config\` says \`"scheduling": true\`, and the dialog can book a
+time to be called at instead of a call now (\`POST /click-to-call\` with \`scheduled_at\`).
+
+- When the line is closed, the dialog asks \`GET {endpoint}/click-to-call/slots?id=…\` (on the config
+  answer and afresh on each opening) and, when there are times, shows the number field and a labelled
+  \`<select>\` of them (part \`slot\`, string \`slotLabel\`) under the closed line's message. While the line is
+  open, a "Call me later" button (part \`later\`, string \`later\`) fetches them and moves focus to the
+  picker; with none to book, the status says \`noSlots\` and the call now stays.
+- The times (15-minute steps, as the server lists them) are grouped by day in the visitor's zone, one
+  \`<optgroup>\` a day, each in the visitor's time; when the business's zone shows another time, that
+  time follows with the zone named, as for the opening time: "2:15 PM your time (Saturday, 9:15 AM
+  Eastern Time)". Days and times are right across daylight-saving switches (\`Intl\` does the zones).
+- Submitting books the picked time with the number (every check of a call now applies). The status then
+  says "Booked: we'll call you on Saturday, October 31 at 2:15 PM …" (\`booked\`), the form gives way to a
+  "Cancel the call" button (part \`cancel-booking\`, string \`cancelBooking\`), focus goes to Close, and
+  \`call-us-scheduled\` fires with the \`callbackId\` and \`scheduledAt\`. Closing and reopening the dialog
+  shows the booking again.
+- Cancel sends \`DELETE {endpoint}/click-to-call/:callback_id?token=…\` with the booking's cancel token;
+  the status says "Your call is cancelled." (\`cancelled\`), \`call-us-cancelled\` fires, and the next
+  opening offers a new booking. A booking that can no longer be cancelled (409 \`not_pending\`, or 404)
+  says \`notCancellable\`.
+- The server's refusals show in words and in \`call-us-error\`: 400 \`invalid_schedule\` (\`slotTaken\`; the
+  times are fetched afresh), 409 \`already_booked\` (\`alreadyBooked\`), and every error of a call now.
+- The booking (its id, time and cancel token) is kept in memory only, never in storage: the token is a
+  credential, and a visitor who leaves the page cancels through the business.
+
+### Live call status
+
+After a call now, a server that answers with a \`callback_id\` and a \`status_token\` lets the element
+follow the call: it opens an \`EventSource\` on \`GET {endpoint}/click-to-call/:callback_id/events?token=…\`
+(Server-Sent Events, without cookies) and shows each \`status\` event in the live region:
+
+| status | string | English |
+| --- | --- | --- |
+| \`queued\` | \`success\` | We're calling you now. |
+| \`ringing\` | \`ringing\` | We're ringing you now. |
+| \`answered\` | \`answered\` | Connected. |
+| \`ended\` | \`ended\` | The call has ended. |
+| \`no-answer\`, \`missed\` | \`noAnswer\` | We couldn't reach you. |
+| \`failed\` | \`callFailed\` | Could not place your call right now. Please try again. |
+| \`cancelled\` | \`cancelled\` | Your call is cancelled. |
+
+- Each new step fires \`call-us-status\` (\`{ status, callbackId }\`), even while the dialog is closed; a
+  step heard again (after a reconnection) or unknown to this version is ignored.
+- Reconnecting is \`EventSource\`'s own (it sends \`Last-Event-ID\`). The element closes the stream after a
+  final step (\`ended\`, \`no-answer\`, \`failed\`, \`cancelled\`, \`missed\`), on the next call, and when it
+  is removed from the page.
+- An older server answers only \`{"status":"ok"}\`: the element then shows \`success\` as it always did and
+  opens no stream. Bookings are not followed live (a booked call may be days away).
 
 ### Countries
 

@@ -37,13 +37,16 @@ declare module 'vue' {
      *
      * A button that opens a dialog where a visitor types their phone number; the Beckon server then asks
      * the phone system to call them back. For an id with opening hours, the button says when the line is
-     * closed and the dialog says when it opens, in the visitor's time zone; for an id that calls several
-     * countries, the dialog has a country picker.
+     * closed and the dialog says when it opens, in the visitor's time zone; for an id that takes bookings,
+     * the dialog offers times to be called at when the line is closed, or on request ("Call me later"), and
+     * shows the booking with a button that cancels it; after an immediate call, it follows the call live
+     * ("We're ringing you now", "Connected"); for an id that calls several countries, the dialog has a
+     * country picker.
      */
     'call-us-button': VueCustomElement<
       CallUsButton,
       'configId' | 'endpoint' | 'buttonText' | 'buttonColor' | 'companyName' | 'logoUrl' | 'turnstileToken' | 'strings',
-      'call-us-open' | 'call-us-submit' | 'call-us-success' | 'call-us-error' | 'call-us-close' | 'call-us-hours'
+      'call-us-open' | 'call-us-submit' | 'call-us-success' | 'call-us-error' | 'call-us-scheduled' | 'call-us-cancelled' | 'call-us-status' | 'call-us-close' | 'call-us-hours'
     >;
   }
 }

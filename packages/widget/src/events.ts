@@ -29,6 +29,33 @@ export interface CallUsErrorDetail {
   code?: string;
 }
 
+/** Detail of `call-us-scheduled`: a time was booked. */
+export interface CallUsScheduledDetail extends CallUsPhoneDetail {
+  /** The booking's id on the server. */
+  callbackId: string;
+  /** The booked time (ISO 8601, UTC), as the server wrote it. */
+  scheduledAt: string;
+}
+
+/** Detail of `call-us-cancelled`: a booking was cancelled. */
+export interface CallUsCancelledDetail {
+  callbackId: string;
+}
+
+/**
+ * Where a requested call is, as the server's status stream says: `queued` (being placed), `ringing`,
+ * `answered`, then `ended`; or `no-answer`, `failed`; `scheduled`, `cancelled` and `missed` (a booked
+ * time that passed unplaced) concern bookings. The last five are final.
+ */
+export type CallUsCallStatus = 'scheduled' | 'queued' | 'ringing' | 'answered' | 'ended' | 'no-answer' | 'failed' | 'cancelled' | 'missed';
+
+/** Detail of `call-us-status`. */
+export interface CallUsStatusDetail {
+  status: CallUsCallStatus;
+  /** The call's id on the server. */
+  callbackId: string;
+}
+
 /** `call-us-open` and `call-us-close` carry no detail. */
 export type CallUsNoDetail = Record<PropertyKey, never>;
 
@@ -44,6 +71,12 @@ export type CallUsSuccessEvent = CustomEvent<CallUsPhoneDetail>;
 export type CallUsErrorEvent = CustomEvent<CallUsErrorDetail>;
 /** The `call-us-hours` event. */
 export type CallUsHoursEvent = CustomEvent<CallUsHoursDetail>;
+/** The `call-us-scheduled` event. */
+export type CallUsScheduledEvent = CustomEvent<CallUsScheduledDetail>;
+/** The `call-us-cancelled` event. */
+export type CallUsCancelledEvent = CustomEvent<CallUsCancelledDetail>;
+/** The `call-us-status` event. */
+export type CallUsStatusEvent = CustomEvent<CallUsStatusDetail>;
 
 /**
  * Every event `<call-us-button>` dispatches, by name, to its type. `HTMLElementEventMap`,
@@ -60,6 +93,9 @@ export interface CallUsEventMap {
   'call-us-error': CallUsErrorEvent;
   'call-us-close': CallUsCloseEvent;
   'call-us-hours': CallUsHoursEvent;
+  'call-us-scheduled': CallUsScheduledEvent;
+  'call-us-cancelled': CallUsCancelledEvent;
+  'call-us-status': CallUsStatusEvent;
 }
 
 /** Bubbling and composed, so listeners outside the shadow root and on ancestors hear them. */

@@ -3,13 +3,25 @@ import { css } from 'lit';
 /**
  * Public tokens (`--call-us-*`) are read once, in `:host`, into private `--_*` variables; the rules
  * below use only the private ones, so the styling surface stays those four properties plus the parts.
+ *
+ * Why some rules are as they are (said here, not in the CSS, whose comments would ship in the bundle):
+ * - `--_font` is left undefined when `--call-us-font` is unset, so `font-family` falls back to
+ *   inheriting the page's font.
+ * - Buttons, fields and pickers are at least 44 px square: comfortable touch targets (WCAG 2.5.5/2.5.8).
+ * - The coloured buttons' border is transparent, not none: forced-colours mode paints it, so they keep
+ *   an outline there.
+ * - Buttons in the dialog are secondary (surface colours, a grey border) unless they are the submit
+ *   button, whose rule (an attribute selector) is more specific.
+ * - Focus shows as two rings, dark outside and light inside, so it shows on any page and any colour.
+ * - The closed note sits under the button's label, smaller and not bold: the state of the line, not its
+ *   name.
+ * - Motion is opt-in: visitors who ask for reduced motion get none at all.
  */
 export const styles = css`
   :host {
     --_color: var(--call-us-color, #0b57d0);
     --_text: var(--call-us-text-color, #ffffff);
     --_radius: var(--call-us-radius, 8px);
-    /* Left undefined when unset, so font-family falls back to inheriting the page's font. */
     --_font: var(--call-us-font);
     --_surface: #ffffff;
     --_on-surface: #1f1f1f;
@@ -32,7 +44,6 @@ export const styles = css`
   select {
     font: inherit;
     box-sizing: border-box;
-    /* WCAG 2.5.5/2.5.8: comfortable touch targets. */
     min-height: 44px;
     min-width: 44px;
   }
@@ -47,7 +58,6 @@ export const styles = css`
   [part~='submit'] {
     background: var(--_color);
     color: var(--_text);
-    /* Transparent, not none: forced-colours mode paints it, so the button keeps an outline there. */
     border: 2px solid transparent;
     font-weight: 600;
   }
@@ -62,13 +72,12 @@ export const styles = css`
     opacity: 0.75;
   }
 
-  [part~='cancel'] {
+  dialog button {
     background: var(--_surface);
     color: var(--_on-surface);
     border: 1px solid var(--_border);
   }
 
-  /* Two rings, dark outside and light inside, so focus shows on any page and any button colour. */
   :focus-visible {
     outline: 3px solid var(--_focus-outer);
     outline-offset: 2px;
@@ -123,15 +132,14 @@ export const styles = css`
     font-weight: 600;
   }
 
-  /* Under the button's label, smaller and not bold: the state of the line, not its name. */
   [part~='closed-note'] {
     display: block;
     font-size: 0.8em;
     font-weight: 400;
   }
 
-  [part~='input'],
-  [part~='country'] {
+  input,
+  select {
     display: block;
     width: 100%;
     margin-top: 0.25rem;
@@ -157,7 +165,6 @@ export const styles = css`
     margin-top: 1rem;
   }
 
-  /* Motion is opt-in: visitors who ask for reduced motion get none at all. */
   @media (prefers-reduced-motion: no-preference) {
     button {
       transition: box-shadow 150ms ease-out;

@@ -145,6 +145,48 @@ describe('accessibility audit (axe-core)', () => {
     await audit(region, 'line closed, dialog open');
   });
 
+  it('booking a time: the slot picker on a closed line, a refusal, the booking, its cancellation', async () => {
+    const { host, region } = await place({
+      endpoint: ENDPOINT,
+      'config-id': `book-hours:closed:${Date.UTC(2026, 10, 26, 14)}:America/New_York`,
+    });
+    await waitFor(() => !!host.shadowRoot?.querySelector('[part~="slot"]'), 'the times to book');
+    await open(host);
+    await audit(region, 'slot picker');
+    await submit(host, '813 555 9999');
+    await waitFor(() => host.shadowRoot?.querySelector('[part~="status"]')?.textContent?.includes('already') === true, 'the refusal');
+    await audit(region, 'booking refused');
+    await submit(host, '813 555 1234');
+    await waitFor(() => !!host.shadowRoot?.querySelector('[part~="cancel-booking"]'), 'the booking');
+    await audit(region, 'booked');
+    part(host, 'cancel-booking').click();
+    await waitFor(() => !host.shadowRoot?.querySelector('[part~="cancel-booking"]'), 'the cancellation');
+    await audit(region, 'cancelled');
+  });
+
+  it('"Call me later" on an open line, and the live status of a call now', async () => {
+    const { host, region } = await place({ endpoint: ENDPOINT, 'config-id': 'book' });
+    await open(host);
+    await waitFor(() => !!host.shadowRoot?.querySelector('[part~="later"]'), 'the "Call me later" button');
+    await audit(region, 'open, with "Call me later"');
+    cleanup();
+    const call = `call-${Math.random().toString(36).slice(2)}`;
+    const live = await place({ endpoint: ENDPOINT, 'config-id': `live:${call}` });
+    await open(live.host);
+    await submit(live.host, '813 555 1234');
+    const statusHeard = nextEvent(live.host, 'call-us-status');
+    await waitFor(() => live.host.shadowRoot?.querySelector('[part~="status"]')?.textContent?.includes('calling') === true, 'success');
+    // The stream may open a moment after the answer: send until the element hears it.
+    const sending = setInterval(() => void fetch(`/stub/live/${call}/status`, { method: 'POST', body: '{"status":"ringing"}' }), 100);
+    try {
+      await statusHeard;
+    } finally {
+      clearInterval(sending);
+    }
+    await live.host.updateComplete;
+    await audit(live.region, 'live status: ringing');
+  });
+
   it('the country picker, with a number refused for the picked country', async () => {
     const { host, region } = await place({ endpoint: ENDPOINT, 'config-id': 'abroad' });
     await waitFor(() => !!host.shadowRoot?.querySelector('[part~="input"][placeholder]'), 'the countries');
@@ -389,6 +431,7 @@ describe('accessibility checks axe cannot make', () => {
       for (const [id, names] of [
         ['abroad', ['button', 'country', 'input', 'submit', 'cancel']],
         [closed, ['button', 'closed-note', 'status', 'cancel']],
+        [`book-${closed}`, ['button', 'slot', 'input', 'submit', 'cancel']],
       ] as const) {
         const { host } = await place({ endpoint: ENDPOINT, 'config-id': id }, lang);
         await waitFor(() => !!host.shadowRoot?.querySelector(`[part~="${names[1]}"]`), `${id}: its config`);

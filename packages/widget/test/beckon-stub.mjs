@@ -4,6 +4,19 @@
 // Every request is logged so tests can assert what actually went over the wire. Chromium and Firefox
 // run their tests at the same time against this one stub, so each browser (told apart by its
 // User-Agent) reads and clears only its own log.
+//
+// Bookings and live status, as the server's contract has them:
+//   ids starting `book` take bookings (`"scheduling": true`); `book` itself is open, `book-hours:…` has
+//   hours as `hours:…` below. GET /click-to-call/slots lists SLOTS (none for `book-none`); a POST with
+//   `scheduled_at` books one of them (202), answers 400 `invalid_schedule` for any other time (or a
+//   number with 7777 in it; after that, an id starting `book-last-` has no time left), and 409
+//   `already_booked` for a number with 9999 in it; a number with 8888 in it gets a booking whose cancel
+//   answers 409 `not_pending`. DELETE /click-to-call/:id?token= cancels.
+//   ids `live:<call>` answer an immediate call with `callback_id` <call> and a `status_token`; the call's
+//   GET /click-to-call/<call>/events?token= is an SSE stream the test drives:
+//     POST /stub/live/<call>/status {status, end?} → sends `event: status` (ids 1, 2, …); `end` ends it
+//     GET  /stub/live/<call>/connections          → every connection: token, Last-Event-ID, open
+//   The stream stays open after a final status unless told to end, so a test sees the element close it.
 
 const BRANDING = {
   // Configured ids without branding: the element keeps its own (translated) defaults.
@@ -39,11 +52,35 @@ const ALLOWED = { abroad: ['FR', 'US', 'DE', 'BE'], france: ['FR'] };
  * is asked for (409 `closed`, opening at the instant).
  */
 function hoursOf(id) {
-  const [, state, at, timezone] = /^hours:([a-z-]+):(\d+):(.+)$/.exec(id) ?? [];
+  const [, state, at, timezone] = /^(?:book-[\w-]*?)?hours:([a-z-]+):(\d+):(.+)$/.exec(id) ?? [];
   if (!state) return undefined;
   const next = new Date(Number(at)).toISOString().replace('.000Z', 'Z');
   const open = state === 'late' || (state === 'opens' && Date.now() >= Number(at));
   return { open, next_open: open || state === 'closed-long' ? null : next, timezone, closesWith: state === 'late' ? next : undefined };
+}
+
+/**
+ * What the slots route lists, for a business in New York seen from Paris: the Saturday before the US
+ * leaves daylight-saving time (6 hours apart, as in summer), 1:00 AM twice on the switch night of
+ * Sunday 1 November 2026 (5:00 and 6:00 UTC), and the Monday after (5 hours apart until Europe's own
+ * switch, which came a week earlier: 9:00 AM in New York is 3:00 PM in Paris again).
+ */
+const SLOTS = ['2026-10-31T13:00:00Z', '2026-10-31T13:15:00Z', '2026-11-01T05:00:00Z', '2026-11-01T06:00:00Z', '2026-11-02T14:00:00Z'];
+
+/** Ids starting `book-last-` whose last time was taken. */
+const taken = new Set();
+/** Bookings made, by callback id: the token that cancels each and whether it still can be. */
+const bookings = new Map();
+/** Live calls, by callback id: their streams, connections and the statuses sent so far. */
+const calls = new Map();
+
+function call(id) {
+  let found = calls.get(id);
+  if (!found) {
+    found = { streams: new Set(), connections: [], sent: 0 };
+    calls.set(id, found);
+  }
+  return found;
 }
 
 const NOT_CONFIGURED = 'This call button is not configured.';
@@ -94,6 +131,19 @@ export function beckonStub() {
       return;
     }
 
+    const live = /^\/live\/([\w-]+)\/(status|connections)$/.exec(route);
+    if (live) {
+      const state = call(live[1]);
+      if (live[2] === 'connections') return json(ctx, 200, state.connections);
+      const { status, end } = JSON.parse(await readBody(ctx.req));
+      state.sent += 1;
+      for (const stream of state.streams) {
+        stream.write(`event: status\nid: ${state.sent}\ndata: ${JSON.stringify({ status, at: new Date().toISOString() })}\n\n`);
+        if (end) stream.end();
+      }
+      return json(ctx, 200, { sent: state.streams.size });
+    }
+
     const body = ctx.method === 'POST' ? await readBody(ctx.req) : '';
     log.push({
       browser,
@@ -111,14 +161,49 @@ export function beckonStub() {
       if (typeof id === 'string' && Object.hasOwn(ALLOWED, id))
         return json(ctx, 200, { id, countries: ALLOWED[id].map((code) => COUNTRIES[code]) });
       const hours = typeof id === 'string' ? hoursOf(id) : undefined;
-      if (hours) return json(ctx, 200, { id, open: hours.open, next_open: hours.next_open, timezone: hours.timezone });
+      const scheduling = typeof id === 'string' && id.startsWith('book');
+      if (hours) return json(ctx, 200, { id, open: hours.open, next_open: hours.next_open, timezone: hours.timezone, scheduling });
+      if (scheduling || (typeof id === 'string' && id.startsWith('live:'))) return json(ctx, 200, { id, scheduling });
       const branding = typeof id === 'string' ? BRANDING[id] : undefined;
       if (!branding) return error(ctx, 404, NOT_CONFIGURED, 'not_configured');
       return json(ctx, 200, { id, ...branding });
     }
 
-    if (route === '/click-to-call' && ctx.method === 'OPTIONS') {
-      ctx.set('Access-Control-Allow-Methods', 'POST');
+    if (route === '/click-to-call/slots' && ctx.method === 'GET') {
+      const id = String(ctx.query.id ?? '');
+      if (!id.startsWith('book')) return error(ctx, 404, NOT_CONFIGURED, 'not_configured');
+      const none = id === 'book-none' || taken.has(id);
+      return json(ctx, 200, { timezone: 'America/New_York', step_minutes: 15, slots: none ? [] : SLOTS });
+    }
+
+    const events = /^\/click-to-call\/([\w-]+)\/events$/.exec(route);
+    if (events && ctx.method === 'GET') {
+      const state = call(events[1]);
+      const connection = { token: ctx.query.token, lastEventId: ctx.get('Last-Event-ID'), open: true };
+      state.connections.push(connection);
+      if (ctx.query.token !== `st-${events[1]}`) return error(ctx, 404, 'No such call.', 'not_found');
+      ctx.respond = false;
+      ctx.res.writeHead(200, { 'Content-Type': 'text/event-stream', 'Cache-Control': 'no-cache', 'Access-Control-Allow-Origin': '*' });
+      ctx.res.write('retry: 500\n\n');
+      state.streams.add(ctx.res);
+      ctx.res.on('close', () => {
+        connection.open = false;
+        state.streams.delete(ctx.res);
+      });
+      return;
+    }
+
+    const cancel = /^\/click-to-call\/([\w-]+)$/.exec(route);
+    if (cancel && ctx.method === 'DELETE') {
+      const booking = bookings.get(cancel[1]);
+      if (!booking || ctx.query.token !== booking.token) return error(ctx, 404, 'No such booking.', 'not_found');
+      if (!booking.pending) return error(ctx, 409, 'This booking is no longer pending.', 'not_pending');
+      booking.pending = false;
+      return json(ctx, 200, { status: 'cancelled', callback_id: cancel[1] });
+    }
+
+    if ((route === '/click-to-call' || cancel) && ctx.method === 'OPTIONS') {
+      ctx.set('Access-Control-Allow-Methods', 'POST, DELETE');
       ctx.set('Access-Control-Allow-Headers', 'Content-Type');
       ctx.status = 204;
       return;
@@ -134,6 +219,29 @@ export function beckonStub() {
       }
       const id = fields?.id;
       const phone = typeof fields?.phone_number === 'string' ? fields.phone_number : '';
+      if (typeof id === 'string' && id.startsWith('book') && fields.scheduled_at !== undefined) {
+        // 7777: as if another visitor had just taken the time.
+        if (!SLOTS.includes(fields.scheduled_at) || phone.includes('7777')) {
+          if (id.startsWith('book-last-')) taken.add(id);
+          return error(ctx, 400, 'That time cannot be booked.', 'invalid_schedule');
+        }
+        if (phone.includes('9999')) return error(ctx, 409, 'This number already has a booking.', 'already_booked');
+        const callbackId = `cb-${bookings.size + 1}`;
+        const token = `ct-${callbackId}`;
+        bookings.set(callbackId, { token, pending: !phone.includes('8888') });
+        return json(ctx, 202, {
+          status: 'scheduled',
+          callback_id: callbackId,
+          scheduled_at: fields.scheduled_at,
+          cancel_token: token,
+          status_token: `st-${callbackId}`,
+        });
+      }
+      if (typeof id === 'string' && id.startsWith('live:')) {
+        const callbackId = id.slice('live:'.length);
+        return json(ctx, 200, { status: 'ok', callback_id: callbackId, status_token: `st-${callbackId}` });
+      }
+      if (id === 'book') return json(ctx, 200, { status: 'ok' });
       if (typeof id === 'string' && Object.hasOwn(ALLOWED, id)) return json(ctx, 200, { status: 'ok' });
       const hours = typeof id === 'string' ? hoursOf(id) : undefined;
       if (hours) {

@@ -64,6 +64,34 @@ export interface CallUsStrings {
   yourTime: string;
   /** After `closed` when the server gave no opening time (closed beyond the next 14 days). */
   tryLater: string;
+  // Booking a time, for an id that takes bookings.
+  /** Label of the button that offers times to book instead of a call now. */
+  later: string;
+  /** Label of the picker of times to book. */
+  slotLabel: string;
+  /** Status when no time can be booked (none free, or the times could not be fetched). */
+  noSlots: string;
+  /** Status once a time is booked. `{time}` is its date and time, in the visitor's zone. */
+  booked: string;
+  /** Label of the button that cancels the booking. */
+  cancelBooking: string;
+  /** Status once the booking (or the call) is cancelled. */
+  cancelled: string;
+  /** Status when the booked time is no longer free or bookable (`invalid_schedule`). */
+  slotTaken: string;
+  /** Status when this number already has a booking with this id (`already_booked`). */
+  alreadyBooked: string;
+  /** Status when the booking can no longer be cancelled: its call was placed, or it is gone (`not_pending`, 404). */
+  notCancellable: string;
+  // The call's live status, after an immediate call.
+  /** The visitor's phone is ringing. */
+  ringing: string;
+  /** The visitor answered and is connected. */
+  answered: string;
+  /** The call ended. */
+  ended: string;
+  /** The visitor did not answer (or a booked call's time was missed). */
+  noAnswer: string;
 }
 
 export const en: CallUsStrings = {
@@ -93,4 +121,17 @@ export const en: CallUsStrings = {
   opensAt: 'We open again on {time}.',
   yourTime: '{time} your time ({business})',
   tryLater: 'Please try again later.',
+  later: 'Call me later',
+  slotLabel: 'When should we call?',
+  noSlots: 'No time is free to book.',
+  booked: "Booked: we'll call you on {time}.",
+  cancelBooking: 'Cancel the call',
+  cancelled: 'Your call is cancelled.',
+  slotTaken: 'That time is taken. Please pick another.',
+  alreadyBooked: 'You already have a call booked.',
+  notCancellable: 'This call can no longer be cancelled.',
+  ringing: "We're ringing you now.",
+  answered: 'Connected.',
+  ended: 'The call has ended.',
+  noAnswer: "We couldn't reach you.",
 };

@@ -3,7 +3,7 @@
 import { expect } from '@esm-bundle/chai';
 import { sendKeys } from '@web/test-runner-commands';
 import '../../src/call-us-button.js';
-import { cleanup, fixture, part, waitFor } from '../helpers.js';
+import { ENDPOINT, cleanup, fixture, open, part, submit, waitFor } from '../helpers.js';
 import { useMedia } from '../media-helpers.js';
 
 describe('forced-colors: active', () => {
@@ -26,5 +26,24 @@ describe('forced-colors: active', () => {
     const submitStyle = getComputedStyle(part(host, 'submit'));
     expect(submitStyle.outlineStyle).to.equal('solid');
     expect(submitStyle.outlineColor).to.not.match(/rgba\(\d+, \d+, \d+, 0\)/);
+  });
+
+  it('<call-us-button>: "Call me later", the slot picker and "Cancel the call" keep a visible edge', async () => {
+    const host = await fixture({ endpoint: ENDPOINT, 'config-id': 'book' });
+    await open(host);
+    await waitFor(() => !!host.shadowRoot?.querySelector('[part~="later"]'), 'the "Call me later" button');
+    const edged = (name: string): void => {
+      const style = getComputedStyle(part(host, name));
+      expect(style.borderTopStyle, `${name} border`).to.not.equal('none');
+      expect(parseFloat(style.borderTopWidth), `${name} border width`).to.be.at.least(1);
+      expect(style.borderTopColor, `${name} border colour`).to.not.match(/rgba\(\d+, \d+, \d+, 0\)/);
+    };
+    edged('later');
+    part(host, 'later').click();
+    await waitFor(() => !!host.shadowRoot?.querySelector('[part~="slot"]'), 'the times to book');
+    edged('slot');
+    await submit(host, '813 555 1234');
+    await waitFor(() => !!host.shadowRoot?.querySelector('[part~="cancel-booking"]'), 'the booking');
+    edged('cancel-booking');
   });
 });
