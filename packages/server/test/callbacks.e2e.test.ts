@@ -67,3 +67,43 @@ test("through the real server, in Chromium: the button follows the visitor's cal
   t.is(beckon.sandbox.calls.length, 1, 'one call placed');
   t.like(beckon.sandbox.calls[0], { destination: '+18135551234' });
 });
+
+test('through the real server, in Chromium: "Call me later" books a time the server offers, and Cancel cancels it', async (t) => {
+  const settings = await databases.settings(t, 'pglite');
+  const db = await openDatabase(settings, { logger: createLogger('silent') });
+  t.teardown(() => db.close());
+  await migrate(db, { logger: createLogger('silent') });
+  const beckon = await startHarness({ db, publicUrl: 'self' });
+  t.teardown(() => beckon.close());
+  const site = await servePage(
+    `<!doctype html><html lang="en"><head><title>Shop</title></head><body><h1>Shop</h1>
+      <script src="${beckon.url}/widget.js?id=${ID}"></script></body></html>`,
+  );
+  t.teardown(() => site.close());
+  const browser = await launchChromium();
+  t.teardown(() => browser.close());
+  const page = await browser.newPage();
+  await page.goto(site.url);
+  const widget = page.locator('call-us-button');
+  await widget.getByRole('button', { name: 'Call us' }).click();
+  await widget.getByRole('button', { name: 'Call me later' }).click();
+  const picker = widget.getByRole('combobox', { name: 'When should we call?' });
+  await picker.waitFor();
+  // The second time offered, so the first step's rounding to "now" plays no part.
+  const offered = await picker.locator('option').nth(1).getAttribute('value');
+  await picker.selectOption(offered!);
+  await widget.getByRole('textbox').fill('(813) 555-1234');
+  await widget.getByRole('textbox').press('Enter');
+  await widget
+    .getByRole('status')
+    .getByText(/^Booked: /)
+    .waitFor({ timeout: 10_000 });
+
+  const stored = async () => (await db.query<{ scheduled_at: Date; status: string }>('SELECT scheduled_at, status FROM callbacks')).rows;
+  t.deepEqual(await stored(), [{ scheduled_at: new Date(offered!), status: 'scheduled' }]);
+  t.is(beckon.sandbox.calls.length, 0, 'nothing is called before its time');
+
+  await widget.getByRole('button', { name: 'Cancel the call' }).click();
+  await widget.getByRole('status').getByText('Your call is cancelled.').waitFor({ timeout: 10_000 });
+  t.is((await stored())[0]?.status, 'cancelled');
+});
