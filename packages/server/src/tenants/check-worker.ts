@@ -1,0 +1,65 @@
+// The worker side of off-thread.ts: reads, parses and validates config away from the event loop that serves
+// requests, with the same schema module as everything else, and hands back plain validated entries in
+// batches (each one a short task for the main thread to take in). One job at a time, each tagged with its
+// number.
+import { createHash } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import { parentPort } from 'node:worker_threads';
+import type { CheckJob, CheckMessage, Tagged } from './off-thread.js';
+import { checkTenants, parseTenants, type ParsedTenants } from './schema.js';
+
+/** Entries per message: a batch takes the main thread about a millisecond to receive. */
+const BATCH = 500;
+
+let post: (message: CheckMessage, transfer?: ArrayBuffer[]) => void = () => undefined;
+
+async function run(job: CheckJob): Promise<void> {
+  let parsed: ParsedTenants;
+  let file: { bytes: Buffer; digest: string } | undefined;
+  if (job.kind === 'file') {
+    let bytes: Buffer;
+    try {
+      bytes = await readFile(job.path);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return post({ type: 'missing' });
+      return post({ type: 'unreadable', reason: (error as Error).message });
+    }
+    const digest = createHash('sha256').update(bytes).digest('hex');
+    if (digest === job.unlessDigest) return post({ type: 'unchanged' });
+    try {
+      parsed = parseTenants(bytes.toString('utf8'));
+    } catch (error) {
+      return post({ type: 'broken', reason: (error as Error).message });
+    }
+    file = { bytes, digest };
+  } else {
+    const values: Record<string, unknown> = Object.create(null) as Record<string, unknown>;
+    // Unparseable JSON is kept as its text: checking leaves that one id out, and says why.
+    for (const [id, text] of Object.entries(job.values)) values[id] = parseJson(text) ?? text;
+    parsed = checkTenants(values);
+  }
+  const entries = Object.entries(parsed.tenants);
+  for (let start = 0; start < entries.length; start += BATCH) post({ type: 'entries', entries: entries.slice(start, start + BATCH) });
+  if (!file) return post({ type: 'done', rejected: parsed.rejected });
+  // The file's bytes move to the main thread rather than being copied, when they own their memory.
+  const { bytes, digest } = file;
+  const own = bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength && bytes.buffer instanceof ArrayBuffer;
+  post({ type: 'done', rejected: parsed.rejected, file: { bytes, digest } }, own ? [bytes.buffer as ArrayBuffer] : []);
+}
+
+function parseJson(text: string): unknown {
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Jobs run one after another: the store asks for one at a time, and batches of two jobs must not mix. */
+let queue: Promise<void> = Promise.resolve();
+parentPort?.on('message', ({ job, number }: Tagged<CheckJob>) => {
+  queue = queue.then(async () => {
+    post = (message, transfer = []) => parentPort?.postMessage({ number, job: message } satisfies Tagged<CheckMessage>, transfer);
+    await run(job).catch((error: unknown) => post({ type: 'unreadable', reason: (error as Error).message }));
+  });
+});
