@@ -11,9 +11,13 @@ import { checkTenants, parseTenants, type ParsedTenants } from './schema.js';
 /** Entries per message: a batch takes the main thread about a millisecond to receive. */
 const BATCH = 500;
 
-let post: (message: CheckMessage, transfer?: ArrayBuffer[]) => void = () => undefined;
+type Post = (message: CheckMessage, transfer?: ArrayBuffer[]) => void;
 
-async function run(job: CheckJob): Promise<void> {
+/** Entries' JSON texts by id, as they arrive in batches, per job number. */
+const arriving = new Map<number, Record<string, unknown>>();
+const decoder = new TextDecoder();
+
+async function run(number: number, job: CheckJob, post: Post): Promise<void> {
   let parsed: ParsedTenants;
   let file: { bytes: Buffer; digest: string } | undefined;
   if (job.kind === 'file') {
@@ -33,9 +37,20 @@ async function run(job: CheckJob): Promise<void> {
     }
     file = { bytes, digest };
   } else {
-    const values: Record<string, unknown> = Object.create(null) as Record<string, unknown>;
-    // Unparseable JSON is kept as its text: checking leaves that one id out, and says why.
-    for (const [id, text] of Object.entries(job.values)) values[id] = parseJson(text) ?? text;
+    let values = arriving.get(number);
+    if (!values) arriving.set(number, (values = Object.create(null) as Record<string, unknown>));
+    const { ids, lengths, bytes } = job.values;
+    let offset = 0;
+    for (const [index, id] of ids.entries()) {
+      const length = lengths[index] ?? 0;
+      const text = decoder.decode(bytes.subarray(offset, offset + length));
+      offset += length;
+      // Unparseable JSON is kept as its text: checking leaves that one id out, and says why.
+      values[id] = parseJson(text) ?? text;
+    }
+    if (!job.last) return;
+    arriving.delete(number);
+    if (job.cancelled) return;
     parsed = checkTenants(values);
   }
   const entries = Object.entries(parsed.tenants);
@@ -58,8 +73,8 @@ function parseJson(text: string): unknown {
 /** Jobs run one after another: the store asks for one at a time, and batches of two jobs must not mix. */
 let queue: Promise<void> = Promise.resolve();
 parentPort?.on('message', ({ job, number }: Tagged<CheckJob>) => {
-  queue = queue.then(async () => {
-    post = (message, transfer = []) => parentPort?.postMessage({ number, job: message } satisfies Tagged<CheckMessage>, transfer);
-    await run(job).catch((error: unknown) => post({ type: 'unreadable', reason: (error as Error).message }));
-  });
+  const post: Post = (message, transfer = []) => parentPort?.postMessage({ number, job: message } satisfies Tagged<CheckMessage>, transfer);
+  queue = queue.then(() =>
+    run(number, job, post).catch((error: unknown) => post({ type: 'unreadable', reason: (error as Error).message })),
+  );
 });

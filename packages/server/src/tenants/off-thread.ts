@@ -9,8 +9,30 @@ import type { TenantConfig, Tenants, ParsedTenants } from './schema.js';
  * swap in at once.
  */
 
-/** What a worker is asked to check: `domains.json` (unless its SHA-256 is `unlessDigest`), or entries' JSON texts by id. */
-export type CheckJob = { kind: 'file'; path: string; unlessDigest?: string } | { kind: 'entries'; values: Record<string, string> };
+/**
+ * What a worker is asked to check: `domains.json` (unless its SHA-256 is `unlessDigest`), or entries' JSON
+ * texts (UTF-8) by id, sent in batches, the last one marked (and `cancelled` when reading them failed).
+ */
+export type CheckJob =
+  { kind: 'file'; path: string; unlessDigest?: string } | { kind: 'entries'; values: EntryBatch; last: boolean; cancelled?: boolean };
+
+/** Entries' JSON texts: the ids, and the texts one after the other in `bytes`, each `lengths[i]` bytes long. */
+export interface EntryBatch {
+  ids: string[];
+  lengths: number[];
+  bytes: Uint8Array;
+}
+
+/** A batch of one message: one buffer of its own, whatever larger buffers the texts were slices of. */
+export function entryBatch(entries: [string, Uint8Array][]): EntryBatch {
+  return {
+    ids: entries.map(([id]) => id),
+    lengths: entries.map(([, bytes]) => bytes.byteLength),
+    bytes: Buffer.concat(entries.map(([, bytes]) => bytes)),
+  };
+}
+
+const NO_ENTRIES: EntryBatch = { ids: [], lengths: [], bytes: new Uint8Array() };
 
 /** What a worker sends back: batches of valid entries, then one closing message. */
 export type CheckMessage =
@@ -52,7 +74,8 @@ export interface Checks {
   /** Ends this owner's checks: one in progress rejects, and no other starts. */
   stop(): Promise<void>;
   file(path: string, unlessDigest?: string): Promise<FileCheck>;
-  entries(values: Record<string, string>): Promise<ParsedTenants>;
+  /** Entries' JSON texts by id, in batches as they are read (from Redis): each batch goes to the worker as it comes. */
+  entries(batches: AsyncIterable<EntryBatch>): Promise<ParsedTenants>;
 }
 
 type Closing = Exclude<CheckMessage, { type: 'entries' }>;
@@ -108,21 +131,40 @@ export function offThreadChecks(): Checks {
   let stopped = false;
   const mine = new Set<number>();
 
-  const run = (job: CheckJob) =>
-    new Promise<{ closing: Closing; tenants: Tenants }>((resolve, reject) => {
+  /** Starts a job: its outcome, and a function that sends the job's (next) message. */
+  const start = () => {
+    const number = ++jobs;
+    const outcome = new Promise<{ closing: Closing; tenants: Tenants }>((resolve, reject) => {
       if (stopped) return reject(new Error('the config checks are stopped'));
-      const number = ++jobs;
       mine.add(number);
       const done = () => mine.delete(number);
       pending.set(number, {
         tenants: Object.create(null) as Tenants,
-        resolve: (outcome) => (done(), resolve(outcome)),
+        resolve: (result) => (done(), resolve(result)),
         reject: (error) => (done(), reject(error)),
       });
-      const worker = sharedWorker();
-      worker.ref();
-      worker.postMessage({ number, job } satisfies Tagged<CheckJob>);
+      sharedWorker().ref();
     });
+    const send = (job: CheckJob) => {
+      if (pending.has(number)) sharedWorker().postMessage({ number, job } satisfies Tagged<CheckJob>);
+    };
+    /** Gives the job up: the worker drops what it was sent, and the outcome is no one's to wait for. */
+    const abandon = () => {
+      send({ kind: 'entries', values: NO_ENTRIES, last: true, cancelled: true });
+      const waiting = pending.get(number);
+      pending.delete(number);
+      outcome.catch(() => undefined);
+      waiting?.reject(new Error('the config check was given up'));
+      idle();
+    };
+    return { outcome, send, abandon };
+  };
+
+  const run = (job: CheckJob) => {
+    const { outcome, send } = start();
+    send(job);
+    return outcome;
+  };
 
   return {
     warm() {
@@ -159,8 +201,16 @@ export function offThreadChecks(): Checks {
           return { kind: closing.type, reason: closing.reason };
       }
     },
-    async entries(values) {
-      const { closing, tenants } = await run({ kind: 'entries', values });
+    async entries(batches) {
+      const { outcome, send, abandon } = start();
+      try {
+        for await (const values of batches) send({ kind: 'entries', values, last: false });
+      } catch (error) {
+        abandon();
+        throw error;
+      }
+      send({ kind: 'entries', values: NO_ENTRIES, last: true });
+      const { closing, tenants } = await outcome;
       if (closing.type !== 'done') throw new Error(`the config check failed: ${'reason' in closing ? closing.reason : closing.type}`);
       return { tenants, rejected: closing.rejected };
     },
