@@ -149,10 +149,11 @@ export function retryAfterMs(header: string | string[] | undefined): number | un
 const IDLE_SOCKET_MS = 4_000;
 /**
  * The most connections one client keeps open to NetSapiens at once; requests beyond wait for one to be
- * free. Enough for thousands of calls a second on keep-alive, few enough that a burst cannot open
- * hundreds of connections to a phone system.
+ * free (the wait counts toward their timeout). Enough for thousands of calls a second on keep-alive and
+ * for a server's texts in flight (at most 1 000) to drain through a slow SMS API within that timeout;
+ * few enough that a burst cannot open thousands of connections to a phone system.
  */
-const MAX_SOCKETS = 64;
+const MAX_SOCKETS = 256;
 
 export function createTransport(options: TransportOptions): Send {
   // One pool for the client's life: connections are reused across requests (no handshake per call), and

@@ -575,7 +575,7 @@ function tables(rows, lookups, floor, sweep) {
   const routeRows = rows.map((row) => [
     row.failed.length ? `${row.name} ⚠` : row.name,
     format.thousands(row.rps),
-    format.percent(row.rps / floor.rps),
+    floor.rps > 0 ? format.percent(row.rps / floor.rps) : '–',
     format.ms(row.p50),
     format.ms(row.p99),
     format.thousands(row.ok),
@@ -607,7 +607,7 @@ function tables(rows, lookups, floor, sweep) {
         row.failed.length ? `${name} ⚠` : name,
         String(connections),
         format.thousands(row.rps),
-        format.percent(row.rps / floorRow.rps),
+        floorRow.rps > 0 ? format.percent(row.rps / floorRow.rps) : '–',
         format.ms(row.p50),
         format.ms(row.p99),
         format.thousands(row.microsPerRequest),
@@ -814,7 +814,7 @@ to req/s when comparing runs.
 | command | \`${command}\` |
 | load | autocannon ${versions.autocannon}, ${settings.connections} connections, ${settings.duration} s per scenario after ${settings.warmup} s of warm-up, no pipelining, loopback |
 | reference | koa ${versions.koa}, \`ctx.body = {status:'ok'}\` |
-| floor | koa ${versions.koa} reading click-to-call's JSON body and placing the same legacy \`queuedcall\` create (a multipart \`POST\`, bearer token) with undici ${versions.undici}'s \`request\` on a keep-alive \`Pool\` of 64 connections |
+| floor | koa ${versions.koa} reading click-to-call's JSON body and placing the same legacy \`queuedcall\` create (a multipart \`POST\`, bearer token) with undici ${versions.undici}'s \`request\` on a keep-alive \`Pool\` of 256 connections (ns-client's bound) |
 | server | \`start()\` from \`@beckon/server\` with \`LOG_LEVEL=info\` (one log line per request, to /dev/null), file store, in-memory limits raised to ${Number(NEVER).toExponential(0)} so none trips |
 | NetSapiens | \`@beckon/ns-client/sandbox\` in its own process; the slow case delays every SMS by ${settings.smsDelayMs} ms |
 
@@ -873,9 +873,13 @@ ${reading(report)}
 ## How it is measured
 
 - Everything runs in one command on 127.0.0.1: this process drives autocannon; the NS sandbox, each Beckon
-  server and the bare Koa app run in child processes (\`service.mjs\`) listening on port 0. One Beckon
-  process serves the 10-id rows in table order; the \`LOG_LEVEL=silent\` row, the 10 000-id row and the
-  bare Koa app each have a fresh process.
+  server, the bare Koa app and the floor run in child processes (\`service.mjs\`) listening on port 0. One
+  Beckon process serves the 10-id rows in table order; the connections sweep, the \`LOG_LEVEL=silent\` row,
+  the 10 000-id row, the domains.json change (with a sandbox of its own), the bare Koa app and the floor
+  each have a fresh process.
+- The floor gets click-to-call's requests (the same JSON bodies, a new number each) and places each call
+  as ns-client does, with undici instead of got and none of Beckon's checks: the sandbox must count a queued
+  call per answer for it too.
 - Requests vary like real traffic: ids are cycled over the whole config, and each click-to-call number and
   each webresponder caller (\`NmsAni\`) is new, so no per-number limit or once-per-caller window shortcuts
   the work. Every scenario must answer 200 only; the click-to-call row checks that NS received a queued

@@ -190,15 +190,15 @@ async function beckonRole() {
       const id = ids[Math.floor(ids.length / 2)];
       const name = `Changed ${Date.now()}`;
       const changed = { ...tenants, [id]: { ...tenants[id], branding: { ...tenants[id].branding, company_name: name } } };
-      pendingChange = { id, name, text: JSON.stringify(changed, null, 2) };
+      pendingChange = { id, name, bytes: Buffer.from(JSON.stringify(changed, null, 2)) };
     },
     // Writes the prepared change and samples the event loop's delay until the server serves it.
     applyChange: async () => {
-      const { id, name, text } = pendingChange;
+      const { id, name, bytes } = pendingChange;
       const histogram = monitorEventLoopDelay({ resolution: 1 });
       histogram.enable();
       const started = performance.now();
-      await writeFile(domainsFile, text);
+      await writeFile(domainsFile, bytes);
       let served = false;
       while (!served && performance.now() - started < 30_000) {
         await sleep(2);
@@ -246,13 +246,13 @@ async function koaRole() {
  * The floor of click-to-call: Koa, and the request to NetSapiens made with the leanest client Node has.
  * `POST /` with click-to-call's JSON body (`{id, phone_number}`) places the same legacy `queuedcall`
  * create, a multipart POST with the same fields and bearer token, to the same sandbox, with undici's
- * `request` on a keep-alive pool as large as ns-client's (64), and answers `{status:'ok'}` once NetSapiens
+ * `request` on a keep-alive pool as large as ns-client's (256), and answers `{status:'ok'}` once NetSapiens
  * accepted it. Nothing else: no id lookup, limits, number policy, log line or error envelope.
  */
 async function floorRole() {
   const { Pool, request } = serverRequire('undici');
   const ns = new URL(options.nsUrl);
-  const pool = new Pool(ns.origin, { connections: 64 });
+  const pool = new Pool(ns.origin, { connections: 256 });
   const path = `${ns.pathname.replace(/\/$/, '')}/ns-api/?object=queuedcall&action=create`;
   const boundary = '----beckon-floor-7a3c9e1f2b4d';
   const headers = {

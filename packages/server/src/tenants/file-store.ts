@@ -43,6 +43,8 @@ class FileTenantStore implements TenantStore {
   readonly #lockTimeoutMs: number;
   readonly #staleLockMs: number;
   #tenants: Tenants = Object.create(null) as Tenants;
+  /** How many ids `#tenants` holds, kept rather than counted: 100 000 keys take milliseconds to count. */
+  #size = 0;
   /** The last text put in service, as read or written: a form post writes from it when the file is broken or gone. */
   #lastBytes: Buffer | undefined;
   /** Its SHA-256, when known: a reload that reads the same bytes again has nothing to do. */
@@ -74,7 +76,7 @@ class FileTenantStore implements TenantStore {
   }
 
   size(): number {
-    return Object.keys(this.#tenants).length;
+    return this.#size;
   }
 
   ids(): string[] {
@@ -98,7 +100,7 @@ class FileTenantStore implements TenantStore {
     } catch (error) {
       throw new Error(`${this.#path} cannot be used: ${(error as Error).message}`, { cause: error });
     }
-    this.#accept({ ...parsed, bytes, digest: createHash('sha256').update(bytes).digest('hex') });
+    this.#accept({ ...parsed, size: Object.keys(parsed.tenants).length, bytes, digest: createHash('sha256').update(bytes).digest('hex') });
     this.#logger.info({ ids: this.size(), ms: Math.round(performance.now() - started) }, 'config loaded');
   }
 
@@ -197,9 +199,10 @@ class FileTenantStore implements TenantStore {
   }
 
   /** Puts a checked copy of the file in service, whole. */
-  #accept(checked: { tenants: Tenants; rejected: { id: string; reason: string }[]; bytes: Buffer; digest: string }): void {
+  #accept(checked: { tenants: Tenants; size: number; rejected: { id: string; reason: string }[]; bytes: Buffer; digest: string }): void {
     for (const { id, reason } of checked.rejected) this.#logger.error({ id, reason }, 'config entry left out');
     this.#tenants = checked.tenants;
+    this.#size = checked.size;
     this.#lastBytes = checked.bytes;
     this.#lastDigest = checked.digest;
     this.#generation += 1;
@@ -241,6 +244,7 @@ class FileTenantStore implements TenantStore {
     const text = `${JSON.stringify(all, null, 2)}\n`;
     await this.#replace(text);
     // Served at once; the rest of the file written follows in `update`, read off the main thread.
+    if (!Object.hasOwn(this.#tenants, id)) this.#size += 1;
     this.#tenants[id] = next;
     this.#lastBytes = Buffer.from(text, 'utf8');
     this.#lastDigest = undefined;

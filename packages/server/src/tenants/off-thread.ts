@@ -43,9 +43,12 @@ export type CheckMessage =
   | { type: 'unreadable'; reason: string }
   | { type: 'broken'; reason: string };
 
+/** Valid entries and why the others were left out, with how many are valid (counting 100 000 keys again would cost the main thread). */
+export type CountedTenants = ParsedTenants & { size: number };
+
 /** The outcome of checking the file: its valid entries with its bytes and their SHA-256, or why there are none. */
 export type FileCheck =
-  | (ParsedTenants & { kind: 'checked'; bytes: Buffer; digest: string })
+  | (CountedTenants & { kind: 'checked'; bytes: Buffer; digest: string })
   | { kind: 'missing' | 'unchanged' }
   | { kind: 'unreadable' | 'broken'; reason: string };
 
@@ -75,14 +78,15 @@ export interface Checks {
   stop(): Promise<void>;
   file(path: string, unlessDigest?: string): Promise<FileCheck>;
   /** Entries' JSON texts by id, in batches as they are read (from Redis): each batch goes to the worker as it comes. */
-  entries(batches: AsyncIterable<EntryBatch>): Promise<ParsedTenants>;
+  entries(batches: AsyncIterable<EntryBatch>): Promise<CountedTenants>;
 }
 
 type Closing = Exclude<CheckMessage, { type: 'entries' }>;
 
 interface Pending {
   tenants: Tenants;
-  resolve(outcome: { closing: Closing; tenants: Tenants }): void;
+  size: number;
+  resolve(outcome: { closing: Closing; tenants: Tenants; size: number }): void;
   reject(error: Error): void;
 }
 
@@ -103,11 +107,12 @@ function sharedWorker(): Worker {
     if (!waiting) return;
     if (message.type === 'entries') {
       for (const [id, config] of message.entries) waiting.tenants[id] = config;
+      waiting.size += message.entries.length;
       return;
     }
     pending.delete(number);
     idle();
-    waiting.resolve({ closing: message, tenants: waiting.tenants });
+    waiting.resolve({ closing: message, tenants: waiting.tenants, size: waiting.size });
   });
   const fail = (error: Error) => {
     if (shared === worker) shared = undefined;
@@ -134,12 +139,13 @@ export function offThreadChecks(): Checks {
   /** Starts a job: its outcome, and a function that sends the job's (next) message. */
   const start = () => {
     const number = ++jobs;
-    const outcome = new Promise<{ closing: Closing; tenants: Tenants }>((resolve, reject) => {
+    const outcome = new Promise<{ closing: Closing; tenants: Tenants; size: number }>((resolve, reject) => {
       if (stopped) return reject(new Error('the config checks are stopped'));
       mine.add(number);
       const done = () => mine.delete(number);
       pending.set(number, {
         tenants: Object.create(null) as Tenants,
+        size: 0,
         resolve: (result) => (done(), resolve(result)),
         reject: (error) => (done(), reject(error)),
       });
@@ -182,13 +188,14 @@ export function offThreadChecks(): Checks {
       return Promise.resolve();
     },
     async file(path, unlessDigest) {
-      const { closing, tenants } = await run({ kind: 'file', path, unlessDigest });
+      const { closing, tenants, size } = await run({ kind: 'file', path, unlessDigest });
       switch (closing.type) {
         case 'done': {
           const { bytes, digest } = closing.file ?? { bytes: new Uint8Array(), digest: '' };
           return {
             kind: 'checked',
             tenants,
+            size,
             rejected: closing.rejected,
             bytes: Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength),
             digest,
@@ -210,9 +217,9 @@ export function offThreadChecks(): Checks {
         throw error;
       }
       send({ kind: 'entries', values: NO_ENTRIES, last: true });
-      const { closing, tenants } = await outcome;
+      const { closing, tenants, size } = await outcome;
       if (closing.type !== 'done') throw new Error(`the config check failed: ${'reason' in closing ? closing.reason : closing.type}`);
-      return { tenants, rejected: closing.rejected };
+      return { tenants, size, rejected: closing.rejected };
     },
   };
 }
