@@ -66,7 +66,9 @@ function startWorker(): Worker {
   const fromSource = import.meta.url.endsWith('.ts');
   const entry = new URL(fromSource ? './check-worker.ts' : './check-worker.js', import.meta.url);
   if (!fromSource) return new Worker(entry);
-  const boot = `import('tsx/esm/api').then(({ register }) => { register(); return import(${JSON.stringify(entry.href)}); })`;
+  // Resolved here: the worker's own code resolves from the process's working directory, which may be anywhere.
+  const tsx = import.meta.resolve('tsx/esm/api');
+  const boot = `import(${JSON.stringify(tsx)}).then(({ register }) => { register(); return import(${JSON.stringify(entry.href)}); })`;
   return new Worker(boot, { eval: true });
 }
 
