@@ -8,16 +8,25 @@ import { parentPort } from 'node:worker_threads';
 import type { CheckJob, CheckMessage, Tagged } from './off-thread.js';
 import { checkTenants, parseTenants, type ParsedTenants } from './schema.js';
 
-/** Entries per message: a batch takes the main thread about a millisecond to receive. */
-const BATCH = 500;
+/** Entries per message: a batch of 100 takes the main thread a few milliseconds to take in on a busy machine. */
+const BATCH = 100;
 
 type Post = (message: CheckMessage, transfer?: ArrayBuffer[]) => void;
+
+/**
+ * Waits for the main thread to have taken in a job's batch. Without it the batches queue up while the main
+ * thread is busy, and Node delivers every queued message in one go: 100 000 entries at once, the very stall
+ * this worker is for.
+ */
+const taken = new Map<number, () => void>();
+const untilTaken = (number: number) => new Promise<void>((resolve) => taken.set(number, resolve));
 
 /** Entries' JSON texts by id, as they arrive in batches, per job number. */
 const arriving = new Map<number, Record<string, unknown>>();
 const decoder = new TextDecoder();
 
 async function run(number: number, job: CheckJob, post: Post): Promise<void> {
+  if (job.kind === 'taken') return;
   let parsed: ParsedTenants;
   let file: { bytes: Buffer; digest: string } | undefined;
   if (job.kind === 'file') {
@@ -54,7 +63,11 @@ async function run(number: number, job: CheckJob, post: Post): Promise<void> {
     parsed = checkTenants(values);
   }
   const entries = Object.entries(parsed.tenants);
-  for (let start = 0; start < entries.length; start += BATCH) post({ type: 'entries', entries: entries.slice(start, start + BATCH) });
+  for (let start = 0; start < entries.length; start += BATCH) {
+    const next = untilTaken(number);
+    post({ type: 'entries', entries: entries.slice(start, start + BATCH) });
+    await next;
+  }
   if (!file) return post({ type: 'done', rejected: parsed.rejected });
   // The file's bytes move to the main thread rather than being copied, when they own their memory.
   const { bytes, digest } = file;
@@ -73,6 +86,12 @@ function parseJson(text: string): unknown {
 /** Jobs run one after another: the store asks for one at a time, and batches of two jobs must not mix. */
 let queue: Promise<void> = Promise.resolve();
 parentPort?.on('message', ({ job, number }: Tagged<CheckJob>) => {
+  // Not queued behind the job it unblocks.
+  if (job.kind === 'taken') {
+    taken.get(number)?.();
+    taken.delete(number);
+    return;
+  }
   const post: Post = (message, transfer = []) => parentPort?.postMessage({ number, job: message } satisfies Tagged<CheckMessage>, transfer);
   queue = queue.then(() =>
     run(number, job, post).catch((error: unknown) => post({ type: 'unreadable', reason: (error as Error).message })),

@@ -14,7 +14,10 @@ import type { TenantConfig, Tenants, ParsedTenants } from './schema.js';
  * texts (UTF-8) by id, sent in batches, the last one marked (and `cancelled` when reading them failed).
  */
 export type CheckJob =
-  { kind: 'file'; path: string; unlessDigest?: string } | { kind: 'entries'; values: EntryBatch; last: boolean; cancelled?: boolean };
+  | { kind: 'file'; path: string; unlessDigest?: string }
+  | { kind: 'entries'; values: EntryBatch; last: boolean; cancelled?: boolean }
+  /** The main thread took in the job's last batch of entries: the worker may send the next. */
+  | { kind: 'taken' };
 
 /** Entries' JSON texts: the ids, and the texts one after the other in `bytes`, each `lengths[i]` bytes long. */
 export interface EntryBatch {
@@ -106,12 +109,16 @@ function sharedWorker(): Worker {
   const worker = startWorker();
   worker.on('message', ({ number, job: message }: Tagged<CheckMessage>) => {
     const waiting = pending.get(number);
-    if (!waiting) return;
     if (message.type === 'entries') {
+      // Acknowledged even when no one waits any more (a store closed, a read given up): the worker waits for it.
+      // After whatever else the event loop has to do: the next batch waits for this one.
+      setImmediate(() => worker.postMessage({ number, job: { kind: 'taken' } } satisfies Tagged<CheckJob>));
+      if (!waiting) return;
       for (const [id, config] of message.entries) waiting.tenants[id] = config;
       waiting.size += message.entries.length;
       return;
     }
+    if (!waiting) return;
     pending.delete(number);
     idle();
     waiting.resolve({ closing: message, tenants: waiting.tenants, size: waiting.size });
