@@ -757,8 +757,9 @@ function reading({ machine, rows, lookups, reference, floor, smsNormal, smsSlow,
       `- **Connections.** From ${SWEEP_CONNECTIONS.join(', ')} connections (${settings.sweepSeconds} s each; the Flask service was ` +
         `designed for 10): ${[sweepFloor, ...sweepRoutes].map(growth).join('; ')}. At 10 connections click-to-call answered ` +
         `${format.percent(clickAt(10).rps / sweepFloor.byConnections[10].rps)} of the floor's rate, at 200 ` +
-        `${format.percent(clickAt(200).rps / sweepFloor.byConnections[200].rps)}. Past the point where the server's process has a core ` +
-        `to itself, more connections only queue: throughput stays flat while p99 grows with the queue. ` +
+        `${format.percent(clickAt(200).rps / sweepFloor.byConnections[200].rps)}; from 10 to 200 connections its throughput changed by ` +
+        `${format.percent(clickAt(200).rps / clickAt(10).rps - 1)} while its p99 went from ${format.ms(clickAt(10).p99)} to ` +
+        `${format.ms(clickAt(200).p99)} ms: once the server's process is busy, more connections mostly wait in its queue. ` +
         `These runs are shorter than the main table's, so their figures move more from run to run.`,
     );
   }
