@@ -1,3 +1,6 @@
+import { randomUUID } from 'node:crypto';
+import { Agent as HttpAgent } from 'node:http';
+import { Agent as HttpsAgent } from 'node:https';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { got, HTTPError, RequestError, TimeoutError, type Got, type Progress, type Response } from 'got';
 import type { NsHooks, NsRequestOptions } from './client.js';
@@ -138,8 +141,26 @@ export function retryAfterMs(header: string | string[] | undefined): number | un
   return Number.isNaN(at) ? undefined : Math.max(0, at - Date.now());
 }
 
+/**
+ * How long an idle connection is kept for the next request. Node's own global agent keeps them 5 s; a
+ * server that closes an idle connection first makes the next POST on it fail (never retried: it may
+ * have arrived), so this stays well under the few seconds' keep-alive common web servers allow.
+ */
+const IDLE_SOCKET_MS = 4_000;
+/**
+ * The most connections one client keeps open to NetSapiens at once; requests beyond wait for one to be
+ * free (the wait counts toward their timeout). Enough for thousands of calls a second on keep-alive and
+ * for a server's texts in flight (at most 1 000) to drain through a slow SMS API within that timeout;
+ * few enough that a burst cannot open thousands of connections to a phone system.
+ */
+const MAX_SOCKETS = 256;
+
 export function createTransport(options: TransportOptions): Send {
+  // One pool for the client's life: connections are reused across requests (no handshake per call), and
+  // bounded, so a burst of calls queues for a connection instead of opening hundreds to NetSapiens.
+  const pool = { keepAlive: true, maxSockets: MAX_SOCKETS, timeout: IDLE_SOCKET_MS, scheduling: 'lifo' } as const;
   const http: Got = got.extend({
+    agent: { http: new HttpAgent(pool), https: new HttpsAgent(pool) },
     timeout: { request: options.timeoutMs },
     // `send` retries, not got: got 14 (the last to run on Node 20) retrying a request whose connection
     // was refused fails on Node 24 with ERR_SOCKET_CLOSED_BEFORE_CONNECTION, outside its retry logic, so
@@ -161,7 +182,7 @@ export function createTransport(options: TransportOptions): Send {
     if (signal?.aborted) throw aborted();
     const headers: Record<string, string> = bearer ? { authorization: `Bearer ${bearer}` } : {};
     const secrets = [bearer ?? '', ...(request.secrets ?? [])].filter((secret) => secret !== '');
-    const multipart = request.multipart ? await encodeMultipart(request.multipart) : undefined;
+    const multipart = request.multipart ? encodeMultipart(request.multipart) : undefined;
     if (multipart) headers['content-type'] = multipart.contentType;
     /** One attempt: the answer, or got's error (a too-large answer is already ours). */
     const attempt = async (): Promise<Response<string>> => {
@@ -285,17 +306,32 @@ function hookCaller(hooks: NsHooks | undefined): <Name extends keyof NsHooks>(na
 }
 
 /**
- * Encodes the form up front. Handed a `FormData`, got streams it from a one-shot generator, so a retry
- * (a POST refused before connecting) has no body left and fails with ERR_SOCKET_CLOSED_BEFORE_CONNECTION;
- * a Buffer can be sent again.
+ * A `multipart/form-data` body of string fields, encoded straight into a Buffer as the HTML standard (and
+ * `new Response(FormData)`) encodes it: names escaped (`"`, CR, LF as `%22`, `%0D`, `%0A`), every line
+ * break in a name or value sent as CRLF. Encoded up front rather than streamed: a Buffer can be sent again
+ * (a POST refused before connecting is retried), and it costs a fraction of going through `FormData`.
  */
-async function encodeMultipart(fields: Record<string, string>): Promise<{ body: Buffer; contentType: string }> {
-  const form = new FormData();
-  for (const [name, value] of Object.entries(fields)) form.append(name, value);
-  const encoded = new Response(form);
-  const contentType = encoded.headers.get('content-type');
-  if (!contentType) throw new NsError('FormData encoding produced no content-type');
-  return { body: Buffer.from(await encoded.arrayBuffer()), contentType };
+export function encodeMultipart(fields: Record<string, string>): { body: Buffer; contentType: string } {
+  const entries = Object.entries(fields).map(([name, value]) => [escapeName(crlf(name)), crlf(value)] as const);
+  let boundary = newBoundary();
+  // 122 random bits make a clash all but impossible; the check makes it impossible.
+  while (entries.some(([name, value]) => name.includes(boundary) || value.includes(boundary))) boundary = newBoundary();
+  let text = '';
+  for (const [name, value] of entries) text += `--${boundary}\r\nContent-Disposition: form-data; name="${name}"\r\n\r\n${value}\r\n`;
+  text += `--${boundary}--\r\n`;
+  return { body: Buffer.from(text, 'utf8'), contentType: `multipart/form-data; boundary=${boundary}` };
+}
+
+function newBoundary(): string {
+  return `----beckon-${randomUUID()}`;
+}
+
+function crlf(text: string): string {
+  return text.replace(/\r\n|\r|\n/g, '\r\n');
+}
+
+function escapeName(name: string): string {
+  return name.replace(/\n/g, '%0A').replace(/\r/g, '%0D').replace(/"/g, '%22');
 }
 
 /**

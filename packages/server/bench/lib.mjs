@@ -25,6 +25,8 @@ export const DEFAULTS = {
   warmup: 1,
   smsDelayMs: 2_000,
   floodSeconds: 60,
+  sweepSeconds: 3,
+  changeIds: 100_000,
   streams: 1_000,
   streamCalls: 20,
   storedCalls: 1_000_000,
@@ -42,6 +44,8 @@ export const USAGE = `npm run bench [-- options]      (or: node packages/server/
   --warmup S         unmeasured seconds before each one      default ${DEFAULTS.warmup}        env BENCH_WARMUP
   --sms-delay MS     the slow SMS API's delay                default ${DEFAULTS.smsDelayMs}     env BENCH_SMS_DELAY_MS
   --flood S          the /webresponder flood's length        default ${DEFAULTS.floodSeconds}       env BENCH_FLOOD_SECONDS (0: skip it)
+  --sweep S          each run of the connections sweep       default ${DEFAULTS.sweepSeconds}        env BENCH_SWEEP_SECONDS (0: skip it)
+  --change-ids N     ids in the domains.json change          default ${DEFAULTS.changeIds}   env BENCH_CHANGE_IDS (0: skip it)
   --only PART        one part: ${PARTS.join(' or ')}     (both)           env BENCH_ONLY
   --logs DIR         keep each server's log there            (discarded)      env BENCH_LOGS
   --profile DIR      each Beckon server writes a CPU profile there (.cpuprofile, for Chrome DevTools) env BENCH_PROFILE
@@ -69,6 +73,8 @@ export function readSettings(argv, env) {
       warmup: { type: 'string' },
       'sms-delay': { type: 'string' },
       flood: { type: 'string' },
+      sweep: { type: 'string' },
+      'change-ids': { type: 'string' },
       only: { type: 'string' },
       streams: { type: 'string' },
       'stream-calls': { type: 'string' },
@@ -101,6 +107,8 @@ export function readSettings(argv, env) {
     warmup: number('warmup', 'BENCH_WARMUP', DEFAULTS.warmup, 0),
     smsDelayMs: number('sms-delay', 'BENCH_SMS_DELAY_MS', DEFAULTS.smsDelayMs, 0),
     floodSeconds: number('flood', 'BENCH_FLOOD_SECONDS', DEFAULTS.floodSeconds, 0),
+    sweepSeconds: number('sweep', 'BENCH_SWEEP_SECONDS', DEFAULTS.sweepSeconds, 0),
+    changeIds: Math.round(number('change-ids', 'BENCH_CHANGE_IDS', DEFAULTS.changeIds, 0)),
     streams: Math.round(number('streams', 'BENCH_STREAMS', DEFAULTS.streams, 1)),
     streamCalls: Math.round(number('stream-calls', 'BENCH_STREAM_CALLS', DEFAULTS.streamCalls, 1)),
     storedCalls: Math.round(number('stored-calls', 'BENCH_STORED_CALLS', DEFAULTS.storedCalls, 1_000)),

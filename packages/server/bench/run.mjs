@@ -16,6 +16,7 @@
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { dirname, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
@@ -56,6 +57,14 @@ const LIMITS = {
   LIMIT_TEXTS_PER_ID_PER_HOUR: NEVER,
   LIMIT_WEBRESPONDER_PER_MINUTE: NEVER,
 };
+
+/** Issue 19's goals for click-to-call, in one bench run: server CPU per request, and throughput as a share of the floor's. */
+const CLICK_GOALS = { micros: 250, share: 0.6 };
+/** Issue 19's goal for a change to domains.json at 100 000 ids: the event loop never stalls longer. */
+const CHANGE_GOAL_MS = 20;
+
+/** The connection counts of the sweep: the Flask service's design point, the main table's default, and a crowd. */
+const SWEEP_CONNECTIONS = [10, 50, 200];
 
 let settings;
 try {
@@ -148,58 +157,36 @@ async function routesPart() {
   rows.push(reference);
   await stop(koa);
 
+  // The floor of click-to-call: Koa placing the same queued call with undici, and nothing else.
+  const floorService = await launch('floor', { nsUrl: sandbox.url, token });
+  versions.undici = floorService.info.undici;
+  const smallIds = cycle(Object.keys(generateTenants(10)));
+  const routes = routeDefinitions({ sandbox, ids: smallIds, nextNumber });
+  const floor = await scenario({ ...routes.floor, service: floorService });
+  rows.push(floor);
+  await stop(floorService);
+
   // Beckon with 10 ids: every route. Read-only routes first, so they see a fresh process.
   const small = await launch('beckon', { tenantCount: 10, env });
-  const smallIds = cycle(Object.keys(generateTenants(10)));
-  rows.push(await scenario({ name: 'GET /health', service: small, request: () => ({ path: '/health' }) }));
-  rows.push(await scenario({ name: 'GET /widget.js?id=', service: small, request: () => ({ path: `/widget.js?id=${smallIds()}` }) }));
-  const config10 = await scenario({
-    name: 'GET /widget-config?id= (10 ids)',
-    service: small,
-    request: () => ({ path: `/widget-config?id=${smallIds()}` }),
-  });
+  rows.push(await scenario({ ...routes.health, service: small }));
+  rows.push(await scenario({ ...routes.loader, service: small }));
+  const config10 = await scenario({ ...routes.config, service: small });
   rows.push(config10);
-  rows.push(
-    await scenario({
-      name: 'POST /click-to-call',
-      service: small,
-      sandbox,
-      method: 'POST',
-      headers: { 'content-type': 'application/json', origin: 'https://www.example.net' },
-      // A new number each time: the per-number and per-visitor limits count numbers, and would refuse repeats.
-      request: () => ({ path: '/click-to-call', body: JSON.stringify({ id: smallIds(), phone_number: `+${nextNumber()}` }) }),
-      // Each 200 means NetSapiens accepted a queued call: the sandbox must have seen (at least) as many.
-      verify: ({ ok }, { calls }) => (calls < ok ? `only ${calls} queued calls reached NS for ${ok} answers` : undefined),
-      note: (_, { calls }) => `${format.thousands(calls)} calls queued in NS`,
-    }),
-  );
-  // A new caller each time, or the once-per-caller window would skip the text and the SMS API with it.
-  const webresponder = () => ({ path: `/webresponder?id=${smallIds()}&NmsAni=${nextNumber()}` });
-  // Every answer started a text, or the server dropped it (and logged it) at its cap on texts in flight.
-  const textsVerified = ({ ok }, { messages }, { dropped }) =>
-    messages + dropped < ok ? `only ${messages} texts reached NS (and ${dropped} were dropped) for ${ok} answers` : undefined;
-  const smsNormal = await scenario({
-    name: 'GET /webresponder (SMS API normal)',
-    service: small,
-    sandbox,
-    request: webresponder,
-    drainMs: 10_000,
-    verify: textsVerified,
-    note: (_, { messages }, stats) => `${format.thousands(messages)} texts sent; peak ${format.thousands(stats.peakBackground)} in flight`,
-  });
+  const click = await scenario({ ...routes.click, service: small });
+  rows.push(click);
+  const smsNormal = await scenario({ ...routes.webresponder, service: small });
   rows.push(smsNormal);
   await sandbox.call('slowSms', { delayMs: settings.smsDelayMs });
   const smsSlow = await scenario({
+    ...routes.webresponder,
     name: `GET /webresponder (SMS API +${settings.smsDelayMs / 1000} s)`,
     service: small,
-    sandbox,
-    request: webresponder,
     drainMs: settings.smsDelayMs + 10_000,
     // The route must answer at once: an answer as slow as the SMS API waited for its text.
     verify: (result, counts, stats) =>
       result.max >= settings.smsDelayMs
         ? `an answer took ${format.ms(result.max)} ms, as long as a text`
-        : textsVerified(result, counts, stats),
+        : routes.webresponder.verify(result, counts, stats),
     note: (_, { messages }, stats) =>
       `${format.thousands(messages)} texts sent after the answers, ${format.thousands(stats.dropped)} dropped at the cap; peak ${format.thousands(stats.peakBackground)} in flight, RSS ${Math.round(stats.rssMb)} MB`,
   });
@@ -207,6 +194,7 @@ async function routesPart() {
   await sandbox.call('reset');
   await stop(small);
 
+  const sweep = await connectionsSweep(env, sandbox, routes, token);
   const flood = settings.floodSeconds > 0 ? await webresponderFlood(env, sandbox, nextNumber) : undefined;
 
   // The same do-nothing route without the per-request log line: how much of the overhead is logging.
@@ -226,6 +214,8 @@ async function routesPart() {
   await stop(large);
   await stop(sandbox);
 
+  const change = settings.changeIds > 0 ? await configChange(env, token) : undefined;
+
   const lookups = [
     { ids: small.info.ids, loadMs: small.info.loadMs, lookup: small.info.lookup, route: config10 },
     { ids: large.info.ids, loadMs: large.info.loadMs, lookup: large.info.lookup, route: config10k },
@@ -233,12 +223,157 @@ async function routesPart() {
   const endCpu = machineCpu();
   const run = otherLoad(runCpu.machine, endCpu, (await ourMicros()) - runCpu.ours + retiredMicros, performance.now() - runCpu.wall);
   if (run) run.busiest = others.busiest(ourPids);
-  const report = { machine, startedAt, rows, lookups, run, reference, smsNormal, smsSlow, flood, tables: tables(rows, lookups) };
+  const report = {
+    machine,
+    startedAt,
+    rows,
+    lookups,
+    run,
+    reference,
+    floor,
+    click,
+    smsNormal,
+    smsSlow,
+    flood,
+    sweep,
+    change,
+    tables: tables(rows, lookups, floor, sweep),
+  };
 
-  console.log(`\n${report.tables.text.routes}\n\n${report.tables.text.lookups}\n`);
+  console.log(`\n${report.tables.text.routes}\n\n${report.tables.text.sweep}\n\n${report.tables.text.lookups}\n`);
+  if (change) console.log(`${changeText(change)}\n`);
   if (flood) console.log(`${floodText(flood)}\n`);
   console.log(`Other processes used ${format.percent(run?.other)} of the machine's CPU during the run${othersText(run)}.`);
   return markdown(report);
+}
+
+/**
+ * The scenarios the main table and the connections sweep share, each but its service. Requests vary like
+ * real traffic: ids cycle over the config, and every click-to-call number and webresponder caller is new.
+ */
+function routeDefinitions({ sandbox, ids, nextNumber }) {
+  const clickBody = () => JSON.stringify({ id: ids(), phone_number: `+${nextNumber()}` });
+  // Each 200 means NetSapiens accepted a queued call: the sandbox must have seen (at least) as many.
+  const callsVerified = ({ ok }, { calls }) => (calls < ok ? `only ${calls} queued calls reached NS for ${ok} answers` : undefined);
+  const callsNote = (_, { calls }) => `${format.thousands(calls)} calls queued in NS`;
+  const clickPost = { method: 'POST', headers: { 'content-type': 'application/json', origin: 'https://www.example.net' } };
+  return {
+    floor: {
+      name: `floor: bare Koa POST → undici queuedcall`,
+      sandbox,
+      ...clickPost,
+      request: () => ({ path: '/', body: clickBody() }),
+      verify: callsVerified,
+      note: callsNote,
+    },
+    health: { name: 'GET /health', request: () => ({ path: '/health' }) },
+    loader: { name: 'GET /widget.js?id=', request: () => ({ path: `/widget.js?id=${ids()}` }) },
+    config: { name: 'GET /widget-config?id= (10 ids)', request: () => ({ path: `/widget-config?id=${ids()}` }) },
+    click: {
+      name: 'POST /click-to-call',
+      sandbox,
+      ...clickPost,
+      // A new number each time: the per-number and per-visitor limits count numbers, and would refuse repeats.
+      request: () => ({ path: '/click-to-call', body: clickBody() }),
+      verify: callsVerified,
+      note: callsNote,
+    },
+    webresponder: {
+      name: 'GET /webresponder (SMS API normal)',
+      sandbox,
+      // A new caller each time, or the once-per-caller window would skip the text and the SMS API with it.
+      request: () => ({ path: `/webresponder?id=${ids()}&NmsAni=${nextNumber()}` }),
+      drainMs: 10_000,
+      // Every answer started a text, or the server dropped it (and logged it) at its cap on texts in flight.
+      verify: ({ ok }, { messages }, { dropped }) =>
+        messages + dropped < ok ? `only ${messages} texts reached NS (and ${dropped} were dropped) for ${ok} answers` : undefined,
+      note: (_, { messages }, stats) =>
+        `${format.thousands(messages)} texts sent; peak ${format.thousands(stats.peakBackground)} in flight`,
+    },
+  };
+}
+
+/**
+ * The main routes and the floor at 10, 50 and 200 connections, each run shorter than the main table's:
+ * how throughput and latency grow with the number of clients. A fresh Beckon (10 ids) and floor process.
+ */
+async function connectionsSweep(env, sandbox, routes, token) {
+  if (settings.sweepSeconds <= 0) return undefined;
+  console.log(`\nConnections sweep (${SWEEP_CONNECTIONS.join(', ')}), ${settings.sweepSeconds} s each:`);
+  const beckon = await launch('beckon', { tenantCount: 10, env });
+  const floorService = await launch('floor', { nsUrl: sandbox.url, token });
+  const plan = [
+    [routes.floor, floorService],
+    [routes.health, beckon],
+    [routes.loader, beckon],
+    [routes.config, beckon],
+    [routes.click, beckon],
+    [routes.webresponder, beckon],
+  ];
+  const results = [];
+  for (const [definition, service] of plan) {
+    process.stdout.write(`• ${definition.name}: `);
+    const byConnections = {};
+    for (const connections of SWEEP_CONNECTIONS) {
+      const row = await scenario({
+        ...definition,
+        name: `${definition.name} (${connections} connections)`,
+        service,
+        connections,
+        duration: settings.sweepSeconds,
+        quiet: true,
+      });
+      byConnections[connections] = row;
+      process.stdout.write(`${connections} → ${format.thousands(row.rps)} req/s p99 ${format.ms(row.p99)} ms; `);
+    }
+    console.log('');
+    results.push({ name: definition.name, byConnections });
+  }
+  await stop(floorService);
+  await stop(beckon);
+  await sandbox.call('reset');
+  return results;
+}
+
+/**
+ * A change to domains.json with 100 000 ids, made while `/widget-config` is under load: how long the event
+ * loop stalls while the server reads, parses and validates the file again and swaps the new copy in. The
+ * server process samples its own loop (`monitorEventLoopDelay`, 1 ms resolution) from the write until the
+ * changed entry is served, and for as long again under the same load without a change, for comparison.
+ */
+async function configChange(env, token) {
+  const ids = settings.changeIds;
+  process.stdout.write(`• domains.json change at ${format.thousands(ids)} ids, under load … `);
+  const sandbox = await launch('sandbox', { token });
+  const service = await launch('beckon', { tenantCount: ids, env: { ...env, NS_API_BASE: sandbox.url } });
+  const allIds = cycle(Object.keys(generateTenants(ids)));
+  const definition = { request: () => ({ path: `/widget-config?id=${allIds()}` }) };
+  await service.call('prepareChange');
+  const loading = load(service.url, definition, Math.max(6, settings.duration));
+  await sleep(1_000);
+  const idle = await service.call('loopDelay', { ms: 1_000 });
+  const changed = await service.call('applyChange');
+  const result = await loading;
+  await stop(service);
+  await stop(sandbox);
+  const statuses = Object.entries(result.statuses).filter(([status]) => status !== '200');
+  if (statuses.length > 0)
+    problems.push(`config change: answers other than 200: ${statuses.map(([status, count]) => `${count} × ${status}`).join(', ')}`);
+  if (!changed.served) problems.push('config change: the changed entry was never served');
+  const change = { ids, startupMs: service.info.loadMs, ...changed, idle, load: result };
+  console.log(
+    `in service after ${format.ms(change.changeMs)} ms, event loop delay max ${format.ms(change.maxMs)} ms, p99 ${format.ms(change.p99Ms)} ms`,
+  );
+  return change;
+}
+
+function changeText(change) {
+  return (
+    `domains.json change at ${format.thousands(change.ids)} ids under load (${format.thousands(change.load.rps)} req/s on /widget-config): ` +
+    `the changed entry was served ${format.ms(change.changeMs)} ms after the write; the event loop's delay during that time: ` +
+    `max ${format.ms(change.maxMs)} ms, p99 ${format.ms(change.p99Ms)} ms (the same load for a second without a change: ` +
+    `max ${format.ms(change.idle.maxMs)} ms, p99 ${format.ms(change.idle.p99Ms)} ms). Start-up read the file in ${format.ms(change.startupMs)} ms.`
+  );
 }
 
 /**
@@ -323,11 +458,11 @@ async function cpuByRole() {
  * One autocannon run. `request()` gives each request's path and/or body, so ids and callers vary.
  * Response times are collected from autocannon's events at full precision.
  */
-async function load(url, { method = 'GET', headers, request }, seconds) {
+async function load(url, { method = 'GET', headers, request, connections = settings.connections }, seconds) {
   const samples = new Samples();
   const instance = autocannon({
     url,
-    connections: settings.connections,
+    connections,
     duration: seconds,
     timeout: 10,
     requests: [{ method, headers, setupRequest: (raw) => Object.assign(raw, request()) }],
@@ -354,8 +489,8 @@ async function load(url, { method = 'GET', headers, request }, seconds) {
  * expects 200s only: anything else is reported as a failed check.
  */
 async function scenario(definition) {
-  const { name, service, sandbox, drainMs = 0 } = definition;
-  process.stdout.write(`• ${name} … `);
+  const { name, service, sandbox, drainMs = 0, duration = settings.duration, quiet = false } = definition;
+  if (!quiet) process.stdout.write(`• ${name} … `);
   const settle = () => (service.role === 'beckon' ? service.call('drain', { timeoutMs: drainMs }) : undefined);
   if (settings.warmup > 0) {
     await load(service.url, definition, settings.warmup);
@@ -365,7 +500,7 @@ async function scenario(definition) {
   if (service.role === 'beckon') await service.call('stats');
   const cpuBefore = { machine: machineCpu(), byRole: await cpuByRole(), wall: performance.now() };
 
-  const result = await load(service.url, definition, settings.duration);
+  const result = await load(service.url, definition, duration);
 
   // CPU per process as a share of one core (a Node server tops out near 100 %), and what others used.
   const cpuAfter = { machine: machineCpu(), byRole: await cpuByRole(), wall: performance.now() };
@@ -411,19 +546,21 @@ async function scenario(definition) {
     note: definition.note?.(result, counts, stats) ?? '',
     failed,
   };
-  console.log(
-    `${format.thousands(row.rps)} req/s, p50 ${format.ms(row.p50)} ms, p99 ${format.ms(row.p99)} ms${failed.length ? ' — CHECK FAILED' : ''}`,
-  );
+  if (!quiet)
+    console.log(
+      `${format.thousands(row.rps)} req/s, p50 ${format.ms(row.p50)} ms, p99 ${format.ms(row.p99)} ms, ${format.thousands(row.microsPerRequest)} µs/req${failed.length ? ' — CHECK FAILED' : ''}`,
+    );
   return row;
 }
 
 // ---------------------------------------------------------------------------------------------------
 // The report
 
-function tables(rows, lookups) {
+function tables(rows, lookups, floor, sweep) {
   const routeHeader = [
     'scenario',
     'req/s',
+    '% of floor',
     'p50 ms',
     'p99 ms',
     '2xx',
@@ -438,6 +575,7 @@ function tables(rows, lookups) {
   const routeRows = rows.map((row) => [
     row.failed.length ? `${row.name} ⚠` : row.name,
     format.thousands(row.rps),
+    floor.rps > 0 ? format.percent(row.rps / floor.rps) : '–',
     format.ms(row.p50),
     format.ms(row.p99),
     format.thousands(row.ok),
@@ -459,12 +597,36 @@ function tables(rows, lookups) {
     format.ms(route.p99),
     format.thousands(route.microsPerRequest),
   ]);
+  // The sweep: one line per route and connection count; the share is of the floor at the same count.
+  const sweepHeader = ['scenario', 'connections', 'req/s', '% of floor', 'p50 ms', 'p99 ms', 'CPU µs/req', 'server CPU', 'other load'];
+  const sweepRows = (sweep ?? []).flatMap(({ name, byConnections }) =>
+    SWEEP_CONNECTIONS.map((connections) => {
+      const row = byConnections[connections];
+      const floorRow = sweep[0].byConnections[connections];
+      return [
+        row.failed.length ? `${name} ⚠` : name,
+        String(connections),
+        format.thousands(row.rps),
+        floorRow.rps > 0 ? format.percent(row.rps / floorRow.rps) : '–',
+        format.ms(row.p50),
+        format.ms(row.p99),
+        format.thousands(row.microsPerRequest),
+        format.percent(serverCpu(row)),
+        format.percent(row.contention?.other),
+      ];
+    }),
+  );
   return {
-    text: { routes: textTable(routeHeader, routeRows), lookups: textTable(lookupHeader, lookupRows) },
+    text: {
+      routes: textTable(routeHeader, routeRows),
+      sweep: sweep ? textTable(sweepHeader, sweepRows) : '',
+      lookups: textTable(lookupHeader, lookupRows),
+    },
     markdown: {
+      sweep: markdownTable(sweepHeader, ['l', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r'], sweepRows),
       routes: markdownTable(
         [...routeHeader, 'notes'],
-        ['l', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'l'],
+        ['l', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'l'],
         routeRows.map((cells, i) => [...cells, rows[i].note]),
       ),
       lookups: markdownTable(lookupHeader, ['r', 'r', 'r', 'r', 'r', 'r', 'r'], lookupRows),
@@ -488,7 +650,7 @@ function gitRevision() {
 }
 
 /** A paragraph per finding, worded from this run's figures rather than from expectations. */
-function reading({ machine, rows, lookups, reference, smsNormal, smsSlow, run }) {
+function reading({ machine, rows, lookups, reference, floor, smsNormal, smsSlow, run, sweep, change }) {
   const byName = (name) => rows.find((row) => row.name === name);
   const health = byName('GET /health');
   const silent = byName('GET /health (LOG_LEVEL=silent)');
@@ -519,19 +681,32 @@ function reading({ machine, rows, lookups, reference, smsNormal, smsSlow, run })
       `\`/widget-config\` (${us(config)}) add a config lookup and build their JavaScript or JSON answer on top.` +
       caveat(reference, health, silent, loader, config),
   );
+  const share = click.rps / floor.rps;
+  const goals = [
+    click.microsPerRequest <= CLICK_GOALS.micros
+      ? `within the ${CLICK_GOALS.micros} µs goal`
+      : `**over the ${CLICK_GOALS.micros} µs goal by ${format.thousands(click.microsPerRequest - CLICK_GOALS.micros)} µs**`,
+    share >= CLICK_GOALS.share
+      ? `at or above the goal of ${format.percent(CLICK_GOALS.share)} of the floor`
+      : `**under the goal of ${format.percent(CLICK_GOALS.share)} of the floor**`,
+  ];
   lines.push(
-    `- **Click-to-call** answers ${format.thousands(click.rps)} req/s (p50 ${format.ms(click.p50)} ms, p99 ${format.ms(click.p99)} ms), every one a 200 ` +
-      `after NetSapiens (the sandbox) accepted the queued call, at ${us(click)} of server CPU per request — ` +
-      `${Math.round(click.microsPerRequest / health.microsPerRequest)} × \`/health\`. A CPU profile of this route (taken apart from this script) puts ` +
-      `most of it in the request to NS — got, and the multipart body built through \`new Response(FormData)\` — then libphonenumber ` +
-      `and the limiters. ` +
+    `- **Click-to-call against its floor.** The floor is a bare Koa route that places the same queued call — the same multipart ` +
+      `\`POST\` to the same sandbox — with undici's \`request\` on a keep-alive pool and does nothing else: ${format.thousands(floor.rps)} req/s ` +
+      `at ${us(floor)} of its CPU per request. \`POST /click-to-call\` answers ${format.thousands(click.rps)} req/s ` +
+      `(${format.percent(share)} of the floor; p50 ${format.ms(click.p50)} ms, p99 ${format.ms(click.p99)} ms), every one a 200 after ` +
+      `NetSapiens (the sandbox) accepted the queued call, at ${us(click)} of server CPU per request: ${goals.join(', ')}. ` +
+      `The ${format.thousands(click.microsPerRequest - floor.microsPerRequest)} µs above the floor are Beckon's own work: what every ` +
+      `Beckon request pays beyond bare Koa (${format.thousands(health.microsPerRequest - reference.microsPerRequest)} µs for \`/health\` ` +
+      `in this run, the log line included), then the id's config, the number policy (libphonenumber), the limits and got's ` +
+      `per-request work against undici's; a CPU profile (\`--profile DIR\`) shows the split. ` +
       (serverCpu(click) >= 0.9
         ? `The server's process used ${format.percent(serverCpu(click))} of a core, so its CPU, not the sandbox, set the rate. `
-        : `The server's process got only ${format.percent(serverCpu(click))} of a core, with other work taking ` +
-          `${format.percent(click.contention?.other)} of the machine: it waited for a core as much as it worked, and the rate says more ` +
-          `about the contention than about the route. `) +
+        : `The server's process used ${format.percent(serverCpu(click))} of a core, the sandbox ${format.percent(click.cpu.sandbox)} and ` +
+          `other work ${format.percent(click.contention?.other)} of the machine: with ${machine.cores} cores shared by the load generator, ` +
+          `the server and the sandbox, the rate says as much about the machine as about the route. `) +
       `Production limits (3 per address per minute, 30 per id per hour by default) keep real traffic far below it either way.` +
-      caveat(click, health),
+      caveat(click, floor, health),
   );
   const slowMs = settings.smsDelayMs;
   // Had any answer waited for its text, it would have taken at least the SMS API's delay.
@@ -563,9 +738,42 @@ function reading({ machine, rows, lookups, reference, smsNormal, smsSlow, run })
       `and ${format.percent(many.route.contention?.other)}): since the lookups differ by ${Math.abs(many.lookup.nsPerOp - few.lookup.nsPerOp).toFixed(1)} ns, ` +
       `a gap between these rows does not come from the lookup. ` +
       `Where the size does show is reading the file: loading and validating ${format.thousands(many.ids)} ids took ${format.ms(many.loadMs)} ms ` +
-      `(${format.ms(few.loadMs)} ms for ${format.thousands(few.ids)}), synchronously, at start-up and again after each change to the file.` +
+      `(${format.ms(few.loadMs)} ms for ${format.thousands(few.ids)}) at start-up, on the main thread (nothing is served yet, and the ` +
+      `server logs how long it took); a change to the file is read off the main thread (below).` +
       caveat(few.route, many.route),
   );
+  if (sweep) {
+    const growth = ({ name, byConnections }) => {
+      const [few, some, many] = SWEEP_CONNECTIONS.map((connections) => byConnections[connections]);
+      return (
+        `${name}: ${SWEEP_CONNECTIONS.map((connections, i) => `${format.thousands([few, some, many][i].rps)}`).join(' → ')} req/s, ` +
+        `p99 ${[few, some, many].map((row) => format.ms(row.p99)).join(' → ')} ms`
+      );
+    };
+    const [sweepFloor, ...sweepRoutes] = sweep;
+    const sweepClick = sweep.find(({ name }) => name === click.name.split(' (')[0]);
+    const clickAt = (connections) => sweepClick.byConnections[connections];
+    lines.push(
+      `- **Connections.** From ${SWEEP_CONNECTIONS.join(', ')} connections (${settings.sweepSeconds} s each; the Flask service was ` +
+        `designed for 10): ${[sweepFloor, ...sweepRoutes].map(growth).join('; ')}. At 10 connections click-to-call answered ` +
+        `${format.percent(clickAt(10).rps / sweepFloor.byConnections[10].rps)} of the floor's rate, at 200 ` +
+        `${format.percent(clickAt(200).rps / sweepFloor.byConnections[200].rps)}; from 10 to 200 connections its throughput changed by ` +
+        `${format.percent(clickAt(200).rps / clickAt(10).rps - 1)} while its p99 went from ${format.ms(clickAt(10).p99)} to ` +
+        `${format.ms(clickAt(200).p99)} ms: once the server's process is busy, more connections mostly wait in its queue. ` +
+        `These runs are shorter than the main table's, so their figures move more from run to run.`,
+    );
+  }
+  if (change) {
+    const met = change.maxMs <= CHANGE_GOAL_MS;
+    lines.push(
+      `- **A change to domains.json at ${format.thousands(change.ids)} ids.** While \`/widget-config\` was under load, the changed file ` +
+        `was read, parsed and validated in a worker thread and the new copy swapped in: served ${format.ms(change.changeMs)} ms after ` +
+        `the write. The event loop's longest delay in that time was ${format.ms(change.maxMs)} ms (p99 ${format.ms(change.p99Ms)} ms; ` +
+        `the same load for a second without a change: max ${format.ms(change.idle.maxMs)} ms, p99 ${format.ms(change.idle.p99Ms)} ms): ` +
+        (met ? `within the ${CHANGE_GOAL_MS} ms goal. ` : `**over the ${CHANGE_GOAL_MS} ms goal**. `) +
+        `Start-up reads the same file on the main thread, before serving: ${format.ms(change.startupMs)} ms.`,
+    );
+  }
   lines.push(
     `- **Contention.** Other processes used ${format.percent(run?.other)} of the machine's CPU over the whole run${othersText(run)}; ` +
       `per row in *other load*${run?.steal > 0.01 ? ` (the hypervisor also stole ${format.percent(run.steal)})` : ''}. The load generator, the server ` +
@@ -607,6 +815,7 @@ to req/s when comparing runs.
 | command | \`${command}\` |
 | load | autocannon ${versions.autocannon}, ${settings.connections} connections, ${settings.duration} s per scenario after ${settings.warmup} s of warm-up, no pipelining, loopback |
 | reference | koa ${versions.koa}, \`ctx.body = {status:'ok'}\` |
+| floor | koa ${versions.koa} reading click-to-call's JSON body and placing the same legacy \`queuedcall\` create (a multipart \`POST\`, bearer token) with undici ${versions.undici}'s \`request\` on a keep-alive \`Pool\` of 256 connections (ns-client's bound) |
 | server | \`start()\` from \`@beckon/server\` with \`LOG_LEVEL=info\` (one log line per request, to /dev/null), file store, in-memory limits raised to ${Number(NEVER).toExponential(0)} so none trips |
 | NetSapiens | \`@beckon/ns-client/sandbox\` in its own process; the slow case delays every SMS by ${settings.smsDelayMs} ms |
 
@@ -614,7 +823,33 @@ to req/s when comparing runs.
 
 ${rendered.markdown.routes}
 
-${problemsText()}## Config lookups: 10 vs 10 000 ids
+*% of floor*: the row's req/s as a share of the floor's (a bare Koa route placing the same queued call with
+undici ${versions.undici}), in the same run.
+
+${problemsText()}${
+    report.sweep
+      ? `## Connections: ${SWEEP_CONNECTIONS.join(', ')}
+
+${rendered.markdown.sweep}
+
+${settings.sweepSeconds} s per run after ${settings.warmup} s of warm-up, a fresh Beckon process (10 ids) and floor process for the sweep;
+*% of floor* is of the floor at the same number of connections.
+
+`
+      : ''
+  }${
+    report.change
+      ? `## A change to domains.json at ${format.thousands(report.change.ids)} ids
+
+${changeText(report.change)}
+
+The server samples its own event loop with \`monitorEventLoopDelay\` (1 ms resolution: each figure includes that
+period) from the moment the new file is written until the changed entry is served, while autocannon keeps
+\`/widget-config\` busy (${settings.connections} connections, ids cycled over the whole file).
+
+`
+      : ''
+  }## Config lookups: 10 vs 10 000 ids
 
 ${rendered.markdown.lookups}
 
@@ -639,9 +874,13 @@ ${reading(report)}
 ## How it is measured
 
 - Everything runs in one command on 127.0.0.1: this process drives autocannon; the NS sandbox, each Beckon
-  server and the bare Koa app run in child processes (\`service.mjs\`) listening on port 0. One Beckon
-  process serves the 10-id rows in table order; the \`LOG_LEVEL=silent\` row, the 10 000-id row and the
-  bare Koa app each have a fresh process.
+  server, the bare Koa app and the floor run in child processes (\`service.mjs\`) listening on port 0. One
+  Beckon process serves the 10-id rows in table order; the connections sweep, the \`LOG_LEVEL=silent\` row,
+  the 10 000-id row, the domains.json change (with a sandbox of its own), the bare Koa app and the floor
+  each have a fresh process.
+- The floor gets click-to-call's requests (the same JSON bodies, a new number each) and places each call
+  as ns-client does, with undici instead of got and none of Beckon's checks: the sandbox must count a queued
+  call per answer for it too.
 - Requests vary like real traffic: ids are cycled over the whole config, and each click-to-call number and
   each webresponder caller (\`NmsAni\`) is new, so no per-number limit or once-per-caller window shortcuts
   the work. Every scenario must answer 200 only; the click-to-call row checks that NS received a queued

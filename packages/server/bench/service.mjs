@@ -5,6 +5,8 @@
 //   sandbox  the NetSapiens stand-in (`@beckon/ns-client/sandbox`, built)
 //   beckon   `@beckon/server` (built) wired by `start()` from an environment, exactly as beckon-server is
 //   koa      a bare Koa app answering {status:'ok'}: the reference Beckon's overhead is read against
+//   floor    a bare Koa route placing the same queued call as click-to-call with undici's `request` on a
+//            keep-alive pool: the floor click-to-call's throughput is read against
 //   streams  the call-events benchmark's browsers: many live streams (`GET /api/call-stream`) on raw
 //            sockets, each event timed as it arrives (streams.mjs)
 //
@@ -16,7 +18,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { performance } from 'node:perf_hooks';
+import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { createLogger, loadConfig, openFileTenantStore, start } from '@beckon/server';
 import { startNsSandbox } from '@beckon/ns-client/sandbox';
@@ -49,6 +51,14 @@ const commands = {
   // This process's clock (ms since the epoch, sub-millisecond), to check that processes' times compare.
   clock: () => now(),
 };
+
+/** A loop-delay histogram's figures in ms (it counts ns, from one firing of its 1 ms timer to the next: the period included). */
+const delays = (histogram) => ({
+  maxMs: histogram.max / 1e6,
+  p99Ms: histogram.percentile(99) / 1e6,
+  meanMs: histogram.mean / 1e6,
+  samples: histogram.count,
+});
 
 /** A time that compares across processes on one machine: the epoch's ms, at sub-millisecond precision. */
 const now = () => performance.timeOrigin + performance.now();
@@ -132,6 +142,8 @@ async function beckonRole() {
   }, 10);
   sampler.unref();
 
+  let pendingChange;
+
   // Markers on the bus of call events, after the streams or before them: when the bus handed an event to
   // its subscribers (subscribed in that order), by `<session_id>|<status>`.
   const marks = {};
@@ -172,6 +184,40 @@ async function beckonRole() {
       }
       return running.deps.background.size;
     },
+    // A change to domains.json, made ready apart from the measurement: the file's text with one entry's
+    // company name changed (building 100 000 entries' JSON is the writer's work, not the server's).
+    prepareChange: () => {
+      const id = ids[Math.floor(ids.length / 2)];
+      const name = `Changed ${Date.now()}`;
+      const changed = { ...tenants, [id]: { ...tenants[id], branding: { ...tenants[id].branding, company_name: name } } };
+      pendingChange = { id, name, bytes: Buffer.from(JSON.stringify(changed, null, 2)) };
+    },
+    // Writes the prepared change and samples the event loop's delay until the server serves it.
+    applyChange: async () => {
+      const { id, name, bytes } = pendingChange;
+      const histogram = monitorEventLoopDelay({ resolution: 1 });
+      histogram.enable();
+      const started = performance.now();
+      await writeFile(domainsFile, bytes);
+      let served = false;
+      while (!served && performance.now() - started < 30_000) {
+        await sleep(2);
+        served = running.deps.tenants.get(id)?.branding?.company_name === name;
+      }
+      const changeMs = performance.now() - started;
+      // A stall that ended with the swap is recorded at the timer's next firing: give it one.
+      await sleep(20);
+      histogram.disable();
+      return { served, changeMs, ...delays(histogram) };
+    },
+    // The event loop's delay over `ms` of whatever the server is doing.
+    loopDelay: async ({ ms }) => {
+      const histogram = monitorEventLoopDelay({ resolution: 1 });
+      histogram.enable();
+      await sleep(ms);
+      histogram.disable();
+      return delays(histogram);
+    },
     close: async () => {
       clearInterval(sampler);
       await running.close(5_000);
@@ -196,6 +242,51 @@ async function koaRole() {
     },
   });
   return { url: `http://127.0.0.1:${server.address().port}` };
+}
+
+/**
+ * The floor of click-to-call: Koa, and the request to NetSapiens made with the leanest client Node has.
+ * `POST /` with click-to-call's JSON body (`{id, phone_number}`) places the same legacy `queuedcall`
+ * create, a multipart POST with the same fields and bearer token, to the same sandbox, with undici's
+ * `request` on a keep-alive pool as large as ns-client's (256), and answers `{status:'ok'}` once NetSapiens
+ * accepted it. Nothing else: no id lookup, limits, number policy, log line or error envelope.
+ */
+async function floorRole() {
+  const { Pool, request } = serverRequire('undici');
+  const ns = new URL(options.nsUrl);
+  const pool = new Pool(ns.origin, { connections: 256 });
+  const path = `${ns.pathname.replace(/\/$/, '')}/ns-api/?object=queuedcall&action=create`;
+  const boundary = '----beckon-floor-7a3c9e1f2b4d';
+  const headers = {
+    authorization: `Bearer ${options.token}`,
+    accept: 'application/json',
+    'content-type': `multipart/form-data; boundary=${boundary}`,
+  };
+  const part = (name, value) => `--${boundary}\r\nContent-Disposition: form-data; name="${name}"\r\n\r\n${value}\r\n`;
+  const app = new Koa();
+  app.use(async (ctx) => {
+    const chunks = [];
+    for await (const chunk of ctx.req) chunks.push(chunk);
+    const { id, phone_number: destination } = JSON.parse(Buffer.concat(chunks).toString('utf8'));
+    const queue = `9002@${id.slice(0, id.lastIndexOf('-'))}`;
+    const body = Buffer.from(
+      `${part('format', 'json')}${part('uid', queue)}${part('queue', queue)}${part('destination', destination)}--${boundary}--\r\n`,
+    );
+    const answer = await request(`${ns.origin}${path}`, { method: 'POST', headers, body, dispatcher: pool });
+    await answer.body.text();
+    if (answer.statusCode < 200 || answer.statusCode > 299) ctx.throw(502, `NS answered ${answer.statusCode}`);
+    ctx.body = { status: 'ok' };
+  });
+  const server = createServer(app.callback());
+  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
+  Object.assign(commands, {
+    close: async () => {
+      server.closeAllConnections();
+      await new Promise((resolve) => server.close(resolve));
+      await pool.close();
+    },
+  });
+  return { url: `http://127.0.0.1:${server.address().port}`, undici: serverRequire('undici/package.json').version };
 }
 
 /**
@@ -259,7 +350,7 @@ async function sseRole() {
   return { url: `http://127.0.0.1:${server.address().port}` };
 }
 
-const roles = { sandbox: sandboxRole, beckon: beckonRole, koa: koaRole, streams: streamsRole, sse: sseRole };
+const roles = { sandbox: sandboxRole, beckon: beckonRole, koa: koaRole, floor: floorRole, streams: streamsRole, sse: sseRole };
 
 process.on('disconnect', () => process.exit(0));
 process.on('message', async ({ id, cmd, args }) => {

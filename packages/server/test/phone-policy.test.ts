@@ -1,5 +1,6 @@
 import test from 'ava';
-import { callerDigits, checkPhone } from '../src/guards/phone-policy.js';
+import fc from 'fast-check';
+import { callerDigits, checkCaller, checkPhone } from '../src/guards/phone-policy.js';
 import { startHarness, TENANTS } from './helpers.js';
 
 const DEFAULTS = {};
@@ -94,6 +95,29 @@ test('callerDigits takes as a phone number only what checkPhone takes as valid',
   t.is(callerDigits('49123456789'), undefined);
   t.is(callerDigits('33612345678'), '33612345678');
   t.is(callerDigits('sip:18135551234@example.com'), '18135551234');
+});
+
+test('checkCaller parses a caller once and decides as callerDigits then checkPhone on +digits would', (t) => {
+  // What the text-back did before it parsed the number once: two parses, the second of the E.164 form.
+  const twice = (nmsAni: string, tenant: typeof DEFAULTS | typeof ABROAD) => {
+    const digits = callerDigits(nmsAni);
+    return digits === undefined ? undefined : { digits, verdict: checkPhone(`+${digits}`, tenant) };
+  };
+  const listed = [...PREMIUM_AND_SHARED_COST, ...NOT_A_PHONE, ...NANP_SPECIAL].map(([number]) => number.replace(/\D/g, ''));
+  const known = ['18135551234', '8135551234', '17875551234', '14165551234', '18095551234', '16715551234', '33612345678', '442079460000'];
+  for (const nmsAni of [...listed, ...known, 'sip:18135551234@example.com', '+1 (813) 555-1234', '2000', '']) {
+    for (const tenant of [DEFAULTS, ABROAD]) t.deepEqual(checkCaller(nmsAni, tenant), twice(nmsAni, tenant), nmsAni);
+  }
+  // Any digits NetSapiens might send: national NANP, with a country code, short extensions, with or without `+`.
+  const nmsAnis = fc
+    .tuple(fc.constantFrom('', '+', '1', 'sip:'), fc.stringMatching(/^[0-9]{3,14}$/))
+    .map(([head, digits]) => head + digits);
+  fc.assert(
+    fc.property(nmsAnis, fc.constantFrom(DEFAULTS, ABROAD), (nmsAni, tenant) => {
+      t.deepEqual(checkCaller(nmsAni, tenant), twice(nmsAni, tenant), nmsAni);
+    }),
+    { numRuns: 5_000 },
+  );
 });
 
 test('click-to-call refuses a premium number in an allowed country and calls an ordinary one', async (t) => {

@@ -174,3 +174,25 @@ test("closing the store ends a reload's retries at once", async (t) => {
   await store.close();
   t.true(Date.now() - started < 2_000, `closed after ${Date.now() - started} ms`);
 });
+
+test('a full reload reads thousands of ids in batches off the main thread: every valid one served, the invalid ones left out and logged', async (t) => {
+  const { admin, logs, open } = await setup(t);
+  const store = await open();
+  // More ids than one batch of SSCAN and MGET holds, twice over, plus an entry that breaks the schema and one that is not JSON.
+  const many = Object.fromEntries(Array.from({ length: 2_500 }, (_, index) => [`bulk${index}.com-x`, { api_domain: `bulk${index}.com` }]));
+  await writeTenants(admin, many, { replace: true });
+  const { ids, tenant } = redisKeys();
+  await admin
+    .multi()
+    .set(tenant('bad.com-x'), JSON.stringify({ api_domain: 'bad domain' }))
+    .sadd(ids, 'bad.com-x')
+    .exec();
+  await admin.multi().set(tenant('text.com-x'), '{ not json').sadd(ids, 'text.com-x').publish(redisKeys().changes, '*').exec();
+  t.true(await eventually(() => store.size() === 2_500 && logs.filter((line) => line.msg === 'config entry left out').length >= 2, 10_000));
+  t.is(store.get('bulk2499.com-x')?.api_domain, 'bulk2499.com');
+  t.is(store.get('example.com-sales'), undefined, 'replaced by the import');
+  t.is(store.get('bad.com-x'), undefined);
+  t.is(store.get('text.com-x'), undefined);
+  const leftOut = new Set(logs.filter((line) => line.msg === 'config entry left out').map((line) => line.id));
+  t.deepEqual([...leftOut].sort(), ['bad.com-x', 'text.com-x']);
+});

@@ -21,6 +21,12 @@ async function tempFile(t: { teardown(fn: () => Promise<void>): void }, content?
 
 const quiet = () => createLogger('silent');
 
+/**
+ * How long a change on disk may take to be served here. A reload is read in a worker thread, which from the
+ * TypeScript source registers tsx and compiles the schema first: seconds on a busy machine, the first time.
+ */
+const RELOAD_MS = 10_000;
+
 /** A logger whose lines the test can read. */
 function recorded(): { logger: ReturnType<typeof createLogger>; messages: () => string[] } {
   const lines: string[] = [];
@@ -88,9 +94,9 @@ test('an edit on disk is picked up without a restart; a broken edit keeps the la
   const store = await openFileTenantStore({ path: file, logger });
   t.teardown(() => store.close());
   await writeFile(file, JSON.stringify({ 'a.com-x': { api_domain: 'a.com', queue: '7@a.com' } }));
-  t.true(await eventually(() => store.get('a.com-x')?.queue === '7@a.com'));
+  t.true(await eventually(() => store.get('a.com-x')?.queue === '7@a.com', RELOAD_MS));
   await writeFile(file, '{ broken');
-  t.true(await eventually(() => lines.some((line) => line.includes('keeping the last good config'))));
+  t.true(await eventually(() => lines.some((line) => line.includes('keeping the last good config')), RELOAD_MS));
   t.is(store.get('a.com-x')?.queue, '7@a.com');
 });
 
@@ -117,7 +123,7 @@ test('while domains.json is missing, reads keep serving the last good config', a
   t.teardown(() => store.close());
   await rename(file, `${file}.editing`);
   t.true(
-    await eventually(() => messages().includes('config file is missing: keeping the last good config')),
+    await eventually(() => messages().includes('config file is missing: keeping the last good config'), RELOAD_MS),
     'the missing file is noticed and logged',
   );
   t.is(store.get('a.com-x')?.queue, '1@a.com');
@@ -125,7 +131,7 @@ test('while domains.json is missing, reads keep serving the last good config', a
   // The edited file put back is served as usual.
   await writeFile(`${file}.editing`, JSON.stringify({ 'a.com-x': { api_domain: 'a.com', queue: '3@a.com' } }));
   await rename(`${file}.editing`, file);
-  t.true(await eventually(() => store.get('a.com-x')?.queue === '3@a.com'));
+  t.true(await eventually(() => store.get('a.com-x')?.queue === '3@a.com', RELOAD_MS));
 });
 
 test('a form post while domains.json is broken keeps the entries that were left out of service', async (t) => {
@@ -161,11 +167,54 @@ test('a domains.json emptied or cut short by an editor writing in place keeps th
   t.teardown(() => store.close());
   const broken = () => messages().filter((message) => message === 'config file is broken: keeping the last good config').length;
   await writeFile(file, '');
-  t.true(await eventually(() => broken() === 1), 'an empty file is not taken as "no ids"');
+  t.true(await eventually(() => broken() === 1, RELOAD_MS), 'an empty file is not taken as "no ids"');
   await writeFile(file, good.slice(0, good.length / 2));
-  t.true(await eventually(() => broken() === 2), 'nor is half a file');
+  t.true(await eventually(() => broken() === 2, RELOAD_MS), 'nor is half a file');
   t.is(store.size(), 2);
   t.is(store.get('b.com-x')?.custom, 'kept');
+});
+
+test('a reloaded file is checked entry by entry as at start-up: an invalid entry is left out and logged, the others served', async (t) => {
+  const file = await tempFile(t, JSON.stringify({ 'a.com-x': { api_domain: 'a.com' } }));
+  const lines: string[] = [];
+  const logger = createLogger('info', { write: (line: string) => lines.push(line) } as unknown as NodeJS.WritableStream);
+  const store = await openFileTenantStore({ path: file, logger });
+  t.teardown(() => store.close());
+  await writeFile(file, JSON.stringify(withLeftOut));
+  t.true(await eventually(() => store.get('b.com-x')?.custom === 'kept', RELOAD_MS));
+  t.is(store.get('bad.com-x'), undefined);
+  t.is(store.size(), 2);
+  const leftOut = lines
+    .map((line) => JSON.parse(line) as { msg: string; id?: string; reason?: string })
+    .find((line) => line.msg === 'config entry left out');
+  t.is(leftOut?.id, 'bad.com-x');
+  t.regex(leftOut?.reason ?? '', /api_domain/);
+});
+
+test('form posts racing edits on disk end with the newest content in the file and in service', async (t) => {
+  const file = await tempFile(t, JSON.stringify({ 'a.com-x': { api_domain: 'a.com', queue: '0@a.com' } }));
+  const store = await openFileTenantStore({ path: file, logger: quiet() });
+  t.teardown(() => store.close());
+  for (let round = 1; round <= 10; round++) {
+    // An edit on disk (which starts a reload), then at once a form post on the same id: the post reads the
+    // edited file under its lock, so both must survive; no reload that read before the post may undo it.
+    const edit = writeFile(
+      file,
+      JSON.stringify({ 'a.com-x': { api_domain: 'a.com', queue: `${round}@a.com` }, [`e.com-${round}`]: { api_domain: 'e.com' } }),
+    );
+    await edit;
+    await store.update('a.com-x', (current) => ({ ...current, company: `round ${round}` }));
+  }
+  const onDisk = JSON.parse(await readFile(file, 'utf8')) as Record<string, { queue?: string; company?: string }>;
+  t.deepEqual(onDisk['a.com-x'], { api_domain: 'a.com', queue: '10@a.com', company: 'round 10' });
+  t.truthy(onDisk['e.com-10']);
+  const served = () =>
+    store.get('a.com-x')?.company === 'round 10' && store.get('a.com-x')?.queue === '10@a.com' && store.get('e.com-10') !== undefined;
+  t.true(await eventually(served, RELOAD_MS), 'the copy in service follows the file');
+  // Reloads still in flight (the watcher's, the posts' own) settle without bringing an older copy back.
+  await new Promise((resolve) => setTimeout(resolve, 500));
+  t.true(served());
+  t.is(store.get('e.com-9'), undefined, 'the file written last is the one served: no entry of an older edit');
 });
 
 test('updates write atomically, leave no temp or lock files, and keep other ids', async (t) => {

@@ -1,7 +1,7 @@
 // The full metadata: the default (min) set has type patterns only where several countries share a calling
 // code (NANP, +44, +61…), so elsewhere it can neither tell a premium number from an ordinary one nor check
 // more than a number's length.
-import { parsePhoneNumberFromString, type CountryCode, type NumberType } from 'libphonenumber-js/max';
+import { parsePhoneNumberFromString, type CountryCode, type NumberType, type PhoneNumber } from 'libphonenumber-js/max';
 import type { TenantConfig } from '../tenants/schema.js';
 
 /**
@@ -39,7 +39,11 @@ export function checkPhone(input: string, tenant: Pick<TenantConfig, 'allowed_co
   const number = parsePhoneNumberFromString(input.trim().slice(0, 40), 'US');
   // With the full metadata a number is valid exactly when it has a type (isValid() is that test), so
   // one call both validates and classifies.
-  const type = number?.getType();
+  return decide(number, number?.getType(), tenant);
+}
+
+/** The policy on a number parsed once, with its type (undefined: not a valid number). */
+function decide(number: PhoneNumber | undefined, type: NumberType, tenant: Pick<TenantConfig, 'allowed_countries'>): PhoneVerdict {
   if (!number || !type) return { ok: false, reason: 'invalid' };
   const e164 = number.number;
   // Before the country, so a pump trying premium numbers is logged as such whatever country it picks.
@@ -51,12 +55,35 @@ export function checkPhone(input: string, tenant: Pick<TenantConfig, 'allowed_co
 
 /** What NetSapiens sends as `NmsAni`, as country-code digits (`18135551234`); undefined for an extension. */
 export function callerDigits(nmsAni: string | undefined): string | undefined {
+  return parseCaller(nmsAni)?.number.number.slice(1);
+}
+
+/**
+ * The caller NetSapiens names in `NmsAni` and whether `tenant` may text them: their country-code digits
+ * and `checkPhone`'s verdict on them, from one parse of the number (the text-back's hot path); undefined
+ * for an extension or anything else that is not a phone number.
+ */
+export function checkCaller(
+  nmsAni: string | undefined,
+  tenant: Pick<TenantConfig, 'allowed_countries'>,
+): { digits: string; verdict: PhoneVerdict } | undefined {
+  const caller = parseCaller(nmsAni);
+  if (!caller) return undefined;
+  // The E.164 form parses to the same number, country and type as the form NetSapiens sent (a national
+  // 10 or 11 digits included): deciding on this parse is deciding on `+<digits>`.
+  return { digits: caller.number.number.slice(1), verdict: decide(caller.number, caller.type, tenant) };
+}
+
+/** `NmsAni` parsed: the first reading of it that is a valid number, with that number's type. */
+function parseCaller(nmsAni: string | undefined): { number: PhoneNumber; type: NonNullable<NumberType> } | undefined {
   if (!nmsAni) return undefined;
   const cleaned = (nmsAni.trim().replace(/^sip:/i, '').split('@')[0] ?? '').slice(0, 40);
   // NetSapiens sends NANP callers as 10 or 11 digits and others with their country code.
   for (const candidate of [cleaned, `+${cleaned.replace(/^\+/, '')}`]) {
     const number = parsePhoneNumberFromString(candidate, 'US');
-    if (number?.isValid()) return number.number.slice(1);
+    // With the full metadata, valid exactly when typed (see checkPhone).
+    const type = number?.getType();
+    if (number && type) return { number, type };
   }
   return undefined;
 }

@@ -3,7 +3,7 @@ import type { AppState } from '../context.js';
 import type { ServerDeps } from '../deps.js';
 import { clientKey, tryConsume, usedUp } from '../guards/limits.js';
 import { secretMatches, webresponderKey, webresponderSignature } from '../guards/secrets.js';
-import { callerDigits, checkPhone } from '../guards/phone-policy.js';
+import { checkCaller } from '../guards/phone-policy.js';
 import { maskPhone, type Logger } from '../logging.js';
 import { readFields, type Fields } from '../middleware/body.js';
 import { HttpError } from '../http-error.js';
@@ -87,15 +87,15 @@ async function textBack(deps: ServerDeps, log: Logger, id: string, tenant: Tenan
     log.info({ id }, 'no text sent: the id has no SMS settings');
     return;
   }
-  const caller = callerDigits(nmsAni);
-  if (!caller) {
+  const checked = checkCaller(nmsAni, tenant);
+  if (!checked) {
     log.info({ id }, 'no text sent: the caller is not a phone number');
     return;
   }
+  const { digits: caller, verdict: policy } = checked;
   const to = maskPhone(`+${caller}`);
   // Anyone can call this URL with any NmsAni: text only numbers this id would call back (no premium
   // numbers, only its countries), so the route cannot be turned into an SMS pump to costly destinations.
-  const policy = checkPhone(`+${caller}`, tenant);
   if (!policy.ok) {
     log.warn({ id, to, reason: policy.reason }, 'no text sent: the caller number is not one this id may text');
     deps.metrics?.text(PROVIDER, 'refused-number');

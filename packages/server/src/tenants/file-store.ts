@@ -3,7 +3,9 @@ import { watch, type BigIntStats, type FSWatcher } from 'node:fs';
 import { open, readdir, readFile, rename, stat, unlink, writeFile, type FileHandle } from 'node:fs/promises';
 import { basename, dirname, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { performance } from 'node:perf_hooks';
 import type { Logger } from 'pino';
+import { offThreadChecks, type Checks } from './off-thread.js';
 import { parseTenants, tenantSchema, type TenantConfig, type Tenants } from './schema.js';
 import { TenantStoreBusyError, type TenantChange, type TenantStore } from './store.js';
 
@@ -19,7 +21,9 @@ export interface FileTenantStoreOptions {
 
 /**
  * `domains.json` as a store. The file is read once and again only when it changes on disk; a broken or
- * missing file keeps the last good copy in service, and a form post then writes from that copy. Updates
+ * missing file keeps the last good copy in service, and a form post then writes from that copy. Start-up
+ * reads it on the main thread (nothing is served yet; the time is logged); every later read is parsed and
+ * validated in a worker thread and the new copy swapped in whole, so a change never stalls requests. Updates
  * take a lock file shared with any other process using the same file, re-read it, and replace it
  * atomically (temp file, fsync, rename), so concurrent form posts — in this process or another — never
  * lose each other's fields, and a crash mid-write never leaves a half-written file.
@@ -28,6 +32,7 @@ export async function openFileTenantStore(options: FileTenantStoreOptions): Prom
   const store = new FileTenantStore(options);
   await store.load();
   store.watch();
+  store.warm();
   return store;
 }
 
@@ -38,11 +43,21 @@ class FileTenantStore implements TenantStore {
   readonly #lockTimeoutMs: number;
   readonly #staleLockMs: number;
   #tenants: Tenants = Object.create(null) as Tenants;
-  #lastText: string | undefined;
+  /** How many ids `#tenants` holds, kept rather than counted: 100 000 keys take milliseconds to count. */
+  #size = 0;
+  /** The last text put in service, as read or written: a form post writes from it when the file is broken or gone. */
+  #lastBytes: Buffer | undefined;
+  /** Its SHA-256, when known: a reload that reads the same bytes again has nothing to do. */
+  #lastDigest: string | undefined;
   #watcher: FSWatcher | undefined;
   #reloadTimer: NodeJS.Timeout | undefined;
-  /** Counts the texts put in service, so that a reload can tell its read was overtaken by a write. */
+  /** Counts the copies put in service, so that a reload can tell its read was overtaken by a write. */
   #generation = 0;
+  readonly #checks: Checks = offThreadChecks();
+  /** The reload in progress (one at a time), and whether another must follow it. */
+  #reloading: Promise<void> | undefined;
+  #reloadAgain = false;
+  #closed = false;
   /** In-process writes run one after another; the lock file orders them against other processes. */
   #writes: Promise<unknown> = Promise.resolve();
   /** What this store wrote into the lock file while it holds it: tells its lock from another process's. */
@@ -61,7 +76,7 @@ class FileTenantStore implements TenantStore {
   }
 
   size(): number {
-    return Object.keys(this.#tenants).length;
+    return this.#size;
   }
 
   ids(): string[] {
@@ -73,16 +88,25 @@ class FileTenantStore implements TenantStore {
     // The directory is watched and written to (lock, temp files): without it nothing could be saved.
     const folder = await stat(dirname(this.#path)).catch(() => undefined);
     if (!folder?.isDirectory()) throw new Error(`${dirname(this.#path)} (the folder of DOMAINS_FILE) does not exist`);
+    const started = performance.now();
     const bytes = await this.#read();
     if (bytes === undefined) {
       this.#logger.warn('config file not found: starting with no ids (the first form post creates it)');
       return;
     }
+    let parsed;
     try {
-      this.#accept(bytes.toString('utf8'));
+      parsed = parseTenants(bytes.toString('utf8'));
     } catch (error) {
       throw new Error(`${this.#path} cannot be used: ${(error as Error).message}`, { cause: error });
     }
+    this.#accept({ ...parsed, size: Object.keys(parsed.tenants).length, bytes, digest: createHash('sha256').update(bytes).digest('hex') });
+    this.#logger.info({ ids: this.size(), ms: Math.round(performance.now() - started) }, 'config loaded');
+  }
+
+  /** Starts the worker that reads later changes, so that the first one does not wait for it to load. */
+  warm(): void {
+    this.#checks.warm();
   }
 
   watch(): void {
@@ -96,53 +120,91 @@ class FileTenantStore implements TenantStore {
     this.#watcher.on('error', (error) => this.#logger.error({ err: error }, 'config file watch failed'));
   }
 
-  update(id: string, change: TenantChange): Promise<TenantConfig> {
+  async update(id: string, change: TenantChange): Promise<TenantConfig> {
     const write = this.#writes.then(() => this.#locked(() => this.#write(id, change)));
     this.#writes = write.catch(() => undefined);
-    return write;
+    const next = await write;
+    // The file written holds every other writer's entries as read under the lock: the whole copy follows
+    // it, read off the main thread (the entry written is in service already).
+    void this.#reload(true);
+    return next;
   }
 
   async close(): Promise<void> {
+    this.#closed = true;
     this.#watcher?.close();
     clearTimeout(this.#reloadTimer);
     await this.#writes;
+    await this.#checks.stop();
+    await this.#reloading?.catch(() => undefined);
   }
 
-  async #reload(): Promise<void> {
-    let bytes: Buffer | undefined;
+  /**
+   * Reads the file again (in a worker) and puts it in service, once the reload in progress, if any, is
+   * done: it may have read before the change that asked for this one. `whole`: even if its bytes are the
+   * ones last put in service (after a write of ours, whose copy holds only the entry written).
+   */
+  #reload(whole = false): Promise<void> {
+    this.#reloadAgain = true;
+    this.#reloadWhole ||= whole;
+    this.#reloading ??= this.#reloadUntilDone().finally(() => {
+      this.#reloading = undefined;
+    });
+    return this.#reloading;
+  }
+
+  #reloadWhole = false;
+
+  async #reloadUntilDone(): Promise<void> {
+    while (this.#reloadAgain && !this.#closed) {
+      this.#reloadAgain = false;
+      const whole = this.#reloadWhole;
+      this.#reloadWhole = false;
+      try {
+        await this.#reloadOnce(whole);
+      } catch (error) {
+        if (this.#closed) return;
+        this.#logger.error({ reason: (error as Error).message }, 'config reload failed: keeping the last good config');
+      }
+    }
+  }
+
+  async #reloadOnce(whole: boolean): Promise<void> {
+    let check;
     for (;;) {
       const generation = this.#generation;
-      try {
-        bytes = await this.#read();
-      } catch (error) {
-        this.#logger.error({ err: error }, 'config file unreadable: keeping the last good config');
-        return;
-      }
-      // A write of ours put a newer text in service while we read: ours may be older (the reload would
-      // bring a saved update's old value back, for good if the write's own reload had already run).
+      check = await this.#checks.file(this.#path, whole ? undefined : this.#lastDigest);
+      // A write of ours put a newer copy in service while the worker read: its read may be older (the
+      // reload would bring a saved update's old value back, for good if the write's own reload had run).
       if (generation === this.#generation) break;
+      whole = true;
     }
-    if (bytes === undefined) {
-      // Moved away, as some editors do while saving: its next version is picked up when it appears.
-      if (this.#lastText !== undefined) this.#logger.warn('config file is missing: keeping the last good config');
-      return;
-    }
-    const text = bytes.toString('utf8');
-    if (text === this.#lastText) return;
-    try {
-      this.#accept(text);
-      this.#logger.info({ ids: this.size() }, 'config reloaded');
-    } catch (error) {
-      this.#logger.error({ reason: (error as Error).message }, 'config file is broken: keeping the last good config');
+    switch (check.kind) {
+      case 'unchanged':
+        return;
+      case 'missing':
+        // Moved away, as some editors do while saving: its next version is picked up when it appears.
+        if (this.#lastBytes !== undefined) this.#logger.warn('config file is missing: keeping the last good config');
+        return;
+      case 'unreadable':
+        this.#logger.error({ reason: check.reason }, 'config file unreadable: keeping the last good config');
+        return;
+      case 'broken':
+        this.#logger.error({ reason: check.reason }, 'config file is broken: keeping the last good config');
+        return;
+      case 'checked':
+        this.#accept(check);
+        this.#logger.info({ ids: this.size() }, 'config reloaded');
     }
   }
 
-  /** Parses the file's text and puts it in service; throws when the file is not a JSON object. */
-  #accept(text: string): void {
-    const { tenants, rejected } = parseTenants(text);
-    for (const { id, reason } of rejected) this.#logger.error({ id, reason }, 'config entry left out');
-    this.#tenants = tenants;
-    this.#lastText = text;
+  /** Puts a checked copy of the file in service, whole. */
+  #accept(checked: { tenants: Tenants; size: number; rejected: { id: string; reason: string }[]; bytes: Buffer; digest: string }): void {
+    for (const { id, reason } of checked.rejected) this.#logger.error({ id, reason }, 'config entry left out');
+    this.#tenants = checked.tenants;
+    this.#size = checked.size;
+    this.#lastBytes = checked.bytes;
+    this.#lastDigest = checked.digest;
     this.#generation += 1;
   }
 
@@ -162,7 +224,7 @@ class FileTenantStore implements TenantStore {
     if (onDisk === undefined) {
       // Gone after it was read (moved away mid-edit, deleted by mistake): starting from empty would drop
       // every other id. Never read: a fresh deployment, and this post creates the file.
-      if (this.#lastText !== undefined) this.#logger.error('config file is missing: writing from the last good config');
+      if (this.#lastBytes !== undefined) this.#logger.error('config file is missing: writing from the last good config');
       all = this.#lastGood();
     } else {
       try {
@@ -181,13 +243,18 @@ class FileTenantStore implements TenantStore {
     all[id] = next;
     const text = `${JSON.stringify(all, null, 2)}\n`;
     await this.#replace(text);
-    this.#accept(text);
+    // Served at once; the rest of the file written follows in `update`, read off the main thread.
+    if (!Object.hasOwn(this.#tenants, id)) this.#size += 1;
+    this.#tenants[id] = next;
+    this.#lastBytes = Buffer.from(text, 'utf8');
+    this.#lastDigest = undefined;
+    this.#generation += 1;
     return next;
   }
 
   /** The last text put in service, whole: entries left out of service too, which may be in no other copy. */
   #lastGood(): Record<string, unknown> {
-    return this.#lastText === undefined ? {} : jsonObject(this.#lastText);
+    return this.#lastBytes === undefined ? {} : jsonObject(this.#lastBytes.toString('utf8'));
   }
 
   /** Writes the whole file beside the old one and renames it over: readers see the old or the new, never half. */

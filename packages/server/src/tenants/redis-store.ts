@@ -3,6 +3,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { closeRedis, untilReady, watchState } from '../redis.js';
+import { entryBatch, offThreadChecks, type Checks, type EntryBatch } from './off-thread.js';
 import { checkTenants, tenantSchema, type TenantConfig, type Tenants } from './schema.js';
 import { TenantStoreBusyError, type TenantChange, type TenantStore } from './store.js';
 
@@ -82,6 +83,10 @@ class RedisTenantStore implements TenantStore {
   /** How many times this copy may have missed a change; a reload clears `stale` only if none happened meanwhile. */
   #misses = 0;
   #stale = false;
+  /** Full reads are checked in a worker thread: at 100 000 ids, on the main thread they would stall requests. */
+  readonly #checks: Checks = offThreadChecks();
+  /** Ids whose change was applied while a full reload read: applied again after it, which may have read before. */
+  #changedDuringReload: Set<string> | undefined;
 
   constructor(options: RedisTenantStoreOptions) {
     this.#redis = options.redis;
@@ -106,6 +111,7 @@ class RedisTenantStore implements TenantStore {
     try {
       await Promise.all([this.#subscriber.connect(), this.#writer.connect()]);
       await this.#subscriber.subscribe(this.#keys.changes);
+      this.#checks.warm();
       const { marker, tenants } = await this.#readAll();
       // Written by a version without the marker: adopted, so that a loss of it later is noticed.
       if (marker == null && Object.keys(tenants).length > 0) await this.#writer.set(this.#keys.marker, newMarker(), 'NX');
@@ -139,6 +145,7 @@ class RedisTenantStore implements TenantStore {
 
   async close(): Promise<void> {
     this.#closing.abort();
+    await this.#checks.stop();
     await this.#reloading;
     await this.#writes;
     await Promise.all([closeRedis(this.#subscriber), closeRedis(this.#writer)]);
@@ -231,6 +238,7 @@ class RedisTenantStore implements TenantStore {
       for (const { reason } of rejected) this.#logger.error({ id, reason }, 'config entry left out');
       if (tenants[id]) this.#tenants[id] = tenants[id];
       else delete this.#tenants[id];
+      this.#changedDuringReload?.add(id);
     } catch (error) {
       this.#logger.error({ reason: (error as Error).message, id }, 'config refresh failed: keeping the copy in memory until a full reload');
       this.#missed();
@@ -286,13 +294,20 @@ class RedisTenantStore implements TenantStore {
 
   /** Replaces the copy with what Redis holds, after putting the copy back if Redis lost its data. */
   async #reloadOnce(): Promise<void> {
-    let { marker, tenants } = await this.#readAll();
-    if (marker == null && this.size() > 0) {
-      await this.#serialized(() => this.#reseed());
-      ({ marker, tenants } = await this.#readAll());
-      if (marker == null) throw new Error('Redis lost its config again while it was being re-seeded');
+    const changed = (this.#changedDuringReload = new Set());
+    try {
+      let { marker, tenants } = await this.#readAll();
+      if (marker == null && this.size() > 0) {
+        await this.#serialized(() => this.#reseed());
+        ({ marker, tenants } = await this.#readAll());
+        if (marker == null) throw new Error('Redis lost its config again while it was being re-seeded');
+      }
+      this.#tenants = tenants;
+    } finally {
+      this.#changedDuringReload = undefined;
     }
-    this.#tenants = tenants;
+    // Announced while the reload read: the copy just swapped in may predate them.
+    for (const id of changed) void this.#refresh(id);
     this.#logger.info({ ids: this.size() }, 'config reloaded from Redis');
   }
 
@@ -304,14 +319,38 @@ class RedisTenantStore implements TenantStore {
   async #readAll(): Promise<{ marker: string | null; tenants: Tenants }> {
     for (let attempt = 1; attempt <= MAX_ATTEMPTS; attempt += 1) {
       const marker = await this.#redis.get(this.#keys.marker);
-      const raw = await readRawTenants(this.#redis, this.#keys);
+      const { tenants, rejected } = await this.#checks.entries(rawBatches(this.#redis, this.#keys));
       if ((await this.#redis.get(this.#keys.marker)) !== marker) continue;
-      const { tenants, rejected } = checkTenants(raw);
       for (const { id, reason } of rejected) this.#logger.error({ id, reason }, 'config entry left out');
       return { marker, tenants };
     }
     throw new Error('the config in Redis kept being replaced while it was read');
   }
+}
+
+/** Ids read, and their entries fetched, per round trip of a full read: each reply is a short task to parse. */
+const READ_BATCH = 1_000;
+
+/**
+ * Every id's stored JSON as bytes, a batch at a time (SSCAN, then MGET): a full read at 100 000 ids in
+ * replies small enough that none holds up the event loop; the entries go to the worker as they come.
+ * SSCAN returns every id present for the whole scan (some twice: the later copy wins); the marker read
+ * around the whole catches bulk writes meanwhile, and pub/sub the single changes.
+ */
+async function* rawBatches(redis: Redis, keys: ReturnType<typeof redisKeys>): AsyncGenerator<EntryBatch> {
+  let cursor = '0';
+  do {
+    const [next, ids] = await redis.sscan(keys.ids, cursor, 'COUNT', READ_BATCH);
+    cursor = next;
+    if (ids.length === 0) continue;
+    const values = await redis.mgetBuffer(ids.map((id) => keys.tenant(id)));
+    const batch: [string, Uint8Array][] = [];
+    ids.forEach((id, index) => {
+      const value = values[index];
+      if (value != null) batch.push([id, value]);
+    });
+    yield entryBatch(batch);
+  } while (cursor !== '0');
 }
 
 /** Every id's stored JSON, parsed but unchecked: what `export-config` writes out. */

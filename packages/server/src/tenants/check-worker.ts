@@ -1,0 +1,99 @@
+// The worker side of off-thread.ts: reads, parses and validates config away from the event loop that serves
+// requests, with the same schema module as everything else, and hands back plain validated entries in
+// batches (each one a short task for the main thread to take in). One job at a time, each tagged with its
+// number.
+import { createHash } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import { parentPort } from 'node:worker_threads';
+import type { CheckJob, CheckMessage, Tagged } from './off-thread.js';
+import { checkTenants, parseTenants, type ParsedTenants } from './schema.js';
+
+/** Entries per message: a batch of 100 takes the main thread a few milliseconds to take in on a busy machine. */
+const BATCH = 100;
+
+type Post = (message: CheckMessage, transfer?: ArrayBuffer[]) => void;
+
+/**
+ * Waits for the main thread to have taken in a job's batch. Without it the batches queue up while the main
+ * thread is busy, and Node delivers every queued message in one go: 100 000 entries at once, the very stall
+ * this worker is for.
+ */
+const taken = new Map<number, () => void>();
+const untilTaken = (number: number) => new Promise<void>((resolve) => taken.set(number, resolve));
+
+/** Entries' JSON texts by id, as they arrive in batches, per job number. */
+const arriving = new Map<number, Record<string, unknown>>();
+const decoder = new TextDecoder();
+
+async function run(number: number, job: CheckJob, post: Post): Promise<void> {
+  if (job.kind === 'taken') return;
+  let parsed: ParsedTenants;
+  let file: { bytes: Buffer; digest: string } | undefined;
+  if (job.kind === 'file') {
+    let bytes: Buffer;
+    try {
+      bytes = await readFile(job.path);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return post({ type: 'missing' });
+      return post({ type: 'unreadable', reason: (error as Error).message });
+    }
+    const digest = createHash('sha256').update(bytes).digest('hex');
+    if (digest === job.unlessDigest) return post({ type: 'unchanged' });
+    try {
+      parsed = parseTenants(bytes.toString('utf8'));
+    } catch (error) {
+      return post({ type: 'broken', reason: (error as Error).message });
+    }
+    file = { bytes, digest };
+  } else {
+    let values = arriving.get(number);
+    if (!values) arriving.set(number, (values = Object.create(null) as Record<string, unknown>));
+    const { ids, lengths, bytes } = job.values;
+    let offset = 0;
+    for (const [index, id] of ids.entries()) {
+      const length = lengths[index] ?? 0;
+      const text = decoder.decode(bytes.subarray(offset, offset + length));
+      offset += length;
+      // Unparseable JSON is kept as its text: checking leaves that one id out, and says why.
+      values[id] = parseJson(text) ?? text;
+    }
+    if (!job.last) return;
+    arriving.delete(number);
+    if (job.cancelled) return;
+    parsed = checkTenants(values);
+  }
+  const entries = Object.entries(parsed.tenants);
+  for (let start = 0; start < entries.length; start += BATCH) {
+    const next = untilTaken(number);
+    post({ type: 'entries', entries: entries.slice(start, start + BATCH) });
+    await next;
+  }
+  if (!file) return post({ type: 'done', rejected: parsed.rejected });
+  // The file's bytes move to the main thread rather than being copied, when they own their memory.
+  const { bytes, digest } = file;
+  const own = bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength && bytes.buffer instanceof ArrayBuffer;
+  post({ type: 'done', rejected: parsed.rejected, file: { bytes, digest } }, own ? [bytes.buffer as ArrayBuffer] : []);
+}
+
+function parseJson(text: string): unknown {
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Jobs run one after another: the store asks for one at a time, and batches of two jobs must not mix. */
+let queue: Promise<void> = Promise.resolve();
+parentPort?.on('message', ({ job, number }: Tagged<CheckJob>) => {
+  // Not queued behind the job it unblocks.
+  if (job.kind === 'taken') {
+    taken.get(number)?.();
+    taken.delete(number);
+    return;
+  }
+  const post: Post = (message, transfer = []) => parentPort?.postMessage({ number, job: message } satisfies Tagged<CheckMessage>, transfer);
+  queue = queue.then(() =>
+    run(number, job, post).catch((error: unknown) => post({ type: 'unreadable', reason: (error as Error).message })),
+  );
+});
