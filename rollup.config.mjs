@@ -23,7 +23,11 @@ function minifyStyles() {
       let last = 0;
       for (const match of code.matchAll(TEMPLATE)) {
         if (match[1].includes('${') || match[1].includes('\\')) continue;
-        const { code: minified } = await transform(match[1], { loader: 'css', minify: true, target: ['chrome111', 'firefox115', 'safari16'] });
+        const { code: minified } = await transform(match[1], {
+          loader: 'css',
+          minify: true,
+          target: ['chrome111', 'firefox115', 'safari16'],
+        });
         result += `${code.slice(last, match.index)}css\`${minified.trim()}\``;
         last = match.index + match[0].length;
       }
