@@ -26,7 +26,13 @@ import { netsapiensWebhook } from './providers/netsapiens/intake.js';
 import { listSubscriptionsRoute, subscribeRoute } from './providers/netsapiens/subscribe.js';
 import { ringcentralWebhook } from './providers/ringcentral/intake.js';
 import { ringcentralSubscribeRoute } from './providers/ringcentral/subscribe.js';
-import { twilioCallWebhook, twilioDialStatusWebhook, twilioSmsWebhook } from './providers/twilio/webhooks.js';
+import {
+  twilioCallWebhook,
+  twilioClickToCallStatusWebhook,
+  twilioDialStatusWebhook,
+  twilioSmsWebhook,
+} from './providers/twilio/webhooks.js';
+import { DIAL_STATUS_PATH } from './providers/twilio/originate.js';
 import { cancelRoute, slotsRoute } from './callbacks/routes.js';
 import { callbackStatusRoute, createCallbackEventBus } from './callbacks/status-stream.js';
 import { clickToCall } from './routes/click-to-call.js';
@@ -176,10 +182,13 @@ export function addRoutes(
         windowSeconds: deps.config.textBackWindowSeconds ?? 600,
         perIdPerHour: deps.config.limits?.textsPerIdPerHour ?? 60,
       },
+      now: () => deps.clock?.() ?? new Date(),
     };
     router.post('/webhooks/twilio/call', twilioCallWebhook(twilioDeps));
     router.post('/webhooks/twilio/call/status/:callSid', twilioDialStatusWebhook(twilioDeps));
     router.post('/webhooks/twilio/sms', twilioSmsWebhook(twilioDeps));
+    // A Twilio click-to-call's progress (its legs' status callbacks), for the callback's live status.
+    router.post(DIAL_STATUS_PATH, twilioClickToCallStatusWebhook(twilioDeps));
   }
 
   // Admin routes (/internal/*): only with INTERNAL_API_SECRET set and a database; otherwise these paths do

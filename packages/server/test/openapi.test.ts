@@ -16,6 +16,7 @@ import {
 } from '../src/index.js';
 import { DIALPAD_TEST_SECRET, INTERNAL_SECRET, startApiServer, insertCall, type ApiServer } from './fixtures/api.js';
 import { databaseFixture } from './fixtures/databases.js';
+import { DIAL_STATUS_PATH } from '../src/providers/twilio/originate.js';
 import { signTwilioRequest } from '../src/providers/twilio/signature.js';
 import { SECRET, serveForTest, startHarness, TENANTS, TWILIO_AUTH_TOKEN, type Harness, type HarnessOptions } from './helpers.js';
 import { eventually } from './eventually.js';
@@ -483,6 +484,8 @@ const TWILIO_CALL = {
   CallStatus: 'ringing',
 };
 const DIAL_STATUS = `/webhooks/twilio/call/status/${CALL_SID}`;
+/** A Twilio click-to-call's status callback URL, as Beckon gives it to Twilio. */
+const CALL_PROGRESS = `${DIAL_STATUS_PATH}?id=shop-twilio`;
 
 /** A time `POST /click-to-call` can book on ids without hours: two days on, on a quarter hour. */
 const BOOKABLE_AT = new Date(Math.ceil((Date.now() + 2 * 86_400_000) / 900_000) * 900_000).toISOString().replace('.000Z', 'Z');
@@ -1585,6 +1588,41 @@ const rows: Record<string, Row> = {
     harness: { twilio: true },
     ...asMultipart({ ...TWILIO_CALL, DialCallStatus: 'busy' }),
   },
+  'twilio click-to-call status: the visitor answers': {
+    method: 'POST',
+    path: CALL_PROGRESS,
+    status: 200,
+    harness: { twilio: true },
+    ...signedForm(CALL_PROGRESS, { ...TWILIO_CALL, CallSid: `CA${'1'.repeat(32)}`, ParentCallSid: CALL_SID, CallStatus: 'in-progress' }),
+  },
+  'twilio click-to-call status: no id in the URL': {
+    method: 'POST',
+    path: DIAL_STATUS_PATH,
+    status: 400,
+    harness: { twilio: true },
+    ...signedForm(DIAL_STATUS_PATH, { ...TWILIO_CALL, CallStatus: 'completed' }),
+  },
+  'twilio click-to-call status: no signature': {
+    method: 'POST',
+    path: CALL_PROGRESS,
+    status: 403,
+    harness: { twilio: true },
+    ...asForm({ ...TWILIO_CALL, CallStatus: 'completed' }),
+  },
+  'twilio click-to-call status: a body over 64 KiB': {
+    method: 'POST',
+    path: CALL_PROGRESS,
+    status: 413,
+    harness: { twilio: true },
+    ...signedForm(CALL_PROGRESS, { ...TWILIO_CALL, CallStatus: 'completed', CallerName: 'x'.repeat(70_000) }),
+  },
+  'twilio click-to-call status: JSON': {
+    method: 'POST',
+    path: CALL_PROGRESS,
+    status: 415,
+    harness: { twilio: true },
+    ...asJson({ ...TWILIO_CALL, CallStatus: 'completed' }),
+  },
   'twilio sms: STOP': {
     method: 'POST',
     path: '/webhooks/twilio/sms',
@@ -2305,6 +2343,8 @@ test('every operation in the document, and every status it documents, is exercis
     'POST /webhooks/twilio/call 500',
     'POST /webhooks/twilio/call/status/{callSid} 500',
     'POST /webhooks/twilio/sms 500',
+    // A database failing while a click-to-call's status is recorded: a 500, which Twilio's console shows (it does not retry).
+    'POST /webhooks/twilio/dial-status 500',
   ]);
   const exercised = new Set(
     Object.values(rows).flatMap((row) =>

@@ -401,6 +401,9 @@ async function startReceiver(
     } else if (ctx.path === '/webhooks/twilio/sms') {
       ctx.type = 'text/xml';
       ctx.body = '<Response/>';
+    } else if (ctx.path.startsWith('/status/')) {
+      // A status callback: Twilio reads only the status.
+      ctx.body = '';
     } else ctx.status = 404;
   });
   const { url } = await serveForTest(t, app.callback());
@@ -627,4 +630,87 @@ test("driver options are checked: URLs must be absolute http(s), the DialCallSta
   await t.throwsAsync(standIn.sendSms({ smsUrl: 'ftp://127.0.0.1/x', from: CALLER, to: BUSINESS, body: 'STOP' }), {
     instanceOf: TypeError,
   });
+});
+
+/** A call created as Beckon's Twilio click-to-call creates one: inline TwiML dialling the visitor, both legs reporting. */
+function clickToCall(numberEvents: string, callEvents: string[]): Record<string, string | string[]> {
+  return {
+    To: OWNER,
+    From: BUSINESS,
+    Twiml: `<Response><Dial callerId="${BUSINESS}"><Number statusCallback="${PUBLIC_URL}/status/visitor?id=shop&amp;x=1" statusCallbackEvent="${numberEvents}">${CALLER}</Number></Dial></Response>`,
+    StatusCallback: `${PUBLIC_URL}/status/business?id=shop`,
+    StatusCallbackEvent: callEvents,
+  };
+}
+
+test('driver, a created call: the business answers, the <Number> leg rings and answers; each leg posts its signed status callbacks in order', async (t) => {
+  const standIn = await startStandIn(t);
+  const beckon = await startReceiver(t);
+  const created = await post(standIn, 'Calls', clickToCall('initiated ringing answered completed', ['ringing', 'completed']));
+  t.is(created.status, 201);
+  const sid = (created.body as { sid: string }).sid;
+  const played = await standIn.playCall(sid, { answer: 'answered', dialed: 'answered', publicUrl: PUBLIC_URL, beckonUrl: beckon.url });
+
+  t.deepEqual(
+    beckon.received.map((request) => [request.path, request.params.CallStatus, request.params.SequenceNumber, request.genuine]),
+    [
+      ['/status/business', 'ringing', '0', true],
+      ['/status/visitor', 'initiated', '0', true],
+      ['/status/visitor', 'ringing', '1', true],
+      ['/status/visitor', 'in-progress', '2', true],
+      ['/status/visitor', 'completed', '3', true],
+      ['/status/business', 'completed', '1', true],
+    ],
+  );
+  t.deepEqual(played.dialed, [{ number: CALLER, callSid: played.dialed[0]!.callSid, callerId: BUSINESS }]);
+  const visitorLeg = beckon.received[4]!.params;
+  t.like(visitorLeg, {
+    AccountSid: ACCOUNT_SID,
+    CallSid: played.dialed[0]!.callSid,
+    ParentCallSid: sid,
+    Direction: 'outbound-dial',
+    From: BUSINESS,
+    To: CALLER,
+    CallbackSource: 'call-progress-events',
+    CallDuration: '42',
+  });
+  t.regex(String(visitorLeg.Timestamp), /^\w{3}, \d{2} \w{3} \d{4} \d\d:\d\d:\d\d \+0000$/);
+  t.like(beckon.received[5]!.params, { CallSid: sid, Direction: 'outbound-api', From: BUSINESS, To: OWNER });
+  t.false('ParentCallSid' in beckon.received[5]!.params);
+  t.true(played.statusCallbacks.every((sent) => sent.status === 200 && sent.problem === undefined));
+  // The query Beckon put in the URL is kept (and signed) as written.
+  t.true(played.statusCallbacks[1]!.url.endsWith('/status/visitor?id=shop&x=1'));
+});
+
+test('driver, a created call: a business that does not answer never rings the <Number>; a busy visitor never rings; unknown SIDs are refused', async (t) => {
+  const standIn = await startStandIn(t);
+  const beckon = await startReceiver(t);
+  const first = await post(standIn, 'Calls', clickToCall('initiated ringing answered completed', ['completed']));
+  const unanswered = await standIn.playCall((first.body as { sid: string }).sid, {
+    answer: 'no-answer',
+    publicUrl: PUBLIC_URL,
+    beckonUrl: beckon.url,
+  });
+  t.deepEqual(unanswered.dialed, []);
+  t.deepEqual(
+    beckon.received.map((request) => [request.path, request.params.CallStatus]),
+    [['/status/business', 'no-answer']],
+  );
+
+  // Only `completed` asked of the <Number>: a busy line reports just how it ended.
+  const second = await post(standIn, 'Calls', clickToCall('completed', ['completed']));
+  await standIn.playCall((second.body as { sid: string }).sid, {
+    answer: 'answered',
+    dialed: 'busy',
+    publicUrl: PUBLIC_URL,
+    beckonUrl: beckon.url,
+  });
+  t.deepEqual(
+    beckon.received.slice(1).map((request) => [request.path, request.params.CallStatus]),
+    [
+      ['/status/visitor', 'busy'],
+      ['/status/business', 'completed'],
+    ],
+  );
+  await t.throwsAsync(standIn.playCall(`CA${HEX32}`, { answer: 'answered' }), { instanceOf: TypeError });
 });

@@ -1,8 +1,15 @@
 import { NsNetworkError, NsServerError } from '@beckon/ns-client';
+import { isLocalOnly } from '../config.js';
 import type { ServerDeps } from '../deps.js';
 import { TwilioError } from '../providers/twilio/client.js';
 import { twilioClickToCall } from '../providers/twilio/originate.js';
 import type { TenantConfig } from '../tenants/schema.js';
+
+/** A call placed: what the log says of it, and the provider's id of it (Twilio's CallSid; NetSapiens gives none). */
+export interface Placed {
+  log: Record<string, string>;
+  providerCallSid?: string;
+}
 
 /** How an id's calls are placed, and what the log says of one (numbers masked). */
 export interface CallPlacement {
@@ -10,8 +17,11 @@ export interface CallPlacement {
   provider: string;
   /** `queued call`, `twilio call`. */
   kind: string;
-  /** Places the call to the visitor's number (E.164), once: never retried here. What to log of it. */
-  place(visitor: string): Promise<Record<string, string>>;
+  /**
+   * Places `id`'s call to the visitor's number (E.164), once: never retried here. What to log of it, and
+   * the provider's id of the call when it gives one (kept with the callback for its status callbacks).
+   */
+  place(visitor: string, id: string): Promise<Placed>;
   /** What to log of a failure. */
   failure(error: unknown): Record<string, unknown>;
 }
@@ -23,12 +33,14 @@ export interface CallPlacement {
  * on this server. The one path for calls placed at once and for booked ones.
  */
 export function placementFor(
-  deps: Pick<ServerDeps, 'ns' | 'twilio'>,
+  deps: Pick<ServerDeps, 'ns' | 'twilio'> & { config?: Pick<ServerDeps['config'], 'publicUrl' | 'twilio'> },
   tenant: TenantConfig,
 ): CallPlacement | 'not_configured' | 'unavailable' {
   if (tenant.provider === 'twilio') {
     if (!tenant.twilio) return 'not_configured';
-    return deps.twilio ? { provider: 'twilio', ...twilioClickToCall(deps.twilio, tenant.twilio) } : 'unavailable';
+    return deps.twilio
+      ? { provider: 'twilio', ...twilioClickToCall(deps.twilio, tenant.twilio, statusUrlBase(deps.config)) }
+      : 'unavailable';
   }
   const { queue, api_domain: domain } = tenant;
   if (!queue) return 'not_configured';
@@ -37,10 +49,21 @@ export function placementFor(
     kind: 'queued call',
     place: async (destination) => {
       await deps.ns.queuedCalls.create({ queue, domain, destination });
-      return {};
+      return { log: {} };
     },
     failure: (error) => ({ err: error }),
   };
+}
+
+/**
+ * The public address Twilio's status callbacks go to, or none when Twilio could not reach it: the
+ * server's address is this machine's only (no `PUBLIC_URL`) while Twilio is not on this machine (as
+ * `/update-sms` refuses to give NetSapiens a local address). A stand-in on this machine reaches it.
+ */
+function statusUrlBase(config: Pick<ServerDeps['config'], 'publicUrl' | 'twilio'> | undefined): string | undefined {
+  if (!config) return undefined;
+  const { publicUrl, twilio } = config;
+  return isLocalOnly(publicUrl) && !(twilio && isLocalOnly(twilio.apiBase)) ? undefined : publicUrl;
 }
 
 /**

@@ -68,6 +68,8 @@ export interface NewCallback {
   provider: string;
   /** E.164. */
   phone: string;
+  /** The provider's id of the call placed, when it gives one (Twilio's CallSid): its status callbacks are matched by it. */
+  providerCallSid?: string;
 }
 
 /** A callback just recorded, with the tokens the visitor gets (once). */
@@ -83,8 +85,9 @@ export async function recordPlacedCallback(db: Database, callback: NewCallback, 
   const statusToken = newToken();
   await db.transaction(async (tx) => {
     await tx.query(
-      `INSERT INTO callbacks (id, tenant, provider, phone_e164, status, status_token_hash, token_expires_at, attempts, placed_at, created_at, updated_at)
-       VALUES ($1, $2, $3, $4, 'queued', $5, $6, 1, $7, $7, $7)`,
+      `INSERT INTO callbacks (id, tenant, provider, phone_e164, status, status_token_hash, token_expires_at, attempts, placed_at, created_at, updated_at,
+         provider_call_sid)
+       VALUES ($1, $2, $3, $4, 'queued', $5, $6, 1, $7, $7, $7, $8)`,
       [
         callbackId,
         callback.tenant,
@@ -93,11 +96,48 @@ export async function recordPlacedCallback(db: Database, callback: NewCallback, 
         hashToken(statusToken),
         new Date(now.getTime() + STATUS_TOKEN_TTL_MS),
         now,
+        callback.providerCallSid ?? null,
       ],
     );
     await recordStatus(tx, callbackId, 'queued', now);
   });
   return { callbackId, statusToken };
+}
+
+/** How far a placed call has gone: a status moves a callback only to a later one (or to a final one). */
+const PROGRESS: Readonly<Partial<Record<CallbackStatus, number>>> = { queued: 0, ringing: 1, answered: 2 };
+
+/** What `advanceProviderCall` did. */
+export type AdvanceOutcome = { outcome: 'unknown' } | { outcome: 'advanced' | 'unchanged'; callbackId: string; status: CallbackStatus };
+
+/**
+ * Moves the callback whose call the provider names (`provider`, `tenant` and its call id, e.g. Twilio's
+ * CallSid of the business leg) to what `next` makes of its current status, in one transaction with the
+ * row locked: only forward (queued → ringing → answered, or to a final status), never from a final one,
+ * so a status callback delivered twice, or late after a later one, changes nothing. `unknown` when no
+ * callback has that call.
+ */
+export function advanceProviderCall(
+  db: Database,
+  call: { provider: string; tenant: string; providerCallSid: string },
+  next: (current: CallbackStatus) => CallbackStatus | undefined,
+  at: Date,
+): Promise<AdvanceOutcome> {
+  return db.transaction(async (tx) => {
+    const { rows } = await tx.query<{ id: string; status: CallbackStatus }>(
+      'SELECT id, status FROM callbacks WHERE provider = $1 AND provider_call_sid = $2 AND tenant = $3 FOR UPDATE',
+      [call.provider, call.providerCallSid, call.tenant],
+    );
+    const row = rows[0];
+    if (!row) return { outcome: 'unknown' };
+    const current = PROGRESS[row.status];
+    const status = current === undefined ? undefined : next(row.status);
+    if (status === undefined || current === undefined) return { outcome: 'unchanged', callbackId: row.id, status: row.status };
+    const rank = PROGRESS[status];
+    if (rank !== undefined && rank <= current) return { outcome: 'unchanged', callbackId: row.id, status: row.status };
+    await recordStatus(tx, row.id, status, at);
+    return { outcome: 'advanced', callbackId: row.id, status };
+  });
 }
 
 /** PostgreSQL's SQLSTATE for a unique violation: here, the number already has a pending booking with the id. */

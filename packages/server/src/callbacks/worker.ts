@@ -18,7 +18,8 @@ import { recordStatus, type CallbackStatus } from './store.js';
  *    instance gets each) and placed through `placementFor`, the path immediate calls take, after checking
  *    that the id still exists and can place calls. A 5xx (or a connection never made) is tried once more
  *    `retryDelayMs` later; anything else fails it.
- * 4. Placed callbacks are matched to the provider's call events (`matchCallEvents`).
+ * 4. Placed callbacks are matched to the provider's call events (`matchCallEvents`), unless the provider
+ *    named the call when it was placed (Twilio): its status callbacks then move it (`advanceProviderCall`).
  *
  * Time comes from `now()`, never the database's clock, so tests move it without waiting.
  */
@@ -107,14 +108,17 @@ export function startCallbackWorker(options: CallbackWorkerOptions): Worker {
   };
 
   /** Settles a claimed booking, if it is still this instance's claim. */
-  const settle = (callback: ClaimedCallback, change: { status: CallbackStatus; provider?: string; error?: string }) =>
+  const settle = (
+    callback: ClaimedCallback,
+    change: { status: CallbackStatus; provider?: string; providerCallSid?: string; error?: string },
+  ) =>
     db.transaction(async (tx) => {
       const at = now();
       const { rowCount } = await tx.query(
         `UPDATE callbacks SET locked_until = NULL, placed_at = CASE WHEN $2 = 'queued' THEN $3::timestamptz ELSE placed_at END,
-           provider = COALESCE($4, provider), last_error = $5
+           provider = COALESCE($4, provider), last_error = $5, provider_call_sid = COALESCE($6, provider_call_sid)
          WHERE id = $1 AND status = 'placing'`,
-        [callback.id, change.status, at, change.provider ?? null, change.error ?? null],
+        [callback.id, change.status, at, change.provider ?? null, change.error ?? null, change.providerCallSid ?? null],
       );
       if (rowCount === 1) await recordStatus(tx, callback.id, change.status, at);
     });
@@ -141,9 +145,9 @@ export function startCallbackWorker(options: CallbackWorkerOptions): Worker {
       return;
     }
     try {
-      const placed = await placement.place(callback.phone_e164);
-      await settle(callback, { status: 'queued', provider: placement.provider });
-      logger.info({ ...placed, ...log }, `booked ${placement.kind} placed`);
+      const placed = await placement.place(callback.phone_e164, callback.tenant);
+      await settle(callback, { status: 'queued', provider: placement.provider, providerCallSid: placed.providerCallSid });
+      logger.info({ ...placed.log, ...log }, `booked ${placement.kind} placed`);
     } catch (error) {
       const retry = placementRetryable(error) && callback.attempts < MAX_ATTEMPTS;
       const reason = error instanceof Error ? error.name : 'unknown';
@@ -205,7 +209,7 @@ export async function matchCallEvents(db: Database, now: () => Date): Promise<vo
   await db.transaction(async (tx) => {
     const since = new Date(now().getTime() - MATCH_WINDOW.watchMs);
     const { rows: live } = await tx.query<{ id: string }>(
-      `SELECT id FROM callbacks WHERE status IN ('queued', 'ringing', 'answered') AND placed_at > $1
+      `SELECT id FROM callbacks WHERE status IN ('queued', 'ringing', 'answered') AND placed_at > $1 AND provider_call_sid IS NULL
        ORDER BY placed_at LIMIT 200 FOR UPDATE SKIP LOCKED`,
       [since],
     );

@@ -1,5 +1,5 @@
 import type { Middleware } from 'koa';
-import { placementFor, schedulingAllowed } from '../callbacks/placement.js';
+import { placementFor, schedulingAllowed, type Placed } from '../callbacks/placement.js';
 import { checkScheduledAt } from '../callbacks/schedule.js';
 import { bookCallback, recordPlacedCallback } from '../callbacks/store.js';
 import type { ServerDeps } from '../deps.js';
@@ -126,15 +126,16 @@ export function clickToCall(deps: ServerDeps): Middleware<BodyState> {
       return;
     }
 
-    let placed: Record<string, string>;
+    let placed: Placed;
     try {
-      placed = await placement.place(phone.e164);
+      placed = await placement.place(phone.e164, id);
     } catch (error) {
       log.error({ ...placement.failure(error), id, to }, `${placement.kind} failed`);
       throw new HttpError(502, 'Could not place your call right now. Please try again.', { code: 'call_failed' });
     }
-    log.info({ ...placed, id, to }, `${placement.kind} placed`);
-    ctx.body = { status: 'ok', ...(deps.db ? await recordCall(deps.db, callback, now, log) : {}) };
+    log.info({ ...placed.log, id, to }, `${placement.kind} placed`);
+    const recorded = { ...callback, ...(placed.providerCallSid ? { providerCallSid: placed.providerCallSid } : {}) };
+    ctx.body = { status: 'ok', ...(deps.db ? await recordCall(deps.db, recorded, now, log) : {}) };
   };
 }
 

@@ -31,6 +31,8 @@ CREATE TABLE callbacks (
   -- The provider's call matched to it (docs/callbacks.md), and the last of that call's events applied.
   call_id            bigint REFERENCES calls (id) ON DELETE SET NULL,
   last_call_event_id bigint NOT NULL DEFAULT 0,
+  -- The provider's own id of the call placed (Twilio's CallSid of the business leg): its status callbacks name it.
+  provider_call_sid  text,
   last_error         text,
   created_at         timestamptz NOT NULL DEFAULT now(),
   updated_at         timestamptz NOT NULL DEFAULT now()
@@ -40,6 +42,8 @@ CREATE UNIQUE INDEX callbacks_one_pending ON callbacks (tenant, phone_e164) WHER
 CREATE INDEX callbacks_due ON callbacks (due_at) WHERE status IN ('scheduled', 'placing');
 -- Placed callbacks still waiting for their call's outcome.
 CREATE INDEX callbacks_live ON callbacks (tenant, phone_e164) WHERE status IN ('queued', 'ringing', 'answered');
+-- A status callback finds its callback by the call's id; a provider never gives two calls one id.
+CREATE UNIQUE INDEX callbacks_provider_call ON callbacks (provider, provider_call_sid) WHERE provider_call_sid IS NOT NULL;
 
 -- Each status a callback took, in order: the live status stream replays these (its event ids).
 CREATE TABLE callback_events (

@@ -44,8 +44,11 @@ export interface TwilioResource {
 export interface TwilioClient {
   /** `POST /2010-04-01/Accounts/{sid}/Messages.json`. */
   sendSms(message: { to: string; from: string; body: string }): Promise<TwilioResource>;
-  /** `POST /2010-04-01/Accounts/{sid}/Calls.json` with inline TwiML for when `to` answers. */
-  createCall(call: { to: string; from: string; twiml: string }): Promise<TwilioResource>;
+  /**
+   * `POST /2010-04-01/Accounts/{sid}/Calls.json` with inline TwiML for when `to` answers; with
+   * `statusCallback`, Twilio posts the call's end (`StatusCallbackEvent=completed`) there.
+   */
+  createCall(call: { to: string; from: string; twiml: string; statusCallback?: string }): Promise<TwilioResource>;
 }
 
 export function createTwilioClient(options: TwilioClientOptions): TwilioClient {
@@ -86,6 +89,12 @@ export function createTwilioClient(options: TwilioClientOptions): TwilioClient {
 
   return {
     sendSms: ({ to, from, body }) => post('Messages', { To: to, From: from, Body: body }),
-    createCall: ({ to, from, twiml }) => post('Calls', { To: to, From: from, Twiml: twiml }),
+    createCall: ({ to, from, twiml, statusCallback }) =>
+      post('Calls', {
+        To: to,
+        From: from,
+        Twiml: twiml,
+        ...(statusCallback ? { StatusCallback: statusCallback, StatusCallbackEvent: 'completed' } : {}),
+      }),
   };
 }

@@ -1,5 +1,6 @@
 import type { Middleware, ParameterizedContext } from 'koa';
 import { queueText, recordOptOut, type TextPolicy } from '../../actions/texts.js';
+import { advanceProviderCall, type CallbackStatus } from '../../callbacks/store.js';
 import type { AppState } from '../../context.js';
 import type { Database } from '../../db/database.js';
 import { receiveDelivery, storableText, type DeliveryItem } from '../../events/intake.js';
@@ -43,6 +44,8 @@ export interface TwilioWebhookDeps {
   publicUrl: string;
   /** The text-back's window and per-id cap, as `/webresponder` applies them. */
   textPolicy: TextPolicy;
+  /** The clock a callback's status is stamped with (`deps.clock`); default the system's. */
+  now?: () => Date;
 }
 
 type Form = Record<string, string | string[]>;
@@ -189,6 +192,68 @@ export function twilioDialStatusWebhook(deps: TwilioWebhookDeps): Middleware<App
       // Twilio does not send this again: the text-back of this call is lost, and says so.
       log.error({ id, reason: (error as Error).message }, 'twilio call status not recorded: no text-back for this call');
     }
+  };
+}
+
+/** The visitor's leg (the bridge's `<Number>`): what each of its `CallStatus` means for the callback. */
+const VISITOR_LEG: Readonly<Record<string, CallbackStatus>> = {
+  ringing: 'ringing',
+  'in-progress': 'answered',
+  // Twilio's `completed` means the leg was connected: the visitor answered, talked and hung up (or was hung up on).
+  completed: 'ended',
+  busy: 'no-answer',
+  'no-answer': 'no-answer',
+  canceled: 'no-answer',
+  failed: 'failed',
+};
+/** The business's leg ends (`StatusCallbackEvent=completed`) with one of these. */
+const BUSINESS_LEG_ENDS = new Set(['completed', 'busy', 'no-answer', 'canceled', 'failed']);
+
+/**
+ * What a status callback of a click-to-call means for its callback, given the callback's status now:
+ * the visitor's leg (it has a `ParentCallSid`) moves it as `VISITOR_LEG` says; the business's own leg
+ * ending ends it — `ended` once the visitor answered, otherwise `no-answer` (`failed` when the call to
+ * the business failed): nobody was there, or the business hung up while the visitor's phone rang.
+ */
+function clickToCallStatus(leg: 'visitor' | 'business', callStatus: string): (current: CallbackStatus) => CallbackStatus | undefined {
+  if (leg === 'visitor') return () => VISITOR_LEG[callStatus];
+  if (!BUSINESS_LEG_ENDS.has(callStatus)) return () => undefined;
+  return (current) => (current === 'answered' ? 'ended' : callStatus === 'failed' ? 'failed' : 'no-answer');
+}
+
+/**
+ * `POST /webhooks/twilio/dial-status?id=<id>`: a Twilio click-to-call's progress, the `statusCallback`
+ * of the bridge's `<Number>` (the visitor's leg: `initiated`, `ringing`, `in-progress`, then how it
+ * ended) and the `StatusCallback` of the call to the business (its end). Verified first. The callback is
+ * the one placed for `id` whose call is the business's leg: the `ParentCallSid` of the visitor's leg,
+ * the `CallSid` of the business's. Its status only moves forward (`advanceProviderCall`), so a status
+ * delivered twice or late changes nothing, and a call Beckon does not know (a callback recorded nowhere,
+ * another server's) is answered 200 and ignored: Twilio wants a 2xx, and sending it again would not
+ * help. The answer is an empty 200: a status callback's body is not read.
+ */
+export function twilioClickToCallStatusWebhook(deps: TwilioWebhookDeps): Middleware<AppState> {
+  return async function twilioClickToCallStatus(ctx) {
+    const form = await verifiedForm(ctx, deps);
+    const id = ctx.query.id;
+    if (typeof id !== 'string' || id === '') throw new HttpError(400, 'The URL must name the id: ?id=<id>, as Beckon placed it');
+    const parent = field(form, 'ParentCallSid');
+    const leg = parent ? 'visitor' : 'business';
+    const sid = parent || field(form, 'CallSid');
+    const callStatus = field(form, 'CallStatus');
+    ctx.status = 200;
+    ctx.body = '';
+    if (!deps.db || !CALL_SID.test(sid)) return;
+    const at = deps.now?.() ?? new Date();
+    const result = await advanceProviderCall(
+      deps.db,
+      { provider: PROVIDER, tenant: id, providerCallSid: sid },
+      clickToCallStatus(leg, callStatus),
+      at,
+    );
+    const log = ctx.state.log;
+    if (result.outcome === 'unknown') log.info({ id, leg, callStatus }, 'twilio click-to-call status for a call no callback has: ignored');
+    else if (result.outcome === 'advanced')
+      log.info({ id, callback: result.callbackId, leg, callStatus, status: result.status }, 'callback status');
   };
 }
 

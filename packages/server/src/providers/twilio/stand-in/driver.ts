@@ -13,7 +13,7 @@
 import { request as httpRequest } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import { signTwilioRequest, TWILIO_SIGNATURE_HEADER } from '../signature.js';
-import { API_VERSION, segmentCount, twilioSid } from './resources.js';
+import { API_VERSION, rfc2822, segmentCount, twilioSid } from './resources.js';
 import { parseTwiml, TwimlParseError, type TwimlElement } from './twiml.js';
 
 /** How a `<Dial>`'s forwarded leg ended (`DialCallStatus`); `answered` is the conference case. */
@@ -193,7 +193,16 @@ function readAnswer(answer: HttpAnswer, emptyIsFine: boolean): Pick<TwilioWebhoo
 
 async function sendWebhook(
   account: TwilioAccount,
-  target: { url: string; sentTo: string; method: 'GET' | 'POST'; params: Record<string, string>; timeoutMs: number; emptyIsFine: boolean },
+  target: {
+    url: string;
+    sentTo: string;
+    method: 'GET' | 'POST';
+    params: Record<string, string>;
+    timeoutMs: number;
+    emptyIsFine: boolean;
+    /** A status callback: Twilio reads only the answer's status, never its body. */
+    bodyIgnored?: boolean;
+  },
 ): Promise<TwilioWebhookExchange> {
   const { method, params } = target;
   // A GET carries the parameters in the query, and the signature covers that URL alone.
@@ -207,13 +216,12 @@ async function sendWebhook(
   const exchange = { url, sentTo, method, params, signature };
   try {
     const answer = await send(sentTo, method, headers, method === 'POST' ? query : undefined, target.timeoutMs);
-    return {
-      ...exchange,
-      status: answer.status,
-      contentType: answer.contentType,
-      body: answer.body,
-      ...readAnswer(answer, target.emptyIsFine),
-    };
+    const read = target.bodyIgnored
+      ? answer.status >= 200 && answer.status <= 299
+        ? {}
+        : { problem: `11200 HTTP retrieval failure: status ${answer.status}` }
+      : readAnswer(answer, target.emptyIsFine);
+    return { ...exchange, status: answer.status, contentType: answer.contentType, body: answer.body, ...read };
   } catch (problem) {
     const reason = problem instanceof Error ? problem.message : String(problem);
     return { ...exchange, status: null, contentType: null, body: '', problem: `11200 HTTP retrieval failure: ${reason}` };
@@ -396,4 +404,191 @@ export async function sendTwilioSms(options: SendTwilioSmsOptions): Promise<Twil
     },
   );
   return { messageSid, webhook };
+}
+
+/** How the phone of a call Beckon placed answers: picked up, or not (`busy`, `no-answer`, `failed`). */
+export const LEG_OUTCOMES = ['answered', 'busy', 'no-answer', 'failed'] as const;
+export type LegOutcome = (typeof LEG_OUTCOMES)[number];
+
+/** A call created through the Calls API, as the stand-in recorded it: what the driver needs to play it. */
+export interface CreatedCall {
+  sid: string;
+  to: string;
+  from: string;
+  twiml: string | null;
+  statusCallback: string | null;
+  statusCallbackEvents: readonly string[];
+  /** `StatusCallbackMethod`, default POST. */
+  params: Readonly<Record<string, string | readonly string[]>>;
+}
+
+export interface PlayCreatedCallOptions extends TwilioAccount {
+  call: CreatedCall;
+  /** How the called phone (`To`: the business, for Beckon's click-to-call) answers. */
+  answer: LegOutcome;
+  /** How each `<Number>` of the inline TwiML's `<Dial>` answers, once `To` answered. Default `answered`. */
+  dialed?: LegOutcome;
+  /** How long a connected leg talks, in seconds (`CallDuration`); default 42. */
+  talkSeconds?: number;
+  /**
+   * Beckon's `PUBLIC_URL`, as the callback URLs carry it, and where this process reaches Beckon: a
+   * callback URL under `publicUrl` is sent to `beckonUrl` (signed over the URL as written, as Twilio
+   * signs it). Default: each URL is requested as it is.
+   */
+  publicUrl?: string;
+  beckonUrl?: string;
+  timeoutMs?: number;
+}
+
+/** A status callback Twilio sent for a leg, and Beckon's answer. */
+export interface TwilioStatusCallback extends TwilioWebhookExchange {
+  /** `parent` for the created call's own leg, `dialed` for a `<Dial><Number>` leg. */
+  leg: 'parent' | 'dialed';
+}
+
+export interface TwilioPlayedCall {
+  callSid: string;
+  /** The `<Dial><Number>` legs rung (none when `To` did not answer or the TwiML dials nobody), with their SIDs. */
+  dialed: { number: string; callSid: string; callerId: string }[];
+  /** Every status callback sent, in the order sent. */
+  statusCallbacks: TwilioStatusCallback[];
+}
+
+/** The `CallStatus` a leg reports at each progress event, given how it ends; undefined when that event never happens to it. */
+function callStatusAt(event: string, outcome: LegOutcome): string | undefined {
+  switch (event) {
+    case 'initiated':
+      return 'initiated';
+    // A busy line and a failed call never ring.
+    case 'ringing':
+      return outcome === 'answered' || outcome === 'no-answer' ? 'ringing' : undefined;
+    case 'answered':
+      return outcome === 'answered' ? 'in-progress' : undefined;
+    case 'completed':
+      return outcome === 'answered' ? 'completed' : outcome;
+    default:
+      return undefined;
+  }
+}
+
+const PROGRESS_EVENTS = ['initiated', 'ringing', 'answered', 'completed'] as const;
+
+/** The progress events asked for (`StatusCallbackEvent`, space-separated in TwiML; `completed` alone when none are named). */
+function requestedEvents(values: readonly string[]): Set<string> {
+  const named = values.flatMap((value) => value.split(/[\s,]+/)).filter((value) => value !== '');
+  return new Set(named.length > 0 ? named : ['completed']);
+}
+
+/**
+ * Plays a call Beckon created through the Calls API with inline TwiML (Beckon's Twilio click-to-call):
+ * `To` answers or not; when it answers, each `<Number>` of the TwiML's `<Dial>` is rung and answers or
+ * not. Each leg's status callbacks are sent as Twilio sends them (https://www.twilio.com/docs/voice/twiml/number#statuscallbackevent,
+ * https://www.twilio.com/docs/voice/api/call-resource#statuscallbackevent): for each event it asked
+ * for (`initiated`, `ringing`, `answered`, `completed`; `completed` alone by default), a signed form with
+ * `CallSid`, `CallStatus` (`initiated`, `ringing`, `in-progress`, then `completed`, `busy`, `no-answer`
+ * or `failed`), `CallbackSource=call-progress-events`, `SequenceNumber`, `Timestamp`, and for a dialed
+ * leg `ParentCallSid` and `Direction=outbound-dial`. The created call's own end comes last, after its
+ * `<Dial>` ended. Throws `TypeError` for invalid options; an answer Twilio could not use is reported in
+ * each exchange's `problem`.
+ */
+export async function playCreatedCall(options: PlayCreatedCallOptions): Promise<TwilioPlayedCall> {
+  const { call, answer, dialed: dialedOutcome = 'answered', accountSid, authToken } = options;
+  if (!LEG_OUTCOMES.includes(answer)) throw new TypeError(`answer must be one of: ${LEG_OUTCOMES.join(', ')}`);
+  if (!LEG_OUTCOMES.includes(dialedOutcome)) throw new TypeError(`dialed must be one of: ${LEG_OUTCOMES.join(', ')}`);
+  const talkSeconds = options.talkSeconds ?? 42;
+  if (!Number.isInteger(talkSeconds) || talkSeconds < 0) throw new TypeError('talkSeconds must be a whole number ≥ 0');
+  const timeoutMs = options.timeoutMs ?? TWILIO_WEBHOOK_TIMEOUT_MS;
+  const publicBase = options.publicUrl === undefined ? undefined : absoluteHttpUrl(options.publicUrl, 'publicUrl').href.replace(/\/+$/, '');
+  const beckonBase = options.beckonUrl === undefined ? undefined : absoluteHttpUrl(options.beckonUrl, 'beckonUrl').href.replace(/\/+$/, '');
+  const toReachable = (url: string): string => {
+    if (publicBase === undefined || beckonBase === undefined || !url.startsWith(publicBase)) return url;
+    const rest = url.slice(publicBase.length);
+    return rest === '' || /^[/?#]/.test(rest) ? beckonBase + rest : url;
+  };
+  const account = { accountSid, authToken };
+  const statusCallbacks: TwilioStatusCallback[] = [];
+
+  /** Sends a leg's status callback for `event` when it asked for it and the event happens to it. */
+  const report = async (
+    leg: TwilioStatusCallback['leg'],
+    target: { url: string | undefined; method: 'GET' | 'POST'; events: Set<string>; sequence: { next: number } },
+    event: (typeof PROGRESS_EVENTS)[number],
+    outcome: LegOutcome,
+    params: Record<string, string>,
+  ): Promise<void> => {
+    const callStatus = callStatusAt(event, outcome);
+    if (target.url === undefined || !target.events.has(event) || callStatus === undefined) return;
+    const talked = event === 'completed' && outcome === 'answered';
+    const exchange = await sendWebhook(account, {
+      url: target.url,
+      sentTo: toReachable(target.url),
+      method: target.method,
+      params: {
+        ...params,
+        CallStatus: callStatus,
+        CallbackSource: 'call-progress-events',
+        SequenceNumber: String(target.sequence.next++),
+        Timestamp: rfc2822(new Date()),
+        ...(event === 'completed'
+          ? { CallDuration: String(talked ? talkSeconds : 0), Duration: String(talked ? Math.ceil(talkSeconds / 60) : 0) }
+          : {}),
+      },
+      timeoutMs,
+      emptyIsFine: true,
+      bodyIgnored: true,
+    });
+    statusCallbacks.push({ ...exchange, leg });
+  };
+
+  const first = (name: string): string | undefined => {
+    const value = call.params[name];
+    return typeof value === 'string' ? value : value?.[0];
+  };
+  const parent = {
+    url: call.statusCallback ?? undefined,
+    method: first('StatusCallbackMethod')?.toUpperCase() === 'GET' ? ('GET' as const) : ('POST' as const),
+    events: requestedEvents(call.statusCallbackEvents),
+    sequence: { next: 0 },
+  };
+  const parentParams: Record<string, string> = {
+    AccountSid: accountSid,
+    ApiVersion: API_VERSION,
+    CallSid: call.sid,
+    Called: call.to,
+    Caller: call.from,
+    Direction: 'outbound-api',
+    From: call.from,
+    To: call.to,
+  };
+  for (const event of ['initiated', 'ringing', 'answered'] as const) await report('parent', parent, event, answer, parentParams);
+
+  const dialed: TwilioPlayedCall['dialed'] = [];
+  const dial = answer === 'answered' && call.twiml ? parseTwiml(call.twiml).children.find((verb) => verb.name === 'Dial') : undefined;
+  if (dial) {
+    const callerId = dial.attributes.callerId ?? call.from;
+    for (const noun of dial.children.filter((child) => child.name === 'Number')) {
+      const leg = { number: noun.text, callSid: twilioSid('CA'), callerId };
+      dialed.push(leg);
+      const target = {
+        url: noun.attributes.statusCallback,
+        method: noun.attributes.statusCallbackMethod?.toUpperCase() === 'GET' ? ('GET' as const) : ('POST' as const),
+        events: requestedEvents(noun.attributes.statusCallbackEvent === undefined ? [] : [noun.attributes.statusCallbackEvent]),
+        sequence: { next: 0 },
+      };
+      const legParams: Record<string, string> = {
+        AccountSid: accountSid,
+        ApiVersion: API_VERSION,
+        CallSid: leg.callSid,
+        Called: leg.number,
+        Caller: callerId,
+        Direction: 'outbound-dial',
+        From: callerId,
+        ParentCallSid: call.sid,
+        To: leg.number,
+      };
+      for (const event of PROGRESS_EVENTS) await report('dialed', target, event, dialedOutcome, legParams);
+    }
+  }
+  await report('parent', parent, 'completed', answer, parentParams);
+  return { callSid: call.sid, dialed, statusCallbacks };
 }

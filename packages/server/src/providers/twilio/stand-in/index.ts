@@ -8,7 +8,10 @@ import type { EventEmitter } from 'node:events';
 import { isIP } from 'node:net';
 import {
   placeTwilioCall,
+  playCreatedCall,
   sendTwilioSms,
+  type PlayCreatedCallOptions,
+  type TwilioPlayedCall,
   type PlaceTwilioCallOptions,
   type SendTwilioSmsOptions,
   type TwilioInboundSms,
@@ -26,7 +29,9 @@ import {
 
 export {
   DIAL_CALL_STATUSES,
+  LEG_OUTCOMES,
   placeTwilioCall,
+  playCreatedCall,
   sendTwilioSms,
   TWILIO_WEBHOOK_TIMEOUT_MS,
   type DialCallStatus,
@@ -34,8 +39,13 @@ export {
   type SendTwilioSmsOptions,
   type TwilioAccount,
   type TwilioDial,
+  type CreatedCall,
+  type LegOutcome,
+  type PlayCreatedCallOptions,
   type TwilioInboundSms,
   type TwilioPlacedCall,
+  type TwilioPlayedCall,
+  type TwilioStatusCallback,
   type TwilioWebhookExchange,
 } from './driver.js';
 export { TWILIO_STAND_IN_ROUTES, type TwilioStandInFault, type TwilioStandInRoute } from './faults.js';
@@ -68,6 +78,8 @@ export interface TwilioStandInOptions {
 /** The driver's options without the account: the stand-in's own account signs. */
 export type StandInCallOptions = Omit<PlaceTwilioCallOptions, 'accountSid' | 'authToken'>;
 export type StandInSmsOptions = Omit<SendTwilioSmsOptions, 'accountSid' | 'authToken'>;
+/** `playCreatedCall`'s options for a call this stand-in created: the call is named by its SID. */
+export type StandInPlayOptions = Omit<PlayCreatedCallOptions, 'accountSid' | 'authToken' | 'call'>;
 
 /** A running stand-in. The lists are copies, oldest first, at most `MAX_RECORDED` each. */
 export interface TwilioStandIn {
@@ -93,6 +105,12 @@ export interface TwilioStandIn {
   placeCall(options: StandInCallOptions): Promise<TwilioPlacedCall>;
   /** `sendTwilioSms`, signed with this account's auth token. */
   sendSms(options: StandInSmsOptions): Promise<TwilioInboundSms>;
+  /**
+   * `playCreatedCall` for a call this stand-in created (`calls`), signed with this account's auth token:
+   * the called phone answers or not, the inline TwiML's `<Dial><Number>` legs ring, and the status
+   * callbacks go out. Throws `TypeError` for a SID it did not create.
+   */
+  playCall(callSid: string, options: StandInPlayOptions): Promise<TwilioPlayedCall>;
 }
 
 /**
@@ -140,5 +158,10 @@ export async function startTwilioStandIn(options: TwilioStandInOptions): Promise
     close: () => server.close(),
     placeCall: (call) => placeTwilioCall({ ...call, ...account }),
     sendSms: (sms) => sendTwilioSms({ ...sms, ...account }),
+    playCall: (callSid, play) => {
+      const call = state.calls.find((created) => created.sid === callSid);
+      if (!call) return Promise.reject(new TypeError(`The stand-in created no call ${callSid}`));
+      return playCreatedCall({ ...play, call, ...account });
+    },
   };
 }
