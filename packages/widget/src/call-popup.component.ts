@@ -1,5 +1,4 @@
 import { LitElement, html, nothing, type TemplateResult } from 'lit';
-import { property, state } from 'lit/decorators.js';
 import { repeat } from 'lit/directives/repeat.js';
 import { popupStyles } from './call-popup.styles.js';
 import { CallStream, type CallPopupCall } from './call-stream.js';
@@ -50,13 +49,26 @@ const REMEMBERED_CALLS = 500;
 export class CallPopup extends LitElement {
   static override styles = popupStyles;
 
+  /**
+   * The reactive properties, declared here rather than with decorators, as `<call-us-button>` does (for
+   * its bundle's size budget): a field is reactive only when listed here. A state is never an attribute
+   * (`attribute: false` is Lit's rule for `state`, said again for the manifest analyzer).
+   */
+  static override properties = {
+    endpoint: {},
+    streamToken: { attribute: false },
+    autoDismiss: { type: Number, attribute: 'auto-dismiss' },
+    strings: { attribute: false },
+    toasts: { state: true, attribute: false },
+  };
+
   /** Re-render on `lang` changes too, keeping the native `lang` property (a Lit accessor would shadow it). */
   static override get observedAttributes(): string[] {
     return [...super.observedAttributes, 'lang'];
   }
 
   /** Base URL of the Beckon server, such as `https://beckon.example.net`. With `streamToken`, required to connect. */
-  @property() endpoint = '';
+  endpoint = '';
 
   /**
    * A function giving a stream token for `GET {endpoint}/api/call-stream`: the page's own backend gets one
@@ -64,15 +76,15 @@ export class CallPopup extends LitElement {
    * every connection, reconnections included, since tokens live only minutes. If it throws, rejects or
    * gives no token, the element tries again later with backoff.
    */
-  @property({ attribute: false }) streamToken?: () => string | Promise<string>;
+  streamToken?: () => string | Promise<string>;
 
   /** Seconds a toast stays when nothing closes it earlier; `0` keeps toasts until the call ends or Dismiss. */
-  @property({ type: Number, attribute: 'auto-dismiss' }) autoDismiss = 30;
+  autoDismiss = 30;
 
   /** Overrides for any built-in string (the keys of `CallPopupStrings`), whatever the language. Assign a new object to change them. */
-  @property({ attribute: false }) strings: Partial<CallPopupStrings> = {};
+  strings: Partial<CallPopupStrings> = {};
 
-  @state() private toasts: Toast[] = [];
+  private toasts: Toast[] = [];
 
   private stream: CallStream | undefined;
   /** What `stream` was opened with. */

@@ -1,5 +1,4 @@
 import { LitElement, html, nothing, type PropertyValues, type TemplateResult } from 'lit';
-import { property, state } from 'lit/decorators.js';
 import {
   cancelCall,
   fetchConfig,
@@ -127,6 +126,35 @@ type Phase = 'idle' | 'open' | 'sending' | 'success' | 'error' | 'cancelled';
 export class CallUsButton extends LitElement {
   static override styles = styles;
 
+  /**
+   * The reactive properties, declared here rather than with `@property`/`@state` decorators: the
+   * decorators' runtime and TypeScript's `__decorate` calls cost ≈430 B gzip in the CDN bundle, which
+   * has a budget (issue 17). A field is reactive only when listed here; the fields below keep their
+   * types, defaults and docs. A state is never an attribute (`attribute: false` is Lit's rule for
+   * `state`, said again for the manifest analyzer, which would otherwise list states as attributes).
+   */
+  static override properties = {
+    configId: { attribute: 'config-id' },
+    endpoint: {},
+    buttonText: { attribute: 'button-text' },
+    buttonColor: { attribute: 'button-color' },
+    companyName: { attribute: 'company-name' },
+    logoUrl: { attribute: 'logo-url' },
+    turnstileToken: { attribute: false },
+    strings: { attribute: false },
+    phase: { state: true, attribute: false },
+    errorMessage: { state: true, attribute: false },
+    invalid: { state: true, attribute: false },
+    branding: { state: true, attribute: false },
+    hours: { state: true, attribute: false },
+    countries: { state: true, attribute: false },
+    countryCode: { state: true, attribute: false },
+    scheduling: { state: true, attribute: false },
+    slots: { state: true, attribute: false },
+    booking: { state: true, attribute: false },
+    callStatus: { state: true, attribute: false },
+  };
+
   /** Re-render on `lang` changes too, keeping the native `lang` property (a Lit accessor would shadow it). */
   static override get observedAttributes(): string[] {
     return [...super.observedAttributes, 'lang'];
@@ -137,26 +165,26 @@ export class CallUsButton extends LitElement {
    * `endpoint`, to place a call: without both the element still renders, and a submit shows the generic
    * error without sending anything.
    */
-  @property({ attribute: 'config-id' }) configId = '';
+  configId = '';
 
   /** Base URL of the Beckon server, such as `https://beckon.example.net`. Required, with `config-id`, to place a call. */
-  @property() endpoint = '';
+  endpoint = '';
 
   /** Label of the button. Default: the translated "Call us" (the `buttonText` string). */
-  @property({ attribute: 'button-text' }) buttonText?: string;
+  buttonText?: string;
 
   /**
    * Background of the button and of the submit button, as `#rrggbb` or `#rgb`; other values are ignored.
    * It takes precedence over `--call-us-color`, and the text on it turns black or white, whichever
    * contrasts more (at least 4.5:1), unless `--call-us-text-color` is set.
    */
-  @property({ attribute: 'button-color' }) buttonColor?: string;
+  buttonColor?: string;
 
   /** Company name, used as the dialog heading and shown as text only. Default heading: the translated "Request a call". */
-  @property({ attribute: 'company-name' }) companyName?: string;
+  companyName?: string;
 
   /** Logo beside the dialog heading; used only when it is an http(s) URL (a relative one resolves against the page). */
-  @property({ attribute: 'logo-url' }) logoUrl?: string;
+  logoUrl?: string;
 
   /**
    * For ids the server makes require a bot check (`require_turnstile`): a function returning a
@@ -165,30 +193,30 @@ export class CallUsButton extends LitElement {
    * `turnstile_token`. If it throws or rejects, nothing is sent and the generic error shows; if it
    * returns no token, the request goes without one.
    */
-  @property({ attribute: false }) turnstileToken?: () => string | undefined | Promise<string | undefined>;
+  turnstileToken?: () => string | undefined | Promise<string | undefined>;
 
   /** Overrides for any built-in string (the keys of `CallUsStrings`), whatever the language. Assign a new object to change them. */
-  @property({ attribute: false }) strings: Partial<CallUsStrings> = {};
+  strings: Partial<CallUsStrings> = {};
 
-  @state() private phase: Phase = 'idle';
-  @state() private errorMessage = '';
-  @state() private invalid = false;
+  private phase: Phase = 'idle';
+  private errorMessage = '';
+  private invalid = false;
   /** Branding from `GET /widget-config`, used only where no attribute gives a value. */
-  @state() private branding: WidgetBranding = {};
+  private branding: WidgetBranding = {};
   /** Whether the line is open, for an id with opening hours: from `GET /widget-config` or a 409 `closed`. */
-  @state() private hours?: LineHours;
+  private hours?: LineHours;
   /** The countries the id calls, its default first, when `GET /widget-config` lists them. */
-  @state() private countries?: DialCountry[];
+  private countries?: DialCountry[];
   /** The picked country's code; empty for the id's default. */
-  @state() private countryCode = '';
+  private countryCode = '';
   /** Whether the id takes bookings, from `GET /widget-config`. */
-  @state() private scheduling = false;
+  private scheduling = false;
   /** The times to book, once fetched: while set, the dialog books one instead of calling now. */
-  @state() private slots?: CallSlots;
+  private slots?: CallSlots;
   /** The time booked here, until it is cancelled and the dialog closed. */
-  @state() private booking?: Booking;
+  private booking?: Booking;
   /** The latest step of the immediate call, from its status stream. */
-  @state() private callStatus?: CallUsCallStatus;
+  private callStatus?: CallUsCallStatus;
 
   /** Tells a stale config answer (for an earlier id or endpoint) from the current one. */
   #configRequest = 0;
