@@ -119,6 +119,8 @@ test('two processes sharing domains.json take 144 concurrent form posts: every u
         buttonColor: branding.button_color,
         companyName: branding.company_name,
         logoUrl: branding.logo_url,
+        // A server process keeps a database, and these ids have a queue: they take bookings.
+        scheduling: true,
       };
       let got: Record<string, string> | undefined;
       const served = await eventually(async () => {
@@ -294,7 +296,11 @@ test('a domains.json broken by hand leaves the running server on its last good c
     await eventually(() => running.logs.some((line) => line.msg === 'config file is broken: keeping the last good config'), 5_000),
     'the broken file is noticed and logged',
   );
-  t.deepEqual(await widgetConfig(running, 'good.com-x'), { id: 'good.com-x', buttonText: 'Good' }, 'the last good config is still served');
+  t.deepEqual(
+    await widgetConfig(running, 'good.com-x'),
+    { id: 'good.com-x', buttonText: 'Good', scheduling: true },
+    'the last good config is still served',
+  );
 
   const response = await fetch(`${running.url}/update-domain`, {
     method: 'POST',
@@ -307,7 +313,7 @@ test('a domains.json broken by hand leaves the running server on its last good c
   const kept = (await readdir(dir)).filter((name) => name.startsWith('domains.json.broken-'));
   t.is(kept.length, 1, 'the broken file is kept beside for the operator');
   t.is(await readFile(join(dir, kept[0]!), 'utf8'), '{ "good.com-x": { "api_domain": ');
-  t.deepEqual(await widgetConfig(running, 'new.com-x'), { id: 'new.com-x', buttonText: 'New' });
+  t.deepEqual(await widgetConfig(running, 'new.com-x'), { id: 'new.com-x', buttonText: 'New', scheduling: false }, 'no queue: no bookings');
 
   // A good hand edit afterwards is served again, without a restart.
   await writeFile(file, JSON.stringify({ ...saved, 'later.com-x': { api_domain: 'later.com' } }));
