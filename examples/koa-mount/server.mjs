@@ -3,7 +3,7 @@
 //   NS_API_BASE=https://ucportal.example.net NS_TOKEN=… UPDATE_SECRET=… node server.mjs
 //   node --env-file=.env server.mjs
 import { createServer } from 'node:http';
-import { closeDeps, ConfigError, createDeps, loadConfig, placementFor, startCallbackWorker } from '@beckon/server';
+import { closeDeps, ConfigError, createDeps, loadConfig, startCallbacks } from '@beckon/server';
 import { createHostApp } from './app.mjs';
 
 async function main() {
@@ -32,13 +32,7 @@ async function main() {
   const deps = await createDeps(config, { publicUrl: url });
   server.on('request', createHostApp(deps).callback());
   // Booked callbacks are placed at their time, and placed ones follow their call's status (docs/callbacks.md).
-  const callbacks = startCallbackWorker({
-    db: deps.db,
-    tenants: deps.tenants,
-    placementFor: (tenant) => placementFor(deps, tenant),
-    logger: deps.logger,
-    bus: deps.callEvents,
-  });
+  const callbacks = startCallbacks(deps);
   deps.logger.info({ url, publicUrl: deps.config.publicUrl }, 'host app listening');
 
   // A graceful stop (systemd and Docker send SIGTERM): finish the requests in flight and the texts
@@ -49,7 +43,7 @@ async function main() {
     server.closeIdleConnections();
     setTimeout(() => server.closeAllConnections(), 10_000).unref();
     await closed;
-    await callbacks.close();
+    await callbacks?.close();
     await closeDeps(deps);
     process.exit(0);
   };

@@ -119,11 +119,13 @@ test('the rollup-bundled element is themed by the page, places a call, and the p
   t.deepEqual((await page.locator('#call-log li').allTextContents()).slice(3), ['call-us-close', 'call-us-open']);
 
   // The element came from the page's own bundle: nothing but its config (asked for the id's hours and
-  // countries; its branding is not used, since the page brands the button itself) and the call went to
-  // the Beckon server, no CDN bundle.
+  // countries; its branding is not used, since the page brands the button itself), the call and its live
+  // status went to the Beckon server, no CDN bundle.
   t.deepEqual(
-    [...new Set(toBeckon)].filter((line) => !line.startsWith('OPTIONS')),
-    ['GET /widget-config', 'POST /click-to-call'],
+    [...new Set(toBeckon)]
+      .filter((line) => !line.startsWith('OPTIONS'))
+      .map((line) => line.replace(/\/click-to-call\/[0-9a-f-]{36}\//, '/click-to-call/{id}/')),
+    ['GET /widget-config', 'POST /click-to-call', 'GET /click-to-call/{id}/events'],
   );
   t.deepEqual(problems, [], 'no console errors on the page');
 });

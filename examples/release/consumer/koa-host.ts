@@ -3,7 +3,7 @@ import Koa from 'koa';
 import { once } from 'node:events';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { closeDeps, createDeps, createRouter, loadConfig } from '@beckon/server';
+import { closeDeps, createDeps, createRouter, loadConfig, startCallbacks } from '@beckon/server';
 
 // NS_API_BASE, NS_TOKEN, UPDATE_SECRET, PORT… from the environment (docs/configuration.md).
 const config = loadConfig(process.env);
@@ -23,9 +23,14 @@ app.use((ctx) => {
   if (ctx.path === '/') ctx.body = 'Example Co: want a call back? Use the button on any page.';
 });
 server.on('request', app.callback());
+// Booked callbacks are placed at their time, and placed ones follow their call's status (docs/callbacks.md).
+const callbacks = startCallbacks(deps);
 console.log(`listening on ${deps.config.publicUrl}`);
 
 process.once('SIGTERM', () => {
-  // Stop taking requests, then let texts in flight finish and close the store and the database.
-  server.close(() => void closeDeps(deps));
+  // Stop taking requests and placing callbacks; let texts in flight finish, close the store and the database.
+  server.close(async () => {
+    await callbacks?.close();
+    await closeDeps(deps);
+  });
 });

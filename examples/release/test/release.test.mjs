@@ -215,7 +215,7 @@ test.serial(
     t.is(await (await fetch(`${host.url}/`)).text(), 'Example Co: want a call back? Use the button on any page.', "the host's own route");
     const config = await fetch(`${host.url}/widget-config?id=${CONFIG_ID}`);
     t.is(config.status, 200);
-    t.deepEqual(await config.json(), { id: CONFIG_ID, buttonText: 'Call Acme', companyName: 'Acme Co' });
+    t.deepEqual(await config.json(), { id: CONFIG_ID, buttonText: 'Call Acme', companyName: 'Acme Co', scheduling: true });
     // Beckon's JSON error envelope, not the host's plain 404: the router answered.
     const refused = await fetch(`${host.url}/click-to-call`, {
       method: 'POST',

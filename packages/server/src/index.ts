@@ -126,4 +126,4 @@ export { migrate, UnknownMigrationError, type MigrateResult } from './db/migrate
 // Callbacks: the worker a host with its own wiring runs to place bookings and follow their status (start() runs it).
 export { placementFor, type CallPlacement } from './callbacks/placement.js';
 export { createCallbackEventBus, type CallbackEventBus } from './callbacks/status-stream.js';
-export { startCallbackWorker, type CallbackWorkerOptions } from './callbacks/worker.js';
+export { startCallbacks, startCallbackWorker, type CallbackWorkerOptions } from './callbacks/worker.js';

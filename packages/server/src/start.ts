@@ -16,9 +16,8 @@ import { serveMetrics } from './metrics/serve.js';
 import { createLogger, type Logger } from './logging.js';
 import { startEventRelay } from './actions/event-webhooks.js';
 import { startTextSender } from './actions/texts.js';
-import { placementFor } from './callbacks/placement.js';
 import { createCallbackEventBus } from './callbacks/status-stream.js';
-import { startCallbackWorker } from './callbacks/worker.js';
+import { startCallbacks } from './callbacks/worker.js';
 import { createDialpadClient } from './providers/dialpad/client.js';
 import { startDialpadProcessor } from './providers/dialpad/intake.js';
 import { createTwilioClient } from './providers/twilio/client.js';
@@ -216,15 +215,7 @@ export async function start({
   // Dialpad deliveries whose normalization failed (or was cut short by a restart) are taken up again from their stored row.
   const dialpadDeliveries = db ? startDialpadProcessor({ db, tenants: deps.tenants, logger }) : undefined;
   // Booked callbacks are placed at their time by whichever instance claims each, and every placed one follows its call's events.
-  const callbacks = db
-    ? startCallbackWorker({
-        db,
-        tenants: deps.tenants,
-        placementFor: (tenant) => placementFor(deps, tenant),
-        logger,
-        ...(deps.callEvents ? { bus: deps.callEvents } : {}),
-      })
-    : undefined;
+  const callbacks = startCallbacks(deps);
   if (!config.publicUrl && isLocalOnly(url) && !isLocalOnly(config.nsApiBase)) {
     logger.warn(
       { publicUrl: url },

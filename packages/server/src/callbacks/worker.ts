@@ -5,7 +5,8 @@ import type { CallState } from '../events/states.js';
 import { maskPhone } from '../logging.js';
 import type { TenantConfig } from '../tenants/schema.js';
 import type { TenantStore } from '../tenants/store.js';
-import { placementRetryable, type CallPlacement } from './placement.js';
+import type { ServerDeps } from '../deps.js';
+import { placementFor, placementRetryable, type CallPlacement } from './placement.js';
 import { recordStatus, type CallbackStatus } from './store.js';
 
 /**
@@ -246,5 +247,21 @@ export async function matchCallEvents(db: Database, now: () => Date): Promise<vo
       current.set(row.callback_id, forward ? next : status);
       if (forward) await recordStatus(tx, row.callback_id, next, row.at);
     }
+  });
+}
+
+/**
+ * The callback worker of a server built with `createDeps`: what `start()` runs, and what a host app
+ * mounting `createRouter` starts beside it so that the bookings its routes take are placed. Undefined
+ * without a database (no id takes bookings then).
+ */
+export function startCallbacks(deps: Pick<ServerDeps, 'db' | 'tenants' | 'logger' | 'callEvents' | 'ns' | 'twilio'>): Worker | undefined {
+  if (!deps.db) return undefined;
+  return startCallbackWorker({
+    db: deps.db,
+    tenants: deps.tenants,
+    placementFor: (tenant) => placementFor(deps, tenant),
+    logger: deps.logger,
+    ...(deps.callEvents ? { bus: deps.callEvents } : {}),
   });
 }
