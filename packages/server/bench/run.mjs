@@ -698,8 +698,10 @@ function reading({ machine, rows, lookups, reference, floor, smsNormal, smsSlow,
       `NetSapiens (the sandbox) accepted the queued call, at ${us(click)} of server CPU per request: ${goals.join(', ')}. ` +
       `The ${format.thousands(click.microsPerRequest - floor.microsPerRequest)} µs above the floor are Beckon's own work: what every ` +
       `Beckon request pays beyond bare Koa (${format.thousands(health.microsPerRequest - reference.microsPerRequest)} µs for \`/health\` ` +
-      `in this run, the log line included), then the id's config, the number policy (libphonenumber), the limits and got's ` +
-      `per-request work against undici's; a CPU profile (\`--profile DIR\`) shows the split. ` +
+      `in this run, the log line included), then recording the call for its live status (a \`callbacks\` row and its first ` +
+      `status, written to the database before the answer: here the embedded PGlite, which runs in the server's own process and ` +
+      `thread), the id's config, the number policy (libphonenumber), the limits and got's per-request work against undici's; ` +
+      `a CPU profile (\`--profile DIR\`) shows the split. ` +
       (serverCpu(click) >= 0.9
         ? `The server's process used ${format.percent(serverCpu(click))} of a core, so its CPU, not the sandbox, set the rate. `
         : `The server's process used ${format.percent(serverCpu(click))} of a core, the sandbox ${format.percent(click.cpu.sandbox)} and ` +
