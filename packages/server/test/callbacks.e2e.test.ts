@@ -1,4 +1,4 @@
-import test from 'ava';
+import test, { type ExecutionContext } from 'ava';
 import { createLogger, migrate, openDatabase, placementFor, startCallbackWorker } from '../src/index.js';
 import { launchChromium, servePage } from './browser.js';
 import { databaseFixture } from './fixtures/databases.js';
@@ -7,6 +7,20 @@ import { startHarness } from './helpers.js';
 
 const databases = databaseFixture(test);
 const ID = 'example.com-sales';
+
+/** A shop's page on its own origin, embedding the id's button from `beckonUrl`, open in Chromium; all closed after the test. */
+async function shopWithButton(t: ExecutionContext, beckonUrl: string) {
+  const site = await servePage(
+    `<!doctype html><html lang="en"><head><title>Shop</title></head><body><h1>Shop</h1>
+      <script src="${beckonUrl}/widget.js?id=${ID}"></script></body></html>`,
+  );
+  t.teardown(() => site.close());
+  const browser = await launchChromium();
+  t.teardown(() => browser.close());
+  const page = await browser.newPage();
+  await page.goto(site.url);
+  return { page, widget: page.locator('call-us-button') };
+}
 
 test("through the real server, in Chromium: the button follows the visitor's call — ringing, connected, ended — from NetSapiens' own call events", async (t) => {
   const settings = await databases.settings(t, 'pglite');
@@ -31,16 +45,7 @@ test("through the real server, in Chromium: the button follows the visitor's cal
   });
   t.teardown(() => worker.close());
 
-  const site = await servePage(
-    `<!doctype html><html lang="en"><head><title>Shop</title></head><body><h1>Shop</h1>
-      <script src="${beckon.url}/widget.js?id=${ID}"></script></body></html>`,
-  );
-  t.teardown(() => site.close());
-  const browser = await launchChromium();
-  t.teardown(() => browser.close());
-  const page = await browser.newPage();
-  await page.goto(site.url);
-  const widget = page.locator('call-us-button');
+  const { page, widget } = await shopWithButton(t, beckon.url);
   await widget.waitFor();
   // Every step the element reports, in order, as a page listening for `call-us-status` sees them.
   await widget.evaluate((element) => {
@@ -75,16 +80,7 @@ test('through the real server, in Chromium: "Call me later" books a time the ser
   await migrate(db, { logger: createLogger('silent') });
   const beckon = await startHarness({ db, publicUrl: 'self' });
   t.teardown(() => beckon.close());
-  const site = await servePage(
-    `<!doctype html><html lang="en"><head><title>Shop</title></head><body><h1>Shop</h1>
-      <script src="${beckon.url}/widget.js?id=${ID}"></script></body></html>`,
-  );
-  t.teardown(() => site.close());
-  const browser = await launchChromium();
-  t.teardown(() => browser.close());
-  const page = await browser.newPage();
-  await page.goto(site.url);
-  const widget = page.locator('call-us-button');
+  const { widget } = await shopWithButton(t, beckon.url);
   await widget.getByRole('button', { name: 'Call us' }).click();
   await widget.getByRole('button', { name: 'Call me later' }).click();
   const picker = widget.getByRole('combobox', { name: 'When should we call?' });
