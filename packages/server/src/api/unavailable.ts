@@ -1,6 +1,6 @@
 import type { Middleware } from 'koa';
 import type { AppState } from '../context.js';
-import { failedForNow } from '../events/intake.js';
+import { failedForNow } from '../db/database.js';
 import { HttpError } from '../http-error.js';
 
 const RETRY_AFTER_SECONDS = 5;

@@ -89,3 +89,24 @@ export function parseBigint(text: string): number {
   if (!Number.isSafeInteger(value)) throw new RangeError(`bigint ${text} is beyond what a JS number holds exactly`);
   return value;
 }
+
+/**
+ * SQLSTATE classes of a fault that a later attempt may not meet: 08 connection, 40 serialization or
+ * deadlock, 53 insufficient resources, 57 operator intervention (a server shutting down), 55 an object
+ * in use. Data (22), integrity (23) or syntax (42) errors are Beckon's own bugs and stay 500s.
+ */
+const TRANSIENT_CLASSES = new Set(['08', '40', '53', '55', '57']);
+
+/**
+ * Whether a failed database step failed for now rather than for good: the server unreachable or going
+ * away (errors without a SQLSTATE: a refused or cut connection, a pool timeout, a closed PGlite) or a
+ * transient SQLSTATE. A provider is then told to deliver again later (503) rather than that Beckon is
+ * broken (500); both store nothing.
+ */
+export function failedForNow(error: unknown): boolean {
+  if (error instanceof TypeError || error instanceof RangeError || error instanceof SyntaxError) return false;
+  const code = (error as { code?: unknown } | null)?.code;
+  // SQLSTATEs are five digits and capitals; Node's system codes (EPIPE, ECONNRESET) start with E, which no SQLSTATE class does.
+  if (typeof code === 'string' && /^[0-9A-DF-Z][0-9A-Z]{4}$/.test(code)) return TRANSIENT_CLASSES.has(code.slice(0, 2));
+  return true;
+}
