@@ -22,6 +22,7 @@ import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
 import { checkPhone } from '@beckon/server';
 import { CALL_EVENTS_SECTION, callEventsPart } from './call-events.mjs';
+import { startPostgres } from './postgres.mjs';
 import {
   cycle,
   format,
@@ -193,6 +194,18 @@ async function routesPart() {
   rows.push(smsSlow);
   await sandbox.call('reset');
   await stop(small);
+
+  // The same route with DATABASE_URL: the call's row goes to a PostgreSQL server (a throwaway cluster,
+  // like the call-events part's) instead of the embedded database, which runs on the server's own thread.
+  const cluster = await startPostgres();
+  const onPostgres = await launch('beckon', {
+    tenantCount: 10,
+    env: { ...env, DATABASE_URL: await cluster.createDatabase('bench_routes') },
+  });
+  const clickOnPostgres = await scenario({ ...routes.click, name: 'POST /click-to-call (DATABASE_URL: PostgreSQL)', service: onPostgres });
+  rows.push(clickOnPostgres);
+  await stop(onPostgres);
+  await cluster.close();
 
   const sweep = await connectionsSweep(env, sandbox, routes, token);
   const flood = settings.floodSeconds > 0 ? await webresponderFlood(env, sandbox, nextNumber) : undefined;
@@ -657,6 +670,7 @@ function reading({ machine, rows, lookups, reference, floor, smsNormal, smsSlow,
   const loader = byName('GET /widget.js?id=');
   const config = byName('GET /widget-config?id= (10 ids)');
   const click = byName('POST /click-to-call');
+  const clickOnPostgres = byName('POST /click-to-call (DATABASE_URL: PostgreSQL)');
   const us = (row) => `${format.thousands(row.microsPerRequest)} µs`;
   // Rows that ran while other work took a good share of the machine: their comparison gets a warning.
   const caveat = (...compared) => {
@@ -702,6 +716,10 @@ function reading({ machine, rows, lookups, reference, floor, smsNormal, smsSlow,
       `status, written to the database before the answer: here the embedded PGlite, which runs in the server's own process and ` +
       `thread), the id's config, the number policy (libphonenumber), the limits and got's per-request work against undici's; ` +
       `a CPU profile (\`--profile DIR\`) shows the split. ` +
+      `With \`DATABASE_URL\` the same route answered ${format.thousands(clickOnPostgres.rps)} req/s at ${us(clickOnPostgres)} of the ` +
+      `server's CPU per request (PostgreSQL's work, in its own processes, not counted): the difference, ` +
+      `${format.thousands(click.microsPerRequest - clickOnPostgres.microsPerRequest)} µs, is the embedded database executing the write ` +
+      `(PostgreSQL compiled to WebAssembly) on the server's thread. ` +
       (serverCpu(click) >= 0.9
         ? `The server's process used ${format.percent(serverCpu(click))} of a core, so its CPU, not the sandbox, set the rate. `
         : `The server's process used ${format.percent(serverCpu(click))} of a core, the sandbox ${format.percent(click.cpu.sandbox)} and ` +

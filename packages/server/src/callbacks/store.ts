@@ -91,52 +91,61 @@ export interface RecordedCallback {
 export async function recordPlacedCallback(db: Database, callback: NewCallback, now: Date): Promise<RecordedCallback> {
   const callbackId = randomUUID();
   const statusToken = newToken();
-  await placedCalls(db).add({
-    id: callbackId,
-    tenant: callback.tenant,
-    provider: callback.provider,
-    phone: callback.phone,
-    status_token_hash: hashToken(statusToken),
-    token_expires_at: new Date(now.getTime() + STATUS_TOKEN_TTL_MS).toISOString(),
-    placed_at: now.toISOString(),
-    provider_call_sid: callback.providerCallSid ?? null,
-  });
+  await placedCalls(db).add([
+    callbackId,
+    callback.tenant,
+    callback.provider,
+    callback.phone,
+    hashToken(statusToken),
+    new Date(now.getTime() + STATUS_TOKEN_TTL_MS),
+    now,
+    callback.providerCallSid ?? null,
+  ]);
   return { callbackId, statusToken };
 }
 
-/** A placed call's row, as `RECORD_PLACED` reads it from JSON. */
-interface PlacedRow {
-  id: string;
-  tenant: string;
-  provider: string;
-  phone: string;
-  status_token_hash: string;
-  token_expires_at: string;
-  placed_at: string;
-  provider_call_sid: string | null;
-}
+/** A placed call's row: `recordPlaced`'s parameters, in the order of `PLACED_COLUMNS`. */
+type PlacedRow = [
+  id: string,
+  tenant: string,
+  provider: string,
+  phone: string,
+  statusTokenHash: string,
+  tokenExpiresAt: Date,
+  placedAt: Date,
+  providerCallSid: string | null,
+];
 
-const RECORD_PLACED = `
-  WITH placed AS (
-    SELECT * FROM jsonb_to_recordset($1::jsonb) AS row (id uuid, tenant text, provider text, phone text, status_token_hash text,
-      token_expires_at timestamptz, placed_at timestamptz, provider_call_sid text)),
+const PLACED_COLUMNS = 'id, tenant, provider, phone_e164, status_token_hash, token_expires_at, placed_at, provider_call_sid';
+
+/**
+ * The statement recording a batch of placed calls: one row of parameters each (a statement per batch
+ * size; no JSON to parse, which on the embedded database cost a lone call a third more).
+ */
+function recordPlaced(rows: number): string {
+  const values = Array.from({ length: rows }, (_, row) => {
+    const $ = (column: number) => `$${row * 8 + column + 2}`;
+    return `(${$(0)}::uuid, ${$(1)}, ${$(2)}, ${$(3)}, ${$(4)}, ${$(5)}::timestamptz, ${$(6)}::timestamptz, ${$(7)})`;
+  });
+  return `
+  WITH placed (${PLACED_COLUMNS}) AS (VALUES ${values.join(', ')}),
   callback AS (
-    INSERT INTO callbacks (id, tenant, provider, phone_e164, status, status_token_hash, token_expires_at, attempts, placed_at, created_at,
-      updated_at, provider_call_sid)
-    SELECT id, tenant, provider, phone, 'queued', status_token_hash, token_expires_at, 1, placed_at, placed_at, placed_at, provider_call_sid
-    FROM placed
+    INSERT INTO callbacks (${PLACED_COLUMNS}, status, attempts, created_at, updated_at)
+    SELECT ${PLACED_COLUMNS}, 'queued', 1, placed_at, placed_at FROM placed
     RETURNING id, placed_at),
-  locked AS (SELECT pg_advisory_xact_lock($2) WHERE EXISTS (SELECT FROM callback)),
+  locked AS (SELECT pg_advisory_xact_lock($1) WHERE EXISTS (SELECT FROM callback)),
   event AS (
     INSERT INTO callback_events (callback_id, status, at) SELECT callback.id, 'queued', callback.placed_at FROM callback, locked RETURNING id)
   SELECT pg_notify('${CALLBACK_EVENTS_CHANNEL}', id::text) FROM event`;
+}
 
 const placedCalls = queuePerDatabase<PlacedRow, void>({
   store: async (db, rows) => {
-    await db.query(RECORD_PLACED, [JSON.stringify(rows), CALLBACK_EVENTS_LOCK]);
+    await db.query(recordPlaced(rows.length), [CALLBACK_EVENTS_LOCK, ...rows.flat()]);
     return rows.map(() => undefined);
   },
   concurrency: { postgres: 4, pglite: 1 },
+  // 8 parameters a row: 1,601 in all, far below PostgreSQL's 65,535.
   maxWeight: 200,
 });
 

@@ -60,7 +60,9 @@ export class BatchQueue<Item, Result> {
       this.#running += 1;
       void this.#store(batch).finally(() => {
         this.#running -= 1;
-        this.#next();
+        // After this turn's I/O callbacks, which may bring more work: a PGlite statement runs on this
+        // thread, so nothing could arrive while it ran, and the next batch taken at once would be of one.
+        setImmediate(() => this.#next());
       });
     }
   }
