@@ -1,9 +1,10 @@
 // Stand-in for the Beckon server's widget routes, served by the test runner's dev server under /stub/
 // so the element's `fetch` stays real. It answers like the real server: JSON bodies, the
 // {"status":"error","message"} envelope, CORS for cross-origin pages; the config id picks the case.
-// Every request is logged so tests can assert what actually went over the wire. Chromium and Firefox
-// run their tests at the same time against this one stub, so each browser (told apart by its
-// User-Agent) reads and clears only its own log.
+// Every request is logged so tests can assert what actually went over the wire. Chromium and Firefox,
+// and the media groups' browsers beside them, run their tests at the same time against this one stub,
+// so each test page (told apart by the test runner's session id in its Referer) reads and clears only
+// its own log.
 //
 // Bookings and live status, as the server's contract has them:
 //   ids starting `book` take bookings (`"scheduling": true`); `book` itself is open, `book-hours:…` has
@@ -107,6 +108,23 @@ function error(ctx, status, message, code) {
   json(ctx, status, code ? { status: 'error', message, code } : { status: 'error', message });
 }
 
+/**
+ * The test page a request comes from: the session id in the URL the runner opened it at (its Referer
+ * carries it), and its browser's User-Agent. A User-Agent alone is not enough: the media groups run in
+ * browsers of their own with the same one. A request to another origin carries only the page's origin
+ * as its Referer: it is known by its User-Agent alone.
+ */
+function testPage(ctx) {
+  const referer = ctx.get('Referer');
+  const session = referer ? (new URL(referer, 'http://localhost').searchParams.get('wtr-session-id') ?? undefined) : undefined;
+  return { session, userAgent: ctx.get('User-Agent') };
+}
+
+/** Whether a logged request is `page`'s: from its session, or from its browser without a session. */
+function isFrom(entry, page) {
+  return entry.page.session === undefined ? entry.page.userAgent === page.userAgent : entry.page.session === page.session;
+}
+
 export function beckonStub() {
   const log = [];
   return async function beckonStub(ctx, next) {
@@ -115,13 +133,13 @@ export function beckonStub() {
     const origin = ctx.get('Origin');
     if (origin) ctx.set('Access-Control-Allow-Origin', origin);
 
-    const browser = ctx.get('User-Agent');
+    const page = testPage(ctx);
     if (route === '/requests') {
-      if (ctx.method === 'DELETE') log.splice(0, log.length, ...log.filter((entry) => entry.browser !== browser));
+      if (ctx.method === 'DELETE') log.splice(0, log.length, ...log.filter((entry) => !isFrom(entry, page)));
       json(
         ctx,
         200,
-        log.filter((entry) => entry.browser === browser).map(({ browser: _, ...entry }) => entry),
+        log.filter((entry) => isFrom(entry, page)).map(({ page: _, ...entry }) => entry),
       );
       return;
     }
@@ -146,7 +164,7 @@ export function beckonStub() {
 
     const body = ctx.method === 'POST' ? await readBody(ctx.req) : '';
     log.push({
-      browser,
+      page,
       method: ctx.method,
       path: route,
       query: ctx.querystring,
