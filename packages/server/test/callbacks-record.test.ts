@@ -1,5 +1,5 @@
 import test from 'ava';
-import { createLogger, migrate } from '../src/index.js';
+import { createLogger, migrate, openDatabase, type Database } from '../src/index.js';
 import { CALLBACK_EVENTS_CHANNEL, recordPlacedCallback, tokenMatches } from '../src/callbacks/store.js';
 import { databaseFixture, ENGINES } from './fixtures/databases.js';
 import { eventually } from './helpers.js';
@@ -87,3 +87,29 @@ for (const engine of ENGINES) {
     t.is(events.rows[0]!.n, 4);
   });
 }
+
+test('postgres: two instances sharing the database record at once: every call once, every event announced once to each', async (t) => {
+  const settings = await databases.settings(t, 'postgres');
+  const [one, two] = await Promise.all([openDatabase(settings, { logger }), openDatabase(settings, { logger })]);
+  t.teardown(() => Promise.all([one.close(), two.close()]));
+  await migrate(one, { logger });
+  const heard = { one: [] as string[], two: [] as string[] };
+  const stops = await Promise.all([
+    one.listen(CALLBACK_EVENTS_CHANNEL, (id) => heard.one.push(id)),
+    two.listen(CALLBACK_EVENTS_CHANNEL, (id) => heard.two.push(id)),
+  ]);
+  t.teardown(() => Promise.all(stops.map((stop) => stop())));
+
+  const place = (db: Database, index: number) =>
+    recordPlacedCallback(db, { tenant: 'example.com', provider: 'netsapiens', phone: `+1813555${String(index).padStart(4, '0')}` }, at);
+  const recorded = await Promise.all(Array.from({ length: 80 }, (_, index) => place(index % 2 ? two : one, index)));
+
+  const { rows } = await one.query<{ id: number; callback_id: string }>('SELECT id, callback_id FROM callback_events ORDER BY id');
+  t.deepEqual(rows.map(({ callback_id }) => callback_id).sort(), recorded.map(({ callbackId }) => callbackId).sort());
+  await eventually(() => heard.one.length >= 80 && heard.two.length >= 80);
+  for (const announced of [heard.one, heard.two])
+    t.deepEqual(
+      announced.map(Number).sort((a, b) => a - b),
+      rows.map(({ id }) => id),
+    );
+});
