@@ -63,6 +63,18 @@ test('numbers: E.164 in the default country, international with or without +, ex
   t.is(e164('+123', 'US'), undefined);
 });
 
+test('numbers: a number asked again, in another country or after 10,000 others, is read as the first time', (t) => {
+  // Remembered answers are per country: the same digits are national in one and nothing in another.
+  for (let round = 0; round < 2; round++) {
+    t.is(e164('07911 123456', 'GB'), '+447911123456');
+    t.is(e164('07911 123456', 'US'), undefined);
+    t.is(e164(' 07911 123456 ', 'GB'), '+447911123456', 'trimmed before it is looked up');
+  }
+  for (let index = 0; index < 10_050; index++) e164(`+1813555${String(index).padStart(4, '0')}`, 'US');
+  t.is(e164('(813) 555-1234', 'US'), '+18135551234');
+  t.is(e164('2000', 'US'), undefined);
+});
+
 for (const engine of ENGINES) {
   // Each PGlite holds the process's event loop while it starts: one at a time, PostgreSQL's concurrently.
   const engineTest = engine === 'pglite' ? test.serial : test;

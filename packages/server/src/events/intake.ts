@@ -112,5 +112,11 @@ function storeOnce(db: Database, batch: readonly Waiting[]) {
  * A caller name from a carrier is nobody's to fix, and must not cost a call its record.
  */
 export function storableText(value: string): string {
+  // Nearly every text has neither: one scan answers that, where the two replacements would copy it.
+  if (!MAYBE_UNSTORABLE.test(value)) return value;
   return value.replaceAll('\u0000', '').replace(/\p{Cs}/gu, '\uFFFD');
 }
+
+/** A NUL or any UTF-16 surrogate, paired or not: a text without one is storable as it is. */
+// eslint-disable-next-line no-control-regex -- NUL is what is looked for
+const MAYBE_UNSTORABLE = /[\u0000\uD800-\uDFFF]/;

@@ -28,12 +28,30 @@ export function countryOfId(tenants: Pick<TenantStore, 'get'>, id: string): Coun
 export function e164(raw: string | undefined, country: CountryCode): string | undefined {
   const text = raw?.trim().slice(0, 64);
   if (!text) return undefined;
+  const key = `${country} ${text}`;
+  const known = parsed.get(key);
+  if (known !== undefined) return known || undefined;
+  let found = '';
   for (const candidate of text.startsWith('+') ? [text] : [text, `+${text}`]) {
     const number = parsePhoneNumberFromString(candidate, country);
-    if (number?.isValid()) return number.number;
+    if (number?.isValid()) {
+      found = number.number;
+      break;
+    }
   }
-  return undefined;
+  parsed.set(key, found);
+  // The oldest goes first: a bound on memory, whatever numbers the webhooks bring.
+  if (parsed.size > MAX_PARSED) parsed.delete(parsed.keys().next().value!);
+  return found || undefined;
 }
+
+/**
+ * Numbers already parsed, by country and text ('' for no valid number). Every delivery of a call names
+ * the same parties, and parsing one (libphonenumber's full metadata) cost the NetSapiens intake about
+ * 20 µs a number, 7 % of its CPU under load; a lookup costs well under one.
+ */
+const parsed = new Map<string, string>();
+const MAX_PARSED = 10_000;
 
 /**
  * A party of a call as it is stored: E.164 when it is a valid phone number, otherwise what the provider
