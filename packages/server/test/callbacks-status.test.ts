@@ -109,7 +109,10 @@ const streamUrl = (harness: Harness, callback: { callback_id: string; status_tok
   `${harness.url}/click-to-call/${callback.callback_id}/events?token=${callback.status_token}${query}`;
 
 for (const engine of ENGINES) {
-  test(`${engine}: the status stream shows a call now go queued → ringing → answered → ended, then ends`, async (t) => {
+  // Each PGlite holds the process's event loop while it starts, long enough to time out another test's
+  // request to the sandbox (NetSapiens answering in this same process): one PGlite test at a time.
+  const engineTest = engine === 'pglite' ? test.serial : test;
+  engineTest(`${engine}: the status stream shows a call now go queued → ringing → answered → ended, then ends`, async (t) => {
     const { streaming, call } = await setup(t, engine, { delayMs: 1_500, stepMs: 200 });
     const callback = await call('+18135551234');
     const { response, text, events, ended } = await readStream(streamUrl(streaming, callback));
@@ -131,7 +134,7 @@ for (const engine of ENGINES) {
     t.true(ended, 'the server ends the stream after the final status');
   });
 
-  test(`${engine}: a call nobody answers ends as no-answer; Last-Event-ID replays what a client missed`, async (t) => {
+  engineTest(`${engine}: a call nobody answers ends as no-answer; Last-Event-ID replays what a client missed`, async (t) => {
     const { streaming, call, db } = await setup(t, engine, { delayMs: 0, stepMs: 50 });
     const callback = await call(NOBODY_HOME);
     t.true(
@@ -159,36 +162,39 @@ for (const engine of ENGINES) {
   });
 }
 
-test('pglite: a wrong token is 401 and an unknown callback 404, before any stream; five streams per callback; a token expires a day after the call', async (t) => {
-  const { placing, streaming, call } = await setup(t, 'pglite', { delayMs: 0, stepMs: 0 });
-  const callback = await call('+18135551234');
-  const wrong = await fetch(streamUrl(streaming, { ...callback, status_token: 'A'.repeat(43) }));
-  t.is(wrong.status, 401);
-  t.like(await wrong.json(), { status: 'error', code: 'invalid_token' });
-  t.is(wrong.headers.get('access-control-allow-origin'), '*');
-  t.is((await fetch(`${streaming.url}/click-to-call/${callback.callback_id}/events`)).status, 401);
-  const unknown = await fetch(streamUrl(streaming, { ...callback, callback_id: '00000000-0000-4000-8000-000000000000' }));
-  t.is(unknown.status, 404);
-  t.is((await fetch(streamUrl(streaming, { ...callback, callback_id: 'nope' }))).status, 404);
-  const badResume = await fetch(streamUrl(streaming, callback, '&last_event_id=latest'));
-  t.is(badResume.status, 400);
+test.serial(
+  'pglite: a wrong token is 401 and an unknown callback 404, before any stream; five streams per callback; a token expires a day after the call',
+  async (t) => {
+    const { placing, streaming, call } = await setup(t, 'pglite', { delayMs: 0, stepMs: 0 });
+    const callback = await call('+18135551234');
+    const wrong = await fetch(streamUrl(streaming, { ...callback, status_token: 'A'.repeat(43) }));
+    t.is(wrong.status, 401);
+    t.like(await wrong.json(), { status: 'error', code: 'invalid_token' });
+    t.is(wrong.headers.get('access-control-allow-origin'), '*');
+    t.is((await fetch(`${streaming.url}/click-to-call/${callback.callback_id}/events`)).status, 401);
+    const unknown = await fetch(streamUrl(streaming, { ...callback, callback_id: '00000000-0000-4000-8000-000000000000' }));
+    t.is(unknown.status, 404);
+    t.is((await fetch(streamUrl(streaming, { ...callback, callback_id: 'nope' }))).status, 404);
+    const badResume = await fetch(streamUrl(streaming, callback, '&last_event_id=latest'));
+    t.is(badResume.status, 400);
 
-  // Five streams of one callback at most per instance: a leaked token cannot hold hundreds. A booking
-  // for tomorrow, whose streams stay open (a call now may end, and its streams with it, meanwhile).
-  const tomorrow = new Date(Math.ceil((Date.now() + 86_400_000) / 900_000) * 900_000).toISOString();
-  const booked = await placing.post('/click-to-call', { id: ID, phone_number: '+18135559876', scheduled_at: tomorrow });
-  t.is(booked.status, 202);
-  const booking = (await booked.json()) as { callback_id: string; status_token: string };
-  const abort = new AbortController();
-  const open = await Promise.all(Array.from({ length: 5 }, () => fetch(streamUrl(streaming, booking), { signal: abort.signal })));
-  t.true(open.every((response) => response.status === 200));
-  const sixth = await fetch(streamUrl(streaming, booking));
-  t.is(sixth.status, 429);
-  t.like(await sixth.json(), { code: 'too_many_streams' });
-  abort.abort();
+    // Five streams of one callback at most per instance: a leaked token cannot hold hundreds. A booking
+    // for tomorrow, whose streams stay open (a call now may end, and its streams with it, meanwhile).
+    const tomorrow = new Date(Math.ceil((Date.now() + 86_400_000) / 900_000) * 900_000).toISOString();
+    const booked = await placing.post('/click-to-call', { id: ID, phone_number: '+18135559876', scheduled_at: tomorrow });
+    t.is(booked.status, 202);
+    const booking = (await booked.json()) as { callback_id: string; status_token: string };
+    const abort = new AbortController();
+    const open = await Promise.all(Array.from({ length: 5 }, () => fetch(streamUrl(streaming, booking), { signal: abort.signal })));
+    t.true(open.every((response) => response.status === 200));
+    const sixth = await fetch(streamUrl(streaming, booking));
+    t.is(sixth.status, 429);
+    t.like(await sixth.json(), { code: 'too_many_streams' });
+    abort.abort();
 
-  streaming.deps.clock = () => new Date(Date.now() + 24 * 60 * 60_000 + 60_000);
-  const expired = await fetch(streamUrl(streaming, callback));
-  t.is(expired.status, 401);
-  await expired.body?.cancel();
-});
+    streaming.deps.clock = () => new Date(Date.now() + 24 * 60 * 60_000 + 60_000);
+    const expired = await fetch(streamUrl(streaming, callback));
+    t.is(expired.status, 401);
+    await expired.body?.cancel();
+  },
+);

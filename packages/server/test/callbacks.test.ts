@@ -57,45 +57,51 @@ async function start(t: ExecutionContext, engine: Engine, options: HarnessOption
 const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
 
 for (const engine of ENGINES) {
-  test(`${engine}: a closed line takes a booking (202) while a call now is refused (409 closed); only hashes and E.164 are stored`, async (t) => {
-    const server = await start(t, engine);
-    const now = await server.book({});
-    t.is(now.status, 409);
-    t.is(now.body.code, 'closed');
+  // Each PGlite holds the process's event loop while it starts, long enough to time out another test's
+  // request to the sandbox (NetSapiens answering in this same process): one PGlite test at a time.
+  const engineTest = engine === 'pglite' ? test.serial : test;
+  engineTest(
+    `${engine}: a closed line takes a booking (202) while a call now is refused (409 closed); only hashes and E.164 are stored`,
+    async (t) => {
+      const server = await start(t, engine);
+      const now = await server.book({});
+      t.is(now.status, 409);
+      t.is(now.body.code, 'closed');
 
-    const booked = await server.book({ scheduled_at: '2026-11-26T10:00:00-05:00' });
-    t.is(booked.status, 202);
-    t.like(booked.body, { status: 'scheduled', scheduled_at: THURSDAY_TEN });
-    t.regex(booked.body.callback_id!, /^[0-9a-f-]{36}$/);
-    t.regex(booked.body.cancel_token!, /^[A-Za-z0-9_-]{43}$/);
-    t.regex(booked.body.status_token!, /^[A-Za-z0-9_-]{43}$/);
-    t.not(booked.body.cancel_token, booked.body.status_token);
-    t.is(server.harness.sandbox.calls.length, 0, 'nothing is called at booking');
+      const booked = await server.book({ scheduled_at: '2026-11-26T10:00:00-05:00' });
+      t.is(booked.status, 202);
+      t.like(booked.body, { status: 'scheduled', scheduled_at: THURSDAY_TEN });
+      t.regex(booked.body.callback_id!, /^[0-9a-f-]{36}$/);
+      t.regex(booked.body.cancel_token!, /^[A-Za-z0-9_-]{43}$/);
+      t.regex(booked.body.status_token!, /^[A-Za-z0-9_-]{43}$/);
+      t.not(booked.body.cancel_token, booked.body.status_token);
+      t.is(server.harness.sandbox.calls.length, 0, 'nothing is called at booking');
 
-    const { rows } = await server.db.query<Record<string, unknown>>('SELECT * FROM callbacks');
-    t.is(rows.length, 1);
-    t.like(rows[0], {
-      id: booked.body.callback_id,
-      tenant: 'example.com-hours',
-      provider: 'netsapiens',
-      phone_e164: '+18135551234',
-      status: 'scheduled',
-      cancel_token_hash: sha256(booked.body.cancel_token!),
-      status_token_hash: sha256(booked.body.status_token!),
-    });
-    t.is((rows[0]!.scheduled_at as Date).toISOString(), '2026-11-26T15:00:00.000Z');
-    const stored = JSON.stringify(rows);
-    t.false(stored.includes(booked.body.cancel_token!) || stored.includes(booked.body.status_token!), 'no token is stored as such');
-    const logs = server.harness.logText();
-    t.false(logs.includes('8135551234') || logs.includes(booked.body.cancel_token!) || logs.includes(booked.body.status_token!));
-    const events = await server.db.query<{ status: string }>('SELECT status FROM callback_events ORDER BY id');
-    t.deepEqual(
-      events.rows.map((row) => row.status),
-      ['scheduled'],
-    );
-  });
+      const { rows } = await server.db.query<Record<string, unknown>>('SELECT * FROM callbacks');
+      t.is(rows.length, 1);
+      t.like(rows[0], {
+        id: booked.body.callback_id,
+        tenant: 'example.com-hours',
+        provider: 'netsapiens',
+        phone_e164: '+18135551234',
+        status: 'scheduled',
+        cancel_token_hash: sha256(booked.body.cancel_token!),
+        status_token_hash: sha256(booked.body.status_token!),
+      });
+      t.is((rows[0]!.scheduled_at as Date).toISOString(), '2026-11-26T15:00:00.000Z');
+      const stored = JSON.stringify(rows);
+      t.false(stored.includes(booked.body.cancel_token!) || stored.includes(booked.body.status_token!), 'no token is stored as such');
+      const logs = server.harness.logText();
+      t.false(logs.includes('8135551234') || logs.includes(booked.body.cancel_token!) || logs.includes(booked.body.status_token!));
+      const events = await server.db.query<{ status: string }>('SELECT status FROM callback_events ORDER BY id');
+      t.deepEqual(
+        events.rows.map((row) => row.status),
+        ['scheduled'],
+      );
+    },
+  );
 
-  test(`${engine}: a booking is refused with 400 invalid_schedule, saying what to fix, for each bad time`, async (t) => {
+  engineTest(`${engine}: a booking is refused with 400 invalid_schedule, saying what to fix, for each bad time`, async (t) => {
     const server = await start(t, engine);
     const cases: Record<string, [string, RegExp]> = {
       'no zone': ['2026-11-26T10:00:00', /with its zone/],
@@ -120,7 +126,7 @@ for (const engine of ENGINES) {
     t.is((await server.book({ scheduled_at: '2026-12-09T15:00:00Z' })).status, 202);
   });
 
-  test(`${engine}: one pending booking per number per id (409 already_booked); other numbers and ids book freely`, async (t) => {
+  engineTest(`${engine}: one pending booking per number per id (409 already_booked); other numbers and ids book freely`, async (t) => {
     const server = await start(t, engine, {
       tenants: { ...TENANTS_WITH_BOOKINGS, 'example.com-other': { ...TENANTS_WITH_BOOKINGS['example.com-hours']! } },
     });
@@ -133,21 +139,24 @@ for (const engine of ENGINES) {
     t.is((await server.book({ id: 'example.com-other', scheduled_at: THURSDAY_TEN })).status, 202);
   });
 
-  test(`${engine}: the checks and limits of a call now apply to a booking: scheduling off, origin, the per-address limit`, async (t) => {
-    const server = await start(t, engine, { limits: { ipPerMinute: 2 } });
-    const disabled = await server.book({ id: 'example.com-nobook', scheduled_at: THURSDAY_TEN });
-    t.is(disabled.status, 409);
-    t.is(disabled.body.code, 'scheduling_disabled');
-    const origin = await server.book({ id: 'example.com-locked', scheduled_at: THURSDAY_TEN }, { origin: 'https://evil.example' });
-    t.is(origin.status, 403);
-    t.is(origin.body.code, 'origin_not_allowed');
-    t.is((await server.book({ phone_number: '8135550001', scheduled_at: THURSDAY_TEN })).status, 202);
-    t.is((await server.book({ phone_number: '8135550002', scheduled_at: THURSDAY_TEN })).status, 202);
-    const limited = await server.book({ phone_number: '8135550003', scheduled_at: THURSDAY_TEN });
-    t.is(limited.status, 429);
-  });
+  engineTest(
+    `${engine}: the checks and limits of a call now apply to a booking: scheduling off, origin, the per-address limit`,
+    async (t) => {
+      const server = await start(t, engine, { limits: { ipPerMinute: 2 } });
+      const disabled = await server.book({ id: 'example.com-nobook', scheduled_at: THURSDAY_TEN });
+      t.is(disabled.status, 409);
+      t.is(disabled.body.code, 'scheduling_disabled');
+      const origin = await server.book({ id: 'example.com-locked', scheduled_at: THURSDAY_TEN }, { origin: 'https://evil.example' });
+      t.is(origin.status, 403);
+      t.is(origin.body.code, 'origin_not_allowed');
+      t.is((await server.book({ phone_number: '8135550001', scheduled_at: THURSDAY_TEN })).status, 202);
+      t.is((await server.book({ phone_number: '8135550002', scheduled_at: THURSDAY_TEN })).status, 202);
+      const limited = await server.book({ phone_number: '8135550003', scheduled_at: THURSDAY_TEN });
+      t.is(limited.status, 429);
+    },
+  );
 
-  test(`${engine}: a call now answers 200 with its callback_id and status_token, recorded as queued`, async (t) => {
+  engineTest(`${engine}: a call now answers 200 with its callback_id and status_token, recorded as queued`, async (t) => {
     const server = await start(t, engine);
     server.setNow(new Date('2026-11-25T15:00:00Z'));
     const response = await server.harness.post('/click-to-call', { id: 'example.com-hours', phone_number: '8135551234' });
@@ -164,7 +173,7 @@ for (const engine of ENGINES) {
     t.deepEqual(rows, [{ status: 'queued', cancel_token_hash: null, status_token_hash: sha256(body.status_token!) }]);
   });
 
-  test(`${engine}: GET /click-to-call/slots lists the open 15-minute steps; widget-config says whether the id books`, async (t) => {
+  engineTest(`${engine}: GET /click-to-call/slots lists the open 15-minute steps; widget-config says whether the id books`, async (t) => {
     const server = await start(t, engine);
     const response = await fetch(`${server.harness.url}/click-to-call/slots?id=example.com-hours`);
     t.is(response.status, 200);
@@ -201,63 +210,66 @@ for (const engine of ENGINES) {
     t.false(await config('example.com-sms'), 'an id that places no calls takes no bookings');
   });
 
-  test(`${engine}: DELETE cancels with the cancel token; a wrong token or unknown id is 404; a placed booking 409 not_pending`, async (t) => {
-    const server = await start(t, engine);
-    const { url } = server.harness;
-    const booked = (await server.book({ scheduled_at: THURSDAY_TEN })).body;
-    const cancel = (id: string, token: string, headers: Record<string, string> = {}) =>
-      fetch(`${url}/click-to-call/${id}?token=${encodeURIComponent(token)}`, { method: 'DELETE', headers });
+  engineTest(
+    `${engine}: DELETE cancels with the cancel token; a wrong token or unknown id is 404; a placed booking 409 not_pending`,
+    async (t) => {
+      const server = await start(t, engine);
+      const { url } = server.harness;
+      const booked = (await server.book({ scheduled_at: THURSDAY_TEN })).body;
+      const cancel = (id: string, token: string, headers: Record<string, string> = {}) =>
+        fetch(`${url}/click-to-call/${id}?token=${encodeURIComponent(token)}`, { method: 'DELETE', headers });
 
-    const preflight = await fetch(`${url}/click-to-call/${booked.callback_id}`, {
-      method: 'OPTIONS',
-      headers: { origin: 'https://shop.example', 'access-control-request-method': 'DELETE' },
-    });
-    t.is(preflight.status, 204);
-    t.is(preflight.headers.get('access-control-allow-origin'), 'https://shop.example');
-    t.regex(preflight.headers.get('access-control-allow-methods') ?? '', /DELETE/);
+      const preflight = await fetch(`${url}/click-to-call/${booked.callback_id}`, {
+        method: 'OPTIONS',
+        headers: { origin: 'https://shop.example', 'access-control-request-method': 'DELETE' },
+      });
+      t.is(preflight.status, 204);
+      t.is(preflight.headers.get('access-control-allow-origin'), 'https://shop.example');
+      t.regex(preflight.headers.get('access-control-allow-methods') ?? '', /DELETE/);
 
-    const wrong = await cancel(booked.callback_id!, booked.status_token!);
-    t.is(wrong.status, 404, 'the status token does not cancel');
-    const unknown = await cancel('00000000-0000-4000-8000-000000000000', booked.cancel_token!);
-    t.is(unknown.status, 404);
-    t.deepEqual(await unknown.json(), await wrong.json(), 'the same answer for both');
-    t.is((await cancel('not-a-uuid', booked.cancel_token!)).status, 404);
+      const wrong = await cancel(booked.callback_id!, booked.status_token!);
+      t.is(wrong.status, 404, 'the status token does not cancel');
+      const unknown = await cancel('00000000-0000-4000-8000-000000000000', booked.cancel_token!);
+      t.is(unknown.status, 404);
+      t.deepEqual(await unknown.json(), await wrong.json(), 'the same answer for both');
+      t.is((await cancel('not-a-uuid', booked.cancel_token!)).status, 404);
 
-    const cancelled = await cancel(booked.callback_id!, booked.cancel_token!, { origin: 'https://shop.example' });
-    t.is(cancelled.status, 200);
-    t.is(cancelled.headers.get('access-control-allow-origin'), 'https://shop.example');
-    t.deepEqual(await cancelled.json(), { status: 'cancelled', callback_id: booked.callback_id });
-    t.is((await cancel(booked.callback_id!, booked.cancel_token!)).status, 200, 'cancelling again does what the first did');
-    t.is((await server.book({ scheduled_at: THURSDAY_TEN })).status, 202, 'the number may book again');
+      const cancelled = await cancel(booked.callback_id!, booked.cancel_token!, { origin: 'https://shop.example' });
+      t.is(cancelled.status, 200);
+      t.is(cancelled.headers.get('access-control-allow-origin'), 'https://shop.example');
+      t.deepEqual(await cancelled.json(), { status: 'cancelled', callback_id: booked.callback_id });
+      t.is((await cancel(booked.callback_id!, booked.cancel_token!)).status, 200, 'cancelling again does what the first did');
+      t.is((await server.book({ scheduled_at: THURSDAY_TEN })).status, 202, 'the number may book again');
 
-    // The new booking is placed at its time; then it can no longer be cancelled.
-    const second = (await server.book({ phone_number: '8135559876', scheduled_at: THURSDAY_TEN })).body;
-    let now = new Date(THURSDAY_TEN);
-    const worker = startCallbackWorker({
-      db: server.db,
-      tenants: server.harness.deps.tenants,
-      placementFor: (tenant) => placementFor(server.harness.deps, tenant),
-      logger: createLogger('silent'),
-      now: () => now,
-      pollMs: 50,
-    });
-    t.teardown(() => worker.close());
-    t.true(await eventually(() => server.harness.sandbox.calls.length === 2));
-    now = new Date(now.getTime() + 1);
-    const late = await cancel(second.callback_id!, second.cancel_token!);
-    t.is(late.status, 409);
-    t.like(await late.json(), { code: 'not_pending' });
-    const events = await server.db.query<{ status: string }>('SELECT status FROM callback_events WHERE callback_id = $1 ORDER BY id', [
-      booked.callback_id!,
-    ]);
-    t.deepEqual(
-      events.rows.map((row) => row.status),
-      ['scheduled', 'cancelled'],
-    );
-  });
+      // The new booking is placed at its time; then it can no longer be cancelled.
+      const second = (await server.book({ phone_number: '8135559876', scheduled_at: THURSDAY_TEN })).body;
+      let now = new Date(THURSDAY_TEN);
+      const worker = startCallbackWorker({
+        db: server.db,
+        tenants: server.harness.deps.tenants,
+        placementFor: (tenant) => placementFor(server.harness.deps, tenant),
+        logger: createLogger('silent'),
+        now: () => now,
+        pollMs: 50,
+      });
+      t.teardown(() => worker.close());
+      t.true(await eventually(() => server.harness.sandbox.calls.length === 2));
+      now = new Date(now.getTime() + 1);
+      const late = await cancel(second.callback_id!, second.cancel_token!);
+      t.is(late.status, 409);
+      t.like(await late.json(), { code: 'not_pending' });
+      const events = await server.db.query<{ status: string }>('SELECT status FROM callback_events WHERE callback_id = $1 ORDER BY id', [
+        booked.callback_id!,
+      ]);
+      t.deepEqual(
+        events.rows.map((row) => row.status),
+        ['scheduled', 'cancelled'],
+      );
+    },
+  );
 }
 
-test('pglite: DELETE from an origin the booking id does not allow is 403, and cancels nothing', async (t) => {
+test.serial('pglite: DELETE from an origin the booking id does not allow is 403, and cancels nothing', async (t) => {
   const server = await start(t, 'pglite');
   const booked = (await server.book({ id: 'example.com-locked', scheduled_at: THURSDAY_TEN }, { origin: 'https://www.example.com' })).body;
   const refused = await fetch(`${server.harness.url}/click-to-call/${booked.callback_id}?token=${booked.cancel_token}`, {
@@ -269,29 +281,34 @@ test('pglite: DELETE from an origin the booking id does not allow is 403, and ca
   t.deepEqual(rows, [{ status: 'scheduled' }]);
 });
 
-test('pglite: on the spring-forward Sunday the slots follow New York clocks: no 02:xx, 03:00 EDT right after 01:45 EST', async (t) => {
-  const server = await start(t, 'pglite', {
-    tenants: {
-      ...TENANTS_WITH_BOOKINGS,
-      'example.com-sunday': { api_domain: 'example.com', queue: '9002', hours: { timezone: NY, weekly: { sun: [['01:00', '04:00']] } } },
-    },
-  });
-  server.setNow(new Date('2026-03-07T12:00:00Z'));
-  const { slots } = (await (await fetch(`${server.harness.url}/click-to-call/slots?id=example.com-sunday`)).json()) as { slots: string[] };
-  t.deepEqual(slots.slice(0, 9), [
-    '2026-03-08T06:00:00Z',
-    '2026-03-08T06:15:00Z',
-    '2026-03-08T06:30:00Z',
-    '2026-03-08T06:45:00Z',
-    '2026-03-08T07:00:00Z',
-    '2026-03-08T07:15:00Z',
-    '2026-03-08T07:30:00Z',
-    '2026-03-08T07:45:00Z',
-    '2026-03-15T05:00:00Z',
-  ]);
-  const booked = await server.book({ id: 'example.com-sunday', scheduled_at: '2026-03-08T03:15:00-04:00' });
-  t.is(booked.status, 202, '03:15 EDT is open');
-  const skipped = await server.book({ id: 'example.com-sunday', phone_number: '8135559876', scheduled_at: '2026-03-08T08:00:00Z' });
-  t.is(skipped.status, 400, '04:00 EDT is closing time');
-  t.is(skipped.body.code, 'invalid_schedule');
-});
+test.serial(
+  'pglite: on the spring-forward Sunday the slots follow New York clocks: no 02:xx, 03:00 EDT right after 01:45 EST',
+  async (t) => {
+    const server = await start(t, 'pglite', {
+      tenants: {
+        ...TENANTS_WITH_BOOKINGS,
+        'example.com-sunday': { api_domain: 'example.com', queue: '9002', hours: { timezone: NY, weekly: { sun: [['01:00', '04:00']] } } },
+      },
+    });
+    server.setNow(new Date('2026-03-07T12:00:00Z'));
+    const { slots } = (await (await fetch(`${server.harness.url}/click-to-call/slots?id=example.com-sunday`)).json()) as {
+      slots: string[];
+    };
+    t.deepEqual(slots.slice(0, 9), [
+      '2026-03-08T06:00:00Z',
+      '2026-03-08T06:15:00Z',
+      '2026-03-08T06:30:00Z',
+      '2026-03-08T06:45:00Z',
+      '2026-03-08T07:00:00Z',
+      '2026-03-08T07:15:00Z',
+      '2026-03-08T07:30:00Z',
+      '2026-03-08T07:45:00Z',
+      '2026-03-15T05:00:00Z',
+    ]);
+    const booked = await server.book({ id: 'example.com-sunday', scheduled_at: '2026-03-08T03:15:00-04:00' });
+    t.is(booked.status, 202, '03:15 EDT is open');
+    const skipped = await server.book({ id: 'example.com-sunday', phone_number: '8135559876', scheduled_at: '2026-03-08T08:00:00Z' });
+    t.is(skipped.status, 400, '04:00 EDT is closing time');
+    t.is(skipped.body.code, 'invalid_schedule');
+  },
+);

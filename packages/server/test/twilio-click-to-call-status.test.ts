@@ -114,41 +114,47 @@ async function redeliver(harness: Harness, exchange: TwilioPlayedCall['statusCal
 }
 
 for (const engine of ENGINES) {
-  test(`${engine}: the business answers, the visitor answers and hangs up: the stream shows queued → ringing → answered → ended`, async (t) => {
-    const { streaming, twilio, call, play, db } = await setup(t, engine);
-    const callback = await call();
+  // Each PGlite holds the process's event loop while it starts, long enough to time out another test's
+  // request to the sandbox (NetSapiens answering in this same process): one PGlite test at a time.
+  const engineTest = engine === 'pglite' ? test.serial : test;
+  engineTest(
+    `${engine}: the business answers, the visitor answers and hangs up: the stream shows queued → ringing → answered → ended`,
+    async (t) => {
+      const { streaming, twilio, call, play, db } = await setup(t, engine);
+      const callback = await call();
 
-    // What Twilio was asked: the business's leg reports its end, the visitor's leg each step.
-    const [created] = twilio.calls;
-    const statusUrl = `${PUBLIC_URL}${DIAL_STATUS_PATH}?id=${ID}`;
-    t.like(created, { to: OWNER, from: SHOP, statusCallback: statusUrl, statusCallbackEvents: ['completed'] });
-    const number = parseTwiml(created!.twiml!).children[0]!.children[0]!;
-    t.deepEqual(number.attributes, { statusCallback: statusUrl, statusCallbackEvent: 'initiated ringing answered completed' });
-    t.is(number.text, VISITOR);
-    const { rows } = await db.query<{ provider_call_sid: string }>('SELECT provider_call_sid FROM callbacks WHERE id = $1', [
-      callback.callback_id,
-    ]);
-    t.is(rows[0]?.provider_call_sid, callback.callSid, "the call's SID is kept with the callback");
+      // What Twilio was asked: the business's leg reports its end, the visitor's leg each step.
+      const [created] = twilio.calls;
+      const statusUrl = `${PUBLIC_URL}${DIAL_STATUS_PATH}?id=${ID}`;
+      t.like(created, { to: OWNER, from: SHOP, statusCallback: statusUrl, statusCallbackEvents: ['completed'] });
+      const number = parseTwiml(created!.twiml!).children[0]!.children[0]!;
+      t.deepEqual(number.attributes, { statusCallback: statusUrl, statusCallbackEvent: 'initiated ringing answered completed' });
+      t.is(number.text, VISITOR);
+      const { rows } = await db.query<{ provider_call_sid: string }>('SELECT provider_call_sid FROM callbacks WHERE id = $1', [
+        callback.callback_id,
+      ]);
+      t.is(rows[0]?.provider_call_sid, callback.callSid, "the call's SID is kept with the callback");
 
-    const stream = readStatuses(streamUrl(streaming, callback));
-    const played = await play(callback.callSid, 'answered', 'answered');
-    t.deepEqual(
-      played.statusCallbacks.map((sent) => [sent.leg, sent.params.CallStatus, sent.status, sent.problem]),
-      [
-        ['dialed', 'initiated', 200, undefined],
-        ['dialed', 'ringing', 200, undefined],
-        ['dialed', 'in-progress', 200, undefined],
-        ['dialed', 'completed', 200, undefined],
-        ['parent', 'completed', 200, undefined],
-      ],
-    );
-    t.true(played.statusCallbacks.every((sent) => sent.body === ''));
-    const { statuses, ended } = await stream;
-    t.deepEqual(statuses, ['queued', 'ringing', 'answered', 'ended']);
-    t.true(ended, 'the stream ends after the final status');
-  });
+      const stream = readStatuses(streamUrl(streaming, callback));
+      const played = await play(callback.callSid, 'answered', 'answered');
+      t.deepEqual(
+        played.statusCallbacks.map((sent) => [sent.leg, sent.params.CallStatus, sent.status, sent.problem]),
+        [
+          ['dialed', 'initiated', 200, undefined],
+          ['dialed', 'ringing', 200, undefined],
+          ['dialed', 'in-progress', 200, undefined],
+          ['dialed', 'completed', 200, undefined],
+          ['parent', 'completed', 200, undefined],
+        ],
+      );
+      t.true(played.statusCallbacks.every((sent) => sent.body === ''));
+      const { statuses, ended } = await stream;
+      t.deepEqual(statuses, ['queued', 'ringing', 'answered', 'ended']);
+      t.true(ended, 'the stream ends after the final status');
+    },
+  );
 
-  test(`${engine}: a visitor who is busy or does not answer ends as no-answer; a failed visitor leg as failed`, async (t) => {
+  engineTest(`${engine}: a visitor who is busy or does not answer ends as no-answer; a failed visitor leg as failed`, async (t) => {
     const { call, play, statuses } = await setup(t, engine);
     const expected: [LegOutcome, string[]][] = [
       ['no-answer', ['queued', 'ringing', 'no-answer']],
@@ -162,7 +168,7 @@ for (const engine of ENGINES) {
     }
   });
 
-  test(`${engine}: a business that never answers (or whose call fails) ends the visitor's callback too`, async (t) => {
+  engineTest(`${engine}: a business that never answers (or whose call fails) ends the visitor's callback too`, async (t) => {
     const { call, play, statuses } = await setup(t, engine);
     const expected: [LegOutcome, string][] = [
       ['no-answer', 'no-answer'],
@@ -177,7 +183,7 @@ for (const engine of ENGINES) {
     }
   });
 
-  test(`${engine}: a status callback delivered again, or late after a later one, changes nothing`, async (t) => {
+  engineTest(`${engine}: a status callback delivered again, or late after a later one, changes nothing`, async (t) => {
     const { placing, call, play, statuses } = await setup(t, engine);
     const callback = await call();
     const played = await play(callback.callSid, 'answered', 'answered');
@@ -189,7 +195,7 @@ for (const engine of ENGINES) {
     t.deepEqual(await statuses(callback.callback_id), ['queued', 'ringing', 'answered', 'ended']);
   });
 
-  test(`${engine}: a status callback without Twilio's signature is refused before anything is read or stored`, async (t) => {
+  engineTest(`${engine}: a status callback without Twilio's signature is refused before anything is read or stored`, async (t) => {
     const { placing, call, statuses } = await setup(t, engine);
     const callback = await call();
     const path = `${DIAL_STATUS_PATH}?id=${ID}`;
@@ -242,7 +248,7 @@ for (const engine of ENGINES) {
     t.deepEqual(await statuses(callback.callback_id), ['queued', 'answered']);
   });
 
-  test(`${engine}: a call no callback has (another id's, or unknown) is a 200 and changes nothing`, async (t) => {
+  engineTest(`${engine}: a call no callback has (another id's, or unknown) is a 200 and changes nothing`, async (t) => {
     const { placing, call, db, statuses } = await setup(t, engine);
     const callback = await call();
     const send = async (id: string, form: Record<string, string>) => {
@@ -265,7 +271,7 @@ for (const engine of ENGINES) {
   });
 }
 
-test('pglite: a booked Twilio callback placed by the worker keeps its SID, and its status callbacks move it', async (t) => {
+test.serial('pglite: a booked Twilio callback placed by the worker keeps its SID, and its status callbacks move it', async (t) => {
   const { placing, twilio, db, play, statuses } = await setup(t, 'pglite');
   const { startCallbackWorker } = await import('../src/index.js');
   const at = new Date(Math.ceil((Date.now() + 2 * 86_400_000) / 900_000) * 900_000);
