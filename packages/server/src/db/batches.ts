@@ -14,6 +14,9 @@ export interface BatchQueueOptions<Item, Result> {
   maxWeight: number;
 }
 
+/** An item waiting for its batch, with its caller's promise. */
+type Waiting<Item, Result> = { item: Item; resolve: (result: Result) => void; reject: (error: unknown) => void };
+
 /**
  * Gathers work for one database while earlier batches are in flight, and stores each gathering as one
  * batch as soon as a slot frees up: at low rates every item is a batch of its own and waits for nothing;
@@ -24,8 +27,6 @@ export interface BatchQueueOptions<Item, Result> {
  * so only that item fails; one that fails for now (`failedForNow`: the database unreachable) fails every
  * item in it.
  */
-type Waiting<Item, Result> = { item: Item; resolve: (result: Result) => void; reject: (error: unknown) => void };
-
 export class BatchQueue<Item, Result> {
   readonly #db: Database;
   readonly #options: BatchQueueOptions<Item, Result>;
