@@ -147,7 +147,7 @@ test('server.mjs runs the app from the environment and stops on SIGTERM', async 
       const line = stdout.split('\n').find((text) => text.includes('host app listening'));
       if (line) resolve(JSON.parse(line));
     });
-    child.once('exit', (code) => reject(new Error(`server.mjs exited with ${code}: ${stderr}`)));
+    child.once('close', (code) => reject(new Error(`server.mjs exited with ${code}: ${stderr}`)));
   });
   t.regex(listening.url, /^http:\/\/127\.0\.0\.1:\d+$/);
   t.is(listening.publicUrl, listening.url);

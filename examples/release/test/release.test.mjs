@@ -122,7 +122,7 @@ function startServer(command, args, env, listening) {
         if (url) resolve(url);
       }
     });
-    child.once('exit', (code) => reject(new Error(`${command} exited (${code}) before listening:\n${output}`)));
+    child.once('close', (code) => reject(new Error(`${command} exited (${code}) before listening:\n${output}`)));
   });
   const exited = new Promise((resolve) => child.once('exit', (code) => resolve(code)));
   return { process: child, url, exited, output: () => output };

@@ -27,7 +27,7 @@ function runCli(env: Record<string, string>, cwd: string, args: string[] = []): 
     let stderr = '';
     child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
     child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-    child.on('exit', (code) => resolve({ code, stdout, stderr }));
+    child.on('close', (code) => resolve({ code, stdout, stderr })); // 'close': exited and its output fully read
   });
 }
 
@@ -53,7 +53,7 @@ test('reads .env, listens, answers /health, and stops on SIGTERM', async (t) => 
       const match = /"url":"(http:\/\/[^"]+)"/.exec(output);
       if (match?.[1]) resolve(match[1]);
     });
-    child.on('exit', (code) => reject(new Error(`exited ${code}: ${output}`)));
+    child.on('close', (code) => reject(new Error(`exited ${code}: ${output}`)));
   });
   t.deepEqual(await (await fetch(`${url}/health`)).json(), { status: 'ok' });
   const exited = new Promise<number | null>((resolve) => child.on('exit', resolve));
@@ -99,7 +99,7 @@ test('without PUBLIC_URL, a server whose NetSapiens is elsewhere warns at start 
       text += chunk.toString();
       if (text.includes('beckon-server listening') && text.includes('\n', text.indexOf('PUBLIC_URL is not set'))) resolve(text);
     });
-    child.on('exit', (code) => reject(new Error(`exited ${code}: ${text}`)));
+    child.on('close', (code) => reject(new Error(`exited ${code}: ${text}`)));
   });
   const exited = new Promise((resolve) => child.on('exit', resolve));
   child.kill('SIGTERM');

@@ -37,7 +37,9 @@ async function runCli(t: ExecutionContext, env: Record<string, string>, args: st
     const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
     child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
     child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-    child.on('exit', (code) => {
+    // 'close', not 'exit': 'exit' can come before the last of the child's output has been read (it did
+    // on Node 24 in CI, a "cannot start" message lost).
+    child.on('close', (code) => {
       clearTimeout(timer);
       resolve({ code, stdout, stderr });
     });

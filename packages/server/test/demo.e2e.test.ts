@@ -32,7 +32,7 @@ test("npm start's demo: the page's widget places a call that the page then lists
       const match = /Demo page\s+(http:\/\/\S+)/.exec(output);
       if (match?.[1]) resolve(match[1]);
     });
-    child.once('exit', (code) => reject(new Error(`demo exited ${code}: ${output}`)));
+    child.once('close', (code) => reject(new Error(`demo exited ${code}: ${output}`)));
   });
   t.true(output.includes(`${join(data, 'pglite')}  (embedded)`), 'the embedded database is in the data folder');
   t.true(await eventually(() => output.includes('BECKON_DATA_DIR is deprecated: set DATA_DIR instead')));

@@ -35,7 +35,7 @@ function startInstance(env: Record<string, string>, cwd: string): Promise<Instan
       const match = /"url":"(http:\/\/[^"]+)"/.exec(output);
       if (match?.[1]) resolve({ url: match[1], child, output: () => output });
     });
-    child.on('exit', (code) => reject(new Error(`beckon-server exited ${code}:\n${output}`)));
+    child.on('close', (code) => reject(new Error(`beckon-server exited ${code}:\n${output}`)));
   });
 }
 
@@ -58,7 +58,7 @@ function runCommand(
     let stderr = '';
     child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
     child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-    child.on('exit', (code) => resolve({ code, stdout, stderr }));
+    child.on('close', (code) => resolve({ code, stdout, stderr })); // 'close': exited and its output fully read
   });
 }
 

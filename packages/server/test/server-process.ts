@@ -59,7 +59,7 @@ export function startServerProcess(env: Record<string, string>, cwd: string, tim
   let pending = '';
   let running = true;
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
-    child.on('exit', (code, signal) => {
+    child.on('close', (code, signal) => {
       running = false;
       resolve({ code, signal });
     }),
