@@ -174,6 +174,28 @@ test('a domains.json emptied or cut short by an editor writing in place keeps th
   t.is(store.get('b.com-x')?.custom, 'kept');
 });
 
+// Serial: the test files' stores share one worker, which remembers only the file it checked last.
+test.serial('an edit on disk is applied as what changed: the untouched entries stay the very objects in service', async (t) => {
+  const file = await tempFile(
+    t,
+    JSON.stringify({ 'a.com-x': { api_domain: 'a.com' }, 'b.com-x': { api_domain: 'b.com' }, 'c.com-x': { api_domain: 'c.com' } }),
+  );
+  const store = await openFileTenantStore({ path: file, logger: quiet() });
+  t.teardown(() => store.close());
+  const kept = JSON.stringify({ 'a.com-x': { api_domain: 'a.com' } }).slice(1, -1);
+  await writeFile(file, `{${kept}, "b.com-x": {"api_domain": "b.com", "queue": "1@b.com"}, "c.com-x": {"api_domain": "c.com"}}`);
+  t.true(await eventually(() => store.get('b.com-x')?.queue === '1@b.com', RELOAD_MS));
+  const untouched = store.get('a.com-x');
+  // Whatever the first reload was, the copy in service is now the outcome of the worker's last check.
+  await writeFile(file, `{${kept}, "b.com-x": {"api_domain": "b.com", "queue": "2@b.com"}, "d.com-x": {"api_domain": "d.com"}}`);
+  t.true(await eventually(() => store.get('b.com-x')?.queue === '2@b.com', RELOAD_MS));
+  t.is(store.get('a.com-x'), untouched, 'an entry the edit left alone is not replaced');
+  t.is(store.get('c.com-x'), undefined, 'an entry removed from the file is removed from service');
+  t.is(store.get('d.com-x')?.api_domain, 'd.com');
+  t.is(store.size(), 3);
+  t.deepEqual(store.ids().sort(), ['a.com-x', 'b.com-x', 'd.com-x']);
+});
+
 test('a reloaded file is checked entry by entry as at start-up: an invalid entry is left out and logged, the others served', async (t) => {
   const file = await tempFile(t, JSON.stringify({ 'a.com-x': { api_domain: 'a.com' } }));
   const lines: string[] = [];

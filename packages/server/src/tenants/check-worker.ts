@@ -3,10 +3,28 @@
 // batches (each one a short task for the main thread to take in). One job at a time, each tagged with its
 // number.
 import { createHash } from 'node:crypto';
+import { readlinkSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
+import { constants, setPriority } from 'node:os';
 import { parentPort } from 'node:worker_threads';
 import type { CheckJob, CheckMessage, Tagged } from './off-thread.js';
-import { checkTenants, parseTenants, type ParsedTenants } from './schema.js';
+import { checkTenants, parseTenants, type ParsedTenants, type TenantConfig } from './schema.js';
+
+/**
+ * A check must not take a core from the event loop that serves requests: this thread runs at the lowest
+ * priority, so it only gets what the process's other threads (and the machine's other work) leave. On
+ * Linux a thread's id is a process id to setpriority, which then sets that thread's alone; elsewhere the
+ * check runs at the process's priority.
+ */
+function yieldToTheEventLoop(): void {
+  try {
+    const thread = Number(readlinkSync('/proc/thread-self').split('/').pop());
+    if (Number.isInteger(thread) && thread > 0) setPriority(thread, constants.priority.PRIORITY_LOW);
+  } catch {
+    // Not Linux, or not allowed: the same priority as the event loop.
+  }
+}
+yieldToTheEventLoop();
 
 /** Entries per message: a batch of 100 takes the main thread a few milliseconds to take in on a busy machine. */
 const BATCH = 100;
@@ -21,6 +39,20 @@ type Post = (message: CheckMessage, transfer?: ArrayBuffer[]) => void;
 const taken = new Map<number, () => void>();
 const untilTaken = (number: number) => new Promise<void>((resolve) => taken.set(number, resolve));
 
+/**
+ * At most this many entries changed or removed since the caller's copy are sent as changes to apply in
+ * place (a millisecond of the main thread's time); more, and the whole new copy is sent.
+ */
+const MAX_CHANGES = 10_000;
+
+/**
+ * The last file checked, as a digest of each valid entry's JSON by id, and the job that checked it: a
+ * later check of the same file, for a caller that holds that job's outcome (`base`), sends only the
+ * entries that changed, and the ids removed. An edit to one id of 100 000 then costs the main thread one
+ * entry, not a new copy of every one (and the collections that a new copy's garbage brings).
+ */
+let remembered: { path: string; number: number; digests: Map<string, string> } | undefined;
+
 /** Entries' JSON texts by id, as they arrive in batches, per job number. */
 const arriving = new Map<number, Record<string, unknown>>();
 const decoder = new TextDecoder();
@@ -29,6 +61,7 @@ async function run(number: number, job: CheckJob, post: Post): Promise<void> {
   if (job.kind === 'taken') return;
   let parsed: ParsedTenants;
   let file: { bytes: Buffer; digest: string } | undefined;
+  let changes: { changed: string[]; removed: string[] } | undefined;
   if (job.kind === 'file') {
     let bytes: Buffer;
     try {
@@ -45,6 +78,13 @@ async function run(number: number, job: CheckJob, post: Post): Promise<void> {
       return post({ type: 'broken', reason: (error as Error).message });
     }
     file = { bytes, digest };
+    const digests = new Map<string, string>();
+    for (const [id, config] of Object.entries(parsed.tenants))
+      digests.set(id, createHash('sha256').update(JSON.stringify(config)).digest('base64'));
+    const previous = remembered?.path === job.path && remembered.number === job.base ? remembered.digests : undefined;
+    remembered = { path: job.path, number, digests };
+    if (job.remember) return post({ type: 'remembered', digest });
+    if (previous) changes = changesSince(previous, digests);
   } else {
     let values = arriving.get(number);
     if (!values) arriving.set(number, (values = Object.create(null) as Record<string, unknown>));
@@ -62,7 +102,7 @@ async function run(number: number, job: CheckJob, post: Post): Promise<void> {
     if (job.cancelled) return;
     parsed = checkTenants(values);
   }
-  const entries = Object.entries(parsed.tenants);
+  const entries = changes ? changes.changed.map((id): [string, TenantConfig] => [id, parsed.tenants[id]!]) : Object.entries(parsed.tenants);
   for (let start = 0; start < entries.length; start += BATCH) {
     const next = untilTaken(number);
     post({ type: 'entries', entries: entries.slice(start, start + BATCH) });
@@ -72,7 +112,19 @@ async function run(number: number, job: CheckJob, post: Post): Promise<void> {
   // The file's bytes move to the main thread rather than being copied, when they own their memory.
   const { bytes, digest } = file;
   const own = bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength && bytes.buffer instanceof ArrayBuffer;
-  post({ type: 'done', rejected: parsed.rejected, file: { bytes, digest } }, own ? [bytes.buffer as ArrayBuffer] : []);
+  post(
+    { type: 'done', rejected: parsed.rejected, file: { bytes, digest }, ...(changes && { removed: changes.removed }) },
+    own ? [bytes.buffer as ArrayBuffer] : [],
+  );
+}
+
+/** The ids whose entry is new or different, and those gone; undefined when there are too many to apply in place. */
+function changesSince(previous: Map<string, string>, digests: Map<string, string>): { changed: string[]; removed: string[] } | undefined {
+  const changed: string[] = [];
+  for (const [id, digest] of digests) if (previous.get(id) !== digest) changed.push(id);
+  const removed: string[] = [];
+  for (const id of previous.keys()) if (!digests.has(id)) removed.push(id);
+  return changed.length + removed.length <= MAX_CHANGES ? { changed, removed } : undefined;
 }
 
 function parseJson(text: string): unknown {

@@ -23,7 +23,8 @@ export interface FileTenantStoreOptions {
  * `domains.json` as a store. The file is read once and again only when it changes on disk; a broken or
  * missing file keeps the last good copy in service, and a form post then writes from that copy. Start-up
  * reads it on the main thread (nothing is served yet; the time is logged); every later read is parsed and
- * validated in a worker thread and the new copy swapped in whole, so a change never stalls requests. Updates
+ * validated in a worker thread at the lowest priority, and what changed is applied in one go (or, for a
+ * large change, a new copy built in small steps and swapped in whole), so a change never stalls requests. Updates
  * take a lock file shared with any other process using the same file, re-read it, and replace it
  * atomically (temp file, fsync, rename), so concurrent form posts — in this process or another — never
  * lose each other's fields, and a crash mid-write never leaves a half-written file.
@@ -53,6 +54,11 @@ class FileTenantStore implements TenantStore {
   #reloadTimer: NodeJS.Timeout | undefined;
   /** Counts the copies put in service, so that a reload can tell its read was overtaken by a write. */
   #generation = 0;
+  /**
+   * The worker's check whose outcome `#tenants` is, nothing written since: the next check may then send
+   * only the entries that changed, applied in place (see check-worker.ts).
+   */
+  #heldJob: number | undefined;
   readonly #checks: Checks = offThreadChecks();
   /** The reload in progress (one at a time), and whether another must follow it. */
   #reloading: Promise<void> | undefined;
@@ -104,9 +110,22 @@ class FileTenantStore implements TenantStore {
     this.#logger.info({ ids: this.size(), ms: Math.round(performance.now() - started) }, 'config loaded');
   }
 
-  /** Starts the worker that reads later changes, so that the first one does not wait for it to load. */
+  /**
+   * Starts the worker that reads later changes, so that the first one does not wait for it to load, and
+   * has it remember the file read at start-up: the first change is then sent as changes too. Kept only if
+   * the worker read the same bytes and nothing was put in service meanwhile.
+   */
   warm(): void {
     this.#checks.warm();
+    if (this.#lastDigest === undefined) return;
+    const generation = this.#generation;
+    void this.#checks
+      .remember(this.#path)
+      .then((remembered) => {
+        if (remembered && generation === this.#generation && remembered.digest === this.#lastDigest) this.#heldJob = remembered.job;
+      })
+      // Stopped or failed: the next change is sent whole.
+      .catch(() => undefined);
   }
 
   watch(): void {
@@ -173,7 +192,7 @@ class FileTenantStore implements TenantStore {
     let check;
     for (;;) {
       const generation = this.#generation;
-      check = await this.#checks.file(this.#path, whole ? undefined : this.#lastDigest);
+      check = await this.#checks.file(this.#path, whole ? undefined : this.#lastDigest, whole ? undefined : this.#heldJob);
       // A write of ours put a newer copy in service while the worker read: its read may be older (the
       // reload would bring a saved update's old value back, for good if the write's own reload had run).
       if (generation === this.#generation) break;
@@ -198,11 +217,34 @@ class FileTenantStore implements TenantStore {
     }
   }
 
-  /** Puts a checked copy of the file in service, whole. */
-  #accept(checked: { tenants: Tenants; size: number; rejected: { id: string; reason: string }[]; bytes: Buffer; digest: string }): void {
+  /**
+   * Puts a checked copy of the file in service: whole, or (`removed` given) as the entries changed since
+   * the copy in service and the ids removed, applied in place in one go, so no request sees half of it.
+   */
+  #accept(checked: {
+    tenants: Tenants;
+    size: number;
+    rejected: { id: string; reason: string }[];
+    bytes: Buffer;
+    digest: string;
+    job?: number;
+    removed?: string[];
+  }): void {
     for (const { id, reason } of checked.rejected) this.#logger.error({ id, reason }, 'config entry left out');
-    this.#tenants = checked.tenants;
-    this.#size = checked.size;
+    if (checked.removed) {
+      for (const id of checked.removed) {
+        if (Object.hasOwn(this.#tenants, id)) this.#size -= 1;
+        delete this.#tenants[id];
+      }
+      for (const id in checked.tenants) {
+        if (!Object.hasOwn(this.#tenants, id)) this.#size += 1;
+        this.#tenants[id] = checked.tenants[id]!;
+      }
+    } else {
+      this.#tenants = checked.tenants;
+      this.#size = checked.size;
+    }
+    this.#heldJob = checked.job;
     this.#lastBytes = checked.bytes;
     this.#lastDigest = checked.digest;
     this.#generation += 1;
@@ -248,6 +290,7 @@ class FileTenantStore implements TenantStore {
     this.#tenants[id] = next;
     this.#lastBytes = Buffer.from(text, 'utf8');
     this.#lastDigest = undefined;
+    this.#heldJob = undefined;
     this.#generation += 1;
     return next;
   }

@@ -12,9 +12,12 @@ import type { TenantConfig, Tenants, ParsedTenants } from './schema.js';
 /**
  * What a worker is asked to check: `domains.json` (unless its SHA-256 is `unlessDigest`), or entries' JSON
  * texts (UTF-8) by id, sent in batches, the last one marked (and `cancelled` when reading them failed).
+ * A file check with `base` (the number of the last file job whose outcome the caller holds, unchanged
+ * since) may answer with only the entries that changed since, and the ids removed; one with `remember`
+ * sends no entries, and only becomes such a base (the caller read the same file itself).
  */
 export type CheckJob =
-  | { kind: 'file'; path: string; unlessDigest?: string }
+  | { kind: 'file'; path: string; unlessDigest?: string; base?: number; remember?: boolean }
   | { kind: 'entries'; values: EntryBatch; last: boolean; cancelled?: boolean }
   /** The main thread took in the job's last batch of entries: the worker may send the next. */
   | { kind: 'taken' };
@@ -40,7 +43,9 @@ const NO_ENTRIES: EntryBatch = { ids: [], lengths: [], bytes: new Uint8Array() }
 /** What a worker sends back: batches of valid entries, then one closing message. */
 export type CheckMessage =
   | { type: 'entries'; entries: [string, TenantConfig][] }
-  | { type: 'done'; rejected: ParsedTenants['rejected']; file?: { bytes: Uint8Array; digest: string } }
+  /** `removed`: the entries sent were only those changed since the job's `base`, and these ids are gone. */
+  | { type: 'done'; rejected: ParsedTenants['rejected']; file?: { bytes: Uint8Array; digest: string }; removed?: string[] }
+  | { type: 'remembered'; digest: string }
   | { type: 'missing' }
   | { type: 'unchanged' }
   | { type: 'unreadable'; reason: string }
@@ -49,9 +54,13 @@ export type CheckMessage =
 /** Valid entries and why the others were left out, with how many are valid (counting 100 000 keys again would cost the main thread). */
 export type CountedTenants = ParsedTenants & { size: number };
 
-/** The outcome of checking the file: its valid entries with its bytes and their SHA-256, or why there are none. */
+/**
+ * The outcome of checking the file: its valid entries with its bytes and their SHA-256, or why there are
+ * none. `job` is the check's number, a `base` for the next; with `removed`, `tenants` holds only the
+ * entries changed since the base (and `size` counts them), to apply in place with the removals.
+ */
 export type FileCheck =
-  | (CountedTenants & { kind: 'checked'; bytes: Buffer; digest: string })
+  | (CountedTenants & { kind: 'checked'; bytes: Buffer; digest: string; job: number; removed?: string[] })
   | { kind: 'missing' | 'unchanged' }
   | { kind: 'unreadable' | 'broken'; reason: string };
 
@@ -81,7 +90,13 @@ export interface Checks {
   warm(): void;
   /** Ends this owner's checks: one in progress rejects, and no other starts. */
   stop(): Promise<void>;
-  file(path: string, unlessDigest?: string): Promise<FileCheck>;
+  file(path: string, unlessDigest?: string, base?: number): Promise<FileCheck>;
+  /**
+   * Has the worker read the file and remember its entries, sending none: the outcome of the job whose
+   * number this resolves to (with the file's digest then) is the caller's own copy, a `base` for the next
+   * check. Undefined when the worker could not read or parse it.
+   */
+  remember(path: string): Promise<{ job: number; digest: string } | undefined>;
   /** Entries' JSON texts by id, in batches as they are read (from Redis): each batch goes to the worker as it comes. */
   entries(batches: AsyncIterable<EntryBatch>): Promise<CountedTenants>;
 }
@@ -91,7 +106,7 @@ type Closing = Exclude<CheckMessage, { type: 'entries' }>;
 interface Pending {
   tenants: Tenants;
   size: number;
-  resolve(outcome: { closing: Closing; tenants: Tenants; size: number }): void;
+  resolve(outcome: { closing: Closing; tenants: Tenants; size: number; number: number }): void;
   reject(error: Error): void;
 }
 
@@ -121,7 +136,7 @@ function sharedWorker(): Worker {
     if (!waiting) return;
     pending.delete(number);
     idle();
-    waiting.resolve({ closing: message, tenants: waiting.tenants, size: waiting.size });
+    waiting.resolve({ closing: message, tenants: waiting.tenants, size: waiting.size, number });
   });
   const fail = (error: Error) => {
     if (shared === worker) shared = undefined;
@@ -148,7 +163,7 @@ export function offThreadChecks(): Checks {
   /** Starts a job: its outcome, and a function that sends the job's (next) message. */
   const start = () => {
     const number = ++jobs;
-    const outcome = new Promise<{ closing: Closing; tenants: Tenants; size: number }>((resolve, reject) => {
+    const outcome = new Promise<{ closing: Closing; tenants: Tenants; size: number; number: number }>((resolve, reject) => {
       if (stopped) return reject(new Error('the config checks are stopped'));
       mine.add(number);
       const done = () => mine.delete(number);
@@ -196,8 +211,8 @@ export function offThreadChecks(): Checks {
       idle();
       return Promise.resolve();
     },
-    async file(path, unlessDigest) {
-      const { closing, tenants, size } = await run({ kind: 'file', path, unlessDigest });
+    async file(path, unlessDigest, base) {
+      const { closing, tenants, size, number } = await run({ kind: 'file', path, unlessDigest, base });
       switch (closing.type) {
         case 'done': {
           const { bytes, digest } = closing.file ?? { bytes: new Uint8Array(), digest: '' };
@@ -208,14 +223,22 @@ export function offThreadChecks(): Checks {
             rejected: closing.rejected,
             bytes: Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength),
             digest,
+            job: number,
+            ...(closing.removed && { removed: closing.removed }),
           };
         }
+        case 'remembered':
+          throw new Error('the config check remembered a file it was asked to send');
         case 'missing':
         case 'unchanged':
           return { kind: closing.type };
         default:
           return { kind: closing.type, reason: closing.reason };
       }
+    },
+    async remember(path) {
+      const { closing, number } = await run({ kind: 'file', path, remember: true });
+      return closing.type === 'remembered' ? { job: number, digest: closing.digest } : undefined;
     },
     async entries(batches) {
       const { outcome, send, abandon } = start();
