@@ -22,6 +22,7 @@ import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { createLogger, loadConfig, openFileTenantStore, start } from '@beckon/server';
 import { startNsSandbox } from '@beckon/ns-client/sandbox';
+import { cpuProfiler } from './cpu-split.mjs';
 import { runIntake } from './intake-load.mjs';
 import { generateTenants, measureLookups, serverRequire } from './lib.mjs';
 import { callEvents, openStream } from './streams.mjs';
@@ -50,7 +51,11 @@ const commands = {
   },
   // This process's clock (ms since the epoch, sub-millisecond), to check that processes' times compare.
   clock: () => now(),
+  // A sampling profile of the main thread between the two: where its time went, by package (cpu-split.mjs).
+  profileStart: (args) => profiler.start(args),
+  profileStop: () => profiler.stop(),
 };
+const profiler = cpuProfiler();
 
 /** A loop-delay histogram's figures in ms (it counts ns, from one firing of its 1 ms timer to the next: the period included). */
 const delays = (histogram) => ({
@@ -191,6 +196,9 @@ async function beckonRole() {
       const name = `Changed ${Date.now()}`;
       const changed = { ...tenants, [id]: { ...tenants[id], branding: { ...tenants[id].branding, company_name: name } } };
       pendingChange = { id, name, bytes: Buffer.from(JSON.stringify(changed, null, 2)) };
+      // The harness's garbage (the start-up's, this text's making) collected now, not inside the measurement.
+      globalThis.gc?.();
+      globalThis.gc?.();
     },
     // Writes the prepared change and samples the event loop's delay until the server serves it.
     applyChange: async () => {
