@@ -160,6 +160,45 @@ for (const engine of ENGINES) {
     );
   });
 
+  engineTest(`a batch moving calls among thousands looks each one up by its key, never reading the whole table (${engine})`, async (t) => {
+    const db = await migrated(t, engine);
+    // Enough calls, with fresh statistics, that reading them all looks cheap to the planner.
+    await db.query(
+      `INSERT INTO calls (tenant, provider, provider_call_id, direction, state, started_at)
+       SELECT $1, 'test', 'call-' || i, 'inbound', 'ringing', now() FROM generate_series(1, 2000) i`,
+      [TENANT],
+    );
+    await db.query('ANALYZE calls');
+    const answered = [7, 700, 1400].map((n) => ({
+      delivery: 0,
+      provider: 'test',
+      tenant: TENANT,
+      dedupeKey: `call-${n}:answered`,
+      body: {},
+      change: change('answered', { providerCallId: `call-${n}`, answeredAt: at(1) }),
+    }));
+    const scans = await db.transaction(async (tx) => {
+      // This transaction's own counts, before they are reported to the statistics.
+      const seqScans = async () =>
+        Number(
+          (await tx.query<{ seq_scan: string }>("SELECT seq_scan FROM pg_stat_xact_user_tables WHERE relname = 'calls'")).rows[0]
+            ?.seq_scan ?? 0,
+        );
+      const before = await seqScans();
+      const outcome = await storeBatch(tx, answered, 1, async () => undefined);
+      t.is(outcome.events[0]?.length, 3);
+      return (await seqScans()) - before;
+    });
+    t.is(scans, 0, 'calls read by a sequential scan while storing the batch');
+    const { rows } = await db.query<{ state: string }>(
+      "SELECT state FROM calls WHERE provider_call_id IN ('call-7', 'call-700', 'call-1400')",
+    );
+    t.deepEqual(
+      rows.map((row) => row.state),
+      ['answered', 'answered', 'answered'],
+    );
+  });
+
   engineTest(`a delivery is stored with its changes in one transaction; a redelivery stores and records nothing (${engine})`, async (t) => {
     const db = await migrated(t, engine);
     const items = [

@@ -162,6 +162,9 @@ interface CallUpdate {
 
 async function updateCalls(tx: Queryable, updates: readonly CallUpdate[]): Promise<void> {
   if (updates.length === 0) return;
+  // The ids again as an array, which the planner sizes: joined only with the recordset (which it guesses
+  // at 100 rows), it chose to read every call and hash-join them — 2.3 ms at 4 000 calls, a full scan of
+  // the table per batch, growing with it. `id = ANY(…)` makes it look each one up by its key.
   await tx.query(
     `UPDATE calls SET state = u.state, answered_at = COALESCE(calls.answered_at, u.answered_at), ended_at = COALESCE(calls.ended_at, u.ended_at),
        from_number = COALESCE(calls.from_number, u.from_number), from_name = COALESCE(calls.from_name, u.from_name),
@@ -169,8 +172,8 @@ async function updateCalls(tx: Queryable, updates: readonly CallUpdate[]): Promi
        updated_at = now()
      FROM jsonb_to_recordset($1::jsonb) AS u(id bigint, tenant text, state text, answered_at timestamptz, ended_at timestamptz,
        from_number text, from_name text, to_number text, from_e164 text)
-     WHERE calls.id = u.id`,
-    [JSON.stringify(updates)],
+     WHERE calls.id = u.id AND calls.id = ANY($2::bigint[])`,
+    [JSON.stringify(updates), updates.map((update) => update.id)],
   );
 }
 
