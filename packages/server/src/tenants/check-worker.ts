@@ -6,7 +6,7 @@ import { createHash } from 'node:crypto';
 import { readlinkSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { constants, setPriority } from 'node:os';
-import { parentPort } from 'node:worker_threads';
+import { isMainThread, parentPort } from 'node:worker_threads';
 import type { CheckJob, CheckMessage, Tagged } from './off-thread.js';
 import { checkTenants, parseTenants, type ParsedTenants, type TenantConfig } from './schema.js';
 
@@ -17,6 +17,8 @@ import { checkTenants, parseTenants, type ParsedTenants, type TenantConfig } fro
  * check runs at the process's priority.
  */
 function yieldToTheEventLoop(): void {
+  // Only ever the worker's thread: imported anywhere else, this would slow the event loop itself.
+  if (isMainThread) return;
   try {
     const thread = Number(readlinkSync('/proc/thread-self').split('/').pop());
     if (Number.isInteger(thread) && thread > 0) setPriority(thread, constants.priority.PRIORITY_LOW);
