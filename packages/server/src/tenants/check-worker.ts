@@ -3,30 +3,10 @@
 // batches (each one a short task for the main thread to take in). One job at a time, each tagged with its
 // number.
 import { createHash } from 'node:crypto';
-import { readlinkSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
-import { constants, setPriority } from 'node:os';
-import { isMainThread, parentPort } from 'node:worker_threads';
+import { parentPort } from 'node:worker_threads';
 import type { CheckJob, CheckMessage, Tagged } from './off-thread.js';
 import { checkTenants, parseTenants, type ParsedTenants, type TenantConfig } from './schema.js';
-
-/**
- * A check must not take a core from the event loop that serves requests: this thread runs at the lowest
- * priority, so it only gets what the process's other threads (and the machine's other work) leave. On
- * Linux a thread's id is a process id to setpriority, which then sets that thread's alone; elsewhere the
- * check runs at the process's priority.
- */
-function yieldToTheEventLoop(): void {
-  // Only ever the worker's thread: imported anywhere else, this would slow the event loop itself.
-  if (isMainThread) return;
-  try {
-    const thread = Number(readlinkSync('/proc/thread-self').split('/').pop());
-    if (Number.isInteger(thread) && thread > 0) setPriority(thread, constants.priority.PRIORITY_LOW);
-  } catch {
-    // Not Linux, or not allowed: the same priority as the event loop.
-  }
-}
-yieldToTheEventLoop();
 
 /** Entries per message: a batch of 100 takes the main thread a few milliseconds to take in on a busy machine. */
 const BATCH = 100;
