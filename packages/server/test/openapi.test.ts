@@ -2276,8 +2276,32 @@ const rows: Record<string, Row> = {
   'a method no route implements': { method: 'PROPFIND', path: '/health', status: 405 },
 };
 
+/**
+ * At most `count` rows at a time, each holding its turn until its teardowns have run (its servers closed,
+ * its database dropped). All at once, the rows' databases (a CREATE DATABASE, a pool and a LISTEN
+ * connection each) could pass the cluster's connection limit on a loaded CI machine, failing every
+ * database row, and the rows waiting on the NS sandbox timed out. Fewer at once is no slower here.
+ */
+function turns(count: number): (t: ExecutionContext) => Promise<void> {
+  let free = count;
+  const waiting: (() => void)[] = [];
+  const release = () => {
+    const next = waiting.shift();
+    if (next) next();
+    else free += 1;
+  };
+  return async (t) => {
+    if (free > 0) free -= 1;
+    else await new Promise<void>((resolve) => waiting.push(resolve));
+    // Registered first, so it runs last: ava runs teardowns in reverse order.
+    t.teardown(release);
+  };
+}
+const turn = turns(32);
+
 for (const [title, row] of Object.entries(rows)) {
   test(`${row.method} ${row.path.split('?')[0]}: ${title}`, async (t) => {
+    await turn(t);
     const server = await serve(t, row.harness ?? {}, row.store ?? 'file', row.database, row.dialpad, row.ringcentral);
     const extraHeaders = (await row.before?.(server)) ?? {};
     const url = server.url + row.path;

@@ -167,9 +167,13 @@ test('a domains.json emptied or cut short by an editor writing in place keeps th
   t.teardown(() => store.close());
   const broken = () => messages().filter((message) => message === 'config file is broken: keeping the last good config').length;
   await writeFile(file, '');
-  t.true(await eventually(() => broken() === 1, RELOAD_MS), 'an empty file is not taken as "no ids"');
+  t.true(await eventually(() => broken() >= 1, RELOAD_MS), 'an empty file is not taken as "no ids"');
+  t.is(store.size(), 2);
+  // An in-place write can be seen twice, truncated and then written (on a loaded machine, more than the
+  // watcher's 20 ms apart): a count, not an exact number, of reloads that found the file broken.
+  const before = broken();
   await writeFile(file, good.slice(0, good.length / 2));
-  t.true(await eventually(() => broken() === 2, RELOAD_MS), 'nor is half a file');
+  t.true(await eventually(() => broken() > before, RELOAD_MS), 'nor is half a file');
   t.is(store.size(), 2);
   t.is(store.get('b.com-x')?.custom, 'kept');
 });
