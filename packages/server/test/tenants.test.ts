@@ -200,6 +200,35 @@ test.serial('an edit on disk is applied as what changed: the untouched entries s
   t.deepEqual(store.ids().sort(), ['a.com-x', 'b.com-x', 'd.com-x']);
 });
 
+test.serial('an edit applied as what changed still checks each edited entry: one edited into a bad one leaves service', async (t) => {
+  const file = await tempFile(t, JSON.stringify(withLeftOut));
+  const lines: string[] = [];
+  const logger = createLogger('info', { write: (line: string) => lines.push(line) } as unknown as NodeJS.WritableStream);
+  const leftOut = () =>
+    lines
+      .map((line) => JSON.parse(line) as { msg: string; id?: string })
+      .filter((line) => line.msg === 'config entry left out')
+      .map((line) => line.id);
+  const store = await openFileTenantStore({ path: file, logger });
+  t.teardown(() => store.close());
+  const edit = (entries: object) => writeFile(file, JSON.stringify({ ...withLeftOut, ...entries }));
+  await edit({ 'c.com-x': { api_domain: 'c.com' } });
+  t.true(await eventually(() => store.get('c.com-x') !== undefined, RELOAD_MS));
+  const a = store.get('a.com-x');
+  const before = leftOut().length;
+  // b.com-x edited into an entry the schema refuses; bad.com-x, refused before, is left as it was.
+  await edit({ 'c.com-x': { api_domain: 'c.com' }, 'b.com-x': { api_domain: 'not a domain' } });
+  t.true(await eventually(() => store.get('b.com-x') === undefined, RELOAD_MS), 'an entry edited into a bad one leaves service');
+  t.is(store.get('a.com-x'), a);
+  t.is(store.get('bad.com-x'), undefined, 'an entry refused before and not edited is still refused');
+  t.deepEqual(leftOut().slice(before).sort(), ['b.com-x', 'bad.com-x'], 'every entry left out is reported, as at start-up');
+  t.is(store.size(), 2);
+  // Mended: back in service.
+  await edit({ 'c.com-x': { api_domain: 'c.com' }, 'b.com-x': { api_domain: 'b.com', custom: 'mended' } });
+  t.true(await eventually(() => store.get('b.com-x')?.custom === 'mended', RELOAD_MS));
+  t.is(store.size(), 3);
+});
+
 test('a reloaded file is checked entry by entry as at start-up: an invalid entry is left out and logged, the others served', async (t) => {
   const file = await tempFile(t, JSON.stringify({ 'a.com-x': { api_domain: 'a.com' } }));
   const lines: string[] = [];

@@ -242,11 +242,16 @@ export interface ParsedTenants {
  * mistyped entry must not take every other customer down); a file that is not a JSON object throws.
  */
 export function parseTenants(json: string): ParsedTenants {
+  return checkTenants(parseEntries(json));
+}
+
+/** The file's entries by id, as written, not yet checked: throws when it is not JSON, or not an object. */
+export function parseEntries(json: string): Record<string, unknown> {
   const data: unknown = JSON.parse(json);
   if (data === null || typeof data !== 'object' || Array.isArray(data)) {
     throw new Error('the file must hold a JSON object keyed by id');
   }
-  return checkTenants(data as Record<string, unknown>);
+  return data as Record<string, unknown>;
 }
 
 /** Checks entries keyed by id, wherever they were read from: the valid ones, and why the others were left out. */
