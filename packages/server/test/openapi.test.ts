@@ -2069,7 +2069,8 @@ const rows: Record<string, Row> = {
     before: async (server) => {
       await dialpadWebhook(server);
       const { headers, body } = admin({ app_id: APP_ID, webhook_id: FIRST_DIALPAD_WEBHOOK });
-      await (await fetch(`${server.url}/internal/subscriptions/dialpad`, { method: 'POST', headers, body: body as string })).text();
+      const created = await fetch(`${server.url}/internal/subscriptions/dialpad`, { method: 'POST', headers, body: body as string });
+      if (created.status !== 201) throw new Error(`subscriptions/dialpad: ${created.status} ${await created.text()}`);
     },
     then: (t, body) =>
       t.like(body, {
