@@ -23,7 +23,7 @@ export interface FileTenantStoreOptions {
  * `domains.json` as a store. The file is read once and again only when it changes on disk; a broken or
  * missing file keeps the last good copy in service, and a form post then writes from that copy. Start-up
  * reads it on the main thread (nothing is served yet; the time is logged); every later read is parsed and
- * validated in a worker thread, and what changed is applied in one go (or, for a
+ * validated in a worker thread (at the lowest priority for a large file), and what changed is applied in one go (or, for a
  * large change, a new copy built in small steps and swapped in whole), so a change never stalls requests. Updates
  * take a lock file shared with any other process using the same file, re-read it, and replace it
  * atomically (temp file, fsync, rename), so concurrent form posts — in this process or another — never
