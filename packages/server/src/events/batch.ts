@@ -1,11 +1,11 @@
-import type { Queryable, SqlValue } from '../db/database.js';
+import type { Queryable } from '../db/database.js';
 import { recordCallEvents, type CallChange, type PendingCallEvent } from './calls.js';
 import { nextState, type CallState } from './states.js';
 
 /**
  * Set-based storing of several verified deliveries in one transaction: each step is one statement for
- * the whole batch, whatever its size — the delivery rows, the calls' row locks, the new calls, then the
- * calls' updates with the call events — so a batch of fifty deliveries costs the round trips of one. What is
+ * the whole batch, whatever its size — the delivery rows, the calls' row locks, the new calls, the
+ * calls' updates, the call events — so a batch of fifty deliveries costs the round trips of one. What is
  * stored is exactly what storing the deliveries one after another would store (`moveCall` and
  * `recordCallEvents` in `calls.ts`, which the other writers use): the rows are the truth the tests read.
  *
@@ -160,40 +160,30 @@ interface CallUpdate {
   from_e164: string | null;
 }
 
-/**
- * The calls' updates as a step of the call events' statement (`recordCallEvents`), one round trip for
- * both: every call it updates is locked by this transaction already, so the step never waits for
- * another while the call-events lock is held.
- */
-function callUpdatesStep(updates: readonly CallUpdate[]): { step: string; params: SqlValue[] } | undefined {
-  if (updates.length === 0) return undefined;
+async function updateCalls(tx: Queryable, updates: readonly CallUpdate[]): Promise<void> {
+  if (updates.length === 0) return;
   // The ids again as an array, which the planner sizes: joined only with the recordset (which it guesses
   // at 100 rows), it chose to read every call and hash-join them — 2.3 ms at 4 000 calls, a full scan of
   // the table per batch, growing with it. `id = ANY(…)` makes it look each one up by its key.
-  return {
-    step: `moved AS (
-     UPDATE calls SET state = u.state, answered_at = COALESCE(calls.answered_at, u.answered_at), ended_at = COALESCE(calls.ended_at, u.ended_at),
+  await tx.query(
+    `UPDATE calls SET state = u.state, answered_at = COALESCE(calls.answered_at, u.answered_at), ended_at = COALESCE(calls.ended_at, u.ended_at),
        from_number = COALESCE(calls.from_number, u.from_number), from_name = COALESCE(calls.from_name, u.from_name),
        to_number = COALESCE(calls.to_number, u.to_number), customer_id = COALESCE(calls.customer_id, ${CUSTOMER_OF('u')}),
        updated_at = now()
-     FROM jsonb_to_recordset($3::jsonb) AS u(id bigint, tenant text, state text, answered_at timestamptz, ended_at timestamptz,
+     FROM jsonb_to_recordset($1::jsonb) AS u(id bigint, tenant text, state text, answered_at timestamptz, ended_at timestamptz,
        from_number text, from_name text, to_number text, from_e164 text)
-     WHERE calls.id = u.id AND calls.id = ANY($4::bigint[]))`,
-    params: [JSON.stringify(updates), updates.map((update) => update.id)],
-  };
+     WHERE calls.id = u.id AND calls.id = ANY($2::bigint[])`,
+    [JSON.stringify(updates), updates.map((update) => update.id)],
+  );
 }
 
 /**
- * Works out the stored items' changes to their calls, in the batch's order, as `moveCall` one after
+ * Applies the stored items' changes to their calls, in the batch's order, as `moveCall` one after
  * another would: each call locked (or inserted) once, moved only forward, its fields filled in; one
- * pending call event per forward move, in order. The updates of calls that existed are left to the
- * events' statement (`callUpdatesStep`).
+ * pending call event per forward move, in order.
  */
-async function applyChanges(
-  tx: Queryable,
-  changes: readonly StoredChange[],
-): Promise<{ events: (PendingCallEvent & { delivery: number })[]; updates: CallUpdate[] }> {
-  if (changes.length === 0) return { events: [], updates: [] };
+async function applyChanges(tx: Queryable, changes: readonly StoredChange[]): Promise<(PendingCallEvent & { delivery: number })[]> {
+  if (changes.length === 0) return [];
   // Each call's identity once, in a fixed order (another batch locking the same calls takes them in
   // the same order, so the two wait rather than deadlock).
   const keyed = new Map<string, { tenant: string; provider: string; call_id: string }>();
@@ -261,13 +251,13 @@ async function applyChanges(
     for (const name of ['answered_at', 'ended_at', 'from_number', 'from_name', 'to_number', 'from_e164'] as const)
       (update as unknown as Record<string, unknown>)[name] ??= fields[name];
   }
-  return { events, updates: [...updates.values()] };
+  await updateCalls(tx, [...updates.values()]);
+  return events;
 }
 
 /**
- * Stores a batch's items and applies their changes; `beforeEvents` runs after the deliveries and new
- * calls are written, and before the call events (whose lock must come last) and the updates of the
- * calls that existed, which go with them. Resolves to what each delivery stored.
+ * Stores a batch's items and applies their changes; `beforeEvents` runs after every row is written and
+ * before the call events (whose lock must come last). Resolves to what each delivery stored.
  */
 export async function storeBatch(
   tx: Queryable,
@@ -288,9 +278,9 @@ export async function storeBatch(
     if (item.change)
       changes.push({ delivery: item.delivery, deliveryId, change: { ...item.change, tenant: item.tenant, provider: item.provider } });
   });
-  const { events: pending, updates } = await applyChanges(tx, changes);
+  const pending = await applyChanges(tx, changes);
   await beforeEvents();
-  const ids = await recordCallEvents(tx, pending, callUpdatesStep(updates));
+  const ids = await recordCallEvents(tx, pending);
   pending.forEach((event, index) => outcome.events[event.delivery]!.push(ids[index]!));
   return outcome;
 }

@@ -1,4 +1,4 @@
-import type { Database, Queryable, SqlValue } from '../db/database.js';
+import type { Database, Queryable } from '../db/database.js';
 import { nextState, type CallSignal, type CallState } from './states.js';
 
 /** The channel each committed call event is announced on, its id as the payload. A signal only: listeners read the event from the table. */
@@ -160,15 +160,9 @@ export async function moveCall(
 /**
  * Records call events, in order, each announced on `CALL_EVENTS_CHANNEL` at commit; resolves to their
  * ids in the same order. One statement: the call-events lock first (see `CALL_EVENTS_LOCK`), then the
- * rows, inserted in order so their ids follow it. `alongside`: one more data-modifying step run in the
- * same statement (a `WITH` entry, its parameters numbered from `$3`), saving its round trip; it must not
- * wait for another transaction's lock, since this one then holds the call-events lock.
+ * rows, inserted in order so their ids follow it.
  */
-export async function recordCallEvents(
-  tx: Queryable,
-  events: readonly PendingCallEvent[],
-  alongside?: { step: string; params: readonly SqlValue[] },
-): Promise<number[]> {
+export async function recordCallEvents(tx: Queryable, events: readonly PendingCallEvent[]): Promise<number[]> {
   if (events.length === 0) return [];
   const rows = events.map((event, n) => ({
     n,
@@ -179,7 +173,7 @@ export async function recordCallEvents(
     delivery_id: event.deliveryId,
   }));
   const { rows: inserted } = await tx.query<{ id: number }>(
-    `WITH ${alongside ? `${alongside.step},` : ''} locked AS (SELECT pg_advisory_xact_lock($2)),
+    `WITH locked AS (SELECT pg_advisory_xact_lock($2)),
      event AS (
        INSERT INTO call_events (call_id, tenant, state, at, delivery_id)
        SELECT e.call_id, e.tenant, e.state, e.at, e.delivery_id
@@ -188,7 +182,7 @@ export async function recordCallEvents(
        RETURNING id
      )
      SELECT id, pg_notify('${CALL_EVENTS_CHANNEL}', id::text) FROM event ORDER BY id`,
-    [JSON.stringify(rows), CALL_EVENTS_LOCK, ...(alongside?.params ?? [])],
+    [JSON.stringify(rows), CALL_EVENTS_LOCK],
   );
   // Ids are handed out as rows are inserted, in the order above: ascending ids are the events in order.
   return inserted.map((row) => row.id);
