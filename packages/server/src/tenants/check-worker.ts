@@ -11,7 +11,7 @@ import type { CheckJob, CheckMessage, Tagged } from './off-thread.js';
 import { checkTenants, parseEntries, type ParsedTenants, type TenantConfig } from './schema.js';
 
 /**
- * From this size on, a check takes long enough (about 0.1 s of CPU per MB) to take a core from the event
+ * From this size on, a check takes long enough (about 20 ms of CPU per MB) to take a core from the event
  * loop that serves requests, on a machine with few: the thread then takes the lowest priority, so that it
  * gets what the process's other threads and the machine's other work leave (at 100 000 ids, with the bench
  * loading both cores: an event-loop delay of at most 10.7–15.0 ms in 4 runs during the change, against
