@@ -168,18 +168,23 @@ function checkSince(
   };
   if (previous) {
     const edited: Record<string, unknown> = Object.create(null) as Record<string, unknown>;
-    for (const [id, digest] of digests) if (previous.get(id)?.digest !== digest) edited[id] = data[id];
-    const checked = checkTenants(edited);
-    const entries = verdicts(checked, previous);
-    const changed = Object.keys(checked.tenants);
-    const removed: string[] = [];
+    let count = 0;
+    for (const [id, digest] of digests) {
+      if (previous.get(id)?.digest === digest) continue;
+      edited[id] = data[id];
+      count += 1;
+    }
     const inService = (id: string) => previous.has(id) && previous.get(id)!.reason === undefined;
-    for (const id of previous.keys()) if (!digests.has(id) && inService(id)) removed.push(id);
-    // Edited into an entry the schema refuses: out of service, as a whole reload would leave it.
-    for (const { id } of checked.rejected) if (inService(id)) removed.push(id);
-    if (changed.length + removed.length <= MAX_CHANGES) {
+    const gone = [...previous.keys()].filter((id) => !digests.has(id) && inService(id));
+    // Decided before checking, so that a large edit is checked once, whole: what is sent and removed can
+    // only be among the entries edited or gone.
+    if (count + gone.length <= MAX_CHANGES) {
+      const checked = checkTenants(edited);
+      const entries = verdicts(checked, previous);
+      // Edited into an entry the schema refuses: out of service, as a whole reload would leave it.
+      const removed = [...gone, ...checked.rejected.map(({ id }) => id).filter(inService)];
       const rejected = [...entries].flatMap(([id, { reason }]) => (reason === undefined ? [] : [{ id, reason }]));
-      return { parsed: { tenants: checked.tenants, rejected }, changes: { changed, removed }, entries };
+      return { parsed: { tenants: checked.tenants, rejected }, changes: { changed: Object.keys(checked.tenants), removed }, entries };
     }
   }
   const parsed = checkTenants(data);
