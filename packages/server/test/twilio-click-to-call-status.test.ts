@@ -82,7 +82,8 @@ async function setup(t: ExecutionContext, engine: Engine): Promise<Setup> {
 }
 
 /** Reads a status stream to its end (or `timeoutMs`): the statuses it sent, and whether the server ended it. */
-async function readStatuses(url: string, timeoutMs = 15_000): Promise<{ statuses: string[]; ended: boolean }> {
+/** `onFirst`: called once the first status has arrived (the stream is open and has sent where the callback is). */
+async function readStatuses(url: string, onFirst?: () => void, timeoutMs = 15_000): Promise<{ statuses: string[]; ended: boolean }> {
   const abort = new AbortController();
   const timer = setTimeout(() => abort.abort(), timeoutMs);
   let text = '';
@@ -90,7 +91,10 @@ async function readStatuses(url: string, timeoutMs = 15_000): Promise<{ statuses
   try {
     const response = await fetch(url, { signal: abort.signal });
     const decoder = new TextDecoder();
-    for await (const chunk of response.body!) text += decoder.decode(chunk as Uint8Array, { stream: true });
+    for await (const chunk of response.body!) {
+      text += decoder.decode(chunk as Uint8Array, { stream: true });
+      if (/^data: /m.test(text)) onFirst?.();
+    }
     ended = true;
   } catch {
     // Timed out: `ended` stays false.
@@ -135,7 +139,12 @@ for (const engine of ENGINES) {
       ]);
       t.is(rows[0]?.provider_call_sid, callback.callSid, "the call's SID is kept with the callback");
 
-      const stream = readStatuses(streamUrl(streaming, callback));
+      // The call is played once the stream has its first status: opened later (on a loaded machine), it
+      // would start from the callback's status at that moment, not from `queued`.
+      let opened!: () => void;
+      const first = new Promise<void>((resolve) => (opened = resolve));
+      const stream = readStatuses(streamUrl(streaming, callback), opened);
+      await Promise.race([first, stream]);
       const played = await play(callback.callSid, 'answered', 'answered');
       t.deepEqual(
         played.statusCallbacks.map((sent) => [sent.leg, sent.params.CallStatus, sent.status, sent.problem]),
