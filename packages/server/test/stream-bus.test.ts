@@ -103,3 +103,31 @@ test('with nobody subscribed nothing is read; the next subscriber starts from th
   t.is(bus.size, 0);
   await t.throwsAsync(bus.subscribe(collector().subscriber), { name: 'BusClosedError' });
 });
+
+test('a waker is woken by every notification and reconnection without the bus reading anything; a stream joining makes it read; stopped, it hears no more', async (t) => {
+  const { table, reads, signal, reconnect, bus } = standIn();
+  let wakes = 0;
+  const stop = await bus.onSignal(() => void (wakes += 1));
+  t.is(bus.size, 0, 'a waker is no subscriber');
+  table.push({ id: 1 });
+  signal();
+  signal();
+  reconnect();
+  t.is(wakes, 3);
+  await new Promise((resolve) => setTimeout(resolve, 30));
+  t.deepEqual(reads, [], 'nothing read for wakers alone');
+  const one = collector();
+  t.is(await bus.subscribe(one.subscriber), 1);
+  table.push({ id: 2 });
+  signal();
+  t.true(await eventually(() => one.got.length === 1));
+  t.is(wakes, 4, 'woken beside the stream');
+  stop();
+  signal();
+  t.is(wakes, 4);
+  await bus.close();
+  await t.throwsAsync(
+    bus.onSignal(() => undefined),
+    { name: 'BusClosedError' },
+  );
+});

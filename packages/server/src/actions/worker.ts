@@ -1,5 +1,4 @@
 import type { Logger } from 'pino';
-import type { BusMessage, Subscriber } from '../events/bus.js';
 
 /**
  * The loop every durable action shares (event webhooks, texts): a `round` works through what is due in
@@ -25,9 +24,8 @@ export interface WorkerOptions {
   pollMs: number;
   /** The least time from one round's start to the next's. Default `MIN_GAP_MS`. */
   minGapMs?: number;
-  /** The process's call-event bus: each new event wakes the worker. */
-  bus?:
-    { subscribe(subscriber: Subscriber<BusMessage>): Promise<number>; unsubscribe(subscriber: Subscriber<BusMessage>): void } | undefined;
+  /** The process's call-event bus: each new event wakes the worker (`EventBus.onSignal`). */
+  bus?: { onSignal(wake: () => void): Promise<() => void> } | undefined;
 }
 
 /** `WorkerOptions.minGapMs`'s default: what a text or an event webhook may wait for its round under load. */
@@ -69,8 +67,8 @@ export function startWorker(options: WorkerOptions): Worker {
       });
   };
 
-  const subscriber: Subscriber<BusMessage> = { deliver: wake, end: () => undefined };
-  void options.bus?.subscribe(subscriber).catch(() => undefined);
+  // Without the bus (it could not listen), the timer still finds the work.
+  const stopWaking = options.bus?.onSignal(wake).catch(() => undefined);
   const timer = setInterval(wake, options.pollMs);
   timer.unref();
   wake();
@@ -81,7 +79,7 @@ export function startWorker(options: WorkerOptions): Worker {
       closed = true;
       clearInterval(timer);
       clearTimeout(delayed);
-      options.bus?.unsubscribe(subscriber);
+      (await stopWaking)?.();
       await running;
     },
   };
