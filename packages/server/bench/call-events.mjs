@@ -194,8 +194,15 @@ async function roundTrips(cluster, url) {
 }
 
 /**
- * What the server's database sessions are doing, sampled every 10 ms from `pg_stat_activity` until
- * `stop()`: the average number of the pool's sessions in each state. Says where intake's time goes.
+ * Often enough for averages over a run (about a hundred samples in 5 s); each sample is a query on the
+ * cores the intake uses (every 10 ms, it took about 3 % of a core in PostgreSQL alone).
+ */
+const SESSION_SAMPLE_MS = 40;
+
+/**
+ * What the server's database sessions are doing, sampled every `SESSION_SAMPLE_MS` from
+ * `pg_stat_activity` until `stop()`: the average number of the pool's sessions in each state. Says
+ * where intake's time goes.
  */
 async function sessionSampler(cluster, url) {
   const client = await cluster.connect(url);
@@ -214,7 +221,7 @@ async function sessionSampler(cluster, url) {
         const what = sessionState(row);
         totals[what] = (totals[what] ?? 0) + 1;
       }
-      await sleep(10);
+      await sleep(SESSION_SAMPLE_MS);
     }
   })();
   return async () => {
@@ -995,7 +1002,9 @@ Call records from the sandbox's process, posted to the post-url of the subscript
 sandbox, as the sandbox's deliverer posts them (one record per POST of a JSON array, keep-alive
 connections) but without its bookkeeping, which costs about a millisecond of CPU per delivery: a call's
 next state only once the previous one was answered, and one delivery in ten a redelivery of one of the
-last 1 000 records sent (some still in flight: a retry racing its original).
+last 1 000 records sent (some still in flight: a retry racing its original). The posts go through a
+minimal keep-alive client of the benchmark's own rather than \`node:http\`'s, which took about 90 µs of
+CPU a post on the cores the server uses.
 *offered*: deliveries fall due at that rate whatever the answers (a delivery's time runs from when it fell
 due, so waiting for a free sender counts; two seconds behind, the run stops as *fell behind*);
 *senders*: each posts again as soon as it is answered, which finds the most the server takes.
@@ -1014,7 +1023,7 @@ ${intake
   )
   .join('\n')}
 
-Where PostgreSQL's sessions were, on average over each run (sampled from \`pg_stat_activity\` every 10 ms;
+Where PostgreSQL's sessions were, on average over each run (sampled from \`pg_stat_activity\` every ${SESSION_SAMPLE_MS} ms;
 the server's pool has 10):
 
 ${intake

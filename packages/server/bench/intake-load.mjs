@@ -12,7 +12,7 @@
 // It keeps what it needs to say afterwards what the database must hold: every distinct record answered
 // 200 is one delivery row and one call event, every call whose ringing record was answered one call row.
 
-import { Agent, request } from 'node:http';
+import { connect } from 'node:net';
 import { Samples } from './lib.mjs';
 
 const now = () => performance.timeOrigin + performance.now();
@@ -52,25 +52,75 @@ function callFactory(template, callers) {
   };
 }
 
-/** One POST of `body` (JSON) to `url`; resolves to the status, or to the error's code when there was no answer. */
-function post(agent, url, body) {
-  return new Promise((resolve) => {
-    const req = request(url, {
-      method: 'POST',
-      agent,
-      headers: { 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(body)) },
-      timeout: 30_000,
+/**
+ * Keep-alive connections to one server, posting one request at a time on each. Not node:http's client:
+ * it costs about 90 µs of CPU a post here (measured alone against a bare server, 2 000 posts/s), and
+ * this process shares the machine's cores with the server it measures; each post here is one write of
+ * bytes prepared once, and its answer is read as far as its status and Content-Length (Beckon's answers
+ * always have one). An answer without one is reported as such, and fails the run's check.
+ */
+class Connections {
+  constructor(url) {
+    this.host = url.hostname;
+    this.port = Number(url.port);
+    this.head = `POST ${url.pathname}${url.search} HTTP/1.1\r\nhost: ${url.host}\r\ncontent-type: application/json\r\ncontent-length: `;
+    /** Connections waiting for a post, the most recently used last (as node:http's agent, so the rest may time out idle). */
+    this.idle = [];
+    this.all = new Set();
+  }
+
+  /** One POST of `body` (JSON text); resolves to the answer's status, or to what went wrong when there was none. */
+  post(body) {
+    const connection = this.idle.pop() ?? this.open();
+    return new Promise((resolve) => {
+      connection.pending = { resolve, timer: setTimeout(() => connection.socket.destroy(new Error('timeout')), 30_000) };
+      connection.socket.write(`${this.head}${Buffer.byteLength(body)}\r\n\r\n${body}`);
     });
-    req.on('response', (res) => {
-      // Read to its end, as a client that reuses its connection does, and dropped.
-      res.resume();
-      res.on('end', () => resolve(res.statusCode));
-      res.on('error', () => resolve('cut short'));
+  }
+
+  open() {
+    const socket = connect({ host: this.host, port: this.port, noDelay: true });
+    const connection = { socket, pending: undefined, buffer: Buffer.alloc(0) };
+    this.all.add(connection);
+    const settle = (outcome) => {
+      const { pending } = connection;
+      if (!pending) return;
+      connection.pending = undefined;
+      clearTimeout(pending.timer);
+      pending.resolve(outcome);
+    };
+    socket.on('data', (chunk) => {
+      connection.buffer = connection.buffer.length === 0 ? chunk : Buffer.concat([connection.buffer, chunk]);
+      const end = connection.buffer.indexOf('\r\n\r\n');
+      if (end < 0) return;
+      const head = connection.buffer.toString('latin1', 0, end);
+      const length = /\r\ncontent-length: *(\d+)/i.exec(head);
+      if (!length) {
+        settle('an answer without Content-Length');
+        socket.destroy();
+        return;
+      }
+      const size = end + 4 + Number(length[1]);
+      if (connection.buffer.length < size) return;
+      connection.buffer = connection.buffer.subarray(size);
+      const closing = /\r\nconnection: *close/i.test(head);
+      settle(Number(head.slice(9, 12)));
+      if (closing) socket.end();
+      else this.idle.push(connection);
     });
-    req.on('timeout', () => req.destroy(new Error('timeout')));
-    req.on('error', (error) => resolve(error.code ?? error.message));
-    req.end(body);
-  });
+    socket.on('error', (error) => settle(error.code ?? error.message));
+    socket.on('close', () => {
+      settle('cut short');
+      this.all.delete(connection);
+      const at = this.idle.indexOf(connection);
+      if (at >= 0) this.idle.splice(at, 1);
+    });
+    return connection;
+  }
+
+  close() {
+    for (const { socket } of this.all) socket.destroy();
+  }
 }
 
 /**
@@ -83,7 +133,7 @@ function post(agent, url, body) {
 export async function runIntake(options) {
   const { postUrl, mode, seconds, redeliverShare = 0.1, maxInFlight = 256 } = options;
   const url = new URL(postUrl);
-  const agent = new Agent({ keepAlive: true });
+  const connections = new Connections(url);
   const newCall = callFactory(options.template, options.callers);
   const ready = [];
   const recent = [];
@@ -112,7 +162,7 @@ export async function runIntake(options) {
   const send = async (item, from) => {
     sent++;
     firstAt ??= now();
-    const status = await post(agent, url, item.text);
+    const status = await connections.post(item.text);
     const at = now();
     lastAt = Math.max(lastAt, at);
     samples.push(at - from);
@@ -169,7 +219,7 @@ export async function runIntake(options) {
     });
   }
 
-  agent.destroy();
+  connections.close();
   const [p50, p99, max] = samples.percentiles(50, 99, 100);
   const ok = statuses[200] ?? 0;
   return {
