@@ -133,7 +133,7 @@ export class EventBus<T extends BusMessage> {
   #signal(): void {
     if (this.#closing) return;
     for (const wake of this.#wakers) this.#safely(wake);
-    if (this.#closing || this.#readQueued || this.#subscribers.size === 0) return;
+    if (this.#readQueued || this.#subscribers.size === 0) return;
     this.#readQueued = true;
     this.#serial(async () => {
       // Cleared first: a signal arriving during the read may be for a message the read no longer sees.
