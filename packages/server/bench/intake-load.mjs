@@ -62,7 +62,7 @@ function callFactory(template, callers) {
 class Connections {
   constructor(url) {
     this.host = url.hostname;
-    this.port = Number(url.port);
+    this.port = Number(url.port || 80);
     this.head = `POST ${url.pathname}${url.search} HTTP/1.1\r\nhost: ${url.host}\r\ncontent-type: application/json\r\ncontent-length: `;
     /** Connections waiting for a post, the most recently used last (as node:http's agent, so the rest may time out idle). */
     this.idle = [];
